@@ -1,0 +1,24 @@
+// The `tunebench` command line. Each subcommand lives with the package that owns the work;
+// this file only wires them together (commander parses arguments and prints help).
+import { Command } from 'commander';
+import { runDoctor } from '@tunebench/kernels';
+
+export function buildCli(): Command {
+  const program = new Command('tunebench')
+    .description('Train small BERT-style encoders on WebGPU and compare fine-tuning strategies.')
+    .showHelpAfterError();
+
+  program
+    .command('doctor')
+    .description('print the WebGPU adapter, its features and limits; self-check and time matmul')
+    .action(async () => {
+      const report = await runDoctor();
+      process.exitCode = report.ok ? 0 : 1;
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildCli().parseAsync(argv, { from: 'user' });
+}

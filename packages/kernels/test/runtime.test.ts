@@ -1,0 +1,131 @@
+// The runtime: survives garbage collection of everything but itself, names kernels in GPU
+// errors, caches pipelines, reads buffers back, and exits by itself.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dawnFlagsFromEnv, GpuError, matmul_forward, NO_ADAPTER_HELP, openGpu, type Gpu } from '../src/index.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+// Open the device inside a function that drops every other reference, so only the Gpu object
+// can keep Dawn's create() result alive; then force GC before dispatching.
+async function openAndForget(): Promise<Gpu> {
+  const gpu = await openGpu();
+  return gpu;
+}
+
+test('a device survives forced garbage collection between open and dispatch', async () => {
+  assert.equal(typeof global.gc, 'function', 'run with node --expose-gc');
+  const gpu = await openAndForget();
+  for (let i = 0; i < 5; i++) {
+    global.gc!();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const M = 33, N = 17, K = 9;
+  const a = gpu.buffer(Float32Array.from({ length: M * K }, (_, i) => (i % 7) - 3));
+  const b = gpu.buffer(Float32Array.from({ length: K * N }, (_, i) => (i % 5) - 2));
+  const c = gpu.zeros(M * N * 4);
+  for (let round = 0; round < 3; round++) {
+    const enc = gpu.encoder();
+    matmul_forward(gpu, enc, c, a, b, null, M, N, K);
+    await enc.submit();
+    global.gc!();
+    const out = await gpu.read(c);
+    assert.equal(out.length, M * N);
+    // c[0][0] = Σ_k a[0][k]·b[k][0], computed by hand from the fill patterns.
+    let want = 0;
+    for (let k = 0; k < K; k++) want += ((k % 7) - 3) * (((k * N) % 5) - 2);
+    assert.equal(out[0], want);
+  }
+  gpu.destroy();
+});
+
+test('a pipeline is compiled once per source and constants', async () => {
+  const gpu = await openGpu();
+  const code = '@group(0) @binding(0) var<storage, read_write> x: array<f32>;\noverride S: f32 = 1.0;\n@compute @workgroup_size(1) fn main() { x[0] = S; }';
+  const p1 = gpu.pipeline('fill_one', code, { S: 2 });
+  const p2 = gpu.pipeline('fill_one', code, { S: 2 });
+  const p3 = gpu.pipeline('fill_one', code, { S: 3 });
+  assert.equal(p1, p2);
+  assert.notEqual(p1, p3);
+  const x = gpu.zeros(4);
+  const enc = gpu.encoder();
+  enc.dispatch(p3, [x], 1);
+  await enc.submit();
+  assert.deepEqual(Array.from(await gpu.read(x)), [3]);
+  gpu.destroy();
+});
+
+test('a WGSL compile error is thrown and names the kernel', async () => {
+  const gpu = await openGpu();
+  gpu.pipeline('broken_kernel', '@compute @workgroup_size(1) fn main() { let x: f32 = 1u; }');
+  await assert.rejects(gpu.checkPipelines(), (e: unknown) => {
+    assert.ok(e instanceof GpuError);
+    assert.match((e as Error).message, /broken_kernel/);
+    return true;
+  });
+  gpu.destroy();
+});
+
+test('a validation error at dispatch is thrown and names the kernel', async () => {
+  const gpu = await openGpu();
+  const code = '@group(0) @binding(0) var<storage, read_write> x: array<f32>;\n@compute @workgroup_size(1) fn main() { x[0] = 1.0; }';
+  const p = gpu.pipeline('writes_x', code);
+  // A uniform-only buffer bound as storage: invalid bind group.
+  const wrong = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM });
+  const enc = gpu.encoder();
+  gpu.device.pushErrorScope('validation');
+  enc.dispatch(p, [wrong], 1);
+  const bindErr = await gpu.device.popErrorScope();
+  assert.ok(bindErr, 'binding a uniform buffer as storage must be invalid');
+  await assert.rejects(enc.submit(), (e: unknown) => {
+    assert.ok(e instanceof GpuError);
+    assert.match((e as Error).message, /writes_x/);
+    return true;
+  });
+  gpu.destroy();
+});
+
+test('reads back typed arrays and parts of buffers', async () => {
+  const gpu = await openGpu();
+  const data = Int32Array.from([5, -6, 7, -8, 9]);
+  const buf = gpu.buffer(data);
+  assert.deepEqual(Array.from(await gpu.read(buf, Int32Array, 5)), [5, -6, 7, -8, 9]);
+  assert.deepEqual(Array.from(await gpu.read(buf, Int32Array, 2, 2)), [7, -8]);
+  gpu.destroy();
+});
+
+test('TUNEBENCH_DAWN_FLAGS is split on commas and spaces', () => {
+  assert.deepEqual(dawnFlagsFromEnv({ TUNEBENCH_DAWN_FLAGS: 'disable-dawn-features=timestamp_quantization, enable-dawn-features=allow_unsafe_apis' }), [
+    'disable-dawn-features=timestamp_quantization',
+    'enable-dawn-features=allow_unsafe_apis',
+  ]);
+  assert.deepEqual(dawnFlagsFromEnv({}), []);
+});
+
+test('the process exits by itself after destroy()', () => {
+  const script = `import { openGpu } from '${here}../src/index.ts';
+const gpu = await openGpu(); gpu.zeros(64); gpu.destroy(); console.log('done');`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /done/);
+});
+
+test('with no adapter, openGpu names what to install', () => {
+  // Point the Vulkan loader at an empty ICD list: Dawn then finds no adapter at all.
+  const script = `import { openGpu } from '${here}../src/index.ts';
+try { await openGpu(); console.log('opened'); } catch (e) { console.log(e.name + ': ' + e.message); }`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, VK_ICD_FILENAMES: '/nonexistent.json', VK_DRIVER_FILES: '/nonexistent.json' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /NoAdapterError: No WebGPU adapter was found/);
+  assert.match(r.stdout, /mesa-vulkan-drivers/);
+  assert.ok(NO_ADAPTER_HELP.includes('bookworm-backports'));
+});
