@@ -1,6 +1,8 @@
 // Input checks shared by every launcher: a bad shape must fail before anything is dispatched,
 // with a message that names the kernel and the argument.
 
+import { bindingSize, type Binding } from './runtime.js';
+
 /** Throws unless every named dimension is a positive integer. */
 export function checkDims(kernel: string, dims: Record<string, number>): void {
   for (const [name, v] of Object.entries(dims)) {
@@ -11,11 +13,10 @@ export function checkDims(kernel: string, dims: Record<string, number>): void {
 }
 
 /** Throws unless `buffer` holds at least `elements` 4-byte elements. */
-export function checkBuffer(kernel: string, name: string, buffer: GPUBuffer, elements: number): void {
-  if (buffer.size < elements * 4) {
-    throw new Error(
-      `${kernel}: buffer '${name}' holds ${buffer.size / 4} elements, needs ${elements}`,
-    );
+export function checkBuffer(kernel: string, name: string, buffer: Binding, elements: number): void {
+  const size = bindingSize(buffer);
+  if (size < elements * 4) {
+    throw new Error(`${kernel}: buffer '${name}' holds ${size / 4} elements, needs ${elements}`);
   }
 }
 

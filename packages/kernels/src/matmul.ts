@@ -7,7 +7,7 @@
 // take consecutive column tiles. Loads are clamped into bounds instead of branching, so ragged
 // edges (M, N not multiples of 4) cost nothing extra in the loop; only the stores are guarded.
 
-import type { Gpu, StepEncoder } from './runtime.js';
+import type { Binding, Gpu, StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
 
 const WORKGROUP = 64;
@@ -62,10 +62,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 export function matmul_forward(
   gpu: Gpu,
   enc: StepEncoder,
-  c: GPUBuffer,
-  a: GPUBuffer,
-  b: GPUBuffer,
-  bias: GPUBuffer | null,
+  c: Binding,
+  a: Binding,
+  b: Binding,
+  bias: Binding | null,
   M: number,
   N: number,
   K: number,

@@ -132,6 +132,28 @@ export async function openGpu(options: OpenGpuOptions = {}): Promise<Gpu> {
 
 export type TypedArray = Float32Array | Int32Array | Uint32Array;
 
+/**
+ * What a kernel binds: a whole buffer, or a range of one ({ buffer, offset, size } in bytes;
+ * offset a multiple of minStorageBufferOffsetAlignment, 256 on every adapter we know). Ranges let
+ * a model keep all its parameters (or gradients, or optimizer moments) in one flat buffer.
+ */
+export type Binding = GPUBuffer | GPUBufferBinding;
+
+/** Size in bytes a binding covers. */
+export function bindingSize(b: Binding): number {
+  if (isBuffer(b)) return b.size;
+  return b.size ?? b.buffer.size - (b.offset ?? 0);
+}
+
+function isBuffer(b: Binding): b is GPUBuffer {
+  return !('buffer' in b && typeof (b as GPUBufferBinding).buffer === 'object');
+}
+
+function bindingKey(b: Binding): string {
+  if (isBuffer(b)) return String(bufferId(b));
+  return `${bufferId(b.buffer)}@${b.offset ?? 0}+${b.size ?? ''}`;
+}
+
 export interface PipelineEntry {
   pipeline: GPUComputePipeline;
   label: string;
@@ -305,19 +327,19 @@ export class Gpu {
   }
 
   /** A bind group binding `buffers` to @binding(0..n-1) of group 0, cached per pipeline and buffers. */
-  bindGroup(entry: PipelineEntry, buffers: GPUBuffer[]): GPUBindGroup {
+  bindGroup(entry: PipelineEntry, buffers: Binding[]): GPUBindGroup {
     let perPipeline = this.bindGroups.get(entry.pipeline);
     if (!perPipeline) {
       perPipeline = new Map();
       this.bindGroups.set(entry.pipeline, perPipeline);
     }
-    const key = buffers.map(bufferId).join(',');
+    const key = buffers.map(bindingKey).join(',');
     let bg = perPipeline.get(key);
     if (!bg) {
       bg = this.device.createBindGroup({
         label: entry.label,
         layout: entry.pipeline.getBindGroupLayout(0),
-        entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+        entries: buffers.map((b, binding) => ({ binding, resource: isBuffer(b) ? { buffer: b } : b })),
       });
       perPipeline.set(key, bg);
     }
@@ -408,7 +430,7 @@ export class StepEncoder {
   ) {}
 
   /** Record one dispatch of `entry` with `buffers` bound to @binding(0..n-1) in order. */
-  dispatch(entry: PipelineEntry, buffers: GPUBuffer[], x: number, y = 1, z = 1): void {
+  dispatch(entry: PipelineEntry, buffers: Binding[], x: number, y = 1, z = 1): void {
     if (this.submitted) throw new Error(`step '${this.label}' was already submitted`);
     const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
     for (const [axis, n] of [['x', x], ['y', y], ['z', z]] as const) {

@@ -129,3 +129,22 @@ try { await openGpu(); console.log('opened'); } catch (e) { console.log(e.name +
   assert.match(r.stdout, /mesa-vulkan-drivers/);
   assert.ok(NO_ADAPTER_HELP.includes('bookworm-backports'));
 });
+
+test('kernels can bind a 256-byte-aligned range of a flat buffer', async () => {
+  const gpu = await openGpu();
+  // Two 2×2 matrices stored 64 floats apart in one buffer, as a flat parameter store does.
+  const flat = new Float32Array(128);
+  flat.set([1, 2, 3, 4], 0);
+  flat.set([5, 6, 7, 8], 64);
+  const store = gpu.buffer(flat);
+  const c = gpu.zeros(16);
+  const enc = gpu.encoder();
+  matmul_forward(gpu, enc, c, { buffer: store, offset: 0, size: 16 }, { buffer: store, offset: 256, size: 16 }, null, 2, 2, 2);
+  assert.throws(
+    () => matmul_forward(gpu, enc, c, { buffer: store, offset: 0, size: 8 }, store, null, 2, 2, 2),
+    /buffer 'a' holds 2 elements, needs 4/,
+  );
+  await enc.submit();
+  assert.deepEqual(Array.from(await gpu.read(c)), [19, 22, 43, 50]);
+  gpu.destroy();
+});
