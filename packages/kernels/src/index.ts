@@ -5,3 +5,4 @@ export * from './testing.js';
 export * from './doctor.js';
 export * from './softmax_cross_entropy.js';
 export * from './tune.js';
+export * from './gather.js';

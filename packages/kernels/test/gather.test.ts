@@ -1,0 +1,106 @@
+// gather_rows_forward / backward: GPU vs float64 reference (exact: a gather moves bits and the
+// backward adds one term per element, so the bound is the f32 rounding of one addition).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  assertAllClose,
+  gather_rows_backward,
+  gather_rows_backward_reference,
+  gather_rows_forward,
+  gather_rows_forward_reference,
+  mulberry32,
+  openGpu,
+  poisoned,
+  randomF32,
+  type Gpu,
+} from '../src/index.js';
+
+let gpu: Gpu;
+before(async () => {
+  gpu = await openGpu();
+});
+after(() => gpu?.destroy());
+
+function pickRows(rand: () => number, total: number, n: number): Int32Array {
+  const all = Array.from({ length: total }, (_, i) => i);
+  for (let i = total - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [all[i], all[j]] = [all[j], all[i]];
+  }
+  return Int32Array.from(all.slice(0, n));
+}
+
+test('gather forward (bit-exact) and backward (+=, one f32 addition: 2⁻²³ relative) match the reference', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 200 }), fc.integer(), fc.double({ min: 0, max: 1, noNaN: true }), async (total, C, seed, frac) => {
+      const rand = mulberry32(seed);
+      const n = Math.max(1, Math.round(total * frac));
+      const rows = pickRows(rand, total, n);
+      const inp = randomF32(rand, total * C, -3, 3);
+      const dout = randomF32(rand, n * C, -3, 3);
+      const dinp0 = randomF32(rand, total * C, -1, 1);
+      const I = gpu.buffer(inp), R = gpu.buffer(rows), D = gpu.buffer(dout), DI = gpu.buffer(dinp0);
+      const O = poisoned(gpu, n * C);
+      const enc = gpu.encoder();
+      gather_rows_forward(gpu, enc, O, I, R, n, C);
+      gather_rows_backward(gpu, enc, DI, D, R, n, C);
+      await enc.submit();
+      const out = await gpu.read(O);
+      const dinp = await gpu.read(DI);
+      for (const b of [I, R, D, DI, O]) b.destroy();
+      const wantOut = new Float64Array(n * C);
+      gather_rows_forward_reference(wantOut, inp, rows, n, C);
+      assertAllClose('gather forward', out, wantOut, () => 0);
+      const wantD = Float64Array.from(dinp0);
+      gather_rows_backward_reference(wantD, dout, rows, n, C);
+      assertAllClose('gather backward', dinp, wantD, (i) => 2 ** -23 * Math.abs(wantD[i]));
+    }),
+    { numRuns: 30 },
+  );
+});
+
+test('finite differences: the backward is the adjoint of the forward (⟨gather(x), g⟩ = ⟨x, scatter(g)⟩)', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 9 }), fc.integer(), (total, C, seed) => {
+      const rand = mulberry32(seed);
+      const n = 1 + Math.floor(rand() * total);
+      const rows = pickRows(rand, total, n);
+      const x = Float64Array.from({ length: total * C }, () => rand() - 0.5);
+      const g = Float64Array.from({ length: n * C }, () => rand() - 0.5);
+      const f = (z: Float64Array) => {
+        const o = new Float64Array(n * C);
+        gather_rows_forward_reference(o, z, rows, n, C);
+        return o.reduce((s, v, i) => s + v * g[i], 0);
+      };
+      const dx = new Float64Array(total * C);
+      gather_rows_backward_reference(dx, g, rows, n, C);
+      for (let k = 0; k < total * C; k++) {
+        const xp = Float64Array.from(x); xp[k] += 1e-6;
+        const xm = Float64Array.from(x); xm[k] -= 1e-6;
+        assert.ok(Math.abs((f(xp) - f(xm)) / 2e-6 - dx[k]) < 1e-8);
+      }
+    }),
+    { numRuns: 30 },
+  );
+});
+
+test('out-of-range rows: GPU forward writes zeros, backward skips; the reference throws', async () => {
+  const rows = Int32Array.from([1, 9, -1]);
+  const I = gpu.buffer(Float32Array.from([1, 2, 3, 4, 5, 6])), R = gpu.buffer(rows), O = poisoned(gpu, 6);
+  const enc = gpu.encoder();
+  gather_rows_forward(gpu, enc, O, I, R, 3, 2);
+  await enc.submit();
+  assert.deepEqual(Array.from(await gpu.read(O)), [3, 4, 0, 0, 0, 0]);
+  assert.throws(() => gather_rows_forward_reference(new Float64Array(6), [1, 2, 3, 4, 5, 6], rows, 3, 2), /rows\[1\]=9 is outside \[0, 3\)/);
+  assert.throws(() => gather_rows_backward_reference(new Float64Array(6), [1, 2, 3, 4], [1, 1], 2, 2), /repeats/);
+});
+
+test('bad input fails before any dispatch', () => {
+  const enc = gpu.encoder();
+  const b = gpu.zeros(16);
+  assert.throws(() => gather_rows_forward(gpu, enc, b, b, b, 0, 2), /dimension nRows=0/);
+  assert.throws(() => gather_rows_forward(gpu, enc, b, b, b, 3, 2), /buffer 'out' holds 4 elements, needs 6/);
+  assert.throws(() => gather_rows_backward(gpu, enc, b, b, b, 2, 8), /dimension totalRows=0/);
+  assert.equal(enc.size, 0);
+});
