@@ -1,0 +1,4 @@
+export * from './safetensors.js';
+export * from './atomic.js';
+export * from './checkpoint.js';
+export * from './config_json.js';
