@@ -6,3 +6,4 @@ export * from './doctor.js';
 export * from './softmax_cross_entropy.js';
 export * from './tune.js';
 export * from './gather.js';
+export * from './reduce.js';
