@@ -1,1 +1,31 @@
-export {};
+// @tunebench/eval: metrics with scikit-learn's and seqeval's definitions, confidence intervals
+// and significance tests. Pure TypeScript, no GPU.
+
+export { type Label, uniqueLabels } from './check.js';
+export {
+  accuracy, confusionMatrix, perClassScores, precisionRecallF1, classificationReport, matthewsCorrcoef,
+  type Average, type AverageOptions, type ClassificationReport, type ClassPrf, type ConfusionMatrix,
+  type LabelOptions, type Prf, type PrfOptions, type ZeroDivision,
+} from './classification.js';
+export {
+  rocAucScore, averagePrecisionScore, precisionRecallCurve, rankAverage,
+  type AveragePrecisionOptions, type PrCurve, type RocAucOptions,
+} from './ranking.js';
+export { argmax, calibration, expectedCalibrationError, type Calibration, type CalibrationBin } from './calibration.js';
+export {
+  recallOfClass, expectedCost, minimumCostDecisions, metricsAtThreshold, thresholdForRecall, predictWithThreshold,
+  type BinaryCounts, type ThresholdChoice,
+} from './costly.js';
+export { nerScores, sentenceEntities, type Entity, type NerMode, type NerScores, type NerTypeScores } from './ner.js';
+export { recallAtK, mrr, ndcgAtK, rankDocuments, type Relevance } from './retrieval.js';
+export { mlmScores, mlmAccuracy, perplexity, type MlmScores } from './mlm.js';
+export { tokenizationStats, type TokenizationStats } from './tokenization.js';
+export {
+  meanStd, percentile, bootstrapCi, pairedBootstrap, permutationTest,
+  type BootstrapCi, type CiOptions, type MeanStd, type PairedBootstrapResult, type PairedResult,
+  type ResampleOptions, type Statistic,
+} from './stats.js';
+export { mannWhitneyU, mannWhitneyCounts, type Alternative, type MannWhitneyOptions, type MannWhitneyResult } from './mannwhitney.js';
+export { erfc, normalSf } from './normal.js';
+export { mulberry32 } from './rng.js';
+export { toRows } from './rows.js';
