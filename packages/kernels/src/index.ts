@@ -7,3 +7,7 @@ export * from './softmax_cross_entropy.js';
 export * from './tune.js';
 export * from './gather.js';
 export * from './reduce.js';
+export * from './elementwise.js';
+export * from './dropout.js';
+export * from './gelu.js';
+export * from './layernorm.js';

@@ -1,0 +1,304 @@
+// GELU, as in BERT's feed-forward block, and the fused bias + GELU used after the FFN up-projection.
+//
+//   'none' (exact, BERT/PyTorch default): gelu(x) = x · Φ(x) = ½ x · erfc(−x/√2)
+//        gelu'(x) = Φ(x) + x · φ(x),  φ(x) = exp(−x²/2)/√(2π)
+//   'tanh': gelu(x) = ½ x (1 + tanh(u)), u = √(2/π) (x + 0.044715 x³)
+//        computed as x · σ(2u) (σ the logistic function), which never overflows:
+//        gelu'(x) = σ(2u) + x · 2σ(2u)(1 − σ(2u)) · √(2/π)(1 + 3·0.044715 x²)
+//
+// WGSL has no erf. The shader evaluates erfc with the Chebyshev fit of Numerical Recipes
+// (`erfcc`, fractional error < 1.2e-7 everywhere), which is accurate in *relative* terms for large
+// |x| too, so gelu(−6) ≈ −6e-9 keeps its digits (a 1 − erf form would cancel to 0 or noise).
+//
+//   gelu_forward(out, inp, N, approximate)            out = gelu(inp)
+//   gelu_backward(dinp, inp, dout, N, approximate)    dinp = dout · gelu'(inp)   (overwrites)
+//   bias_gelu_forward(out, inp, bias, rows, C, approximate)       out = gelu(inp + bias[c])
+//   bias_gelu_backward(dinp, dbias, inp, bias, dout, rows, C, approximate)
+//        dinp = dout · gelu'(inp + bias) (overwrites), dbias += Σ_rows dinp (deterministic)
+//
+// Layout for lavapipe: elementwise, 4 elements per invocation strided by the workgroup size so
+// SIMD lanes read consecutive addresses. dbias is a column sum done in two passes without
+// atomics: invocation (column c, block of ROWS_PER_BLOCK rows) writes a partial sum, then one
+// invocation per column adds the partials in block order — the same bits every run.
+
+import type { Binding, Gpu, StepEncoder } from './runtime.js';
+import { checkArray, checkBuffer, checkDims } from './check.js';
+import { grid2d, scratch } from './elementwise.js';
+
+export type GeluApproximate = 'none' | 'tanh';
+
+const WG = 64;
+const PER_INVOCATION = 4;
+const ELEMS_PER_WG = WG * PER_INVOCATION;
+/** Rows summed by one invocation in the first pass of a column sum. */
+export const ROWS_PER_BLOCK = 128;
+
+const GELU_FUNCTIONS = /* wgsl */ `
+const SQRT1_2: f32 = 0.7071067811865476;
+const INV_SQRT_2PI: f32 = 0.3989422804014327;
+const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
+const TANH_C: f32 = 0.044715;
+
+// erfc(z) for z >= 0, Numerical Recipes' erfcc: relative error < 1.2e-7.
+fn erfc_pos(z: f32) -> f32 {
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+    + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  return t * exp(-z * z + poly);
+}
+
+// Φ(x) = ½ erfc(−x/√2), accurate in relative terms on both tails.
+fn std_normal_cdf(x: f32) -> f32 {
+  let z = abs(x) * SQRT1_2;
+  let e = erfc_pos(z);
+  return select(1.0 - 0.5 * e, 0.5 * e, x < 0.0);
+}
+
+fn gelu_value(x: f32) -> f32 {
+  if (APPROX_TANH) {
+    let u = SQRT_2_OVER_PI * (x + TANH_C * x * x * x);
+    return x / (1.0 + exp(-2.0 * u));
+  }
+  return x * std_normal_cdf(x);
+}
+
+fn gelu_grad(x: f32) -> f32 {
+  if (APPROX_TANH) {
+    let u = SQRT_2_OVER_PI * (x + TANH_C * x * x * x);
+    let s = 1.0 / (1.0 + exp(-2.0 * u));
+    return s + x * 2.0 * s * (1.0 - s) * SQRT_2_OVER_PI * (1.0 + 3.0 * TANH_C * x * x);
+  }
+  return std_normal_cdf(x) + x * INV_SQRT_2PI * exp(-0.5 * x * x);
+}
+`;
+
+// Bindings: 0 params {N, C, has_bias}, 1 out, 2 inp, 3 bias, 4 dout (backward only).
+function geluWgsl(approx: GeluApproximate, backward: boolean): string {
+  return /* wgsl */ `
+const APPROX_TANH: bool = ${approx === 'tanh'};
+${GELU_FUNCTIONS}
+struct Params { N: u32, C: u32, has_bias: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> inp: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+${backward ? '@group(0) @binding(4) var<storage, read> dout: array<f32>;' : ''}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_id) lid: vec3u) {
+  let base = (wid.y * nwg.x + wid.x) * ${ELEMS_PER_WG}u + lid.x;
+  for (var e = 0u; e < ${PER_INVOCATION}u; e++) {
+    let i = base + e * ${WG}u;
+    if (i >= params.N) { return; }
+    var x = inp[i];
+    if (params.has_bias != 0u) { x += bias[i % params.C]; }
+    ${backward ? 'out[i] = dout[i] * gelu_grad(x);' : 'out[i] = gelu_value(x);'}
+  }
+}
+`;
+}
+
+// Column sums in two passes. Pass 1: partial[blk, c] = Σ_{r in block blk} src[r, c].
+// Pass 2: dst[c] += Σ_blk partial[blk, c], in block order.
+const COLSUM_PARTIAL_WGSL = /* wgsl */ `
+struct Params { rows: u32, C: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> partial: array<f32>;
+@group(0) @binding(2) var<storage, read> src: array<f32>;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let c = gid.x;
+  let blk = gid.y;
+  if (c >= params.C) { return; }
+  let r0 = blk * ${ROWS_PER_BLOCK}u;
+  let r1 = min(r0 + ${ROWS_PER_BLOCK}u, params.rows);
+  var acc = 0.0;
+  for (var r = r0; r < r1; r++) { acc += src[r * params.C + c]; }
+  partial[blk * params.C + c] = acc;
+}
+`;
+
+const COLSUM_FINAL_WGSL = /* wgsl */ `
+struct Params { blocks: u32, C: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<storage, read> partial: array<f32>;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let c = gid.x;
+  if (c >= params.C) { return; }
+  var acc = 0.0;
+  for (var b = 0u; b < params.blocks; b++) { acc += partial[b * params.C + c]; }
+  dst[c] += acc;
+}
+`;
+
+/**
+ * dst[c] += Σ_r src[r, c] for src (rows, C): deterministic two-pass column sum (no atomics).
+ * Shared by bias_gelu_backward; usable for any bias gradient.
+ */
+export function column_sum_accumulate(gpu: Gpu, enc: StepEncoder, dst: Binding, src: Binding, rows: number, C: number): void {
+  const name = 'column_sum_accumulate';
+  checkDims(name, { rows, C });
+  checkBuffer(name, 'dst', dst, C);
+  checkBuffer(name, 'src', src, rows * C);
+  const blocks = Math.ceil(rows / ROWS_PER_BLOCK);
+  const partial = scratch(gpu, 'colsum', blocks * C);
+  enc.dispatch(gpu.pipeline('column_sum_partial', COLSUM_PARTIAL_WGSL), [gpu.uniform([rows, C]), partial, src], Math.ceil(C / WG), blocks);
+  enc.dispatch(gpu.pipeline('column_sum_final', COLSUM_FINAL_WGSL), [gpu.uniform([blocks, C]), dst, partial], Math.ceil(C / WG));
+}
+
+function checkApprox(name: string, approximate: string): void {
+  if (approximate !== 'none' && approximate !== 'tanh') {
+    throw new Error(`${name}: approximate='${approximate}' must be 'none' or 'tanh'`);
+  }
+}
+
+function launch(gpu: Gpu, enc: StepEncoder, label: string, approx: GeluApproximate, backward: boolean,
+  N: number, C: number, hasBias: boolean, buffers: Binding[]): void {
+  const pipe = gpu.pipeline(`${label}:${approx}`, geluWgsl(approx, backward));
+  const [x, y] = grid2d(Math.ceil(N / ELEMS_PER_WG));
+  enc.dispatch(pipe, [gpu.uniform([N, C, hasBias ? 1 : 0]), ...buffers], x, y);
+}
+
+/** out = gelu(inp) over N floats. */
+export function gelu_forward(gpu: Gpu, enc: StepEncoder, out: Binding, inp: Binding, N: number, approximate: GeluApproximate = 'none'): void {
+  const name = 'gelu_forward';
+  checkDims(name, { N });
+  checkApprox(name, approximate);
+  checkBuffer(name, 'out', out, N);
+  checkBuffer(name, 'inp', inp, N);
+  // No bias: bind inp in its place (never read; has_bias = 0).
+  launch(gpu, enc, name, approximate, false, N, 1, false, [out, inp, inp]);
+}
+
+/** dinp = dout · gelu'(inp) over N floats (overwrites dinp). */
+export function gelu_backward(gpu: Gpu, enc: StepEncoder, dinp: Binding, inp: Binding, dout: Binding, N: number, approximate: GeluApproximate = 'none'): void {
+  const name = 'gelu_backward';
+  checkDims(name, { N });
+  checkApprox(name, approximate);
+  checkBuffer(name, 'dinp', dinp, N);
+  checkBuffer(name, 'inp', inp, N);
+  checkBuffer(name, 'dout', dout, N);
+  launch(gpu, enc, name, approximate, true, N, 1, false, [dinp, inp, inp, dout]);
+}
+
+/** out(rows, C) = gelu(inp + bias) with bias (C) broadcast over rows; keep inp for the backward. */
+export function bias_gelu_forward(gpu: Gpu, enc: StepEncoder, out: Binding, inp: Binding, bias: Binding,
+  rows: number, C: number, approximate: GeluApproximate = 'none'): void {
+  const name = 'bias_gelu_forward';
+  checkDims(name, { rows, C });
+  checkApprox(name, approximate);
+  checkBuffer(name, 'out', out, rows * C);
+  checkBuffer(name, 'inp', inp, rows * C);
+  checkBuffer(name, 'bias', bias, C);
+  launch(gpu, enc, name, approximate, false, rows * C, C, true, [out, inp, bias]);
+}
+
+/**
+ * dinp = dout · gelu'(inp + bias) (overwrites; dinp may not alias inp), dbias += column sums of dinp.
+ */
+export function bias_gelu_backward(gpu: Gpu, enc: StepEncoder, dinp: Binding, dbias: Binding, inp: Binding, bias: Binding,
+  dout: Binding, rows: number, C: number, approximate: GeluApproximate = 'none'): void {
+  const name = 'bias_gelu_backward';
+  checkDims(name, { rows, C });
+  checkApprox(name, approximate);
+  checkBuffer(name, 'dinp', dinp, rows * C);
+  checkBuffer(name, 'dbias', dbias, C);
+  checkBuffer(name, 'inp', inp, rows * C);
+  checkBuffer(name, 'bias', bias, C);
+  checkBuffer(name, 'dout', dout, rows * C);
+  launch(gpu, enc, name, approximate, true, rows * C, C, true, [dinp, inp, bias, dout]);
+  column_sum_accumulate(gpu, enc, dbias, dinp, rows, C);
+}
+
+// ---- float64 references ----
+
+/** erfc(z) in float64 (series below 2, continued fraction above; ~1e-15 relative). */
+export function erfc64(z: number): number {
+  if (z < 0) return 2 - erfc64(-z);
+  if (z < 2) {
+    // erf(z) = 2/√π Σ (−1)ⁿ z^(2n+1) / (n! (2n+1))
+    let term = z;
+    let sum = z;
+    for (let n = 1; n < 60; n++) {
+      term *= (-z * z) / n;
+      sum += term / (2 * n + 1);
+      if (Math.abs(term) < 1e-17 * Math.abs(sum)) break;
+    }
+    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(z) = exp(−z²)/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + 2/(z + ...))))), evaluated backwards.
+  let f = z;
+  for (let n = 120; n >= 1; n--) f = z + n / 2 / f;
+  return Math.exp(-z * z) / Math.sqrt(Math.PI) / f;
+}
+
+export function gelu64(x: number, approximate: GeluApproximate): number {
+  if (approximate === 'tanh') {
+    // ½x(1 + tanh u) = x·σ(2u): the same value, without 1 + tanh(u) cancelling to 0 for u ≪ 0.
+    const u = Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3);
+    return x / (1 + Math.exp(-2 * u));
+  }
+  return 0.5 * x * erfc64(-x / Math.SQRT2);
+}
+
+export function gelu_grad64(x: number, approximate: GeluApproximate): number {
+  if (approximate === 'tanh') {
+    const k = Math.sqrt(2 / Math.PI);
+    const u = k * (x + 0.044715 * x ** 3);
+    const s = 1 / (1 + Math.exp(-2 * u)); // σ(2u) = ½(1 + tanh u); ½(1 − tanh²u) = 2σ(1 − σ)
+    return s + x * 2 * s * (1 - s) * k * (1 + 3 * 0.044715 * x * x);
+  }
+  return 0.5 * erfc64(-x / Math.SQRT2) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
+}
+
+export function gelu_forward_reference(out: Float64Array, inp: ArrayLike<number>, N: number, approximate: GeluApproximate = 'none'): void {
+  const name = 'gelu_forward_reference';
+  checkDims(name, { N });
+  checkApprox(name, approximate);
+  checkArray(name, 'out', out, N);
+  checkArray(name, 'inp', inp, N);
+  for (let i = 0; i < N; i++) out[i] = gelu64(inp[i], approximate);
+}
+
+export function gelu_backward_reference(dinp: Float64Array, inp: ArrayLike<number>, dout: ArrayLike<number>, N: number, approximate: GeluApproximate = 'none'): void {
+  const name = 'gelu_backward_reference';
+  checkDims(name, { N });
+  checkApprox(name, approximate);
+  checkArray(name, 'dinp', dinp, N);
+  checkArray(name, 'inp', inp, N);
+  checkArray(name, 'dout', dout, N);
+  for (let i = 0; i < N; i++) dinp[i] = dout[i] * gelu_grad64(inp[i], approximate);
+}
+
+export function bias_gelu_forward_reference(out: Float64Array, inp: ArrayLike<number>, bias: ArrayLike<number>,
+  rows: number, C: number, approximate: GeluApproximate = 'none'): void {
+  const name = 'bias_gelu_forward_reference';
+  checkDims(name, { rows, C });
+  checkApprox(name, approximate);
+  checkArray(name, 'out', out, rows * C);
+  checkArray(name, 'inp', inp, rows * C);
+  checkArray(name, 'bias', bias, C);
+  for (let i = 0; i < rows * C; i++) out[i] = gelu64(inp[i] + bias[i % C], approximate);
+}
+
+export function bias_gelu_backward_reference(dinp: Float64Array, dbias: Float64Array, inp: ArrayLike<number>,
+  bias: ArrayLike<number>, dout: ArrayLike<number>, rows: number, C: number, approximate: GeluApproximate = 'none'): void {
+  const name = 'bias_gelu_backward_reference';
+  checkDims(name, { rows, C });
+  checkApprox(name, approximate);
+  checkArray(name, 'dinp', dinp, rows * C);
+  checkArray(name, 'dbias', dbias, C);
+  checkArray(name, 'inp', inp, rows * C);
+  checkArray(name, 'bias', bias, C);
+  checkArray(name, 'dout', dout, rows * C);
+  for (let i = 0; i < rows * C; i++) {
+    const d = dout[i] * gelu_grad64(inp[i] + bias[i % C], approximate);
+    dinp[i] = d;
+    dbias[i % C] += d;
+  }
+}

@@ -1,0 +1,87 @@
+// elementwise kernels (add, accumulate, scale, copy, fill) on the GPU against their float64 references.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  accumulate, accumulate_reference, add_forward, add_forward_reference, assertAllClose, copy, copy_reference,
+  fill, fill_reference, grid2d, mulberry32, openGpu, poisoned, randomF32, scale, scale_reference, type Gpu,
+} from '../src/index.js';
+
+let gpu: Gpu;
+before(async () => { gpu = await openGpu(); });
+after(() => gpu?.destroy());
+
+const U = 2 ** -24; // f32 unit roundoff
+// Sizes: 1, small odd, around one workgroup's 256 elements, and a few thousand.
+const size = fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 300 }), fc.integer({ min: 301, max: 5000 }));
+
+test('add, accumulate, scale, copy match the float64 reference (error ≤ 1 rounding, 2 for scale)', async () => {
+  await fc.assert(
+    fc.asyncProperty(size, fc.integer(), fc.double({ min: -8, max: 8, noNaN: true }), async (N, seed, s) => {
+      const rand = mulberry32(seed);
+      const a = randomF32(rand, N, -100, 100);
+      const b = randomF32(rand, N, -3, 3);
+      const A = gpu.buffer(a), B = gpu.buffer(b);
+      const OUT = poisoned(gpu, N), SCALED = poisoned(gpu, N), COPIED = poisoned(gpu, N);
+      const ACC = gpu.buffer(a);
+      const enc = gpu.encoder();
+      add_forward(gpu, enc, OUT, A, B, N);
+      accumulate(gpu, enc, ACC, B, N);
+      scale(gpu, enc, SCALED, B, s, N);
+      copy(gpu, enc, COPIED, A, N);
+      await enc.submit();
+      const want = new Float64Array(N);
+      add_forward_reference(want, a, b, N);
+      assertAllClose(`add N=${N}`, await gpu.read(OUT), want, (i) => U * Math.abs(want[i]));
+      const acc = Float64Array.from(a);
+      accumulate_reference(acc, b, N);
+      assertAllClose(`accumulate N=${N}`, await gpu.read(ACC), acc, (i) => U * Math.abs(acc[i]));
+      const sc = new Float64Array(N);
+      scale_reference(sc, b, s, N);
+      assertAllClose(`scale N=${N} s=${s}`, await gpu.read(SCALED), sc, (i) => 2 * U * Math.abs(sc[i]) + 1e-45);
+      const cp = new Float64Array(N);
+      copy_reference(cp, a, N);
+      assertAllClose(`copy N=${N}`, await gpu.read(COPIED), cp, () => 0);
+      for (const x of [A, B, OUT, SCALED, COPIED, ACC]) x.destroy();
+    }),
+    { numRuns: 25 },
+  );
+});
+
+test('fill writes exactly N elements and leaves the rest alone', async () => {
+  const N = 1000;
+  const BUF = poisoned(gpu, N + 37);
+  const enc = gpu.encoder();
+  fill(gpu, enc, BUF, -1.5, N);
+  await enc.submit();
+  const got = await gpu.read(BUF);
+  const want = new Float64Array(N);
+  fill_reference(want, -1.5, N);
+  assertAllClose('fill', got.subarray(0, N), want, () => 0);
+  assert.ok(got.subarray(N).every(Number.isNaN), 'elements past N were written');
+  BUF.destroy();
+});
+
+test('fill covers a 2-D grid of workgroups (N past 65535 workgroups of 256 elements)', async () => {
+  const N = 65535 * 256 + 300;
+  assert.equal(grid2d(Math.ceil(N / 256))[1], 2);
+  const BUF = gpu.zeros(N * 4);
+  const enc = gpu.encoder();
+  fill(gpu, enc, BUF, 3.25, N);
+  await enc.submit();
+  const tail = await gpu.read(BUF, Float32Array, 1000, N - 1000);
+  const head = await gpu.read(BUF, Float32Array, 1000, 0);
+  assert.ok(tail.every((v) => v === 3.25) && head.every((v) => v === 3.25));
+  BUF.destroy();
+});
+
+test('elementwise launchers reject bad input before dispatching', () => {
+  const enc = gpu.encoder();
+  const small = gpu.zeros(16);
+  assert.throws(() => add_forward(gpu, enc, small, small, small, 0), /add_forward: dimension N=0/);
+  assert.throws(() => copy(gpu, enc, small, small, 5), /copy: buffer 'dst' holds 4 elements, needs 5/);
+  assert.throws(() => scale(gpu, enc, small, small, Number.NaN, 4), /scale: factor s=NaN/);
+  assert.throws(() => fill(gpu, enc, small, 1, 2.5), /fill: dimension N=2.5/);
+  assert.throws(() => accumulate(gpu, enc, small, gpu.zeros(8), 4), /accumulate: buffer 'src' holds 2 elements, needs 4/);
+  assert.equal(enc.size, 0);
+});

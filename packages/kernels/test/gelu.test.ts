@@ -1,0 +1,123 @@
+// GELU (exact erf form and tanh form), its backward, and the fused bias + GELU, against float64
+// references; the reference's derivative against finite differences.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  assertAllClose, bias_gelu_backward, bias_gelu_backward_reference, bias_gelu_forward, bias_gelu_forward_reference,
+  erfc64, gelu64, gelu_backward, gelu_backward_reference, gelu_forward, gelu_forward_reference, gelu_grad64,
+  mulberry32, openGpu, poisoned, randomF32, type GeluApproximate, type Gpu,
+} from '../src/index.js';
+
+let gpu: Gpu;
+before(async () => { gpu = await openGpu(); });
+after(() => gpu?.destroy());
+
+// Error bounds (relative to the float64 value, per element):
+//  forward:  |gpu − ref| ≤ (2e-6 + 2e-7·x²)·|ref| + 1e-37
+//    erfcc's fit is good to 1.2e-7; exp(−x²/2 + …) in f32 adds ~2⁻²⁴·x²/2 relative error, hence the x² term.
+//  backward: |gpu − ref| ≤ (2e-6 + 2e-7·x²)·|dout|·(Φ(x) + |x|φ(x)) + 1e-37
+//    gelu'(x) = Φ(x) + xφ(x) cancels near x ≈ −0.75, so the bound scales with the magnitudes of its terms.
+function fwdBound(x: ArrayLike<number>, ref: Float64Array) {
+  return (i: number) => (2e-6 + 2e-7 * x[i] * x[i]) * Math.abs(ref[i]) + 1e-37;
+}
+function bwdBound(x: ArrayLike<number>, dout: ArrayLike<number>) {
+  return (i: number) => {
+    const Phi = 0.5 * erfc64(-x[i] / Math.SQRT2);
+    const xphi = Math.abs(x[i]) * Math.exp(-0.5 * x[i] * x[i]) / Math.sqrt(2 * Math.PI);
+    return (2e-6 + 2e-7 * x[i] * x[i]) * Math.abs(dout[i]) * (Phi + xphi + 0.5) + 1e-37;
+  };
+}
+
+const approx = fc.constantFrom<GeluApproximate>('none', 'tanh');
+
+test('reference erfc matches known values to 1e-14 relative', () => {
+  const known: [number, number][] = [
+    [0, 1], [0.5, 0.4795001221869535], [1, 0.15729920705028513], [2, 0.004677734981047266],
+    [3, 2.209049699858544e-5], [5, 1.5374597944280349e-12], [-1, 1.8427007929497148],
+  ];
+  for (const [z, v] of known) assert.ok(Math.abs(erfc64(z) - v) <= 1e-14 * v, `erfc(${z}) = ${erfc64(z)}, want ${v}`);
+});
+
+test('gelu forward/backward on the GPU match the reference (random N, values in [−10, 10])', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 3000 })), approx, fc.integer(), async (N, a, seed) => {
+      const rand = mulberry32(seed);
+      const x = randomF32(rand, N, -10, 10);
+      const dy = randomF32(rand, N, -2, 2);
+      const X = gpu.buffer(x), DY = gpu.buffer(dy), Y = poisoned(gpu, N), DX = poisoned(gpu, N);
+      const enc = gpu.encoder();
+      gelu_forward(gpu, enc, Y, X, N, a);
+      gelu_backward(gpu, enc, DX, X, DY, N, a);
+      await enc.submit();
+      const wy = new Float64Array(N), wdx = new Float64Array(N);
+      gelu_forward_reference(wy, x, N, a);
+      gelu_backward_reference(wdx, x, dy, N, a);
+      assertAllClose(`gelu_forward(${a}) N=${N}`, await gpu.read(Y), wy, fwdBound(x, wy));
+      assertAllClose(`gelu_backward(${a}) N=${N}`, await gpu.read(DX), wdx, bwdBound(x, dy));
+      for (const b of [X, DY, Y, DX]) b.destroy();
+    }),
+    { numRuns: 20 },
+  );
+});
+
+test('bias_gelu forward/backward match the reference; dbias accumulates (+=)', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 300 })),
+      fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 70 })),
+      approx, fc.integer(),
+      async (rows, C, a, seed) => {
+        const rand = mulberry32(seed);
+        const N = rows * C;
+        const x = randomF32(rand, N, -4, 4);
+        const bias = randomF32(rand, C, -1, 1);
+        const dy = randomF32(rand, N, -2, 2);
+        const db0 = randomF32(rand, C, -1, 1);
+        const X = gpu.buffer(x), BIAS = gpu.buffer(bias), DY = gpu.buffer(dy), DB = gpu.buffer(db0);
+        const Y = poisoned(gpu, N), DX = poisoned(gpu, N);
+        const enc = gpu.encoder();
+        bias_gelu_forward(gpu, enc, Y, X, BIAS, rows, C, a);
+        bias_gelu_backward(gpu, enc, DX, DB, X, BIAS, DY, rows, C, a);
+        await enc.submit();
+        const wy = new Float64Array(N), wdx = new Float64Array(N), wdb = Float64Array.from(db0);
+        bias_gelu_forward_reference(wy, x, bias, rows, C, a);
+        bias_gelu_backward_reference(wdx, wdb, x, bias, dy, rows, C, a);
+        const xb = Float64Array.from(x, (v, i) => Math.fround(v + bias[i % C]));
+        assertAllClose(`bias_gelu_forward ${rows}x${C}`, await gpu.read(Y), wy, (i) => fwdBound(xb, wy)(i) + 2 ** -24 * Math.abs(xb[i]));
+        assertAllClose(`bias_gelu_backward dinp ${rows}x${C}`, await gpu.read(DX), wdx, (i) => bwdBound(xb, dy)(i) * 2);
+        // dbias: sum of `rows` terms, each within the dinp bound, plus f32 summation error.
+        const mag = new Float64Array(C);
+        for (let i = 0; i < N; i++) mag[i % C] += 2 * bwdBound(xb, dy)(i) + rows * 2 ** -24 * Math.abs(wdx[i]);
+        assertAllClose(`bias_gelu_backward dbias ${rows}x${C}`, await gpu.read(DB), wdb, (c) => mag[c] + 2 ** -24 * Math.abs(wdb[c]) + 1e-30);
+        for (const b of [X, BIAS, DY, DB, Y, DX]) b.destroy();
+      },
+    ),
+    { numRuns: 20 },
+  );
+});
+
+test('gelu_grad64 is the derivative of gelu64 (central finite differences)', () => {
+  for (const a of ['none', 'tanh'] as const) {
+    for (let x = -8; x <= 8; x += 0.37) {
+      const h = 1e-5;
+      const fd = (gelu64(x + h, a) - gelu64(x - h, a)) / (2 * h);
+      assert.ok(Math.abs(fd - gelu_grad64(x, a)) < 1e-8, `${a} x=${x}: fd ${fd} vs ${gelu_grad64(x, a)}`);
+    }
+  }
+});
+
+test('worked values: gelu(1) = Φ(1) = 0.8413447460685429, tanh form 0.8411919906082768', () => {
+  assert.ok(Math.abs(gelu64(1, 'none') - 0.8413447460685429) < 1e-15);
+  assert.ok(Math.abs(gelu64(1, 'tanh') - 0.8411919906082768) < 1e-15);
+});
+
+test('gelu launchers reject bad input before dispatching', () => {
+  const enc = gpu.encoder();
+  const b = gpu.zeros(64);
+  assert.throws(() => gelu_forward(gpu, enc, b, b, 0), /gelu_forward: dimension N=0/);
+  assert.throws(() => gelu_forward(gpu, enc, b, b, 4, 'erf' as GeluApproximate), /approximate='erf'/);
+  assert.throws(() => bias_gelu_forward(gpu, enc, b, b, b, 5, 16), /bias_gelu_forward: buffer 'out' holds 16 elements, needs 80/);
+  assert.throws(() => bias_gelu_backward(gpu, enc, b, gpu.zeros(8), b, b, b, 4, 4), /buffer 'dbias' holds 2 elements, needs 4/);
+  assert.equal(enc.size, 0);
+});
