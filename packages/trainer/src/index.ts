@@ -2,3 +2,5 @@ export {};
 export * from './model/index.js';
 export * from './train/index.js';
 export * from './checkpoint/index.js';
+export * from './tokenizer/index.js';
+export * from './data/index.js';
