@@ -120,7 +120,10 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     if (off[1] - off[0] !== want) throw new Error(`${source}: tensor '${name}' spans ${off[1] - off[0]} bytes but ${dtype}[${shape}] needs ${want}`);
     spans.push([off[0], off[1], name]);
     // Copy into a fresh aligned buffer (the data section need not be aligned for this dtype).
-    const copy = bytes.slice(dataStart + off[0], dataStart + off[1]).buffer;
+    // (Not bytes.slice: on a node Buffer that is a view into a shared pool, not a copy.)
+    const copyBytes = new Uint8Array(off[1] - off[0]);
+    copyBytes.set(bytes.subarray(dataStart + off[0], dataStart + off[1]));
+    const copy = copyBytes.buffer;
     const data =
       dtype === 'F32' ? new Float32Array(copy) : dtype === 'I32' ? new Int32Array(copy) : dtype === 'F64' ? new Float64Array(copy) : dtype === 'I64' ? new BigInt64Array(copy) : new Uint8Array(copy);
     tensors.set(name, { dtype, shape, data });
