@@ -11,3 +11,4 @@ export * from './elementwise.js';
 export * from './dropout.js';
 export * from './gelu.js';
 export * from './layernorm.js';
+export * from './adamw.js';
