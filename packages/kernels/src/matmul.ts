@@ -1,63 +1,296 @@
-// matmul: C = A·B (+ bias), the kernel most of a BERT step's time is spent in.
+// matmul: the kernel most of a BERT step's time is spent in, and the linear layer built on it.
 //
-// Shapes (row-major): A (M, K), B (K, N), bias (N), C (M, N).
+// Notation: M rows of the output, N columns, K the reduced axis. Row-major everywhere.
 //
-// Design for lavapipe (which runs WGSL on CPU SIMD lanes; see NOTES.md): no workgroup memory,
-// each invocation owns a 4-row × 4-column tile of C in registers, consecutive invocations along x
-// take consecutive column tiles. Loads are clamped into bounds instead of branching, so ragged
-// edges (M, N not multiples of 4) cost nothing extra in the loop; only the stores are guarded.
+//   matmul          out_z (M,N) [+]= alpha · op(a_z) · op(b_z) (+ bias), z = 0..batch-1
+//                   op(a) = a (M,K), or aᵀ with a stored (K,M) when transA;
+//                   op(b) = b (K,N), or bᵀ with b stored (N,K) when transB;
+//                   a_z starts at z·strideA elements (likewise b, out): attention heads.
+//   matmul_forward  c (M,N) = a (M,K) · b (K,N) + bias          (the original entry point)
+//   linear_forward  out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias (Hugging Face weight layout)
+//   linear_backward dinp (M,K)  = dout · weight              (overwritten, or += with accumulateDinp)
+//                   dweight (N,K) += doutᵀ · inp
+//                   dbias (N)    += column sums of dout
+//   bias_backward   dbias (N) += Σ_i dout (i, :)             (one invocation per column: no atomics,
+//                                                              the same bits every run)
+//
+// The WGSL lives in one file per variant (matmul_subgroup, matmul_register, matmul_tiled,
+// matmul_naive; shared epilogue in matmul_common); tune.ts picks the variant per adapter.
+// Transposed operands are walked in place (a different stride in the K loop), not copied: on
+// lavapipe every load is a scalar load per lane whatever its address, so aᵀ and bᵀ cost the same
+// number of loads as a and b (NOTES.md has the measurements).
+//
+// Each variant gets its problem in dispatches of at most MAX_DISPATCH_FLOPS, split over rows and
+// batch items, so that no single dispatch runs for long on a software adapter.
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
+import { MATMUL_FLAG_ACCUMULATE, MATMUL_FLAG_BIAS, type MatmulVariantInfo } from './matmul_common.js';
+import { MATMUL_SUBGROUP } from './matmul_subgroup.js';
+import { MATMUL_REGISTER } from './matmul_register.js';
+import { MATMUL_TILED } from './matmul_tiled.js';
+import { MATMUL_NAIVE } from './matmul_naive.js';
+import { matmulVariantFor, subgroupMatmulUsable, type MatmulVariant } from './tune.js';
 
-const WORKGROUP = 64;
-const TILE_M = 4;
-const TILE_N = 4;
+export type { MatmulVariant } from './tune.js';
 
-export const MATMUL_FORWARD_WGSL = /* wgsl */ `
-struct Dims { M: u32, N: u32, K: u32, has_bias: u32 }
-@group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+/** The shape part of a matmul: everything but the tensors. */
+export interface MatmulShape {
+  M: number;
+  N: number;
+  K: number;
+  /** a is stored (K, M) and used transposed. */
+  transA?: boolean;
+  /** b is stored (N, K) and used transposed. */
+  transB?: boolean;
+  /** out += result (gradients) instead of out = result. */
+  accumulate?: boolean;
+  /** Scale of the product (not of bias or the old out). Default 1. */
+  alpha?: number;
+  /** Number of independent products (attention: batch · heads). Default 1. */
+  batch?: number;
+  /** Elements between consecutive batch items of a; default M·K (0 reuses one matrix). */
+  strideA?: number;
+  /** Elements between consecutive batch items of b; default K·N (0 reuses one matrix). */
+  strideB?: number;
+  /** Elements between consecutive batch items of out; default M·N, at least M·N when batch > 1. */
+  strideOut?: number;
+}
 
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let col0 = gid.x * ${TILE_N}u;
-  let row0 = gid.y * ${TILE_M}u;
-  if (col0 >= dims.N || row0 >= dims.M) { return; }
-  let M = dims.M; let N = dims.N; let K = dims.K;
-  // Clamped column and row indices: out-of-range lanes recompute the last column/row, never stored.
-  let c0 = col0; let c1 = min(col0 + 1u, N - 1u); let c2 = min(col0 + 2u, N - 1u); let c3 = min(col0 + 3u, N - 1u);
-  let r0 = row0 * K; let r1 = min(row0 + 1u, M - 1u) * K; let r2 = min(row0 + 2u, M - 1u) * K; let r3 = min(row0 + 3u, M - 1u) * K;
-  var acc0 = vec4f(0.0); var acc1 = vec4f(0.0); var acc2 = vec4f(0.0); var acc3 = vec4f(0.0);
-  for (var k = 0u; k < K; k++) {
-    let bk = k * N;
-    let bv = vec4f(b[bk + c0], b[bk + c1], b[bk + c2], b[bk + c3]);
-    acc0 += a[r0 + k] * bv;
-    acc1 += a[r1 + k] * bv;
-    acc2 += a[r2 + k] * bv;
-    acc3 += a[r3 + k] * bv;
+export interface MatmulArgs extends MatmulShape {
+  out: Binding;
+  a: Binding;
+  b: Binding;
+  /** (N) added to every output row of every batch item. */
+  bias?: Binding | null;
+  /** Force a variant (tests, benchmarks); default: matmulVariantFor(gpu). */
+  variant?: MatmulVariant;
+}
+
+const VARIANTS: Record<MatmulVariant, MatmulVariantInfo> = {
+  subgroup: MATMUL_SUBGROUP,
+  register: MATMUL_REGISTER,
+  tiled: MATMUL_TILED,
+  naive: MATMUL_NAIVE,
+};
+
+/** Upper bound on the multiply-adds ×2 of one dispatch (≈50 ms at 20 GFLOP/s). */
+export const MAX_DISPATCH_FLOPS = 2 ** 30;
+
+interface Resolved {
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  accumulate: boolean;
+  alpha: number;
+  batch: number;
+  strideA: number;
+  strideB: number;
+  strideOut: number;
+}
+
+/** Validate a shape (dims, strides, alpha) and fill in defaults; errors name `kernel`. */
+function resolveShape(kernel: string, s: MatmulShape): Resolved {
+  const batch = s.batch ?? 1;
+  checkDims(kernel, { M: s.M, N: s.N, K: s.K, batch });
+  const r: Resolved = {
+    M: s.M,
+    N: s.N,
+    K: s.K,
+    transA: s.transA ?? false,
+    transB: s.transB ?? false,
+    accumulate: s.accumulate ?? false,
+    alpha: s.alpha ?? 1,
+    batch,
+    strideA: s.strideA ?? s.M * s.K,
+    strideB: s.strideB ?? s.K * s.N,
+    strideOut: s.strideOut ?? s.M * s.N,
+  };
+  for (const key of ['strideA', 'strideB', 'strideOut'] as const) {
+    const v = r[key];
+    if (!Number.isInteger(v) || v < 0) throw new Error(`${kernel}: ${key}=${v} must be a non-negative integer`);
   }
-  if (dims.has_bias != 0u) {
-    let bb = vec4f(bias[c0], bias[c1], bias[c2], bias[c3]);
-    acc0 += bb; acc1 += bb; acc2 += bb; acc3 += bb;
+  if (batch > 1 && r.strideOut < r.M * r.N) {
+    throw new Error(`${kernel}: strideOut=${r.strideOut} < M·N=${r.M * r.N}: batch items would overlap in out`);
   }
-  let rows = array<vec4f, 4>(acc0, acc1, acc2, acc3);
-  for (var i = 0u; i < ${TILE_M}u; i++) {
-    let row = row0 + i;
-    if (row >= M) { break; }
-    let v = rows[i];
-    for (var j = 0u; j < ${TILE_N}u; j++) {
-      if (col0 + j < N) { c[row * N + col0 + j] = v[j]; }
+  if (typeof r.alpha !== 'number' || !Number.isFinite(r.alpha)) throw new Error(`${kernel}: alpha=${r.alpha} must be a finite number`);
+  for (const key of ['transA', 'transB', 'accumulate'] as const) {
+    if (typeof r[key] !== 'boolean') throw new Error(`${kernel}: ${key} must be a boolean`);
+  }
+  return r;
+}
+
+/** Elements a batched operand spans: (batch − 1)·stride + one matrix. */
+function span(batch: number, stride: number, one: number): number {
+  return (batch - 1) * stride + one;
+}
+
+const f32bits = new Float32Array(1);
+const u32view = new Uint32Array(f32bits.buffer);
+function bitsOf(x: number): number {
+  f32bits[0] = x;
+  return u32view[0];
+}
+
+/** Validate buffers, then record the dispatches. Everything is checked before the first dispatch. */
+function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): void {
+  const s = resolveShape(kernel, args);
+  checkBuffer(kernel, 'a', args.a, span(s.batch, s.strideA, s.M * s.K));
+  checkBuffer(kernel, 'b', args.b, span(s.batch, s.strideB, s.K * s.N));
+  if (args.bias) checkBuffer(kernel, 'bias', args.bias, s.N);
+  checkBuffer(kernel, 'out', args.out, span(s.batch, s.strideOut, s.M * s.N));
+  const variant = args.variant ?? matmulVariantFor(gpu);
+  const info = VARIANTS[variant];
+  if (!info) throw new Error(`${kernel}: unknown variant '${String(variant)}'`);
+  if (variant === 'subgroup' && !subgroupMatmulUsable(gpu)) {
+    throw new Error(`${kernel}: variant 'subgroup' needs 8-lane subgroups, which this device does not have`);
+  }
+  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
+  const gx = Math.ceil(s.N / info.tileN);
+  if (gx > max) throw new Error(`${kernel}: N=${s.N} needs ${gx} workgroups along x, more than ${max}`);
+
+  // bᵀ for variants that only read B untransposed: copy it into scratch as (K, N) per batch item.
+  let b = args.b;
+  let strideB = s.strideB;
+  let transB = s.transB;
+  if (transB && !info.transBInKernel) {
+    const items = s.strideB === 0 ? 1 : s.batch;
+    b = scratch(gpu, items * s.K * s.N);
+    transpose(gpu, enc, b, args.b, s.N, s.K, items, s.strideB);
+    strideB = s.strideB === 0 ? 0 : s.K * s.N;
+    transB = false;
+  }
+  const bVec4 = info.compiled.bVec4 && !transB && s.N % 4 === 0 && s.N >= 8 && strideB % 4 === 0;
+  const layout = {
+    transA: info.compiled.trans && s.transA,
+    transB: info.compiled.trans && transB,
+    bVec4: info.compiled.bVec4 && bVec4,
+  };
+
+  // Split: rows in multiples of the variant's tile (so no tile straddles two dispatches, which
+  // would add twice when accumulating), batch items when one row tile of all of them is too much.
+  const tileFlops = 2 * s.N * s.K * info.tileM;
+  const batchChunk = Math.max(1, Math.min(s.batch, max, Math.floor(MAX_DISPATCH_FLOPS / tileFlops)));
+  const tilesPerChunk = Math.max(1, Math.min(max, Math.floor(MAX_DISPATCH_FLOPS / (tileFlops * batchChunk))));
+  const rowChunk = tilesPerChunk * info.tileM;
+
+  const label = `${kernel}:${variant}${layout.transA ? ':tA' : ''}${layout.transB ? ':tB' : ''}${layout.bVec4 ? ':v4' : ''}`;
+  const pipe = gpu.pipeline(label, info.wgsl(layout));
+  const flags = (args.bias ? MATMUL_FLAG_BIAS : 0) | (s.accumulate ? MATMUL_FLAG_ACCUMULATE : 0);
+  // Element steps of op(A) along rows and along k, of op(B) along columns and along k.
+  const [aRow, aK] = s.transA ? [1, s.M] : [s.K, 1];
+  const [bCol, bK] = transB ? [s.K, 1] : [1, s.N];
+  // Without a bias, bind `a` in its place: the shader never reads it then.
+  const bias = args.bias ?? args.a;
+  for (let z0 = 0; z0 < s.batch; z0 += batchChunk) {
+    const nz = Math.min(batchChunk, s.batch - z0);
+    for (let m0 = 0; m0 < s.M; m0 += rowChunk) {
+      const rows = Math.min(rowChunk, s.M - m0);
+      const dims = gpu.uniform([
+        s.M, s.N, s.K, flags,
+        s.strideA, strideB, s.strideOut, m0,
+        z0, bitsOf(s.alpha), aRow, aK,
+        bCol, bK, 0, 0,
+      ]);
+      enc.dispatch(pipe, [dims, args.a, b, bias, args.out], gx, Math.ceil(rows / info.tileM), nz);
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Transpose into scratch, for variants that read B only untransposed. out_z (K, N) = b_z (N, K)ᵀ.
+// Lanes run along k, so the 8 lanes of a SIMD group read one cache line of a row of b; each lane
+// then writes 8 consecutive columns of its output row. (Lanes along n instead read 8 addresses
+// K·4 bytes apart — the same L1 set when K is a power of two — and measured 8× slower.)
+
+const TRANSPOSE_WGSL = /* wgsl */ `
+struct Dims { N: u32, K: u32, strideIn: u32, pad: u32 }
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<storage, read> inp: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let k = gid.x; let n0 = gid.y * 8u; let z = gid.z;
+  if (k >= dims.K) { return; }
+  let src = z * dims.strideIn + k;
+  let dst = z * dims.N * dims.K + k * dims.N;
+  for (var n = n0; n < min(n0 + 8u, dims.N); n++) { out[dst + n] = inp[src + n * dims.K]; }
+}
 `;
 
+function transpose(gpu: Gpu, enc: StepEncoder, out: Binding, inp: Binding, N: number, K: number, batch: number, strideIn: number): void {
+  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
+  const pipe = gpu.pipeline('matmul_transpose', TRANSPOSE_WGSL);
+  const gx = Math.ceil(K / 64);
+  const gy = Math.ceil(N / 8);
+  if (gx > max || gy > max || batch > max) throw new Error(`matmul: cannot transpose B of ${N}×${K}×${batch}: too many workgroups`);
+  enc.dispatch(pipe, [gpu.uniform([N, K, strideIn, 0]), inp, out], gx, gy, batch);
+}
+
 /**
- * Record C = A·B (+ bias) into `enc`. `bias` may be null. All buffers hold f32.
+ * One scratch buffer per device, grown (to a power of two) when a bigger one is needed. Reuse
+ * inside one encoder is safe: dispatches of a compute pass run in order, and each transpose is
+ * consumed by the matmul recorded right after it. Grown-out buffers are dropped, not destroyed,
+ * since an encoder not yet submitted may still bind them.
+ */
+const scratchBuffers = new WeakMap<Gpu, GPUBuffer>();
+function scratch(gpu: Gpu, elements: number): GPUBuffer {
+  const have = scratchBuffers.get(gpu);
+  if (have && have.size >= elements * 4) return have;
+  const buf = gpu.zeros(2 ** Math.ceil(Math.log2(Math.max(elements * 4, 256))), 'matmul-scratch');
+  scratchBuffers.set(gpu, buf);
+  return buf;
+}
+
+/**
+ * Record out_z [+]= alpha · op(a_z)·op(b_z) + bias for z < batch into `enc` (see the file header).
+ * All tensors f32. Throws before recording anything when a dim, stride or buffer is wrong.
+ */
+export function matmul(gpu: Gpu, enc: StepEncoder, args: MatmulArgs): void {
+  record(gpu, enc, 'matmul', args);
+}
+
+/** float64 reference of `matmul`: the specification. `out` is read when args.accumulate. */
+export function matmul_reference(
+  out: Float64Array,
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  bias: ArrayLike<number> | null,
+  args: MatmulShape,
+): void {
+  const name = 'matmul_reference';
+  const s = resolveShape(name, args);
+  const { M, N, K } = s;
+  checkArray(name, 'a', a, span(s.batch, s.strideA, M * K));
+  checkArray(name, 'b', b, span(s.batch, s.strideB, K * N));
+  if (bias) checkArray(name, 'bias', bias, N);
+  checkArray(name, 'out', out, span(s.batch, s.strideOut, M * N));
+  for (let z = 0; z < s.batch; z++) {
+    const oa = z * s.strideA;
+    const ob = z * s.strideB;
+    const oc = z * s.strideOut;
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let dot = 0;
+        for (let k = 0; k < K; k++) {
+          const x = s.transA ? a[oa + k * M + i] : a[oa + i * K + k];
+          const y = s.transB ? b[ob + j * K + k] : b[ob + k * N + j];
+          dot += x * y;
+        }
+        let v = s.alpha * dot + (bias ? bias[j] : 0);
+        if (s.accumulate) v += out[oc + i * N + j];
+        out[oc + i * N + j] = v;
+      }
+    }
+  }
+}
+
+/**
+ * Record C = A·B (+ bias) into `enc`: A (M,K), B (K,N), bias (N) or null, C (M,N). All f32.
+ * The original entry point; the same kernels as `matmul`.
  */
 export function matmul_forward(
   gpu: Gpu,
@@ -70,16 +303,7 @@ export function matmul_forward(
   N: number,
   K: number,
 ): void {
-  const name = 'matmul_forward';
-  checkDims(name, { M, N, K });
-  checkBuffer(name, 'a', a, M * K);
-  checkBuffer(name, 'b', b, K * N);
-  if (bias) checkBuffer(name, 'bias', bias, N);
-  checkBuffer(name, 'c', c, M * N);
-  const pipe = gpu.pipeline(name, MATMUL_FORWARD_WGSL);
-  const dims = gpu.uniform([M, N, K, bias ? 1 : 0]);
-  // Without a bias, bind `a` in its place: the shader never reads it then.
-  enc.dispatch(pipe, [dims, a, b, bias ?? a, c], Math.ceil(N / TILE_N / WORKGROUP), Math.ceil(M / TILE_M));
+  record(gpu, enc, 'matmul_forward', { out: c, a, b, bias, M, N, K });
 }
 
 /** float64 reference of matmul_forward: the specification. */
@@ -104,5 +328,187 @@ export function matmul_forward_reference(
       for (let k = 0; k < K; k++) s += a[i * K + k] * b[k * N + j];
       c[i * N + j] = s;
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linear layer, Hugging Face layout: weight (N, K) = (out_features, in_features).
+
+/** Record out (M,N) = inp (M,K) · weight (N,K)ᵀ + bias (N, or null). */
+export function linear_forward(
+  gpu: Gpu,
+  enc: StepEncoder,
+  out: Binding,
+  inp: Binding,
+  weight: Binding,
+  bias: Binding | null,
+  M: number,
+  N: number,
+  K: number,
+  variant?: MatmulVariant,
+): void {
+  const name = 'linear_forward';
+  checkDims(name, { M, N, K });
+  checkBuffer(name, 'inp', inp, M * K);
+  checkBuffer(name, 'weight', weight, N * K);
+  if (bias) checkBuffer(name, 'bias', bias, N);
+  checkBuffer(name, 'out', out, M * N);
+  record(gpu, enc, name, { out, a: inp, b: weight, bias, M, N, K, transB: true, variant });
+}
+
+/** float64 reference of linear_forward. */
+export function linear_forward_reference(
+  out: Float64Array,
+  inp: ArrayLike<number>,
+  weight: ArrayLike<number>,
+  bias: ArrayLike<number> | null,
+  M: number,
+  N: number,
+  K: number,
+): void {
+  const name = 'linear_forward_reference';
+  checkDims(name, { M, N, K });
+  checkArray(name, 'inp', inp, M * K);
+  checkArray(name, 'weight', weight, N * K);
+  if (bias) checkArray(name, 'bias', bias, N);
+  checkArray(name, 'out', out, M * N);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = bias ? bias[j] : 0;
+      for (let k = 0; k < K; k++) s += inp[i * K + k] * weight[j * K + k];
+      out[i * N + j] = s;
+    }
+  }
+}
+
+/**
+ * Record the linear layer's backward. Any of dinp, dweight, dbias may be null (frozen weights,
+ * first layer). dinp (M,K) = dout·weight, overwritten unless accumulateDinp; dweight (N,K) +=
+ * doutᵀ·inp; dbias (N) += column sums of dout. dout (M,N), inp (M,K), weight (N,K).
+ */
+export function linear_backward(
+  gpu: Gpu,
+  enc: StepEncoder,
+  dinp: Binding | null,
+  dweight: Binding | null,
+  dbias: Binding | null,
+  dout: Binding,
+  inp: Binding,
+  weight: Binding,
+  M: number,
+  N: number,
+  K: number,
+  accumulateDinp = false,
+  variant?: MatmulVariant,
+): void {
+  const name = 'linear_backward';
+  checkDims(name, { M, N, K });
+  checkBuffer(name, 'dout', dout, M * N);
+  checkBuffer(name, 'inp', inp, M * K);
+  checkBuffer(name, 'weight', weight, N * K);
+  if (dinp) checkBuffer(name, 'dinp', dinp, M * K);
+  if (dweight) checkBuffer(name, 'dweight', dweight, N * K);
+  if (dbias) checkBuffer(name, 'dbias', dbias, N);
+  if (dinp) record(gpu, enc, name, { out: dinp, a: dout, b: weight, M, N: K, K: N, accumulate: accumulateDinp, variant });
+  if (dweight) record(gpu, enc, name, { out: dweight, a: dout, b: inp, M: N, N: K, K: M, transA: true, accumulate: true, variant });
+  if (dbias) bias_backward(gpu, enc, dbias, dout, M, N);
+}
+
+/** float64 reference of linear_backward (same nulls, same += / overwrite rules). */
+export function linear_backward_reference(
+  dinp: Float64Array | null,
+  dweight: Float64Array | null,
+  dbias: Float64Array | null,
+  dout: ArrayLike<number>,
+  inp: ArrayLike<number>,
+  weight: ArrayLike<number>,
+  M: number,
+  N: number,
+  K: number,
+  accumulateDinp = false,
+): void {
+  const name = 'linear_backward_reference';
+  checkDims(name, { M, N, K });
+  checkArray(name, 'dout', dout, M * N);
+  checkArray(name, 'inp', inp, M * K);
+  checkArray(name, 'weight', weight, N * K);
+  if (dinp) {
+    checkArray(name, 'dinp', dinp, M * K);
+    for (let i = 0; i < M; i++) {
+      for (let k = 0; k < K; k++) {
+        let s = 0;
+        for (let j = 0; j < N; j++) s += dout[i * N + j] * weight[j * K + k];
+        dinp[i * K + k] = accumulateDinp ? dinp[i * K + k] + s : s;
+      }
+    }
+  }
+  if (dweight) {
+    checkArray(name, 'dweight', dweight, N * K);
+    for (let j = 0; j < N; j++) {
+      for (let k = 0; k < K; k++) {
+        let s = 0;
+        for (let i = 0; i < M; i++) s += dout[i * N + j] * inp[i * K + k];
+        dweight[j * K + k] += s;
+      }
+    }
+  }
+  if (dbias) bias_backward_reference(dbias, dout, M, N);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bias gradient: column sums. One invocation per column walks all M rows in order, so the sum is
+// the same bits every run (no atomics, no order that depends on scheduling). Loads of a row are
+// consecutive across lanes. Very tall inputs are split into dispatches of at most
+// MAX_BIAS_ELEMENTS elements, each adding its rows' partial sum (still deterministic).
+
+const BIAS_WORKGROUP = 64;
+const MAX_BIAS_ELEMENTS = 2 ** 24;
+
+export const BIAS_BACKWARD_WGSL = /* wgsl */ `
+struct Dims { M: u32, N: u32, m0: u32, rows: u32 }
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<storage, read> dout: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dbias: array<f32>;
+
+@compute @workgroup_size(${BIAS_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let j = gid.x;
+  if (j >= dims.N) { return; }
+  // Four interleaved partial sums shorten the dependency chain; the order is fixed.
+  var s = vec4f(0.0);
+  var i = dims.m0;
+  let end = dims.m0 + dims.rows;
+  for (; i + 4u <= end; i += 4u) {
+    s += vec4f(dout[i * dims.N + j], dout[(i + 1u) * dims.N + j], dout[(i + 2u) * dims.N + j], dout[(i + 3u) * dims.N + j]);
+  }
+  for (; i < end; i++) { s.x += dout[i * dims.N + j]; }
+  dbias[j] += (s.x + s.y) + (s.z + s.w);
+}
+`;
+
+/** Record dbias (N) += Σ_i dout (i, :) for dout (M, N). Deterministic. */
+export function bias_backward(gpu: Gpu, enc: StepEncoder, dbias: Binding, dout: Binding, M: number, N: number): void {
+  const name = 'bias_backward';
+  checkDims(name, { M, N });
+  checkBuffer(name, 'dout', dout, M * N);
+  checkBuffer(name, 'dbias', dbias, N);
+  const pipe = gpu.pipeline(name, BIAS_BACKWARD_WGSL);
+  const gx = Math.ceil(N / BIAS_WORKGROUP);
+  const rowChunk = Math.max(1, Math.floor(MAX_BIAS_ELEMENTS / N));
+  for (let m0 = 0; m0 < M; m0 += rowChunk) {
+    enc.dispatch(pipe, [gpu.uniform([M, N, m0, Math.min(rowChunk, M - m0)]), dout, dbias], gx);
+  }
+}
+
+/** float64 reference of bias_backward. */
+export function bias_backward_reference(dbias: Float64Array, dout: ArrayLike<number>, M: number, N: number): void {
+  const name = 'bias_backward_reference';
+  checkDims(name, { M, N });
+  checkArray(name, 'dout', dout, M * N);
+  checkArray(name, 'dbias', dbias, N);
+  for (let j = 0; j < N; j++) {
+    let s = 0;
+    for (let i = 0; i < M; i++) s += dout[i * N + j];
+    dbias[j] += s;
   }
 }

@@ -1,0 +1,77 @@
+// Pieces shared by every matmul variant (matmul_subgroup, matmul_register, matmul_tiled,
+// matmul_naive): the uniform block, the bindings and the epilogue, so that all variants compute
+// exactly the same thing and differ only in how they walk the tiles.
+//
+// Every variant computes, for batch item z and output element (i, j):
+//   out[z][i, j] = alpha · Σ_k opA(z)[i, k] · opB(z)[k, j]  (+ bias[j])  (+ old out[z][i, j])
+// where opA(z)[i, k] = a[z·strideA + i·K + k]   (or a[z·strideA + k·M + i] when transA)
+//       opB(z)[k, j] = b[z·strideB + k·N + j]   (or b[z·strideB + j·K + k] when transB)
+// and out[z] starts at z·strideOut with row stride N.
+//
+// Large problems are split into several dispatches over rows (m0) and batch items (z0) so that no
+// single dispatch runs long on a slow adapter; both offsets arrive through the uniform block.
+
+/**
+ * Compile-time choices of a variant's WGSL. Variants that walk transposed operands at run time
+ * (through Dims.aRow/aK/bCol/bK) ignore transA/transB; `bVec4` asks for B bound as vec4 rows
+ * (launcher guarantees N % 4 == 0, N >= 8, strideB % 4 == 0, B not transposed).
+ */
+export interface MatmulLayout {
+  transA: boolean;
+  transB: boolean;
+  bVec4: boolean;
+}
+
+/** What a variant tells the launcher about its geometry. */
+export interface MatmulVariantInfo {
+  /** Output rows covered by one workgroup (dispatch y counts rows in these units). */
+  tileM: number;
+  /** Output columns covered by one workgroup (dispatch x). */
+  tileN: number;
+  /** WGSL source for a layout. */
+  wgsl(layout: MatmulLayout): string;
+  /** Which layout fields change the WGSL (others are handled at run time through Dims). */
+  compiled: { trans: boolean; bVec4: boolean };
+  /**
+   * False when the variant only reads B untransposed: the launcher then copies bᵀ into a scratch
+   * buffer first (reading B with stride K measured 2× slower on lavapipe: 8 lanes × 8 columns
+   * K·4 bytes apart alias the same L1 cache sets when K is a power of two).
+   */
+  transBInKernel: boolean;
+  /** Device features the WGSL needs ('subgroups'). */
+  requires: string[];
+}
+
+/** Flag bits of Dims.flags. */
+export const MATMUL_FLAG_BIAS = 1;
+export const MATMUL_FLAG_ACCUMULATE = 2;
+
+/**
+ * The uniform block, bindings and epilogue: prepended to every variant's WGSL. aRow/aK are the
+ * element steps of opA along rows / along k (K, 1 or, transposed, 1, M); bCol/bK likewise for opB
+ * (1, N or, transposed, K, 1).
+ */
+export function matmulHeader(bVec4 = false): string {
+  return /* wgsl */ `
+struct Dims {
+  M: u32, N: u32, K: u32, flags: u32,
+  strideA: u32, strideB: u32, strideOut: u32, m0: u32,
+  z0: u32, alpha: f32, aRow: u32, aK: u32,
+  bCol: u32, bK: u32, pad0: u32, pad1: u32,
+}
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<${bVec4 ? 'vec4f' : 'f32'}>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+
+// The one place an output element is written: scale, bias, accumulate.
+fn store_out(cOff: u32, row: u32, col: u32, v: f32) {
+  let i = cOff + row * dims.N + col;
+  var x = dims.alpha * v;
+  if ((dims.flags & ${MATMUL_FLAG_BIAS}u) != 0u) { x += bias[col]; }
+  if ((dims.flags & ${MATMUL_FLAG_ACCUMULATE}u) != 0u) { x += c[i]; }
+  c[i] = x;
+}
+`;
+}

@@ -1,0 +1,71 @@
+// matmul variant for any adapter, tuned for CPU-backed ones without usable subgroups: no
+// workgroup memory, each invocation keeps a 4-row × 8-column tile of the output in registers
+// (two vec4 accumulators per row); a 1-D workgroup of 64 invocations walks along N.
+//
+// Why: on lavapipe every storage load is a scalar load per SIMD lane, and workgroup memory with
+// barriers measured 2–3× slower than reading storage directly (NOTES.md). Per k this loads 4
+// values of A and 8 of B for 32 multiply-adds; 4×8 was the best tile measured (larger tiles spill).
+// A is walked with run-time steps (transA is free); B must be untransposed (the launcher
+// transposes it into scratch first).
+//
+// Ragged edges as in matmul_subgroup: clamped row loads, columns shifted left into range (or
+// clamped when N < 8), stores guarded; the K loop has no branches.
+
+import { matmulHeader, type MatmulLayout, type MatmulVariantInfo } from './matmul_common.js';
+
+const WORKGROUP = 64;
+const ROWS = 4;
+const COLS = 8;
+
+function wgsl(layout: MatmulLayout): string {
+  const body: string[] = [];
+  for (let r = 0; r < ROWS; r++) body.push(`    { let s = a[pa${r}]; pa${r} += stepA; c${r}a += s * b0; c${r}b += s * b1; }`);
+  const stores: string[] = [];
+  for (let r = 0; r < ROWS; r++) {
+    stores.push(`  if (row0 + ${r}u < M) {`);
+    for (let j = 0; j < COLS; j++) {
+      const v = j < 4 ? `c${r}a[${j}]` : `c${r}b[${j - 4}]`;
+      stores.push(`    if (col0 + ${j}u >= colOwn && col0 + ${j}u < N) { store_out(cOff, row0 + ${r}u, col0 + ${j}u, ${v}); }`);
+    }
+    stores.push('  }');
+  }
+  const bSetup = layout.bVec4
+    ? `  var pb = (bOff + col0) / 4u; let stepB = N / 4u;`
+    : `  var pb = bOff; let stepB = N;
+  let j0 = col0; let j1 = min(col0 + 1u, N - 1u); let j2 = min(col0 + 2u, N - 1u); let j3 = min(col0 + 3u, N - 1u);
+  let j4 = min(col0 + 4u, N - 1u); let j5 = min(col0 + 5u, N - 1u); let j6 = min(col0 + 6u, N - 1u); let j7 = min(col0 + 7u, N - 1u);`;
+  const bLoad = layout.bVec4
+    ? `let b0 = b[pb]; let b1 = b[pb + 1u];`
+    : `let b0 = vec4f(b[pb + j0], b[pb + j1], b[pb + j2], b[pb + j3]);
+    let b1 = vec4f(b[pb + j4], b[pb + j5], b[pb + j6], b[pb + j7]);`;
+  return `${matmulHeader(layout.bVec4)}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let M = dims.M; let N = dims.N; let K = dims.K;
+  let z = dims.z0 + wg.z;
+  let aOff = z * dims.strideA; let bOff = z * dims.strideB; let cOff = z * dims.strideOut;
+  let row0 = dims.m0 + wg.y * ${ROWS}u;
+  let colOwn = (wg.x * ${WORKGROUP}u + li) * ${COLS}u;
+  let col0 = min(colOwn, max(N, ${COLS}u) - ${COLS}u);
+${Array.from({ length: ROWS }, (_, r) => `  var pa${r} = aOff + min(row0 + ${r}u, M - 1u) * dims.aRow;`).join('\n')}
+  let stepA = dims.aK;
+${bSetup}
+${Array.from({ length: ROWS }, (_, r) => `  var c${r}a = vec4f(0.0); var c${r}b = vec4f(0.0);`).join('\n')}
+  for (var k = 0u; k < K; k++) {
+    ${bLoad}
+    pb += stepB;
+${body.join('\n')}
+  }
+${stores.join('\n')}
+}
+`;
+}
+
+export const MATMUL_REGISTER: MatmulVariantInfo = {
+  tileM: ROWS,
+  tileN: WORKGROUP * COLS,
+  wgsl,
+  requires: [],
+  compiled: { trans: false, bVec4: true },
+  transBInKernel: false,
+};

@@ -1,0 +1,90 @@
+// matmul variant for CPU-backed adapters with 8-lane subgroups (lavapipe): no workgroup memory,
+// A values shared between lanes by subgroupBroadcast.
+//
+// Why: lavapipe runs 8 consecutive invocations as the 8 SIMD lanes of one CPU thread, and every
+// storage-buffer load becomes one scalar load per lane (see NOTES.md). Speed therefore follows the
+// number of loads per multiply-add. Here each lane owns 8 consecutive output columns (two vec4
+// accumulators per row) of a 16-row tile; per k it loads 8 values of B (its own columns, as two
+// vec4 when the layout allows) and just 2 values of A (rows lane and 8 + lane of the tile). Every
+// lane then obtains all 16 row values of A with subgroupBroadcast(x, r) for constant r, which
+// lavapipe compiles into a register shuffle: 10 loads per 128 multiply-adds, against 12 per 32 in
+// the plain register-tiled variant.
+//
+// Correctness needs subgroups of exactly 8 lanes inside a workgroup of 8 (one subgroup per
+// workgroup); tune.ts only picks this variant when the adapter reports subgroup sizes 8..8 or the
+// probe saw 8. A is walked with run-time steps (transA costs nothing); B must be untransposed (the
+// launcher transposes it into scratch first, see transBInKernel).
+//
+// Ragged edges: row loads are clamped into range (the clamped rows are computed, never stored);
+// the 8 columns of the last lane are shifted left to stay in range (columns left of the lane's
+// own first column are computed, never stored), so the K loop has no branches. For N < 8 the
+// column indices themselves are clamped (scalar path only).
+
+import { matmulHeader, type MatmulLayout, type MatmulVariantInfo } from './matmul_common.js';
+
+/** Subgroup size the broadcast pattern is written for. */
+export const MATMUL_SUBGROUP_SIZE = 8;
+const ROWS = 2 * MATMUL_SUBGROUP_SIZE; // 16 rows per workgroup, 2 loaded per lane
+const COLS = 8; // columns per lane
+
+function wgsl(layout: MatmulLayout): string {
+  const body: string[] = [];
+  for (let r = 0; r < ROWS; r++) {
+    const src = r < MATMUL_SUBGROUP_SIZE ? 'x0' : 'x1';
+    body.push(`    { let s = subgroupBroadcast(${src}, ${r % MATMUL_SUBGROUP_SIZE}u); c${r}a += s * b0; c${r}b += s * b1; }`);
+  }
+  const stores: string[] = [];
+  for (let r = 0; r < ROWS; r++) {
+    stores.push(`  if (row0 + ${r}u < M) {`);
+    for (let j = 0; j < COLS; j++) {
+      const v = j < 4 ? `c${r}a[${j}]` : `c${r}b[${j - 4}]`;
+      stores.push(`    if (col0 + ${j}u >= colOwn && col0 + ${j}u < N) { store_out(cOff, row0 + ${r}u, col0 + ${j}u, ${v}); }`);
+    }
+    stores.push('  }');
+  }
+  // B: two vec4 loads at row k (index in vec4 units), or 8 scalar loads with clamped columns.
+  const bSetup = layout.bVec4
+    ? `  var pb = (bOff + col0) / 4u; let stepB = N / 4u;`
+    : `  var pb = bOff; let stepB = N;
+  let j0 = col0; let j1 = min(col0 + 1u, N - 1u); let j2 = min(col0 + 2u, N - 1u); let j3 = min(col0 + 3u, N - 1u);
+  let j4 = min(col0 + 4u, N - 1u); let j5 = min(col0 + 5u, N - 1u); let j6 = min(col0 + 6u, N - 1u); let j7 = min(col0 + 7u, N - 1u);`;
+  const bLoad = layout.bVec4
+    ? `let b0 = b[pb]; let b1 = b[pb + 1u];`
+    : `let b0 = vec4f(b[pb + j0], b[pb + j1], b[pb + j2], b[pb + j3]);
+    let b1 = vec4f(b[pb + j4], b[pb + j5], b[pb + j6], b[pb + j7]);`;
+  return `enable subgroups;
+${matmulHeader(layout.bVec4)}
+@compute @workgroup_size(${MATMUL_SUBGROUP_SIZE})
+fn main(@builtin(workgroup_id) wg: vec3u,
+        @builtin(subgroup_invocation_id) lane: u32) {
+  let M = dims.M; let N = dims.N; let K = dims.K;
+  let z = dims.z0 + wg.z;
+  let aOff = z * dims.strideA; let bOff = z * dims.strideB; let cOff = z * dims.strideOut;
+  let row0 = dims.m0 + wg.y * ${ROWS}u;
+  let colOwn = (wg.x * ${MATMUL_SUBGROUP_SIZE}u + lane) * ${COLS}u;
+  let col0 = min(colOwn, max(N, ${COLS}u) - ${COLS}u);
+  var pa0 = aOff + min(row0 + lane, M - 1u) * dims.aRow;
+  var pa1 = aOff + min(row0 + ${MATMUL_SUBGROUP_SIZE}u + lane, M - 1u) * dims.aRow;
+  let stepA = dims.aK;
+${bSetup}
+${Array.from({ length: ROWS }, (_, r) => `  var c${r}a = vec4f(0.0); var c${r}b = vec4f(0.0);`).join('\n')}
+  for (var k = 0u; k < K; k++) {
+    let x0 = a[pa0]; let x1 = a[pa1];
+    pa0 += stepA; pa1 += stepA;
+    ${bLoad}
+    pb += stepB;
+${body.join('\n')}
+  }
+${stores.join('\n')}
+}
+`;
+}
+
+export const MATMUL_SUBGROUP: MatmulVariantInfo = {
+  tileM: ROWS,
+  tileN: MATMUL_SUBGROUP_SIZE * COLS,
+  wgsl,
+  requires: ['subgroups'],
+  compiled: { trans: false, bVec4: true },
+  transBInKernel: false,
+};
