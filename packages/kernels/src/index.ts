@@ -12,3 +12,4 @@ export * from './gelu.js';
 export * from './layernorm.js';
 export * from './reduce.js';
 export * from './adamw.js';
+export * from './attention.js';

@@ -1,0 +1,363 @@
+// attention: multi-head scaled dot-product attention with a key-padding mask (BERT's self-attention
+// core, after the QKV projection and before the output projection).
+//
+// Shapes: q, k, v, out (B, T, C) with C = NH·HS, head h = columns h·HS .. h·HS+HS−1 (the layout a
+// linear layer produces, no transposes needed); mask i32 (B, T), 1 = real token, 0 = padding key.
+//
+//   attention_forward(out, lse, q, k, v, mask, B, T, NH, HS)
+//     s_ij = (q_i · k_j) / √HS  for the head,   p_ij = mask_j ? exp(s_ij − lse_i) : 0,
+//     lse_i = log Σ_{j: mask_j = 1} exp(s_ij)  (saved, (B, NH, T)),   out_i = Σ_j p_ij v_j
+//   attention_backward(dq, dk, dv, dout, out, lse, q, k, v, mask, B, T, NH, HS)   (all overwritten)
+//     p recomputed from q, k, lse, mask;  D_i = dout_i · out_i
+//     dv_j = Σ_i p_ij dout_i;  ds_ij = p_ij (dout_i · v_j − D_i) / √HS;  dq_i = Σ_j ds_ij k_j;  dk_j = Σ_i ds_ij q_i
+//
+// What is saved for backward: only lse (B, NH, T) floats; probabilities are recomputed.
+// A row whose keys are all padding (an empty sequence) has no softmax: its probabilities and its
+// output are 0, its lse is stored as 0, and it passes no gradient. No NaN anywhere.
+//
+// Design (lavapipe; see NOTES.md): the five products (QKᵀ, PV, PᵀdO, dOVᵀ, dSK, dSᵀQ) run through
+// one register-tiled batched kernel (each invocation 4 rows × 8 columns in registers, no workgroup
+// memory, operands addressed through (batch, head, row, column) strides from a uniform, so heads
+// are read in place from the (B, T, C) layout and transposes are free). Scores/probabilities live
+// in a scratch buffer of P·T·T floats for a chunk of P (batch, head) pairs, the chunk sized to stay
+// under 64 MiB and under ~1 GFLOP per dispatch, so T = 512 never allocates B·NH·T·T at once.
+// The softmax is a separate pass with one invocation per row (max, then Σ exp, then write p).
+
+import type { Binding, Gpu, StepEncoder } from './runtime.js';
+import { checkArray, checkBuffer, checkDims } from './check.js';
+import { f32bits, grid2d, scratch } from './elementwise.js';
+
+const TM = 4;
+const TN = 8;
+const WG = 64;
+/** Scratch cap for one chunk of scores (bytes). */
+const SCORES_BYTES_CAP = 64 * 1024 * 1024;
+/** FLOP cap for one product dispatch, keeping each well under a second on lavapipe. */
+const FLOP_CAP = 1e9;
+
+// MODE (override): 0 out = scale·acc; 1 out = mask_j ? exp(scale·acc − aux_i) : 0 (probabilities);
+// 2 out = out · (acc − aux_i) · scale (dS from P in place, aux = D).
+// Operand offset for pair z of the chunk (global pair p = p0 + z, b = p / NH, h = p % NH):
+//   b·sb + h·sh + z·sz, then element (r, c) at + r·rs + c·cs.
+export const ATTENTION_PRODUCT_WGSL = /* wgsl */ `
+override MODE: u32 = 0u;
+override WX: u32 = 8u;
+struct Params {
+  M: u32, N: u32, K: u32, NH: u32, p0: u32, T: u32, scale: f32, _pad: u32,
+  a_sb: u32, a_sh: u32, a_sz: u32, a_rs: u32, a_cs: u32,
+  b_sb: u32, b_sh: u32, b_sz: u32, b_rs: u32, b_cs: u32,
+  o_sb: u32, o_sh: u32, o_sz: u32, o_rs: u32, o_cs: u32,
+}
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> a: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<storage, read> aux: array<f32>;
+@group(0) @binding(5) var<storage, read> mask: array<i32>;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let tx = wid.x * WX + li % WX;
+  let ty = wid.y * (${WG}u / WX) + li / WX;
+  let col0 = tx * ${TN}u;
+  let row0 = ty * ${TM}u;
+  if (col0 >= P.N || row0 >= P.M) { return; }
+  let z = wid.z;
+  let pair = P.p0 + z;
+  let bi = pair / P.NH;
+  let h = pair % P.NH;
+  let aoff = bi * P.a_sb + h * P.a_sh + z * P.a_sz;
+  let boff = bi * P.b_sb + h * P.b_sh + z * P.b_sz;
+  let ooff = bi * P.o_sb + h * P.o_sh + z * P.o_sz;
+  // Clamped rows/columns: ragged edges recompute the last valid one and are never stored.
+  let M1 = P.M - 1u; let N1 = P.N - 1u;
+  var pa = vec4u(aoff + row0 * P.a_rs, aoff + min(row0 + 1u, M1) * P.a_rs,
+                 aoff + min(row0 + 2u, M1) * P.a_rs, aoff + min(row0 + 3u, M1) * P.a_rs);
+  var pb0 = vec4u(boff + col0 * P.b_cs, boff + min(col0 + 1u, N1) * P.b_cs,
+                  boff + min(col0 + 2u, N1) * P.b_cs, boff + min(col0 + 3u, N1) * P.b_cs);
+  var pb1 = vec4u(boff + min(col0 + 4u, N1) * P.b_cs, boff + min(col0 + 5u, N1) * P.b_cs,
+                  boff + min(col0 + 6u, N1) * P.b_cs, boff + min(col0 + 7u, N1) * P.b_cs);
+  var acc0 = array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  var acc1 = array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  let acs = P.a_cs; let brs = P.b_rs;
+  for (var k = 0u; k < P.K; k++) {
+    let b0 = vec4f(b[pb0.x], b[pb0.y], b[pb0.z], b[pb0.w]);
+    let b1 = vec4f(b[pb1.x], b[pb1.y], b[pb1.z], b[pb1.w]);
+    let a0 = a[pa.x]; let a1 = a[pa.y]; let a2 = a[pa.z]; let a3 = a[pa.w];
+    acc0[0] += a0 * b0; acc1[0] += a0 * b1;
+    acc0[1] += a1 * b0; acc1[1] += a1 * b1;
+    acc0[2] += a2 * b0; acc1[2] += a2 * b1;
+    acc0[3] += a3 * b0; acc1[3] += a3 * b1;
+    pa += vec4u(acs); pb0 += vec4u(brs); pb1 += vec4u(brs);
+  }
+  for (var i = 0u; i < ${TM}u; i++) {
+    let row = row0 + i;
+    if (row >= P.M) { break; }
+    let auxi = pair * P.T + row;
+    for (var j = 0u; j < ${TN}u; j++) {
+      let col = col0 + j;
+      if (col >= P.N) { break; }
+      let s = select(acc0[i][j & 3u], acc1[i][j & 3u], j >= 4u);
+      let o = ooff + row * P.o_rs + col * P.o_cs;
+      if (MODE == 0u) {
+        out[o] = P.scale * s;
+      } else if (MODE == 1u) {
+        out[o] = select(0.0, exp(P.scale * s - aux[auxi]), mask[bi * P.T + col] != 0);
+      } else {
+        out[o] = out[o] * (s - aux[auxi]) * P.scale;
+      }
+    }
+  }
+}
+`;
+
+// Softmax over key rows of a scores chunk, in place; writes lse. Row r of the chunk is pair
+// p0 + r / T, query r % T.
+const SOFTMAX_WGSL = /* wgsl */ `
+struct Params { rows: u32, T: u32, NH: u32, p0: u32 }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> s: array<f32>;
+@group(0) @binding(2) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(3) var<storage, read> mask: array<i32>;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_id) lid: vec3u) {
+  let r = (wid.y * nwg.x + wid.x) * ${WG}u + lid.x;
+  if (r >= P.rows) { return; }
+  let T = P.T;
+  let pair = P.p0 + r / T;
+  let m0 = (pair / P.NH) * T;
+  let s0 = r * T;
+  var mx = -3.0e38;
+  var any = false;
+  for (var j = 0u; j < T; j++) {
+    if (mask[m0 + j] != 0) { mx = max(mx, s[s0 + j]); any = true; }
+  }
+  var sum = 0.0;
+  for (var j = 0u; j < T; j++) {
+    if (mask[m0 + j] != 0) { sum += exp(s[s0 + j] - mx); }
+  }
+  // Empty row (every key padded): probabilities 0, lse stored as 0.
+  let l = select(0.0, mx + log(sum), any);
+  for (var j = 0u; j < T; j++) {
+    s[s0 + j] = select(0.0, exp(s[s0 + j] - l), mask[m0 + j] != 0);
+  }
+  lse[pair * T + r % T] = l;
+}
+`;
+
+// D[p, i] = Σ_d dout[b, i, h·HS + d] · out[b, i, h·HS + d] for every (pair p, query i).
+const ROWDOT_WGSL = /* wgsl */ `
+struct Params { rows: u32, T: u32, NH: u32, HS: u32 }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> D: array<f32>;
+@group(0) @binding(2) var<storage, read> dout: array<f32>;
+@group(0) @binding(3) var<storage, read> o: array<f32>;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_id) lid: vec3u) {
+  let r = (wid.y * nwg.x + wid.x) * ${WG}u + lid.x;
+  if (r >= P.rows) { return; }
+  let i = r % P.T;
+  let pair = r / P.T;
+  let bi = pair / P.NH;
+  let h = pair % P.NH;
+  let C = P.NH * P.HS;
+  let base = (bi * P.T + i) * C + h * P.HS;
+  var acc = 0.0;
+  for (var d = 0u; d < P.HS; d++) { acc += dout[base + d] * o[base + d]; }
+  D[r] = acc;
+}
+`;
+
+/** Strides of one operand: offset = b·sb + h·sh + z·sz, element (r, c) at + r·rs + c·cs. */
+interface Operand { sb: number; sh: number; sz: number; rs: number; cs: number }
+
+interface Attn { B: number; T: number; NH: number; HS: number; C: number }
+
+function product(gpu: Gpu, enc: StepEncoder, label: string, mode: 0 | 1 | 2, d: Attn, p0: number, pairs: number,
+  M: number, N: number, K: number, scale: number, out: Binding, a: Binding, b: Binding, aux: Binding, mask: Binding,
+  oa: Operand, ob: Operand, oo: Operand): void {
+  const colTiles = Math.ceil(N / TN);
+  const WX = Math.min(WG, Math.max(4, 2 ** Math.ceil(Math.log2(colTiles))));
+  const pipe = gpu.pipeline(`attention:${label}`, ATTENTION_PRODUCT_WGSL, { MODE: mode, WX });
+  const params = gpu.uniform([
+    M, N, K, d.NH, p0, d.T, f32bits(scale), 0,
+    oa.sb, oa.sh, oa.sz, oa.rs, oa.cs, ob.sb, ob.sh, ob.sz, ob.rs, ob.cs, oo.sb, oo.sh, oo.sz, oo.rs, oo.cs,
+  ]);
+  enc.dispatch(pipe, [params, out, a, b, aux, mask], Math.ceil(colTiles / WX), Math.ceil(Math.ceil(M / TM) / (WG / WX)), pairs);
+}
+
+/** Pairs (batch, head) per chunk: scores under 64 MiB (and the binding limit), products under ~1 GFLOP. */
+function chunkPairs(gpu: Gpu, d: Attn): number {
+  const perPair = d.T * d.T;
+  const bytesCap = Math.min(SCORES_BYTES_CAP, gpu.limits.maxStorageBufferBindingSize);
+  const byBytes = Math.floor(bytesCap / (perPair * 4));
+  const byFlops = Math.floor(FLOP_CAP / (2 * perPair * d.HS));
+  return Math.max(1, Math.min(d.B * d.NH, byBytes, byFlops, gpu.limits.maxComputeWorkgroupsPerDimension));
+}
+
+function checkShapes(name: string, B: number, T: number, NH: number, HS: number): Attn {
+  checkDims(name, { B, T, NH, HS });
+  return { B, T, NH, HS, C: NH * HS };
+}
+
+// Operand layouts. btc: a head of a (B, T, C) tensor, rows = tokens; btcT: its transpose.
+const btc = (d: Attn): Operand => ({ sb: d.T * d.C, sh: d.HS, sz: 0, rs: d.C, cs: 1 });
+const btcT = (d: Attn): Operand => ({ sb: d.T * d.C, sh: d.HS, sz: 0, rs: 1, cs: d.C });
+// A (T, T) block of the scores chunk, and its transpose.
+const sq = (d: Attn): Operand => ({ sb: 0, sh: 0, sz: d.T * d.T, rs: d.T, cs: 1 });
+const sqT = (d: Attn): Operand => ({ sb: 0, sh: 0, sz: d.T * d.T, rs: 1, cs: d.T });
+
+/** Record attention forward: out (B, T, C) and lse (B, NH, T) saved for backward. */
+export function attention_forward(gpu: Gpu, enc: StepEncoder, out: Binding, lse: Binding, q: Binding, k: Binding, v: Binding,
+  mask: Binding, B: number, T: number, NH: number, HS: number): void {
+  const name = 'attention_forward';
+  const d = checkShapes(name, B, T, NH, HS);
+  const n = B * T * d.C;
+  checkBuffer(name, 'out', out, n);
+  checkBuffer(name, 'lse', lse, B * NH * T);
+  checkBuffer(name, 'q', q, n);
+  checkBuffer(name, 'k', k, n);
+  checkBuffer(name, 'v', v, n);
+  checkBuffer(name, 'mask', mask, B * T);
+  const chunk = chunkPairs(gpu, d);
+  const S = scratch(gpu, 'attention_scores', chunk * T * T);
+  const scale = 1 / Math.sqrt(HS);
+  const softmax = gpu.pipeline('attention:softmax', SOFTMAX_WGSL);
+  for (let p0 = 0; p0 < B * NH; p0 += chunk) {
+    const pairs = Math.min(chunk, B * NH - p0);
+    // S = QKᵀ/√HS
+    product(gpu, enc, 'scores', 0, d, p0, pairs, T, T, HS, scale, S, q, k, lse, mask, btc(d), btcT(d), sq(d));
+    const rows = pairs * T;
+    const [gx, gy] = grid2d(Math.ceil(rows / WG));
+    enc.dispatch(softmax, [gpu.uniform([rows, T, NH, p0]), S, lse, mask], gx, gy);
+    // out = P V
+    product(gpu, enc, 'pv', 0, d, p0, pairs, T, HS, T, 1, out, S, v, lse, mask, sq(d), btc(d), btc(d));
+  }
+}
+
+/** Record attention backward: dq, dk, dv (B, T, C), all overwritten. */
+export function attention_backward(gpu: Gpu, enc: StepEncoder, dq: Binding, dk: Binding, dv: Binding, dout: Binding,
+  out: Binding, lse: Binding, q: Binding, k: Binding, v: Binding, mask: Binding,
+  B: number, T: number, NH: number, HS: number): void {
+  const name = 'attention_backward';
+  const d = checkShapes(name, B, T, NH, HS);
+  const n = B * T * d.C;
+  for (const [nm, buf] of [['dq', dq], ['dk', dk], ['dv', dv], ['dout', dout], ['out', out], ['q', q], ['k', k], ['v', v]] as const) {
+    checkBuffer(name, nm, buf, n);
+  }
+  checkBuffer(name, 'lse', lse, B * NH * T);
+  checkBuffer(name, 'mask', mask, B * T);
+  const chunk = chunkPairs(gpu, d);
+  const S = scratch(gpu, 'attention_scores', chunk * T * T);
+  const D = scratch(gpu, 'attention_rowdot', B * NH * T);
+  const scale = 1 / Math.sqrt(HS);
+  const rows = B * NH * T;
+  const [gx, gy] = grid2d(Math.ceil(rows / WG));
+  enc.dispatch(gpu.pipeline('attention:rowdot', ROWDOT_WGSL), [gpu.uniform([rows, T, NH, HS]), D, dout, out], gx, gy);
+  for (let p0 = 0; p0 < B * NH; p0 += chunk) {
+    const pairs = Math.min(chunk, B * NH - p0);
+    // P = mask ? exp(QKᵀ/√HS − lse) : 0
+    product(gpu, enc, 'probs', 1, d, p0, pairs, T, T, HS, scale, S, q, k, lse, mask, btc(d), btcT(d), sq(d));
+    // dV = Pᵀ dO
+    product(gpu, enc, 'dv', 0, d, p0, pairs, T, HS, T, 1, dv, S, dout, lse, mask, sqT(d), btc(d), btc(d));
+    // dS = P ⊙ (dO Vᵀ − D) / √HS, in place over P
+    product(gpu, enc, 'ds', 2, d, p0, pairs, T, T, HS, scale, S, dout, v, D, mask, btc(d), btcT(d), sq(d));
+    // dQ = dS K,  dK = dSᵀ Q
+    product(gpu, enc, 'dq', 0, d, p0, pairs, T, HS, T, 1, dq, S, k, lse, mask, sq(d), btc(d), btc(d));
+    product(gpu, enc, 'dk', 0, d, p0, pairs, T, HS, T, 1, dk, S, q, lse, mask, sqT(d), btc(d), btc(d));
+  }
+}
+
+// ---- float64 references ----
+
+function refChecks(name: string, B: number, T: number, NH: number, HS: number, arrays: [string, ArrayLike<number>, number][]): Attn {
+  const d = checkShapes(name, B, T, NH, HS);
+  for (const [nm, a, len] of arrays) checkArray(name, nm, a, len);
+  return d;
+}
+
+/** float64 reference of attention_forward (same conventions, including empty rows). */
+export function attention_forward_reference(out: Float64Array, lse: Float64Array, q: ArrayLike<number>, k: ArrayLike<number>,
+  v: ArrayLike<number>, mask: ArrayLike<number>, B: number, T: number, NH: number, HS: number): void {
+  const n = B * T * NH * HS;
+  const d = refChecks('attention_forward_reference', B, T, NH, HS,
+    [['out', out, n], ['lse', lse, B * NH * T], ['q', q, n], ['k', k, n], ['v', v, n], ['mask', mask, B * T]]);
+  const C = d.C;
+  const scale = 1 / Math.sqrt(HS);
+  const s = new Float64Array(T);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < NH; h++) {
+      for (let i = 0; i < T; i++) {
+        const qi = (b * T + i) * C + h * HS;
+        let mx = -Infinity;
+        for (let j = 0; j < T; j++) {
+          const kj = (b * T + j) * C + h * HS;
+          let dot = 0;
+          for (let e = 0; e < HS; e++) dot += q[qi + e] * k[kj + e];
+          s[j] = dot * scale;
+          if (mask[b * T + j] !== 0) mx = Math.max(mx, s[j]);
+        }
+        let sum = 0;
+        for (let j = 0; j < T; j++) if (mask[b * T + j] !== 0) sum += Math.exp(s[j] - mx);
+        const l = sum > 0 ? mx + Math.log(sum) : 0;
+        lse[(b * NH + h) * T + i] = l;
+        for (let e = 0; e < HS; e++) out[qi + e] = 0;
+        for (let j = 0; j < T; j++) {
+          if (mask[b * T + j] === 0) continue;
+          const p = Math.exp(s[j] - l);
+          const vj = (b * T + j) * C + h * HS;
+          for (let e = 0; e < HS; e++) out[qi + e] += p * v[vj + e];
+        }
+      }
+    }
+  }
+}
+
+/** float64 reference of attention_backward (dq, dk, dv overwritten). */
+export function attention_backward_reference(dq: Float64Array, dk: Float64Array, dv: Float64Array, dout: ArrayLike<number>,
+  out: ArrayLike<number>, lse: ArrayLike<number>, q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>,
+  mask: ArrayLike<number>, B: number, T: number, NH: number, HS: number): void {
+  const n = B * T * NH * HS;
+  const d = refChecks('attention_backward_reference', B, T, NH, HS, [
+    ['dq', dq, n], ['dk', dk, n], ['dv', dv, n], ['dout', dout, n], ['out', out, n], ['lse', lse, B * NH * T],
+    ['q', q, n], ['k', k, n], ['v', v, n], ['mask', mask, B * T]]);
+  const C = d.C;
+  const scale = 1 / Math.sqrt(HS);
+  dq.fill(0, 0, n); dk.fill(0, 0, n); dv.fill(0, 0, n);
+  const p = new Float64Array(T);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < NH; h++) {
+      for (let i = 0; i < T; i++) {
+        const qi = (b * T + i) * C + h * HS;
+        const l = lse[(b * NH + h) * T + i];
+        let D = 0;
+        for (let e = 0; e < HS; e++) D += dout[qi + e] * out[qi + e];
+        for (let j = 0; j < T; j++) {
+          if (mask[b * T + j] === 0) { p[j] = 0; continue; }
+          const kj = (b * T + j) * C + h * HS;
+          let dot = 0;
+          for (let e = 0; e < HS; e++) dot += q[qi + e] * k[kj + e];
+          p[j] = Math.exp(dot * scale - l);
+        }
+        for (let j = 0; j < T; j++) {
+          if (p[j] === 0) continue;
+          const kj = (b * T + j) * C + h * HS;
+          let dpij = 0;
+          for (let e = 0; e < HS; e++) {
+            dv[kj + e] += p[j] * dout[qi + e];
+            dpij += dout[qi + e] * v[kj + e];
+          }
+          const ds = p[j] * (dpij - D) * scale;
+          for (let e = 0; e < HS; e++) {
+            dq[qi + e] += ds * k[kj + e];
+            dk[kj + e] += ds * q[qi + e];
+          }
+        }
+      }
+    }
+  }
+}
