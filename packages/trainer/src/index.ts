@@ -4,3 +4,4 @@ export * from './train/index.js';
 export * from './checkpoint/index.js';
 export * from './tokenizer/index.js';
 export * from './data/index.js';
+export * from './config/index.js';

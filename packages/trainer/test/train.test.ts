@@ -16,7 +16,7 @@ import {
   EpochSampler,
   MixedSampler,
   permutation,
-  Rng,
+  StatefulRng,
   ewc_fisher_accumulate,
   ewc_fisher_accumulate_reference,
   ewc_penalty_backward,
@@ -157,9 +157,9 @@ test('mixed-corpus sampler: general fraction close to the ratio, seeded, resumab
   for (let i = 0; i < 20; i++) assert.equal(only.next().source, 'domain');
   assert.throws(() => new MixedSampler(10, 10, 1.5, 1), /generalRatio=1\.5/);
   assert.throws(() => new MixedSampler(0, 10, 0.5, 1), /general corpus is empty/);
-  const r = new Rng(5);
+  const r = new StatefulRng(5);
   r.next();
-  const r2 = new Rng(0);
+  const r2 = new StatefulRng(0);
   r2.state = r.state;
   assert.equal(r.next(), r2.next());
 });

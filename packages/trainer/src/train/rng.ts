@@ -1,14 +1,14 @@
 // Seeded randomness for the training loop, with state that fits in a checkpoint.
 //
 // Every random choice of a run (data order, masking, corpus mixing, dropout seeds) comes from a
-// Rng whose whole state is one u32, so resume restores it exactly. Data order per epoch does not
+// StatefulRng whose whole state is one u32, so resume restores it exactly. Data order per epoch does not
 // even need saved state: permutation(seed, epoch, n) is a pure function.
 
 /** mulberry32: small, fast, good enough for shuffling and sampling; state is one u32. */
-export class Rng {
+export class StatefulRng {
   private s: number;
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new Error(`Rng: seed=${seed} must be a finite number`);
+    if (!Number.isFinite(seed)) throw new Error(`StatefulRng: seed=${seed} must be a finite number`);
     this.s = seed >>> 0;
   }
   /** Uniform in [0, 1). */
@@ -45,7 +45,7 @@ export function deriveSeed(seed: number, salt: number): number {
 
 /** Fisher–Yates permutation of 0..n-1 for (seed, epoch). */
 export function permutation(seed: number, epoch: number, n: number): Int32Array {
-  const rng = new Rng(deriveSeed(seed, epoch));
+  const rng = new StatefulRng(deriveSeed(seed, epoch));
   const p = new Int32Array(n);
   for (let i = 0; i < n; i++) p[i] = i;
   for (let i = n - 1; i > 0; i--) {

@@ -3,7 +3,7 @@
 // Both keep their position as plain JSON (SamplerState) so a resumed run continues with the
 // exact same example it would have drawn next.
 
-import { Rng, permutation, deriveSeed } from './rng.js';
+import { StatefulRng, permutation, deriveSeed } from './rng.js';
 
 export interface EpochSamplerState {
   epoch: number;
@@ -66,7 +66,7 @@ export interface MixedSamplerState {
  * each corpus is walked in its own seeded order. Returns { source, index }.
  */
 export class MixedSampler {
-  private rng: Rng;
+  private rng: StatefulRng;
   readonly general: EpochSampler;
   readonly domain: EpochSampler;
 
@@ -74,7 +74,7 @@ export class MixedSampler {
     if (!(generalRatio >= 0 && generalRatio <= 1)) throw new Error(`mixed corpus: generalRatio=${generalRatio} must be in [0, 1]`);
     if (generalRatio > 0 && nGeneral < 1) throw new Error('mixed corpus: generalRatio > 0 but the general corpus is empty');
     if (generalRatio < 1 && nDomain < 1) throw new Error('mixed corpus: generalRatio < 1 but the domain corpus is empty');
-    this.rng = new Rng(deriveSeed(seed, 0x6d1c));
+    this.rng = new StatefulRng(deriveSeed(seed, 0x6d1c));
     this.general = new EpochSampler(Math.max(1, nGeneral), deriveSeed(seed, 1));
     this.domain = new EpochSampler(Math.max(1, nDomain), deriveSeed(seed, 2));
   }

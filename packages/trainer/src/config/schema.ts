@@ -1,0 +1,248 @@
+// The run configuration of `tunebench pretrain | finetune | evaluate | predict`: one JSON file
+// per run, overridable from the command line, validated by ajv against the JSON Schemas below
+// (unknown keys are errors, so a typo never silently falls back to a default). Defaults are
+// filled in by ajv (useDefaults) and the resolved config is written into the run directory.
+
+import { STRATEGY_NAMES } from '../train/strategy.js';
+import { SCHEDULE_NAMES } from '../train/schedule.js';
+
+export type Command = 'pretrain' | 'finetune' | 'evaluate' | 'predict';
+export const COMMANDS: readonly Command[] = ['pretrain', 'finetune', 'evaluate', 'predict'];
+
+export type TaskKind = 'mlm' | 'seq_cls' | 'token_cls' | 'embedding';
+
+/** Fully resolved config of a training run (pretrain / finetune). */
+export interface TrainRunConfig {
+  /** Run directory (resolved config, log, metrics, checkpoint). */
+  outputDir: string;
+  model: {
+    /** BERT miniature preset (ignored when `init` is given: the checkpoint's config is used). */
+    preset: 'tiny' | 'mini';
+    /** Checkpoint directory to start from (a base model); null = random init. */
+    init: string | null;
+    maxPositions: number;
+    hiddenDropout: number;
+    attentionDropout: number;
+  };
+  tokenizer: {
+    /** vocab.txt; null = the init checkpoint's, or (pretrain) train one on the training corpus. */
+    vocab: string | null;
+    lowercase: boolean;
+    /** WordPiece training when no vocab is given. */
+    vocabSize: number;
+    minFrequency: number;
+  };
+  data: {
+    /** A shipped dataset name (datasets/ registry) or null to give files. */
+    dataset: string | null;
+    train: string | null;
+    dev: string | null;
+    test: string | null;
+    maxLength: number;
+    /** Cap on training rows (0 = all), for quick runs. */
+    maxTrainRows: number;
+    maxEvalRows: number;
+    /** Mixed corpus (continued pretraining): general corpus (dataset name or JSONL file) and its share. */
+    general: string | null;
+    generalRatio: number;
+  };
+  task: {
+    kind: TaskKind;
+    pooling: 'cls' | 'mean';
+    /** Label names in index order; empty = sorted labels of the training data. */
+    labels: string[];
+    loss: 'ce' | 'weighted_ce' | 'focal';
+    focalGamma: number;
+    mlmProbability: number;
+    /** token_cls: label every sub-token (true) or only the first (false, −100 for the rest). */
+    labelAllTokens: boolean;
+    embeddingLoss: 'mnr' | 'cosine';
+    normalize: boolean;
+  };
+  strategy: {
+    name: (typeof STRATEGY_NAMES)[number];
+    k?: number;
+    embeddings: 'default' | 'frozen' | 'trained';
+    lrDecay?: number;
+    unfreezeEvery: number;
+    unfreezeUnit: 'epoch' | 'step';
+  };
+  lora: { r: number; alpha: number; dropout: number; targets: string[] } | null;
+  optimizer: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maxGradNorm: number; gradAccumSteps: number };
+  schedule: { name: (typeof SCHEDULE_NAMES)[number]; warmupSteps: number; warmupRatio: number };
+  training: {
+    batchSize: number;
+    epochs: number;
+    /** Stop after this many optimizer steps (0 = epochs decide). */
+    maxSteps: number;
+    /** Read the loss back (and print progress) every N steps. */
+    logEvery: number;
+    /** Evaluate on dev every N steps (0 = at the end of each epoch). */
+    evalEvery: number;
+    /** Save the resumable checkpoint every N steps (0 = only at the end). */
+    saveEvery: number;
+    earlyStopping: { patience: number; metric: string; mode: 'max' | 'min'; minDelta: number } | null;
+  };
+  ewc: { lambda: number; fisherBatches: number; data: string | null } | null;
+  seeds: { init: number; data: number; dropout: number };
+}
+
+/** evaluate / predict. */
+export interface InferRunConfig {
+  outputDir: string;
+  /** Checkpoint directory (model.safetensors + config.json + vocab.txt). */
+  checkpoint: string;
+  data: { dataset: string | null; split: 'train' | 'dev' | 'test'; file: string | null; maxLength: number; maxRows: number };
+  batchSize: number;
+}
+
+const num = (extra: object = {}) => ({ type: 'number', ...extra });
+const int = (extra: object = {}) => ({ type: 'integer', ...extra });
+const str = (extra: object = {}) => ({ type: 'string', ...extra });
+const nullableStr = (def: string | null = null) => ({ type: ['string', 'null'], default: def });
+const obj = (properties: Record<string, object>, extra: object = {}) => ({
+  type: 'object',
+  additionalProperties: false,
+  properties,
+  default: {},
+  ...extra,
+});
+
+export const TRAIN_SCHEMA = {
+  $id: 'tunebench/train-run',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    $schema: str(),
+    outputDir: str({ minLength: 1 }),
+    model: obj({
+      preset: { enum: ['tiny', 'mini'], default: 'tiny' },
+      init: nullableStr(),
+      maxPositions: int({ minimum: 8, maximum: 512, default: 128 }),
+      hiddenDropout: num({ minimum: 0, exclusiveMaximum: 1, default: 0.1 }),
+      attentionDropout: num({ minimum: 0, exclusiveMaximum: 1, default: 0.1 }),
+    }),
+    tokenizer: obj({
+      vocab: nullableStr(),
+      lowercase: { type: 'boolean', default: true },
+      vocabSize: int({ minimum: 16, default: 8192 }),
+      minFrequency: int({ minimum: 1, default: 2 }),
+    }),
+    data: obj({
+      dataset: nullableStr(),
+      train: nullableStr(),
+      dev: nullableStr(),
+      test: nullableStr(),
+      maxLength: int({ minimum: 4, maximum: 512, default: 128 }),
+      maxTrainRows: int({ minimum: 0, default: 0 }),
+      maxEvalRows: int({ minimum: 0, default: 0 }),
+      general: nullableStr(),
+      generalRatio: num({ minimum: 0, maximum: 1, default: 0 }),
+    }),
+    task: obj({
+      kind: { enum: ['mlm', 'seq_cls', 'token_cls', 'embedding'], default: 'seq_cls' },
+      pooling: { enum: ['cls', 'mean'], default: 'cls' },
+      labels: { type: 'array', items: str(), default: [] },
+      loss: { enum: ['ce', 'weighted_ce', 'focal'], default: 'ce' },
+      focalGamma: num({ minimum: 0, default: 2 }),
+      mlmProbability: num({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.15 }),
+      labelAllTokens: { type: 'boolean', default: false },
+      embeddingLoss: { enum: ['mnr', 'cosine'], default: 'mnr' },
+      normalize: { type: 'boolean', default: true },
+    }),
+    strategy: obj({
+      name: { enum: [...STRATEGY_NAMES], default: 'full' },
+      k: int({ minimum: 0 }),
+      embeddings: { enum: ['default', 'frozen', 'trained'], default: 'default' },
+      lrDecay: num({ exclusiveMinimum: 0, maximum: 1 }),
+      unfreezeEvery: int({ minimum: 1, default: 1 }),
+      unfreezeUnit: { enum: ['epoch', 'step'], default: 'epoch' },
+    }),
+    lora: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      default: null,
+      properties: {
+        r: int({ minimum: 1, default: 8 }),
+        alpha: num({ exclusiveMinimum: 0, default: 8 }),
+        dropout: num({ minimum: 0, exclusiveMaximum: 1, default: 0 }),
+        targets: {
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { enum: ['query', 'key', 'value', 'attention_output', 'ffn_in', 'ffn_out'] },
+          default: ['query', 'value'],
+        },
+      },
+    },
+    optimizer: obj({
+      lr: num({ minimum: 0, default: 5e-5 }),
+      beta1: num({ minimum: 0, exclusiveMaximum: 1, default: 0.9 }),
+      beta2: num({ minimum: 0, exclusiveMaximum: 1, default: 0.999 }),
+      eps: num({ exclusiveMinimum: 0, default: 1e-8 }),
+      weightDecay: num({ minimum: 0, default: 0.01 }),
+      maxGradNorm: num({ minimum: 0, default: 1.0 }),
+      gradAccumSteps: int({ minimum: 1, default: 1 }),
+    }),
+    schedule: obj({
+      name: { enum: [...SCHEDULE_NAMES], default: 'linear' },
+      warmupSteps: int({ minimum: 0, default: 0 }),
+      warmupRatio: num({ minimum: 0, maximum: 1, default: 0 }),
+    }),
+    training: obj({
+      batchSize: int({ minimum: 1, default: 32 }),
+      epochs: num({ exclusiveMinimum: 0, default: 3 }),
+      maxSteps: int({ minimum: 0, default: 0 }),
+      logEvery: int({ minimum: 1, default: 10 }),
+      evalEvery: int({ minimum: 0, default: 0 }),
+      saveEvery: int({ minimum: 0, default: 0 }),
+      earlyStopping: {
+        type: ['object', 'null'],
+        additionalProperties: false,
+        default: null,
+        properties: {
+          patience: int({ minimum: 1, default: 3 }),
+          metric: str({ default: 'accuracy' }),
+          mode: { enum: ['max', 'min'], default: 'max' },
+          minDelta: num({ minimum: 0, default: 0 }),
+        },
+      },
+    }),
+    ewc: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      default: null,
+      properties: {
+        lambda: num({ minimum: 0, default: 1000 }),
+        fisherBatches: int({ minimum: 1, default: 20 }),
+        data: nullableStr(),
+      },
+    },
+    seeds: obj({
+      init: int({ minimum: 0, default: 42 }),
+      data: int({ minimum: 0, default: 42 }),
+      dropout: int({ minimum: 0, default: 42 }),
+    }),
+  },
+  required: ['outputDir'],
+} as const;
+
+export const INFER_SCHEMA = {
+  $id: 'tunebench/infer-run',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    $schema: str(),
+    outputDir: str({ minLength: 1 }),
+    checkpoint: str({ minLength: 1 }),
+    data: obj({
+      dataset: nullableStr(),
+      split: { enum: ['train', 'dev', 'test'], default: 'test' },
+      file: nullableStr(),
+      maxLength: int({ minimum: 4, maximum: 512, default: 128 }),
+      maxRows: int({ minimum: 0, default: 0 }),
+    }),
+    batchSize: int({ minimum: 1, default: 64 }),
+  },
+  required: ['outputDir', 'checkpoint'],
+} as const;
