@@ -49,8 +49,12 @@ export function calibration(probs: ReadonlyArray<ArrayLike<number>>, yTrue: Arra
     const k = argmax(probs[i]);
     const c = probs[i][k];
     if (c < 0 || c > 1) fail(fn, `'probs[${i}]' has a probability ${c} outside [0, 1]`);
-    // bin b covers (b/n, (b+1)/n]; ceil(c·n) − 1 with c = 0 clamped into bin 0
-    const b = Math.min(nBins - 1, Math.max(0, Math.ceil(c * nBins) - 1));
+    // bin b covers (b/n, (b+1)/n], compared against the boundaries as floats (b/n), as
+    // implementations that test lo < c ≤ hi do; ceil(c·n) − 1 is only the first guess, since
+    // c·n can round across an integer. c = 0 goes to bin 0.
+    let b = Math.min(nBins - 1, Math.max(0, Math.ceil(c * nBins) - 1));
+    while (b > 0 && c <= b / nBins) b--;
+    while (b < nBins - 1 && c > (b + 1) / nBins) b++;
     count[b]++;
     conf[b] += c;
     if (k === y) correct[b]++;

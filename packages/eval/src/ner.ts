@@ -3,8 +3,12 @@
 // Default mode (seqeval's default, conlleval-compatible and lenient): chunks are read with
 // conlleval's start/end rules, which accept IOB1/IOB2/IOBES tags: an I-X after O or after a
 // different type starts a new chunk, so predicted `I-X I-X` matches gold `B-X I-X`.
-// Strict mode (seqeval mode='strict', scheme=IOB2): an entity is a B-X followed by the longest
-// run of I-X; an I-X that does not continue a B-X/I-X of the same type belongs to no entity.
+// Strict mode (seqeval mode='strict' with scheme IOB2, the default here, or IOBES): tags outside
+// the scheme are an error, and only well-formed entities count.
+//   IOB2:  a B-X followed by the longest run of I-X; an I-X that does not continue a B-X/I-X of
+//          the same type belongs to no entity.
+//   IOBES: S-X alone, or B-X, any I-X, then E-X, all of one type; an unfinished B-X I-X… is no
+//          entity.
 // Either way an entity is (sentence, type, start, end), and a prediction counts only when all
 // four match a gold entity. Scores are reported per type (sorted), micro, macro and weighted,
 // with 0/0 → 0 (seqeval's default zero_division).
@@ -21,16 +25,18 @@ export interface Entity {
 }
 
 export type NerMode = 'default' | 'strict';
+export type NerScheme = 'IOB2' | 'IOBES';
 
 interface Tag { prefix: string; type: string }
 
-function parseTag(fn: string, where: string, tag: string, mode: NerMode): Tag {
+function parseTag(fn: string, where: string, tag: string, mode: NerMode, scheme: NerScheme): Tag {
   if (typeof tag !== 'string') fail(fn, `${where} is ${String(tag)}; tags must be strings`);
   if (tag === 'O') return { prefix: 'O', type: '_' };
-  const allowed = mode === 'strict' ? 'BI' : 'BIES';
+  const allowed = mode === 'strict' && scheme === 'IOB2' ? 'BI' : 'BIES';
   const prefix = tag[0];
   if (!allowed.includes(prefix) || (tag.length > 1 && tag[1] !== '-')) {
-    fail(fn, `${where} = ${JSON.stringify(tag)} is not a valid ${mode === 'strict' ? 'IOB2' : 'IOB/IOBES'} tag (expected O, ${[...allowed].map((p) => `${p}-TYPE`).join(', ')})`);
+    const name = mode === 'strict' ? scheme : 'IOB/IOBES';
+    fail(fn, `${where} = ${JSON.stringify(tag)} is not a valid ${name} tag (expected O, ${[...allowed].map((p) => `${p}-TYPE`).join(', ')})`);
   }
   // seqeval: type = text after the first '-', '_' when there is none
   return { prefix, type: tag.slice(2) || '_' };
@@ -54,13 +60,35 @@ function startOfChunk(prev: Tag, cur: Tag): boolean {
 const OUTSIDE: Tag = { prefix: 'O', type: '_' };
 
 /** Entities of one tagged sentence. */
-export function sentenceEntities(tags: readonly string[], opts: { mode?: NerMode; sentence?: number; fn?: string; name?: string } = {}): Entity[] {
+export function sentenceEntities(
+  tags: readonly string[],
+  opts: { mode?: NerMode; scheme?: NerScheme; sentence?: number; fn?: string; name?: string } = {},
+): Entity[] {
   const mode = opts.mode ?? 'default';
+  const scheme = opts.scheme ?? 'IOB2';
   const fn = opts.fn ?? 'sentenceEntities';
+  if (scheme !== 'IOB2' && scheme !== 'IOBES') fail(fn, `'scheme' must be 'IOB2' or 'IOBES', got ${String(scheme)}`);
   const name = opts.name ?? 'tags';
   const sentence = opts.sentence ?? 0;
-  const parsed = tags.map((t, i) => parseTag(fn, `${name}[${i}]`, t, mode));
+  const parsed = tags.map((t, i) => parseTag(fn, `${name}[${i}]`, t, mode, scheme));
   const out: Entity[] = [];
+  if (mode === 'strict' && scheme === 'IOBES') {
+    let i = 0;
+    while (i < parsed.length) {
+      const t = parsed[i];
+      if (t.prefix === 'S') { out.push({ sentence, type: t.type, start: i, end: i }); i++; continue; }
+      if (t.prefix !== 'B') { i++; continue; }
+      let j = i + 1;
+      while (j < parsed.length && parsed[j].prefix === 'I' && parsed[j].type === t.type) j++;
+      if (j < parsed.length && parsed[j].prefix === 'E' && parsed[j].type === t.type) {
+        out.push({ sentence, type: t.type, start: i, end: j });
+        i = j + 1;
+      } else {
+        i = j; // unfinished: B-X I-X… not closed by E-X is no entity
+      }
+    }
+    return out;
+  }
   if (mode === 'strict') {
     let i = 0;
     while (i < parsed.length) {
@@ -114,11 +142,16 @@ function prf(correct: number, predicted: number, support: number): NerTypeScores
 /**
  * Entity-level precision / recall / F1 of predicted tag sequences against gold ones, one array
  * of tags per sentence. mode 'default' = seqeval's default (lenient); 'strict' = seqeval
- * mode='strict', scheme=IOB2.
+ * mode='strict' with `scheme` (IOB2 by default, or IOBES). `scheme` is ignored in default mode.
  */
-export function nerScores(gold: ReadonlyArray<readonly string[]>, pred: ReadonlyArray<readonly string[]>, opts: { mode?: NerMode } = {}): NerScores {
+export function nerScores(
+  gold: ReadonlyArray<readonly string[]>,
+  pred: ReadonlyArray<readonly string[]>,
+  opts: { mode?: NerMode; scheme?: NerScheme } = {},
+): NerScores {
   const fn = 'nerScores';
   const mode = opts.mode ?? 'default';
+  const scheme = opts.scheme ?? 'IOB2';
   if (mode !== 'default' && mode !== 'strict') fail(fn, `'mode' must be 'default' or 'strict', got ${String(mode)}`);
   checkNonEmpty(fn, 'gold', gold);
   checkSameLength(fn, 'gold', gold, 'pred', pred);
@@ -132,7 +165,7 @@ export function nerScores(gold: ReadonlyArray<readonly string[]>, pred: Readonly
       fail(fn, `sentence ${s}: 'gold[${s}]' has ${gold[s].length} tags but 'pred[${s}]' has ${pred[s].length}`);
     }
     for (const [arr, by, name] of [[gold[s], goldBy, 'gold'], [pred[s], predBy, 'pred']] as const) {
-      for (const e of sentenceEntities(arr, { mode, sentence: s, fn, name: `${name}[${s}]` })) {
+      for (const e of sentenceEntities(arr, { mode, scheme, sentence: s, fn, name: `${name}[${s}]` })) {
         if (!by.has(e.type)) by.set(e.type, new Set());
         by.get(e.type)!.add(key(e));
       }
