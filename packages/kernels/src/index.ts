@@ -13,3 +13,4 @@ export * from './layernorm.js';
 export * from './reduce.js';
 export * from './adamw.js';
 export * from './attention.js';
+export * from './lora.js';

@@ -56,7 +56,7 @@ test('GPU matches the float64 reference step by step; elements outside the range
       const g = randomF32(rand, total, -2, 2).map((x, i) => (mark[i] ? x : Number.NaN));
       const G = gpu.buffer(g);
       const H = gpu.zeros(40), NS = poisoned(gpu, 1);
-      let state = { p: p0, m: new Float32Array(total), v: new Float32Array(total) };
+      let state: { p: Float32Array; m: Float32Array; v: Float32Array } = { p: p0, m: new Float32Array(total), v: new Float32Array(total) };
       for (let step = 1; step <= 3; step++) {
         const hyper = adamw_hyperparameters({ lr: 1e-3 * (1 + rand()), beta1: 0.9, beta2: 0.999, eps: 1e-8, step, maxGradNorm: clip ? 0.5 : 0, gradScale });
         gpu.write(H, hyper);
