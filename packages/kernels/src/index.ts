@@ -14,3 +14,4 @@ export * from './reduce.js';
 export * from './adamw.js';
 export * from './attention.js';
 export * from './lora.js';
+export * from './embedding.js';
