@@ -126,7 +126,21 @@ export function basicTokenize(
   let curEnd = -1;
   let srcStart: number[] | null = null;
   let srcEnd: number[] | null = null;
+  // Where the last kept character went: into the current word, into a finished word (a single
+  // punctuation / CJK word), or nowhere (whitespace, start of text). A removed character (control,
+  // or a lone combining mark stripped with the accents) joins the span of the last kept character,
+  // as Hugging Face's NormalizedString alignments do.
+  let last: 'none' | 'cur' | 'out' = 'none';
 
+  const explicitMap = (len: number, start: number): [number[], number[]] => {
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let k = 0; k < len; k++) {
+      a.push(start + k);
+      b.push(start + k + 1);
+    }
+    return [a, b];
+  };
   const flush = () => {
     if (cur.length > 0) out.push({ text: cur, start: curStart, end: curEnd, srcStart, srcEnd });
     cur = '';
@@ -136,6 +150,7 @@ export function basicTokenize(
   };
   // Append normalised text `s` that came from text[i..j).
   const append = (s: string, i: number, j: number) => {
+    last = 'cur';
     if (cur.length === 0) {
       curStart = i;
       cur = s;
@@ -152,12 +167,7 @@ export function basicTokenize(
     }
     if (srcStart === null && (s.length !== j - i || i !== curEnd)) {
       // Switch to an explicit map: everything so far was one-to-one.
-      srcStart = [];
-      srcEnd = [];
-      for (let k = 0; k < cur.length; k++) {
-        srcStart.push(curStart + k);
-        srcEnd.push(curStart + k + 1);
-      }
+      [srcStart, srcEnd] = explicitMap(cur.length, curStart);
     }
     if (srcStart !== null && srcEnd !== null) {
       for (let k = 0; k < s.length; k++) {
@@ -177,6 +187,20 @@ export function basicTokenize(
     flush();
     append(s, i, j);
     flush();
+    last = 'out';
+  };
+  // A removed character text[..j): extend the span of the last kept character.
+  const absorb = (j: number) => {
+    if (last === 'cur' && cur.length > 0) {
+      if (srcStart === null) [srcStart, srcEnd] = explicitMap(cur.length, curStart);
+      srcEnd![srcEnd!.length - 1] = j;
+      curEnd = j;
+    } else if (last === 'out' && out.length > 0) {
+      const w = out[out.length - 1];
+      if (w.srcStart === null) [w.srcStart, w.srcEnd] = explicitMap(w.text.length, w.start);
+      w.srcEnd![w.srcEnd!.length - 1] = j;
+      w.end = j;
+    }
   };
 
   let i = from;
@@ -186,18 +210,20 @@ export function basicTokenize(
     const j = Math.min(i + w, to);
     const ch = w === 1 ? text[i] : text.slice(i, j);
     if (isRemovedChar(cp, ch)) {
+      absorb(j);
       i = j;
       continue;
     }
     if (isWhitespaceChar(cp, ch)) {
       flush();
+      last = 'none';
       i = j;
       continue;
     }
     if (o.tokenizeChineseChars && isChineseChar(cp)) {
       const s = normalizeChar(ch, o);
       if (s.length > 0) single(s, i, j);
-      else flush();
+      else absorb(j);
       i = j;
       continue;
     }
@@ -206,13 +232,17 @@ export function basicTokenize(
       // Common case: unchanged character.
       if (isPunctuationChar(cp, ch)) single(s, i, j);
       else append(s, i, j);
+    } else if (s.length === 0) {
+      absorb(j);
     } else {
       // Normalisation changed the character: classify what it became, code point by code point.
       for (const d of s) {
         const dcp = d.codePointAt(0)!;
         if (isPunctuationChar(dcp, d)) single(d, i, j);
-        else if (isWhitespaceChar(dcp, d)) flush();
-        else append(d, i, j);
+        else if (isWhitespaceChar(dcp, d)) {
+          flush();
+          last = 'none';
+        } else append(d, i, j);
       }
     }
     i = j;
