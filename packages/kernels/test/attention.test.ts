@@ -2,6 +2,7 @@
 // (partly and fully padded sequences), T = 1, odd head sizes; finite differences on the reference.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   assertAllClose, attention_backward, attention_backward_reference, attention_forward, attention_forward_reference,
@@ -178,4 +179,34 @@ test('attention launchers reject bad input before dispatching', () => {
   assert.throws(() => attention_forward(gpu, enc, b, gpu.zeros(8), b, b, b, b, 1, 8, 2, 4), /buffer 'lse' holds 2 elements, needs 16/);
   assert.throws(() => attention_backward(gpu, enc, b, b, b, b, b, b, b, b, b, gpu.zeros(4), 2, 8, 1, 4), /attention_backward: buffer 'mask' holds 1 elements, needs 16/);
   assert.equal(enc.size, 0);
+});
+
+// ---- PyTorch goldens (scripts/golden_k2.py: masked_fill(−inf) + softmax + autograd, float64) ----
+interface TorchAttention { B: number; T: number; NH: number; HS: number; mask: number[]; q: number[]; k: number[]; v: number[];
+  dout: number[]; out: number[]; lse: number[]; dq: number[]; dk: number[]; dv: number[] }
+const golden = JSON.parse(readFileSync(new URL('./fixtures/attention_torch.json', import.meta.url), 'utf8')) as { cases: TorchAttention[] };
+
+// Bound vs torch: |got − torch| ≤ tol·max(|torch_i|, mean|torch|): 1e-12 for the reference, 5e-5 for the GPU.
+function closeToTorch(what: string, got: ArrayLike<number>, want: number[], tol: number) {
+  const meanAbs = want.reduce((s, v) => s + Math.abs(v), 0) / want.length;
+  assertAllClose(what, got, want, (i) => tol * Math.max(Math.abs(want[i]), meanAbs));
+}
+
+test('attention (reference and GPU) matches PyTorch with a key-padding mask', async () => {
+  for (const g of golden.cases) {
+    const { B, T, NH, HS } = g;
+    const n = B * T * NH * HS;
+    const out = new Float64Array(n), lse = new Float64Array(B * NH * T);
+    attention_forward_reference(out, lse, g.q, g.k, g.v, g.mask, B, T, NH, HS);
+    const dq = new Float64Array(n), dk = new Float64Array(n), dv = new Float64Array(n);
+    attention_backward_reference(dq, dk, dv, g.dout, out, lse, g.q, g.k, g.v, g.mask, B, T, NH, HS);
+    const tag = `torch B=${B} T=${T} NH=${NH} HS=${HS}`;
+    const c: AttnCase = { B, T, NH, HS, q: Float32Array.from(g.q), k: Float32Array.from(g.k), v: Float32Array.from(g.v),
+      dout: Float32Array.from(g.dout), mask: Int32Array.from(g.mask) };
+    const got = await runGpu(c);
+    for (const [nm, ref, gp, want] of [['out', out, got.out, g.out], ['lse', lse, got.lse, g.lse], ['dq', dq, got.dq, g.dq], ['dk', dk, got.dk, g.dk], ['dv', dv, got.dv, g.dv]] as const) {
+      closeToTorch(`reference ${nm} ${tag}`, ref, want, 1e-12);
+      closeToTorch(`GPU ${nm} ${tag}`, gp, want, 5e-5);
+    }
+  }
 });

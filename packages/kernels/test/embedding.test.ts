@@ -3,6 +3,7 @@
 // reference; out-of-range ids; finite differences on the reference.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   assertAllClose, embedding_backward, embedding_backward_reference, embedding_forward, embedding_forward_reference,
@@ -169,4 +170,37 @@ test('embedding launchers reject bad input before dispatching', () => {
   assert.throws(() => embedding_forward(gpu, enc, b, b, null, b, gpu.zeros(16), null, 1, 4, 4), /buffer 'wpe' holds 4 elements, needs 16/);
   assert.throws(() => embedding_backward(gpu, enc, b, b, null, b, b, null, 1, 4, 4, 17), /buffer 'dwte' holds 16 elements, needs 68/);
   assert.equal(enc.size, 0);
+});
+
+// ---- PyTorch goldens (scripts/golden_k2.py: F.embedding ×3 + autograd, float64) ----
+interface TorchEmbedding { B: number; T: number; C: number; V: number; TV: number; P: number; ids: number[]; typeIds: number[];
+  wte: number[]; wpe: number[]; wtt: number[]; dout: number[]; out: number[]; dwte: number[]; dwpe: number[]; dwtt: number[] }
+const golden = JSON.parse(readFileSync(new URL('./fixtures/embedding_torch.json', import.meta.url), 'utf8')) as { cases: TorchEmbedding[] };
+
+test('embedding (reference and GPU) matches PyTorch, with a position table longer than T', async () => {
+  for (const g of golden.cases) {
+    const { B, T, C, V, TV, P } = g;
+    const N = B * T;
+    const out = new Float64Array(N * C);
+    embedding_forward_reference(out, g.ids, g.typeIds, g.wte, g.wpe, g.wtt, B, T, C, TV);
+    const dwte = new Float64Array(V * C), dwpe = new Float64Array(P * C), dwtt = new Float64Array(TV * C);
+    embedding_backward_reference(dwte, dwpe, dwtt, g.dout, g.ids, g.typeIds, B, T, C, V, TV);
+    // Bound: reference 1e-12 relative; GPU: sums of ≤ N f32 terms, (N + 2)·2⁻²⁴ relative to the sum of magnitudes (≤ 4·max).
+    const mx = (a: number[]) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    for (const [nm, ref, want] of [['out', out, g.out], ['dwte', dwte, g.dwte], ['dwpe', dwpe, g.dwpe], ['dwtt', dwtt, g.dwtt]] as const) {
+      assertAllClose(`reference ${nm}`, ref, want, (i) => 1e-12 * Math.max(1, Math.abs(want[i])));
+    }
+    const IDS = gpu.buffer(Int32Array.from(g.ids)), TYPES = gpu.buffer(Int32Array.from(g.typeIds));
+    const WTE = gpu.buffer(Float32Array.from(g.wte)), WPE = gpu.buffer(Float32Array.from(g.wpe)), WTT = gpu.buffer(Float32Array.from(g.wtt));
+    const DOUT = gpu.buffer(Float32Array.from(g.dout)), OUT = poisoned(gpu, N * C);
+    const DWTE = gpu.zeros(V * C * 4), DWPE = gpu.zeros(P * C * 4), DWTT = gpu.zeros(TV * C * 4);
+    const enc = gpu.encoder();
+    embedding_forward(gpu, enc, OUT, IDS, TYPES, WTE, WPE, WTT, B, T, C, TV);
+    embedding_backward(gpu, enc, DWTE, DWPE, DWTT, DOUT, IDS, TYPES, B, T, C, V, TV);
+    await enc.submit();
+    for (const [nm, buf, want] of [['out', OUT, g.out], ['dwte', DWTE, g.dwte], ['dwpe', DWPE, g.dwpe], ['dwtt', DWTT, g.dwtt]] as const) {
+      const bound = (N + 2) * U * 4 * mx(nm === 'out' ? g.out : g.dout);
+      assertAllClose(`GPU ${nm} B=${B} T=${T}`, await gpu.read(buf), want, () => bound);
+    }
+  }
 });

@@ -2,6 +2,7 @@
 // against finite differences; determinism of the parameter-gradient reduction.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   assertAllClose, layernorm_backward, layernorm_backward_reference, layernorm_forward, layernorm_forward_reference,
@@ -150,4 +151,36 @@ test('layernorm launchers reject bad input before dispatching', () => {
   assert.throws(() => layernorm_forward(gpu, enc, b, b, b, b, gpu.zeros(8), b, 4, 4, 1e-5), /buffer 'weight' holds 2 elements, needs 4/);
   assert.throws(() => layernorm_backward(gpu, enc, b, b, b, b, b, b, b, b, 8, 9), /layernorm_backward: buffer 'dinp' holds 16 elements, needs 72/);
   assert.equal(enc.size, 0);
+});
+
+// ---- PyTorch goldens (scripts/golden_k2.py: torch float64 on f32-rounded inputs) ----
+interface TorchLayernorm { N: number; C: number; eps: number; x: number[]; weight: number[]; bias: number[]; dout: number[];
+  out: number[]; mean: number[]; rstd: number[]; dinp: number[]; dweight: number[]; dbias: number[] }
+const golden = JSON.parse(readFileSync(new URL('./fixtures/layernorm_torch.json', import.meta.url), 'utf8')) as { cases: TorchLayernorm[] };
+
+// Bound vs torch: |got − torch| ≤ tol·max(|torch_i|, mean_i |torch_i|); tol = 1e-12 for the float64
+// reference, 3e-5 for the GPU (f32 sums over C ≤ 64 terms with an offset of up to 3σ).
+function closeToTorch(what: string, got: ArrayLike<number>, want: number[], tol: number) {
+  const meanAbs = want.reduce((s, v) => s + Math.abs(v), 0) / want.length;
+  assertAllClose(what, got, want, (i) => tol * Math.max(Math.abs(want[i]), meanAbs));
+}
+
+test('layernorm reference and GPU match PyTorch (F.layer_norm + autograd)', async () => {
+  for (const g of golden.cases) {
+    const { N, C, eps } = g;
+    const y = new Float64Array(N * C), mean = new Float64Array(N), rstd = new Float64Array(N);
+    layernorm_forward_reference(y, mean, rstd, g.x, g.weight, g.bias, N, C, eps);
+    const dx = new Float64Array(N * C), dw = new Float64Array(C), db = new Float64Array(C);
+    layernorm_backward_reference(dx, dw, db, g.dout, g.x, g.weight, mean, rstd, N, C);
+    const tag = `torch ${N}x${C}`;
+    for (const [nm, a, b] of [['out', y, g.out], ['mean', mean, g.mean], ['rstd', rstd, g.rstd], ['dinp', dx, g.dinp], ['dweight', dw, g.dweight], ['dbias', db, g.dbias]] as const) {
+      closeToTorch(`reference ${nm} ${tag}`, a, b, 1e-12);
+    }
+    const k: Case = { N, C, x: Float32Array.from(g.x), w: Float32Array.from(g.weight), b: Float32Array.from(g.bias), dy: Float32Array.from(g.dout),
+      dx0: new Float32Array(N * C), dw0: new Float32Array(C), db0: new Float32Array(C) };
+    const got = await runGpu(k, eps, false);
+    for (const [nm, a, b] of [['out', got.y, g.out], ['mean', got.mean, g.mean], ['rstd', got.rstd, g.rstd], ['dinp', got.dx, g.dinp], ['dweight', got.dw, g.dweight], ['dbias', got.db, g.dbias]] as const) {
+      closeToTorch(`GPU ${nm} ${tag}`, a, b, 3e-5);
+    }
+  }
 });
