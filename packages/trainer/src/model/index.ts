@@ -3,3 +3,5 @@ export * from './heads.js';
 export * from './params.js';
 export * from './batch.js';
 export * from './reference.js';
+export * from './bert.js';
+export * from './head_kernels.js';

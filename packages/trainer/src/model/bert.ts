@@ -1,0 +1,728 @@
+// The GPU BERT: explicit forward and backward, layer by layer, on the WGSL kernels of
+// @tunebench/kernels (llm.c style: every activation a named, preallocated buffer; no autograd).
+//
+// Memory layout: all parameters in one flat GPU buffer with the ParamStore's layout (each tensor
+// 256-byte aligned, bound as a range), gradients in a parallel flat buffer, activations
+// preallocated once per (B, T) shape. Nothing is submitted here: forward/backward record into the
+// caller's StepEncoder, so a whole training step (zero grads, forward, backward, AdamW) is one
+// command buffer. The batch's ids, masks and labels are written (queue.writeBuffer) when forward()
+// is called, so submit the encoder before recording the next batch's forward.
+//
+// Gradient rule (kernels' contract): parameter gradients ADD into `grads` (the trainer zeroes
+// them with zeroGrads() at the start of an accumulation cycle), so two forward/backward pairs on
+// two heads give the multi-task gradient.
+//
+// Freezing: setTrainable() says which parameters get gradients. Layers below the lowest trainable
+// one run in eval mode (no dropout) and get no backward at all; backward stops at that layer.
+// Their output — the input of the lowest trainable layer — depends only on frozen weights and the
+// batch, so forward(…, { cacheKey }) keeps it in a GPU buffer per key and later epochs copy it
+// back instead of rerunning the frozen prefix (head-only training runs no encoder after epoch 1).
+//
+// Not done by this model: dropout on attention probabilities (the attention kernel has none;
+// attentionDropout is ignored) and LoRA dropout (LoraConfig.dropout must be 0 when training).
+
+import {
+  add_forward, attention_backward, attention_forward, bias_gelu_backward, bias_gelu_forward, copy, cosine_similarity_backward, cosine_similarity_forward,
+  dropout_backward, dropout_forward, embedding_backward, embedding_forward, fill, gather_rows_backward, gather_rows_forward, l2_normalize_backward,
+  l2_normalize_forward, layernorm_backward, layernorm_forward, linear_backward, linear_forward, matmul,
+  mean_pool_backward, mean_pool_forward, softmax_cross_entropy,
+  type Binding, type Gpu, type StepEncoder,
+} from '@tunebench/kernels';
+import { validateConfig, type BertConfig } from './config.js';
+import { classifierPrefix, MNR_SCALE, validateHeads, type HeadSpec, type LossOptions } from './heads.js';
+import { loraLinearName, paramSpecs, type LoraConfig, type ParamSpec, type ParamStore } from './params.js';
+import { validateBatch, validateLabels, type ModelBatch } from './batch.js';
+import { cosine_mse, tanh_backward, tanh_forward } from './head_kernels.js';
+
+const F32 = 4;
+
+export interface BertModelOptions {
+  lora?: LoraConfig | null;
+}
+
+export interface ForwardOptions {
+  /** Training mode: dropout on in the trainable layers and the head (default false). */
+  train?: boolean;
+  /** Compute the loss gradient so that backward() can follow (default: = train). */
+  grad?: boolean;
+  /** Dropout seed and step (the dropout kernels' counter-based RNG is keyed by both). */
+  seed?: number;
+  step?: number;
+  /** Index into heads of the head whose loss this batch trains (default 0). */
+  head?: number;
+  loss?: LossOptions;
+  /** Multiplies every gradient of this backward (multi-task weights, 1/accumulation steps). */
+  lossScale?: number;
+  /** Cache the frozen prefix's output for this batch under this key (same key = same batch). */
+  cacheKey?: string | number;
+}
+
+interface LayerActs {
+  q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; att: GPUBuffer; lse: GPUBuffer;
+  r1: GPUBuffer; ln1: GPUBuffer; mean1: GPUBuffer; rstd1: GPUBuffer;
+  f1: GPUBuffer; g: GPUBuffer; r2: GPUBuffer; ln2: GPUBuffer; mean2: GPUBuffer; rstd2: GPUBuffer;
+  xa: Map<string, GPUBuffer>;
+}
+
+interface Acts {
+  B: number; T: number; M: number;
+  ids: GPUBuffer; mask: GPUBuffer; types: GPUBuffer; labels: GPUBuffer;
+  embSum: GPUBuffer; embLn: GPUBuffer; embMean: GPUBuffer; embRstd: GPUBuffer; embDrop: GPUBuffer;
+  layers: LayerActs[];
+  // scratch shared by all layers (used one after another)
+  sH1: GPUBuffer; sH2: GPUBuffer; dA: GPUBuffer; dB: GPUBuffer; dT: GPUBuffer; dF1: GPUBuffer; dF2: GPUBuffer;
+  dq: GPUBuffer; dk: GPUBuffer; dv: GPUBuffer; datt: GPUBuffer; dxa: GPUBuffer;
+  clsRows: GPUBuffer;
+  head: Map<string, Record<string, GPUBuffer>>;
+}
+
+interface LastForward {
+  acts: Acts; head: number; train: boolean; grad: boolean; seed: number; step: number; lossScale: number;
+  /** rows of the loss buffer and the divisor of their sum */
+  lossRows: number; normalizer: number;
+  /** rows × cols of the logits buffer */
+  logitRows: number; logitCols: number; logits: GPUBuffer | null;
+  lowest: number; mlmRows: number;
+  /** classifier input before dropout; similarity scale; embedding loss kind */
+  feats?: GPUBuffer; simScale: number; kind?: 'mnr' | 'cosine';
+}
+
+export class BertModel {
+  readonly config: BertConfig;
+  readonly heads: HeadSpec[];
+  readonly store: ParamStore;
+  readonly lora: LoraConfig | null;
+  readonly params: GPUBuffer;
+  readonly grads: GPUBuffer;
+  private readonly gpu: Gpu;
+  private trainable: Set<string>;
+  private readonly acts = new Map<string, Acts>();
+  private readonly prefixCache = new Map<string, GPUBuffer>();
+  private readonly smallBuffers = new Map<string, GPUBuffer>();
+  private readonly pBind = new Map<string, GPUBufferBinding>();
+  private readonly gBind = new Map<string, GPUBufferBinding>();
+  private sink: GPUBuffer;
+  private last: LastForward | null = null;
+
+  constructor(gpu: Gpu, config: BertConfig, heads: HeadSpec[], store: ParamStore, opts: BertModelOptions = {}) {
+    validateConfig(config);
+    validateHeads(heads);
+    this.gpu = gpu;
+    this.config = config;
+    this.heads = heads;
+    this.store = store;
+    this.lora = opts.lora ?? null;
+    const expected = paramSpecs(config, heads, this.lora);
+    const names = store.specs.map((s) => s.name);
+    for (let i = 0; i < Math.max(expected.length, names.length); i++) {
+      const want = expected[i]?.name, got = names[i];
+      if (want !== got) {
+        throw new Error(`BertModel: the ParamStore does not fit this config/heads/lora: parameter #${i} is '${got ?? '(none)'}', expected '${want ?? '(none)'}'`);
+      }
+      if (JSON.stringify(expected[i].shape) !== JSON.stringify(store.specs[i].shape)) {
+        throw new Error(`BertModel: parameter '${want}' has shape ${JSON.stringify(store.specs[i].shape)}, expected ${JSON.stringify(expected[i].shape)}`);
+      }
+    }
+    this.params = gpu.buffer(store.data, 'bert.params');
+    this.grads = gpu.zeros(store.totalSize * F32, 'bert.grads');
+    this.trainable = new Set(names);
+    this.sink = gpu.zeros(Math.max(config.hiddenSize, config.intermediateSize) * F32, 'bert.grad_sink');
+  }
+
+  // ------------------------------------------------------------------------------ parameters
+
+  /** Copy store.data to the GPU (after init, loading a checkpoint, resizing). Clears the prefix cache. */
+  upload(): void {
+    this.gpu.write(this.params, this.store.data);
+    this.clearPrefixCache();
+  }
+
+  /** Copy the GPU parameters back into store.data. */
+  async download(): Promise<void> {
+    const data = await this.gpu.read(this.params, Float32Array, this.store.totalSize);
+    this.store.data.set(data);
+  }
+
+  /** The flat gradient buffer, read back (same layout as store.data). */
+  async readGrads(): Promise<Float32Array> {
+    return this.gpu.read(this.grads, Float32Array, this.store.totalSize);
+  }
+
+  /** Which parameters get gradients (default all). Clears the prefix cache. */
+  setTrainable(which: Iterable<string> | ((spec: ParamSpec) => boolean)): void {
+    const next = new Set<string>();
+    if (typeof which === 'function') {
+      for (const s of this.store.specs) if (which(s)) next.add(s.name);
+    } else {
+      for (const n of which) {
+        if (!this.store.has(n)) throw new Error(`BertModel.setTrainable: no parameter named '${n}'`);
+        next.add(n);
+      }
+    }
+    this.trainable = next;
+    this.clearPrefixCache();
+  }
+
+  isTrainable(name: string): boolean {
+    return this.trainable.has(name);
+  }
+
+  /** −1 (embeddings) .. L (heads only); L + 1 when nothing trains. */
+  get lowestTrainableLayer(): number {
+    let lowest = this.config.numLayers + 1;
+    for (const s of this.store.specs) if (this.trainable.has(s.name)) lowest = Math.min(lowest, s.layer);
+    return lowest;
+  }
+
+  /** A parameter's range of the flat parameter buffer. */
+  param(name: string): GPUBufferBinding {
+    let b = this.pBind.get(name);
+    if (!b) {
+      const { offset, length } = this.store.range(name);
+      b = { buffer: this.params, offset: offset * F32, size: length * F32 };
+      this.pBind.set(name, b);
+    }
+    return b;
+  }
+
+  /** A parameter's gradient range, or null when the parameter is frozen. */
+  grad(name: string): GPUBufferBinding | null {
+    if (!this.trainable.has(name)) return null;
+    let b = this.gBind.get(name);
+    if (!b) {
+      const { offset, length } = this.store.range(name);
+      b = { buffer: this.grads, offset: offset * F32, size: length * F32 };
+      this.gBind.set(name, b);
+    }
+    return b;
+  }
+
+  /** Record grads = 0 (all of them). */
+  zeroGrads(enc: StepEncoder): void {
+    fill(this.gpu, enc, this.grads, 0, this.store.totalSize);
+  }
+
+  clearPrefixCache(): void {
+    for (const b of this.prefixCache.values()) b.destroy();
+    this.prefixCache.clear();
+  }
+
+  /** Free the activations of every (B, T) shape (they are rebuilt on the next forward). */
+  releaseActivations(): void {
+    for (const a of this.acts.values()) {
+      for (const [k, v] of Object.entries(a)) if (v instanceof Object && 'destroy' in v && k !== 'head') (v as GPUBuffer).destroy();
+      for (const l of a.layers) for (const v of Object.values(l)) if (v instanceof Object && 'destroy' in v) (v as GPUBuffer).destroy();
+      for (const h of a.head.values()) for (const v of Object.values(h)) v.destroy();
+    }
+    this.acts.clear();
+  }
+
+  destroy(): void {
+    this.releaseActivations();
+    this.clearPrefixCache();
+    for (const b of this.smallBuffers.values()) b.destroy();
+    this.params.destroy();
+    this.grads.destroy();
+    this.sink.destroy();
+  }
+
+  // ------------------------------------------------------------------------------ activations
+
+  private activations(B: number, T: number): Acts {
+    const key = `${B}x${T}`;
+    const hit = this.acts.get(key);
+    if (hit) return hit;
+    const { hiddenSize: H, intermediateSize: F, numHeads: NH } = this.config;
+    const M = B * T;
+    const z = (n: number, label: string) => this.gpu.zeros(Math.max(n, 1) * F32, `${label}[${key}]`);
+    const layers: LayerActs[] = [];
+    for (let l = 0; l < this.config.numLayers; l++) {
+      const xa = new Map<string, GPUBuffer>();
+      if (this.lora) for (const t of this.lora.targets) xa.set(loraLinearName(l, t), z(M * this.lora.r, `xa.${l}.${t}`));
+      layers.push({
+        q: z(M * H, 'q'), k: z(M * H, 'k'), v: z(M * H, 'v'), att: z(M * H, 'att'), lse: z(B * NH * T, 'lse'),
+        r1: z(M * H, 'r1'), ln1: z(M * H, 'ln1'), mean1: z(M, 'mean1'), rstd1: z(M, 'rstd1'),
+        f1: z(M * F, 'f1'), g: z(M * F, 'g'), r2: z(M * H, 'r2'), ln2: z(M * H, 'ln2'), mean2: z(M, 'mean2'), rstd2: z(M, 'rstd2'), xa,
+      });
+    }
+    const clsRows = this.gpu.buffer(Int32Array.from({ length: B }, (_, b) => b * T), `cls_rows[${key}]`);
+    const acts: Acts = {
+      B, T, M,
+      ids: z(M, 'ids'), mask: z(M, 'mask'), types: z(M, 'types'), labels: z(M, 'labels'),
+      embSum: z(M * H, 'emb'), embLn: z(M * H, 'emb_ln'), embMean: z(M, 'emb_mean'), embRstd: z(M, 'emb_rstd'), embDrop: z(M * H, 'emb_drop'),
+      layers,
+      sH1: z(M * H, 'sH1'), sH2: z(M * H, 'sH2'), dA: z(M * H, 'dA'), dB: z(M * H, 'dB'), dT: z(M * H, 'dT'),
+      dF1: z(M * F, 'dF1'), dF2: z(M * F, 'dF2'), dq: z(M * H, 'dq'), dk: z(M * H, 'dk'), dv: z(M * H, 'dv'), datt: z(M * H, 'datt'),
+      dxa: z(M * (this.lora?.r ?? 1), 'dxa'), clsRows, head: new Map(),
+    };
+    this.acts.set(key, acts);
+    return acts;
+  }
+
+  private headActs(acts: Acts, name: string, sizes: Record<string, number>): Record<string, GPUBuffer> {
+    let h = acts.head.get(name);
+    if (!h) {
+      h = {};
+      for (const [k, n] of Object.entries(sizes)) h[k] = this.gpu.zeros(Math.max(n, 1) * F32, `${name}.${k}[${acts.B}x${acts.T}]`);
+      acts.head.set(name, h);
+    }
+    return h;
+  }
+
+  /** A small f32/i32 buffer with these contents, cached by content (class weights, targets, rows). */
+  private small(data: Float32Array | Int32Array, label: string): GPUBuffer {
+    const key = `${label}:${data instanceof Int32Array ? 'i' : 'f'}:${Array.from(data).join(',')}`;
+    let b = this.smallBuffers.get(key);
+    if (!b) {
+      b = this.gpu.buffer(data, label);
+      this.smallBuffers.set(key, b);
+    }
+    return b;
+  }
+
+  /** The input of layer l (l = L: the final hidden states). */
+  private xin(acts: Acts, l: number, embDropped: boolean): GPUBuffer {
+    return l === 0 ? (embDropped ? acts.embDrop : acts.embLn) : acts.layers[l - 1].ln2;
+  }
+
+  private dropSeed(seed: number, site: number): number {
+    return (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(site + 1, 0x85ebca77)) >>> 0;
+  }
+
+  // ------------------------------------------------------------------------------ linear layers
+
+  /** out = inp·Wᵀ (+ b) (+ LoRA), for the linear layer with HF name prefix `name`. */
+  private linF(enc: StepEncoder, acts: Acts, l: number, name: string, out: Binding, inp: Binding, rows: number, K: number, N: number, bias = true): void {
+    linear_forward(this.gpu, enc, out, inp, this.param(`${name}.weight`), bias ? this.param(`${name}.bias`) : null, rows, N, K);
+    const xa = l >= 0 ? acts.layers[l]?.xa.get(name) : undefined;
+    if (xa && this.lora) {
+      const r = this.lora.r;
+      linear_forward(this.gpu, enc, xa, inp, this.param(`${name}.lora_A.weight`), null, rows, r, K);
+      matmul(this.gpu, enc, { out, a: xa, b: this.param(`${name}.lora_B.weight`), M: rows, N, K: r, transB: true, accumulate: true, alpha: this.lora.alpha / r });
+    }
+  }
+
+  /** Backward of linF: dinp (overwritten, or += when accumulate) and the parameter gradients that train. */
+  private linB(enc: StepEncoder, acts: Acts, l: number, name: string, dinp: Binding | null, dout: Binding, inp: Binding,
+    rows: number, K: number, N: number, accumulate: boolean, bias = true): void {
+    const dW = this.grad(`${name}.weight`);
+    const db = bias ? this.grad(`${name}.bias`) : null;
+    if (dinp || dW || db) linear_backward(this.gpu, enc, dinp, dW, db, dout, inp, this.param(`${name}.weight`), rows, N, K, accumulate);
+    const xa = l >= 0 ? acts.layers[l]?.xa.get(name) : undefined;
+    if (!xa || !this.lora) return;
+    const r = this.lora.r, s = this.lora.alpha / r;
+    const dA = this.grad(`${name}.lora_A.weight`), dBw = this.grad(`${name}.lora_B.weight`);
+    // y += s·(x·Aᵀ)·Bᵀ:  dB += s·doutᵀ·xa ;  dxa = s·dout·B ;  dA += dxaᵀ·x ;  dx += dxa·A
+    if (dBw) matmul(this.gpu, enc, { out: dBw, a: dout, b: xa, M: N, N: r, K: rows, transA: true, accumulate: true, alpha: s });
+    if (!dA && !dinp) return;
+    matmul(this.gpu, enc, { out: acts.dxa, a: dout, b: this.param(`${name}.lora_B.weight`), M: rows, N: r, K: N, alpha: s });
+    if (dA) matmul(this.gpu, enc, { out: dA, a: acts.dxa, b: inp, M: r, N: K, K: rows, transA: true, accumulate: true });
+    if (dinp) matmul(this.gpu, enc, { out: dinp, a: acts.dxa, b: this.param(`${name}.lora_A.weight`), M: rows, N: K, K: r, accumulate: true });
+  }
+
+  private lnF(enc: StepEncoder, name: string, out: Binding, mean: Binding, rstd: Binding, inp: Binding, rows: number): void {
+    layernorm_forward(this.gpu, enc, out, mean, rstd, inp, this.param(`${name}.weight`), this.param(`${name}.bias`), rows, this.config.hiddenSize, this.config.layerNormEps);
+  }
+
+  private lnB(enc: StepEncoder, name: string, dinp: Binding, dout: Binding, inp: Binding, mean: Binding, rstd: Binding, rows: number): void {
+    layernorm_backward(this.gpu, enc, dinp, this.grad(`${name}.weight`) ?? this.sink, this.grad(`${name}.bias`) ?? this.sink,
+      dout, inp, this.param(`${name}.weight`), mean, rstd, rows, this.config.hiddenSize);
+  }
+
+  private get act(): 'none' | 'tanh' {
+    return this.config.hiddenAct === 'gelu' ? 'none' : 'tanh';
+  }
+
+  // ------------------------------------------------------------------------------ forward
+
+  /**
+   * Record the forward pass of `batch` and the loss of heads[opts.head] (with its gradient when
+   * opts.grad). Read the loss with readLoss() after the encoder is submitted.
+   */
+  forward(enc: StepEncoder, batch: ModelBatch, opts: ForwardOptions = {}): void {
+    const cfg = this.config;
+    validateBatch(batch, cfg.vocabSize, cfg.maxPositions, cfg.typeVocabSize);
+    const train = opts.train ?? false;
+    const grad = opts.grad ?? train;
+    const headIndex = opts.head ?? 0;
+    const head = this.heads[headIndex];
+    if (!head) throw new Error(`BertModel.forward: opts.head = ${headIndex}, but the model has ${this.heads.length} heads`);
+    if (train && this.lora && this.lora.dropout > 0) {
+      throw new Error(`BertModel: LoRA dropout ${this.lora.dropout} is not implemented; use LoraConfig.dropout = 0`);
+    }
+    const seed = opts.seed ?? 0, step = opts.step ?? 0, lossScale = opts.lossScale ?? 1;
+    if (!(lossScale > 0)) throw new Error(`BertModel.forward: lossScale must be > 0, got ${lossScale}`);
+    const { B, T } = batch;
+    const acts = this.activations(B, T);
+    const gpu = this.gpu;
+    gpu.write(acts.ids, batch.inputIds);
+    gpu.write(acts.mask, batch.attentionMask);
+    gpu.write(acts.types, batch.tokenTypeIds);
+    const M = B * T, H = cfg.hiddenSize, L = cfg.numLayers;
+    const lowest = this.lowestTrainableLayer;
+    const p = cfg.hiddenDropout;
+
+    // Frozen prefix: its output (the input of layer s) may come from the cache.
+    const s = Math.min(Math.max(lowest, 0), L);
+    const cacheKey = opts.cacheKey !== undefined && lowest >= 0 ? `${s}:${B}x${T}:${String(opts.cacheKey)}` : null;
+    const cached = cacheKey ? this.prefixCache.get(cacheKey) : undefined;
+    const embDropped = train && p > 0 && lowest <= -1;
+    let first = 0;
+    if (cached) {
+      copy(gpu, enc, this.xin(acts, s, embDropped), cached, M * H);
+      first = s;
+    } else {
+      const wtt = this.param('bert.embeddings.token_type_embeddings.weight');
+      embedding_forward(gpu, enc, acts.embSum, acts.ids, acts.types, this.param('bert.embeddings.word_embeddings.weight'),
+        this.param('bert.embeddings.position_embeddings.weight'), wtt, B, T, H, cfg.typeVocabSize);
+      this.lnF(enc, 'bert.embeddings.LayerNorm', acts.embLn, acts.embMean, acts.embRstd, acts.embSum, M);
+      if (embDropped) dropout_forward(gpu, enc, acts.embDrop, acts.embLn, M * H, p, this.dropSeed(seed, 0), step);
+    }
+    for (let l = first; l < L; l++) {
+      if (cacheKey && !cached && l === s) this.saveCache(enc, cacheKey, this.xin(acts, s, embDropped), M * H);
+      this.layerForward(enc, acts, l, this.xin(acts, l, embDropped), train && l >= lowest, seed, step);
+    }
+    if (cacheKey && !cached && s === L) this.saveCache(enc, cacheKey, this.xin(acts, L, embDropped), M * H);
+    const hidden = this.xin(acts, L, embDropped);
+    this.last = this.headForward(enc, acts, batch, hidden, headIndex, head, opts.loss ?? {}, { train, grad, seed, step, lossScale, lowest });
+  }
+
+  private saveCache(enc: StepEncoder, key: string, src: GPUBuffer, n: number): void {
+    const buf = this.gpu.zeros(n * F32, `prefix_cache:${key}`);
+    copy(this.gpu, enc, buf, src, n);
+    this.prefixCache.set(key, buf);
+  }
+
+  private layerForward(enc: StepEncoder, acts: Acts, l: number, x: GPUBuffer, train: boolean, seed: number, step: number): void {
+    const gpu = this.gpu, cfg = this.config;
+    const { B, T, M } = acts;
+    const H = cfg.hiddenSize, F = cfg.intermediateSize, NH = cfg.numHeads, HS = H / NH;
+    const a = acts.layers[l];
+    const pre = `bert.encoder.layer.${l}`;
+    const drop = train && cfg.hiddenDropout > 0;
+    this.linF(enc, acts, l, `${pre}.attention.self.query`, a.q, x, M, H, H);
+    this.linF(enc, acts, l, `${pre}.attention.self.key`, a.k, x, M, H, H);
+    this.linF(enc, acts, l, `${pre}.attention.self.value`, a.v, x, M, H, H);
+    attention_forward(gpu, enc, a.att, a.lse, a.q, a.k, a.v, acts.mask, B, T, NH, HS);
+    this.linF(enc, acts, l, `${pre}.attention.output.dense`, acts.sH1, a.att, M, H, H);
+    if (drop) dropout_forward(gpu, enc, acts.sH2, acts.sH1, M * H, cfg.hiddenDropout, this.dropSeed(seed, 1 + 2 * l), step);
+    add_forward(gpu, enc, a.r1, drop ? acts.sH2 : acts.sH1, x, M * H);
+    this.lnF(enc, `${pre}.attention.output.LayerNorm`, a.ln1, a.mean1, a.rstd1, a.r1, M);
+    this.linF(enc, acts, l, `${pre}.intermediate.dense`, a.f1, a.ln1, M, H, F, false);
+    bias_gelu_forward(gpu, enc, a.g, a.f1, this.param(`${pre}.intermediate.dense.bias`), M, F, this.act);
+    this.linF(enc, acts, l, `${pre}.output.dense`, acts.sH1, a.g, M, F, H);
+    if (drop) dropout_forward(gpu, enc, acts.sH2, acts.sH1, M * H, cfg.hiddenDropout, this.dropSeed(seed, 2 + 2 * l), step);
+    add_forward(gpu, enc, a.r2, drop ? acts.sH2 : acts.sH1, a.ln1, M * H);
+    this.lnF(enc, `${pre}.output.LayerNorm`, a.ln2, a.mean2, a.rstd2, a.r2, M);
+  }
+
+  /** Cross-entropy (or focal) over logits with integer targets; returns the normalizer (0 = nothing to learn). */
+  private crossEntropy(enc: StepEncoder, losses: GPUBuffer, dlogits: GPUBuffer | null, logits: GPUBuffer, targets: GPUBuffer,
+    labels: ArrayLike<number>, N: number, V: number, loss: LossOptions, lossScale: number): number {
+    const cw = loss.classWeights ?? null;
+    const alpha = loss.focalAlpha ?? null;
+    if (cw && cw.length !== V) throw new Error(`loss.classWeights has ${cw.length} entries, the head has ${V} classes`);
+    if (alpha && alpha.length !== V) throw new Error(`loss.focalAlpha has ${alpha.length} entries, the head has ${V} classes`);
+    let normalizer = 0;
+    for (let i = 0; i < N; i++) if (labels[i] !== -100) normalizer += cw ? cw[labels[i]] : 1;
+    if (normalizer <= 0) {
+      fill(this.gpu, enc, losses, 0, N);
+      if (dlogits) fill(this.gpu, enc, dlogits, 0, N * V);
+      return 0;
+    }
+    softmax_cross_entropy(this.gpu, enc, losses, dlogits, logits, targets, N, V, {
+      classWeights: cw ? this.small(Float32Array.from(cw), 'class_weights') : null,
+      focalAlpha: alpha ? this.small(Float32Array.from(alpha), 'focal_alpha') : null,
+      focalGamma: loss.focalGamma ?? 0,
+      normalizer: normalizer / lossScale,
+    });
+    return normalizer;
+  }
+
+  private headForward(enc: StepEncoder, acts: Acts, batch: ModelBatch, hidden: GPUBuffer, headIndex: number, head: HeadSpec, loss: LossOptions,
+    o: { train: boolean; grad: boolean; seed: number; step: number; lossScale: number; lowest: number }): LastForward {
+    const gpu = this.gpu, cfg = this.config;
+    const { B, T, M } = acts;
+    const H = cfg.hiddenSize, V = cfg.vocabSize, L = cfg.numLayers;
+    const drop = o.train && cfg.hiddenDropout > 0;
+    const base = { acts, head: headIndex, train: o.train, grad: o.grad, seed: o.seed, step: o.step, lossScale: o.lossScale, lowest: o.lowest, mlmRows: 0, simScale: 1 };
+    const headSite = 1000 + headIndex;
+    if (head.kind === 'mlm') {
+      validateLabels(batch.labels, M, V, 'mlm');
+      const rows: number[] = [];
+      for (let i = 0; i < M; i++) if (batch.labels[i] !== -100) rows.push(i);
+      const n = rows.length;
+      const h = this.headActs(acts, 'mlm', { hm: M * H, t1: M * H, t2: M * H, t3: M * H, mean: M, rstd: M, logits: M * V, dlogits: M * V, losses: M, rows: M, targets: M, dt3: M * H, dt2: M * H, dt1: M * H, dhm: M * H });
+      if (n === 0) {
+        return { ...base, lossRows: 0, normalizer: 0, logitRows: 0, logitCols: V, logits: null };
+      }
+      gpu.write(h.rows, Int32Array.from(rows));
+      gpu.write(h.targets, Int32Array.from(rows, (i) => batch.labels[i]));
+      gather_rows_forward(gpu, enc, h.hm, hidden, h.rows, n, H, M);
+      linear_forward(gpu, enc, h.t1, h.hm, this.param('cls.predictions.transform.dense.weight'), null, n, H, H);
+      bias_gelu_forward(gpu, enc, h.t2, h.t1, this.param('cls.predictions.transform.dense.bias'), n, H, this.act);
+      this.lnF(enc, 'cls.predictions.transform.LayerNorm', h.t3, h.mean, h.rstd, h.t2, n);
+      linear_forward(gpu, enc, h.logits, h.t3, this.param('bert.embeddings.word_embeddings.weight'), this.param('cls.predictions.bias'), n, V, H);
+      const targets = Int32Array.from(rows, (i) => batch.labels[i]);
+      const normalizer = this.crossEntropy(enc, h.losses, o.grad ? h.dlogits : null, h.logits, h.targets, targets, n, V, loss, o.lossScale);
+      return { ...base, lossRows: n, normalizer, logitRows: n, logitCols: V, logits: h.logits, mlmRows: n };
+    }
+    if (head.kind === 'seq_cls' || head.kind === 'token_cls') {
+      const C = head.numLabels;
+      const rowsN = head.kind === 'seq_cls' ? B : M;
+      validateLabels(batch.labels, rowsN, C, head.kind);
+      const cp = classifierPrefix(this.heads, headIndex);
+      const h = this.headActs(acts, `cls${headIndex}`, {
+        cls: B * H, pre: B * H, pooled: B * H, dropped: rowsN * H, logits: rowsN * C, dlogits: rowsN * C, losses: rowsN, targets: rowsN,
+        dfeat: rowsN * H, dfeat2: rowsN * H, dpre: B * H, dcls: B * H,
+      });
+      gpu.write(h.targets, batch.labels);
+      let feats: GPUBuffer;
+      if (head.kind === 'token_cls') feats = hidden;
+      else if (head.pooling === 'cls') {
+        gather_rows_forward(gpu, enc, h.cls, hidden, acts.clsRows, B, H, M);
+        linear_forward(gpu, enc, h.pre, h.cls, this.param('bert.pooler.dense.weight'), this.param('bert.pooler.dense.bias'), B, H, H);
+        tanh_forward(gpu, enc, h.pooled, h.pre, B * H);
+        feats = h.pooled;
+      } else {
+        mean_pool_forward(gpu, enc, h.pooled, hidden, acts.mask, B, T, H);
+        feats = h.pooled;
+      }
+      if (drop) dropout_forward(gpu, enc, h.dropped, feats, rowsN * H, cfg.hiddenDropout, this.dropSeed(o.seed, headSite), o.step);
+      linear_forward(gpu, enc, h.logits, drop ? h.dropped : feats, this.param(`${cp}.weight`), this.param(`${cp}.bias`), rowsN, C, H);
+      const normalizer = this.crossEntropy(enc, h.losses, o.grad ? h.dlogits : null, h.logits, h.targets, batch.labels, rowsN, C, loss, o.lossScale);
+      return { ...base, lossRows: rowsN, normalizer, logitRows: rowsN, logitCols: C, logits: h.logits, feats };
+    }
+    // embedding head: masked mean pooling (+ L2 normalisation) → MNR or cosine loss over pairs
+    const h = this.headActs(acts, 'emb', {
+      pooled: B * H, norms: B, e: B * H, u: B * H, norms2: B, ua: B * H, ub: B * H, S: B * B, dS: B * B, losses: B, targets: B,
+      dua: B * H, dub: B * H, du: B * H, de: B * H, dpooled: B * H,
+    });
+    mean_pool_forward(gpu, enc, h.pooled, hidden, acts.mask, B, T, H);
+    if (head.normalize) l2_normalize_forward(gpu, enc, h.e, h.norms, h.pooled, B, H);
+    const e = head.normalize ? h.e : h.pooled;
+    if (B % 2 !== 0) {
+      if (o.grad) throw new Error(`embedding loss: the batch must hold n anchors then their n pairs (even B), got B = ${B}`);
+      return { ...base, lossRows: 0, normalizer: 0, logitRows: B, logitCols: H, logits: e };
+    }
+    const n = B / 2;
+    l2_normalize_forward(gpu, enc, h.u, h.norms2, e, B, H);
+    gather_rows_forward(gpu, enc, h.ua, h.u, this.small(Int32Array.from({ length: n }, (_, i) => i), 'rows'), n, H, B);
+    gather_rows_forward(gpu, enc, h.ub, h.u, this.small(Int32Array.from({ length: n }, (_, i) => n + i), 'rows'), n, H, B);
+    const kind = loss.embeddingLoss ?? 'mnr';
+    if (kind === 'mnr') {
+      const scale = loss.mnrScale ?? MNR_SCALE;
+      cosine_similarity_forward(gpu, enc, h.S, h.ua, h.ub, n, n, H, scale);
+      const diag = Int32Array.from({ length: n }, (_, i) => i);
+      softmax_cross_entropy(gpu, enc, h.losses, o.grad ? h.dS : null, h.S, this.small(diag, 'mnr_targets'), n, n, { normalizer: n / o.lossScale });
+      return { ...base, lossRows: n, normalizer: n, logitRows: B, logitCols: H, logits: e, simScale: scale, kind: 'mnr' };
+    }
+    if (kind !== 'cosine') throw new Error(`loss.embeddingLoss must be 'mnr' or 'cosine', got ${JSON.stringify(kind)}`);
+    const t = loss.cosineTargets;
+    if (!t || t.length !== n) throw new Error(`cosine loss: loss.cosineTargets must hold n = ${n} scores, got ${t ? t.length : 'none'}`);
+    cosine_similarity_forward(gpu, enc, h.S, h.ua, h.ub, n, n, H, 1);
+    gpu.write(h.targets, Float32Array.from(t));
+    cosine_mse(gpu, enc, h.losses, h.dS, h.S, h.targets, n, o.lossScale / n);
+    return { ...base, lossRows: n, normalizer: n, logitRows: B, logitCols: H, logits: e, simScale: 1, kind: 'cosine' };
+  }
+
+  // ------------------------------------------------------------------------------ backward
+
+  /** Record the backward of the last forward (which must have had grad: true). */
+  backward(enc: StepEncoder): void {
+    const st = this.last;
+    if (!st) throw new Error('BertModel.backward: call forward() first');
+    if (!st.grad) throw new Error('BertModel.backward: the last forward() ran with grad: false');
+    const lowest = st.lowest;
+    const cfg = this.config, L = cfg.numLayers, acts = st.acts, gpu = this.gpu;
+    const { B, T, M } = acts;
+    const H = cfg.hiddenSize;
+    if (lowest > L) return;
+    const needHidden = lowest < L;
+    // head backward → acts.dA = d loss / d hidden (when the encoder trains)
+    this.headBackward(enc, st, needHidden ? acts.dA : null);
+    if (!needHidden) return;
+    const embDropped = st.train && cfg.hiddenDropout > 0 && lowest <= -1;
+    const stop = Math.max(lowest, 0);
+    for (let l = L - 1; l >= stop; l--) {
+      const needDx = l > stop || lowest === -1;
+      this.layerBackward(enc, acts, l, this.xin(acts, l, embDropped), st.train && l >= lowest, st.seed, st.step, needDx);
+    }
+    if (lowest !== -1) return;
+    // embeddings: dropout, LayerNorm, then scatter into the three tables
+    let dEmbLn = acts.dA;
+    if (embDropped) {
+      dropout_backward(gpu, enc, acts.dT, acts.dA, M * H, cfg.hiddenDropout, this.dropSeed(st.seed, 0), st.step);
+      dEmbLn = acts.dT;
+    }
+    this.lnB(enc, 'bert.embeddings.LayerNorm', acts.dB, dEmbLn, acts.embSum, acts.embMean, acts.embRstd, M);
+    const names = ['bert.embeddings.word_embeddings.weight', 'bert.embeddings.position_embeddings.weight', 'bert.embeddings.token_type_embeddings.weight'];
+    if (names.some((n) => this.grad(n))) {
+      const sinkFor = (n: string) => this.grad(n) ?? this.embeddingSink(this.store.range(n).length);
+      embedding_backward(gpu, enc, sinkFor(names[0]), sinkFor(names[1]), sinkFor(names[2]), acts.dB, acts.ids, acts.types, B, T, H, cfg.vocabSize, cfg.typeVocabSize);
+    }
+  }
+
+  private embSinkBuf: GPUBuffer | null = null;
+  private embeddingSink(n: number): GPUBuffer {
+    if (!this.embSinkBuf || this.embSinkBuf.size < n * F32) this.embSinkBuf = this.gpu.zeros(n * F32, 'bert.embedding_grad_sink');
+    return this.embSinkBuf;
+  }
+
+  private layerBackward(enc: StepEncoder, acts: Acts, l: number, x: GPUBuffer, train: boolean, seed: number, step: number, needDx: boolean): void {
+    const gpu = this.gpu, cfg = this.config;
+    const { B, T, M } = acts;
+    const H = cfg.hiddenSize, F = cfg.intermediateSize, NH = cfg.numHeads, HS = H / NH;
+    const a = acts.layers[l];
+    const pre = `bert.encoder.layer.${l}`;
+    const drop = train && cfg.hiddenDropout > 0;
+    // acts.dA holds d out; after this layer it holds d x (when needDx).
+    this.lnB(enc, `${pre}.output.LayerNorm`, acts.dB, acts.dA, a.r2, a.mean2, a.rstd2, M); // dB = d r2
+    let dF2out: GPUBuffer = acts.dB;
+    if (drop) {
+      dropout_backward(gpu, enc, acts.dT, acts.dB, M * H, cfg.hiddenDropout, this.dropSeed(seed, 2 + 2 * l), step);
+      dF2out = acts.dT;
+    }
+    this.linB(enc, acts, l, `${pre}.output.dense`, acts.dF2, dF2out, a.g, M, F, H, false);
+    bias_gelu_backward(gpu, enc, acts.dF1, this.grad(`${pre}.intermediate.dense.bias`) ?? this.sink, a.f1,
+      this.param(`${pre}.intermediate.dense.bias`), acts.dF2, M, F, this.act);
+    // residual: d ln1 = d r2 + (FFN path), accumulated into dB
+    this.linB(enc, acts, l, `${pre}.intermediate.dense`, acts.dB, acts.dF1, a.ln1, M, H, F, true, false);
+    this.lnB(enc, `${pre}.attention.output.LayerNorm`, acts.dA, acts.dB, a.r1, a.mean1, a.rstd1, M); // dA = d r1
+    let dAo: GPUBuffer = acts.dA;
+    if (drop) {
+      dropout_backward(gpu, enc, acts.dT, acts.dA, M * H, cfg.hiddenDropout, this.dropSeed(seed, 1 + 2 * l), step);
+      dAo = acts.dT;
+    }
+    this.linB(enc, acts, l, `${pre}.attention.output.dense`, acts.datt, dAo, a.att, M, H, H, false);
+    attention_backward(gpu, enc, acts.dq, acts.dk, acts.dv, acts.datt, a.att, a.lse, a.q, a.k, a.v, acts.mask, B, T, NH, HS);
+    // residual: d x = d r1 + the three projections, accumulated into dA
+    const dx = needDx ? acts.dA : null;
+    this.linB(enc, acts, l, `${pre}.attention.self.query`, dx, acts.dq, x, M, H, H, true);
+    this.linB(enc, acts, l, `${pre}.attention.self.key`, dx, acts.dk, x, M, H, H, true);
+    this.linB(enc, acts, l, `${pre}.attention.self.value`, dx, acts.dv, x, M, H, H, true);
+  }
+
+  private headBackward(enc: StepEncoder, st: LastForward, dHidden: GPUBuffer | null): void {
+    const gpu = this.gpu, cfg = this.config, acts = st.acts;
+    const { B, T, M } = acts;
+    const H = cfg.hiddenSize, V = cfg.vocabSize;
+    const head = this.heads[st.head];
+    const drop = st.train && cfg.hiddenDropout > 0;
+    if (head.kind === 'mlm') {
+      const n = st.mlmRows;
+      if (n === 0) {
+        if (dHidden) fill(gpu, enc, dHidden, 0, M * H);
+        return;
+      }
+      const h = acts.head.get('mlm')!;
+      const wte = 'bert.embeddings.word_embeddings.weight';
+      const tr = 'cls.predictions.transform';
+      linear_backward(gpu, enc, h.dt3, this.grad(wte), this.grad('cls.predictions.bias'), h.dlogits, h.t3, this.param(wte), n, V, H);
+      this.lnB(enc, `${tr}.LayerNorm`, h.dt2, h.dt3, h.t2, h.mean, h.rstd, n);
+      bias_gelu_backward(gpu, enc, h.dt1, this.grad(`${tr}.dense.bias`) ?? this.sink, h.t1, this.param(`${tr}.dense.bias`), h.dt2, n, H, this.act);
+      const dW = this.grad(`${tr}.dense.weight`);
+      if (dHidden || dW) linear_backward(gpu, enc, dHidden ? h.dhm : null, dW, null, h.dt1, h.hm, this.param(`${tr}.dense.weight`), n, H, H);
+      if (dHidden) {
+        fill(gpu, enc, dHidden, 0, M * H);
+        gather_rows_backward(gpu, enc, dHidden, h.dhm, h.rows, n, H, M);
+      }
+      return;
+    }
+    if (head.kind === 'seq_cls' || head.kind === 'token_cls') {
+      if (st.normalizer === 0 && !dHidden) return;
+      const C = head.numLabels;
+      const rowsN = head.kind === 'seq_cls' ? B : M;
+      const cp = classifierPrefix(this.heads, st.head);
+      const h = acts.head.get(`cls${st.head}`)!;
+      const pooler = head.kind === 'seq_cls' && head.pooling === 'cls';
+      const poolerTrains = pooler && (this.grad('bert.pooler.dense.weight') !== null || this.grad('bert.pooler.dense.bias') !== null);
+      const needFeat = dHidden !== null || poolerTrains;
+      const feats = st.feats!;
+      const used = drop ? h.dropped : feats;
+      // d features (before dropout) → h.dfeat
+      const direct = head.kind === 'token_cls' && !drop ? dHidden : h.dfeat;
+      linear_backward(gpu, enc, needFeat ? direct : null, this.grad(`${cp}.weight`), this.grad(`${cp}.bias`), h.dlogits, used, this.param(`${cp}.weight`), rowsN, C, H);
+      if (!needFeat) return;
+      if (drop) {
+        const to = head.kind === 'token_cls' ? dHidden! : h.dfeat2;
+        dropout_backward(gpu, enc, to, h.dfeat, rowsN * H, cfg.hiddenDropout, this.dropSeed(st.seed, 1000 + st.head), st.step);
+      }
+      if (head.kind === 'token_cls') return;
+      const dPooled = drop ? h.dfeat2 : h.dfeat;
+      if (pooler) {
+        tanh_backward(gpu, enc, h.dpre, h.pooled, dPooled, B * H);
+        linear_backward(gpu, enc, dHidden ? h.dcls : null, this.grad('bert.pooler.dense.weight'), this.grad('bert.pooler.dense.bias'),
+          h.dpre, h.cls, this.param('bert.pooler.dense.weight'), B, H, H);
+        if (dHidden) {
+          fill(gpu, enc, dHidden, 0, M * H);
+          gather_rows_backward(gpu, enc, dHidden, h.dcls, acts.clsRows, B, H, M);
+        }
+      } else if (dHidden) {
+        mean_pool_backward(gpu, enc, dHidden, dPooled, acts.mask, B, T, H);
+      }
+      return;
+    }
+    // embedding head (no parameters of its own)
+    if (!dHidden || st.normalizer === 0) {
+      if (dHidden) fill(gpu, enc, dHidden, 0, M * H);
+      return;
+    }
+    const h = acts.head.get('emb')!;
+    const n = B / 2;
+    cosine_similarity_backward(gpu, enc, h.dua, h.dub, h.dS, h.ua, h.ub, n, n, H, st.simScale);
+    fill(gpu, enc, h.du, 0, B * H);
+    gather_rows_backward(gpu, enc, h.du, h.dua, this.small(Int32Array.from({ length: n }, (_, i) => i), 'rows'), n, H, B);
+    gather_rows_backward(gpu, enc, h.du, h.dub, this.small(Int32Array.from({ length: n }, (_, i) => n + i), 'rows'), n, H, B);
+    const e = (head as { normalize: boolean }).normalize ? h.e : h.pooled;
+    l2_normalize_backward(gpu, enc, h.de, h.du, h.u, h.norms2, B, H);
+    let dPooled = h.de;
+    if ((head as { normalize: boolean }).normalize) {
+      l2_normalize_backward(gpu, enc, h.dpooled, h.de, e, h.norms, B, H);
+      dPooled = h.dpooled;
+    }
+    mean_pool_backward(gpu, enc, dHidden, dPooled, acts.mask, B, T, H);
+  }
+
+  // ------------------------------------------------------------------------------ read-back
+
+  /** Mean loss of the last forward (after its encoder was submitted): Σ row losses / normalizer. */
+  async readLoss(): Promise<number> {
+    const st = this.last;
+    if (!st) throw new Error('BertModel.readLoss: no forward yet');
+    if (st.lossRows === 0 || st.normalizer === 0) return 0;
+    const buf = this.lossBuffer(st);
+    const rows = await this.gpu.read(buf, Float32Array, st.lossRows);
+    let sum = 0;
+    for (const v of rows) sum += v;
+    return st.kind === 'cosine' ? sum / st.lossRows : sum / st.normalizer;
+  }
+
+  private lossBuffer(st: LastForward): GPUBuffer {
+    const head = this.heads[st.head];
+    const name = head.kind === 'mlm' ? 'mlm' : head.kind === 'embedding' ? 'emb' : `cls${st.head}`;
+    return st.acts.head.get(name)!.losses;
+  }
+
+  /**
+   * Logits of the last forward: mlm (masked rows in order, V) — only rows with a label ≠ −100 are
+   * projected; seq_cls (B, numLabels); token_cls (B·T, numLabels); embedding: the sentence
+   * embeddings (B, H) (normalised when the head normalises).
+   */
+  async readLogits(): Promise<{ data: Float32Array; rows: number; cols: number }> {
+    const st = this.last;
+    if (!st) throw new Error('BertModel.readLogits: no forward yet');
+    if (!st.logits || st.logitRows === 0) return { data: new Float32Array(0), rows: 0, cols: st.logitCols };
+    const data = await this.gpu.read(st.logits, Float32Array, st.logitRows * st.logitCols);
+    return { data, rows: st.logitRows, cols: st.logitCols };
+  }
+
+  /** The last encoder layer's output (B·T, H) of the last forward. */
+  async readHidden(): Promise<Float32Array> {
+    const st = this.last;
+    if (!st) throw new Error('BertModel.readHidden: no forward yet');
+    const L = this.config.numLayers;
+    const buf = L > 0 ? st.acts.layers[L - 1].ln2 : st.acts.embLn;
+    return this.gpu.read(buf, Float32Array, st.acts.M * this.config.hiddenSize);
+  }
+}
