@@ -8,6 +8,9 @@ import { perClassScores, type ZeroDivision } from './classification.js';
 
 /** Recall of one class: tp / (true examples of the class); 0/0 → zeroDivision (default 0). */
 export function recallOfClass(yTrue: ArrayLike<Label>, yPred: ArrayLike<Label>, cls: Label, opts: { zeroDivision?: ZeroDivision } = {}): number {
+  if (yTrue.length > 0 && typeof cls !== typeof yTrue[0]) {
+    fail('recallOfClass', `'cls' = ${JSON.stringify(cls)} is a ${typeof cls} but the labels are ${typeof yTrue[0]}s`);
+  }
   const labels = [...new Set([...Array.from(yTrue), ...Array.from(yPred), cls])];
   const per = perClassScores(yTrue, yPred, { labels, zeroDivision: opts.zeroDivision ?? 0 });
   return per.find((c) => c.label === cls)!.recall;

@@ -162,6 +162,7 @@ test('bad input names the argument', () => {
   assert.throws(() => mlmScores([1, 2, 3], 2, [0]), /'logits' has 3 values, expected labels.length × vocabSize = 1 × 2/);
   assert.throws(() => mlmScores([1, 2], 2, [-100]), /no masked position/);
   assert.throws(() => mlmScores([1, 2], 2, [2]), /'labels\[0\]' = 2 is neither -100 nor a token id/);
+  assert.throws(() => recallOfClass([0, 1], [0, 1], '1'), /recallOfClass: 'cls' = "1" is a string but the labels are numbers/);
   assert.throws(() => tokenizationStats(['a'], [], 0), /'texts' has 1 entries but 'tokenIds' has 0/);
   assert.throws(() => toRows(new Float32Array(5), 2), /not a multiple of cols = 2/);
 });
