@@ -8,7 +8,7 @@ import { openGpu, type Gpu } from '@tunebench/kernels';
 import {
   BertModel, bertReference, toParams64, type BertConfig, type HeadSpec, type LoraConfig, type LossOptions, type ModelBatch, type ParamStore,
 } from '../../src/model/index.js';
-import { randomBatch, randomStore, tinyConfig } from './helpers.js';
+import { randomBatch, randomStore, tensorClose, tinyConfig } from './helpers.js';
 
 let gpu: Gpu;
 before(async () => {
@@ -16,15 +16,6 @@ before(async () => {
 });
 after(() => gpu?.destroy());
 
-export function tensorClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rel = 2e-4, abs = 1e-6): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let max = 0;
-  for (let i = 0; i < expected.length; i++) max = Math.max(max, Math.abs(expected[i]));
-  for (let i = 0; i < expected.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]);
-    assert.ok(err <= rel * max + abs, `${what}[${i}]: gpu ${actual[i]} vs reference ${expected[i]} (tensor max ${max})`);
-  }
-}
 
 async function runGpu(model: BertModel, batch: ModelBatch, head: number, loss: LossOptions | undefined, o: { train?: boolean; cacheKey?: string } = {}) {
   const enc = gpu.encoder();

@@ -1,4 +1,5 @@
 // Shared helpers of the model tests: tiny configs, random parameters and batches (all seeded).
+import assert from 'node:assert/strict';
 import { mulberry32, gaussian, ParamStore, paramSpecs, type BertConfig, type HeadSpec, type LoraConfig, type ModelBatch } from '../../src/model/index.js';
 
 export function tinyConfig(over: Partial<BertConfig> = {}): BertConfig {
@@ -41,4 +42,15 @@ export function randomBatch(
   }
   if (labels === 'token' && !lab.some((y) => y !== -100)) lab[0] = 0;
   return { B, T, inputIds, attentionMask, tokenTypeIds, labels: lab };
+}
+
+/** Per tensor: max |actual − expected| ≤ rel · max|expected| + abs. */
+export function tensorClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rel = 2e-4, abs = 1e-6): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let max = 0;
+  for (let i = 0; i < expected.length; i++) max = Math.max(max, Math.abs(expected[i]));
+  for (let i = 0; i < expected.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]);
+    assert.ok(err <= rel * max + abs, `${what}[${i}]: gpu ${actual[i]} vs reference ${expected[i]} (tensor max ${max})`);
+  }
 }
