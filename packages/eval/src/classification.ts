@@ -162,13 +162,8 @@ export function precisionRecallF1(yTrue: ArrayLike<Label>, yPred: ArrayLike<Labe
     const mean = (key: 'precision' | 'recall' | 'f1') => per.reduce((s, c) => s + c[key], 0) / per.length;
     return { precision: mean('precision'), recall: mean('recall'), f1: mean('f1'), support };
   }
-  // weighted
-  if (support === 0) {
-    // Every covered label is absent from yTrue (only possible with explicit labels). scikit-learn:
-    // all three are zeroDivision when nothing was predicted either; otherwise P = F = 0, R = zeroDivision.
-    const predicted = confusionMatrix(yTrue, yPred, opts).matrix.reduce((s, row) => s + row.reduce((a, b) => a + b, 0), 0);
-    return predicted === 0 ? { precision: zd, recall: zd, f1: zd, support } : { precision: 0, recall: zd, f1: 0, support };
-  }
+  // weighted. support = n > 0 always: every yTrue value must be one of the labels (scikit-learn's
+  // zero-support case needs a label subset that excludes all of yTrue, which is an error here).
   const wmean = (key: 'precision' | 'recall' | 'f1') => per.reduce((s, c) => s + c[key] * c.support, 0) / support;
   return { precision: wmean('precision'), recall: wmean('recall'), f1: wmean('f1'), support };
 }
