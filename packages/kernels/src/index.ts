@@ -15,3 +15,4 @@ export * from './adamw.js';
 export * from './attention.js';
 export * from './lora.js';
 export * from './embedding.js';
+export * from './mlm_loss.js';

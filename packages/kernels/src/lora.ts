@@ -171,7 +171,7 @@ const scratch = new WeakMap<Gpu, GPUBuffer>();
 function gScratch(gpu: Gpu, elements: number): GPUBuffer {
   let b = scratch.get(gpu);
   if (!b || b.size < elements * 4) {
-    b?.destroy();
+    // The old one is dropped, not destroyed: an encoder not yet submitted may still bind it.
     b = gpu.zeros(Math.max(elements, 1024) * 4, 'lora_backward:g');
     scratch.set(gpu, b);
   }
