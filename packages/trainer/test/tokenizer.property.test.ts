@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { WordPieceTokenizer, basicNormalize } from '../src/tokenizer/index.js';
+import { WordPieceTokenizer, basicNormalize, type Encoding } from '../src/tokenizer/index.js';
 
 const POOL = [
   'a', 'b', 'c', 'x', 'y', 'Q', 'é', 'É', 'ß', 'İ', 'ﬁ', 'ŉ', 'Σ', 'ς', 'ǅ', 'ø',
@@ -111,7 +111,7 @@ test('truncation keeps a prefix of each text and respects maxLength', () => {
   fc.assert(
     fc.property(text, text, fc.integer({ min: 5, max: 40 }), fc.constantFrom('longest_first', 'only_first', 'only_second'), (s, p, maxLength, mode) => {
       const full = uncased.encode(s, p, { maxLength: 10_000 });
-      let e;
+      let e: Encoding;
       try {
         e = uncased.encode(s, p, { maxLength, truncation: mode as 'longest_first' });
       } catch (err) {

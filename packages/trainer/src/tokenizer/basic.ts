@@ -101,6 +101,10 @@ export function isPunctuationChar(cp: number, ch: string): boolean {
   return PUNCT.test(ch);
 }
 
+function isAsciiAlnum(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
+}
+
 /** Per-character normalisation: strip accents (NFD, drop Mn) then lowercase, as configured. */
 export function normalizeChar(ch: string, o: ResolvedBasicOptions): string {
   let s = ch;
@@ -206,6 +210,15 @@ export function basicTokenize(
   let i = from;
   while (i < to) {
     const cp = text.codePointAt(i)!;
+    if (isAsciiAlnum(cp)) {
+      // Fast path: a run of ASCII letters and digits is one piece of a word.
+      let j = i + 1;
+      while (j < to && isAsciiAlnum(text.charCodeAt(j))) j++;
+      const run = text.slice(i, j);
+      append(o.lowercase ? run.toLowerCase() : run, i, j);
+      i = j;
+      continue;
+    }
     const w = cp > 0xffff ? 2 : 1;
     const j = Math.min(i + w, to);
     const ch = w === 1 ? text[i] : text.slice(i, j);
