@@ -2,6 +2,7 @@
 // this file only wires them together (commander parses arguments and prints help).
 import { Command } from 'commander';
 import { runDoctor } from '@tunebench/kernels';
+import { trainerCommands } from '@tunebench/trainer';
 
 export function buildCli(): Command {
   const program = new Command('tunebench')
@@ -15,6 +16,9 @@ export function buildCli(): Command {
       const report = await runDoctor();
       process.exitCode = report.ok ? 0 : 1;
     });
+
+  // pretrain | finetune | evaluate | predict (packages/trainer/src/cli).
+  for (const cmd of trainerCommands()) program.addCommand(cmd);
 
   return program;
 }

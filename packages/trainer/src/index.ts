@@ -5,3 +5,4 @@ export * from './checkpoint/index.js';
 export * from './tokenizer/index.js';
 export * from './data/index.js';
 export * from './config/index.js';
+export * from './cli/index.js';

@@ -18,6 +18,8 @@ export interface TrainRunConfig {
   model: {
     /** BERT miniature preset (ignored when `init` is given: the checkpoint's config is used). */
     preset: 'tiny' | 'mini';
+    /** Explicit encoder shape instead of the preset (small experiments, tests). */
+    shape: { numLayers: number; hiddenSize: number; numHeads: number; intermediateSize: number } | null;
     /** Checkpoint directory to start from (a base model); null = random init. */
     init: string | null;
     maxPositions: number;
@@ -31,6 +33,8 @@ export interface TrainRunConfig {
     /** WordPiece training when no vocab is given. */
     vocabSize: number;
     minFrequency: number;
+    /** Vocabulary growth (tokenizer.vocab extends the base checkpoint's): init of the new embedding rows. */
+    growInit: 'mean' | 'mean-noise' | 'normal';
   };
   data: {
     /** A shipped dataset name (datasets/ registry) or null to give files. */
@@ -117,6 +121,18 @@ export const TRAIN_SCHEMA = {
     outputDir: str({ minLength: 1 }),
     model: obj({
       preset: { enum: ['tiny', 'mini'], default: 'tiny' },
+      shape: {
+        type: ['object', 'null'],
+        additionalProperties: false,
+        default: null,
+        required: ['numLayers', 'hiddenSize', 'numHeads', 'intermediateSize'],
+        properties: {
+          numLayers: int({ minimum: 1 }),
+          hiddenSize: int({ minimum: 1 }),
+          numHeads: int({ minimum: 1 }),
+          intermediateSize: int({ minimum: 1 }),
+        },
+      },
       init: nullableStr(),
       maxPositions: int({ minimum: 8, maximum: 512, default: 128 }),
       hiddenDropout: num({ minimum: 0, exclusiveMaximum: 1, default: 0.1 }),
@@ -127,6 +143,7 @@ export const TRAIN_SCHEMA = {
       lowercase: { type: 'boolean', default: true },
       vocabSize: int({ minimum: 16, default: 8192 }),
       minFrequency: int({ minimum: 1, default: 2 }),
+      growInit: { enum: ['mean', 'mean-noise', 'normal'], default: 'mean-noise' },
     }),
     data: obj({
       dataset: nullableStr(),

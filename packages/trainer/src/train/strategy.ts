@@ -62,7 +62,7 @@ export interface StrategyConfig {
 }
 
 /** Training progress, for strategies that change over time (gradual unfreezing). */
-export interface Progress {
+export interface TrainingProgress {
   epoch: number;
   step: number;
 }
@@ -146,7 +146,7 @@ export function validateStrategy(cfg: StrategyConfig, numLayers: number): Requir
  * floor(unit / every); stage 0 trains the head only, stage s adds the top s encoder layers, and
  * the stage after the bottom layer adds the embeddings (unless they are frozen).
  */
-export function unfrozenStage(cfg: Required<StrategyConfig>, progress: Progress): number {
+export function unfrozenStage(cfg: Required<StrategyConfig>, progress: TrainingProgress): number {
   const t = cfg.unfreezeUnit === 'epoch' ? progress.epoch : progress.step;
   return Math.floor(Math.max(0, t) / cfg.unfreezeEvery);
 }
@@ -158,7 +158,7 @@ export function unfrozenStage(cfg: Required<StrategyConfig>, progress: Progress)
 export function planStrategy(
   specs: readonly ParamInfo[],
   cfg: StrategyConfig,
-  progress: Progress = { epoch: 0, step: 0 },
+  progress: TrainingProgress = { epoch: 0, step: 0 },
 ): StrategyPlan {
   if (specs.length === 0) throw new StrategyError('planStrategy: the model has no parameters');
   const L = numLayersOf(specs);

@@ -1,0 +1,146 @@
+// What the training loop needs from a model, and the float64 CPU backend.
+//
+// The loop (loop.ts) is written against TrainBackend so the same code drives the GPU model
+// (gpu_backend.ts: BertModel + the AdamW kernel) and the float64 reference model (this file),
+// which is exact and slow: it runs the loop's own tests (resume equivalence, strategies, CLI) at
+// tiny sizes without depending on GPU numerics, and serves as the spec of one training step.
+//
+// One optimizer step = zeroGrads → accumulate × gradAccumSteps → (EWC term) → step(ranges, ...).
+
+import type { BertConfig, HeadSpec, LoraConfig, LossOptions, ModelBatch, ParamStore } from '../model/index.js';
+import { bertReference, toParams64 } from '../model/index.js';
+import type { AdamwRange } from './ranges.js';
+import { adamwRangesReference, clipCoefficient, gradNormSquaredReference, type OptimizerConfig } from './optimizer.js';
+import { ewc_fisher_accumulate_reference, ewc_penalty_backward_reference } from './ewc.js';
+
+export interface StepHyper {
+  lr: number;
+  /** Optimizer step counting from 1 (bias correction). */
+  step: number;
+  /** 1 / gradAccumSteps. */
+  gradScale: number;
+}
+
+export interface Prediction {
+  /** seq_cls: (B, numLabels); token_cls: (B·T, numLabels); mlm: (rows, V) for the masked rows only; embedding: (B, H). */
+  logits: Float32Array;
+  /** Mean loss of the batch (NaN when the batch has no labels). */
+  loss: number;
+}
+
+export interface TrainBackend {
+  readonly store: ParamStore;
+  readonly config: BertConfig;
+  readonly heads: HeadSpec[];
+  /** Human-readable device, e.g. 'cpu float64 reference' or the adapter description. */
+  readonly device: string;
+  /** Layers below this are frozen (cacheable, eval mode); −1 = everything trains. */
+  setFrozenBelow(layer: number): void;
+  zeroGrads(): void;
+  /** Forward + backward of one micro-batch; parameter gradients are ADDED; the loss is accumulated for readLoss. */
+  accumulate(batch: ModelBatch, opts: { dropoutSeed: number; step: number }): void;
+  /** Mean of the micro-batch losses accumulated since the last call (waits for the device). */
+  readLoss(): Promise<number>;
+  /** EWC: add λ·F·(θ − θ*) to the gradients. */
+  addEwcGradient(lambda: number): void;
+  /** EWC: start a Fisher estimate (θ* := current weights, F := 0). */
+  beginFisher(): void;
+  /** EWC: F += scale · grads² (call after accumulate on a general-data batch). */
+  accumulateFisher(scale: number): void;
+  /** AdamW (+ clipping over the ranges) on the ranges; returns nothing (no read-back). */
+  step(ranges: readonly AdamwRange[], hyper: StepHyper, o: OptimizerConfig): void;
+  /** Forward only, eval mode. */
+  predict(batch: ModelBatch): Promise<Prediction>;
+  /** Weights (store.data) and optimizer moments to the host. */
+  sync(): Promise<{ m: Float32Array; v: Float32Array }>;
+  /** Replace weights (from store.data) and moments (resume / load). */
+  load(m?: Float32Array, v?: Float32Array): void;
+  destroy(): void;
+}
+
+/** The float64 reference model as a backend (no dropout: the reference runs in eval mode). */
+export class ReferenceBackend implements TrainBackend {
+  readonly device = 'cpu (float64 reference model; no dropout)';
+  private grads: Float64Array;
+  private m: Float32Array;
+  private v: Float32Array;
+  private lossSum = 0;
+  private lossCount = 0;
+  private fisher: Float64Array | null = null;
+  private anchor: Float32Array | null = null;
+
+  constructor(
+    readonly config: BertConfig,
+    readonly heads: HeadSpec[],
+    readonly store: ParamStore,
+    readonly lora: LoraConfig | null = null,
+    readonly loss: LossOptions = {},
+  ) {
+    this.grads = new Float64Array(store.totalSize);
+    this.m = new Float32Array(store.totalSize);
+    this.v = new Float32Array(store.totalSize);
+  }
+
+  setFrozenBelow(): void {
+    // The reference has no dropout and no cache: nothing changes.
+  }
+
+  zeroGrads(): void {
+    this.grads.fill(0);
+  }
+
+  accumulate(batch: ModelBatch): void {
+    const r = bertReference(this.config, this.heads, toParams64(this.store), batch, { lora: this.lora, loss: this.loss });
+    for (const [name, g] of r.grads!) {
+      const off = this.store.range(name).offset;
+      for (let i = 0; i < g.length; i++) this.grads[off + i] += g[i];
+    }
+    this.lossSum += r.loss;
+    this.lossCount++;
+  }
+
+  async readLoss(): Promise<number> {
+    const l = this.lossCount ? this.lossSum / this.lossCount : Number.NaN;
+    this.lossSum = 0;
+    this.lossCount = 0;
+    return l;
+  }
+
+  beginFisher(): void {
+    this.fisher = new Float64Array(this.store.totalSize);
+    this.anchor = this.store.data.slice();
+  }
+
+  accumulateFisher(scale: number): void {
+    if (!this.fisher) throw new Error('accumulateFisher before beginFisher');
+    ewc_fisher_accumulate_reference(this.fisher, this.grads, this.store.totalSize, scale);
+  }
+
+  addEwcGradient(lambda: number): void {
+    if (!this.fisher || !this.anchor) throw new Error('EWC gradient before a Fisher estimate');
+    ewc_penalty_backward_reference(this.grads, this.store.data, this.anchor, this.fisher, this.store.totalSize, lambda);
+  }
+
+  step(ranges: readonly AdamwRange[], h: StepHyper, o: OptimizerConfig): void {
+    const norm = Math.sqrt(gradNormSquaredReference(this.grads, ranges)) * h.gradScale;
+    const clip = clipCoefficient(norm, o.maxGradNorm);
+    adamwRangesReference(this.store.data, this.grads, this.m, this.v, ranges, h.step, h.lr, o, h.gradScale * clip);
+  }
+
+  async predict(batch: ModelBatch): Promise<Prediction> {
+    const hasLabels = batch.labels.some((l) => l !== -100);
+    const r = bertReference(this.config, this.heads, toParams64(this.store), batch, { lora: this.lora, loss: this.loss, grads: false });
+    return { logits: Float32Array.from(r.logits), loss: hasLabels ? r.loss : Number.NaN };
+  }
+
+  async sync(): Promise<{ m: Float32Array; v: Float32Array }> {
+    return { m: this.m.slice(), v: this.v.slice() };
+  }
+
+  load(m?: Float32Array, v?: Float32Array): void {
+    if (m) this.m.set(m);
+    if (v) this.v.set(v);
+  }
+
+  destroy(): void {}
+}

@@ -1,0 +1,139 @@
+// Data for a run: rows from the shipped datasets (or JSONL files), tokenized once, and turned
+// into model batches (ModelBatch: Int32 ids, masks, labels) by the task's collation rule.
+//
+//   mlm        corpus rows {id, text} → MlmCollator (80/10/10 masking), a fresh mask per step from
+//              a seed derived from (data seed, step, micro-batch), so resume needs no mask state.
+//   seq_cls    {id, text, label} → [CLS] text [SEP], label index per row.
+//   token_cls  {id, tokens, tags} → word pieces, labels aligned to the first sub-token (or all).
+// Rows are tokenized with truncation to data.maxLength; batches are padded to their longest row.
+
+import { loadDataset, loadJsonl, DATASETS, type RowKind } from '@tunebench/datasets';
+import type { WordPieceTokenizer, Encoding } from '../tokenizer/index.js';
+import { MlmCollator, padBatch, alignLabels, seededRng, IGNORE_INDEX } from '../data/index.js';
+import type { ModelBatch } from '../model/index.js';
+import type { TaskKind } from '../config/schema.js';
+import { deriveSeed } from './rng.js';
+
+export interface Example {
+  id: string;
+  enc: Encoding;
+  /** seq_cls: label index (−100 when the label is unknown, e.g. predict). */
+  label: number;
+  /** token_cls: per-token aligned labels; also the gold word tags for scoring. */
+  tokenLabels?: Int32Array;
+  tags?: string[];
+  text?: string;
+  tokens?: string[];
+}
+
+export type Row = { id: string; text?: string; label?: string; tokens?: string[]; tags?: string[] };
+
+function kindFor(task: TaskKind): RowKind {
+  return task === 'mlm' ? 'corpus' : task === 'token_cls' ? 'ner' : 'classification';
+}
+
+/**
+ * Rows of one split: `source` is a shipped dataset name or a JSONL path. For mlm, a classification
+ * or NER dataset's rows are read for their text (a dataset's corpus file when it has one).
+ */
+export function loadRows(source: string, split: 'train' | 'dev' | 'test', task: TaskKind, limit = 0): Row[] {
+  let rows: Row[];
+  if (DATASETS[source]) {
+    const info = DATASETS[source]!;
+    if (task === 'mlm') {
+      const useCorpus = info.files.includes('corpus.jsonl') && (split === 'train' || !info.files.includes(`${split}.jsonl`));
+      if (useCorpus && split !== 'train') {
+        // A corpus has no dev split: hold out nothing here; the caller decides.
+        return [];
+      }
+      rows = loadDataset(source, useCorpus ? 'corpus' : split) as Row[];
+      if (info.kind === 'ner') rows = rows.map((r) => ({ id: r.id, text: r.tokens!.join(' ') }));
+    } else {
+      if (info.kind !== kindFor(task)) throw new Error(`dataset ${source} holds ${info.kind} rows; task ${task} needs ${kindFor(task)} rows`);
+      rows = loadDataset(source, split) as Row[];
+    }
+  } else {
+    rows = loadJsonl(source, task === 'mlm' ? 'corpus' : kindFor(task)) as Row[];
+  }
+  return limit > 0 ? rows.slice(0, limit) : rows;
+}
+
+/** Label names: given, or the sorted set of the training rows' labels / tags. */
+export function labelSet(task: TaskKind, rows: Row[], given: string[]): string[] {
+  if (given.length) return given;
+  const s = new Set<string>();
+  for (const r of rows) {
+    if (task === 'seq_cls' && r.label !== undefined) s.add(r.label);
+    if (task === 'token_cls') for (const t of r.tags ?? []) s.add(t);
+  }
+  const out = [...s].sort();
+  // BIO: keep 'O' first (id 0), as is usual for NER label lists.
+  if (task === 'token_cls' && out.includes('O')) return ['O', ...out.filter((t) => t !== 'O')];
+  return out;
+}
+
+export function tokenizeRows(
+  rows: Row[],
+  tok: WordPieceTokenizer,
+  task: TaskKind,
+  labels: string[],
+  maxLength: number,
+  opts: { labelAllTokens?: boolean; source?: string } = {},
+): Example[] {
+  const index = new Map(labels.map((l, i) => [l, i]));
+  return rows.map((r, i) => {
+    const where = `${opts.source ?? 'data'} row ${i + 1} (id ${r.id})`;
+    if (task === 'token_cls') {
+      if (!r.tokens) throw new Error(`${where}: token_cls needs {tokens, tags}`);
+      const enc = tok.encodeWords(r.tokens, null, { maxLength });
+      const tokenLabels = r.tags ? alignLabels(enc.wordIds, r.tags, labels, opts.labelAllTokens ? 'all' : 'first', where) : new Int32Array(enc.ids.length).fill(IGNORE_INDEX);
+      return { id: r.id, enc, label: IGNORE_INDEX, tokenLabels, tags: r.tags, tokens: r.tokens };
+    }
+    if (typeof r.text !== 'string') throw new Error(`${where}: expected a "text" field`);
+    const enc = tok.encode(r.text, null, { maxLength });
+    let label = IGNORE_INDEX;
+    if (task === 'seq_cls' && r.label !== undefined) {
+      const l = index.get(r.label);
+      if (l === undefined) throw new Error(`${where}: label ${JSON.stringify(r.label)} is not in the label set [${labels.join(', ')}]`);
+      label = l;
+    }
+    return { id: r.id, enc, label, text: r.text };
+  });
+}
+
+export function toModelBatch(b: { batchSize: number; seqLength: number; inputIds: Int32Array; attentionMask: Int32Array; tokenTypeIds: Int32Array }, labels: Int32Array): ModelBatch {
+  return { B: b.batchSize, T: b.seqLength, inputIds: b.inputIds, attentionMask: b.attentionMask, tokenTypeIds: b.tokenTypeIds, labels };
+}
+
+/** Collates examples into a model batch for `task`. MLM masks with a seed derived from `maskSeed`. */
+export class Collator {
+  private readonly mlm: MlmCollator | null;
+  constructor(readonly tok: WordPieceTokenizer, readonly task: TaskKind, mlmProbability = 0.15) {
+    this.mlm = task === 'mlm' ? new MlmCollator(tok, { probability: mlmProbability }) : null;
+  }
+
+  collate(examples: readonly Example[], maskSeed: number): ModelBatch {
+    const padId = this.tok.specialIds.pad;
+    const encs = examples.map((e) => ({ ids: e.enc.ids, tokenTypeIds: e.enc.tokenTypeIds }));
+    if (this.mlm) {
+      const b = this.mlm.collate(encs, seededRng(maskSeed));
+      return toModelBatch(b, b.labels);
+    }
+    if (this.task === 'token_cls') {
+      const b = padBatch(encs, { padId }, { tokenLabels: examples.map((e) => e.tokenLabels!) });
+      return toModelBatch(b, b.labels!);
+    }
+    const b = padBatch(encs, { padId }, { sequenceLabels: examples.map((e) => e.label) });
+    return toModelBatch(b, b.labels ?? new Int32Array(examples.length).fill(IGNORE_INDEX));
+  }
+}
+
+/** Seed of the MLM mask for optimizer step `step`, micro-batch `micro` (pure: resume needs no state). */
+export function maskSeed(dataSeed: number, step: number, micro: number): number {
+  return deriveSeed(deriveSeed(dataSeed, 0x4d4c4d), step * 1024 + micro);
+}
+
+/** Batches of consecutive examples for evaluation (no shuffling). */
+export function* evalBatches(examples: readonly Example[], batchSize: number): Generator<{ start: number; items: Example[] }> {
+  for (let i = 0; i < examples.length; i += batchSize) yield { start: i, items: examples.slice(i, i + batchSize) };
+}

@@ -1,0 +1,139 @@
+// Scoring a model on labelled examples with @tunebench/eval's metrics, and turning predictions
+// into output rows. One `main_score` per task: accuracy (seq_cls), entity micro-F1 (token_cls,
+// seqeval default mode), masked-token accuracy (mlm).
+
+import { accuracy, precisionRecallF1, nerScores, mlmScores } from '@tunebench/eval';
+import { wordPredictions, IGNORE_INDEX } from '../data/index.js';
+import type { TaskKind } from '../config/schema.js';
+import type { TrainBackend } from './backend.js';
+import { evalBatches, maskSeed, type Collator, type Example } from './data.js';
+
+export interface EvalResult {
+  metrics: Record<string, number>;
+  /** Per example: predicted label (seq_cls) or tags (token_cls). */
+  predictions: { id: string; label?: string; tags?: string[]; probs?: number[] }[];
+}
+
+function argmaxRow(a: Float32Array, off: number, n: number): number {
+  let best = 0;
+  for (let j = 1; j < n; j++) if (a[off + j] > a[off + best]) best = j;
+  return best;
+}
+
+function softmaxRow(a: Float32Array, off: number, n: number): number[] {
+  let m = -Infinity;
+  for (let j = 0; j < n; j++) m = Math.max(m, a[off + j]);
+  const e = Array.from({ length: n }, (_, j) => Math.exp(a[off + j] - m));
+  const s = e.reduce((x, y) => x + y, 0);
+  return e.map((x) => x / s);
+}
+
+/**
+ * Evaluate `backend` on `examples` (eval mode). MLM masks with a fixed seed per batch, so dev
+ * losses are comparable across steps and runs. `withLabels` = false skips the metrics (predict).
+ */
+export async function evaluateExamples(
+  backend: TrainBackend,
+  collator: Collator,
+  task: TaskKind,
+  labels: string[],
+  examples: readonly Example[],
+  batchSize: number,
+  opts: { withLabels?: boolean; evalSeed?: number } = {},
+): Promise<EvalResult> {
+  const withLabels = opts.withLabels ?? true;
+  const predictions: EvalResult['predictions'] = [];
+  let lossSum = 0, lossRows = 0;
+  const yTrue: number[] = [], yPred: number[] = [];
+  const goldTags: string[][] = [], predTags: string[][] = [];
+  let mlmCorrect = 0, mlmCount = 0, mlmNll = 0;
+  let bi = 0;
+  for (const { items } of evalBatches(examples, batchSize)) {
+    const batch = collator.collate(items, maskSeed(opts.evalSeed ?? 0x5eed, 1 << 20, bi++));
+    const pred = await backend.predict(batch);
+    if (Number.isFinite(pred.loss)) {
+      lossSum += pred.loss * items.length;
+      lossRows += items.length;
+    }
+    const { T } = batch;
+    if (task === 'seq_cls') {
+      const L = labels.length;
+      items.forEach((e, b) => {
+        const p = argmaxRow(pred.logits, b * L, L);
+        predictions.push({ id: e.id, label: labels[p], probs: softmaxRow(pred.logits, b * L, L) });
+        if (e.label !== IGNORE_INDEX) {
+          yTrue.push(e.label);
+          yPred.push(p);
+        }
+      });
+    } else if (task === 'token_cls') {
+      const L = labels.length;
+      items.forEach((e, b) => {
+        const tokPred = new Int32Array(T);
+        for (let t = 0; t < T; t++) tokPred[t] = argmaxRow(pred.logits, (b * T + t) * L, L);
+        const words = wordPredictions(e.enc.wordIds, tokPred, e.tokens!.length, 0);
+        const tags = [...words].map((w) => labels[w]);
+        predictions.push({ id: e.id, tags });
+        if (e.tags) {
+          goldTags.push(e.tags);
+          predTags.push(tags);
+        }
+      });
+    } else if (task === 'mlm') {
+      const V = backend.config.vocabSize;
+      // The model returns logits for every position (B·T, V) or for the masked rows only (n, V).
+      const masked: number[] = [];
+      for (let i = 0; i < batch.labels.length; i++) if (batch.labels[i] !== IGNORE_INDEX) masked.push(i);
+      const full = pred.logits.length === batch.B * T * V;
+      if (!full && pred.logits.length !== masked.length * V) {
+        throw new Error(`evaluate: MLM logits have ${pred.logits.length} values; expected ${batch.B * T}·${V} or ${masked.length}·${V}`);
+      }
+      if (masked.length) {
+        const rows = new Float32Array(masked.length * V);
+        masked.forEach((pos, r) => rows.set(full ? pred.logits.subarray(pos * V, (pos + 1) * V) : pred.logits.subarray(r * V, (r + 1) * V), r * V));
+        const s = mlmScores(rows, V, masked.map((pos) => batch.labels[pos]));
+        mlmCorrect += s.accuracy * s.count;
+        mlmNll += s.crossEntropy * s.count;
+        mlmCount += s.count;
+      }
+    } else {
+      throw new Error(`evaluate: task '${task}' is not supported by the evaluator yet`);
+    }
+  }
+  const metrics: Record<string, number> = {};
+  if (withLabels) {
+    if (lossRows) metrics.loss = lossSum / lossRows;
+    if (task === 'seq_cls' && yTrue.length) {
+      metrics.accuracy = accuracy(yTrue, yPred);
+      metrics.macro_f1 = precisionRecallF1(yTrue, yPred, { average: 'macro', labels: labels.map((_, i) => i) }).f1;
+      metrics.main_score = metrics.accuracy;
+      metrics.count = yTrue.length;
+    } else if (task === 'token_cls' && goldTags.length) {
+      const s = nerScores(goldTags, predTags);
+      metrics.f1 = s.micro.f1;
+      metrics.precision = s.micro.precision;
+      metrics.recall = s.micro.recall;
+      metrics.main_score = s.micro.f1;
+      metrics.count = goldTags.length;
+    } else if (task === 'mlm' && mlmCount) {
+      metrics.accuracy = mlmCorrect / mlmCount;
+      metrics.loss = mlmNll / mlmCount;
+      metrics.perplexity = Math.exp(mlmNll / mlmCount);
+      metrics.main_score = metrics.accuracy;
+      metrics.count = mlmCount;
+    }
+  }
+  return { metrics, predictions };
+}
+
+/** Share of the most frequent label (the majority-class baseline accuracy). */
+export function majorityBaseline(examples: readonly Example[]): number {
+  const counts = new Map<number, number>();
+  let n = 0;
+  for (const e of examples) {
+    if (e.label === IGNORE_INDEX) continue;
+    counts.set(e.label, (counts.get(e.label) ?? 0) + 1);
+    n++;
+  }
+  return n ? Math.max(...counts.values()) / n : Number.NaN;
+}

@@ -1,0 +1,93 @@
+// `tunebench evaluate` and `tunebench predict`: load a checkpoint written by pretrain / finetune
+// (weights + config.json with its heads and labels + vocab.txt), run it in eval mode over a split
+// or a JSONL file, and write metrics.json (evaluate) or predictions.jsonl (predict) into the run
+// directory.
+
+import { join } from 'node:path';
+import { paramSpecs, ParamStore, type BertConfig, type HeadSpec, type LoraConfig } from '../model/index.js';
+import { WordPieceTokenizer } from '../tokenizer/index.js';
+import type { InferRunConfig, TaskKind, TrainRunConfig } from '../config/schema.js';
+import { RunDir } from '../config/rundir.js';
+import { ConfigError } from '../config/load.js';
+import { readCheckpoint, loadWeights, CheckpointError } from '../checkpoint/checkpoint.js';
+import { bertConfigFromHf } from '../checkpoint/config_json.js';
+import { writeFileAtomic } from '../checkpoint/atomic.js';
+import { Collator, loadRows, tokenizeRows } from './data.js';
+import { evaluateExamples, majorityBaseline } from './evaluate.js';
+import type { BackendFactory } from './loop.js';
+
+export interface LoadedModel {
+  config: BertConfig;
+  heads: HeadSpec[];
+  lora: LoraConfig | null;
+  labels: string[];
+  task: TrainRunConfig['task'];
+  store: ParamStore;
+  tok: WordPieceTokenizer;
+}
+
+/** Load a tunebench checkpoint directory for inference (names and shapes checked strictly). */
+export function loadModel(dir: string): LoadedModel {
+  const ck = readCheckpoint(dir);
+  const tb = ck.config.tunebench as { heads?: HeadSpec[]; labels?: string[]; task?: TrainRunConfig['task']; lora?: LoraConfig | null; tokenizer?: { lowercase?: boolean } } | undefined;
+  if (!tb?.heads || !tb.task) throw new CheckpointError(`${dir}/config.json has no "tunebench" block with heads and task; was it written by tunebench?`);
+  if (!ck.vocab) throw new CheckpointError(`${dir} has no vocab.txt`);
+  const config = bertConfigFromHf(ck.config, join(dir, 'config.json')) as BertConfig;
+  if (ck.vocab.length !== config.vocabSize) throw new CheckpointError(`${dir}: vocab.txt has ${ck.vocab.length} tokens but config.json says vocab_size ${config.vocabSize}`);
+  const lora = tb.lora ?? null;
+  const store = new ParamStore(paramSpecs(config, tb.heads, lora));
+  loadWeights(store, ck.weights, { source: dir });
+  const tok = WordPieceTokenizer.fromVocab(ck.vocab, { lowercase: tb.tokenizer?.lowercase ?? true, source: join(dir, 'vocab.txt'), modelMaxLength: config.maxPositions });
+  return { config, heads: tb.heads, lora, labels: tb.labels ?? [], task: tb.task, store, tok };
+}
+
+export async function runInference(command: 'evaluate' | 'predict', c: InferRunConfig, backendFactory: BackendFactory, opts: { progress?: boolean } = {}): Promise<Record<string, unknown>> {
+  const run = new RunDir(c.outputDir, c, { resume: false, command });
+  const say = (l: string) => {
+    run.log(l);
+    if (opts.progress ?? true) console.log(l);
+  };
+  const m = loadModel(c.checkpoint);
+  const task: TaskKind = m.task.kind;
+  const source = c.data.file ?? c.data.dataset!;
+  const rows = loadRows(source, c.data.file ? 'test' : c.data.split, task, c.data.maxRows);
+  if (!rows.length) throw new ConfigError(`${source}: no rows`);
+  const withLabels = command === 'evaluate';
+  if (withLabels && task === 'seq_cls' && rows.some((r) => r.label === undefined)) throw new ConfigError(`${source}: evaluate needs labelled rows (a "label" field)`);
+  const ex = tokenizeRows(withLabels ? rows : rows.map((r) => ({ ...r, label: undefined })), m.tok, task, m.labels, Math.min(c.data.maxLength, m.config.maxPositions), {
+    labelAllTokens: m.task.labelAllTokens,
+    source,
+  });
+  const backend = await backendFactory({ config: m.config, heads: m.heads, store: m.store, lora: m.lora, loss: {}, maxBatch: c.batchSize, maxLength: c.data.maxLength });
+  try {
+    backend.load();
+    const t0 = Date.now();
+    const r = await evaluateExamples(backend, new Collator(m.tok, task, m.task.mlmProbability), task, m.labels, ex, c.batchSize, { withLabels });
+    const wall = (Date.now() - t0) / 1000;
+    const record: Record<string, unknown> = {
+      command,
+      checkpoint: c.checkpoint,
+      data: source,
+      split: c.data.file ? null : c.data.split,
+      task,
+      rows: ex.length,
+      metrics: r.metrics,
+      main_score: r.metrics.main_score ?? null,
+      majorityBaseline: withLabels && task === 'seq_cls' ? majorityBaseline(ex) : null,
+      wallTimeS: wall,
+      device: backend.device,
+    };
+    if (command === 'predict') {
+      const lines = r.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n';
+      writeFileAtomic(join(run.dir, 'predictions.jsonl'), lines);
+      record.predictions = join(run.dir, 'predictions.jsonl');
+      say(`wrote ${r.predictions.length} predictions to ${record.predictions}`);
+    } else {
+      say(`${source}${c.data.file ? '' : ` (${c.data.split})`}: ${Object.entries(r.metrics).map(([k, v]) => `${k} ${Number(v).toFixed(4)}`).join(', ')}`);
+    }
+    run.writeMetrics(record);
+    return record;
+  } finally {
+    backend.destroy();
+  }
+}
