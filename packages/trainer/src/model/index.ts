@@ -5,3 +5,4 @@ export * from './batch.js';
 export * from './reference.js';
 export * from './bert.js';
 export * from './head_kernels.js';
+export * from './lora.js';
