@@ -76,6 +76,10 @@ type KindOf<N extends string> = N extends 'pretrain_en' | 'zh_pretrain' ? 'corpu
 export function loadDataset<N extends string>(name: N, split: Split | 'corpus', root = DATASETS_DIR): RowOf[KindOf<N>][] {
   const info = DATASETS[name];
   const path = datasetPath(name, split, root);
+  if (split === 'corpus' && info!.corpusFrom) {
+    // A corpus view of a labelled split: same ids and text, no label.
+    return loadJsonl(path, info!.kind, { labels: info!.labels }).map((r) => ({ id: r.id, text: (r as { text: string }).text })) as RowOf[KindOf<N>][];
+  }
   const kind = split === 'corpus' ? 'corpus' : info!.kind;
   return loadJsonl(path, kind, { labels: split === 'corpus' ? undefined : info!.labels }) as RowOf[KindOf<N>][];
 }

@@ -10,8 +10,10 @@ export interface DatasetInfo {
   files: string[];
   /** Closed label set for classification datasets (rows with another label are rejected). */
   labels?: readonly string[];
-  /** For corpora: one sentence-like unit per line inside `text` (used by the overlap checks). */
   description: string;
+  /** A corpus that is a view of another file (email: the train split's text, unlabelled), so
+   * the same text is not shipped twice. */
+  corpusFrom?: string;
 }
 
 export const SPLIT_FILES = ['train.jsonl', 'dev.jsonl', 'test.jsonl'];
@@ -36,8 +38,8 @@ export function emailBinaryLabel(label: string): 'ham' | 'spam' {
 export const DATASETS: Record<string, DatasetInfo> = {
   pretrain_en: { name: 'pretrain_en', kind: 'corpus', files: ['corpus.jsonl'],
     description: 'General English: WordNet definitions and example sentences + Debian fortunes.' },
-  email: { name: 'email', kind: 'classification', files: [...SPLIT_FILES, 'corpus.jsonl'], labels: EMAIL_LABELS,
-    description: 'SpamAssassin bodies: easy_ham / hard_ham / spam (binary view: emailBinaryLabel); corpus.jsonl = train split text only.' },
+  email: { name: 'email', kind: 'classification', files: SPLIT_FILES, labels: EMAIL_LABELS, corpusFrom: 'train.jsonl',
+    description: 'SpamAssassin bodies: easy_ham / hard_ham / spam (binary view: emailBinaryLabel); the corpus is the train split text only.' },
   wn_topic: { name: 'wn_topic', kind: 'classification', files: SPLIT_FILES, labels: WN_TOPIC_LABELS,
     description: 'WordNet definition → lexicographer class (10 classes).' },
   zh_pretrain: { name: 'zh_pretrain', kind: 'corpus', files: ['corpus.jsonl'],
@@ -58,7 +60,7 @@ export const DATASET_NAMES = Object.keys(DATASETS);
 export function fileFor(name: string, split: Split | 'corpus'): string {
   const info = DATASETS[name];
   if (!info) throw new Error(`unknown dataset ${JSON.stringify(name)} (known: ${DATASET_NAMES.join(', ')})`);
-  const file = `${split}.jsonl`;
+  const file = split === 'corpus' && info.corpusFrom ? info.corpusFrom : `${split}.jsonl`;
   if (!info.files.includes(file)) {
     throw new Error(`dataset ${name} has no ${split} file (it has ${info.files.join(', ')})`);
   }

@@ -54,10 +54,11 @@ export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Removes ANSI SGR colour escapes (fortunes-zh carries them). */
+/** Removes ANSI colour escapes (fortunes-zh carries them, some broken across a line break, such
+ * as "\x1b[" at a line end and "34;1m" on the next line), then any stray ESC. */
 export function stripAnsi(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/\x1b\[[0-9;]*[A-Za-z]/gu, '');
+  return text.replace(/\x1b\[[0-9;\s]*[A-Za-z]?/gu, '').replace(/\x1b/gu, '');
 }
 
 /** Truncates to at most `max` characters, cutting at the last whitespace in the final 20 % when

@@ -79,3 +79,40 @@ export function pct(n: number, d: number): string {
 export function shortId(prefix: string, text: string): string {
   return `${prefix}-${sha256Hex(normalise(text)).slice(0, 12)}`;
 }
+
+/** Splits by group (e.g. source package) so no group spans two splits, aiming at 80/10/10 of the
+ * rows and of the rare label at once. Groups are visited in seeded-hash order and each goes to
+ * the split furthest below its target share (rows + rare-label rows, normalised). Deterministic. */
+export function splitGroupsBalanced<T extends { label: string }>(items: readonly T[], seed: string, group: (it: T) => string,
+  rareLabel: string): Record<Split, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const it of items) {
+    const g = group(it);
+    let xs = groups.get(g);
+    if (!xs) groups.set(g, (xs = []));
+    xs.push(it);
+  }
+  const order = [...groups.keys()].map((g) => ({ g, h: sha256Hex(`group:${seed}:${g}`) })).sort((a, b) => cmp(a.h, b.h));
+  const target: Record<Split, number> = { train: 0.8, dev: 0.1, test: 0.1 };
+  const totalRows = items.length;
+  const totalRare = Math.max(1, items.filter((x) => x.label === rareLabel).length);
+  const rows: Record<Split, number> = { train: 0, dev: 0, test: 0 };
+  const rare: Record<Split, number> = { train: 0, dev: 0, test: 0 };
+  const out: Record<Split, T[]> = { train: [], dev: [], test: [] };
+  for (const { g } of order) {
+    const xs = groups.get(g)!;
+    const nRare = xs.filter((x) => x.label === rareLabel).length;
+    let best: Split = 'train';
+    let bestDeficit = -Infinity;
+    for (const s of ['train', 'dev', 'test'] as Split[]) {
+      const deficit = (target[s] - rows[s] / totalRows) + (nRare ? target[s] - rare[s] / totalRare : 0);
+      if (deficit > bestDeficit) { bestDeficit = deficit; best = s; }
+    }
+    rows[best] += xs.length;
+    rare[best] += nRare;
+    out[best].push(...xs);
+  }
+  const shuffle = (xs: T[]): T[] => xs.map((it) => ({ h: sha256Hex(`order:${seed}:${JSON.stringify(it)}`), it }))
+    .sort((a, b) => cmp(a.h, b.h)).map((x) => x.it);
+  return { train: shuffle(out.train), dev: shuffle(out.dev), test: shuffle(out.test) };
+}

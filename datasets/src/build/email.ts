@@ -45,6 +45,7 @@ export async function buildEmail(dataDir: string, parse: Parse, source: string, 
   let empty = 0;
   let fromHtml = 0;
   let truncated = 0;
+  let saLines = 0;
   for (const group of Object.keys(GROUP_LABEL)) {
     const files = readdirSync(join(dataDir, group)).filter((f) => f.endsWith('.txt')).sort(cmp);
     perGroup[group] = files.length;
@@ -52,7 +53,10 @@ export async function buildEmail(dataDir: string, parse: Parse, source: string, 
       const mail = await parse(readFileSync(join(dataDir, group, f)));
       let body = mail.text?.trim() ? mail.text : '';
       if (!body && mail.html) { body = stripHtml(mail.html); fromHtml++; }
-      body = tidyBody(body);
+      // SpamAssassin's own report lines, when a rewritten mail carries them in the body, state the label.
+      const before = body;
+      body = tidyBody(body.split(/\r?\n/u).filter((l) => !/^[\s>]*(X-Spam-[\w-]+|SPAM):/u.test(l)).join('\n'));
+      if (body !== tidyBody(before)) saLines++;
       if (!body) { empty++; continue; }
       if (Array.from(body).length > MAX_CHARS) truncated++;
       items.push({ text: truncate(body, MAX_CHARS), label: GROUP_LABEL[group]!, file: `${group}/${f}` });
@@ -61,10 +65,6 @@ export async function buildEmail(dataDir: string, parse: Parse, source: string, 
   const { kept, duplicates, conflicting } = dedupeLabelled(items);
   const splits = splitByHash(kept, 'email', (x) => normalise(x.text));
   const row = (x: (typeof kept)[number]): object => ({ id: `sa-${x.file.replace(/\.txt$/u, '').replace(/\//gu, '-').replace(/\.[0-9a-f]{32}$/u, '')}`, text: x.text, label: x.label });
-  const corpus = splits.train.map((x) => {
-    const r = row(x) as { id: string; text: string };
-    return { id: r.id, text: r.text };
-  });
   const total = Object.values(perGroup).reduce((a, b) => a + b, 0);
   return {
     name: 'email',
@@ -73,7 +73,6 @@ export async function buildEmail(dataDir: string, parse: Parse, source: string, 
       'train.jsonl': { kind: 'classification', rows: splits.train.map(row) },
       'dev.jsonl': { kind: 'classification', rows: splits.dev.map(row) },
       'test.jsonl': { kind: 'classification', rows: splits.test.map(row) },
-      'corpus.jsonl': { kind: 'corpus', rows: corpus },
     },
     card: (files) => `# email — SpamAssassin public corpus (domain corpus + ham/spam + 3-class)
 
@@ -82,15 +81,17 @@ export async function buildEmail(dataDir: string, parse: Parse, source: string, 
 Apache-2.0). See ../LICENSES.md.
 **Task:** 3-class \`easy_ham / hard_ham / spam\` (the label is the source folder). The 2-class
 view ham/spam maps easy_ham and hard_ham to ham: \`emailBinaryLabel(label)\` in
-\`@tunebench/datasets\`. **corpus.jsonl** holds the *train-split* bodies only (same ids and text
-as train.jsonl, no labels), for continued MLM pretraining on the domain.
+\`@tunebench/datasets\`. **Domain corpus** for continued MLM pretraining: the *train split's*
+bodies only, read with \`loadDataset('email', 'corpus')\` (same ids and text as train.jsonl, no
+labels; not stored twice, to stay within the repository's size budget).
 
 ## How it was built
 1. Read ${total} messages (${Object.entries(perGroup).map(([g, n]) => `${g} ${n}`).join(', ')}).
 2. Body only (headers, subject and addresses are never used): the text/plain part when there is
    one; otherwise the HTML part with scripts/styles/tags removed and entities decoded
    (${fromHtml} mails). postal-mime decodes quoted-printable/base64 and charsets.
-   ${empty} messages with no text were dropped.
+   ${empty} messages with no text were dropped. SpamAssassin report lines inside bodies
+   (\`X-Spam-…:\`, \`SPAM:\`) were removed from ${saLines} mails (they state the label).
 3. Whitespace tidied; bodies longer than ${MAX_CHARS} characters cut at a word boundary (${truncated}).
 4. Deduplicated by normalised body before splitting: ${duplicates} repeats removed,
    ${conflicting} rows dropped whose identical body appears under two labels.
@@ -102,10 +103,12 @@ ${countsTable(files)}
 hard_ham is ${pct(kept.filter((x) => x.label === 'hard_ham').length, kept.length)} of rows: report macro-F1 / per-class recall.
 
 ## Leakage checks
-- Only bodies are used: no header (X-Spam-*, From, Subject, Received) is in the text.
+- Only bodies are used: no header of the message itself (X-Spam-*, From, Subject, Received) is
+  in the text; the test asserts that no body holds an \`X-Spam-…:\` or \`SPAM:\` line. Forwarded
+  mails and digests do quote other mails' headers in their bodies; that is content, kept.
 - Identical bodies across folders (spam-1 ↔ spam-2, ham ↔ spam) are removed before splitting;
-  the test asserts no normalised text is in two splits, and that corpus.jsonl equals the train
-  split's text (so continued pretraining never sees a dev/test body).
+  the test asserts no normalised text is in two splits and that the email corpus is exactly
+  the train split's text (so continued pretraining never sees a dev/test body).
 
 ## Known noise
 - Mailing-list footers and signatures (e.g. list names) are strong but genuine cues.

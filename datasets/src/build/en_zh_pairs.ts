@@ -4,12 +4,14 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { cmp, normalise, sha256Hex } from '../text.js';
-import { pct, splitByHash, type Built } from './common.js';
+import { pct, pickByHash, splitByHash, type Built } from './common.js';
 import { readMo } from './mo.js';
 import { countsTable } from './output.js';
 
 export const MIN_EN_WORDS = 5;
 export const MAX_CHARS = 300;
+/** Pairs kept (seeded hash choice) so the file stays within its size budget. */
+export const MAX_PAIRS = 15000;
 
 /** Every zh_CN / zh-CN .mo file under a folder, sorted. */
 export function zhCatalogues(root: string): string[] {
@@ -35,7 +37,7 @@ export function normaliseMessage(s: string): string {
     .replace(/[(（]\s*[_&~]?[A-Za-z0-9]\s*[)）]/gu, '') // 打开(_O) → 打开
     .replace(/%%/gu, '\u0000')
     .replace(/%(\d+\$)?[-+ #0']*(\d+|\*)?(\.(\d+|\*))?(hh|h|ll|l|L|q|j|z|t|I64|PRI[a-z0-9]+)?[diouxXeEfFgGaAcspn]/gu, '%s')
-    .replace(/%[A-Z][A-Z0-9_]*%?|%\d+|\$\([A-Za-z0-9_]+\)|\{\d+\}|<[a-z]+>/gu, '%s')
+    .replace(/%[A-Z][A-Z0-9_]*%?|%\d+|\$\([A-Za-z0-9_]+\)|\$\d+\b|\{\d+\}|<[a-z]+>/gu, '%s')
     .replace(/\u0000/gu, '%')
     .replace(/(^|[\s(])[_&~](?=[\p{L}\p{N}])/gu, '$1')
     .replace(/(?<=[\p{L}\p{N}])[_&~](?=[\p{L}\p{N}])/gu, '')
@@ -61,6 +63,8 @@ export function buildPairs(roots: Map<string, string>, sources: string[]): Pairs
         if (!zh || !HAN.test(zh) || normalise(en) === normalise(zh)) continue;
         if ((en.match(/[A-Za-z]+/gu) ?? []).length < MIN_EN_WORDS) continue;
         if (en.length > MAX_CHARS || zh.length > MAX_CHARS) continue;
+        if (/^\s*-/u.test(en)) continue; // command-line option help: the option names match on both sides
+
         candidates.push({ en, zh, pkg });
       }
     }
@@ -79,7 +83,8 @@ export function buildPairs(roots: Map<string, string>, sources: string[]): Pairs
     kept.push(c);
     perPkg[c.pkg]!.kept++;
   }
-  const splits = splitByHash(kept, 'en_zh_pairs', (x) => normalise(x.en));
+  const chosen = pickByHash(kept, MAX_PAIRS, 'en_zh_pairs', (x) => normalise(x.en));
+  const splits = splitByHash(chosen, 'en_zh_pairs', (x) => normalise(x.en));
   const row = (x: (typeof kept)[number]): object => ({ id: `mo-${x.pkg}-${hash8(x.en)}`, en: x.en, zh: x.zh });
   const built: Built = {
     name: 'en_zh_pairs',
@@ -106,11 +111,13 @@ MPL-2.0 (LibreOffice). See ../LICENSES.md.
    \`{0}\`, \`%PRODUCTNAME\`) → \`%s\`; accelerators \`_\`, \`&\`, \`~\` and Chinese \`(_O)\` suffixes removed;
    whitespace collapsed.
 3. Kept pairs with ≥ ${MIN_EN_WORDS} English words, a Han character on the Chinese side, ≤ ${MAX_CHARS} characters
-   per side, and a translation that differs from the source.
+   per side, and a translation that differs from the source. Command-line option help lines
+   (English starting with \`-\`) are dropped: the option names are identical on both sides.
 4. Deduplicated by normalised English, then by normalised Chinese (first package in name order
    wins), before splitting. Per package (catalogue entries → kept pairs):
    ${Object.entries(perPkg).map(([p, s]) => `${p} ${s.entries} → ${s.kept}`).join('; ')}.
-5. Split 80/10/10 by a seeded hash of the normalised English.
+5. ${chosen.length} of ${kept.length} pairs chosen by seeded hash (size budget), then split 80/10/10 by a seeded
+   hash of the normalised English.
 
 ## Counts
 ${countsTable(files)}

@@ -35,7 +35,8 @@ export interface Gazetteer {
 }
 
 export function buildGazetteer(synsets: readonly Synset[], firstNames: readonly string[], states: readonly string[]): Gazetteer {
-  const typeOf: Record<string, EntType> = { 'noun.person': 'PER', 'noun.location': 'LOC', 'noun.group': 'ORG' };
+  // noun.object instances are natural places (oceans, rivers, mountains, islands): LOC.
+  const typeOf: Record<string, EntType> = { 'noun.person': 'PER', 'noun.location': 'LOC', 'noun.object': 'LOC', 'noun.group': 'ORG' };
   const types = new Map<string, Set<EntType>>();
   const add = (name: string, t: EntType): void => {
     const k = tokenize(name).join(' ');
@@ -144,7 +145,7 @@ data PDDL-1.0 / CC0 (code Apache-2.0). See ../LICENSES.md.
 ## How it was built
 1. Gazetteer (${g.names.size} unambiguous names: PER ${g.counts.PER}, LOC ${g.counts.LOC}, ORG ${g.counts.ORG}):
    capitalised lemmas of WordNet *instance* synsets (pointer \`@i\`) in noun.person → PER,
-   noun.location → LOC, noun.group → ORG; the 50 US state names → LOC; English first names
+   noun.location and noun.object (oceans, rivers, mountains, islands) → LOC, noun.group → ORG; the 50 US state names → LOC; English first names
    (@stdlib female + male lists) → PER, minus ${g.ambiguous.size} names listed under two types and minus first
    names that are also common WordNet words (May, Will, Mark, Rose …).
 2. Sentences: every WordNet definition and quoted example, tokenised (words, numbers, single

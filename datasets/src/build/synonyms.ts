@@ -4,7 +4,7 @@
 import { cmp } from '../text.js';
 import { POS_FILES, type Synset } from './wordnet.js';
 
-export const MAX_SYNONYMS = 8;
+export const MAX_SYNONYMS = 5;
 const WORD = /^[a-z][a-z'-]*$/u;
 
 /** `indexes[pos]` maps lemma → synset keys in sense-frequency order (index.<pos>). Senses are
