@@ -1,0 +1,286 @@
+// INT8 inference path: symmetric per-row quantization, packed int8 matmul, dequantizing epilogue.
+//
+//   quantize_weights_int8: per output channel n of W (N, K):  s_n = max_k |W[n,k]| / 127,
+//                          q[n,k] = clamp(round(W[n,k] / s_n), −127, 127)   (round half to even)
+//   quantize_rows_int8:    the same per row of activations x (M, K) (dynamic, every forward)
+//   int8_linear_forward:   out[m,n] = sx_m · sw_n · Σ_k qx[m,k]·qw[n,k]  + bias[n]   (HF layout: y = x·Wᵀ + b)
+//   dequantize_int8:       x̂[r,k] = s_r · q[r,k]
+//
+// Packing: 4 int8 per u32, little-endian by k: word j of a row holds k = 4j .. 4j+3, k = 4j+b in
+// bits 8b..8b+7 (two's complement). A row has K4 = ceil(K/4) words; the padding bytes are 0.
+// An all-zero row gets scale 0 and q = 0.
+//
+// The integer dot product uses WGSL's dot4I8Packed when the adapter has the
+// `packed_4x8_integer_dot_product` language feature (navigator.gpu.wgslLanguageFeatures), and
+// an extractBits fallback otherwise (`opts.useDot4` forces either). Sums are exact in i32
+// (K · 127² < 2³¹ for K < 133 000); the only rounding is the final f32 scale multiply and bias add.
+//
+// Design for lavapipe: each invocation computes a 4 × 4 tile of out from 4 words of x and 4 of W
+// per step of 4 k's — 8 scalar loads for 64 multiply-adds (the f32 matmul's best needs 12 loads
+// for 32); no workgroup memory. Quantization is one 64-invocation workgroup per row (max-abs by a
+// tree in workgroup memory, then each invocation packs whole words).
+
+import type { Binding, Gpu, StepEncoder } from './runtime.js';
+import { checkArray, checkBuffer, checkDims } from './check.js';
+
+const WG = 64;
+const TILE = 4;
+export const INT8_DOT4_FEATURE = 'packed_4x8_integer_dot_product';
+
+/** True when WGSL's dot4I8Packed is available on this device's GPU object. */
+export function hasDot4I8Packed(gpu: Gpu): boolean {
+  const feats = (gpu.gpu as GPU & { wgslLanguageFeatures?: ReadonlySet<string> }).wgslLanguageFeatures;
+  return !!feats && typeof feats.has === 'function' && feats.has(INT8_DOT4_FEATURE);
+}
+
+const QUANTIZE_WGSL = /* wgsl */ `
+struct P { rows: u32, K: u32, K4: u32, row0: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> q: array<u32>;
+@group(0) @binding(3) var<storage, read_write> scales: array<f32>;
+var<workgroup> red: array<f32, ${WG}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = p.row0 + wid.x;
+  let base = row * p.K;
+  var m = 0.0;
+  for (var k = lid; k < p.K; k += ${WG}u) { m = max(m, abs(x[base + k])); }
+  red[lid] = m;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  let amax = red[0];
+  let inv = select(0.0, 127.0 / amax, amax > 0.0);
+  for (var j = lid; j < p.K4; j += ${WG}u) {
+    var word = 0u;
+    for (var b = 0u; b < 4u; b++) {
+      let k = j * 4u + b;
+      var v = 0i;
+      if (k < p.K) { v = i32(clamp(round(x[base + k] * inv), -127.0, 127.0)); }
+      word |= (bitcast<u32>(v) & 0xffu) << (8u * b);
+    }
+    q[row * p.K4 + j] = word;
+  }
+  if (lid == 0u) { scales[row] = amax / 127.0; }
+}
+`;
+
+const DEQUANTIZE_WGSL = /* wgsl */ `
+struct P { rows: u32, K: u32, K4: u32, groupsX: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> q: array<u32>;
+@group(0) @binding(2) var<storage, read> scales: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let k = gid.x; let row = gid.y;
+  if (k >= p.K) { return; }
+  let word = bitcast<i32>(q[row * p.K4 + k / 4u]);
+  out[row * p.K + k] = scales[row] * f32(extractBits(word, 8u * (k % 4u), 8u));
+}
+`;
+
+function matmulWgsl(useDot4: boolean): string {
+  const dot = useDot4 ? 'dot4I8Packed' : 'dot4_fallback';
+  return /* wgsl */ `
+struct P { M: u32, N: u32, K4: u32, has_bias: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> qx: array<u32>;
+@group(0) @binding(2) var<storage, read> sx: array<f32>;
+@group(0) @binding(3) var<storage, read> qw: array<u32>;
+@group(0) @binding(4) var<storage, read> sw: array<f32>;
+@group(0) @binding(5) var<storage, read> bias: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+
+// Signed bytes by extractBits (sign-extending on i32): the portable path.
+fn dot4_fallback(a: u32, b: u32) -> i32 {
+  let x = bitcast<i32>(a); let y = bitcast<i32>(b);
+  return extractBits(x, 0u, 8u) * extractBits(y, 0u, 8u) + extractBits(x, 8u, 8u) * extractBits(y, 8u, 8u)
+       + extractBits(x, 16u, 8u) * extractBits(y, 16u, 8u) + extractBits(x, 24u, 8u) * extractBits(y, 24u, 8u);
+}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let col0 = gid.x * ${TILE}u;
+  let row0 = gid.y * ${TILE}u;
+  if (col0 >= p.N || row0 >= p.M) { return; }
+  let K4 = p.K4;
+  let x0 = row0 * K4; let x1 = min(row0 + 1u, p.M - 1u) * K4; let x2 = min(row0 + 2u, p.M - 1u) * K4; let x3 = min(row0 + 3u, p.M - 1u) * K4;
+  let w0 = col0 * K4; let w1 = min(col0 + 1u, p.N - 1u) * K4; let w2 = min(col0 + 2u, p.N - 1u) * K4; let w3 = min(col0 + 3u, p.N - 1u) * K4;
+  var a0 = vec4i(0); var a1 = vec4i(0); var a2 = vec4i(0); var a3 = vec4i(0);
+  for (var j = 0u; j < K4; j++) {
+    let b0 = qw[w0 + j]; let b1 = qw[w1 + j]; let b2 = qw[w2 + j]; let b3 = qw[w3 + j];
+    let v0 = qx[x0 + j]; let v1 = qx[x1 + j]; let v2 = qx[x2 + j]; let v3 = qx[x3 + j];
+    a0 += vec4i(${dot}(v0, b0), ${dot}(v0, b1), ${dot}(v0, b2), ${dot}(v0, b3));
+    a1 += vec4i(${dot}(v1, b0), ${dot}(v1, b1), ${dot}(v1, b2), ${dot}(v1, b3));
+    a2 += vec4i(${dot}(v2, b0), ${dot}(v2, b1), ${dot}(v2, b2), ${dot}(v2, b3));
+    a3 += vec4i(${dot}(v3, b0), ${dot}(v3, b1), ${dot}(v3, b2), ${dot}(v3, b3));
+  }
+  let cs = vec4f(sw[w0 / K4], sw[w1 / K4], sw[w2 / K4], sw[w3 / K4]);
+  var bb = vec4f(0.0);
+  if (p.has_bias != 0u) { bb = vec4f(bias[w0 / K4], bias[w1 / K4], bias[w2 / K4], bias[w3 / K4]); }
+  let accs = array<vec4i, 4>(a0, a1, a2, a3);
+  for (var i = 0u; i < ${TILE}u; i++) {
+    let row = row0 + i;
+    if (row >= p.M) { break; }
+    let v = sx[row] * cs * vec4f(accs[i]) + bb;
+    for (var c = 0u; c < ${TILE}u; c++) {
+      if (col0 + c < p.N) { out[row * p.N + col0 + c] = v[c]; }
+    }
+  }
+}
+`;
+}
+
+function quantizeLaunch(name: string, gpu: Gpu, enc: StepEncoder, q: Binding, scales: Binding, x: Binding, rows: number, K: number): void {
+  checkDims(name, { rows, K });
+  const K4 = Math.ceil(K / 4);
+  checkBuffer(name, 'x', x, rows * K);
+  checkBuffer(name, 'q', q, rows * K4);
+  checkBuffer(name, 'scales', scales, rows);
+  const pipe = gpu.pipeline('int8_quantize_rows', QUANTIZE_WGSL);
+  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
+  for (let row0 = 0; row0 < rows; row0 += max) {
+    enc.dispatch(pipe, [gpu.uniform([rows, K, K4, row0]), x, q, scales], Math.min(max, rows - row0));
+  }
+}
+
+/** Per-output-channel symmetric int8 quantization of weight (N, K) → qweight (N·ceil(K/4) u32), scales (N). */
+export function quantize_weights_int8(gpu: Gpu, enc: StepEncoder, qweight: Binding, scales: Binding, weight: Binding, N: number, K: number): void {
+  quantizeLaunch('quantize_weights_int8', gpu, enc, qweight, scales, weight, N, K);
+}
+
+/** Per-row symmetric int8 quantization of activations x (M, K) → qx (M·ceil(K/4) u32), scales (M). */
+export function quantize_rows_int8(gpu: Gpu, enc: StepEncoder, qx: Binding, scales: Binding, x: Binding, M: number, K: number): void {
+  quantizeLaunch('quantize_rows_int8', gpu, enc, qx, scales, x, M, K);
+}
+
+/** out (rows, K) = scales[row] · q (dequantize packed int8 rows). */
+export function dequantize_int8(gpu: Gpu, enc: StepEncoder, out: Binding, q: Binding, scales: Binding, rows: number, K: number): void {
+  const name = 'dequantize_int8';
+  checkDims(name, { rows, K });
+  const K4 = Math.ceil(K / 4);
+  checkBuffer(name, 'out', out, rows * K);
+  checkBuffer(name, 'q', q, rows * K4);
+  checkBuffer(name, 'scales', scales, rows);
+  if (rows > gpu.limits.maxComputeWorkgroupsPerDimension) throw new Error(`${name}: rows=${rows} exceeds ${gpu.limits.maxComputeWorkgroupsPerDimension}; split it`);
+  enc.dispatch(gpu.pipeline(name, DEQUANTIZE_WGSL), [gpu.uniform([rows, K, K4, 0]), q, scales, out], Math.ceil(K / WG), rows);
+}
+
+export interface Int8LinearOptions {
+  /** Force dot4I8Packed (true) or the extractBits fallback (false); default: what the adapter supports. */
+  useDot4?: boolean;
+}
+
+/** out (M, N) = sx ⊗ sw · (qx · qwᵀ) + bias, from quantize_rows_int8 / quantize_weights_int8 outputs. */
+export function int8_linear_forward(
+  gpu: Gpu, enc: StepEncoder, out: Binding, qx: Binding, xscales: Binding, qweight: Binding, wscales: Binding, bias: Binding | null,
+  M: number, N: number, K: number, opts: Int8LinearOptions = {},
+): void {
+  const name = 'int8_linear_forward';
+  checkDims(name, { M, N, K });
+  const K4 = Math.ceil(K / 4);
+  checkBuffer(name, 'out', out, M * N);
+  checkBuffer(name, 'qx', qx, M * K4);
+  checkBuffer(name, 'xscales', xscales, M);
+  checkBuffer(name, 'qweight', qweight, N * K4);
+  checkBuffer(name, 'wscales', wscales, N);
+  if (bias) checkBuffer(name, 'bias', bias, N);
+  const supported = hasDot4I8Packed(gpu);
+  const useDot4 = opts.useDot4 ?? supported;
+  if (useDot4 && !supported) throw new Error(`${name}: useDot4 requested but the adapter lacks the WGSL language feature '${INT8_DOT4_FEATURE}'`);
+  const gy = Math.ceil(M / TILE);
+  if (gy > gpu.limits.maxComputeWorkgroupsPerDimension) throw new Error(`${name}: M=${M} too large for one dispatch; split it`);
+  const pipe = gpu.pipeline(`${name}_${useDot4 ? 'dot4' : 'fallback'}`, matmulWgsl(useDot4));
+  enc.dispatch(pipe, [gpu.uniform([M, N, K4, bias ? 1 : 0]), qx, xscales, qweight, wscales, bias ?? xscales, out], Math.ceil(N / TILE / WG), gy);
+}
+
+// ------------------------------------------------------------------ references
+
+/** Round half to even, as WGSL's round(). */
+export function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** Signed byte b (0..3) of a packed word. */
+export function int8At(word: number, b: number): number {
+  return ((word << (24 - 8 * b)) >> 24);
+}
+
+function quantizeReference(name: string, q: Uint32Array, scales: Float64Array, x: ArrayLike<number>, rows: number, K: number): void {
+  checkDims(name, { rows, K });
+  const K4 = Math.ceil(K / 4);
+  checkArray(name, 'q', q, rows * K4);
+  checkArray(name, 'scales', scales, rows);
+  checkArray(name, 'x', x, rows * K);
+  for (let r = 0; r < rows; r++) {
+    let amax = 0;
+    for (let k = 0; k < K; k++) amax = Math.max(amax, Math.abs(x[r * K + k]));
+    scales[r] = amax / 127;
+    const inv = amax > 0 ? 127 / amax : 0;
+    for (let j = 0; j < K4; j++) {
+      let word = 0;
+      for (let b = 0; b < 4; b++) {
+        const k = 4 * j + b;
+        const v = k < K ? Math.max(-127, Math.min(127, roundHalfEven(x[r * K + k] * inv))) : 0;
+        word |= (v & 0xff) << (8 * b);
+      }
+      q[r * K4 + j] = word >>> 0;
+    }
+  }
+}
+
+/** Reference of quantize_weights_int8 (packed words in a Uint32Array, scales in float64). */
+export function quantize_weights_int8_reference(qweight: Uint32Array, scales: Float64Array, weight: ArrayLike<number>, N: number, K: number): void {
+  quantizeReference('quantize_weights_int8_reference', qweight, scales, weight, N, K);
+}
+
+/** Reference of quantize_rows_int8. */
+export function quantize_rows_int8_reference(qx: Uint32Array, scales: Float64Array, x: ArrayLike<number>, M: number, K: number): void {
+  quantizeReference('quantize_rows_int8_reference', qx, scales, x, M, K);
+}
+
+/** Reference of dequantize_int8. */
+export function dequantize_int8_reference(out: Float64Array, q: ArrayLike<number>, scales: ArrayLike<number>, rows: number, K: number): void {
+  const name = 'dequantize_int8_reference';
+  checkDims(name, { rows, K });
+  const K4 = Math.ceil(K / 4);
+  checkArray(name, 'out', out, rows * K);
+  checkArray(name, 'q', q, rows * K4);
+  checkArray(name, 'scales', scales, rows);
+  for (let r = 0; r < rows; r++) for (let k = 0; k < K; k++) out[r * K + k] = scales[r] * int8At(q[r * K4 + (k >> 2)], k & 3);
+}
+
+/** Reference of int8_linear_forward (exact integer sums, float64 scaling). */
+export function int8_linear_forward_reference(
+  out: Float64Array, qx: ArrayLike<number>, xscales: ArrayLike<number>, qweight: ArrayLike<number>, wscales: ArrayLike<number>,
+  bias: ArrayLike<number> | null, M: number, N: number, K: number,
+): void {
+  const name = 'int8_linear_forward_reference';
+  checkDims(name, { M, N, K });
+  const K4 = Math.ceil(K / 4);
+  checkArray(name, 'out', out, M * N);
+  checkArray(name, 'qx', qx, M * K4);
+  checkArray(name, 'xscales', xscales, M);
+  checkArray(name, 'qweight', qweight, N * K4);
+  checkArray(name, 'wscales', wscales, N);
+  if (bias) checkArray(name, 'bias', bias, N);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let acc = 0;
+      for (let j = 0; j < K4; j++) {
+        const a = qx[m * K4 + j];
+        const b = qweight[n * K4 + j];
+        for (let t = 0; t < 4; t++) acc += int8At(a, t) * int8At(b, t);
+      }
+      out[m * N + n] = xscales[m] * wscales[n] * acc + (bias ? bias[n] : 0);
+    }
+  }
+}
