@@ -14,7 +14,9 @@
 // combining mark when lowercase is off, final sigma).
 //
 // Offsets are UTF-16 code-unit indices into the original string (JavaScript's own indexing, so
-// `text.slice(start, end)` is the source), where Python reports code-point indices.
+// `text.slice(start, end)` is the source), where Python reports code-point indices. A removed
+// character (control, or a combining mark stripped with the accents) belongs to no token's span,
+// as in Hugging Face (checked against its Rust tokenizer: test/tokenizer/fixtures).
 
 /** One word of the basic tokenizer: its normalised text and where it came from. */
 export interface BasicWord {
@@ -130,12 +132,6 @@ export function basicTokenize(
   let curEnd = -1;
   let srcStart: number[] | null = null;
   let srcEnd: number[] | null = null;
-  // Where the last kept character went: into the current word, into a finished word (a single
-  // punctuation / CJK word), or nowhere (whitespace, start of text). A removed character (control,
-  // or a lone combining mark stripped with the accents) joins the span of the last kept character,
-  // as Hugging Face's NormalizedString alignments do.
-  let last: 'none' | 'cur' | 'out' = 'none';
-
   const explicitMap = (len: number, start: number): [number[], number[]] => {
     const a: number[] = [];
     const b: number[] = [];
@@ -154,7 +150,6 @@ export function basicTokenize(
   };
   // Append normalised text `s` that came from text[i..j).
   const append = (s: string, i: number, j: number) => {
-    last = 'cur';
     if (cur.length === 0) {
       curStart = i;
       cur = s;
@@ -191,22 +186,7 @@ export function basicTokenize(
     flush();
     append(s, i, j);
     flush();
-    last = 'out';
   };
-  // A removed character text[..j): extend the span of the last kept character.
-  const absorb = (j: number) => {
-    if (last === 'cur' && cur.length > 0) {
-      if (srcStart === null) [srcStart, srcEnd] = explicitMap(cur.length, curStart);
-      srcEnd![srcEnd!.length - 1] = j;
-      curEnd = j;
-    } else if (last === 'out' && out.length > 0) {
-      const w = out[out.length - 1];
-      if (w.srcStart === null) [w.srcStart, w.srcEnd] = explicitMap(w.text.length, w.start);
-      w.srcEnd![w.srcEnd!.length - 1] = j;
-      w.end = j;
-    }
-  };
-
   let i = from;
   while (i < to) {
     const cp = text.codePointAt(i)!;
@@ -223,20 +203,17 @@ export function basicTokenize(
     const j = Math.min(i + w, to);
     const ch = w === 1 ? text[i] : text.slice(i, j);
     if (isRemovedChar(cp, ch)) {
-      absorb(j);
       i = j;
       continue;
     }
     if (isWhitespaceChar(cp, ch)) {
       flush();
-      last = 'none';
       i = j;
       continue;
     }
     if (o.tokenizeChineseChars && isChineseChar(cp)) {
       const s = normalizeChar(ch, o);
       if (s.length > 0) single(s, i, j);
-      else absorb(j);
       i = j;
       continue;
     }
@@ -245,17 +222,13 @@ export function basicTokenize(
       // Common case: unchanged character.
       if (isPunctuationChar(cp, ch)) single(s, i, j);
       else append(s, i, j);
-    } else if (s.length === 0) {
-      absorb(j);
-    } else {
+    } else if (s.length > 0) {
       // Normalisation changed the character: classify what it became, code point by code point.
       for (const d of s) {
         const dcp = d.codePointAt(0)!;
         if (isPunctuationChar(dcp, d)) single(d, i, j);
-        else if (isWhitespaceChar(dcp, d)) {
-          flush();
-          last = 'none';
-        } else append(d, i, j);
+        else if (isWhitespaceChar(dcp, d)) flush();
+        else append(d, i, j);
       }
     }
     i = j;
