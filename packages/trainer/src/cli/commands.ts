@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { loadTrainConfig, loadInferConfig, type ConfigSources } from '../config/load.js';
 import { runTraining } from '../train/loop.js';
 import { runInference } from '../train/infer.js';
-import { backendFactory, BACKEND_NAMES } from '../train/backends.js';
+import { backendFactory, closeBackends, BACKEND_NAMES } from '../train/backends.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const intArg = (flag: string) => (v: string) => {
@@ -86,7 +86,11 @@ export function pretrainCommand(): Command {
   return addCommonTrainOptions(new Command('pretrain').description('masked-LM pretraining (trains a WordPiece vocabulary when none is given)')).action(
     async (f: TrainFlags) => {
       const cfg = loadTrainConfig('pretrain', trainSources(f));
-      await runTraining('pretrain', cfg, { resume: f.resume, backend: backendFactory(f.backend), progress: !f.quiet });
+      try {
+        await runTraining('pretrain', cfg, { resume: f.resume, backend: backendFactory(f.backend), progress: !f.quiet });
+      } finally {
+        await closeBackends();
+      }
     },
   );
 }
@@ -95,7 +99,11 @@ export function finetuneCommand(): Command {
   return addCommonTrainOptions(new Command('finetune').description('fine-tune on a classification or token-tagging task with a strategy')).action(
     async (f: TrainFlags) => {
       const cfg = loadTrainConfig('finetune', trainSources(f));
-      await runTraining('finetune', cfg, { resume: f.resume, backend: backendFactory(f.backend), progress: !f.quiet });
+      try {
+        await runTraining('finetune', cfg, { resume: f.resume, backend: backendFactory(f.backend), progress: !f.quiet });
+      } finally {
+        await closeBackends();
+      }
     },
   );
 }
@@ -140,7 +148,11 @@ function inferCommand(name: 'evaluate' | 'predict', description: string): Comman
           flag('batchSize', f.batchSize, '--batch-size'),
         ],
       });
-      await runInference(name, cfg, backendFactory(f.backend), { progress: !f.quiet });
+      try {
+        await runInference(name, cfg, backendFactory(f.backend), { progress: !f.quiet });
+      } finally {
+        await closeBackends();
+      }
     });
 }
 

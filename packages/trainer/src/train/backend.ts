@@ -34,21 +34,21 @@ export interface TrainBackend {
   readonly heads: HeadSpec[];
   /** Human-readable device, e.g. 'cpu float64 reference' or the adapter description. */
   readonly device: string;
-  /** Layers below this are frozen (cacheable, eval mode); −1 = everything trains. */
-  setFrozenBelow(layer: number): void;
+  /** Which parameters get gradients (the strategy plan's trainable set); frozen layers below the lowest trainable one run in eval mode. */
+  setTrainable(names: readonly string[]): void;
   zeroGrads(): void;
   /** Forward + backward of one micro-batch; parameter gradients are ADDED; the loss is accumulated for readLoss. */
-  accumulate(batch: ModelBatch, opts: { dropoutSeed: number; step: number }): void;
+  accumulate(batch: ModelBatch, opts: { dropoutSeed: number; step: number; cacheKey?: string }): Promise<void>;
   /** Mean of the micro-batch losses accumulated since the last call (waits for the device). */
   readLoss(): Promise<number>;
   /** EWC: add λ·F·(θ − θ*) to the gradients. */
-  addEwcGradient(lambda: number): void;
+  addEwcGradient(lambda: number): Promise<void>;
   /** EWC: start a Fisher estimate (θ* := current weights, F := 0). */
   beginFisher(): void;
   /** EWC: F += scale · grads² (call after accumulate on a general-data batch). */
-  accumulateFisher(scale: number): void;
+  accumulateFisher(scale: number): Promise<void>;
   /** AdamW (+ clipping over the ranges) on the ranges; returns nothing (no read-back). */
-  step(ranges: readonly AdamwRange[], hyper: StepHyper, o: OptimizerConfig): void;
+  step(ranges: readonly AdamwRange[], hyper: StepHyper, o: OptimizerConfig): Promise<void>;
   /** Forward only, eval mode. */
   predict(batch: ModelBatch): Promise<Prediction>;
   /** Weights (store.data) and optimizer moments to the host. */
@@ -81,15 +81,15 @@ export class ReferenceBackend implements TrainBackend {
     this.v = new Float32Array(store.totalSize);
   }
 
-  setFrozenBelow(): void {
-    // The reference has no dropout and no cache: nothing changes.
+  setTrainable(): void {
+    // The reference computes every gradient; AdamW's ranges decide what moves.
   }
 
   zeroGrads(): void {
     this.grads.fill(0);
   }
 
-  accumulate(batch: ModelBatch): void {
+  async accumulate(batch: ModelBatch): Promise<void> {
     const r = bertReference(this.config, this.heads, toParams64(this.store), batch, { lora: this.lora, loss: this.loss });
     for (const [name, g] of r.grads!) {
       const off = this.store.range(name).offset;
@@ -111,17 +111,17 @@ export class ReferenceBackend implements TrainBackend {
     this.anchor = this.store.data.slice();
   }
 
-  accumulateFisher(scale: number): void {
+  async accumulateFisher(scale: number): Promise<void> {
     if (!this.fisher) throw new Error('accumulateFisher before beginFisher');
     ewc_fisher_accumulate_reference(this.fisher, this.grads, this.store.totalSize, scale);
   }
 
-  addEwcGradient(lambda: number): void {
+  async addEwcGradient(lambda: number): Promise<void> {
     if (!this.fisher || !this.anchor) throw new Error('EWC gradient before a Fisher estimate');
     ewc_penalty_backward_reference(this.grads, this.store.data, this.anchor, this.fisher, this.store.totalSize, lambda);
   }
 
-  step(ranges: readonly AdamwRange[], h: StepHyper, o: OptimizerConfig): void {
+  async step(ranges: readonly AdamwRange[], h: StepHyper, o: OptimizerConfig): Promise<void> {
     const norm = Math.sqrt(gradNormSquaredReference(this.grads, ranges)) * h.gradScale;
     const clip = clipCoefficient(norm, o.maxGradNorm);
     adamwRangesReference(this.store.data, this.grads, this.m, this.v, ranges, h.step, h.lr, o, h.gradScale * clip);
@@ -129,7 +129,9 @@ export class ReferenceBackend implements TrainBackend {
 
   async predict(batch: ModelBatch): Promise<Prediction> {
     const hasLabels = batch.labels.some((l) => l !== -100);
-    const r = bertReference(this.config, this.heads, toParams64(this.store), batch, { lora: this.lora, loss: this.loss, grads: false });
+    // Unlabelled rows (predict): score against label 0 and drop the loss.
+    const b = hasLabels || this.heads[0].kind === 'mlm' ? batch : { ...batch, labels: new Int32Array(batch.labels.length) };
+    const r = bertReference(this.config, this.heads, toParams64(this.store), b, { lora: this.lora, loss: this.loss, grads: false });
     return { logits: Float32Array.from(r.logits), loss: hasLabels ? r.loss : Number.NaN };
   }
 

@@ -17,3 +17,9 @@ export function backendFactory(name: string): BackendFactory {
   }
   throw new Error(`unknown backend '${name}'; valid backends: ${BACKEND_NAMES.join(', ')}`);
 }
+
+/** Release the GPU device if one was opened (no-op otherwise). */
+export async function closeBackends(): Promise<void> {
+  const { closeSharedGpu } = await import('./gpu_backend.js');
+  closeSharedGpu();
+}

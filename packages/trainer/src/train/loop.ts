@@ -215,7 +215,7 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
 
   const backend = await opts.backend({ config, heads, store, lora, loss, maxBatch: B, maxLength: maxLen });
   try {
-    backend.setFrozenBelow(firstTrainableLayer(specs, plan));
+    backend.setTrainable(plan.trainable);
 
     // ---- EWC Fisher on the base weights (before any resume, so θ* is the base model)
     if (c.ewc) {
@@ -226,8 +226,8 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
       backend.beginFisher();
       for (let i = 0; i < c.ewc.fisherBatches; i++) {
         backend.zeroGrads();
-        backend.accumulate(collator.collate(s.batch(B).map((j) => ewcEx[j]), maskSeed(c.seeds.data, 0xfffff, i)), { dropoutSeed: 0, step: 0 });
-        backend.accumulateFisher(1 / c.ewc.fisherBatches);
+        await backend.accumulate(collator.collate(s.batch(B).map((j) => ewcEx[j]), maskSeed(c.seeds.data, 0xfffff, i)), { dropoutSeed: 0, step: 0 });
+        await backend.accumulateFisher(1 / c.ewc.fisherBatches);
       }
       await backend.readLoss();
       progress.line(`EWC: diagonal Fisher from ${c.ewc.fisherBatches} batches of ${ewcSource}, λ = ${c.ewc.lambda}`);
@@ -302,7 +302,7 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
         if (p.trainable.length !== plan.trainable.length) {
           plan = p;
           ranges = adamwRanges(store, plan, c.optimizer.weightDecay);
-          backend.setFrozenBelow(firstTrainableLayer(specs, plan));
+          backend.setTrainable(plan.trainable);
           progress.line(`step ${step}: unfroze to ${plan.trainable.length} tensors (${plan.trainableElements} parameters)`);
         }
       }
@@ -313,11 +313,11 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
         for (let i = 0; i < batch.attentionMask.length; i++) real += batch.attentionMask[i];
         tokensSinceLog += real;
         state.tokens += real;
-        backend.accumulate(batch, { dropoutSeed: deriveSeed(c.seeds.dropout, step * accum + micro), step });
+        await backend.accumulate(batch, { dropoutSeed: deriveSeed(c.seeds.dropout, step * accum + micro), step });
       }
-      if (c.ewc) backend.addEwcGradient(c.ewc.lambda);
+      if (c.ewc) await backend.addEwcGradient(c.ewc.lambda);
       const lr = learningRate(sched, step);
-      backend.step(ranges, { lr, step: step + 1, gradScale: 1 / accum }, c.optimizer);
+      await backend.step(ranges, { lr, step: step + 1, gradScale: 1 / accum }, c.optimizer);
       state.step = step + 1;
 
       if (state.step % c.training.logEvery === 0 || state.step === totalSteps) {
