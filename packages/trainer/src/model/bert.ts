@@ -19,10 +19,11 @@
 // back instead of rerunning the frozen prefix (head-only training runs no encoder after epoch 1).
 //
 // Not done by this model: dropout on attention probabilities (the attention kernel has none;
-// attentionDropout is ignored) and LoRA dropout (LoraConfig.dropout must be 0 when training).
+// attentionDropout is ignored). LoRA dropout (PEFT's lora_dropout on the adapter's input) is applied
+// in training mode in the layers that train.
 
 import {
-  add_forward, attention_backward, attention_forward, bias_gelu_backward, bias_gelu_forward, copy, cosine_similarity_backward, cosine_similarity_forward,
+  accumulate as accumulateInto, add_forward, attention_backward, attention_forward, bias_gelu_backward, bias_gelu_forward, copy, cosine_similarity_backward, cosine_similarity_forward,
   dropout_backward, dropout_forward, embedding_backward, embedding_forward, fill, gather_rows_backward, gather_rows_forward, l2_normalize_backward,
   l2_normalize_forward, layernorm_backward, layernorm_forward, linear_backward, linear_forward, matmul,
   mean_pool_backward, mean_pool_forward, softmax_cross_entropy,
@@ -62,6 +63,8 @@ interface LayerActs {
   r1: GPUBuffer; ln1: GPUBuffer; mean1: GPUBuffer; rstd1: GPUBuffer;
   f1: GPUBuffer; g: GPUBuffer; r2: GPUBuffer; ln2: GPUBuffer; mean2: GPUBuffer; rstd2: GPUBuffer;
   xa: Map<string, GPUBuffer>;
+  /** LoRA dropout: the adapter's dropped-out input per adapted linear (only when lora.dropout > 0). */
+  xd: Map<string, GPUBuffer>;
 }
 
 interface Acts {
@@ -71,7 +74,7 @@ interface Acts {
   layers: LayerActs[];
   // scratch shared by all layers (used one after another)
   sH1: GPUBuffer; sH2: GPUBuffer; dA: GPUBuffer; dB: GPUBuffer; dT: GPUBuffer; dF1: GPUBuffer; dF2: GPUBuffer;
-  dq: GPUBuffer; dk: GPUBuffer; dv: GPUBuffer; datt: GPUBuffer; dxa: GPUBuffer;
+  dq: GPUBuffer; dk: GPUBuffer; dv: GPUBuffer; datt: GPUBuffer; dxa: GPUBuffer; loraT1: GPUBuffer; loraT2: GPUBuffer;
   clsRows: GPUBuffer;
   head: Map<string, Record<string, GPUBuffer>>;
 }
@@ -102,7 +105,11 @@ export class BertModel {
   private readonly pBind = new Map<string, GPUBufferBinding>();
   private readonly gBind = new Map<string, GPUBufferBinding>();
   private sink: GPUBuffer;
+  private sink2: GPUBuffer;
   private last: LastForward | null = null;
+  /** Set while recording a layer that trains with LoRA dropout. */
+  private loraDrop: { seed: number; step: number } | null = null;
+  private readonly loraSites = new Map<string, number>();
 
   constructor(gpu: Gpu, config: BertConfig, heads: HeadSpec[], store: ParamStore, opts: BertModelOptions = {}) {
     validateConfig(config);
@@ -127,6 +134,7 @@ export class BertModel {
     this.grads = gpu.zeros(store.totalSize * F32, 'bert.grads');
     this.trainable = new Set(names);
     this.sink = gpu.zeros(Math.max(config.hiddenSize, config.intermediateSize) * F32, 'bert.grad_sink');
+    this.sink2 = gpu.zeros(config.hiddenSize * F32, 'bert.grad_sink2');
   }
 
   // ------------------------------------------------------------------------------ parameters
@@ -224,6 +232,8 @@ export class BertModel {
     this.params.destroy();
     this.grads.destroy();
     this.sink.destroy();
+    this.sink2.destroy();
+    for (const b of this.embSinks.values()) b.destroy();
   }
 
   // ------------------------------------------------------------------------------ activations
@@ -238,11 +248,17 @@ export class BertModel {
     const layers: LayerActs[] = [];
     for (let l = 0; l < this.config.numLayers; l++) {
       const xa = new Map<string, GPUBuffer>();
-      if (this.lora) for (const t of this.lora.targets) xa.set(loraLinearName(l, t), z(M * this.lora.r, `xa.${l}.${t}`));
+      const xd = new Map<string, GPUBuffer>();
+      if (this.lora) {
+        for (const t of this.lora.targets) {
+          xa.set(loraLinearName(l, t), z(M * this.lora.r, `xa.${l}.${t}`));
+          if (this.lora.dropout > 0) xd.set(loraLinearName(l, t), z(M * (t === 'ffn_out' ? F : H), `lora_xd.${l}.${t}`));
+        }
+      }
       layers.push({
         q: z(M * H, 'q'), k: z(M * H, 'k'), v: z(M * H, 'v'), att: z(M * H, 'att'), lse: z(B * NH * T, 'lse'),
         r1: z(M * H, 'r1'), ln1: z(M * H, 'ln1'), mean1: z(M, 'mean1'), rstd1: z(M, 'rstd1'),
-        f1: z(M * F, 'f1'), g: z(M * F, 'g'), r2: z(M * H, 'r2'), ln2: z(M * H, 'ln2'), mean2: z(M, 'mean2'), rstd2: z(M, 'rstd2'), xa,
+        f1: z(M * F, 'f1'), g: z(M * F, 'g'), r2: z(M * H, 'r2'), ln2: z(M * H, 'ln2'), mean2: z(M, 'mean2'), rstd2: z(M, 'rstd2'), xa, xd,
       });
     }
     const clsRows = this.gpu.buffer(Int32Array.from({ length: B }, (_, b) => b * T), `cls_rows[${key}]`);
@@ -253,7 +269,8 @@ export class BertModel {
       layers,
       sH1: z(M * H, 'sH1'), sH2: z(M * H, 'sH2'), dA: z(M * H, 'dA'), dB: z(M * H, 'dB'), dT: z(M * H, 'dT'),
       dF1: z(M * F, 'dF1'), dF2: z(M * F, 'dF2'), dq: z(M * H, 'dq'), dk: z(M * H, 'dk'), dv: z(M * H, 'dv'), datt: z(M * H, 'datt'),
-      dxa: z(M * (this.lora?.r ?? 1), 'dxa'), clsRows, head: new Map(),
+      dxa: z(M * (this.lora?.r ?? 1), 'dxa'), clsRows,
+      loraT1: z(this.lora && this.lora.dropout > 0 ? M * Math.max(H, F) : 1, 'lora_t1'), loraT2: z(this.lora && this.lora.dropout > 0 ? M * Math.max(H, F) : 1, 'lora_t2'), head: new Map(),
     };
     this.acts.set(key, acts);
     return acts;
@@ -285,6 +302,16 @@ export class BertModel {
     return l === 0 ? (embDropped ? acts.embDrop : acts.embLn) : acts.layers[l - 1].ln2;
   }
 
+  /** A distinct dropout site per adapted linear layer. */
+  private loraSite(name: string): number {
+    let s = this.loraSites.get(name);
+    if (s === undefined) {
+      s = 5000 + this.loraSites.size;
+      this.loraSites.set(name, s);
+    }
+    return s;
+  }
+
   private dropSeed(seed: number, site: number): number {
     return (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(site + 1, 0x85ebca77)) >>> 0;
   }
@@ -297,6 +324,11 @@ export class BertModel {
     const xa = l >= 0 ? acts.layers[l]?.xa.get(name) : undefined;
     if (xa && this.lora) {
       const r = this.lora.r;
+      const xd = this.loraDrop ? acts.layers[l].xd.get(name) : undefined;
+      if (xd && this.loraDrop) {
+        dropout_forward(this.gpu, enc, xd, inp, rows * K, this.lora.dropout, this.dropSeed(this.loraDrop.seed, this.loraSite(name)), this.loraDrop.step);
+        inp = xd;
+      }
       linear_forward(this.gpu, enc, xa, inp, this.param(`${name}.lora_A.weight`), null, rows, r, K);
       matmul(this.gpu, enc, { out, a: xa, b: this.param(`${name}.lora_B.weight`), M: rows, N, K: r, transB: true, accumulate: true, alpha: this.lora.alpha / r });
     }
@@ -316,8 +348,17 @@ export class BertModel {
     if (dBw) matmul(this.gpu, enc, { out: dBw, a: dout, b: xa, M: N, N: r, K: rows, transA: true, accumulate: true, alpha: s });
     if (!dA && !dinp) return;
     matmul(this.gpu, enc, { out: acts.dxa, a: dout, b: this.param(`${name}.lora_B.weight`), M: rows, N: r, K: N, alpha: s });
-    if (dA) matmul(this.gpu, enc, { out: dA, a: acts.dxa, b: inp, M: r, N: K, K: rows, transA: true, accumulate: true });
-    if (dinp) matmul(this.gpu, enc, { out: dinp, a: acts.dxa, b: this.param(`${name}.lora_A.weight`), M: rows, N: K, K: r, accumulate: true });
+    const xd = this.loraDrop ? acts.layers[l].xd.get(name) : undefined;
+    if (dA) matmul(this.gpu, enc, { out: dA, a: acts.dxa, b: xd ?? inp, M: r, N: K, K: rows, transA: true, accumulate: true });
+    if (!dinp) return;
+    if (xd && this.loraDrop) {
+      // dx += dropout_backward(dxa·A)
+      matmul(this.gpu, enc, { out: acts.loraT1, a: acts.dxa, b: this.param(`${name}.lora_A.weight`), M: rows, N: K, K: r });
+      dropout_backward(this.gpu, enc, acts.loraT2, acts.loraT1, rows * K, this.lora.dropout, this.dropSeed(this.loraDrop.seed, this.loraSite(name)), this.loraDrop.step);
+      accumulateInto(this.gpu, enc, dinp, acts.loraT2, rows * K);
+    } else {
+      matmul(this.gpu, enc, { out: dinp, a: acts.dxa, b: this.param(`${name}.lora_A.weight`), M: rows, N: K, K: r, accumulate: true });
+    }
   }
 
   private lnF(enc: StepEncoder, name: string, out: Binding, mean: Binding, rstd: Binding, inp: Binding, rows: number): void {
@@ -325,7 +366,8 @@ export class BertModel {
   }
 
   private lnB(enc: StepEncoder, name: string, dinp: Binding, dout: Binding, inp: Binding, mean: Binding, rstd: Binding, rows: number): void {
-    layernorm_backward(this.gpu, enc, dinp, this.grad(`${name}.weight`) ?? this.sink, this.grad(`${name}.bias`) ?? this.sink,
+    // frozen LayerNorm: its parameter gradients go to two scratch sinks (two bindings may not alias)
+    layernorm_backward(this.gpu, enc, dinp, this.grad(`${name}.weight`) ?? this.sink, this.grad(`${name}.bias`) ?? this.sink2,
       dout, inp, this.param(`${name}.weight`), mean, rstd, rows, this.config.hiddenSize);
   }
 
@@ -347,9 +389,6 @@ export class BertModel {
     const headIndex = opts.head ?? 0;
     const head = this.heads[headIndex];
     if (!head) throw new Error(`BertModel.forward: opts.head = ${headIndex}, but the model has ${this.heads.length} heads`);
-    if (train && this.lora && this.lora.dropout > 0) {
-      throw new Error(`BertModel: LoRA dropout ${this.lora.dropout} is not implemented; use LoraConfig.dropout = 0`);
-    }
     const seed = opts.seed ?? 0, step = opts.step ?? 0, lossScale = opts.lossScale ?? 1;
     if (!(lossScale > 0)) throw new Error(`BertModel.forward: lossScale must be > 0, got ${lossScale}`);
     const { B, T } = batch;
@@ -400,6 +439,7 @@ export class BertModel {
     const a = acts.layers[l];
     const pre = `bert.encoder.layer.${l}`;
     const drop = train && cfg.hiddenDropout > 0;
+    this.loraDrop = train && this.lora && this.lora.dropout > 0 ? { seed, step } : null;
     this.linF(enc, acts, l, `${pre}.attention.self.query`, a.q, x, M, H, H);
     this.linF(enc, acts, l, `${pre}.attention.self.key`, a.k, x, M, H, H);
     this.linF(enc, acts, l, `${pre}.attention.self.value`, a.v, x, M, H, H);
@@ -414,6 +454,7 @@ export class BertModel {
     if (drop) dropout_forward(gpu, enc, acts.sH2, acts.sH1, M * H, cfg.hiddenDropout, this.dropSeed(seed, 2 + 2 * l), step);
     add_forward(gpu, enc, a.r2, drop ? acts.sH2 : acts.sH1, a.ln1, M * H);
     this.lnF(enc, `${pre}.output.LayerNorm`, a.ln2, a.mean2, a.rstd2, a.r2, M);
+    this.loraDrop = null;
   }
 
   /** Cross-entropy (or focal) over logits with integer targets; returns the normalizer (0 = nothing to learn). */
@@ -558,15 +599,20 @@ export class BertModel {
     this.lnB(enc, 'bert.embeddings.LayerNorm', acts.dB, dEmbLn, acts.embSum, acts.embMean, acts.embRstd, M);
     const names = ['bert.embeddings.word_embeddings.weight', 'bert.embeddings.position_embeddings.weight', 'bert.embeddings.token_type_embeddings.weight'];
     if (names.some((n) => this.grad(n))) {
-      const sinkFor = (n: string) => this.grad(n) ?? this.embeddingSink(this.store.range(n).length);
+      const sinkFor = (n: string) => this.grad(n) ?? this.embeddingSink(n);
       embedding_backward(gpu, enc, sinkFor(names[0]), sinkFor(names[1]), sinkFor(names[2]), acts.dB, acts.ids, acts.types, B, T, H, cfg.vocabSize, cfg.typeVocabSize);
     }
   }
 
-  private embSinkBuf: GPUBuffer | null = null;
-  private embeddingSink(n: number): GPUBuffer {
-    if (!this.embSinkBuf || this.embSinkBuf.size < n * F32) this.embSinkBuf = this.gpu.zeros(n * F32, 'bert.embedding_grad_sink');
-    return this.embSinkBuf;
+  /** Where a frozen embedding table's gradient goes when another table trains (one sink per table). */
+  private readonly embSinks = new Map<string, GPUBuffer>();
+  private embeddingSink(name: string): GPUBuffer {
+    let b = this.embSinks.get(name);
+    if (!b) {
+      b = this.gpu.zeros(this.store.range(name).length * F32, `sink:${name}`);
+      this.embSinks.set(name, b);
+    }
+    return b;
   }
 
   private layerBackward(enc: StepEncoder, acts: Acts, l: number, x: GPUBuffer, train: boolean, seed: number, step: number, needDx: boolean): void {
@@ -576,6 +622,7 @@ export class BertModel {
     const a = acts.layers[l];
     const pre = `bert.encoder.layer.${l}`;
     const drop = train && cfg.hiddenDropout > 0;
+    this.loraDrop = train && this.lora && this.lora.dropout > 0 ? { seed, step } : null;
     // acts.dA holds d out; after this layer it holds d x (when needDx).
     this.lnB(enc, `${pre}.output.LayerNorm`, acts.dB, acts.dA, a.r2, a.mean2, a.rstd2, M); // dB = d r2
     let dF2out: GPUBuffer = acts.dB;
@@ -601,6 +648,7 @@ export class BertModel {
     this.linB(enc, acts, l, `${pre}.attention.self.query`, dx, acts.dq, x, M, H, H, true);
     this.linB(enc, acts, l, `${pre}.attention.self.key`, dx, acts.dk, x, M, H, H, true);
     this.linB(enc, acts, l, `${pre}.attention.self.value`, dx, acts.dv, x, M, H, H, true);
+    this.loraDrop = null;
   }
 
   private headBackward(enc: StepEncoder, st: LastForward, dHidden: GPUBuffer | null): void {

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openGpu, type Gpu } from '@tunebench/kernels';
 import {
-  BertModel, bertReference, toParams64, type BertConfig, type HeadSpec, type LoraConfig, type LossOptions, type ModelBatch, type ParamStore,
+  BertModel, bertReference, toParams64, type BertConfig, type HeadSpec, type LoraConfig, type LossOptions, type ModelBatch, type ParamSpec, type ParamStore,
 } from '../../src/model/index.js';
 import { randomBatch, randomStore, tensorClose, tinyConfig } from './helpers.js';
 
@@ -80,27 +80,34 @@ for (const c of cases) {
   });
 }
 
-test('frozen prefix: layers below the lowest trainable one get no gradient (exact zeros), the rest match the reference', async () => {
-  const config = cfg();
-  const heads: HeadSpec[] = [{ kind: 'seq_cls', numLabels: 3, pooling: 'cls' }];
-  const store = randomStore(config, heads, null, 6, 0.3);
-  const batch = randomBatch(config, 4, 7, 2, 'row', 3);
-  const model = new BertModel(gpu, config, heads, store);
-  try {
-    model.setTrainable((s) => s.layer >= 1);
-    assert.equal(model.lowestTrainableLayer, 1);
-    const got = await runGpu(model, batch, 0, undefined);
-    const ref = bertReference(config, heads, toParams64(store), batch);
-    for (const s of store.specs) {
-      const { offset, length } = store.range(s.name);
-      const g = got.grads.subarray(offset, offset + length);
-      if (s.layer < 1) assert.ok(g.every((v) => v === 0), `${s.name} is frozen but has a gradient`);
-      else tensorClose(g, ref.grads!.get(s.name)!, `grad ${s.name}`);
+const strategies: { name: string; trains: (s: ParamSpec) => boolean; lowest: number }[] = [
+  { name: 'top layer + head', trains: (s) => s.layer >= 1, lowest: 1 },
+  { name: 'FFN only + head (frozen LayerNorms and attention inside trained layers)', trains: (s) => s.module === 'ffn' || s.layer === 2, lowest: 0 },
+  { name: 'word embeddings + attention (frozen position/type tables, frozen head)', trains: (s) => s.name.includes('word_embeddings') || s.module === 'attention', lowest: -1 },
+];
+for (const st of strategies) {
+  test(`frozen parameters get no gradient (exact zeros), trained ones match the reference: ${st.name}`, async () => {
+    const config = cfg();
+    const heads: HeadSpec[] = [{ kind: 'seq_cls', numLabels: 3, pooling: 'cls' }];
+    const store = randomStore(config, heads, null, 6, 0.3);
+    const batch = randomBatch(config, 4, 7, 2, 'row', 3);
+    const model = new BertModel(gpu, config, heads, store);
+    try {
+      model.setTrainable(st.trains);
+      assert.equal(model.lowestTrainableLayer, st.lowest);
+      const got = await runGpu(model, batch, 0, undefined);
+      const ref = bertReference(config, heads, toParams64(store), batch);
+      for (const s of store.specs) {
+        const { offset, length } = store.range(s.name);
+        const g = got.grads.subarray(offset, offset + length);
+        if (!st.trains(s)) assert.ok(g.every((v) => v === 0), `${s.name} is frozen but has a gradient`);
+        else tensorClose(g, ref.grads!.get(s.name)!, `grad ${s.name}`);
+      }
+    } finally {
+      model.destroy();
     }
-  } finally {
-    model.destroy();
-  }
-});
+  });
+}
 
 test('prefix cache: head-only training reuses the cached encoder output instead of rerunning the encoder', async () => {
   const config = cfg();
