@@ -20,9 +20,11 @@
 // computes the losses only (evaluation).
 //
 // Design for lavapipe: one workgroup of 64 invocations per row; pass 1 is an online
-// max/sum-exp (one read per element), combined across the workgroup by a 6-step tree in
-// workgroup memory (a few barriers per row, negligible next to V/64 elements per invocation);
-// pass 2 re-reads the row and writes the gradient. Ignored rows skip both passes. Large N·V is
+// max/sum-exp (one read per element) over blocks of 4 consecutive logits per invocation (5 exps
+// per 4 logits; a per-element online update runs both sides of its branch on SIMD lanes, 2 exps
+// per logit — the block version measured 1.3–1.7× faster at n 614, V 8k/16k), combined across the
+// workgroup by a 6-step tree in workgroup memory (a few barriers per row, negligible next to V/64
+// elements per invocation); pass 2 re-reads the row and writes the gradient. Ignored rows skip both passes. Large N·V is
 // split into several dispatches of at most ~4M logits each so no dispatch runs for long.
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
@@ -77,6 +79,16 @@ const HAS_ALPHA = 2u;
 const FOCAL = 4u;
 
 var<workgroup> wg_m: array<f32, ${WG}>;
+
+// Logits j0 .. j0+3 of a row; past the row's end -3e38 (exp gives 0). Loads are clamped in bounds.
+fn load4(base: u32, j0: u32, V: u32) -> vec4f {
+  let big = -3.0e38;
+  return vec4f(
+    logits[base + j0],
+    select(big, logits[base + min(j0 + 1u, V - 1u)], j0 + 1u < V),
+    select(big, logits[base + min(j0 + 2u, V - 1u)], j0 + 2u < V),
+    select(big, logits[base + min(j0 + 3u, V - 1u)], j0 + 3u < V));
+}
 var<workgroup> wg_s: array<f32, ${WG}>;
 var<workgroup> wg_t: i32;
 var<workgroup> wg_zt: f32;
@@ -95,12 +107,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   }
   let valid = t >= 0 && u32(t) < V;
   if (lid == 0u) { wg_zt = select(0.0, logits[base + u32(max(t, 0))], valid); }
-  // Pass 1: online max and sum of exp(z - max) over this invocation's strided elements.
+  // Pass 1: online max and sum of exp(z - max). Each invocation takes 4 consecutive logits at a
+  // time and rescales its running sum once per block: 5 exps per 4 logits (a per-element online
+  // update costs 2 exps per logit, since SIMD lanes execute both sides of its branch).
   var m = -3.0e38;
   var s = 0.0;
-  for (var j = lid; j < V; j += ${WG}u) {
-    let z = logits[base + j];
-    if (z > m) { s = s * exp(m - z) + 1.0; m = z; } else { s += exp(z - m); }
+  for (var j0 = lid * 4u; j0 < V; j0 += ${WG * 4}u) {
+    let z = load4(base, j0, V);
+    let mn = max(m, max(max(z.x, z.y), max(z.z, z.w)));
+    let e = exp(z - vec4f(mn));
+    s = s * exp(m - mn) + ((e.x + e.y) + (e.z + e.w));
+    m = mn;
   }
   wg_m[lid] = m;
   wg_s[lid] = s;
@@ -138,9 +155,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     writeGrad
       ? `// Pass 2: dL/dz_j = dL/dlog p_t · (δ_tj − p_j), divided by the normalizer.
   let c = select(nan, dlp * P.inv_norm, valid);
-  for (var j = lid; j < V; j += ${WG}u) {
-    let p = exp(logits[base + j] - lse);
-    ${dl}[base + j] = c * (select(0.0, 1.0, j == tu) - p);
+  for (var j0 = lid * 4u; j0 < V; j0 += ${WG * 4}u) {
+    let p = exp(load4(base, j0, V) - vec4f(lse));
+    let onehot = vec4f(vec4u(j0, j0 + 1u, j0 + 2u, j0 + 3u) == vec4u(tu));
+    let g = c * (onehot - p);
+    for (var b = 0u; b < 4u; b++) { if (j0 + b < V) { ${dl}[base + j0 + b] = g[b]; } }
   }`
       : ''
   }
