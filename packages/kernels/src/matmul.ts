@@ -25,7 +25,13 @@
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
-import { MATMUL_FLAG_ACCUMULATE, MATMUL_FLAG_BIAS, type MatmulVariantInfo } from './matmul_common.js';
+import {
+  MATMUL_FLAG_ACCUMULATE,
+  MATMUL_FLAG_BIAS,
+  MATMUL_FLAG_TRANS_A,
+  MATMUL_FLAG_TRANS_B,
+  type MatmulVariantInfo,
+} from './matmul_common.js';
 import { MATMUL_SUBGROUP } from './matmul_subgroup.js';
 import { MATMUL_REGISTER } from './matmul_register.js';
 import { MATMUL_TILED } from './matmul_tiled.js';
@@ -65,6 +71,8 @@ export interface MatmulArgs extends MatmulShape {
   bias?: Binding | null;
   /** Force a variant (tests, benchmarks); default: matmulVariantFor(gpu). */
   variant?: MatmulVariant;
+  /** Split into dispatches of at most this many FLOPs; default MAX_DISPATCH_FLOPS (tests lower it). */
+  maxDispatchFlops?: number;
 }
 
 const VARIANTS: Record<MatmulVariant, MatmulVariantInfo> = {
@@ -171,14 +179,19 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
 
   // Split: rows in multiples of the variant's tile (so no tile straddles two dispatches, which
   // would add twice when accumulating), batch items when one row tile of all of them is too much.
+  const budget = args.maxDispatchFlops ?? MAX_DISPATCH_FLOPS;
   const tileFlops = 2 * s.N * s.K * info.tileM;
-  const batchChunk = Math.max(1, Math.min(s.batch, max, Math.floor(MAX_DISPATCH_FLOPS / tileFlops)));
-  const tilesPerChunk = Math.max(1, Math.min(max, Math.floor(MAX_DISPATCH_FLOPS / (tileFlops * batchChunk))));
+  const batchChunk = Math.max(1, Math.min(s.batch, max, Math.floor(budget / tileFlops)));
+  const tilesPerChunk = Math.max(1, Math.min(max, Math.floor(budget / (tileFlops * batchChunk))));
   const rowChunk = tilesPerChunk * info.tileM;
 
   const label = `${kernel}:${variant}${layout.transA ? ':tA' : ''}${layout.transB ? ':tB' : ''}${layout.bVec4 ? ':v4' : ''}`;
   const pipe = gpu.pipeline(label, info.wgsl(layout));
-  const flags = (args.bias ? MATMUL_FLAG_BIAS : 0) | (s.accumulate ? MATMUL_FLAG_ACCUMULATE : 0);
+  const flags =
+    (args.bias ? MATMUL_FLAG_BIAS : 0) |
+    (s.accumulate ? MATMUL_FLAG_ACCUMULATE : 0) |
+    (s.transA ? MATMUL_FLAG_TRANS_A : 0) |
+    (transB ? MATMUL_FLAG_TRANS_B : 0);
   // Element steps of op(A) along rows and along k, of op(B) along columns and along k.
   const [aRow, aK] = s.transA ? [1, s.M] : [s.K, 1];
   const [bCol, bK] = transB ? [s.K, 1] : [1, s.N];
@@ -462,7 +475,7 @@ export function linear_backward_reference(
 // MAX_BIAS_ELEMENTS elements, each adding its rows' partial sum (still deterministic).
 
 const BIAS_WORKGROUP = 64;
-const MAX_BIAS_ELEMENTS = 2 ** 24;
+const MAX_BIAS_ELEMENTS = 2 ** 22;
 
 export const BIAS_BACKWARD_WGSL = /* wgsl */ `
 struct Dims { M: u32, N: u32, m0: u32, rows: u32 }

@@ -45,6 +45,9 @@ export interface MatmulVariantInfo {
 /** Flag bits of Dims.flags. */
 export const MATMUL_FLAG_BIAS = 1;
 export const MATMUL_FLAG_ACCUMULATE = 2;
+/** opA / opB are transposed (also visible in aRow/aK, bCol/bK; for variants that branch on it). */
+export const MATMUL_FLAG_TRANS_A = 4;
+export const MATMUL_FLAG_TRANS_B = 8;
 
 /**
  * The uniform block, bindings and epilogue: prepended to every variant's WGSL. aRow/aK are the

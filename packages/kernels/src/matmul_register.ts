@@ -20,15 +20,18 @@ const COLS = 8;
 function wgsl(layout: MatmulLayout): string {
   const body: string[] = [];
   for (let r = 0; r < ROWS; r++) body.push(`    { let s = a[pa${r}]; pa${r} += stepA; c${r}a += s * b0; c${r}b += s * b1; }`);
-  const stores: string[] = [];
-  for (let r = 0; r < ROWS; r++) {
-    stores.push(`  if (row0 + ${r}u < M) {`);
-    for (let j = 0; j < COLS; j++) {
-      const v = j < 4 ? `c${r}a[${j}]` : `c${r}b[${j - 4}]`;
-      stores.push(`    if (col0 + ${j}u >= colOwn && col0 + ${j}u < N) { store_out(cOff, row0 + ${r}u, col0 + ${j}u, ${v}); }`);
+  // Epilogue: park the accumulators in a local array and store from a loop. (Unrolled, the
+  // guarded stores, one per accumulator element, made the shader ~10× slower to compile.)
+  const park = Array.from({ length: ROWS }, (_, r) => `  tile[${2 * r}] = c${r}a; tile[${2 * r + 1}] = c${r}b;`).join('\n');
+  const stores = `${park}
+  for (var r = 0u; r < ${ROWS}u; r++) {
+    let row = row0 + r;
+    if (row >= M) { break; }
+    for (var j = 0u; j < ${COLS}u; j++) {
+      let col = col0 + j;
+      if (col >= colOwn && col < N) { store_out(cOff, row, col, tile[2u * r + j / 4u][j % 4u]); }
     }
-    stores.push('  }');
-  }
+  }`;
   const bSetup = layout.bVec4
     ? `  var pb = (bOff + col0) / 4u; let stepB = N / 4u;`
     : `  var pb = bOff; let stepB = N;
@@ -51,12 +54,13 @@ ${Array.from({ length: ROWS }, (_, r) => `  var pa${r} = aOff + min(row0 + ${r}u
   let stepA = dims.aK;
 ${bSetup}
 ${Array.from({ length: ROWS }, (_, r) => `  var c${r}a = vec4f(0.0); var c${r}b = vec4f(0.0);`).join('\n')}
+  var tile: array<vec4f, ${2 * ROWS}>;
   for (var k = 0u; k < K; k++) {
     ${bLoad}
     pb += stepB;
 ${body.join('\n')}
   }
-${stores.join('\n')}
+${stores}
 }
 `;
 }

@@ -9,25 +9,26 @@
 // tune.ts picks it only for hardware adapters. Out-of-range elements are staged as 0 (the K tail
 // must contribute nothing), with clamped addresses so no load goes out of bounds.
 
-import { matmulHeader, type MatmulLayout, type MatmulVariantInfo } from './matmul_common.js';
+import { MATMUL_FLAG_TRANS_A, MATMUL_FLAG_TRANS_B, matmulHeader, type MatmulVariantInfo } from './matmul_common.js';
 
 const T = 64; // output tile edge
 const BK = 16; // K step
 const W = 16; // workgroup edge; each invocation owns (T/W)² = 16 outputs
 
-function wgsl(layout: MatmulLayout): string {
+function wgsl(): string {
   // Element e (0..T·BK-1) of a staged tile → (tile row or column, k). Coalesced: consecutive
-  // invocations read consecutive addresses of the operand as it is stored.
-  const aLoad = layout.transA
-    ? `let kk = e / ${T}u; let mm = e % ${T}u; let gi = min(row0 + mm, M - 1u); let gk = min(t + kk, K - 1u);
-      let v = a[aOff + gk * M + gi];`
-    : `let mm = e / ${BK}u; let kk = e % ${BK}u; let gi = min(row0 + mm, M - 1u); let gk = min(t + kk, K - 1u);
-      let v = a[aOff + gi * K + gk];`;
-  const bLoad = layout.transB
-    ? `let nn = e / ${BK}u; let kk = e % ${BK}u; let gj = min(col0 + nn, N - 1u); let gk = min(t + kk, K - 1u);
-      let v = b[bOff + gj * K + gk];`
-    : `let kk = e / ${T}u; let nn = e % ${T}u; let gj = min(col0 + nn, N - 1u); let gk = min(t + kk, K - 1u);
-      let v = b[bOff + gk * N + gj];`;
+  // invocations read consecutive addresses of the operand as it is stored. The layout is a
+  // uniform branch (flags), not a compile-time choice: one pipeline serves all four layouts.
+  const aLoad = `var mm: u32; var kk: u32; var idx: u32;
+      if (transA) { kk = e / ${T}u; mm = e % ${T}u; } else { mm = e / ${BK}u; kk = e % ${BK}u; }
+      let gi = min(row0 + mm, M - 1u); let gk = min(t + kk, K - 1u);
+      if (transA) { idx = gk * M + gi; } else { idx = gi * K + gk; }
+      let v = a[aOff + idx];`;
+  const bLoad = `var nn: u32; var kk: u32; var idx: u32;
+      if (transB) { nn = e / ${BK}u; kk = e % ${BK}u; } else { kk = e / ${T}u; nn = e % ${T}u; }
+      let gj = min(col0 + nn, N - 1u); let gk = min(t + kk, K - 1u);
+      if (transB) { idx = gj * K + gk; } else { idx = gk * N + gj; }
+      let v = b[bOff + idx];`;
   return `${matmulHeader(false)}
 var<workgroup> As: array<f32, ${T * BK}>; // [kk][mm]
 var<workgroup> Bs: array<f32, ${T * BK}>; // [kk][nn]
@@ -40,6 +41,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let aOff = z * dims.strideA; let bOff = z * dims.strideB; let cOff = z * dims.strideOut;
   let row0 = dims.m0 + wg.y * ${T}u;
   let col0 = wg.x * ${T}u;
+  let transA = (dims.flags & ${MATMUL_FLAG_TRANS_A}u) != 0u;
+  let transB = (dims.flags & ${MATMUL_FLAG_TRANS_B}u) != 0u;
   var acc: array<array<f32, 4>, 4>;
   for (var t = 0u; t < K; t += ${BK}u) {
     for (var p = 0u; p < ${(T * BK) / (W * W)}u; p++) {
@@ -83,6 +86,6 @@ export const MATMUL_TILED: MatmulVariantInfo = {
   tileN: T,
   wgsl,
   requires: [],
-  compiled: { trans: true, bVec4: false },
+  compiled: { trans: false, bVec4: false },
   transBInKernel: true,
 };
