@@ -39,6 +39,8 @@ const F32 = 4;
 
 export interface BertModelOptions {
   lora?: LoraConfig | null;
+  /** Activations are kept for this many (B, T) shapes, least recently used freed first (default 4). */
+  maxShapes?: number;
 }
 
 export interface ForwardOptions {
@@ -107,6 +109,7 @@ export class BertModel {
   private sink: GPUBuffer;
   private sink2: GPUBuffer;
   private last: LastForward | null = null;
+  private readonly maxShapes: number;
   /** Set while recording a layer that trains with LoRA dropout. */
   private loraDrop: { seed: number; step: number } | null = null;
   private readonly loraSites = new Map<string, number>();
@@ -119,6 +122,8 @@ export class BertModel {
     this.heads = heads;
     this.store = store;
     this.lora = opts.lora ?? null;
+    this.maxShapes = opts.maxShapes ?? 4;
+    if (!Number.isInteger(this.maxShapes) || this.maxShapes < 1) throw new Error(`BertModel: maxShapes must be a positive integer, got ${String(opts.maxShapes)}`);
     const expected = paramSpecs(config, heads, this.lora);
     const names = store.specs.map((s) => s.name);
     for (let i = 0; i < Math.max(expected.length, names.length); i++) {
@@ -217,12 +222,20 @@ export class BertModel {
 
   /** Free the activations of every (B, T) shape (they are rebuilt on the next forward). */
   releaseActivations(): void {
-    for (const a of this.acts.values()) {
-      for (const [k, v] of Object.entries(a)) if (v instanceof Object && 'destroy' in v && k !== 'head') (v as GPUBuffer).destroy();
-      for (const l of a.layers) for (const v of Object.values(l)) if (v instanceof Object && 'destroy' in v) (v as GPUBuffer).destroy();
-      for (const h of a.head.values()) for (const v of Object.values(h)) v.destroy();
-    }
+    for (const a of this.acts.values()) this.freeActs(a);
     this.acts.clear();
+    this.last = null;
+  }
+
+  private freeActs(a: Acts): void {
+    if (this.last?.acts === a) this.last = null;
+    const free = (v: unknown) => {
+      if (v instanceof Map) for (const b of v.values()) (b as GPUBuffer).destroy();
+      else if (v && typeof v === 'object' && 'destroy' in v) (v as GPUBuffer).destroy();
+    };
+    for (const [k, v] of Object.entries(a)) if (k !== 'head' && k !== 'layers') free(v);
+    for (const l of a.layers) for (const v of Object.values(l)) free(v);
+    for (const h of a.head.values()) for (const v of Object.values(h)) v.destroy();
   }
 
   destroy(): void {
@@ -241,7 +254,17 @@ export class BertModel {
   private activations(B: number, T: number): Acts {
     const key = `${B}x${T}`;
     const hit = this.acts.get(key);
-    if (hit) return hit;
+    if (hit) {
+      // most recently used last
+      this.acts.delete(key);
+      this.acts.set(key, hit);
+      return hit;
+    }
+    while (this.acts.size >= this.maxShapes) {
+      const [oldKey, old] = this.acts.entries().next().value as [string, Acts];
+      this.freeActs(old);
+      this.acts.delete(oldKey);
+    }
     const { hiddenSize: H, intermediateSize: F, numHeads: NH } = this.config;
     const M = B * T;
     const z = (n: number, label: string) => this.gpu.zeros(Math.max(n, 1) * F32, `${label}[${key}]`);

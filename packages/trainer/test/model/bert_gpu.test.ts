@@ -174,3 +174,22 @@ test('BertModel rejects a store of another shape and bad batches with clear erro
     ok.destroy();
   }
 });
+
+test('activations per (B, T) shape: least recently used shapes are freed and rebuilt correctly', async () => {
+  const config = cfg();
+  const heads: HeadSpec[] = [{ kind: 'token_cls', numLabels: 3 }];
+  const store = randomStore(config, heads, null, 12, 0.3);
+  const model = new BertModel(gpu, config, heads, store, { maxShapes: 1 });
+  try {
+    const a = randomBatch(config, 2, 5, 1, 'token', 3), b = randomBatch(config, 3, 7, 2, 'token', 3);
+    const first = await runGpu(model, a, 0, undefined);
+    const other = await runGpu(model, b, 0, undefined);
+    const again = await runGpu(model, a, 0, undefined);
+    assert.equal(again.loss, first.loss);
+    assert.deepEqual(again.grads, first.grads);
+    const ref = bertReference(config, heads, toParams64(store), b);
+    assert.ok(Math.abs(other.loss - ref.loss) <= 1e-4 * ref.loss);
+  } finally {
+    model.destroy();
+  }
+});
