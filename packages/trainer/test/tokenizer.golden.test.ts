@@ -15,9 +15,20 @@ interface GoldenCase {
   wordIds: (number | null)[];
   offsets: [number, number][];
 }
+interface GoldenPair {
+  a: string;
+  b: string;
+  maxLength: number;
+  mode: 'longest_first' | 'only_first' | 'only_second';
+  tokens?: string[];
+  typeIds?: number[];
+  wordIds?: (number | null)[];
+  error?: string;
+}
 const golden = JSON.parse(readFileSync(new URL('./tokenizer/fixtures/hf_bert_golden.json', import.meta.url), 'utf8')) as {
   vocab: string[];
   cases: GoldenCase[];
+  pairs: GoldenPair[];
 };
 
 test('matches Hugging Face tokenizers (BertNormalizer + BertPreTokenizer + WordPiece) on 600 cases', () => {
@@ -33,6 +44,26 @@ test('matches Hugging Face tokenizers (BertNormalizer + BertPreTokenizer + WordP
     assert.deepEqual(e.wordIds, c.wordIds, `${where}: word ids`);
     assert.deepEqual(e.offsets, c.offsets, `${where}: offsets`);
   }
+});
+
+test('pairs with truncation match Hugging Face (longest_first / only_first / only_second, 150 cases)', () => {
+  const tok = WordPieceTokenizer.fromVocab(golden.vocab);
+  assert.equal(golden.pairs.length, 150);
+  let errors = 0;
+  for (const [k, p] of golden.pairs.entries()) {
+    const where = `pair ${k} (${p.mode}, maxLength ${p.maxLength})`;
+    if (p.error) {
+      // HF: "Sequence to truncate too short to respect the provided max_length"
+      assert.throws(() => tok.encode(p.a, p.b, { maxLength: p.maxLength, truncation: p.mode }), /cannot truncate the (first|second) text/, where);
+      errors++;
+      continue;
+    }
+    const e = tok.encode(p.a, p.b, { maxLength: p.maxLength, truncation: p.mode });
+    assert.deepEqual(e.tokens, p.tokens, `${where}: tokens`);
+    assert.deepEqual(e.tokenTypeIds, p.typeIds, `${where}: token types`);
+    assert.deepEqual(e.wordIds, p.wordIds, `${where}: word ids`);
+  }
+  assert.ok(errors > 0 && errors < 50);
 });
 
 // Same corpus as test/tokenizer/fixtures/make_hf_train_golden.mjs (seeded, Zipf-like syllables).

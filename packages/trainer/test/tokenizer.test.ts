@@ -100,19 +100,25 @@ test('Chinese with an English-only vocabulary: one [UNK] per character', () => {
   assert.deepEqual(e.wordIds, [null, 0, 1, 2, 3, 4, null]);
 });
 
-test('truncation: longest_first removes from the longer text, ties from the second (HF)', () => {
+test('truncation: longest_first cuts the longer text first, then halves the budget (HF fast tokenizer)', () => {
   const tok = WordPieceTokenizer.fromVocab([...SPECIALS, 'a', 'b']);
   const a = 'a a a a';
   const b = 'b b';
-  // 4 + 2 + 3 specials = 9 tokens; to 7: both removals come from the first text (4>2, 3>2)
+  // 4 + 2 + 3 specials = 9 tokens; to 7 (budget 4 for text): the longer text is cut to 4 − 2 = 2
   let e = tok.encode(a, b, { maxLength: 7 });
   assert.deepEqual(e.tokens, ['[CLS]', 'a', 'a', '[SEP]', 'b', 'b', '[SEP]']);
   assert.equal(e.numTruncated, 2);
-  // to 6: 4>2 → a, 3>2 → a, 2=2 → tie → b
+  // to 6 (budget 3): 2 + 2 > 3, so split the budget: ⌊3/2⌋ = 1 and the odd token to the longer text
   e = tok.encode(a, b, { maxLength: 6 });
   assert.deepEqual(e.tokens, ['[CLS]', 'a', 'a', '[SEP]', 'b', '[SEP]']);
-  e = tok.encode(a, b, { maxLength: 7, truncation: 'only_second' });
-  assert.deepEqual(e.tokens, ['[CLS]', 'a', 'a', 'a', 'a', '[SEP]', '[SEP]']);
+  // equal lengths, odd budget: the extra token goes to the second text
+  e = tok.encode('a a a', 'b b b', { maxLength: 6 });
+  assert.deepEqual(e.tokens, ['[CLS]', 'a', '[SEP]', 'b', 'b', '[SEP]']);
+  e = tok.encode(a, b, { maxLength: 8, truncation: 'only_second' });
+  assert.deepEqual(e.tokens, ['[CLS]', 'a', 'a', 'a', 'a', '[SEP]', 'b', '[SEP]']);
+  assert.throws(() => tok.encode(a, b, { maxLength: 7, truncation: 'only_second' }), /cannot truncate the second text by 2 tokens \(it has 2\)/);
+  e = tok.encode(a, b, { maxLength: 7, truncation: 'only_first' });
+  assert.deepEqual(e.tokens, ['[CLS]', 'a', 'a', '[SEP]', 'b', 'b', '[SEP]']);
   e = tok.encode(a, null, { maxLength: 4 });
   assert.deepEqual(e.tokens, ['[CLS]', 'a', 'a', '[SEP]']);
   assert.deepEqual(e.wordIds, [null, 0, 1, null]);

@@ -4,7 +4,7 @@
 // Defaults follow Hugging Face's BertTokenizerFast (bert-base-uncased): lowercase, strip accents
 // with lowercase, split CJK characters, special tokens [PAD] [UNK] [CLS] [SEP] [MASK],
 // max 100 code points per word, model_max_length 512, `longest_first` truncation once a
-// maxLength is given. Where it differs (on purpose):
+// maxLength is given (the Rust tokenizer's rule for pairs, checked against it in the tests). Where it differs (on purpose):
 //   - a sequence longer than the limit with truncation off is an error, not a warning;
 //   - offsets are UTF-16 indices (JavaScript strings), not code points;
 //   - decode() does not "clean up tokenization spaces" unless asked (Hugging Face's default
@@ -284,26 +284,31 @@ export class WordPieceTokenizer {
             `(text ${JSON.stringify(preview)}); pass truncation: true (or a larger maxLength)`,
         );
       }
-      let remove = total - limit;
+      const remove = total - limit;
       numTruncated = remove;
       const mode = truncation === true ? 'longest_first' : truncation;
       if (mode === 'only_first' || (mode === 'longest_first' && !b)) {
-        if (remove > a.length - 1 && b) throw new Error(`encode: cannot truncate the first text by ${remove} tokens (it has ${a.length})`);
+        if (remove >= a.length && b) throw new Error(`encode: cannot truncate the first text by ${remove} tokens (it has ${a.length})`);
         a = a.slice(0, Math.max(0, a.length - remove));
       } else if (mode === 'only_second') {
         if (!b) throw new Error(`encode: truncation 'only_second' needs a pair of texts`);
-        if (remove > b.length) throw new Error(`encode: cannot truncate the second text by ${remove} tokens (it has ${b.length})`);
+        if (remove >= b.length) throw new Error(`encode: cannot truncate the second text by ${remove} tokens (it has ${b.length})`);
         b = b.slice(0, b.length - remove);
       } else if (b) {
-        // longest_first, as Hugging Face: one token at a time from the longer text; on a tie, from the second.
-        let la = a.length;
-        let lb = b.length;
-        while (remove-- > 0) {
-          if (la > lb) la--;
-          else lb--;
+        // longest_first with a pair, as Hugging Face's Rust tokenizer (BertTokenizerFast): cut the
+        // longer text down to what the shorter leaves; if both are still too long, split the
+        // budget in half, the odd token going to the text that was longer (to the second on a tie).
+        const budget = limit - numSpecial;
+        const swap = a.length > b.length;
+        let short = swap ? b.length : a.length;
+        let long = swap ? a.length : b.length;
+        long = short > budget ? short : Math.max(short, budget - short);
+        if (short + long > budget) {
+          short = Math.floor(budget / 2);
+          long = short + (budget % 2);
         }
-        a = a.slice(0, la);
-        b = b.slice(0, lb);
+        a = a.slice(0, swap ? long : short);
+        b = b.slice(0, swap ? short : long);
       }
     }
     const enc: Encoding = {
