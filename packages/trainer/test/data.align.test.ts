@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { WordPieceTokenizer } from '../src/tokenizer/index.js';
-import { alignLabels, lengthBuckets, padBatch, seededRng, wordLabelsFromPredictions, wordPredictions } from '../src/data/index.js';
+import { alignLabels, collateClassification, collateNer, lengthBuckets, nerBatchWordLabels, padBatch, seededRng, wordLabelsFromPredictions, wordPredictions } from '../src/data/index.js';
 
 const LABELS = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-MISC']; // no I-MISC: B-MISC pieces keep B-MISC
 const tok = WordPieceTokenizer.fromVocab([
@@ -115,4 +115,25 @@ test('lengthBuckets: every index exactly once; seeded; sorted full batches never
     }),
     { numRuns: 200 },
   );
+});
+
+test('collateNer / collateClassification: aligned, padded Int32Array batches; predictions back to word labels', () => {
+  const examples = [
+    { words: ['ab', 'c', '中国'], labels: ['B-PER', 'O', 'B-LOC'] },
+    { words: ['a', 'abc'], labels: ['O', 'B-MISC'] },
+  ];
+  const batch = collateNer(tok, examples, LABELS, { mode: 'all', padToMultipleOf: 4 });
+  assert.equal(batch.batchSize, 2);
+  assert.equal(batch.seqLength, 8);
+  // [CLS] ab c 中 国 [SEP] | [CLS] a ab ##c [SEP]
+  assert.deepEqual(Array.from(batch.labels), [-100, 1, 0, 3, 4, -100, -100, -100, -100, 0, 5, 5, -100, -100, -100, -100]);
+  assert.deepEqual(batch.numWords, [3, 2]);
+  const preds = Array.from(batch.labels, (l) => (l < 0 ? 0 : l));
+  assert.deepEqual(nerBatchWordLabels(batch, preds, LABELS), [['B-PER', 'O', 'B-LOC'], ['O', 'B-MISC']]);
+  assert.throws(() => collateNer(tok, [{ words: ['a', 'b'], labels: ['O'] }], LABELS, { where: (i) => `train.jsonl line ${i + 1}` }), /train\.jsonl line 1: 2 words but 1 labels/);
+  assert.throws(() => collateNer(tok, [{ words: ['a'], labels: ['B-XYZ'] }], LABELS), /example 0: label "B-XYZ" of word 0 is not in the label set/);
+  const cls = collateClassification(tok, ['ab c', ['a', 'b c']], [1, 0], { padTo: 8 });
+  assert.deepEqual(Array.from(cls.labels!), [1, 0]);
+  assert.deepEqual(Array.from(cls.tokenTypeIds), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0]);
+  assert.throws(() => collateClassification(tok, ['a'], [0.5]), /label 0 is 0.5, expected an integer class id/);
 });

@@ -5,3 +5,4 @@ export * from './chinese.js';
 export * from './align.js';
 export * from './eda.js';
 export * from './samplers.js';
+export * from './batches.js';
