@@ -19,12 +19,15 @@
 // with their gradient (saves an (N, V) buffer for the vocabulary projection). dlogits = null
 // computes the losses only (evaluation).
 //
-// Design for lavapipe: one workgroup of 64 invocations per row; pass 1 is an online
-// max/sum-exp (one read per element) over blocks of 4 consecutive logits per invocation (5 exps
-// per 4 logits; a per-element online update runs both sides of its branch on SIMD lanes, 2 exps
-// per logit — the block version measured 1.3–1.7× faster at n 614, V 8k/16k), combined across the
-// workgroup by a 6-step tree in workgroup memory (a few barriers per row, negligible next to V/64
-// elements per invocation); pass 2 re-reads the row and writes the gradient. Ignored rows skip both passes. Large N·V is
+// Design: two layouts. On lavapipe (and other software adapters), and for rows of ≤ 64 logits
+// anywhere, one invocation owns a whole row: no workgroup memory, no barriers. A workgroup of 64
+// per row with a tree reduction measured 16 µs of fixed cost per row here (barriers are coroutine
+// switches): 66 ms vs 4 ms for 4096 rows × V 256, and no faster even for 16 rows × V 30000. On a
+// hardware GPU long rows get a workgroup of 64 (a 6-step tree in workgroup memory). In both,
+// pass 1 is an online max/sum-exp (one read per logit) over blocks of 4 consecutive logits (5
+// exps per 4 logits; a per-element online update runs both sides of its branch on SIMD lanes, 2
+// exps per logit — the block version measured 1.3–1.7× faster), and pass 2 re-reads the row and
+// writes the gradient. Ignored rows skip both passes. Large N·V is
 // split into several dispatches of at most ~4M logits each so no dispatch runs for long.
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
@@ -33,6 +36,8 @@ import { checkArray, checkBuffer, checkDims } from './check.js';
 const WG = 64;
 /** At most this many logits per dispatch (keeps each dispatch short on a software GPU). */
 const MAX_ELEMENTS_PER_DISPATCH = 1 << 22;
+/** Rows of at most this many logits get one invocation each instead of a workgroup. */
+const SHORT_ROW = 64;
 
 export interface SoftmaxCrossEntropyOptions {
   /** Per-class weights (V) f32, PyTorch's `weight=`; null/absent = all ones. */
@@ -45,6 +50,8 @@ export interface SoftmaxCrossEntropyOptions {
   normalizer: number;
   /** Target value of rows to skip; only −100 (PyTorch's default) is accepted. */
   ignoreIndex?: -100;
+  /** Force a layout (tests, benchmarks); default 'auto' (see the file header). */
+  layout?: 'auto' | 'row-per-invocation' | 'row-per-workgroup';
 }
 
 export interface SoftmaxCrossEntropyReferenceOptions {
@@ -59,11 +66,49 @@ export const IGNORE_INDEX = -100;
 
 type GradMode = 'separate' | 'inplace' | 'none';
 
-function wgsl(mode: GradMode): string {
+/**
+ * WGSL for one grad mode and one layout: 'row-per-workgroup' (64 invocations share a row; long
+ * rows) or 'row-per-invocation' (each invocation owns a whole row; short rows, where a
+ * workgroup per row would spend its time in barriers — measured 40 ms for 4096 rows × V 2).
+ */
+function wgsl(mode: GradMode, perInvocation: boolean): string {
   const logitsAccess = mode === 'inplace' ? 'read_write' : 'read';
   const dlogitsDecl = mode === 'separate' ? '@group(0) @binding(6) var<storage, read_write> dlogits: array<f32>;' : '';
   const dl = mode === 'separate' ? 'dlogits' : 'logits';
   const writeGrad = mode !== 'none';
+  // Each invocation walks its share of the row in blocks of 4 consecutive logits.
+  const start = perInvocation ? '0u' : 'lid * 4u';
+  const step = perInvocation ? '4u' : `${WG * 4}u`;
+  const lead = perInvocation ? 'true' : 'lid == 0u';
+  const header = perInvocation
+    ? `@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let row = P.row0 + gid.x;
+  if (row >= P.N) { return; }
+  let lid = 0u;
+  let t = targets[row];`
+    : `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = P.row0 + wid.x;
+  if (lid == 0u) { wg_t = targets[row]; }
+  let t = workgroupUniformLoad(&wg_t);`;
+  const combine = perInvocation
+    ? `let lse = m + log(s);
+  let zt = select(0.0, logits[base + u32(max(t, 0))], valid);`
+    : `wg_m[lid] = m;
+  wg_s[lid] = s;
+  workgroupBarrier();
+  for (var stride = ${WG / 2}u; stride > 0u; stride >>= 1u) {
+    if (lid < stride) {
+      let m1 = wg_m[lid]; let m2 = wg_m[lid + stride];
+      let mm = max(m1, m2);
+      wg_s[lid] = wg_s[lid] * exp(m1 - mm) + wg_s[lid + stride] * exp(m2 - mm);
+      wg_m[lid] = mm;
+    }
+    workgroupBarrier();
+  }
+  let lse = wg_m[0] + log(wg_s[0]);
+  let zt = wg_zt;`;
   return /* wgsl */ `
 struct Params { N: u32, V: u32, row0: u32, flags: u32, ignore_index: i32, gamma: f32, inv_norm: f32, pad: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
@@ -77,8 +122,11 @@ ${dlogitsDecl}
 const HAS_W = 1u;
 const HAS_ALPHA = 2u;
 const FOCAL = 4u;
-
+${perInvocation ? '' : `
 var<workgroup> wg_m: array<f32, ${WG}>;
+var<workgroup> wg_s: array<f32, ${WG}>;
+var<workgroup> wg_t: i32;
+var<workgroup> wg_zt: f32;`}
 
 // Logits j0 .. j0+3 of a row; past the row's end -3e38 (exp gives 0). Loads are clamped in bounds.
 fn load4(base: u32, j0: u32, V: u32) -> vec4f {
@@ -89,50 +137,31 @@ fn load4(base: u32, j0: u32, V: u32) -> vec4f {
     select(big, logits[base + min(j0 + 2u, V - 1u)], j0 + 2u < V),
     select(big, logits[base + min(j0 + 3u, V - 1u)], j0 + 3u < V));
 }
-var<workgroup> wg_s: array<f32, ${WG}>;
-var<workgroup> wg_t: i32;
-var<workgroup> wg_zt: f32;
 
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let row = P.row0 + wid.x;
+${header}
   let V = P.V;
   let base = row * V;
-  if (lid == 0u) { wg_t = targets[row]; }
-  let t = workgroupUniformLoad(&wg_t);
   if (t == P.ignore_index) {
-    if (lid == 0u) { losses[row] = 0.0; }
-    ${writeGrad ? `for (var j = lid; j < V; j += ${WG}u) { ${dl}[base + j] = 0.0; }` : ''}
+    if (${lead}) { losses[row] = 0.0; }
+    ${writeGrad ? `for (var j = ${perInvocation ? '0u' : 'lid'}; j < V; j += ${perInvocation ? '1u' : `${WG}u`}) { ${dl}[base + j] = 0.0; }` : ''}
     return;
   }
   let valid = t >= 0 && u32(t) < V;
-  if (lid == 0u) { wg_zt = select(0.0, logits[base + u32(max(t, 0))], valid); }
+  ${perInvocation ? '' : 'if (lid == 0u) { wg_zt = select(0.0, logits[base + u32(max(t, 0))], valid); }'}
   // Pass 1: online max and sum of exp(z - max). Each invocation takes 4 consecutive logits at a
   // time and rescales its running sum once per block: 5 exps per 4 logits (a per-element online
   // update costs 2 exps per logit, since SIMD lanes execute both sides of its branch).
   var m = -3.0e38;
   var s = 0.0;
-  for (var j0 = lid * 4u; j0 < V; j0 += ${WG * 4}u) {
+  for (var j0 = ${start}; j0 < V; j0 += ${step}) {
     let z = load4(base, j0, V);
     let mn = max(m, max(max(z.x, z.y), max(z.z, z.w)));
     let e = exp(z - vec4f(mn));
     s = s * exp(m - mn) + ((e.x + e.y) + (e.z + e.w));
     m = mn;
   }
-  wg_m[lid] = m;
-  wg_s[lid] = s;
-  workgroupBarrier();
-  for (var stride = ${WG / 2}u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      let m1 = wg_m[lid]; let m2 = wg_m[lid + stride];
-      let mm = max(m1, m2);
-      wg_s[lid] = wg_s[lid] * exp(m1 - mm) + wg_s[lid + stride] * exp(m2 - mm);
-      wg_m[lid] = mm;
-    }
-    workgroupBarrier();
-  }
-  let lse = wg_m[0] + log(wg_s[0]);
-  let lp = wg_zt - lse;                       // log p_t
+  ${combine}
+  let lp = zt - lse;                          // log p_t
   let pt = exp(lp);
   let tu = u32(max(t, 0));
   var coef = 1.0;
@@ -150,12 +179,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     dlp = -coef * (fac - extra);
   }
   let nan = bitcast<f32>(P.pad | 0x7fc00000u);   // runtime value: a constant NaN is a WGSL error
-  if (lid == 0u) { losses[row] = select(nan, loss, valid); }
+  if (${lead}) { losses[row] = select(nan, loss, valid); }
   ${
     writeGrad
       ? `// Pass 2: dL/dz_j = dL/dlog p_t · (δ_tj − p_j), divided by the normalizer.
   let c = select(nan, dlp * P.inv_norm, valid);
-  for (var j0 = lid * 4u; j0 < V; j0 += ${WG * 4}u) {
+  for (var j0 = ${start}; j0 < V; j0 += ${step}) {
     let p = exp(load4(base, j0, V) - vec4f(lse));
     let onehot = vec4f(vec4u(j0, j0 + 1u, j0 + 2u, j0 + 3u) == vec4u(tu));
     let g = c * (onehot - p);
@@ -210,15 +239,22 @@ export function softmax_cross_entropy(
   if (opts.classWeights) checkBuffer(name, 'classWeights', opts.classWeights, V);
   if (opts.focalAlpha) checkBuffer(name, 'focalAlpha', opts.focalAlpha, V);
   const mode: GradMode = dlogits === null ? 'none' : sameBinding(dlogits, logits) ? 'inplace' : 'separate';
-  const pipe = gpu.pipeline(`${name}_${mode}`, wgsl(mode));
+  // Software adapters: always a row per invocation (measured faster at every shape tried, up to
+  // 70× for many short rows); hardware GPUs: a workgroup per row unless the row is short.
+  const layout = opts.layout ?? 'auto';
+  if (!['auto', 'row-per-invocation', 'row-per-workgroup'].includes(layout)) throw new Error(`${name}: layout='${layout}' is not one of auto, row-per-invocation, row-per-workgroup`);
+  const perInvocation = layout === 'auto' ? V <= SHORT_ROW || gpu.adapterInfo.isSoftware : layout === 'row-per-invocation';
+  const pipe = gpu.pipeline(`${name}_${mode}${perInvocation ? '_rows' : ''}`, wgsl(mode, perInvocation));
   const flags = (opts.classWeights ? 1 : 0) | (opts.focalAlpha ? 2 : 0) | (gamma !== 0 ? 4 : 0);
-  const rowsPerDispatch = Math.max(1, Math.min(gpu.limits.maxComputeWorkgroupsPerDimension, Math.floor(MAX_ELEMENTS_PER_DISPATCH / V)));
+  const maxGroups = gpu.limits.maxComputeWorkgroupsPerDimension;
+  const rowsPerGroup = perInvocation ? WG : 1;
+  const rowsPerDispatch = Math.max(1, Math.min(maxGroups * rowsPerGroup, Math.floor(MAX_ELEMENTS_PER_DISPATCH / V)));
   for (let row0 = 0; row0 < N; row0 += rowsPerDispatch) {
     const rows = Math.min(rowsPerDispatch, N - row0);
     const params = gpu.uniform([N, V, row0, flags, IGNORE_INDEX >>> 0, f32bits(gamma), f32bits(1 / opts.normalizer), 0]);
     const bindings: Binding[] = [params, logits, targets, opts.classWeights ?? targets, opts.focalAlpha ?? targets, losses];
     if (mode === 'separate') bindings.push(dlogits!);
-    enc.dispatch(pipe, bindings, rows);
+    enc.dispatch(pipe, bindings, Math.ceil(rows / rowsPerGroup));
   }
 }
 

@@ -46,7 +46,8 @@ function normalizerOf(c: Case): number {
   return n > 0 ? n : 1;
 }
 
-async function runGpu(c: Case, mode: 'separate' | 'inplace' | 'none', normalizer = normalizerOf(c)) {
+type Layout = 'auto' | 'row-per-invocation' | 'row-per-workgroup';
+async function runGpu(c: Case, mode: 'separate' | 'inplace' | 'none', normalizer = normalizerOf(c), layout: Layout = 'auto') {
   const { N, V } = c;
   const L = gpu.buffer(c.logits, 'logits');
   const T = gpu.buffer(c.targets, 'targets');
@@ -55,7 +56,7 @@ async function runGpu(c: Case, mode: 'separate' | 'inplace' | 'none', normalizer
   const losses = poisoned(gpu, N, 'losses');
   const dl = mode === 'separate' ? poisoned(gpu, N * V, 'dlogits') : mode === 'inplace' ? L : null;
   const enc = gpu.encoder();
-  softmax_cross_entropy(gpu, enc, losses, dl, L, T, N, V, { classWeights: W, focalAlpha: A, focalGamma: c.gamma, normalizer });
+  softmax_cross_entropy(gpu, enc, losses, dl, L, T, N, V, { classWeights: W, focalAlpha: A, focalGamma: c.gamma, normalizer, layout });
   await enc.submit();
   const gotLoss = await gpu.read(losses);
   const gotGrad = dl ? await gpu.read(dl) : null;
@@ -92,7 +93,7 @@ function check(c: Case, got: { gotLoss: Float32Array; gotGrad: Float32Array | nu
 const dimN = fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 40 }));
 const dimV = fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 10, max: 700 }));
 
-test('GPU matches the float64 reference: random shapes, weights, focal γ/α, ignored rows (bounds in check())', async () => {
+test('GPU matches the float64 reference: random shapes, weights, focal γ/α, ignored rows, both layouts (bounds in check())', async () => {
   await fc.assert(
     fc.asyncProperty(
       dimN,
@@ -103,18 +104,20 @@ test('GPU matches the float64 reference: random shapes, weights, focal γ/α, ig
       fc.constantFrom(0, 0.5, 2, 3.3),
       fc.boolean(),
       fc.constantFrom<'separate' | 'inplace' | 'none'>('separate', 'inplace', 'none'),
-      async (N, V, seed, ign, weighted, gamma, withAlpha, mode) => {
+      fc.constantFrom<Layout>('auto', 'row-per-invocation', 'row-per-workgroup'),
+      async (N, V, seed, ign, weighted, gamma, withAlpha, mode, layout) => {
         const c = makeCase(N, V, seed, ign, weighted, gamma, withAlpha);
-        check(c, await runGpu(c, mode), `N=${N} V=${V} γ=${gamma} w=${weighted} α=${withAlpha} ${mode}`);
+        check(c, await runGpu(c, mode, normalizerOf(c), layout), `N=${N} V=${V} γ=${gamma} w=${weighted} α=${withAlpha} ${mode} ${layout}`);
       },
     ),
-    { numRuns: 40 },
+    { numRuns: 50 },
   );
 });
 
 test('GPU: rows split over several dispatches (N·V > 4M logits) still match', async () => {
   const c = makeCase(70, 65536, 5, 0.2, true, 0, false, 8);
-  check(c, await runGpu(c, 'inplace'), 'N=70 V=65536 split');
+  check(c, await runGpu(c, 'inplace', normalizerOf(c), 'row-per-workgroup'), 'N=70 V=65536 split, workgroup rows');
+  check(c, await runGpu(c, 'inplace', normalizerOf(c), 'row-per-invocation'), 'N=70 V=65536 split, invocation rows');
 });
 
 test('GPU: the focal path at γ = 1e-6 agrees with plain CE (focal γ → 0 equals cross-entropy)', async () => {
