@@ -7,7 +7,8 @@
 //   token_cls  {id, tokens, tags} → word pieces, labels aligned to the first sub-token (or all).
 // Rows are tokenized with truncation to data.maxLength; batches are padded to their longest row.
 
-import { loadDataset, loadJsonl, DATASETS, type RowKind } from '@tunebench/datasets';
+import { existsSync } from 'node:fs';
+import { loadDataset, loadJsonl, DATASETS, DATASET_NAMES, type RowKind } from '@tunebench/datasets';
 import type { WordPieceTokenizer, Encoding } from '../tokenizer/index.js';
 import { MlmCollator, padBatch, alignLabels, seededRng, IGNORE_INDEX } from '../data/index.js';
 import type { ModelBatch } from '../model/index.js';
@@ -53,6 +54,9 @@ export function loadRows(source: string, split: 'train' | 'dev' | 'test', task: 
       rows = loadDataset(source, split) as Row[];
     }
   } else {
+    if (!existsSync(source)) {
+      throw new Error(`unknown dataset ${JSON.stringify(source)} (known: ${DATASET_NAMES.join(', ')}) and no JSONL file at that path`);
+    }
     rows = loadJsonl(source, task === 'mlm' ? 'corpus' : kindFor(task)) as Row[];
   }
   return limit > 0 ? rows.slice(0, limit) : rows;
@@ -81,7 +85,7 @@ export function tokenizeRows(
   opts: { labelAllTokens?: boolean; source?: string } = {},
 ): Example[] {
   const index = new Map(labels.map((l, i) => [l, i]));
-  return rows.map((r, i) => {
+  return rows.flatMap((r, i): Example | Example[] => {
     const where = `${opts.source ?? 'data'} row ${i + 1} (id ${r.id})`;
     if (task === 'token_cls') {
       if (!r.tokens) throw new Error(`${where}: token_cls needs {tokens, tags}`);
@@ -90,6 +94,7 @@ export function tokenizeRows(
       return { id: r.id, enc, label: IGNORE_INDEX, tokenLabels, tags: r.tags, tokens: r.tokens };
     }
     if (typeof r.text !== 'string') throw new Error(`${where}: expected a "text" field`);
+    if (task === 'mlm') return mlmChunks(r, tok, maxLength);
     const enc = tok.encode(r.text, null, { maxLength });
     let label = IGNORE_INDEX;
     if (task === 'seq_cls' && r.label !== undefined) {
@@ -136,4 +141,21 @@ export function maskSeed(dataSeed: number, step: number, micro: number): number 
 /** Batches of consecutive examples for evaluation (no shuffling). */
 export function* evalBatches(examples: readonly Example[], batchSize: number): Generator<{ start: number; items: Example[] }> {
   for (let i = 0; i < examples.length; i += batchSize) yield { start: i, items: examples.slice(i, i + batchSize) };
+}
+
+/**
+ * MLM examples from one corpus row: the whole text tokenized, then cut into consecutive pieces of
+ * maxLength − 2 tokens, each framed as [CLS] piece [SEP] (like Hugging Face's group_texts, within
+ * a row), so long documents are not truncated to their first maxLength tokens.
+ */
+export function mlmChunks(r: Row, tok: WordPieceTokenizer, maxLength: number): Example[] {
+  const ids = tok.tokenizeToIds(r.text ?? '');
+  const n = maxLength - 2;
+  const out: Example[] = [];
+  for (let i = 0; i < Math.max(ids.length, 1); i += n) {
+    const piece = [tok.specialIds.cls, ...ids.slice(i, i + n), tok.specialIds.sep];
+    const enc = { ids: piece, tokenTypeIds: new Array<number>(piece.length).fill(0) } as unknown as Encoding;
+    out.push({ id: out.length ? `${r.id}#${out.length}` : r.id, enc, label: IGNORE_INDEX, text: r.text });
+  }
+  return out;
 }
