@@ -189,6 +189,26 @@ test('entity masking masks gazetteer matches first, word-aligned only', () => {
   assert.ok(hits < 40, 'a non-matching gazetteer entry was treated as an entity');
 });
 
+test('span lengths follow the truncated geometric distribution (SpanBERT: p = 0.2, 1..10, mean 3.8)', () => {
+  const c = new MlmCollator(tok, { strategy: 'span' });
+  const rng = seededRng(123);
+  const n = 40000;
+  const counts = new Array(11).fill(0);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const l = c.spanLength(rng);
+    counts[l]++;
+    sum += l;
+  }
+  const w = Array.from({ length: 10 }, (_, k) => 0.2 * 0.8 ** k);
+  const z = w.reduce((a, b) => a + b, 0);
+  assert.equal(counts[0], 0);
+  for (let k = 1; k <= 10; k++) assertBinomial(`length ${k}`, counts[k], n, w[k - 1] / z);
+  const mean = w.reduce((a, q, k) => a + (k + 1) * q, 0) / z;
+  assert.ok(Math.abs(mean - 3.8) < 0.01, `analytic mean ${mean}`); // SpanBERT reports 3.8
+  assert.ok(Math.abs(sum / n - mean) < 0.05, `sample mean ${sum / n}`);
+});
+
 test('Chinese whole-word masking uses jieba words', () => {
   const e = tok.encode('我爱北京天安门');
   const c = new MlmCollator(tok, { strategy: 'whole-word' });

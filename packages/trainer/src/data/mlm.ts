@@ -207,7 +207,8 @@ export class MlmCollator {
     return m[weightedChoice(rng, m.map((x) => x.weight))].strategy;
   }
 
-  private spanLength(rng: Rng): number {
+  /** A span length in words: geometric(spanP) truncated to 1..spanMaxWords and renormalised. */
+  spanLength(rng: Rng): number {
     const u = rng();
     for (let k = 0; k < this.spanCdf.length; k++) if (u < this.spanCdf[k]) return k + 1;
     return this.spanCdf.length;
