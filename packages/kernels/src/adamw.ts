@@ -138,6 +138,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 }
 `;
 
+// Pass 1 writes one partial per invocation (no barriers: on lavapipe a workgroup tree cost more
+// than the sums — barriers are coroutine switches); pass 2 adds them in a fixed order.
 const NORM_PASS1_WGSL = /* wgsl */ `
 ${TABLE_STRUCT}
 struct Dims { nChunks: u32, groupsX: u32, pad0: u32, pad1: u32 }
@@ -145,22 +147,14 @@ struct Dims { nChunks: u32, groupsX: u32, pad0: u32, pad1: u32 }
 @group(0) @binding(1) var<storage, read> table: array<Chunk>;
 @group(0) @binding(2) var<storage, read> grads: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;
-var<workgroup> acc: array<f32, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let ci = wid.y * D.groupsX + wid.x;
+  if (ci >= D.nChunks) { return; }
+  let ch = table[ci];
   var s = 0.0;
-  if (ci < D.nChunks) {
-    let ch = table[ci];
-    for (var k = lid; k < ch.len; k += ${WG}u) { let g = grads[ch.start + k]; s += g * g; }
-  }
-  acc[lid] = s;
-  workgroupBarrier();
-  for (var stride = ${WG / 2}u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) { acc[lid] += acc[lid + stride]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u && ci < D.nChunks) { partials[ci] = acc[0]; }
+  for (var k = lid; k < ch.len; k += ${WG}u) { let g = grads[ch.start + k]; s += g * g; }
+  partials[ci * ${WG}u + lid] = s;
 }
 `;
 
@@ -173,7 +167,7 @@ var<workgroup> acc: array<f32, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
-  for (var k = lid; k < D.nChunks; k += ${WG}u) { s += partials[k]; }
+  for (var k = lid; k < D.nChunks * ${WG}u; k += ${WG}u) { s += partials[k]; }
   acc[lid] = s;
   workgroupBarrier();
   for (var stride = ${WG / 2}u; stride > 0u; stride >>= 1u) {
@@ -255,7 +249,7 @@ export function grad_norm_squared(gpu: Gpu, enc: StepEncoder, out: Binding, grad
   checkBuffer(name, 'grads', grads, table.end);
   checkBuffer(name, 'out', out, 1);
   const [gx, gy] = grid(gpu, table.nChunks);
-  const part = partials(gpu, table.nChunks);
+  const part = partials(gpu, table.nChunks * WG);
   enc.dispatch(gpu.pipeline(`${name}_pass1`, NORM_PASS1_WGSL), [gpu.uniform([table.nChunks, gx, 0, 0]), table.buffer, grads, part], gx, gy);
   enc.dispatch(gpu.pipeline(`${name}_pass2`, NORM_PASS2_WGSL), [gpu.uniform([table.nChunks, 0, 0, 0]), part, out], 1);
 }
