@@ -1,0 +1,194 @@
+// Kernel benchmarks: `npm run bench:kernels [-- options]` from the repository root
+// (nx → `node --import tsx --expose-gc src/bench/cli.ts` in packages/kernels).
+//
+//   --filter <regex>   run only cases whose name matches, e.g. --filter 'linear_backward|bias'
+//                      (through nx, arguments lose their quotes: write spaces as '.' or '\s',
+//                      e.g. npm run bench:kernels -- --filter=matmul.nn)
+//   --quick            few iterations (CI smoke); numbers are rough
+//   --out <path>       results file (default packages/kernels/bench-results/kernels-<timestamp>.json)
+//   --no-naive         skip the naive yardstick kernels
+//   --list             print the case names and exit
+//
+// For each case it prints the median time, GFLOP/s, GB/s and the speed-up over a naive kernel
+// computing the same thing, measured in the same process (compare ratios, not absolute numbers:
+// the machine may be shared). Every timed iteration records the step, submits it and awaits
+// gpu.sync(), so the time is the GPU's work plus one submit round trip (~0.1 ms on lavapipe).
+//
+// Adding benchmarks for a kernel family: drop a file in src/bench/cases/<family>.ts that exports
+//   export const cases: BenchCase[] = [...]                     or
+//   export default function (ctx: { quick: boolean }): BenchCase[] { ... }
+// (types in ./types.ts). A BenchCase has a unique name, its shape, FLOPs and minimal bytes per
+// run, and setup(ctx) → { run(enc), naive?(enc), info?, dispose() }: run/naive record dispatches
+// into the StepEncoder, never submit. The CLI finds every file in cases/ by itself; nothing else
+// needs editing. Cases run in file-name order, then in array order.
+
+import { readdirSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Bench } from 'tinybench';
+import { openGpu, type Gpu } from '../runtime.js';
+import { mulberry32 } from '../testing.js';
+import type { BenchCase, BenchCaseFactory, BenchRecord, BenchResultsFile } from './types.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Load every case file in cases/ (sorted), in order. */
+export async function loadCases(quick: boolean, dir = join(here, 'cases')): Promise<BenchCase[]> {
+  const files = readdirSync(dir)
+    .filter((f) => /\.(ts|mts|js|mjs)$/.test(f) && !f.endsWith('.d.ts'))
+    .sort();
+  const all: BenchCase[] = [];
+  for (const f of files) {
+    const mod = (await import(pathToFileURL(join(dir, f)).href)) as { cases?: BenchCase[]; default?: BenchCaseFactory };
+    const list = mod.cases ?? (typeof mod.default === 'function' ? mod.default({ quick }) : undefined);
+    if (!Array.isArray(list)) throw new Error(`bench case file ${f}: export 'cases' (BenchCase[]) or a default function returning one`);
+    for (const c of list) {
+      if (!c || typeof c.name !== 'string' || typeof c.setup !== 'function' || !(c.flops >= 0) || !(c.bytes >= 0)) {
+        throw new Error(`bench case file ${f}: a case lacks name, setup(), flops or bytes`);
+      }
+    }
+    all.push(...list);
+  }
+  const seen = new Set<string>();
+  for (const c of all) {
+    if (seen.has(c.name)) throw new Error(`bench: two cases are named '${c.name}'`);
+    seen.add(c.name);
+  }
+  return all;
+}
+
+/** Median, mean and min of one tinybench task, in ms. */
+async function timeIt(fn: () => Promise<void>, iterations: number, timeMs: number): Promise<{ median: number; mean: number; min: number; samples: number }> {
+  const bench = new Bench({
+    iterations,
+    time: timeMs,
+    warmupIterations: 1,
+    warmupTime: 0,
+    throws: true,
+  });
+  bench.add('t', fn);
+  await bench.run();
+  const r = bench.tasks[0].result;
+  if (r.state !== 'completed') throw new Error(`benchmark task ended in state ${r.state}`);
+  return { median: r.latency.p50, mean: r.latency.mean, min: r.latency.min, samples: r.latency.samples?.length ?? bench.tasks[0].runs };
+}
+
+async function runCase(gpu: Gpu, c: BenchCase, quick: boolean, naive: boolean): Promise<BenchRecord> {
+  const inst = await c.setup({ gpu, quick, rand: mulberry32(0x5eed) });
+  try {
+    const step = (record: (enc: ReturnType<Gpu['encoder']>) => void) => async () => {
+      const enc = gpu.encoder('bench');
+      record(enc);
+      await enc.submit();
+      await gpu.sync();
+    };
+    // At least 7 timed runs and 1.5 s per kernel (2 runs with --quick); the naive yardstick,
+    // often 10× slower, gets at least 3 runs.
+    const t = await timeIt(step((e) => inst.run(e)), quick ? 2 : 7, quick ? 0 : 1500);
+    const nv = naive && inst.naive ? await timeIt(step((e) => inst.naive!(e)), quick ? 1 : 3, 0) : null;
+    return {
+      family: c.family,
+      name: c.name,
+      shape: c.shape,
+      info: inst.info ?? {},
+      flops: c.flops,
+      bytes: c.bytes,
+      samples: t.samples,
+      median_ms: t.median,
+      mean_ms: t.mean,
+      min_ms: t.min,
+      gflops: c.flops / (t.median * 1e6),
+      gbps: c.bytes / (t.median * 1e6),
+      naive_median_ms: nv ? nv.median : null,
+      speedup_vs_naive: nv ? nv.median / t.median : null,
+    };
+  } finally {
+    inst.dispose();
+  }
+}
+
+function fmt(x: number, digits = 1): string {
+  return x.toFixed(digits).padStart(8);
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      filter: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      'no-naive': { type: 'boolean', default: false },
+      list: { type: 'boolean', default: false },
+    },
+  });
+  const quick = values.quick === true;
+  let filter: RegExp | null = null;
+  if (values.filter !== undefined) {
+    try {
+      filter = new RegExp(values.filter);
+    } catch (e) {
+      throw new Error(`--filter '${values.filter}' is not a valid regular expression: ${(e as Error).message}`);
+    }
+  }
+  const cases = (await loadCases(quick)).filter((c) => !filter || filter.test(c.name));
+  if (values.list) {
+    for (const c of cases) console.log(c.name);
+    return 0;
+  }
+  if (cases.length === 0) {
+    console.error(`no benchmark case matches --filter ${values.filter}`);
+    return 1;
+  }
+  const started = new Date();
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  const out = resolve(values.out ?? join(here, '..', '..', 'bench-results', `kernels-${stamp}.json`));
+
+  const gpu = await openGpu();
+  const records: BenchRecord[] = [];
+  try {
+    const a = gpu.adapterInfo;
+    console.log(`adapter: ${a.description || a.device} (${a.isSoftware ? 'software' : 'hardware'}); ${cases.length} case(s)${quick ? ', --quick' : ''}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(`${''.padEnd(8)}${'case'.padEnd(44)}  median ms   GFLOP/s      GB/s  naive ms  ×naive`);
+    for (const [i, c] of cases.entries()) {
+      const tag = `[${i + 1}/${cases.length}]`.padEnd(8);
+      if (process.stdout.isTTY) process.stdout.write(`${tag}${c.name} …\r`);
+      const r = await runCase(gpu, c, quick, !values['no-naive']);
+      records.push(r);
+      const nv = r.naive_median_ms === null ? '       -       -' : `${fmt(r.naive_median_ms)} ${fmt(r.speedup_vs_naive!, 1)}`;
+      console.log(`${tag}${c.name.padEnd(44)} ${fmt(r.median_ms, 2)}  ${fmt(r.gflops)}  ${fmt(r.gbps)}  ${nv}`);
+    }
+  } finally {
+    const file: BenchResultsFile = {
+      kind: 'tunebench-kernel-bench',
+      version: 1,
+      started: started.toISOString(),
+      finished: new Date().toISOString(),
+      quick,
+      filter: values.filter ?? null,
+      adapter: { ...gpu.adapterInfo },
+      features: [...gpu.features],
+      dawnFlags: [...gpu.dawnFlags],
+      node: process.version,
+      loadavg: loadavg(),
+      records,
+    };
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, JSON.stringify(file, null, 1) + '\n');
+    console.log(`results: ${out}`);
+    gpu.destroy();
+  }
+  return 0;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error((e as Error).message ?? e);
+      process.exit(1);
+    },
+  );
+}

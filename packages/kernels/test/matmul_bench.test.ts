@@ -1,0 +1,67 @@
+// Smoke test of the kernel benchmark harness (src/bench/cli.ts): runs one small matmul case with
+// --quick in a child process and checks the results file's shape. No speed is asserted.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCases } from '../src/bench/cli.js';
+import type { BenchResultsFile } from '../src/bench/types.js';
+
+const pkg = fileURLToPath(new URL('..', import.meta.url));
+const cli = (args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', 'src/bench/cli.ts', ...args], {
+    cwd: pkg,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+
+test('the harness finds the case files; every case has a unique name, FLOPs and bytes', async () => {
+  const cases = await loadCases(true);
+  const names = cases.map((c) => c.name);
+  assert.ok(names.includes('matmul nn 1024x1024x1024'));
+  assert.ok(names.some((n) => n.startsWith('linear_backward')) && names.some((n) => n.startsWith('bias_backward')));
+  assert.equal(new Set(names).size, names.length);
+  for (const c of cases) assert.ok(c.flops > 0 && c.bytes > 0, c.name);
+});
+
+test('bench --quick on one case writes a results file with one well-formed record', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tunebench-bench-'));
+  try {
+    const out = join(dir, 'r.json');
+    const r = cli(['--quick', '--filter', '^matmul nn 512x512x512$', '--out', out]);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /matmul nn 512x512x512/);
+    assert.ok(r.stdout.includes(`results: ${out}`));
+    const file = JSON.parse(readFileSync(out, 'utf8')) as BenchResultsFile;
+    assert.equal(file.kind, 'tunebench-kernel-bench');
+    assert.equal(file.quick, true);
+    assert.equal(typeof file.adapter.description, 'string');
+    assert.equal(file.records.length, 1);
+    const rec = file.records[0];
+    assert.equal(rec.name, 'matmul nn 512x512x512');
+    assert.equal(rec.family, 'matmul');
+    assert.equal(rec.flops, 2 * 512 ** 3);
+    assert.equal(rec.bytes, 3 * 512 * 512 * 4);
+    assert.deepEqual(rec.shape, { M: 512, N: 512, K: 512, batch: 1, transA: false, transB: false, bias: false, accumulate: false });
+    for (const k of ['median_ms', 'mean_ms', 'min_ms', 'gflops', 'gbps', 'naive_median_ms', 'speedup_vs_naive'] as const) {
+      assert.ok(typeof rec[k] === 'number' && Number.isFinite(rec[k]) && rec[k]! > 0, `${k} = ${rec[k]}`);
+    }
+    assert.ok(Math.abs(rec.gflops - rec.flops / (rec.median_ms * 1e6)) < 1e-9 * rec.gflops);
+    assert.ok(rec.samples >= 2);
+    assert.equal(typeof rec.info.variant, 'string');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bench rejects a filter that matches nothing or is not a regex', () => {
+  const none = cli(['--quick', '--filter', '^no such case$']);
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /no benchmark case matches/);
+  const bad = cli(['--filter', '(']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /not a valid regular expression/);
+});
