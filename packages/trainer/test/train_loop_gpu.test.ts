@@ -70,3 +70,13 @@ test('GPU resume with dropout and gradient accumulation is bit-exact', async () 
   assert.equal(Buffer.compare(opt('full'), opt('killed')), 0, 'optimizer state differs');
   assert.match(readFileSync(join(dir, 'killed', 'log.txt'), 'utf8'), /resumed .*killed at step 3\/7/);
 });
+
+test('head_only with a cached frozen prefix gives the same bits as recomputing the encoder', async () => {
+  const training = { batchSize: 16, epochs: 3, logEvery: 6 };
+  const extra = { strategy: { name: 'head_only' } };
+  const cached = await runTraining('finetune', cfg('cached', training, extra), { backend: gpuBackend, progress: false });
+  const fresh = await runTraining('finetune', cfg('uncached', training, extra), { backend: gpuBackend, progress: false, noPrefixCacheKeys: true });
+  assert.equal(cached.steps, 18);
+  assert.equal(Buffer.compare(Buffer.from(cached.store.data.buffer), Buffer.from(fresh.store.data.buffer)), 0);
+  assert.match(readFileSync(join(dir, 'cached', 'log.txt'), 'utf8'), /frozen prefix below layer 2: 6 fixed batches, 6 cached/);
+});

@@ -86,6 +86,12 @@ export interface TrainRunConfig {
     /** Save the resumable checkpoint every N steps (0 = only at the end). */
     saveEvery: number;
     earlyStopping: { patience: number; metric: string; mode: 'max' | 'min'; minDelta: number } | null;
+    /**
+     * When the embeddings and lower layers are frozen (head_only, top_k, ...), keep each training
+     * batch's composition fixed across epochs (only the batch order is reshuffled) so the frozen
+     * prefix's output is computed once per batch and cached on the device.
+     */
+    cachePrefix: boolean;
   };
   ewc: { lambda: number; fisherBatches: number; data: string | null } | null;
   seeds: { init: number; data: number; dropout: number };
@@ -213,6 +219,7 @@ export const TRAIN_SCHEMA = {
       logEvery: int({ minimum: 1, default: 10 }),
       evalEvery: int({ minimum: 0, default: 0 }),
       saveEvery: int({ minimum: 0, default: 0 }),
+      cachePrefix: { type: 'boolean', default: true },
       earlyStopping: {
         type: ['object', 'null'],
         additionalProperties: false,

@@ -34,6 +34,15 @@ import { evaluateExamples, majorityBaseline } from './evaluate.js';
 import type { TrainBackend } from './backend.js';
 import { ProgressPrinter } from './progress.js';
 
+/** Device memory the frozen-prefix cache may use. */
+export const PREFIX_CACHE_BYTES = 512 * 1024 * 1024;
+
+function chunk<T>(a: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < a.length; i += n) out.push(a.slice(i, i + n));
+  return out;
+}
+
 export interface BackendArgs {
   config: BertConfig;
   heads: HeadSpec[];
@@ -50,6 +59,8 @@ export interface RunTrainingOptions {
   backend: BackendFactory;
   /** Print progress to stdout (default true). */
   progress?: boolean;
+  /** Test hook: keep fixed batches but never pass a cache key (to compare cached and uncached runs). */
+  noPrefixCacheKeys?: boolean;
   /** Test hook: stop (as if killed) right after this optimizer step, without the final save. */
   stopAfterStep?: number;
 }
@@ -234,7 +245,13 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
     }
 
     // ---- samplers and resume
-    const sampler = new EpochSampler(trainEx.length, c.seeds.data);
+    // A frozen prefix (embeddings and maybe lower layers) gives the same output for the same batch
+    // every epoch: with fixed batch compositions (order reshuffled per epoch) the model computes it
+    // once per batch and caches it on the device (up to PREFIX_CACHE_BYTES).
+    const cacheable = task !== 'mlm' && generalEx.length === 0 && c.training.cachePrefix && strategy.name !== 'gradual_unfreezing' && firstTrainableLayer(specs, plan) >= 0;
+    const fixedBatches: number[][] | null = cacheable ? chunk(Array.from(permutation(c.seeds.data, 0, trainEx.length)), B) : null;
+    const maxCached = Math.floor(PREFIX_CACHE_BYTES / (B * maxLen * config.hiddenSize * 4));
+    const sampler = new EpochSampler(fixedBatches ? fixedBatches.length : trainEx.length, c.seeds.data);
     const mixed = c.data.generalRatio > 0 ? new MixedSampler(generalEx.length, trainEx.length, c.data.generalRatio, c.seeds.data) : null;
     const es = c.training.earlyStopping ? new EarlyStopping(c.training.earlyStopping) : null;
     let state: TrainerState = { step: 0, totalSteps, sampler: null, mixed: null, earlyStopping: null, history: [], tokens: 0, elapsedS: 0, lastEvalEpoch: 0 };
@@ -255,6 +272,11 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
       backend.load();
     }
 
+    const nextBatch = (): { items: Example[]; cacheKey?: string } => {
+      if (!fixedBatches) return { items: examplesOf(B) };
+      const bi = sampler.next();
+      return { items: fixedBatches[bi].map((i) => trainEx[i]), cacheKey: bi < maxCached && !opts.noPrefixCacheKeys ? `train${bi}` : undefined };
+    };
     const examplesOf = (n: number) => {
       const out: Example[] = [];
       for (let i = 0; i < n; i++) {
@@ -291,6 +313,7 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
     };
 
     progress.start(totalSteps, state.step);
+    if (fixedBatches) progress.line(`frozen prefix below layer ${firstTrainableLayer(specs, plan)}: ${fixedBatches.length} fixed batches, ${Math.min(maxCached, fixedBatches.length)} cached on the device after their first use`);
     progress.line(`${command}: ${trainEx.length} train / ${devEx.length} dev / ${testEx.length} test examples; ${totalSteps} steps of ${B}×${accum}; strategy ${plan.strategy}: ${plan.trainableElements}/${plan.totalElements} parameters train; device ${backend.device}`);
     let stoppedEarly = false;
     let tokensSinceLog = 0;
@@ -308,12 +331,13 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
       }
       backend.zeroGrads();
       for (let micro = 0; micro < accum; micro++) {
-        const batch = collator.collate(examplesOf(B), maskSeed(c.seeds.data, step, micro));
+        const nb = nextBatch();
+        const batch = collator.collate(nb.items, maskSeed(c.seeds.data, step, micro));
         let real = 0;
         for (let i = 0; i < batch.attentionMask.length; i++) real += batch.attentionMask[i];
         tokensSinceLog += real;
         state.tokens += real;
-        await backend.accumulate(batch, { dropoutSeed: deriveSeed(c.seeds.dropout, step * accum + micro), step });
+        await backend.accumulate(batch, { dropoutSeed: deriveSeed(c.seeds.dropout, step * accum + micro), step, cacheKey: nb.cacheKey });
       }
       if (c.ewc) await backend.addEwcGradient(c.ewc.lambda);
       const lr = learningRate(sched, step);
