@@ -261,6 +261,35 @@ test('unit-level replacement: a whole word is [MASK]ed, replaced or kept togethe
   }
 });
 
+test('random Unicode text (CJK, emoji, combining marks, controls, empty): every strategy leaves specials alone, never splits a word, is seeded', () => {
+  const pool = ['ka', 'to', 'sen', 'é', 'e\u0301', '北京', '中国人', '😀', '👩\u200D💻', '\u0301', '\u0005', ' ', ' ', '.', '!', '«', '[MASK]', ''];
+  const text = fc.array(fc.oneof(fc.constantFrom(...pool), fc.string({ unit: 'binary', maxLength: 2 })), { maxLength: 30 }).map((a) => a.join(''));
+  const collators = (['random', 'whole-word', 'span', 'entity'] as const).map((strategy) => new MlmCollator(tok, { strategy, gazetteer: ['北京', 'kato'], probability: 0.3 }));
+  fc.assert(
+    fc.property(text, fc.integer({ min: 0, max: 3 }), fc.integer(), (s, which, seed) => {
+      const e = tok.encode(s, null, { maxLength: 256 });
+      const c = collators[which];
+      const m = c.maskSequence(e.ids, seededRng(seed));
+      assert.deepEqual(c.maskSequence(e.ids, seededRng(seed)), m, 'same seed, same mask');
+      e.ids.forEach((id, t) => {
+        if (isSpecial(id)) {
+          assert.equal(m.labels[t], -100);
+          assert.equal(m.inputIds[t], id);
+        } else if (m.labels[t] === -100) assert.equal(m.inputIds[t], id);
+        else assert.equal(m.labels[t], id);
+      });
+      if (which > 0) {
+        for (const g of [...wordGroups(e), ...jiebaGroups(e)]) {
+          const k = g.filter((t) => m.labels[t] !== -100).length;
+          assert.ok(k === 0 || k === g.length, `word at ${g} partly masked`);
+        }
+      }
+      if (e.ids.every(isSpecial)) assert.ok(m.labels.every((l) => l === -100), 'nothing maskable, nothing masked');
+    }),
+    { numRuns: 300 },
+  );
+});
+
 test('bad input: unknown strategy, bad rates, out-of-vocabulary id, entity without gazetteer', () => {
   assert.throws(() => new MlmCollator(tok, { strategy: 'sentence' as never }), /unknown masking strategy 'sentence' \(expected random, whole-word, span, entity\)/);
   assert.throws(() => new MlmCollator(tok, { probability: 1.5 }), /probability must be in \[0, 1\], got 1.5/);

@@ -98,6 +98,9 @@ test('vocabulary extension: new tokens pieces under the old tokenizer; only-new-
   const all = extendVocabulary(base, { tokens: ['cafes', 'fa'] }, { onlyNewCharacters: false });
   assert.deepEqual(all.addedTokens, ['cafes', 'fa']);
   assert.deepEqual(all.newTokenPieces.map((p) => p.map((id) => base.idToToken(id))), [['caf', '##e', '##s'], ['f', '##a']]);
+  const capped = extendVocabulary(base, { tokens: ['café', '##é', 'é', 'ü'] }, { maxNewTokens: 2 });
+  assert.deepEqual(capped.addedTokens, ['café', '##é']);
+  assert.equal(capped.skipped.overLimit, 2);
   // lowercase: the cased base keeps cased behaviour in the extension
   assert.equal(ext.tokenizer.basic.lowercase, true);
 });
