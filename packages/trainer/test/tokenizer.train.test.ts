@@ -101,7 +101,7 @@ test('vocabulary extension: new tokens pieces under the old tokenizer; only-new-
   const capped = extendVocabulary(base, { tokens: ['café', '##é', 'é', 'ü'] }, { maxNewTokens: 2 });
   assert.deepEqual(capped.addedTokens, ['café', '##é']);
   assert.equal(capped.skipped.overLimit, 2);
-  // lowercase: the cased base keeps cased behaviour in the extension
+  // the merged tokenizer keeps the base tokenizer's normalisation options
   assert.equal(ext.tokenizer.basic.lowercase, true);
 });
 
