@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { runDoctor } from '@tunebench/kernels';
 import { trainerCommands } from '@tunebench/trainer';
+import { benchCommand } from './bench_cli.js';
 
 export function buildCli(): Command {
   const program = new Command('tunebench')
@@ -19,6 +20,9 @@ export function buildCli(): Command {
 
   // pretrain | finetune | evaluate | predict (packages/trainer/src/cli).
   for (const cmd of trainerCommands()) program.addCommand(cmd);
+
+  // bench run | report | merge | list | compare | peers (bench_cli.ts) and profile.
+  program.addCommand(benchCommand());
 
   return program;
 }

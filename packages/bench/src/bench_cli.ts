@@ -1,0 +1,149 @@
+// `tunebench bench run | report | merge | list | compare | peers` and `tunebench profile`:
+// commander subcommands, registered by cli.ts. The work lives in runner.ts, report/,
+// merge.ts, perf/ and profile/.
+
+import { Command, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { planSweep, findShippedBase, repoRoot } from './plan.js';
+import { runSweep, parseShard } from './runner.js';
+import { writeReports } from './report/index.js';
+import { mergeRecords } from './merge.js';
+import { PRESETS, PRESET_NAMES, SUITES, presetByName, type PresetName } from './suites/index.js';
+import { perfCommands } from './perf/commands.js';
+
+const collect = (v: string, prev: string[]) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+
+export function defaultOutDir(preset: string): string {
+  return join(repoRoot, 'bench-results', preset);
+}
+
+function shown(p: string): string {
+  const r = relative(process.cwd(), p);
+  return r && !r.startsWith('..') ? r : p;
+}
+
+interface RunFlags {
+  preset: string;
+  strategy: string[];
+  dataset: string[];
+  seeds?: string;
+  out?: string;
+  shard?: string;
+  base?: string;
+  backend?: 'gpu' | 'cpu';
+  retries: string;
+  report: boolean;
+  phaseTimeout?: string;
+}
+
+function resolveBase(preset: PresetName, flag: string | undefined): string | null {
+  if (PRESETS[preset].base !== 'shipped') return null;
+  if (flag) {
+    const d = resolve(flag);
+    for (const f of ['config.json', 'model.safetensors', 'vocab.txt']) {
+      if (!existsSync(join(d, f))) throw new Error(`--base ${flag}: not a checkpoint directory (no ${f})`);
+    }
+    return d;
+  }
+  const found = findShippedBase(repoRoot);
+  if (!found) {
+    throw new Error(`the ${preset} preset starts from the shipped base model, but models/ holds no checkpoint (config.json + model.safetensors + vocab.txt). ` +
+      'Pass --base <checkpoint dir> (e.g. one written by `tunebench pretrain --dataset pretrain_en`), or try the pipeline with --preset micro.');
+  }
+  return found;
+}
+
+export async function benchRun(suites: string[], f: RunFlags): Promise<number> {
+  const preset = presetByName(f.preset);
+  const seeds = f.seeds === undefined ? undefined : f.seeds.split(',').map((s) => {
+    if (!/^\d+$/.test(s.trim())) throw new Error(`--seeds ${f.seeds}: expected comma-separated non-negative integers`);
+    return Number(s);
+  });
+  const baseDir = resolveBase(preset.name, f.base);
+  const plan = planSweep(preset, { suites, strategies: f.strategy, datasets: f.dataset, seeds, baseDir });
+  const outDir = resolve(f.out ?? defaultOutDir(preset.name));
+  const shard = f.shard ? parseShard(f.shard) : null;
+  const retries = Number(f.retries);
+  if (!Number.isInteger(retries) || retries < 0) throw new Error(`--retries ${f.retries}: expected a non-negative integer`);
+  const backend = f.backend ?? preset.backend;
+  console.log(`tunebench bench: ${preset.name} preset (${preset.description}); ${plan.runs.length} runs over suites ${[...new Set(plan.runs.map((r) => r.suite))].join(', ')}${shard ? `, shard ${shard.index}/${shard.count}` : ''}; backend ${backend}`);
+  console.log(`base model: ${baseDir ? shown(baseDir) : 'pretrained by the sweep'}; output: ${shown(outDir)}`);
+  const summary = await runSweep(plan, {
+    outDir, backend, baseDir, shard, retries,
+    phaseTimeoutS: f.phaseTimeout ? Number(f.phaseTimeout) : undefined,
+  });
+  console.log(`sweep: ${summary.done} runs done, ${summary.skipped} skipped (record exists), ${summary.failed.length} failed, in ${summary.wallTimeS.toFixed(0)} s`);
+  for (const x of summary.failed) console.log(`  failed: ${x.runId}: ${x.error} (see ${shown(join(outDir, 'failures', x.runId + '.json'))})`);
+  if (f.report) {
+    if (!summary.records.length) {
+      console.log('no records: nothing to report');
+    } else {
+      const r = writeReports(outDir);
+      console.log('');
+      console.log(r.markdown);
+      console.log(`report: ${shown(r.files.html)}`);
+      console.log(`tables: ${shown(r.files.wideCsv)}, ${shown(r.files.longCsv)}, ${shown(r.files.markdown)}, ${shown(r.files.json)}`);
+    }
+  }
+  return summary.failed.length ? 2 : 0;
+}
+
+export function benchCommand(): Command {
+  const bench = new Command('bench').description('strategy benchmark suites, leaderboards, performance regression checks');
+
+  bench
+    .command('run')
+    .description('run (or resume) the suites of a preset and write the leaderboard')
+    .argument('[suites...]', `suites to run (default: all of ${Object.keys(SUITES).join(', ')})`)
+    .addOption(new Option('-p, --preset <name>', 'size of every run').choices([...PRESET_NAMES]).default('quick'))
+    .option('-s, --strategy <names>', 'only these strategies (repeatable or comma-separated; the baseline is added)', collect, [])
+    .option('-d, --dataset <names>', 'only these datasets (repeatable or comma-separated)', collect, [])
+    .option('--seeds <list>', "seeds, e.g. 0,1,2 (default: the preset's)")
+    .option('-o, --out <dir>', 'output directory (default bench-results/<preset>)')
+    .option('--shard <i/n>', 'run only every n-th run, starting at the i-th (1-based): split a sweep across machines')
+    .option('--base <dir>', 'base model checkpoint directory (default: the shipped one under models/)')
+    .addOption(new Option('--backend <name>', "trainer backend (default: the preset's; micro uses cpu)").choices(['gpu', 'cpu']))
+    .option('--retries <n>', 'retries of a failed run', '1')
+    .option('--phase-timeout <s>', 'kill a phase after this many seconds (counts as a failure)')
+    .option('--no-report', 'do not write the leaderboard at the end')
+    .action(async (suites: string[], f: RunFlags) => {
+      process.exitCode = await benchRun(suites, f);
+    });
+
+  bench
+    .command('report')
+    .description('aggregate the records of an output directory into CSV, Markdown, JSON and HTML')
+    .option('-o, --out <dir>', 'output directory of a sweep', defaultOutDir('quick'))
+    .action((f: { out: string }) => {
+      const r = writeReports(resolve(f.out));
+      console.log(r.markdown);
+      console.log(`report: ${shown(r.files.html)}`);
+    });
+
+  bench
+    .command('merge')
+    .description('join the records of sharded sweeps into one output directory')
+    .argument('<sources...>', 'output directories of the shards')
+    .requiredOption('-o, --out <dir>', 'merged output directory')
+    .option('--no-report', 'do not write the leaderboard')
+    .action((sources: string[], f: { out: string; report: boolean }) => {
+      const m = mergeRecords(f.out, sources);
+      console.log(`merge: ${m.copied} records copied, ${m.identical} already present`);
+      if (f.report) console.log(`report: ${shown(writeReports(resolve(f.out)).files.html)}`);
+    });
+
+  bench
+    .command('list')
+    .description('print the suites, their strategies and the presets')
+    .action(() => {
+      for (const s of Object.values(SUITES)) {
+        console.log(`${s.name}: ${s.title} (datasets ${s.datasets.join(', ')}; baseline ${s.baseline})`);
+        for (const v of s.variants) console.log(`  ${v.name.padEnd(18)} ${Object.entries(v.params).map(([k, x]) => `${k}=${String(x)}`).join(' ')}`);
+      }
+      for (const p of Object.values(PRESETS)) console.log(`preset ${p.name}: ${p.description}; seeds ${p.seeds.join(',')}`);
+    });
+
+  for (const c of perfCommands()) bench.addCommand(c);
+  return bench;
+}

@@ -1,0 +1,172 @@
+// The leaderboard: records grouped by (suite, dataset, strategy) and aggregated over seeds —
+// mean, sample std, 95 % percentile-bootstrap CI of the mean over seeds — with a paired
+// comparison against the suite's baseline strategy on the same seeds (paired bootstrap of the
+// per-seed differences and an exact sign-flip permutation test; both from @tunebench/eval).
+//
+// With the 2–3 seeds of a sweep these intervals are wide and the smallest attainable p-value is
+// 2/2ⁿ (two-sided sign flips): a row is "significant" only when every seed agrees and there are
+// enough seeds. That is the honest answer for seed variance; it does not include test-set
+// sampling variance.
+
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { bootstrapCi, meanStd, pairedBootstrap, permutationTest } from '@tunebench/eval';
+import { readRecord, RecordError, type RunRecord } from './record.js';
+import { SUITES } from './suites/index.js';
+
+export interface Aggregate {
+  suite: string;
+  dataset: string;
+  strategy: string;
+  params: RunRecord['params'];
+  mainMetric: string;
+  isBaseline: boolean;
+  seeds: number[];
+  scores: number[];
+  mean: number;
+  std: number | null;
+  ciLo: number | null;
+  ciHi: number | null;
+  /** Means over seeds of every metric present in all the group's records. */
+  metrics: Record<string, number>;
+  trainableParams: number;
+  totalParams: number;
+  tokens: number;
+  wallTimeS: number;
+  tokensPerSecond: number;
+  /** Against the suite's baseline on the shared seeds (null for the baseline or < 2 shared seeds). */
+  vsBaseline: { delta: number; lo: number; hi: number; pBootstrap: number; pPermutation: number; seeds: number } | null;
+  /** Mean learning curve over seeds (steps present in every seed). */
+  curve: { step: number; loss?: number; dev_main_score?: number }[];
+  manifestHash: string;
+  preset: string;
+  split: string;
+  adapter: string;
+  gitRevisions: string[];
+}
+
+/** All records under `dir` (recursively), validated; the first bad file ends with its name. */
+export function loadRecords(dir: string): RunRecord[] {
+  if (!existsSync(dir)) throw new RecordError(`${dir}: no such directory (run a sweep first: tunebench bench run)`);
+  const out: RunRecord[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith('.json')) out.push(readRecord(p));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+function meanCurve(records: RunRecord[]): Aggregate['curve'] {
+  const bySeed = records.map((r) => new Map(r.curve.map((p) => [p.step, p])));
+  const steps = [...new Set(records.flatMap((r) => r.curve.map((p) => p.step)))].sort((a, b) => a - b);
+  const out: Aggregate['curve'] = [];
+  for (const step of steps) {
+    const pts = bySeed.map((m) => m.get(step)).filter((p) => p !== undefined);
+    if (pts.length !== records.length) continue;
+    const pt: Aggregate['curve'][number] = { step };
+    const losses = pts.map((p) => p!.loss).filter((x): x is number => x !== undefined);
+    const devs = pts.map((p) => p!.dev_main_score).filter((x): x is number => x !== undefined);
+    if (losses.length === pts.length) pt.loss = mean(losses);
+    if (devs.length === pts.length) pt.dev_main_score = mean(devs);
+    if (pt.loss !== undefined || pt.dev_main_score !== undefined) out.push(pt);
+  }
+  return out;
+}
+
+/** Aggregate records into leaderboard rows, ordered by suite, dataset, then mean score (best first). */
+export function aggregate(records: RunRecord[], opts: { resamples?: number } = {}): Aggregate[] {
+  const resamples = opts.resamples ?? 2000;
+  const groups = new Map<string, RunRecord[]>();
+  const presets = new Set(records.map((r) => r.preset));
+  if (presets.size > 1) throw new RecordError(`records from several presets (${[...presets].join(', ')}) cannot share one leaderboard; report each output directory on its own`);
+  for (const r of records) {
+    const key = `${r.suite}\u0000${r.dataset}\u0000${r.strategy}`;
+    const g = groups.get(key) ?? [];
+    if (g.some((x) => x.seed === r.seed)) throw new RecordError(`two records of ${r.runId} (seed ${r.seed}); merge kept both — remove one`);
+    g.push(r);
+    groups.set(key, g);
+  }
+  const rows: Aggregate[] = [];
+  for (const g of groups.values()) {
+    g.sort((a, b) => a.seed - b.seed);
+    const first = g[0]!;
+    const hashes = new Set(g.map((r) => r.manifestHash));
+    if (hashes.size > 1) throw new RecordError(`${first.suite}/${first.dataset}/${first.strategy}: records were made on different versions of dataset ${first.dataset} (manifest hashes differ)`);
+    const scores = g.map((r) => r.metrics.main_score);
+    const ms = meanStd(scores);
+    const ci = g.length >= 2 ? bootstrapCi(scores, { resamples, seed: 0 }) : null;
+    const metricNames = Object.keys(first.metrics).filter((k) => g.every((r) => typeof r.metrics[k] === 'number'));
+    const metrics: Record<string, number> = {};
+    for (const k of metricNames) metrics[k] = mean(g.map((r) => r.metrics[k] as number));
+    const suite = SUITES[first.suite];
+    rows.push({
+      suite: first.suite,
+      dataset: first.dataset,
+      strategy: first.strategy,
+      params: first.params,
+      mainMetric: first.mainMetric,
+      isBaseline: suite?.baseline === first.strategy,
+      seeds: g.map((r) => r.seed),
+      scores,
+      mean: ms.mean,
+      std: Number.isFinite(ms.std) ? ms.std : null,
+      ciLo: ci?.lo ?? null,
+      ciHi: ci?.hi ?? null,
+      metrics,
+      trainableParams: Math.round(mean(g.map((r) => r.trainableParams))),
+      totalParams: Math.round(mean(g.map((r) => r.totalParams))),
+      tokens: Math.round(mean(g.map((r) => r.tokens))),
+      wallTimeS: mean(g.map((r) => r.wallTimeS)),
+      tokensPerSecond: mean(g.map((r) => r.tokensPerSecond)),
+      vsBaseline: null,
+      curve: meanCurve(g),
+      manifestHash: first.manifestHash,
+      preset: first.preset,
+      split: first.split,
+      adapter: first.adapter,
+      gitRevisions: [...new Set(g.map((r) => r.gitRevision ?? 'unknown'))],
+    });
+  }
+  // Paired comparison with the suite's baseline on the same dataset and seeds.
+  for (const row of rows) {
+    if (row.isBaseline) continue;
+    const base = rows.find((r) => r.suite === row.suite && r.dataset === row.dataset && r.isBaseline);
+    if (!base) continue;
+    const shared = row.seeds.filter((s) => base.seeds.includes(s));
+    if (shared.length < 2) continue;
+    const a = shared.map((s) => row.scores[row.seeds.indexOf(s)]!);
+    const b = shared.map((s) => base.scores[base.seeds.indexOf(s)]!);
+    const pb = pairedBootstrap(a, b, { resamples, seed: 0 });
+    // Exact sign-flip test when 2^n is small; otherwise the Monte-Carlo approximate randomisation.
+    const pp = shared.length <= 12 ? exactSignFlip(a, b) : permutationTest(a, b, { resamples: 10000, seed: 0 }).pValue;
+    row.vsBaseline = { delta: pb.delta, lo: pb.lo, hi: pb.hi, pBootstrap: pb.pValue, pPermutation: pp, seeds: shared.length };
+  }
+  const order = Object.keys(SUITES);
+  rows.sort((x, y) => (order.indexOf(x.suite) - order.indexOf(y.suite)) || x.dataset.localeCompare(y.dataset) || (y.mean - x.mean) || x.strategy.localeCompare(y.strategy));
+  return rows;
+}
+
+/** Two-sided exact paired permutation (sign-flip) p-value of mean(a − b), all 2ⁿ flips. */
+export function exactSignFlip(a: number[], b: number[]): number {
+  const d = a.map((x, i) => x - b[i]!);
+  const obs = Math.abs(d.reduce((s, x) => s + x, 0));
+  const n = d.length;
+  let extreme = 0;
+  for (let mask = 0; mask < 1 << n; mask++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += mask & (1 << i) ? -d[i]! : d[i]!;
+    if (Math.abs(s) >= obs - 1e-12 * Math.max(1, obs)) extreme++;
+  }
+  return extreme / (1 << n);
+}
+
+/** The Pareto front of (cost, score): rows no other row beats on both (lower cost, higher score). */
+export function paretoFront<T>(items: T[], cost: (t: T) => number, score: (t: T) => number): T[] {
+  return items.filter((a) => !items.some((b) => b !== a && cost(b) <= cost(a) && score(b) >= score(a) && (cost(b) < cost(a) || score(b) > score(a))));
+}

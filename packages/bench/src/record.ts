@@ -1,0 +1,183 @@
+// One JSON record per benchmark run: what ran (suite, strategy and its parameters, dataset and
+// the hash of its manifest entry, split, seed, the resolved config of every phase), what came out
+// (metrics with a named main_score, trainable / total parameters, tokens, wall time, tokens/s)
+// and where (adapter, tunebench git revision). Records are validated with ajv on write and on
+// read, so a leaderboard is never built from a half-written or foreign file.
+
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject } from 'ajv';
+
+/** Bump when a field changes meaning; readers refuse records of another version. */
+export const RECORD_SCHEMA_VERSION = 1;
+/** The benchmark set a record belongs to (strategy sweeps; kernel benchmarks have their own). */
+export const STRATEGY_BENCHMARK = 'tunebench-strategies';
+
+export interface PhaseResult {
+  /** 'pretrain' | 'finetune' | 'probe' (forgetting probe) | 'base' */
+  name: string;
+  command: 'pretrain' | 'finetune';
+  dataset: string;
+  steps: number;
+  tokens: number;
+  wallTimeS: number;
+  main_score: number | null;
+  trainableParams: number;
+  totalParams: number;
+  /** The resolved trainer config (config.json of the phase's run directory). */
+  config: Record<string, unknown>;
+}
+
+export interface CurvePoint {
+  step: number;
+  loss?: number;
+  dev_main_score?: number;
+}
+
+export interface RunRecord {
+  schemaVersion: number;
+  benchmark: string;
+  runId: string;
+  suite: string;
+  preset: string;
+  strategy: string;
+  /** The strategy's own parameters (k, LoRA r, mask rate, learning rate, ...). */
+  params: Record<string, string | number | boolean | null>;
+  dataset: string;
+  /** sha256 of the dataset's entry in datasets/manifest.json (files, hashes, row counts). */
+  manifestHash: string;
+  split: 'test' | 'dev';
+  seed: number;
+  /** Name of the main metric (e.g. accuracy, f1) and its value as metrics.main_score. */
+  mainMetric: string;
+  metrics: { main_score: number } & Record<string, number | null>;
+  trainableParams: number;
+  totalParams: number;
+  /** Tokens processed by every training phase of the run (pretraining included). */
+  tokens: number;
+  wallTimeS: number;
+  tokensPerSecond: number;
+  adapter: string;
+  gitRevision: string | null;
+  baseModel: { source: string; sha256: string | null } | null;
+  phases: PhaseResult[];
+  /** Learning curve of the final phase: training loss and dev main score by step. */
+  curve: CurvePoint[];
+  createdAt: string;
+}
+
+const num = { type: 'number' };
+const nullableNum = { type: ['number', 'null'] };
+
+export const RECORD_SCHEMA = {
+  $id: 'tunebench/run-record',
+  type: 'object',
+  required: [
+    'schemaVersion', 'benchmark', 'runId', 'suite', 'preset', 'strategy', 'params', 'dataset', 'manifestHash', 'split', 'seed',
+    'mainMetric', 'metrics', 'trainableParams', 'totalParams', 'tokens', 'wallTimeS', 'tokensPerSecond', 'adapter', 'gitRevision',
+    'baseModel', 'phases', 'curve', 'createdAt',
+  ],
+  additionalProperties: false,
+  properties: {
+    schemaVersion: { type: 'integer' },
+    benchmark: { type: 'string' },
+    runId: { type: 'string', pattern: '^[A-Za-z0-9_.=+-]+(/[A-Za-z0-9_.=+-]+)*$' },
+    suite: { type: 'string', minLength: 1 },
+    preset: { type: 'string', minLength: 1 },
+    strategy: { type: 'string', minLength: 1 },
+    params: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean', 'null'] } },
+    dataset: { type: 'string', minLength: 1 },
+    manifestHash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    split: { enum: ['test', 'dev'] },
+    seed: { type: 'integer', minimum: 0 },
+    mainMetric: { type: 'string', minLength: 1 },
+    metrics: { type: 'object', required: ['main_score'], properties: { main_score: num }, additionalProperties: nullableNum },
+    trainableParams: { type: 'integer', minimum: 0 },
+    totalParams: { type: 'integer', minimum: 1 },
+    tokens: { type: 'integer', minimum: 0 },
+    wallTimeS: { type: 'number', minimum: 0 },
+    tokensPerSecond: { type: 'number', minimum: 0 },
+    adapter: { type: 'string' },
+    gitRevision: { type: ['string', 'null'] },
+    baseModel: {
+      type: ['object', 'null'],
+      required: ['source', 'sha256'],
+      additionalProperties: false,
+      properties: { source: { type: 'string' }, sha256: { type: ['string', 'null'] } },
+    },
+    phases: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'command', 'dataset', 'steps', 'tokens', 'wallTimeS', 'main_score', 'trainableParams', 'totalParams', 'config'],
+        properties: {
+          name: { type: 'string' },
+          command: { enum: ['pretrain', 'finetune'] },
+          dataset: { type: 'string' },
+          steps: { type: 'integer', minimum: 0 },
+          tokens: { type: 'integer', minimum: 0 },
+          wallTimeS: { type: 'number', minimum: 0 },
+          main_score: nullableNum,
+          trainableParams: { type: 'integer', minimum: 0 },
+          totalParams: { type: 'integer', minimum: 0 },
+          config: { type: 'object' },
+        },
+      },
+    },
+    curve: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['step'],
+        additionalProperties: false,
+        properties: { step: { type: 'integer', minimum: 0 }, loss: num, dev_main_score: num },
+      },
+    },
+    createdAt: { type: 'string' },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+const validate = ajv.compile(RECORD_SCHEMA);
+
+export class RecordError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecordError';
+  }
+}
+
+function describe(errors: ErrorObject[] | null | undefined): string {
+  return (errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '(record)'} ${e.message ?? ''}${e.params && 'additionalProperty' in e.params ? ` '${String(e.params.additionalProperty)}'` : ''}`).join('; ');
+}
+
+/** Throws a RecordError naming `where` and the offending field unless `rec` is a valid record of this version. */
+export function checkRecord(rec: unknown, where: string): RunRecord {
+  if (!rec || typeof rec !== 'object' || Array.isArray(rec)) throw new RecordError(`${where}: not a run record (expected a JSON object)`);
+  const r = rec as Record<string, unknown>;
+  if (r.schemaVersion !== RECORD_SCHEMA_VERSION) {
+    throw new RecordError(`${where}: record schema version ${JSON.stringify(r.schemaVersion)}; this tunebench reads version ${RECORD_SCHEMA_VERSION} (re-run the sweep, or use the tunebench that wrote it)`);
+  }
+  if (r.benchmark !== STRATEGY_BENCHMARK) {
+    throw new RecordError(`${where}: a record of benchmark set ${JSON.stringify(r.benchmark)}, not ${STRATEGY_BENCHMARK}`);
+  }
+  if (!validate(rec)) throw new RecordError(`${where}: invalid run record: ${describe(validate.errors)}`);
+  return rec as unknown as RunRecord;
+}
+
+export function readRecord(path: string): RunRecord {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new RecordError(`${path}: cannot read (${(e as Error).message})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new RecordError(`${path}: not JSON (${(e as Error).message})`);
+  }
+  return checkRecord(parsed, path);
+}

@@ -1,0 +1,97 @@
+// The one static HTML report: for each (suite, dataset) the leaderboard table and four plots —
+// score vs trainable parameters with the Pareto front, score vs compute (tokens processed by the
+// method, pretraining included), learning curves (dev main_score and training loss by step), and
+// per-seed dots with the mean and its 95 % CI — plus a score-vs-parameter curve for sweeps
+// (sensitivity). Everything is inline (CSS and SVG); the file opens from disk without a server.
+import type { Aggregate } from '../leaderboard.js';
+import { paretoFront } from '../leaderboard.js';
+import { SUITES } from '../suites/index.js';
+import { chart, dotPlot, esc, type Series } from './svg.js';
+import { groupBySuiteDataset, tableRows } from './tables.js';
+
+function table(rows: Aggregate[]): string {
+  const t = tableRows(rows);
+  return `<table class="leaderboard"><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
+${t.body.map((b, i) => `<tr${rows[i]!.isBaseline ? ' class="baseline"' : ''}>${b.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}
+</tbody></table>`;
+}
+
+function sectionPlots(rows: Aggregate[], metric: string): string[] {
+  const plots: string[] = [];
+  const byStrategy = (f: (r: Aggregate) => number): Series[] => rows.map((r) => ({
+    name: r.strategy,
+    points: [{ x: f(r), y: r.mean, lo: r.ciLo ?? undefined, hi: r.ciHi ?? undefined, label: `${r.strategy}: ${r.mean.toFixed(4)} at ${f(r)}` }],
+  }));
+  const front = paretoFront(rows, (r) => r.trainableParams, (r) => r.mean).map((r) => ({ x: r.trainableParams, y: r.mean }));
+  plots.push(chart(byStrategy((r) => r.trainableParams), { title: `${metric} vs trainable parameters (Pareto front dashed)`, xLabel: 'trainable parameters', yLabel: metric, xLog: true, front }));
+  const cfront = paretoFront(rows, (r) => r.tokens, (r) => r.mean).map((r) => ({ x: r.tokens, y: r.mean }));
+  plots.push(chart(byStrategy((r) => r.tokens), { title: `${metric} vs compute (training tokens, all phases)`, xLabel: 'tokens processed', yLabel: metric, xLog: true, front: cfront }));
+  const dev = rows.filter((r) => r.curve.some((p) => p.dev_main_score !== undefined));
+  if (dev.length) {
+    plots.push(chart(dev.map((r) => ({ name: r.strategy, line: true, points: r.curve.filter((p) => p.dev_main_score !== undefined).map((p) => ({ x: p.step, y: p.dev_main_score!, label: `${r.strategy} step ${p.step}: dev ${p.dev_main_score!.toFixed(4)}` })) })),
+      { title: 'learning curves: dev main_score (mean over seeds)', xLabel: 'optimizer step', yLabel: `dev ${metric}` }));
+  }
+  const loss = rows.filter((r) => r.curve.some((p) => p.loss !== undefined));
+  if (loss.length) {
+    plots.push(chart(loss.map((r) => ({ name: r.strategy, line: true, points: r.curve.filter((p) => p.loss !== undefined).map((p) => ({ x: p.step, y: p.loss!, label: `${r.strategy} step ${p.step}: loss ${p.loss!.toFixed(4)}` })) })),
+      { title: 'learning curves: training loss (mean over seeds)', xLabel: 'optimizer step', yLabel: 'training loss' }));
+  }
+  plots.push(dotPlot(rows.map((r) => ({ name: r.strategy, values: r.scores, mean: r.mean, lo: r.ciLo, hi: r.ciHi, seeds: r.seeds })), { title: `${metric} per seed (bar: mean, whisker: 95 % CI)`, yLabel: metric }));
+  return plots;
+}
+
+function curvePlot(rows: Aggregate[], param: string, metric: string): string | null {
+  const withParam = rows.filter((r) => typeof r.params[param] === 'number');
+  if (withParam.length < 2) return null;
+  const stages = [...new Set(withParam.map((r) => String(r.params.stage ?? 'all')))];
+  const series: Series[] = stages.map((s) => ({
+    name: s,
+    line: true,
+    points: withParam.filter((r) => String(r.params.stage ?? 'all') === s).map((r) => ({ x: r.params[param] as number, y: r.mean, lo: r.ciLo ?? undefined, hi: r.ciHi ?? undefined, label: `${r.strategy}: ${r.mean.toFixed(4)}` })),
+  }));
+  return chart(series, { title: `${metric} vs ${param}, one curve per stage`, xLabel: param, yLabel: metric, xLog: true });
+}
+
+export function htmlReport(rows: Aggregate[], meta: { preset: string; records: number; generatedAt: string; failures: string[]; skipped: string[] }): string {
+  const sections: string[] = [];
+  const toc: string[] = [];
+  for (const g of groupBySuiteDataset(rows)) {
+    const suite = SUITES[g.suite];
+    const id = `${g.suite}-${g.dataset}`;
+    const metric = g.rows[0]!.mainMetric;
+    toc.push(`<li><a href="#${esc(id)}">${esc(suite?.title ?? g.suite)} — ${esc(g.dataset)}</a></li>`);
+    const plots = sectionPlots(g.rows, metric);
+    if (suite?.curveParam) {
+      const c = curvePlot(g.rows, suite.curveParam, metric);
+      if (c) plots.unshift(c);
+    }
+    sections.push(`<section id="${esc(id)}" class="suite">
+<h2>${esc(suite?.title ?? g.suite)} — <code>${esc(g.dataset)}</code></h2>
+${suite ? `<p class="question">${esc(suite.question)} Baseline: <code>${esc(suite.baseline)}</code>.</p>` : ''}
+<p class="meta">main_score = ${esc(metric)} on the ${esc(g.rows[0]!.split)} split · dataset manifest sha256 <code>${esc(g.rows[0]!.manifestHash.slice(0, 16))}…</code> · adapter ${esc(g.rows[0]!.adapter)}</p>
+${table(g.rows)}
+<div class="plots">${plots.map((p) => `<figure>${p}</figure>`).join('\n')}</div>
+</section>`);
+  }
+  const notes = [
+    ...meta.failures.map((f) => `<li class="failure">failed: ${esc(f)}</li>`),
+    ...meta.skipped.map((s) => `<li class="skipped">left out: ${esc(s)}</li>`),
+  ];
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tunebench leaderboard (${esc(meta.preset)})</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1240px;padding:0 16px;color:#222}
+table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}th,td{border:1px solid #ddd;padding:4px 8px;text-align:right}
+th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}tr.baseline td{background:#fffbe6}
+.plots{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0;border:1px solid #eee;padding:4px}
+.question{font-style:italic}.meta{color:#666;font-size:12px}code{font-size:12px}
+</style></head>
+<body>
+<h1>tunebench leaderboard — ${esc(meta.preset)} preset</h1>
+<p>${meta.records} runs, generated ${esc(meta.generatedAt)}. Scores are means over seeds ± sample std; 95 % CIs are percentile bootstraps over seeds; Δ vs the suite's baseline is paired by seed (bootstrap CI; p from the exact sign-flip permutation test, whose smallest value with n seeds is 2/2ⁿ). Compute counts the tokens of every training phase of a method (continued pretraining included; the forgetting probe excluded).</p>
+<ul class="toc">${toc.join('')}</ul>
+${notes.length ? `<ul class="notes">${notes.join('')}</ul>` : ''}
+${sections.join('\n')}
+</body></html>
+`;
+}

@@ -1,0 +1,79 @@
+// Writes every leaderboard file of an output directory from its records.
+import { mkdirSync, readFileSync, existsSync, readdirSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { aggregate, loadRecords, type Aggregate } from '../leaderboard.js';
+import type { RunRecord } from '../record.js';
+import { htmlReport } from './html.js';
+import { longCsv, markdown, mtebJson, wideCsv } from './tables.js';
+
+export * from './tables.js';
+export * from './html.js';
+export * from './svg.js';
+
+export interface ReportFiles {
+  dir: string;
+  longCsv: string;
+  wideCsv: string;
+  markdown: string;
+  json: string;
+  html: string;
+}
+
+function write(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+function listFailures(outDir: string): string[] {
+  const dir = join(outDir, 'failures');
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (n.endsWith('.json')) {
+        const f = JSON.parse(readFileSync(p, 'utf8')) as { runId: string; error: string };
+        out.push(`${f.runId}: ${f.error}`);
+      }
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** Aggregate the records of `outDir` and write leaderboard/{long.csv, wide.csv, leaderboard.md, results.json, report.html}. */
+export function writeReports(outDir: string, opts: { resamples?: number } = {}): { files: ReportFiles; rows: Aggregate[]; records: RunRecord[]; markdown: string } {
+  const records = loadRecords(join(outDir, 'records'));
+  if (!records.length) throw new Error(`${join(outDir, 'records')}: no run records yet`);
+  const rows = aggregate(records, opts);
+  const generatedAt = new Date().toISOString();
+  const preset = records[0]!.preset;
+  const dir = join(outDir, 'leaderboard');
+  mkdirSync(dir, { recursive: true });
+  let skipped: string[] = [];
+  const sweepFile = join(outDir, 'sweep.json');
+  if (existsSync(sweepFile)) {
+    const s = JSON.parse(readFileSync(sweepFile, 'utf8')) as { skippedVariants?: { suite: string; strategy: string; reason: string }[] };
+    skipped = (s.skippedVariants ?? []).map((x) => `${x.suite}/${x.strategy}: ${x.reason.split('\n').join(' ')}`);
+  }
+  // A failure whose run later succeeded has no file any more; list the rest.
+  const failures = listFailures(outDir);
+  const md = markdown(rows, { preset, records: records.length, generatedAt });
+  const files: ReportFiles = {
+    dir,
+    longCsv: join(dir, 'long.csv'),
+    wideCsv: join(dir, 'wide.csv'),
+    markdown: join(dir, 'leaderboard.md'),
+    json: join(dir, 'results.json'),
+    html: join(dir, 'report.html'),
+  };
+  write(files.longCsv, longCsv(records));
+  write(files.wideCsv, wideCsv(rows));
+  write(files.markdown, md);
+  write(files.json, JSON.stringify(mtebJson(rows, { preset, generatedAt }), null, 2) + '\n');
+  write(files.html, htmlReport(rows, { preset, records: records.length, generatedAt, failures, skipped }));
+  void relative;
+  return { files, rows, records, markdown: md };
+}

@@ -1,0 +1,358 @@
+// The sweep runner. Each phase of each run is its own child process (`tunebench pretrain |
+// finetune --config <file>`), so a native abort in Dawn or an out-of-memory costs one run, never
+// the sweep: a failed run is recorded (failures/<runId>.json with the tail of its stderr),
+// retried once, and the sweep moves on. A run whose record exists is skipped, and a phase whose
+// metrics.json exists is reused, so a killed sweep continues where it stopped. `shard i/n` runs
+// every n-th run (by position in the plan), for splitting a sweep across machines; `merge`
+// (merge.ts) joins the records afterwards.
+//
+// Layout of the output directory:
+//   records/<suite>/<dataset>/<strategy>/seed<N>.json    one validated RunRecord per finished run
+//   failures/<same path>.json                            the last failure of a run that has no record
+//   runs/<runId>/<phase>/                                the trainer's run directories
+//   base/                                                the sweep's own base model (micro preset)
+
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { INIT_BASE, INIT_PRETRAINED, applyOverrides, manifestHash, repoRoot, type PhasePlan, type RunPlan, type SweepPlan } from './plan.js';
+import { RECORD_SCHEMA_VERSION, STRATEGY_BENCHMARK, checkRecord, type CurvePoint, type PhaseResult, type RunRecord } from './record.js';
+
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+export function parseShard(s: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(s.trim());
+  if (!m) throw new Error(`--shard ${s}: expected i/n, e.g. 1/4`);
+  const index = Number(m[1]), count = Number(m[2]);
+  if (count < 1 || index < 1 || index > count) throw new Error(`--shard ${s}: need 1 ≤ i ≤ n`);
+  return { index, count };
+}
+
+export function shardRuns<T>(runs: T[], shard: Shard | null | undefined): T[] {
+  if (!shard) return runs;
+  return runs.filter((_, i) => i % shard.count === shard.index - 1);
+}
+
+export interface RunnerOptions {
+  outDir: string;
+  backend: 'gpu' | 'cpu';
+  /** Base model checkpoint directory (presets that use the shipped model). */
+  baseDir?: string | null;
+  shard?: Shard | null;
+  /** Attempts after the first failure (default 1). */
+  retries?: number;
+  /** Child command prefix; the phase arguments (`<command> --config <file> --backend <b>`) follow.
+   * Default: this node + bin/tunebench.mjs. Tests inject a fake trainer here. */
+  childCommand?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Progress lines (default: console.log). */
+  log?: (line: string) => void;
+  /** Kill a phase after this many seconds (default: none). */
+  phaseTimeoutS?: number;
+}
+
+export interface SweepSummary {
+  total: number;
+  skipped: number;
+  done: number;
+  failed: { runId: string; error: string }[];
+  records: string[];
+  wallTimeS: number;
+}
+
+const DEFAULT_BIN = join(repoRoot, 'bin', 'tunebench.mjs');
+
+export function recordPath(outDir: string, runId: string): string {
+  return join(outDir, 'records', `${runId}.json`);
+}
+export function failurePath(outDir: string, runId: string): string {
+  return join(outDir, 'failures', `${runId}.json`);
+}
+
+function writeJsonAtomic(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  renameSync(tmp, path);
+}
+
+function gitRevision(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+function fileSha256(path: string): string | null {
+  try {
+    return createHash('sha256').update(readFileSync(path)).digest('hex');
+  } catch {
+    return null;
+  }
+}
+
+class PhaseFailure extends Error {
+  stdoutTail = '';
+  constructor(message: string, readonly stderrTail: string, readonly exitCode: number | null, readonly signal: string | null) {
+    super(message);
+  }
+}
+
+interface PhaseOutcome {
+  dir: string;
+  metrics: Record<string, unknown>;
+  config: Record<string, unknown>;
+}
+
+function tail(text: string, lines = 40): string {
+  return text.split('\n').filter((l) => l.trim()).slice(-lines).join('\n');
+}
+
+/** Runs one trainer phase as a child process in `dir` (reused when its metrics.json exists). */
+async function runPhase(phase: PhasePlan, dir: string, init: { base: string | null; pretrained: string | null }, opts: RunnerOptions, onLine: (l: string) => void): Promise<PhaseOutcome> {
+  const metricsFile = join(dir, 'metrics.json');
+  const configFile = join(dir, 'config.json');
+  if (existsSync(metricsFile) && existsSync(configFile)) {
+    return { dir, metrics: JSON.parse(readFileSync(metricsFile, 'utf8')), config: JSON.parse(readFileSync(configFile, 'utf8')).config ?? {} };
+  }
+  // A phase killed half-way: start it again from nothing (its partial directory would be refused).
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dirname(dir), { recursive: true });
+  let cfg = applyOverrides(phase.config, { outputDir: dir });
+  const initKey = (cfg.model as { init?: unknown } | undefined)?.init;
+  if (initKey === INIT_BASE) cfg = applyOverrides(cfg, { 'model.init': init.base });
+  if (initKey === INIT_PRETRAINED) cfg = applyOverrides(cfg, { 'model.init': init.pretrained });
+  const cfgFile = `${dir}.config.json`;
+  writeFileSync(cfgFile, JSON.stringify(cfg, null, 2) + '\n');
+  const [exe, ...pre] = opts.childCommand ?? [process.execPath, DEFAULT_BIN];
+  const args = [...pre, phase.command, '--config', cfgFile, '--backend', opts.backend];
+  const stdoutPath = `${dir}.stdout.log`;
+  const stderrPath = `${dir}.stderr.log`;
+  const out = createWriteStream(stdoutPath);
+  const err = createWriteStream(stderrPath);
+  let stderrText = '';
+  let stdoutText = '';
+  const code = await new Promise<{ code: number | null; signal: string | null }>((resolveP, rejectP) => {
+    const child = spawn(exe!, args, { cwd: repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let timer: NodeJS.Timeout | null = null;
+    if (opts.phaseTimeoutS) timer = setTimeout(() => child.kill('SIGKILL'), opts.phaseTimeoutS * 1000);
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out.write(d);
+      stdoutText = (stdoutText + d.toString('utf8')).slice(-20000);
+      buf += d.toString('utf8');
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) if (l.trim()) onLine(l);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err.write(d);
+      stderrText = (stderrText + d.toString('utf8')).slice(-20000);
+    });
+    child.on('error', (e) => rejectP(new PhaseFailure(`cannot start ${exe}: ${e.message}`, '', null, null)));
+    child.on('close', (c, s) => {
+      if (timer) clearTimeout(timer);
+      resolveP({ code: c, signal: s });
+    });
+  });
+  await Promise.all([new Promise((r) => out.end(r)), new Promise((r) => err.end(r))]);
+  if (code.code !== 0) {
+    const why = code.signal ? `killed by ${code.signal}` : `exit code ${code.code}`;
+    const last = tail(stderrText, 1) || '(no stderr)';
+    const f = new PhaseFailure(`${phase.name} phase (${phase.command}) failed: ${why}: ${last}`, tail(stderrText), code.code, code.signal);
+    f.stdoutTail = tail(stdoutText, 20);
+    throw f;
+  }
+  if (!existsSync(metricsFile)) throw new PhaseFailure(`${phase.name} phase exited 0 but wrote no ${metricsFile}`, tail(stderrText), 0, null);
+  unlinkSync(cfgFile);
+  return { dir, metrics: JSON.parse(readFileSync(metricsFile, 'utf8')), config: JSON.parse(readFileSync(configFile, 'utf8')).config ?? cfg };
+}
+
+const n = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+const int = (x: unknown): number => (typeof x === 'number' && Number.isFinite(x) ? Math.round(x) : 0);
+
+function phaseResult(p: PhasePlan, o: PhaseOutcome): PhaseResult {
+  const m = o.metrics;
+  const score = (m.test as { main_score?: number } | null)?.main_score ?? (m.dev as { main_score?: number } | null)?.main_score ?? (m.main_score as number | null);
+  return {
+    name: p.name,
+    command: p.command,
+    dataset: p.dataset,
+    steps: int(m.steps),
+    tokens: int(m.tokens),
+    wallTimeS: n(m.wallTimeS) ?? 0,
+    main_score: n(score),
+    trainableParams: int(m.trainableParams),
+    totalParams: int(m.totalParams),
+    config: o.config,
+  };
+}
+
+const MAIN_METRIC: Record<string, string> = { seq_cls: 'accuracy', token_cls: 'f1', mlm: 'accuracy', embedding: 'main_score' };
+
+/** Turn the phases' metrics.json into the run's record (validated). */
+export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string, PhaseOutcome>, ctx: { gitRevision: string | null; baseModel: RunRecord['baseModel'] }): RunRecord {
+  const phases = run.phases.map((p) => phaseResult(p, outcomes.get(p.name)!));
+  const ft = outcomes.get('finetune')!.metrics;
+  const test = ft.test as Record<string, number> | null;
+  const dev = ft.dev as Record<string, number> | null;
+  const scored = test ?? dev;
+  if (!scored || typeof scored.main_score !== 'number') throw new Error(`${run.runId}: the finetune phase reported no main_score (metrics.json has neither test nor dev scores)`);
+  const metrics: RunRecord['metrics'] = { main_score: scored.main_score };
+  for (const [k, v] of Object.entries(scored)) if (k !== 'main_score' && k !== 'count' && typeof v === 'number') metrics[k] = v;
+  if (dev && test) metrics.dev_main_score = n(dev.main_score);
+  const maj = (ft.majorityBaseline as { test?: number; dev?: number } | null) ?? null;
+  if (maj) metrics.majority_baseline = n(test ? maj.test : maj.dev);
+  const pre = outcomes.get('pretrain');
+  if (pre) metrics.mlm_accuracy = n((pre.metrics.dev as { main_score?: number } | null)?.main_score);
+  const probe = outcomes.get('probe');
+  if (probe) metrics.probe_wn_topic = n((probe.metrics.test as { main_score?: number } | null)?.main_score ?? (probe.metrics.dev as { main_score?: number } | null)?.main_score);
+  // Compute of the method: every phase except the forgetting probe (a measurement, not training).
+  const method = phases.filter((p) => p.name !== 'probe');
+  const tokens = method.reduce((s, p) => s + p.tokens, 0);
+  const wall = method.reduce((s, p) => s + p.wallTimeS, 0);
+  const history = (ft.history as Record<string, number>[] | undefined) ?? [];
+  const curve: CurvePoint[] = [];
+  for (const h of history) {
+    const pt: CurvePoint = { step: int(h.step) };
+    if (n(h.loss) !== null) pt.loss = h.loss;
+    if (n(h.dev_main_score) !== null) pt.dev_main_score = h.dev_main_score;
+    if (pt.loss !== undefined || pt.dev_main_score !== undefined) curve.push(pt);
+  }
+  const ftPhase = phases.find((p) => p.name === 'finetune')!;
+  const rec: RunRecord = {
+    schemaVersion: RECORD_SCHEMA_VERSION,
+    benchmark: STRATEGY_BENCHMARK,
+    runId: run.runId,
+    suite: run.suite,
+    preset: plan.preset.name,
+    strategy: run.strategy,
+    params: run.params,
+    dataset: run.dataset,
+    manifestHash: manifestHash(run.dataset),
+    split: test ? 'test' : 'dev',
+    seed: run.seed,
+    mainMetric: MAIN_METRIC[String(ft.task)] ?? 'main_score',
+    metrics,
+    trainableParams: ftPhase.trainableParams,
+    totalParams: Math.max(1, ftPhase.totalParams),
+    tokens,
+    wallTimeS: wall,
+    tokensPerSecond: tokens / Math.max(1e-9, wall),
+    adapter: String(ft.device ?? 'unknown'),
+    gitRevision: ctx.gitRevision,
+    baseModel: ctx.baseModel,
+    phases,
+    curve,
+    createdAt: new Date().toISOString(),
+  };
+  return checkRecord(rec, `record of ${run.runId}`);
+}
+
+function fmtS(s: number): string {
+  if (s < 90) return `${s.toFixed(0)} s`;
+  if (s < 5400) return `${(s / 60).toFixed(1)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+/** Run (or resume) a sweep. Never throws for a failed run: failures are in the summary. */
+export async function runSweep(plan: SweepPlan, opts: RunnerOptions): Promise<SweepSummary> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const outDir = resolve(opts.outDir);
+  const retries = opts.retries ?? 1;
+  const t0 = Date.now();
+  const runs = shardRuns(plan.runs, opts.shard);
+  const git = gitRevision();
+  const summary: SweepSummary = { total: runs.length, skipped: 0, done: 0, failed: [], records: [], wallTimeS: 0 };
+  mkdirSync(outDir, { recursive: true });
+  writeJsonAtomic(join(outDir, 'sweep.json'), {
+    preset: plan.preset.name, backend: opts.backend, shard: opts.shard ?? null, runs: runs.map((r) => r.runId), skippedVariants: plan.skipped, gitRevision: git, startedAt: new Date().toISOString(),
+  });
+  for (const s of plan.skipped) log(`note: ${s.suite}/${s.strategy} is left out: ${s.reason.split('\n').join(' ')}`);
+
+  const todo = runs.filter((r) => !existsSync(recordPath(outDir, r.runId)));
+  summary.skipped = runs.length - todo.length;
+  if (summary.skipped) log(`${summary.skipped} of ${runs.length} runs already have a record (skipped)`);
+  for (const r of runs) if (existsSync(recordPath(outDir, r.runId))) summary.records.push(recordPath(outDir, r.runId));
+  if (!todo.length) {
+    summary.wallTimeS = (Date.now() - t0) / 1000;
+    return summary;
+  }
+
+  // ---- the base model
+  let baseDir: string | null = opts.baseDir ? resolve(opts.baseDir) : null;
+  let baseModel: RunRecord['baseModel'] = null;
+  if (plan.basePhase) {
+    const dir = join(outDir, 'base');
+    log(`base model: pretraining the preset's own base model (${plan.basePhase.dataset}) in ${dir}`);
+    let outcome: PhaseOutcome | null = null;
+    for (let attempt = 0; attempt <= retries && !outcome; attempt++) {
+      try {
+        outcome = await runPhase(plan.basePhase, dir, { base: null, pretrained: null }, opts, () => {});
+      } catch (e) {
+        log(`base model: ${(e as Error).message}${attempt < retries ? ' (retrying)' : ''}`);
+      }
+    }
+    if (!outcome) throw new Error(`the base model could not be pretrained; see ${dir}.stderr.log`);
+    baseDir = join(dir, 'checkpoint');
+    baseModel = { source: `pretrained by the sweep (${plan.preset.name} preset) in ${baseDir}`, sha256: fileSha256(join(baseDir, 'model.safetensors')) };
+  } else {
+    if (!baseDir) throw new Error('no base model directory');
+    baseModel = { source: baseDir.startsWith(repoRoot) ? baseDir.slice(repoRoot.length + 1) : baseDir, sha256: fileSha256(join(baseDir, 'model.safetensors')) };
+  }
+
+  const times: number[] = [];
+  for (let i = 0; i < todo.length; i++) {
+    const run = todo[i]!;
+    const label = `[${i + 1}/${todo.length}] ${run.runId}`;
+    const avg = times.length ? times.reduce((a, b) => a + b, 0) / times.length : NaN;
+    const eta = Number.isFinite(avg) ? ` (ETA ${fmtS(avg * (todo.length - i))})` : '';
+    log(`${label}${eta}`);
+    const tRun = Date.now();
+    let lastError: PhaseFailure | Error | null = null;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      const outcomes = new Map<string, PhaseOutcome>();
+      try {
+        for (const phase of run.phases) {
+          const dir = join(outDir, 'runs', run.runId, phase.name);
+          const tp = Date.now();
+          let lastLine = '';
+          const o = await runPhase(phase, dir, { base: baseDir, pretrained: outcomes.get('pretrain') ? join(outcomes.get('pretrain')!.dir, 'checkpoint') : null }, opts, (l) => {
+            lastLine = l;
+          });
+          outcomes.set(phase.name, o);
+          const r = phaseResult(phase, o);
+          void lastLine;
+          log(`    ${phase.name.padEnd(8)} ${phase.dataset.padEnd(10)} ${r.steps} steps, ${r.tokens} tokens, ${fmtS((Date.now() - tp) / 1000)}: main_score ${r.main_score === null ? '-' : r.main_score.toFixed(4)}`);
+        }
+        const rec = buildRecord(run, plan, outcomes, { gitRevision: git, baseModel });
+        writeJsonAtomic(recordPath(outDir, run.runId), rec);
+        rmSync(failurePath(outDir, run.runId), { force: true });
+        summary.records.push(recordPath(outDir, run.runId));
+        summary.done++;
+        lastError = null;
+        break;
+      } catch (e) {
+        lastError = e as Error;
+        const f = e instanceof PhaseFailure ? e : null;
+        writeJsonAtomic(failurePath(outDir, run.runId), {
+          runId: run.runId, attempt: attempt + 1, error: (e as Error).message, exitCode: f?.exitCode ?? null, signal: f?.signal ?? null,
+          stderrTail: f?.stderrTail ?? String((e as Error).stack ?? ''), stdoutTail: f?.stdoutTail ?? '', at: new Date().toISOString(),
+        });
+        log(`    FAILED (attempt ${attempt + 1} of ${retries + 1}): ${(e as Error).message}`);
+        // Retry from scratch: drop the phases of this attempt (a crash may have left them inconsistent).
+        rmSync(join(outDir, 'runs', run.runId), { recursive: true, force: true });
+      }
+    }
+    if (lastError) summary.failed.push({ runId: run.runId, error: lastError.message });
+    times.push((Date.now() - tRun) / 1000);
+  }
+  summary.wallTimeS = (Date.now() - t0) / 1000;
+  return summary;
+}

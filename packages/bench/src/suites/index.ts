@@ -1,0 +1,18 @@
+// The registry of suites: `tunebench bench run [suite...]` runs these.
+import { freezing } from './freezing.js';
+import { domain } from './domain.js';
+import { masking } from './masking.js';
+import { sensitivity } from './sensitivity.js';
+import type { Suite } from './types.js';
+
+export * from './types.js';
+export * from './presets.js';
+
+export const SUITES: Record<string, Suite> = { freezing, domain, masking, sensitivity };
+export const SUITE_NAMES = Object.keys(SUITES);
+
+export function suiteByName(name: string): Suite {
+  const s = SUITES[name];
+  if (!s) throw new Error(`unknown suite '${name}' (known: ${SUITE_NAMES.join(', ')})`);
+  return s;
+}

@@ -1,0 +1,59 @@
+// Presets: how big each run is. `micro` exists for the end-to-end test (a few steps on the float64
+// CPU reference model, a tiny base model pretrained by the sweep itself); `quick` is the main job
+// (`npm start`: minutes per suite on the shipped base model); `full` is the leaderboard to cite
+// (whole training splits, several epochs, 3 seeds).
+import type { PhaseSizes, Preset, PresetName } from './types.js';
+
+const sizes = (s: Partial<PhaseSizes>): PhaseSizes => ({
+  maxSteps: 0, epochs: 1, batchSize: 16, maxLength: 64, maxTrainRows: 0, maxEvalRows: 0, logEvery: 5, evalEvery: 0, ...s,
+});
+
+const micro = sizes({ maxSteps: 3, batchSize: 8, maxLength: 24, maxTrainRows: 48, maxEvalRows: 24, logEvery: 1, evalEvery: 2 });
+
+export const PRESETS: Record<PresetName, Preset> = {
+  micro: {
+    name: 'micro',
+    description: 'a few steps per run on the CPU reference model and a 2-layer, 32-wide base model pretrained by the sweep (tests)',
+    seeds: [0, 1],
+    backend: 'cpu',
+    finetune: micro,
+    pretrain: micro,
+    probe: micro,
+    base: {
+      shape: { numLayers: 2, hiddenSize: 32, numHeads: 2, intermediateSize: 64 },
+      preset: 'tiny',
+      vocabSize: 400,
+      dataset: 'pretrain_en',
+      sizes: sizes({ maxSteps: 4, batchSize: 8, maxLength: 24, maxTrainRows: 200, maxEvalRows: 24, logEvery: 2 }),
+    },
+    scratchPreset: 'tiny',
+  },
+  quick: {
+    name: 'quick',
+    description: 'short fine-tunes (60 steps of 16 rows) from the shipped base model, 2 seeds, capped dev/test sets',
+    seeds: [0, 1],
+    backend: 'gpu',
+    finetune: sizes({ maxSteps: 60, batchSize: 16, maxLength: 64, maxTrainRows: 3000, maxEvalRows: 400, logEvery: 5, evalEvery: 20 }),
+    pretrain: sizes({ maxSteps: 60, batchSize: 16, maxLength: 64, maxTrainRows: 3000, maxEvalRows: 200, logEvery: 5, evalEvery: 30 }),
+    probe: sizes({ maxSteps: 40, batchSize: 16, maxLength: 64, maxTrainRows: 3000, maxEvalRows: 400, logEvery: 10, evalEvery: 0 }),
+    base: 'shipped',
+    scratchPreset: 'tiny',
+  },
+  full: {
+    name: 'full',
+    description: 'whole training splits, 3 epochs of fine-tuning, 3 seeds, full dev/test sets',
+    seeds: [0, 1, 2],
+    backend: 'gpu',
+    finetune: sizes({ epochs: 3, batchSize: 32, maxLength: 128, logEvery: 20, evalEvery: 200 }),
+    pretrain: sizes({ epochs: 3, batchSize: 32, maxLength: 128, logEvery: 20, evalEvery: 200 }),
+    probe: sizes({ epochs: 1, batchSize: 32, maxLength: 128, logEvery: 50, evalEvery: 0 }),
+    base: 'shipped',
+    scratchPreset: 'tiny',
+  },
+};
+
+export function presetByName(name: string): Preset {
+  const p = (PRESETS as Record<string, Preset | undefined>)[name];
+  if (!p) throw new Error(`unknown preset '${name}' (known: ${Object.keys(PRESETS).join(', ')})`);
+  return p;
+}
