@@ -7,10 +7,13 @@
 //   tiny / mini  training tokens/s of a full MLM step (all parameters train, AdamW) of the
 //          BERT-tiny / BERT-mini presets, vocab 8192, B 32, T 128, 15 % of tokens labelled.
 //
-// Usage: npx tsx packages/trainer/src/bench/encoder_layer.ts [layer|tiny|mini|all] [--steps N] [--warmup N]
+// Usage: npx tsx packages/trainer/src/bench/encoder_layer.ts [layer|tiny|mini|all] [--steps N] [--warmup N] [--profile]
 // Each measured step is one StepEncoder submitted and awaited (the loss is not read back).
+// --profile also replays every dispatch of one recorded step alone (best of 3, submit + wait each)
+// and prints the time per kernel label and per phase (forward / backward / optimizer): a
+// breakdown, not the step time (no overlap, plus one submit round trip per dispatch).
 
-import { ADAMW_HYPER_WORDS, adamw_hyperparameters, adamw_update, openGpu, type AdamWRange, type Gpu } from '@tunebench/kernels';
+import { ADAMW_HYPER_WORDS, adamw_hyperparameters, adamw_update, openGpu, type AdamWRange, type Gpu, type StepEncoder } from '@tunebench/kernels';
 import { BertModel } from '../model/bert.js';
 import { makeConfig, type BertConfig } from '../model/config.js';
 import type { HeadSpec } from '../model/heads.js';
@@ -35,7 +38,7 @@ function batchOf(B: number, T: number, V: number, labels: 'mlm' | 'token2', seed
 
 export async function benchTraining(
   gpu: Gpu, name: string, config: BertConfig, heads: HeadSpec[], batch: ModelBatch, trainable: (layer: number) => boolean,
-  steps: number, warmup: number,
+  steps: number, warmup: number, profile = false,
 ): Promise<BenchResult> {
   const store = new ParamStore(paramSpecs(config, heads));
   initParams(store, 1, config.initializerRange);
@@ -59,6 +62,16 @@ export async function benchTraining(
     }
     const loss = await model.readLoss();
     if (!Number.isFinite(loss)) throw new Error(`${name}: loss is ${loss}`);
+    if (profile) {
+      const enc = gpu.encoder('profile');
+      model.zeroGrads(enc);
+      model.forward(enc, batch, { train: true, seed: 1, step: 1 });
+      const nf = enc.size;
+      model.backward(enc);
+      const nb = enc.size;
+      adamw_update(gpu, enc, model.params, model.grads, m, v, hyper, null, ranges);
+      await replayDispatches(gpu, enc, name, (i) => (i < nf ? 'forward' : i < nb ? 'backward' : 'optimizer'));
+    }
   } finally {
     model.destroy();
     m.destroy(); v.destroy(); hyper.destroy();
@@ -68,16 +81,48 @@ export async function benchTraining(
   return { name, msPerStep: median, msPerStepMin: times[0], tokensPerSecond: (batch.B * batch.T) / (median / 1000), steps };
 }
 
-export async function benchEncoderLayer(gpu: Gpu, steps = 5, warmup = 2): Promise<BenchResult> {
+interface RecordedDispatch { entry: { pipeline: GPUComputePipeline; label: string }; bindGroup: GPUBindGroup; workgroups: [number, number, number] }
+
+/** Run each dispatch recorded in `enc` alone (best of 3) and print the time per kernel and phase. */
+async function replayDispatches(gpu: Gpu, enc: StepEncoder, name: string, phase: (i: number) => string): Promise<void> {
+  await gpu.checkPipelines();
+  // StepEncoder keeps its dispatches private; a benchmark may look (the list is never modified).
+  const ds = (enc as unknown as { dispatches: RecordedDispatch[] }).dispatches;
+  const perKernel = new Map<string, number>();
+  const perPhase = new Map<string, number>();
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i];
+    let best = Infinity;
+    for (let r = 0; r < 3; r++) {
+      const ce = gpu.device.createCommandEncoder();
+      const pass = ce.beginComputePass();
+      pass.setPipeline(d.entry.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(...d.workgroups);
+      pass.end();
+      const t0 = performance.now();
+      gpu.device.queue.submit([ce.finish()]);
+      await gpu.device.queue.onSubmittedWorkDone();
+      best = Math.min(best, performance.now() - t0);
+    }
+    const key = `${phase(i)} ${d.entry.label}`;
+    perKernel.set(key, (perKernel.get(key) ?? 0) + best);
+    perPhase.set(phase(i), (perPhase.get(phase(i)) ?? 0) + best);
+  }
+  console.log(`profile of one step of ${name}: ${ds.length} dispatches; ${[...perPhase].map(([k, t]) => `${k} ${t.toFixed(1)} ms`).join(', ')}`);
+  for (const [k, t] of [...perKernel].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`  ${t.toFixed(1).padStart(8)} ms  ${k}`);
+}
+
+export async function benchEncoderLayer(gpu: Gpu, steps = 5, warmup = 2, profile = false): Promise<BenchResult> {
   const config = makeConfig({ numLayers: 1, hiddenSize: 128, numHeads: 4, intermediateSize: 512 }, 1000, { maxPositions: 64 });
   // Only layer 0 (and the 2-class head, 258 parameters) trains.
   return benchTraining(gpu, 'encoder layer d128 h4 T64 B32 FFN512', config, [{ kind: 'token_cls', numLabels: 2 }], batchOf(32, 64, 1000, 'token2', 1),
-    (layer) => layer >= 0, steps, warmup);
+    (layer) => layer >= 0, steps, warmup, profile);
 }
 
-export async function benchPreset(gpu: Gpu, preset: 'tiny' | 'mini', steps = 3, warmup = 1): Promise<BenchResult> {
+export async function benchPreset(gpu: Gpu, preset: 'tiny' | 'mini', steps = 3, warmup = 1, profile = false): Promise<BenchResult> {
   const config = makeConfig(preset, 8192, { maxPositions: 128 });
-  return benchTraining(gpu, `${preset} MLM V8192 B32 T128`, config, [{ kind: 'mlm' }], batchOf(32, 128, 8192, 'mlm', 2), () => true, steps, warmup);
+  return benchTraining(gpu, `${preset} MLM V8192 B32 T128`, config, [{ kind: 'mlm' }], batchOf(32, 128, 8192, 'mlm', 2), () => true, steps, warmup, profile);
 }
 
 async function main(): Promise<void> {
@@ -87,13 +132,14 @@ async function main(): Promise<void> {
     const i = args.indexOf(flag);
     return i >= 0 ? Number(args[i + 1]) : d;
   };
+  const profile = args.includes('--profile');
   const gpu = await openGpu();
   try {
     console.log(`adapter: ${gpu.adapterInfo.description || gpu.adapterInfo.device} (${gpu.adapterInfo.vendor})`);
     const out: BenchResult[] = [];
-    if (which === 'layer' || which === 'all') out.push(await benchEncoderLayer(gpu, num('--steps', 5), num('--warmup', 2)));
-    if (which === 'tiny' || which === 'all') out.push(await benchPreset(gpu, 'tiny', num('--steps', 3), num('--warmup', 1)));
-    if (which === 'mini' || which === 'all') out.push(await benchPreset(gpu, 'mini', num('--steps', 3), num('--warmup', 1)));
+    if (which === 'layer' || which === 'all') out.push(await benchEncoderLayer(gpu, num('--steps', 5), num('--warmup', 2), profile));
+    if (which === 'tiny' || which === 'all') out.push(await benchPreset(gpu, 'tiny', num('--steps', 3), num('--warmup', 1), profile));
+    if (which === 'mini' || which === 'all') out.push(await benchPreset(gpu, 'mini', num('--steps', 3), num('--warmup', 1), profile));
     for (const r of out) {
       console.log(`${r.name}: ${r.msPerStep.toFixed(1)} ms/step (median of ${r.steps}, min ${r.msPerStepMin.toFixed(1)}), ${Math.round(r.tokensPerSecond)} training tokens/s`);
     }
