@@ -6,3 +6,4 @@ export * from './reference.js';
 export * from './bert.js';
 export * from './head_kernels.js';
 export * from './lora.js';
+export * from './resize.js';
