@@ -165,6 +165,10 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
   let transB = s.transB;
   if (transB && !info.transBInKernel) {
     const items = s.strideB === 0 ? 1 : s.batch;
+    const bytes = items * s.K * s.N * 4;
+    if (bytes > gpu.limits.maxStorageBufferBindingSize) {
+      throw new Error(`${kernel}: bᵀ needs a ${bytes}-byte scratch buffer, over this device's binding limit; use variant 'tiled' or 'naive'`);
+    }
     b = scratch(gpu, items * s.K * s.N);
     transpose(gpu, enc, b, args.b, s.N, s.K, items, s.strideB);
     strideB = s.strideB === 0 ? 0 : s.K * s.N;

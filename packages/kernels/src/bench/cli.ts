@@ -9,9 +9,10 @@
 //   --no-naive         skip the naive yardstick kernels
 //   --list             print the case names and exit
 //
-// For each case it prints the median time, GFLOP/s, GB/s and the speed-up over a naive kernel
-// computing the same thing, measured in the same process (compare ratios, not absolute numbers:
-// the machine may be shared). Every timed iteration records the step, submits it and awaits
+// For each case it prints the median time, GFLOP/s and GB/s at the median, GFLOP/s of the fastest
+// run ("best", steadier on a shared machine) and the speed-up over a naive kernel computing the
+// same thing, measured in the same process (compare ratios, not absolute numbers: the machine may
+// be shared; the load average is printed and stored). Every timed iteration records the step, submits it and awaits
 // gpu.sync(), so the time is the GPU's work plus one submit round trip (~0.1 ms on lavapipe).
 //
 // Adding benchmarks for a kernel family: drop a file in src/bench/cases/<family>.ts that exports
@@ -151,14 +152,15 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   try {
     const a = gpu.adapterInfo;
     console.log(`adapter: ${a.description || a.device} (${a.isSoftware ? 'software' : 'hardware'}); ${cases.length} case(s)${quick ? ', --quick' : ''}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-    console.log(`${''.padEnd(8)}${'case'.padEnd(44)}  median ms   GFLOP/s      GB/s  naive ms  ×naive`);
+    console.log(`${''.padEnd(8)}${'case'.padEnd(44)}  median ms   GFLOP/s      GB/s   best GF/s  naive ms  ×naive`);
     for (const [i, c] of cases.entries()) {
       const tag = `[${i + 1}/${cases.length}]`.padEnd(8);
       if (process.stdout.isTTY) process.stdout.write(`${tag}${c.name} …\r`);
       const r = await runCase(gpu, c, quick, !values['no-naive']);
       records.push(r);
       const nv = r.naive_median_ms === null ? '       -       -' : `${fmt(r.naive_median_ms)} ${fmt(r.speedup_vs_naive!, 1)}`;
-      console.log(`${tag}${c.name.padEnd(44)} ${fmt(r.median_ms, 2)}  ${fmt(r.gflops)}  ${fmt(r.gbps)}  ${nv}`);
+      const best = c.flops / (r.min_ms * 1e6);
+      console.log(`${tag}${c.name.padEnd(44)} ${fmt(r.median_ms, 2)}  ${fmt(r.gflops)}  ${fmt(r.gbps)}  ${fmt(best)}   ${nv}`);
     }
   } finally {
     const file: BenchResultsFile = {
