@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     }
     writeOutputs(args.out, built.filter((b) => wanted.has(b.name)), wanted.has('resources') ? synonyms : undefined, npmSpecs);
     log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s → ${args.out}`);
-    if (args.check) check(args.out, built.filter((b) => wanted.has(b.name)).map((b) => b.name));
+    if (args.check) check(args.out, built.filter((b) => wanted.has(b.name)).map((b) => b.name), args.only.length === 0);
   } finally {
     if (!args.work) rmSync(work, { recursive: true, force: true });
   }
@@ -170,19 +170,22 @@ function writeOutputs(out: string, built: Built[], synonyms: Record<string, stri
   writeAtomic(join(out, 'LICENSES.md'), licensesMarkdown());
 }
 
-/** Compares freshly built files with the committed ones under datasets/. */
-function check(out: string, names: string[]): void {
+/** Compares freshly built files (rows, cards, audit files, and for a full build the manifest,
+ * licences and resources) with the committed ones under datasets/. */
+function check(out: string, names: string[], full: boolean): void {
+  const rels = names.flatMap((n) => ['train.jsonl', 'dev.jsonl', 'test.jsonl', 'corpus.jsonl', 'README.md', 'headwords.json'].map((f) => `${n}/${f}`));
+  if (full) rels.push(MANIFEST_FILE, 'LICENSES.md', RESOURCE);
   let bad = 0;
-  for (const n of names) {
-    for (const f of ['train.jsonl', 'dev.jsonl', 'test.jsonl', 'corpus.jsonl', 'README.md']) {
-      const a = join(out, n, f);
-      const b = join(DATASETS_DIR, n, f);
-      if (!existsSync(a)) continue;
-      const same = existsSync(b) && sha256Hex(readFileSync(a)) === sha256Hex(readFileSync(b));
-      log(`check ${n}/${f}: ${same ? 'byte-identical to the committed file' : 'DIFFERS from the committed file'}`);
-      if (!same) bad++;
-    }
+  let same = 0;
+  for (const rel of rels) {
+    const a = join(out, rel);
+    const b = join(DATASETS_DIR, rel);
+    if (!existsSync(a)) continue;
+    const ok = existsSync(b) && sha256Hex(readFileSync(a)) === sha256Hex(readFileSync(b));
+    if (ok) same++;
+    else { bad++; log(`check ${rel}: DIFFERS from the committed file`); }
   }
+  log(`check: ${same} file(s) byte-identical to datasets/, ${bad} different`);
   if (bad) throw new Error(`--check: ${bad} file(s) differ from datasets/`);
 }
 

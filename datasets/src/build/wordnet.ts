@@ -46,7 +46,7 @@ export function parseDataLine(line: string, pos: PosFile): Synset {
   const wcnt = parseInt(f[3]!, 16);
   const lemmas: string[] = [];
   let i = 4;
-  for (let w = 0; w < wcnt; w++, i += 2) lemmas.push(f[i]!.replace(/\([a-z]+\)$/u, '').replace(/_/gu, ' '));
+  for (let w = 0; w < wcnt; w++, i += 2) lemmas.push(f[i]!.replace(/\([a-z]+\)$/u, '').replace(/_/gu, ' ').trim());
   const pcnt = Number(f[i]);
   i++;
   const pointers: [string, string][] = [];

@@ -102,7 +102,8 @@ ${countsTable(files)}
 ## Known noise
 - Attribution of poems to dynasties in the collections is imperfect (some Five Dynasties
   poems sit with Tang; some Song shi are by Tang-era authors).
-- Yuan qu are much more colloquial and longer: the easy class. ${pct(dropped, items.length + dropped)} of pieces dropped.
+- Yuan qu are much more colloquial and longer, and the collection's qu (sanqu and zaju arias)
+  carry stage directions in parentheses such as (云) or (正旦唱): the easy class. ${pct(dropped, items.length + dropped)} of pieces dropped.
 `,
   };
   return { built, songShiPool, heldOutClauses };
