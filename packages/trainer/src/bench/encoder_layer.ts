@@ -2,8 +2,10 @@
 //
 //   layer  ms/step of one encoder layer — forward + backward + AdamW — at d 128, 4 heads, T 64,
 //          B 32, FFN 512 (the issue's yardstick: tfjs-webgpu measured 1237 ms/step on this
-//          lavapipe, target ≤ 250). The model is 1 layer with a 2-class token head; only the
-//          layer (and the tiny head) train, so the embeddings run forward only.
+//          lavapipe, target ≤ 250). Measured two ways: (a) a 1-layer model with a 2-class token
+//          head where only the layer and the head train (the embeddings run forward only): the
+//          whole step; (b) the same with 2 layers minus (a): the marginal cost of one more layer
+//          (a full backward including the input gradient), without head or embeddings.
 //   tiny / mini  training tokens/s of a full MLM step (all parameters train, AdamW) of the
 //          BERT-tiny / BERT-mini presets, vocab 8192, B 32, T 128, 15 % of tokens labelled.
 //
@@ -113,11 +115,21 @@ async function replayDispatches(gpu: Gpu, enc: StepEncoder, name: string, phase:
   for (const [k, t] of [...perKernel].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`  ${t.toFixed(1).padStart(8)} ms  ${k}`);
 }
 
-export async function benchEncoderLayer(gpu: Gpu, steps = 5, warmup = 2, profile = false): Promise<BenchResult> {
-  const config = makeConfig({ numLayers: 1, hiddenSize: 128, numHeads: 4, intermediateSize: 512 }, 1000, { maxPositions: 64 });
-  // Only layer 0 (and the 2-class head, 258 parameters) trains.
-  return benchTraining(gpu, 'encoder layer d128 h4 T64 B32 FFN512', config, [{ kind: 'token_cls', numLabels: 2 }], batchOf(32, 64, 1000, 'token2', 1),
-    (layer) => layer >= 0, steps, warmup, profile);
+export async function benchEncoderLayer(gpu: Gpu, steps = 5, warmup = 2, profile = false): Promise<BenchResult[]> {
+  const shape = { hiddenSize: 128, numHeads: 4, intermediateSize: 512 };
+  const batch = batchOf(32, 64, 1000, 'token2', 1);
+  const head: HeadSpec[] = [{ kind: 'token_cls', numLabels: 2 }];
+  // Only the encoder layers (and the 2-class head, 258 parameters) train.
+  const one = await benchTraining(gpu, 'encoder layer d128 h4 T64 B32 FFN512 (1-layer model: embeddings fwd + layer + head + AdamW)',
+    makeConfig({ numLayers: 1, ...shape }, 1000, { maxPositions: 64 }), head, batch, (layer) => layer >= 0, steps, warmup, profile);
+  const two = await benchTraining(gpu, '2-layer model', makeConfig({ numLayers: 2, ...shape }, 1000, { maxPositions: 64 }), head, batch,
+    (layer) => layer >= 0, steps, warmup, false);
+  const ms = two.msPerStep - one.msPerStep;
+  const marginal: BenchResult = {
+    name: 'encoder layer d128 h4 T64 B32 FFN512 (marginal: 2-layer step − 1-layer step)',
+    msPerStep: ms, msPerStepMin: two.msPerStepMin - one.msPerStepMin, tokensPerSecond: (batch.B * batch.T) / (ms / 1000), steps,
+  };
+  return [one, marginal];
 }
 
 export async function benchPreset(gpu: Gpu, preset: 'tiny' | 'mini', steps = 3, warmup = 1, profile = false): Promise<BenchResult> {
@@ -137,7 +149,7 @@ async function main(): Promise<void> {
   try {
     console.log(`adapter: ${gpu.adapterInfo.description || gpu.adapterInfo.device} (${gpu.adapterInfo.vendor})`);
     const out: BenchResult[] = [];
-    if (which === 'layer' || which === 'all') out.push(await benchEncoderLayer(gpu, num('--steps', 5), num('--warmup', 2), profile));
+    if (which === 'layer' || which === 'all') out.push(...(await benchEncoderLayer(gpu, num('--steps', 5), num('--warmup', 2), profile)));
     if (which === 'tiny' || which === 'all') out.push(await benchPreset(gpu, 'tiny', num('--steps', 3), num('--warmup', 1), profile));
     if (which === 'mini' || which === 'all') out.push(await benchPreset(gpu, 'mini', num('--steps', 3), num('--warmup', 1), profile));
     for (const r of out) {
