@@ -140,3 +140,37 @@ test('vocabulary growth: old embedding rows kept, new rows added, decoder bias g
     /not an extension of .*vocab\.txt \(old tokens must keep their ids\)/,
   );
 });
+
+test('sentence embeddings (MultipleNegativesRanking on pairs): retrieval of the right pair improves', async () => {
+  const EN = ['cat', 'dog', 'sun', 'moon', 'tree', 'rain', 'fire', 'book'];
+  const ZH = ['猫', '狗', '日', '月', '树', '雨', '火', '书'];
+  const pairs = (n: number, seed: number) => {
+    const r = lcg(seed);
+    return Array.from({ length: n }, (_, i) => {
+      const idx = [0, 1, 2].map(() => Math.floor(r() * EN.length));
+      return { id: `p${seed}-${i}`, en: idx.map((k) => EN[k]).join(' '), zh: idx.map((k) => ZH[k]).join('') };
+    });
+  };
+  const vocab = write('pair_vocab.txt', ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...EN, ...ZH].join('\n') + '\n');
+  const train = jsonl('pairs_train.jsonl', pairs(64, 3));
+  const dev = jsonl('pairs_dev.jsonl', pairs(32, 4));
+  const cfg = (out: string, steps: number) =>
+    loadTrainConfig('finetune', {
+      file: write(`${out}.json`, JSON.stringify({
+        outputDir: join(dir, out),
+        model: { shape: SHAPE, maxPositions: 16, hiddenDropout: 0, attentionDropout: 0 },
+        tokenizer: { vocab },
+        data: { train, dev, maxLength: 12 },
+        task: { kind: 'embedding', normalize: true },
+        optimizer: { lr: 5e-3 },
+        training: { batchSize: 16, maxSteps: steps, logEvery: 4 },
+      })),
+    });
+  const before = await runTraining('finetune', cfg('emb0', 1), { backend: cpu, progress: false });
+  const after = await runTraining('finetune', cfg('emb', 24), { backend: cpu, progress: false });
+  const r0 = (before.metrics as { dev: { recall_at_1: number } }).dev.recall_at_1;
+  const m = after.metrics as { dev: { recall_at_1: number; mrr: number }; trainLossFirst: number; trainLossLast: number };
+  assert.ok(m.trainLossLast < m.trainLossFirst, `loss ${m.trainLossFirst} → ${m.trainLossLast}`);
+  assert.ok(m.dev.recall_at_1 > r0 + 0.2, `recall@1 ${r0} → ${m.dev.recall_at_1}`);
+  assert.ok(m.dev.mrr >= m.dev.recall_at_1);
+});

@@ -25,12 +25,14 @@ export interface Example {
   tags?: string[];
   text?: string;
   tokens?: string[];
+  /** embedding: the positive of the anchor `enc` (its pair). */
+  pair?: Encoding;
 }
 
-export type Row = { id: string; text?: string; label?: string; tokens?: string[]; tags?: string[] };
+export type Row = { id: string; text?: string; label?: string; tokens?: string[]; tags?: string[]; en?: string; zh?: string };
 
 function kindFor(task: TaskKind): RowKind {
-  return task === 'mlm' ? 'corpus' : task === 'token_cls' ? 'ner' : 'classification';
+  return task === 'mlm' ? 'corpus' : task === 'token_cls' ? 'ner' : task === 'embedding' ? 'pairs' : 'classification';
 }
 
 /**
@@ -49,6 +51,7 @@ export function loadRows(source: string, split: 'train' | 'dev' | 'test', task: 
       }
       rows = loadDataset(source, useCorpus ? 'corpus' : split) as Row[];
       if (info.kind === 'ner') rows = rows.map((r) => ({ id: r.id, text: r.tokens!.join(' ') }));
+      if (info.kind === 'pairs') rows = rows.flatMap((r) => [{ id: `${r.id}/en`, text: r.en! }, { id: `${r.id}/zh`, text: r.zh! }]);
     } else {
       if (info.kind !== kindFor(task)) throw new Error(`dataset ${source} holds ${info.kind} rows; task ${task} needs ${kindFor(task)} rows`);
       rows = loadDataset(source, split) as Row[];
@@ -93,6 +96,10 @@ export function tokenizeRows(
       const tokenLabels = r.tags ? alignLabels(enc.wordIds, r.tags, labels, opts.labelAllTokens ? 'all' : 'first', where) : new Int32Array(enc.ids.length).fill(IGNORE_INDEX);
       return { id: r.id, enc, label: IGNORE_INDEX, tokenLabels, tags: r.tags, tokens: r.tokens };
     }
+    if (task === 'embedding') {
+      if (typeof r.en !== 'string' || typeof r.zh !== 'string') throw new Error(`${where}: embedding pairs need {id, en, zh}`);
+      return { id: r.id, enc: tok.encode(r.en, null, { maxLength }), pair: tok.encode(r.zh, null, { maxLength }), label: IGNORE_INDEX, text: r.en };
+    }
     if (typeof r.text !== 'string') throw new Error(`${where}: expected a "text" field`);
     if (task === 'mlm') return mlmChunks(r, tok, maxLength);
     const enc = tok.encode(r.text, null, { maxLength });
@@ -123,6 +130,12 @@ export class Collator {
     if (this.mlm) {
       const b = this.mlm.collate(encs, seededRng(maskSeed));
       return toModelBatch(b, b.labels);
+    }
+    if (this.task === 'embedding') {
+      // n anchors then their n positives: the model's MultipleNegativesRanking layout.
+      const pairs = examples.map((e) => e.pair ?? e.enc);
+      const b = padBatch([...encs, ...pairs.map((p) => ({ ids: p.ids, tokenTypeIds: p.tokenTypeIds }))], { padId });
+      return toModelBatch(b, new Int32Array(b.batchSize));
     }
     if (this.task === 'token_cls') {
       const b = padBatch(encs, { padId }, { tokenLabels: examples.map((e) => e.tokenLabels!) });

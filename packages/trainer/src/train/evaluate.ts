@@ -2,7 +2,7 @@
 // into output rows. One `main_score` per task: accuracy (seq_cls), entity micro-F1 (token_cls,
 // seqeval default mode), masked-token accuracy (mlm).
 
-import { accuracy, precisionRecallF1, nerScores, mlmScores } from '@tunebench/eval';
+import { accuracy, precisionRecallF1, nerScores, mlmScores, recallAtK, mrr } from '@tunebench/eval';
 import { wordPredictions, IGNORE_INDEX } from '../data/index.js';
 import type { TaskKind } from '../config/schema.js';
 import type { TrainBackend } from './backend.js';
@@ -47,6 +47,7 @@ export async function evaluateExamples(
   const yTrue: number[] = [], yPred: number[] = [];
   const goldTags: string[][] = [], predTags: string[][] = [];
   let mlmCorrect = 0, mlmCount = 0, mlmNll = 0;
+  const anchors: Float64Array[] = [], positives: Float64Array[] = [];
   let bi = 0;
   for (const { items } of evalBatches(examples, batchSize)) {
     const batch = collator.collate(items, maskSeed(opts.evalSeed ?? 0x5eed, 1 << 20, bi++));
@@ -96,8 +97,16 @@ export async function evaluateExamples(
         mlmNll += s.crossEntropy * s.count;
         mlmCount += s.count;
       }
+    } else if (task === 'embedding') {
+      // (2n, H): anchors then positives; the model normalises them when the head says so.
+      const H = backend.config.hiddenSize, n = items.length;
+      for (let i = 0; i < n; i++) {
+        anchors.push(unit(pred.logits.subarray(i * H, (i + 1) * H)));
+        positives.push(unit(pred.logits.subarray((n + i) * H, (n + i + 1) * H)));
+        predictions.push({ id: items[i].id });
+      }
     } else {
-      throw new Error(`evaluate: task '${task}' is not supported by the evaluator yet`);
+      throw new Error(`evaluate: task '${task}' is not supported by the evaluator`);
     }
   }
   const metrics: Record<string, number> = {};
@@ -115,6 +124,15 @@ export async function evaluateExamples(
       metrics.recall = s.micro.recall;
       metrics.main_score = s.micro.f1;
       metrics.count = goldTags.length;
+    } else if (task === 'embedding' && anchors.length) {
+      // Retrieval of each anchor's own pair among all dev positives, by cosine similarity.
+      const scores = anchors.map((a) => positives.map((p) => dot(a, p)));
+      const relevant = anchors.map((_, i) => [i]);
+      metrics.recall_at_1 = recallAtK(scores, relevant, 1);
+      metrics.recall_at_10 = recallAtK(scores, relevant, 10);
+      metrics.mrr = mrr(scores, relevant);
+      metrics.main_score = metrics.recall_at_1;
+      metrics.count = anchors.length;
     } else if (task === 'mlm' && mlmCount) {
       metrics.accuracy = mlmCorrect / mlmCount;
       metrics.loss = mlmNll / mlmCount;
@@ -136,4 +154,17 @@ export function majorityBaseline(examples: readonly Example[]): number {
     n++;
   }
   return n ? Math.max(...counts.values()) / n : Number.NaN;
+}
+
+function unit(v: ArrayLike<number>): Float64Array {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  const n = Math.sqrt(s) || 1;
+  return Float64Array.from(v, (x) => x / n);
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
 }

@@ -132,7 +132,7 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
   const run = new RunDir(c.outputDir, c, { resume: opts.resume ?? false, command });
   const progress = new ProgressPrinter(opts.progress ?? true, (l) => run.log(l));
   const task: TaskKind = c.task.kind;
-  if (task === 'embedding') throw new ConfigError("task.kind 'embedding' is not wired into the CLI training loop yet (the model supports it; see the report)");
+  if (task === 'embedding' && c.task.embeddingLoss !== 'mnr') throw new ConfigError("task.embeddingLoss 'cosine' needs similarity targets per pair, which the pair datasets do not have; use 'mnr'");
 
   // ---- data rows
   const trainSource = c.data.train ?? c.data.dataset!;
@@ -154,8 +154,8 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
   const { tok, trained } = makeTokenizer(c, command, base, run, () => trainRows.map((r) => r.text ?? (r.tokens ?? []).join(' ')));
   if (trained) progress.line(`trained a WordPiece vocabulary of ${tok.vocabSize} tokens on ${trainRows.length} rows`);
   const baseTunebench = (base?.config.tunebench ?? {}) as { labels?: string[] };
-  const labels = task === 'mlm' ? [] : labelSet(task, trainRows, c.task.labels.length ? c.task.labels : []);
-  if (task !== 'mlm' && labels.length < 2) throw new ConfigError(`${trainSource}: found ${labels.length} label(s); classification needs at least 2`);
+  const labels = task === 'mlm' || task === 'embedding' ? [] : labelSet(task, trainRows, c.task.labels.length ? c.task.labels : []);
+  if ((task === 'seq_cls' || task === 'token_cls') && labels.length < 2) throw new ConfigError(`${trainSource}: found ${labels.length} label(s); classification needs at least 2`);
   void baseTunebench;
   let config: BertConfig;
   let grow = 0;
@@ -211,7 +211,7 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
   const collator = new Collator(tok, task, c.task.mlmProbability);
 
   // ---- losses
-  const loss: LossOptions = {};
+  const loss: LossOptions = task === 'embedding' ? { embeddingLoss: 'mnr' } : {};
   if (c.task.loss === 'weighted_ce') loss.classWeights = balancedClassWeights(trainEx, labels.length);
   if (c.task.loss === 'focal') loss.focalGamma = c.task.focalGamma;
 
