@@ -28,7 +28,8 @@
 // bits every run, no atomics. adamw_update reads it when maxGradNorm > 0.
 //
 // Design: the ranges are cut into chunks of 4096 elements (a table in a storage buffer, cached
-// per range list); one 64-invocation workgroup per chunk, so one dispatch covers every range.
+// per range list); one 64-invocation workgroup per chunk; one dispatch per 256 chunks (1M
+// elements) covers every range in order.
 // The update is memory-bound: 16 bytes read + 12 written per element, ~15 flops.
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
@@ -38,6 +39,8 @@ import { checkArray, checkBuffer } from './check.js';
 export const ADAMW_HYPER_WORDS = 10;
 const WG = 64;
 const CHUNK = 4096;
+/** 256 chunks = 1M elements per dispatch: ~30–100 ms of AdamW on lavapipe, so no dispatch runs long. */
+const CHUNKS_PER_DISPATCH = 256;
 
 export interface AdamWRange {
   /** First element (in elements of the bound buffers). */
@@ -97,7 +100,7 @@ struct Chunk { start: u32, len: u32, wd: f32, lr_scale: f32 }
 
 const ADAMW_WGSL = /* wgsl */ `
 ${TABLE_STRUCT}
-struct Dims { nChunks: u32, groupsX: u32, useNorm: u32, pad: u32 }
+struct Dims { nChunks: u32, chunk0: u32, useNorm: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> D: Dims;
 @group(0) @binding(1) var<storage, read> table: array<Chunk>;
 @group(0) @binding(2) var<storage, read> hyper: array<f32, ${ADAMW_HYPER_WORDS}>;
@@ -109,7 +112,7 @@ struct Dims { nChunks: u32, groupsX: u32, useNorm: u32, pad: u32 }
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let ci = wid.y * D.groupsX + wid.x;
+  let ci = D.chunk0 + wid.x;
   if (ci >= D.nChunks) { return; }
   let ch = table[ci];
   let lr = hyper[0] * ch.lr_scale;
@@ -142,14 +145,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 // than the sums — barriers are coroutine switches); pass 2 adds them in a fixed order.
 const NORM_PASS1_WGSL = /* wgsl */ `
 ${TABLE_STRUCT}
-struct Dims { nChunks: u32, groupsX: u32, pad0: u32, pad1: u32 }
+struct Dims { nChunks: u32, chunk0: u32, pad0: u32, pad1: u32 }
 @group(0) @binding(0) var<uniform> D: Dims;
 @group(0) @binding(1) var<storage, read> table: array<Chunk>;
 @group(0) @binding(2) var<storage, read> grads: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let ci = wid.y * D.groupsX + wid.x;
+  let ci = D.chunk0 + wid.x;
   if (ci >= D.nChunks) { return; }
   let ch = table[ci];
   var s = 0.0;
@@ -227,10 +230,11 @@ function chunkTable(gpu: Gpu, name: string, ranges: readonly AdamWRange[]): Tabl
   return t;
 }
 
-function grid(gpu: Gpu, n: number): [number, number] {
-  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
-  const x = Math.min(n, max);
-  return [x, Math.ceil(n / x)];
+/** Chunk ranges [c0, c0 + n) of at most CHUNKS_PER_DISPATCH chunks: one dispatch each. */
+function dispatchRanges(nChunks: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let c0 = 0; c0 < nChunks; c0 += CHUNKS_PER_DISPATCH) out.push([c0, Math.min(CHUNKS_PER_DISPATCH, nChunks - c0)]);
+  return out;
 }
 
 function partials(gpu: Gpu, n: number): GPUBuffer {
@@ -248,9 +252,11 @@ export function grad_norm_squared(gpu: Gpu, enc: StepEncoder, out: Binding, grad
   const table = chunkTable(gpu, name, ranges);
   checkBuffer(name, 'grads', grads, table.end);
   checkBuffer(name, 'out', out, 1);
-  const [gx, gy] = grid(gpu, table.nChunks);
   const part = partials(gpu, table.nChunks * WG);
-  enc.dispatch(gpu.pipeline(`${name}_pass1`, NORM_PASS1_WGSL), [gpu.uniform([table.nChunks, gx, 0, 0]), table.buffer, grads, part], gx, gy);
+  const pass1 = gpu.pipeline(`${name}_pass1`, NORM_PASS1_WGSL);
+  for (const [c0, n] of dispatchRanges(table.nChunks)) {
+    enc.dispatch(pass1, [gpu.uniform([table.nChunks, c0, 0, 0]), table.buffer, grads, part], n);
+  }
   enc.dispatch(gpu.pipeline(`${name}_pass2`, NORM_PASS2_WGSL), [gpu.uniform([table.nChunks, 0, 0, 0]), part, out], 1);
 }
 
@@ -275,11 +281,12 @@ export function adamw_update(
   checkBuffer(name, 'hyper', hyper, ADAMW_HYPER_WORDS);
   if (gradNormSq) checkBuffer(name, 'gradNormSq', gradNormSq, 1);
   if (bindingSize(hyper) < ADAMW_HYPER_WORDS * 4) throw new Error(`${name}: hyper must hold ${ADAMW_HYPER_WORDS} f32`);
-  const [gx, gy] = grid(gpu, table.nChunks);
   const pipe = gpu.pipeline(name, ADAMW_WGSL);
-  const dims = gpu.uniform([table.nChunks, gx, gradNormSq ? 1 : 0, 0]);
-  // Without a norm, bind the hyper buffer in its place (read-only; never read then).
-  enc.dispatch(pipe, [dims, table.buffer, hyper, gradNormSq ?? hyper, grads, params, m, v], gx, gy);
+  for (const [c0, n] of dispatchRanges(table.nChunks)) {
+    const dims = gpu.uniform([table.nChunks, c0, gradNormSq ? 1 : 0, 0]);
+    // Without a norm, bind the hyper buffer in its place (read-only; never read then).
+    enc.dispatch(pipe, [dims, table.buffer, hyper, gradNormSq ?? hyper, grads, params, m, v], n);
+  }
 }
 
 /** float64 reference of grad_norm_squared. */
