@@ -61,10 +61,16 @@ export async function loadCases(quick: boolean, dir = join(here, 'cases')): Prom
 }
 
 /** Median, mean and min of one tinybench task, in ms. */
-async function timeIt(fn: () => Promise<void>, iterations: number, timeMs: number): Promise<{ median: number; mean: number; min: number; samples: number }> {
+async function timeIt(
+  fn: () => Promise<void>,
+  iterations: number,
+  timeMs: number,
+  warmup: boolean,
+): Promise<{ median: number; mean: number; min: number; samples: number }> {
   const bench = new Bench({
     iterations,
     time: timeMs,
+    warmup,
     warmupIterations: 1,
     warmupTime: 0,
     throws: true,
@@ -85,10 +91,11 @@ async function runCase(gpu: Gpu, c: BenchCase, quick: boolean, naive: boolean): 
       await enc.submit();
       await gpu.sync();
     };
-    // At least 7 timed runs and 1.5 s per kernel (2 runs with --quick); the naive yardstick,
-    // often 10× slower, gets at least 3 runs.
-    const t = await timeIt(step((e) => inst.run(e)), quick ? 2 : 7, quick ? 0 : 1500);
-    const nv = naive && inst.naive ? await timeIt(step((e) => inst.naive!(e)), quick ? 1 : 3, 0) : null;
+    // One warm-up run (compiles the pipeline), then at least 7 timed runs and 1.5 s per kernel
+    // (2 runs with --quick); the naive yardstick, often 10-30× slower and compiled by then, gets
+    // 3 runs and no warm-up (1 with --quick).
+    const t = await timeIt(step((e) => inst.run(e)), quick ? 2 : 7, quick ? 0 : 1500, true);
+    const nv = naive && inst.naive ? await timeIt(step((e) => inst.naive!(e)), quick ? 1 : 3, 0, false) : null;
     return {
       family: c.family,
       name: c.name,
