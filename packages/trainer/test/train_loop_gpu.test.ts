@@ -80,3 +80,26 @@ test('head_only with a cached frozen prefix gives the same bits as recomputing t
   assert.equal(Buffer.compare(Buffer.from(cached.store.data.buffer), Buffer.from(fresh.store.data.buffer)), 0);
   assert.match(readFileSync(join(dir, 'cached', 'log.txt'), 'utf8'), /frozen prefix below layer 2: 6 fixed batches, 6 cached/);
 });
+
+test('GPU: token classification, sentence embeddings and MLM run end to end and score', async () => {
+  const words = ['mr', 'in', 'smith', 'jones', 'paris', 'rome', 'the', 'man', 'met', 'cat', 'dog', '猫', '狗'];
+  const vocab = write('v2.txt', ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...words].join('\n') + '\n');
+  const ner = write('ner.jsonl', Array.from({ length: 32 }, (_, i) => JSON.stringify({ id: `n${i}`, tokens: ['the', 'man', i % 2 ? 'mr' : 'in', i % 2 ? 'smith' : 'paris', 'met'], tags: ['O', 'O', 'O', i % 2 ? 'B-PER' : 'B-LOC', 'O'] })).join('\n') + '\n');
+  const pairs = write('pairs.jsonl', Array.from({ length: 32 }, (_, i) => JSON.stringify({ id: `p${i}`, en: i % 2 ? 'cat dog' : 'dog cat', zh: i % 2 ? '猫狗' : '狗猫' })).join('\n') + '\n');
+  const corpus = write('corpus.jsonl', Array.from({ length: 32 }, (_, i) => JSON.stringify({ id: `c${i}`, text: `the man met mr ${i % 2 ? 'smith' : 'jones'} in ${i % 3 ? 'paris' : 'rome'}` })).join('\n') + '\n');
+  const common = (out: string) => ({
+    outputDir: join(dir, out),
+    model: { shape: { numLayers: 2, hiddenSize: 16, numHeads: 2, intermediateSize: 32 }, maxPositions: 16, hiddenDropout: 0.1, attentionDropout: 0 },
+    tokenizer: { vocab },
+    optimizer: { lr: 1e-2 },
+    training: { batchSize: 8, maxSteps: 8, logEvery: 4 },
+  });
+  const file = (name: string, obj: object) => write(name, JSON.stringify(obj));
+  const tc = await runTraining('finetune', loadTrainConfig('finetune', { file: file('tc.json', { ...common('tc'), data: { train: ner, dev: ner, maxLength: 12 }, task: { kind: 'token_cls' } }) }), { backend: gpuBackend, progress: false });
+  assert.ok(Number.isFinite((tc.metrics as { dev: { f1: number } }).dev.f1));
+  const em = await runTraining('finetune', loadTrainConfig('finetune', { file: file('em.json', { ...common('em'), data: { train: pairs, dev: pairs, maxLength: 8 }, task: { kind: 'embedding' } }) }), { backend: gpuBackend, progress: false });
+  assert.ok((em.metrics as { dev: { mrr: number } }).dev.mrr > 0);
+  const pre = await runTraining('pretrain', loadTrainConfig('pretrain', { file: file('mlm.json', { ...common('mlm'), data: { train: corpus, dev: corpus, maxLength: 12 } }) }), { backend: gpuBackend, progress: false });
+  const dev = (pre.metrics as { dev: { perplexity: number; count: number } }).dev;
+  assert.ok(dev.count > 0 && Number.isFinite(dev.perplexity), JSON.stringify(dev));
+});
