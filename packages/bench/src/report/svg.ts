@@ -55,6 +55,10 @@ function scale(values: number[], r0: number, r1: number, log: boolean): Scale {
     const ticks: number[] = [];
     for (let t = Math.ceil(lo / step) * step; t <= hi + 1e-12; t += step) ticks.push(+t.toPrecision(12));
     f.ticks = ticks;
+    // Enough decimals to tell neighbouring ticks apart (0.8312 vs 0.8314), no more.
+    const decimals = Math.max(0, Math.ceil(-Math.log10(step) - 1e-9));
+    f.label = (v: number) => (Math.abs(v) >= 1e3 ? fmtTick(v) : v.toFixed(decimals));
+    return f;
   }
   f.label = fmtTick;
   return f;

