@@ -158,6 +158,29 @@ test('matmul variants at BERT shapes agree with the reference (QKV 256×384×128
   }
 });
 
+test('several A·Bᵀ products in one encoder share the Bᵀ scratch buffer without clobbering each other', async () => {
+  for (const variant of variants()) {
+    const rand = mulberry32(21);
+    const shapes = [
+      { M: 20, N: 24, K: 16 },
+      { M: 9, N: 64, K: 12 }, // a larger Bᵀ: the scratch may grow between the two recordings
+      { M: 20, N: 24, K: 16 },
+    ];
+    const data = shapes.map((s) => ({ s, a: randomF32(rand, s.M * s.K), b: randomF32(rand, s.N * s.K) }));
+    const bufs = data.map((d) => ({ A: gpu.buffer(d.a), B: gpu.buffer(d.b), OUT: poisoned(gpu, d.s.M * d.s.N) }));
+    const enc = gpu.encoder();
+    data.forEach((d, i) => matmul(gpu, enc, { ...d.s, transB: true, out: bufs[i].OUT, a: bufs[i].A, b: bufs[i].B, variant }));
+    await enc.submit();
+    for (const [i, d] of data.entries()) {
+      const want = new Float64Array(d.s.M * d.s.N);
+      matmul_reference(want, d.a, d.b, null, { ...d.s, transB: true });
+      const mag = magnitudes(d.a, d.b, null, null, { ...d.s, transB: true });
+      assertAllClose(`${variant} product ${i}`, await gpu.read(bufs[i].OUT), want, (j) => 2 * (d.s.K + 2) * U * mag[j]);
+    }
+    for (const b of bufs) for (const x of Object.values(b)) x.destroy();
+  }
+});
+
 test('the default variant follows the adapter (subgroup on lavapipe with 8-lane subgroups)', () => {
   const v = matmulVariantFor(gpu);
   if (!gpu.adapterInfo.isSoftware) assert.equal(v, 'tiled');
