@@ -110,6 +110,7 @@ export class BertModel {
   private sink2: GPUBuffer;
   private last: LastForward | null = null;
   private readonly maxShapes: number;
+  private readonly recorded = new WeakMap<Acts, { enc: StepEncoder; ids: Int32Array; mask: Int32Array; types: Int32Array; heads: Map<number, Int32Array> }>();
   /** Set while recording a layer that trains with LoRA dropout. */
   private loraDrop: { seed: number; step: number } | null = null;
   private readonly loraSites = new Map<string, number>();
@@ -417,6 +418,7 @@ export class BertModel {
     const { B, T } = batch;
     const acts = this.activations(B, T);
     const gpu = this.gpu;
+    this.checkOneBatchPerEncoder(enc, acts, batch, headIndex);
     gpu.write(acts.ids, batch.inputIds);
     gpu.write(acts.mask, batch.attentionMask);
     gpu.write(acts.types, batch.tokenTypeIds);
@@ -447,6 +449,30 @@ export class BertModel {
     if (cacheKey && !cached && s === L) this.saveCache(enc, cacheKey, this.xin(acts, L, embDropped), M * H);
     const hidden = this.xin(acts, L, embDropped);
     this.last = this.headForward(enc, acts, batch, hidden, headIndex, head, opts.loss ?? {}, { train, grad, seed, step, lossScale, lowest });
+  }
+
+  /**
+   * The batch is written to the GPU when forward() is called (queue.writeBuffer), not when the
+   * encoder runs: a second forward of *another* batch of the same shape recorded into the same
+   * encoder would overwrite the first one's inputs before either runs. Refuse that (the same batch
+   * again, e.g. a second head on the same inputs, is fine).
+   */
+  private checkOneBatchPerEncoder(enc: StepEncoder, acts: Acts, batch: ModelBatch, head: number): void {
+    const prev = this.recorded.get(acts);
+    const same = (a: Int32Array, b: Int32Array) => a.length === b.length && a.every((v, i) => v === b[i]);
+    if (prev && prev.enc === enc) {
+      const inputsDiffer = !same(prev.ids, batch.inputIds) || !same(prev.mask, batch.attentionMask) || !same(prev.types, batch.tokenTypeIds);
+      const labelsDiffer = prev.heads.has(head) && !same(prev.heads.get(head)!, batch.labels);
+      if (inputsDiffer || labelsDiffer) {
+        throw new Error('BertModel.forward: another batch of the same shape was already recorded into this StepEncoder; ' +
+          'submit it before recording the next batch (inputs are written to the GPU when forward() is called)');
+      }
+      prev.heads.set(head, batch.labels.slice());
+      return;
+    }
+    this.recorded.set(acts, {
+      enc, ids: batch.inputIds.slice(), mask: batch.attentionMask.slice(), types: batch.tokenTypeIds.slice(), heads: new Map([[head, batch.labels.slice()]]),
+    });
   }
 
   private saveCache(enc: StepEncoder, key: string, src: GPUBuffer, n: number): void {

@@ -193,3 +193,47 @@ test('activations per (B, T) shape: least recently used shapes are freed and reb
     model.destroy();
   }
 });
+
+test('multi-task: two heads recorded in one step add their gradients, each scaled by its lossScale', async () => {
+  const config = cfg();
+  const heads: HeadSpec[] = [{ kind: 'mlm' }, { kind: 'token_cls', numLabels: 3 }];
+  const store = randomStore(config, heads, null, 14, 0.3);
+  const mlmBatch = randomBatch(config, 3, 6, 5, 'token', config.vocabSize);
+  const tokBatch = { ...mlmBatch, labels: randomBatch(config, 3, 6, 6, 'token', 3).labels };
+  const model = new BertModel(gpu, config, heads, store);
+  try {
+    const enc = gpu.encoder();
+    model.zeroGrads(enc);
+    model.forward(enc, mlmBatch, { grad: true, head: 0, lossScale: 0.3 });
+    model.backward(enc);
+    model.forward(enc, tokBatch, { grad: true, head: 1, lossScale: 0.7 });
+    model.backward(enc);
+    await enc.submit();
+    const grads = await model.readGrads();
+    const p = toParams64(store);
+    const r0 = bertReference(config, heads, p, mlmBatch, { head: 0 });
+    const r1 = bertReference(config, heads, p, tokBatch, { head: 1 });
+    for (const s of store.specs) {
+      const { offset, length } = store.range(s.name);
+      const exp = r0.grads!.get(s.name)!.map((g, i) => 0.3 * g + 0.7 * r1.grads!.get(s.name)![i]);
+      tensorClose(grads.subarray(offset, offset + length), exp, `grad ${s.name}`);
+    }
+  } finally {
+    model.destroy();
+  }
+});
+
+test('two different batches of one shape in one StepEncoder are refused with a clear error', () => {
+  const config = cfg();
+  const heads: HeadSpec[] = [{ kind: 'token_cls', numLabels: 3 }];
+  const model = new BertModel(gpu, config, heads, randomStore(config, heads, null, 1));
+  try {
+    const enc = gpu.encoder();
+    model.forward(enc, randomBatch(config, 2, 5, 1, 'token', 3));
+    model.forward(enc, randomBatch(config, 2, 5, 1, 'token', 3)); // the same batch again is fine
+    assert.throws(() => model.forward(enc, randomBatch(config, 2, 5, 2, 'token', 3)), /submit it before recording the next batch/);
+    model.forward(gpu.encoder(), randomBatch(config, 2, 5, 2, 'token', 3)); // a new encoder is fine
+  } finally {
+    model.destroy();
+  }
+});
