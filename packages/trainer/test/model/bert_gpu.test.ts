@@ -119,6 +119,11 @@ test('prefix cache: head-only training reuses the cached encoder output instead 
     model.setTrainable((s) => s.module === 'head');
     assert.equal(model.lowestTrainableLayer, config.numLayers);
     const first = await runGpu(model, batch, 0, undefined, { cacheKey: 'batch-0' });
+    const ref = bertReference(config, heads, toParams64(store), batch);
+    for (const name of ['classifier.weight', 'classifier.bias']) {
+      const { offset, length } = store.range(name);
+      tensorClose(first.grads.subarray(offset, offset + length), ref.grads!.get(name)!, `grad ${name}`);
+    }
     // Change an encoder weight on the GPU behind the model's back (not via upload(), which clears
     // the cache): a cache hit must not see it, an uncached forward must.
     const changed = store.data.slice();
@@ -233,6 +238,27 @@ test('two different batches of one shape in one StepEncoder are refused with a c
     model.forward(enc, randomBatch(config, 2, 5, 1, 'token', 3)); // the same batch again is fine
     assert.throws(() => model.forward(enc, randomBatch(config, 2, 5, 2, 'token', 3)), /submit it before recording the next batch/);
     model.forward(gpu.encoder(), randomBatch(config, 2, 5, 2, 'token', 3)); // a new encoder is fine
+  } finally {
+    model.destroy();
+  }
+});
+
+test('prefix cache below a trained layer (top layer + head): a cache hit gives the same, reference-equal gradients', async () => {
+  const config = cfg({ hiddenDropout: 0.1 });
+  const heads: HeadSpec[] = [{ kind: 'seq_cls', numLabels: 3, pooling: 'mean' }];
+  const store = randomStore(config, heads, null, 15, 0.3);
+  const batch = randomBatch(config, 4, 7, 8, 'row', 3);
+  const model = new BertModel(gpu, config, heads, store);
+  try {
+    model.setTrainable((s) => s.layer >= 1);
+    const first = await runGpu(model, batch, 0, undefined, { cacheKey: 7 } as { cacheKey?: string });
+    const hit = await runGpu(model, batch, 0, undefined, { cacheKey: 7 } as { cacheKey?: string });
+    assert.deepEqual(hit.grads, first.grads);
+    const ref = bertReference(config, heads, toParams64(store), batch);
+    for (const s of store.specs.filter((x) => x.layer >= 1)) {
+      const { offset, length } = store.range(s.name);
+      tensorClose(hit.grads.subarray(offset, offset + length), ref.grads!.get(s.name)!, `grad ${s.name}`);
+    }
   } finally {
     model.destroy();
   }
