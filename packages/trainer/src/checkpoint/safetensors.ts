@@ -37,7 +37,8 @@ const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 /** Serialise tensors (+ optional string metadata) to safetensors bytes. */
 export function encodeSafetensors(tensors: Map<string, TensorIn> | Record<string, TensorIn>, metadata?: Record<string, string>): Uint8Array {
   const entries = [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const header: Record<string, unknown> = {};
+  // Null prototype: a tensor named '__proto__' must become a key, not a prototype assignment.
+  const header: Record<string, unknown> = Object.create(null);
   if (metadata && Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') throw new Error(`safetensors: metadata '${k}' must be a string (got ${typeof v})`);
