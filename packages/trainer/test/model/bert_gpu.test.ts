@@ -251,8 +251,8 @@ test('prefix cache below a trained layer (top layer + head): a cache hit gives t
   const model = new BertModel(gpu, config, heads, store);
   try {
     model.setTrainable((s) => s.layer >= 1);
-    const first = await runGpu(model, batch, 0, undefined, { cacheKey: 7 } as { cacheKey?: string });
-    const hit = await runGpu(model, batch, 0, undefined, { cacheKey: 7 } as { cacheKey?: string });
+    const first = await runGpu(model, batch, 0, undefined, { cacheKey: 'seven' });
+    const hit = await runGpu(model, batch, 0, undefined, { cacheKey: 'seven' });
     assert.deepEqual(hit.grads, first.grads);
     const ref = bertReference(config, heads, toParams64(store), batch);
     for (const s of store.specs.filter((x) => x.layer >= 1)) {
