@@ -181,6 +181,18 @@ export class BertModel {
     return this.trainable.has(name);
   }
 
+  /**
+   * Where training with this model differs from Hugging Face's BertModel with the same config
+   * (empty when it does not): a run log should record these.
+   */
+  get deviations(): string[] {
+    const out: string[] = [];
+    if (this.config.attentionDropout > 0) {
+      out.push(`attentionDropout = ${this.config.attentionDropout} is not applied (the attention kernel has no dropout on probabilities); hidden dropout is`);
+    }
+    return out;
+  }
+
   /** −1 (embeddings) .. L (heads only); L + 1 when nothing trains. */
   get lowestTrainableLayer(): number {
     let lowest = this.config.numLayers + 1;
