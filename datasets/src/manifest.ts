@@ -35,18 +35,20 @@ export interface VerifyReport { files: number; rows: number; bytes: number; prob
 
 /** Checks every file listed in the manifest: present, same sha256 and byte count, same number of
  * rows, every row valid for its kind (and label set), label counts equal. Also checks that every
- * registered dataset and file is in the manifest. `validateRows: false` skips the row parse. */
-export function verifyManifest(root: string, opts: { validateRows?: boolean } = {}): VerifyReport {
+ * registered dataset and file is in the manifest. `validateRows: false` skips the row parse;
+ * `only` restricts the check to some datasets (and skips resources). */
+export function verifyManifest(root: string, opts: { validateRows?: boolean; only?: string[] } = {}): VerifyReport {
   const manifestPath = join(root, MANIFEST_FILE);
   const m = readManifest(manifestPath);
   const report: VerifyReport = { files: 0, rows: 0, bytes: 0, problems: [] };
   const problem = (s: string): void => { report.problems.push(s); };
-  for (const name of DATASET_NAMES) {
+  const selected = (n: string): boolean => !opts.only || opts.only.includes(n);
+  for (const name of DATASET_NAMES.filter(selected)) {
     const entry = m.datasets[name];
     if (!entry) { problem(`${manifestPath}: dataset ${name} is missing`); continue; }
     for (const f of DATASETS[name]!.files) if (!entry.files[f]) problem(`${manifestPath}: ${name}/${f} is missing`);
   }
-  for (const [name, entry] of Object.entries(m.datasets)) {
+  for (const [name, entry] of Object.entries(m.datasets).filter(([n]) => selected(n))) {
     const info = DATASETS[name];
     if (!info) { problem(`${manifestPath}: unknown dataset ${name}`); continue; }
     for (const [file, fe] of Object.entries(entry.files)) {
@@ -86,7 +88,7 @@ export function verifyManifest(root: string, opts: { validateRows?: boolean } = 
       if (sha256Hex(buf) !== x.sha256) problem(`${path}: sha256 differs from the manifest`);
     }
   }
-  for (const [rel, x] of Object.entries(m.resources)) {
+  for (const [rel, x] of Object.entries(opts.only ? {} : m.resources)) {
     const path = join(root, rel);
     if (!existsSync(path)) { problem(`${path}: missing (listed in the manifest)`); continue; }
     const buf = readFileSync(path);

@@ -131,3 +131,10 @@ test('ner_en: every type occurs in every split; synonym map is lemma → distinc
     assert.ok(v.length > 0 && !v.includes(k) && new Set(v).size === v.length, `synonyms of ${k}: ${v.join(', ')}`);
   }
 });
+
+test('jieba dictionary from @node-rs/jieba: "word freq POS" lines', async () => {
+  const { jiebaDictPath } = await import('../src/index.js');
+  const lines = readFileSync(jiebaDictPath(), 'utf8').split('\n').filter(Boolean);
+  assert.ok(lines.length > 300_000, `${lines.length} words`);
+  for (const l of lines.slice(0, 1000)) assert.match(l, /^\S+ \d+ [a-z]+$/u);
+});

@@ -73,3 +73,25 @@ test('property: any valid classification rows survive serialise → parse unchan
     assert.deepEqual(parseJsonl(content, 'p.jsonl', 'classification', { labels: ['a', 'b'] }), rows.map((r) => ({ id: r.id, text: r.text, label: r.label })));
   }), { seed: 7, numRuns: 100 });
 });
+
+test('verifyManifest names a changed file, its sha256, row count and label counts', async () => {
+  const { cpSync, readFileSync: read, writeFileSync: write } = await import('node:fs');
+  const { verifyManifest, DATASETS_DIR } = await import('../src/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'tb-verify-'));
+  cpSync(join(DATASETS_DIR, 'manifest.json'), join(dir, 'manifest.json'));
+  cpSync(join(DATASETS_DIR, 'wn_topic'), join(dir, 'wn_topic'), { recursive: true });
+  assert.deepEqual(verifyManifest(dir, { only: ['wn_topic'] }).problems, []);
+  const dev = join(dir, 'wn_topic', 'dev.jsonl');
+  const lines = read(dev, 'utf8').split('\n');
+  const first = JSON.parse(lines[0]!) as { label: string };
+  const other = first.label === 'noun.animal' ? 'noun.plant' : 'noun.animal';
+  lines[0] = JSON.stringify({ ...first, label: other });
+  write(dev, lines.join('\n')); // same row count, one label changed
+  const problems = verifyManifest(dir, { only: ['wn_topic'] }).problems.join('\n');
+  assert.match(problems, /wn_topic\/dev\.jsonl: sha256 .* differs from the manifest/);
+  assert.match(problems, new RegExp(`wn_topic/dev\\.jsonl: label ${first.label.replace('.', '\\.')} has \\d+ rows, manifest says \\d+`));
+  write(dev, '{"id":"x","text":"t","label":"noun.animal"}\n{"id":"x"}\n');
+  const p2 = verifyManifest(dir, { only: ['wn_topic'] }).problems.join('\n');
+  assert.match(p2, /wn_topic\/dev\.jsonl: 2 rows, manifest says \d+/);
+  assert.match(p2, /wn_topic\/dev\.jsonl:2: missing field "text"/);
+});
