@@ -110,3 +110,14 @@ test('run directory: config recorded, no clobbering, resume only with the same c
   assert.ok(!existsSync(join(dir, 'nothing')));
   assert.deepEqual(configDiff({ a: { b: 1, c: [1] } }, { a: { b: 2, c: [1] }, d: 1 }), ['a.b: 1 → 2', 'd: (absent) → 1']);
 });
+
+test('the example configs shipped in src/config/examples validate', async () => {
+  const { readdirSync } = await import('node:fs');
+  const ex = new URL('../src/config/examples/', import.meta.url).pathname;
+  const files = readdirSync(ex).filter((f) => f.endsWith('.json'));
+  assert.ok(files.length >= 4);
+  for (const f of files) {
+    const command = f.startsWith('pretrain') || f.startsWith('continued') ? 'pretrain' : 'finetune';
+    assert.doesNotThrow(() => loadTrainConfig(command, { file: join(ex, f) }), f);
+  }
+});
