@@ -152,6 +152,9 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
   const variant = args.variant ?? matmulVariantFor(gpu);
   const info = VARIANTS[variant];
   if (!info) throw new Error(`${kernel}: unknown variant '${String(variant)}'`);
+  for (const f of info.requires) {
+    if (!gpu.has(f)) throw new Error(`${kernel}: variant '${variant}' needs the '${f}' feature, which this device lacks`);
+  }
   if (variant === 'subgroup' && !subgroupMatmulUsable(gpu)) {
     throw new Error(`${kernel}: variant 'subgroup' needs 8-lane subgroups, which this device does not have`);
   }
@@ -174,12 +177,7 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
     strideB = s.strideB === 0 ? 0 : s.K * s.N;
     transB = false;
   }
-  const bVec4 = info.compiled.bVec4 && !transB && s.N % 4 === 0 && s.N >= 8 && strideB % 4 === 0;
-  const layout = {
-    transA: info.compiled.trans && s.transA,
-    transB: info.compiled.trans && transB,
-    bVec4: info.compiled.bVec4 && bVec4,
-  };
+  const layout = { bVec4: info.supportsBVec4 && !transB && s.N % 4 === 0 && s.N >= 8 && strideB % 4 === 0 };
 
   // Split: rows in multiples of the variant's tile (so no tile straddles two dispatches, which
   // would add twice when accumulating), batch items when one row tile of all of them is too much.
@@ -189,7 +187,7 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
   const tilesPerChunk = Math.max(1, Math.min(max, Math.floor(budget / (tileFlops * batchChunk))));
   const rowChunk = tilesPerChunk * info.tileM;
 
-  const label = `${kernel}:${variant}${layout.transA ? ':tA' : ''}${layout.transB ? ':tB' : ''}${layout.bVec4 ? ':v4' : ''}`;
+  const label = `${kernel}:${variant}${layout.bVec4 ? ':v4' : ''}`;
   const pipe = gpu.pipeline(label, info.wgsl(layout));
   const flags =
     (args.bias ? MATMUL_FLAG_BIAS : 0) |

@@ -12,13 +12,11 @@
 // single dispatch runs long on a slow adapter; both offsets arrive through the uniform block.
 
 /**
- * Compile-time choices of a variant's WGSL. Variants that walk transposed operands at run time
- * (through Dims.aRow/aK/bCol/bK) ignore transA/transB; `bVec4` asks for B bound as vec4 rows
- * (launcher guarantees N % 4 == 0, N >= 8, strideB % 4 == 0, B not transposed).
+ * Compile-time choices of a variant's WGSL (everything else, transposes included, arrives at run
+ * time through Dims). `bVec4` asks for B bound as array<vec4f>; the launcher guarantees
+ * N % 4 == 0, N >= 8, strideB % 4 == 0 and B untransposed.
  */
 export interface MatmulLayout {
-  transA: boolean;
-  transB: boolean;
   bVec4: boolean;
 }
 
@@ -30,8 +28,8 @@ export interface MatmulVariantInfo {
   tileN: number;
   /** WGSL source for a layout. */
   wgsl(layout: MatmulLayout): string;
-  /** Which layout fields change the WGSL (others are handled at run time through Dims). */
-  compiled: { trans: boolean; bVec4: boolean };
+  /** True when the variant has a vec4-B form (used when the shape allows it). */
+  supportsBVec4: boolean;
   /**
    * False when the variant only reads B untransposed: the launcher then copies bᵀ into a scratch
    * buffer first (reading B with stride K measured 2× slower on lavapipe: 8 lanes × 8 columns

@@ -32,6 +32,6 @@ export const MATMUL_NAIVE: MatmulVariantInfo = {
   tileN: WX,
   wgsl,
   requires: [],
-  compiled: { trans: false, bVec4: false },
+  supportsBVec4: false,
   transBInKernel: true,
 };

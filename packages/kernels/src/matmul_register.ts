@@ -70,6 +70,6 @@ export const MATMUL_REGISTER: MatmulVariantInfo = {
   tileN: WORKGROUP * COLS,
   wgsl,
   requires: [],
-  compiled: { trans: false, bVec4: true },
+  supportsBVec4: true,
   transBInKernel: false,
 };

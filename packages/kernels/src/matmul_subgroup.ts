@@ -88,6 +88,6 @@ export const MATMUL_SUBGROUP: MatmulVariantInfo = {
   tileN: MATMUL_SUBGROUP_SIZE * COLS,
   wgsl,
   requires: ['subgroups'],
-  compiled: { trans: false, bVec4: true },
+  supportsBVec4: true,
   transBInKernel: false,
 };

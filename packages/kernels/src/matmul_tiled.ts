@@ -86,6 +86,6 @@ export const MATMUL_TILED: MatmulVariantInfo = {
   tileN: T,
   wgsl,
   requires: [],
-  compiled: { trans: false, bVec4: false },
+  supportsBVec4: false,
   transBInKernel: true,
 };

@@ -195,7 +195,7 @@ test('a device without subgroups falls back to the register variant and refuses 
     const x = plain.zeros(64);
     assert.throws(
       () => matmul(plain, plain.encoder(), { out: x, a: x, b: x, M: 2, N: 2, K: 2, variant: 'subgroup' }),
-      /needs 8-lane subgroups/,
+      /needs the 'subgroups' feature|needs 8-lane subgroups/,
     );
     assert.equal(await probeSubgroupSize(plain), 0);
   } finally {
