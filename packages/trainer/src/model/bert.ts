@@ -1,5 +1,6 @@
 // The GPU BERT: explicit forward and backward, layer by layer, on the WGSL kernels of
 // @tunebench/kernels (llm.c style: every activation a named, preallocated buffer; no autograd).
+// Embeddings and encoder layers are here; the task heads and their losses are in bert_heads.ts.
 //
 // Memory layout: all parameters in one flat GPU buffer with the ParamStore's layout (each tensor
 // 256-byte aligned, bound as a range), gradients in a parallel flat buffer, activations
@@ -23,17 +24,16 @@
 // in training mode in the layers that train.
 
 import {
-  accumulate as accumulateInto, add_forward, attention_backward, attention_forward, bias_gelu_backward, bias_gelu_forward, copy, cosine_similarity_backward, cosine_similarity_forward,
-  dropout_backward, dropout_forward, embedding_backward, embedding_forward, fill, gather_rows_backward, gather_rows_forward, l2_normalize_backward,
-  l2_normalize_forward, layernorm_backward, layernorm_forward, linear_backward, linear_forward, matmul,
-  mean_pool_backward, mean_pool_forward, softmax_cross_entropy,
+  accumulate as accumulateInto, add_forward, attention_backward, attention_forward, bias_gelu_backward, bias_gelu_forward, copy,
+  dropout_backward, dropout_forward, embedding_backward, embedding_forward, fill, layernorm_backward, layernorm_forward,
+  linear_backward, linear_forward, matmul,
   type Binding, type Gpu, type StepEncoder,
 } from '@tunebench/kernels';
 import { validateConfig, type BertConfig } from './config.js';
-import { classifierPrefix, MNR_SCALE, validateHeads, type HeadSpec, type LossOptions } from './heads.js';
+import { validateHeads, type HeadSpec, type LossOptions } from './heads.js';
 import { loraLinearName, paramSpecs, type LoraConfig, type ParamSpec, type ParamStore } from './params.js';
-import { validateBatch, validateLabels, type ModelBatch } from './batch.js';
-import { cosine_mse, tanh_backward, tanh_forward } from './head_kernels.js';
+import { validateBatch, type ModelBatch } from './batch.js';
+import { headBackward, headForward, type Acts, type HeadHost, type LastForward, type LayerActs } from './bert_heads.js';
 
 const F32 = 4;
 
@@ -60,54 +60,23 @@ export interface ForwardOptions {
   cacheKey?: string | number;
 }
 
-interface LayerActs {
-  q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; att: GPUBuffer; lse: GPUBuffer;
-  r1: GPUBuffer; ln1: GPUBuffer; mean1: GPUBuffer; rstd1: GPUBuffer;
-  f1: GPUBuffer; g: GPUBuffer; r2: GPUBuffer; ln2: GPUBuffer; mean2: GPUBuffer; rstd2: GPUBuffer;
-  xa: Map<string, GPUBuffer>;
-  /** LoRA dropout: the adapter's dropped-out input per adapted linear (only when lora.dropout > 0). */
-  xd: Map<string, GPUBuffer>;
-}
-
-interface Acts {
-  B: number; T: number; M: number;
-  ids: GPUBuffer; mask: GPUBuffer; types: GPUBuffer; labels: GPUBuffer;
-  embSum: GPUBuffer; embLn: GPUBuffer; embMean: GPUBuffer; embRstd: GPUBuffer; embDrop: GPUBuffer;
-  layers: LayerActs[];
-  // scratch shared by all layers (used one after another)
-  sH1: GPUBuffer; sH2: GPUBuffer; dA: GPUBuffer; dB: GPUBuffer; dT: GPUBuffer; dF1: GPUBuffer; dF2: GPUBuffer;
-  dq: GPUBuffer; dk: GPUBuffer; dv: GPUBuffer; datt: GPUBuffer; dxa: GPUBuffer; loraT1: GPUBuffer; loraT2: GPUBuffer;
-  clsRows: GPUBuffer;
-  head: Map<string, Record<string, GPUBuffer>>;
-}
-
-interface LastForward {
-  acts: Acts; head: number; train: boolean; grad: boolean; seed: number; step: number; lossScale: number;
-  /** rows of the loss buffer and the divisor of their sum */
-  lossRows: number; normalizer: number;
-  /** rows × cols of the logits buffer */
-  logitRows: number; logitCols: number; logits: GPUBuffer | null;
-  lowest: number; mlmRows: number;
-  /** classifier input before dropout; similarity scale; embedding loss kind */
-  feats?: GPUBuffer; simScale: number; kind?: 'mnr' | 'cosine';
-}
-
-export class BertModel {
+export class BertModel implements HeadHost {
   readonly config: BertConfig;
   readonly heads: HeadSpec[];
   readonly store: ParamStore;
   readonly lora: LoraConfig | null;
   readonly params: GPUBuffer;
   readonly grads: GPUBuffer;
-  private readonly gpu: Gpu;
+  readonly gpu: Gpu;
   private trainable: Set<string>;
   private readonly acts = new Map<string, Acts>();
   private readonly prefixCache = new Map<string, GPUBuffer>();
   private readonly smallBuffers = new Map<string, GPUBuffer>();
   private readonly pBind = new Map<string, GPUBufferBinding>();
   private readonly gBind = new Map<string, GPUBufferBinding>();
-  private sink: GPUBuffer;
-  private sink2: GPUBuffer;
+  /** @internal scratch sinks for the gradients of frozen LayerNorms / biases (HeadHost) */
+  readonly sink: GPUBuffer;
+  private readonly sink2: GPUBuffer;
   private last: LastForward | null = null;
   private readonly maxShapes: number;
   private readonly recorded = new WeakMap<Acts, { enc: StepEncoder; ids: Int32Array; mask: Int32Array; types: Int32Array; heads: Map<number, Int32Array> }>();
@@ -312,7 +281,8 @@ export class BertModel {
     return acts;
   }
 
-  private headActs(acts: Acts, name: string, sizes: Record<string, number>): Record<string, GPUBuffer> {
+  /** @internal (HeadHost) */
+  headActs(acts: Acts, name: string, sizes: Record<string, number>): Record<string, GPUBuffer> {
     let h = acts.head.get(name);
     if (!h) {
       h = {};
@@ -323,7 +293,8 @@ export class BertModel {
   }
 
   /** A small f32/i32 buffer with these contents, cached by content (class weights, targets, rows). */
-  private small(data: Float32Array | Int32Array, label: string): GPUBuffer {
+  /** @internal (HeadHost) */
+  small(data: Float32Array | Int32Array, label: string): GPUBuffer {
     const key = `${label}:${data instanceof Int32Array ? 'i' : 'f'}:${Array.from(data).join(',')}`;
     let b = this.smallBuffers.get(key);
     if (!b) {
@@ -348,7 +319,8 @@ export class BertModel {
     return s;
   }
 
-  private dropSeed(seed: number, site: number): number {
+  /** @internal (HeadHost) */
+  dropSeed(seed: number, site: number): number {
     return (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(site + 1, 0x85ebca77)) >>> 0;
   }
 
@@ -397,17 +369,20 @@ export class BertModel {
     }
   }
 
-  private lnF(enc: StepEncoder, name: string, out: Binding, mean: Binding, rstd: Binding, inp: Binding, rows: number): void {
+  /** @internal (HeadHost) */
+  lnF(enc: StepEncoder, name: string, out: Binding, mean: Binding, rstd: Binding, inp: Binding, rows: number): void {
     layernorm_forward(this.gpu, enc, out, mean, rstd, inp, this.param(`${name}.weight`), this.param(`${name}.bias`), rows, this.config.hiddenSize, this.config.layerNormEps);
   }
 
-  private lnB(enc: StepEncoder, name: string, dinp: Binding, dout: Binding, inp: Binding, mean: Binding, rstd: Binding, rows: number): void {
+  /** @internal (HeadHost) */
+  lnB(enc: StepEncoder, name: string, dinp: Binding, dout: Binding, inp: Binding, mean: Binding, rstd: Binding, rows: number): void {
     // frozen LayerNorm: its parameter gradients go to two scratch sinks (two bindings may not alias)
     layernorm_backward(this.gpu, enc, dinp, this.grad(`${name}.weight`) ?? this.sink, this.grad(`${name}.bias`) ?? this.sink2,
       dout, inp, this.param(`${name}.weight`), mean, rstd, rows, this.config.hiddenSize);
   }
 
-  private get act(): 'none' | 'tanh' {
+  /** @internal (HeadHost) */
+  get act(): 'none' | 'tanh' {
     return this.config.hiddenAct === 'gelu' ? 'none' : 'tanh';
   }
 
@@ -460,7 +435,7 @@ export class BertModel {
     }
     if (cacheKey && !cached && s === L) this.saveCache(enc, cacheKey, this.xin(acts, L, embDropped), M * H);
     const hidden = this.xin(acts, L, embDropped);
-    this.last = this.headForward(enc, acts, batch, hidden, headIndex, head, opts.loss ?? {}, { train, grad, seed, step, lossScale, lowest });
+    this.last = headForward(this, enc, acts, batch, hidden, headIndex, head, opts.loss ?? {}, { train, grad, seed, step, lossScale, lowest });
   }
 
   /**
@@ -518,116 +493,6 @@ export class BertModel {
     this.loraDrop = null;
   }
 
-  /** Cross-entropy (or focal) over logits with integer targets; returns the normalizer (0 = nothing to learn). */
-  private crossEntropy(enc: StepEncoder, losses: GPUBuffer, dlogits: GPUBuffer | null, logits: GPUBuffer, targets: GPUBuffer,
-    labels: ArrayLike<number>, N: number, V: number, loss: LossOptions, lossScale: number): number {
-    const cw = loss.classWeights ?? null;
-    const alpha = loss.focalAlpha ?? null;
-    if (cw && cw.length !== V) throw new Error(`loss.classWeights has ${cw.length} entries, the head has ${V} classes`);
-    if (alpha && alpha.length !== V) throw new Error(`loss.focalAlpha has ${alpha.length} entries, the head has ${V} classes`);
-    let normalizer = 0;
-    for (let i = 0; i < N; i++) if (labels[i] !== -100) normalizer += cw ? cw[labels[i]] : 1;
-    if (normalizer <= 0) {
-      fill(this.gpu, enc, losses, 0, N);
-      if (dlogits) fill(this.gpu, enc, dlogits, 0, N * V);
-      return 0;
-    }
-    softmax_cross_entropy(this.gpu, enc, losses, dlogits, logits, targets, N, V, {
-      classWeights: cw ? this.small(Float32Array.from(cw), 'class_weights') : null,
-      focalAlpha: alpha ? this.small(Float32Array.from(alpha), 'focal_alpha') : null,
-      focalGamma: loss.focalGamma ?? 0,
-      normalizer: normalizer / lossScale,
-    });
-    return normalizer;
-  }
-
-  private headForward(enc: StepEncoder, acts: Acts, batch: ModelBatch, hidden: GPUBuffer, headIndex: number, head: HeadSpec, loss: LossOptions,
-    o: { train: boolean; grad: boolean; seed: number; step: number; lossScale: number; lowest: number }): LastForward {
-    const gpu = this.gpu, cfg = this.config;
-    const { B, T, M } = acts;
-    const H = cfg.hiddenSize, V = cfg.vocabSize, L = cfg.numLayers;
-    const drop = o.train && cfg.hiddenDropout > 0;
-    const base = { acts, head: headIndex, train: o.train, grad: o.grad, seed: o.seed, step: o.step, lossScale: o.lossScale, lowest: o.lowest, mlmRows: 0, simScale: 1 };
-    const headSite = 1000 + headIndex;
-    if (head.kind === 'mlm') {
-      validateLabels(batch.labels, M, V, 'mlm');
-      const rows: number[] = [];
-      for (let i = 0; i < M; i++) if (batch.labels[i] !== -100) rows.push(i);
-      const n = rows.length;
-      const h = this.headActs(acts, 'mlm', { hm: M * H, t1: M * H, t2: M * H, t3: M * H, mean: M, rstd: M, logits: M * V, dlogits: M * V, losses: M, rows: M, targets: M, dt3: M * H, dt2: M * H, dt1: M * H, dhm: M * H });
-      if (n === 0) {
-        return { ...base, lossRows: 0, normalizer: 0, logitRows: 0, logitCols: V, logits: null };
-      }
-      gpu.write(h.rows, Int32Array.from(rows));
-      gpu.write(h.targets, Int32Array.from(rows, (i) => batch.labels[i]));
-      gather_rows_forward(gpu, enc, h.hm, hidden, h.rows, n, H, M);
-      linear_forward(gpu, enc, h.t1, h.hm, this.param('cls.predictions.transform.dense.weight'), null, n, H, H);
-      bias_gelu_forward(gpu, enc, h.t2, h.t1, this.param('cls.predictions.transform.dense.bias'), n, H, this.act);
-      this.lnF(enc, 'cls.predictions.transform.LayerNorm', h.t3, h.mean, h.rstd, h.t2, n);
-      linear_forward(gpu, enc, h.logits, h.t3, this.param('bert.embeddings.word_embeddings.weight'), this.param('cls.predictions.bias'), n, V, H);
-      const targets = Int32Array.from(rows, (i) => batch.labels[i]);
-      const normalizer = this.crossEntropy(enc, h.losses, o.grad ? h.dlogits : null, h.logits, h.targets, targets, n, V, loss, o.lossScale);
-      return { ...base, lossRows: n, normalizer, logitRows: n, logitCols: V, logits: h.logits, mlmRows: n };
-    }
-    if (head.kind === 'seq_cls' || head.kind === 'token_cls') {
-      const C = head.numLabels;
-      const rowsN = head.kind === 'seq_cls' ? B : M;
-      validateLabels(batch.labels, rowsN, C, head.kind);
-      const cp = classifierPrefix(this.heads, headIndex);
-      const h = this.headActs(acts, `cls${headIndex}`, {
-        cls: B * H, pre: B * H, pooled: B * H, dropped: rowsN * H, logits: rowsN * C, dlogits: rowsN * C, losses: rowsN, targets: rowsN,
-        dfeat: rowsN * H, dfeat2: rowsN * H, dpre: B * H, dcls: B * H,
-      });
-      gpu.write(h.targets, batch.labels);
-      let feats: GPUBuffer;
-      if (head.kind === 'token_cls') feats = hidden;
-      else if (head.pooling === 'cls') {
-        gather_rows_forward(gpu, enc, h.cls, hidden, acts.clsRows, B, H, M);
-        linear_forward(gpu, enc, h.pre, h.cls, this.param('bert.pooler.dense.weight'), this.param('bert.pooler.dense.bias'), B, H, H);
-        tanh_forward(gpu, enc, h.pooled, h.pre, B * H);
-        feats = h.pooled;
-      } else {
-        mean_pool_forward(gpu, enc, h.pooled, hidden, acts.mask, B, T, H);
-        feats = h.pooled;
-      }
-      if (drop) dropout_forward(gpu, enc, h.dropped, feats, rowsN * H, cfg.hiddenDropout, this.dropSeed(o.seed, headSite), o.step);
-      linear_forward(gpu, enc, h.logits, drop ? h.dropped : feats, this.param(`${cp}.weight`), this.param(`${cp}.bias`), rowsN, C, H);
-      const normalizer = this.crossEntropy(enc, h.losses, o.grad ? h.dlogits : null, h.logits, h.targets, batch.labels, rowsN, C, loss, o.lossScale);
-      return { ...base, lossRows: rowsN, normalizer, logitRows: rowsN, logitCols: C, logits: h.logits, feats };
-    }
-    // embedding head: masked mean pooling (+ L2 normalisation) → MNR or cosine loss over pairs
-    const h = this.headActs(acts, 'emb', {
-      pooled: B * H, norms: B, e: B * H, u: B * H, norms2: B, ua: B * H, ub: B * H, S: B * B, dS: B * B, losses: B, targets: B,
-      dua: B * H, dub: B * H, du: B * H, de: B * H, dpooled: B * H,
-    });
-    mean_pool_forward(gpu, enc, h.pooled, hidden, acts.mask, B, T, H);
-    if (head.normalize) l2_normalize_forward(gpu, enc, h.e, h.norms, h.pooled, B, H);
-    const e = head.normalize ? h.e : h.pooled;
-    if (B % 2 !== 0) {
-      if (o.grad) throw new Error(`embedding loss: the batch must hold n anchors then their n pairs (even B), got B = ${B}`);
-      return { ...base, lossRows: 0, normalizer: 0, logitRows: B, logitCols: H, logits: e };
-    }
-    const n = B / 2;
-    l2_normalize_forward(gpu, enc, h.u, h.norms2, e, B, H);
-    gather_rows_forward(gpu, enc, h.ua, h.u, this.small(Int32Array.from({ length: n }, (_, i) => i), 'rows'), n, H, B);
-    gather_rows_forward(gpu, enc, h.ub, h.u, this.small(Int32Array.from({ length: n }, (_, i) => n + i), 'rows'), n, H, B);
-    const kind = loss.embeddingLoss ?? 'mnr';
-    if (kind === 'mnr') {
-      const scale = loss.mnrScale ?? MNR_SCALE;
-      cosine_similarity_forward(gpu, enc, h.S, h.ua, h.ub, n, n, H, scale);
-      const diag = Int32Array.from({ length: n }, (_, i) => i);
-      softmax_cross_entropy(gpu, enc, h.losses, o.grad ? h.dS : null, h.S, this.small(diag, 'mnr_targets'), n, n, { normalizer: n / o.lossScale });
-      return { ...base, lossRows: n, normalizer: n, logitRows: B, logitCols: H, logits: e, simScale: scale, kind: 'mnr' };
-    }
-    if (kind !== 'cosine') throw new Error(`loss.embeddingLoss must be 'mnr' or 'cosine', got ${JSON.stringify(kind)}`);
-    const t = loss.cosineTargets;
-    if (!t || t.length !== n) throw new Error(`cosine loss: loss.cosineTargets must hold n = ${n} scores, got ${t ? t.length : 'none'}`);
-    cosine_similarity_forward(gpu, enc, h.S, h.ua, h.ub, n, n, H, 1);
-    gpu.write(h.targets, Float32Array.from(t));
-    cosine_mse(gpu, enc, h.losses, h.dS, h.S, h.targets, n, o.lossScale / n);
-    return { ...base, lossRows: n, normalizer: n, logitRows: B, logitCols: H, logits: e, simScale: 1, kind: 'cosine' };
-  }
-
   // ------------------------------------------------------------------------------ backward
 
   /** Record the backward of the last forward (which must have had grad: true). */
@@ -642,7 +507,7 @@ export class BertModel {
     if (lowest > L) return;
     const needHidden = lowest < L;
     // head backward → acts.dA = d loss / d hidden (when the encoder trains)
-    this.headBackward(enc, st, needHidden ? acts.dA : null);
+    headBackward(this, enc, st, needHidden ? acts.dA : null);
     if (!needHidden) return;
     const embDropped = st.train && cfg.hiddenDropout > 0 && lowest <= -1;
     const stop = Math.max(lowest, 0);
@@ -710,87 +575,6 @@ export class BertModel {
     this.linB(enc, acts, l, `${pre}.attention.self.key`, dx, acts.dk, x, M, H, H, true);
     this.linB(enc, acts, l, `${pre}.attention.self.value`, dx, acts.dv, x, M, H, H, true);
     this.loraDrop = null;
-  }
-
-  private headBackward(enc: StepEncoder, st: LastForward, dHidden: GPUBuffer | null): void {
-    const gpu = this.gpu, cfg = this.config, acts = st.acts;
-    const { B, T, M } = acts;
-    const H = cfg.hiddenSize, V = cfg.vocabSize;
-    const head = this.heads[st.head];
-    const drop = st.train && cfg.hiddenDropout > 0;
-    if (head.kind === 'mlm') {
-      const n = st.mlmRows;
-      if (n === 0) {
-        if (dHidden) fill(gpu, enc, dHidden, 0, M * H);
-        return;
-      }
-      const h = acts.head.get('mlm')!;
-      const wte = 'bert.embeddings.word_embeddings.weight';
-      const tr = 'cls.predictions.transform';
-      linear_backward(gpu, enc, h.dt3, this.grad(wte), this.grad('cls.predictions.bias'), h.dlogits, h.t3, this.param(wte), n, V, H);
-      this.lnB(enc, `${tr}.LayerNorm`, h.dt2, h.dt3, h.t2, h.mean, h.rstd, n);
-      bias_gelu_backward(gpu, enc, h.dt1, this.grad(`${tr}.dense.bias`) ?? this.sink, h.t1, this.param(`${tr}.dense.bias`), h.dt2, n, H, this.act);
-      const dW = this.grad(`${tr}.dense.weight`);
-      if (dHidden || dW) linear_backward(gpu, enc, dHidden ? h.dhm : null, dW, null, h.dt1, h.hm, this.param(`${tr}.dense.weight`), n, H, H);
-      if (dHidden) {
-        fill(gpu, enc, dHidden, 0, M * H);
-        gather_rows_backward(gpu, enc, dHidden, h.dhm, h.rows, n, H, M);
-      }
-      return;
-    }
-    if (head.kind === 'seq_cls' || head.kind === 'token_cls') {
-      if (st.normalizer === 0 && !dHidden) return;
-      const C = head.numLabels;
-      const rowsN = head.kind === 'seq_cls' ? B : M;
-      const cp = classifierPrefix(this.heads, st.head);
-      const h = acts.head.get(`cls${st.head}`)!;
-      const pooler = head.kind === 'seq_cls' && head.pooling === 'cls';
-      const poolerTrains = pooler && (this.grad('bert.pooler.dense.weight') !== null || this.grad('bert.pooler.dense.bias') !== null);
-      const needFeat = dHidden !== null || poolerTrains;
-      const feats = st.feats!;
-      const used = drop ? h.dropped : feats;
-      // d features (before dropout) → h.dfeat
-      const direct = head.kind === 'token_cls' && !drop ? dHidden : h.dfeat;
-      linear_backward(gpu, enc, needFeat ? direct : null, this.grad(`${cp}.weight`), this.grad(`${cp}.bias`), h.dlogits, used, this.param(`${cp}.weight`), rowsN, C, H);
-      if (!needFeat) return;
-      if (drop) {
-        const to = head.kind === 'token_cls' ? dHidden! : h.dfeat2;
-        dropout_backward(gpu, enc, to, h.dfeat, rowsN * H, cfg.hiddenDropout, this.dropSeed(st.seed, 1000 + st.head), st.step);
-      }
-      if (head.kind === 'token_cls') return;
-      const dPooled = drop ? h.dfeat2 : h.dfeat;
-      if (pooler) {
-        tanh_backward(gpu, enc, h.dpre, h.pooled, dPooled, B * H);
-        linear_backward(gpu, enc, dHidden ? h.dcls : null, this.grad('bert.pooler.dense.weight'), this.grad('bert.pooler.dense.bias'),
-          h.dpre, h.cls, this.param('bert.pooler.dense.weight'), B, H, H);
-        if (dHidden) {
-          fill(gpu, enc, dHidden, 0, M * H);
-          gather_rows_backward(gpu, enc, dHidden, h.dcls, acts.clsRows, B, H, M);
-        }
-      } else if (dHidden) {
-        mean_pool_backward(gpu, enc, dHidden, dPooled, acts.mask, B, T, H);
-      }
-      return;
-    }
-    // embedding head (no parameters of its own)
-    if (!dHidden || st.normalizer === 0) {
-      if (dHidden) fill(gpu, enc, dHidden, 0, M * H);
-      return;
-    }
-    const h = acts.head.get('emb')!;
-    const n = B / 2;
-    cosine_similarity_backward(gpu, enc, h.dua, h.dub, h.dS, h.ua, h.ub, n, n, H, st.simScale);
-    fill(gpu, enc, h.du, 0, B * H);
-    gather_rows_backward(gpu, enc, h.du, h.dua, this.small(Int32Array.from({ length: n }, (_, i) => i), 'rows'), n, H, B);
-    gather_rows_backward(gpu, enc, h.du, h.dub, this.small(Int32Array.from({ length: n }, (_, i) => n + i), 'rows'), n, H, B);
-    const e = (head as { normalize: boolean }).normalize ? h.e : h.pooled;
-    l2_normalize_backward(gpu, enc, h.de, h.du, h.u, h.norms2, B, H);
-    let dPooled = h.de;
-    if ((head as { normalize: boolean }).normalize) {
-      l2_normalize_backward(gpu, enc, h.dpooled, h.de, e, h.norms, B, H);
-      dPooled = h.dpooled;
-    }
-    mean_pool_backward(gpu, enc, dHidden, dPooled, acts.mask, B, T, H);
   }
 
   // ------------------------------------------------------------------------------ read-back
