@@ -76,7 +76,7 @@ collapsed to spaces).
 1. Units: every WordNet definition and quoted example sentence (${bySrc(units, 'definition')} + ${bySrc(units, 'example')}), and
    every entry of every fortunes file (${fortuneCount}; \`%\`-separated).
 2. Removed the ${skippedSynsets} synsets behind the dev/test rows of wn_topic and ner_en, and ${heldOut} units
-   equal (normalised) to a dev/test text of any dataset.
+   equal (normalised) to a dev/test text of wn_topic or ner_en.
 3. Deduplicated by normalised text (${dupes} repeats removed).
 4. Seeded shuffle (seed \`pretrain_en\`), then the prefix that fits ${(maxBytes / 1e6).toFixed(1)} MB (the repository
    budget): ${chosen.length} of ${unique.length} units kept (${pct(chosen.length, unique.length)}): ${bySrc(chosen, 'definition')} definitions,

@@ -27,7 +27,22 @@ export function zhClauses(text: string): string[] {
 
 export interface PoetryResult { built: Built; songShiPool: string[]; heldOutClauses: Set<string> }
 
-export function buildZhPoetry(distDir: string, t2s: Convert, source: string, tool: string): PoetryResult {
+/** Applies a conversion until the text stops changing (opencc's t → cn is not idempotent on a
+ * few characters), so the stored text is a fixed point of the converter. */
+export function toFixedPoint(convert: Convert): Convert {
+  return (s) => {
+    let a = s;
+    for (let i = 0; i < 4; i++) {
+      const b = convert(a);
+      if (b === a) return a;
+      a = b;
+    }
+    return a;
+  };
+}
+
+export function buildZhPoetry(distDir: string, t2sOnce: Convert, source: string, tool: string): PoetryResult {
+  const t2s = toFixedPoint(t2sOnce);
   const genres: [string, Poem[]][] = [
     ['tang_shi', readPoems(join(distDir, 'quantangshi'), /^poet\.tang\.\d+\.json$/u)],
     ['song_shi', readPoems(join(distDir, 'quantangshi'), /^poet\.song\.\d+\.json$/u)],
@@ -59,7 +74,7 @@ export function buildZhPoetry(distDir: string, t2s: Convert, source: string, too
   const splits = splitByHash(chosen, 'zh_poetry', (x) => normalise(x.text));
   const heldOutClauses = new Set([...splits.dev, ...splits.test].flatMap((x) => zhClauses(x.text)));
   const songShiPool = kept.filter((x) => x.label === 'song_shi' && !chosenSet.has(normalise(x.text))).map((x) => x.text);
-  const stillTraditional = chosen.filter((x) => t2s(x.text) !== x.text).length;
+  const stillTraditional = chosen.filter((x) => t2sOnce(x.text) !== x.text).length;
   const row = (x: (typeof chosen)[number]): object => ({ id: shortId(`zp-${x.label}`, x.text), text: x.text, label: x.label });
   const built: Built = {
     name: 'zh_poetry',
@@ -80,8 +95,8 @@ export function buildZhPoetry(distDir: string, t2s: Convert, source: string, too
 1. Read all records (${Object.entries(raw).map(([k, v]) => `${k} ${v}`).join(', ')}); text = the paragraphs joined
    without separators (title, author and tune name are never included: the ci tune name and the
    qu title would give the genre away).
-2. **Converted every poem to simplified characters** (opencc-js, from \`t\` to \`cn\`): the source
-   keeps shi in traditional and ci/qu in simplified script.
+2. **Converted every poem to simplified characters** (opencc-js, from \`t\` to \`cn\`, repeated until
+   the text no longer changes): the source keeps shi in traditional and ci/qu in simplified script.
 3. Dropped ${dropped} pieces shorter than 10 or longer than 300 characters, or with missing-character
    marks (□ ○).
 4. Deduplicated by normalised text before splitting: ${duplicates} repeats removed, ${conflicting} rows dropped
