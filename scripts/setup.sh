@@ -10,6 +10,7 @@ else
   npm ci --no-audit --no-fund
 fi
 bash scripts/setup-vulkan.sh
+bash scripts/setup-chromium.sh
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 # Last word: can Dawn open an adapter? (prints what to install when not)
 node --input-type=module -e "
