@@ -1,6 +1,8 @@
 // matmul variant for any adapter, tuned for CPU-backed ones without usable subgroups: no
 // workgroup memory, each invocation keeps a 4-row × 8-column tile of the output in registers
-// (two vec4 accumulators per row); a 1-D workgroup of 64 invocations walks along N.
+// (two vec4 accumulators per row); an 8×8 workgroup covers 32 rows × 64 columns, consecutive
+// invocations along x (the SIMD lanes on lavapipe) taking consecutive column tiles. (A 64×1
+// workgroup covered 512 columns: at N = 128 three quarters of it computed nothing useful.)
 //
 // Why: on lavapipe every storage load is a scalar load per SIMD lane, and workgroup memory with
 // barriers measured 2–3× slower than reading storage directly (NOTES.md). Per k this loads 4
@@ -13,9 +15,10 @@
 
 import { matmulHeader, type MatmulLayout, type MatmulVariantInfo } from './matmul_common.js';
 
-const WORKGROUP = 64;
-const ROWS = 4;
-const COLS = 8;
+const WX = 8; // invocations along N
+const WY = 8; // invocations along M
+const ROWS = 4; // per invocation
+const COLS = 8; // per invocation
 
 function wgsl(layout: MatmulLayout): string {
   const body: string[] = [];
@@ -42,13 +45,15 @@ function wgsl(layout: MatmulLayout): string {
     : `let b0 = vec4f(b[pb + j0], b[pb + j1], b[pb + j2], b[pb + j3]);
     let b1 = vec4f(b[pb + j4], b[pb + j5], b[pb + j6], b[pb + j7]);`;
   return `${matmulHeader(layout.bVec4)}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
+@compute @workgroup_size(${WX}, ${WY})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let M = dims.M; let N = dims.N; let K = dims.K;
   let z = dims.z0 + wg.z;
   let aOff = z * dims.strideA; let bOff = z * dims.strideB; let cOff = z * dims.strideOut;
-  let row0 = dims.m0 + wg.y * ${ROWS}u;
-  let colOwn = (wg.x * ${WORKGROUP}u + li) * ${COLS}u;
+  let row0 = dims.m0 + (wg.y * ${WY}u + lid.y) * ${ROWS}u;
+  let colOwn = (wg.x * ${WX}u + lid.x) * ${COLS}u;
+  // Nothing of this invocation's tile is in range (no subgroup operations here, so leaving is fine).
+  if (row0 >= M || colOwn >= N) { return; }
   let col0 = min(colOwn, max(N, ${COLS}u) - ${COLS}u);
 ${Array.from({ length: ROWS }, (_, r) => `  var pa${r} = aOff + min(row0 + ${r}u, M - 1u) * dims.aRow;`).join('\n')}
   let stepA = dims.aK;
@@ -66,8 +71,8 @@ ${stores}
 }
 
 export const MATMUL_REGISTER: MatmulVariantInfo = {
-  tileM: ROWS,
-  tileN: WORKGROUP * COLS,
+  tileM: WY * ROWS,
+  tileN: WX * COLS,
   wgsl,
   requires: [],
   supportsBVec4: true,
