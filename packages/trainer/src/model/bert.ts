@@ -39,7 +39,11 @@ const F32 = 4;
 
 export interface BertModelOptions {
   lora?: LoraConfig | null;
-  /** Activations are kept for this many (B, T) shapes, least recently used freed first (default 4). */
+  /**
+   * Activations are kept for this many (B, T) shapes, least recently used freed first (default 8).
+   * Pad to a few bucket lengths: every new shape allocates buffers and bind groups, and the
+   * runtime caches bind groups for the life of the device.
+   */
   maxShapes?: number;
 }
 
@@ -92,7 +96,7 @@ export class BertModel implements HeadHost {
     this.heads = heads;
     this.store = store;
     this.lora = opts.lora ?? null;
-    this.maxShapes = opts.maxShapes ?? 4;
+    this.maxShapes = opts.maxShapes ?? 8;
     if (!Number.isInteger(this.maxShapes) || this.maxShapes < 1) throw new Error(`BertModel: maxShapes must be a positive integer, got ${String(opts.maxShapes)}`);
     const expected = paramSpecs(config, heads, this.lora);
     const names = store.specs.map((s) => s.name);
