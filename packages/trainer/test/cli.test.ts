@@ -64,3 +64,13 @@ test('evaluate / predict: missing checkpoint or data source', async () => {
   assert.match(await run(['evaluate', '--out', join(dir, 'e3'), '--checkpoint', dir, '--dataset', 'wn_topic', '--split', 'valid']), /'data\.split' must be one of "train", "dev", "test"/);
   assert.match(await run(['evaluate', '--out', join(dir, 'e4'), '--checkpoint', dir, '--dataset', 'wn_topic', '--backend', 'cpu']), /is not a checkpoint: model\.safetensors is missing/);
 });
+
+test('a run that fails on bad input leaves no run directory behind (so it can simply be rerun)', async () => {
+  const bad = join(dir, 'bad2.jsonl');
+  writeFileSync(bad, '{"id": "a", "text": "x", "label": "y"}\nnot json\n');
+  const out = join(dir, 'failed_run');
+  assert.match(await run(['finetune', '--out', out, '--train', bad, '--backend', 'cpu', '-q']), /bad2\.jsonl:2: invalid JSON/);
+  assert.ok(!existsSync(out));
+  assert.match(await run(['evaluate', '--out', join(dir, 'failed_eval'), '--checkpoint', join(dir, 'none'), '--file', bad, '--backend', 'cpu']), /does not exist/);
+  assert.ok(!existsSync(join(dir, 'failed_eval')));
+});

@@ -57,6 +57,16 @@ export class RunDir {
   constructor(dir: string, config: unknown, opts: { resume: boolean; command: string }) {
     this.dir = dir;
     this.checkpointDir = join(dir, RUN_CHECKPOINT_DIR);
+    RunDir.check(dir, config, opts);
+    mkdirSync(dir, { recursive: true });
+    writeFileAtomic(join(dir, RUN_CONFIG_FILE), JSON.stringify({ command: opts.command, config, gitRevision: gitRevision(), node: process.version }, null, 2) + '\n');
+  }
+
+  /**
+   * Throws unless `dir` can take this run: a fresh run needs a directory without a run in it; a
+   * resumed one needs a run of the same command and config there. Writes nothing.
+   */
+  static check(dir: string, config: unknown, opts: { resume: boolean; command: string }): void {
     const cfgPath = join(dir, RUN_CONFIG_FILE);
     const exists = existsSync(cfgPath);
     if (opts.resume) {
@@ -68,8 +78,6 @@ export class RunDir {
     } else if (exists) {
       throw new ConfigError(`${dir} already holds a run; use --resume to continue it, or choose another output directory`);
     }
-    mkdirSync(dir, { recursive: true });
-    writeFileAtomic(cfgPath, JSON.stringify({ command: opts.command, config, gitRevision: gitRevision(), node: process.version }, null, 2) + '\n');
   }
 
   log(line: string): void {

@@ -42,8 +42,10 @@ export function loadModel(dir: string): LoadedModel {
 }
 
 export async function runInference(command: 'evaluate' | 'predict', c: InferRunConfig, backendFactory: BackendFactory, opts: { progress?: boolean } = {}): Promise<Record<string, unknown>> {
-  const run = new RunDir(c.outputDir, c, { resume: false, command });
+  RunDir.check(c.outputDir, c, { resume: false, command });
+  let run: RunDir | null = null;
   const say = (l: string) => {
+    if (!run) throw new Error('internal: run directory not created yet');
     run.log(l);
     if (opts.progress ?? true) console.log(l);
   };
@@ -58,6 +60,8 @@ export async function runInference(command: 'evaluate' | 'predict', c: InferRunC
     labelAllTokens: m.task.labelAllTokens,
     source,
   });
+  const out: RunDir = new RunDir(c.outputDir, c, { resume: false, command });
+  run = out;
   const backend = await backendFactory({ config: m.config, heads: m.heads, store: m.store, lora: m.lora, loss: {}, maxBatch: c.batchSize, maxLength: c.data.maxLength });
   try {
     backend.load();
@@ -79,13 +83,13 @@ export async function runInference(command: 'evaluate' | 'predict', c: InferRunC
     };
     if (command === 'predict') {
       const lines = r.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n';
-      writeFileAtomic(join(run.dir, 'predictions.jsonl'), lines);
-      record.predictions = join(run.dir, 'predictions.jsonl');
+      writeFileAtomic(join(out.dir, 'predictions.jsonl'), lines);
+      record.predictions = join(out.dir, 'predictions.jsonl');
       say(`wrote ${r.predictions.length} predictions to ${record.predictions}`);
     } else {
       say(`${source}${c.data.file ? '' : ` (${c.data.split})`}: ${Object.entries(r.metrics).map(([k, v]) => `${k} ${Number(v).toFixed(4)}`).join(', ')}`);
     }
-    run.writeMetrics(record);
+    out.writeMetrics(record);
     return record;
   } finally {
     backend.destroy();

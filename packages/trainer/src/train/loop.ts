@@ -19,7 +19,7 @@ import { BERT_PRESETS, makeConfig, paramSpecs, ParamStore, initParams, type Bert
 import { WordPieceTokenizer, growEmbeddings, type EmbeddingInit } from '../tokenizer/index.js';
 import { seededRng } from '../data/index.js';
 import type { TaskKind, TrainRunConfig } from '../config/schema.js';
-import { RunDir } from '../config/rundir.js';
+import { RunDir, RUN_CHECKPOINT_DIR } from '../config/rundir.js';
 import { ConfigError } from '../config/load.js';
 import { readCheckpoint, loadWeights, readOptimizer, writeCheckpoint, type LoadedCheckpoint } from '../checkpoint/checkpoint.js';
 import { bertConfigFromHf, hfConfig, assertSameArchitecture } from '../checkpoint/config_json.js';
@@ -117,11 +117,11 @@ export function balancedClassWeights(examples: readonly Example[], numLabels: nu
 }
 
 /** The tokenizer of a run: given vocab, the base checkpoint's, a resumed run's, or trained on the corpus (pretrain). */
-function makeTokenizer(c: TrainRunConfig, command: string, base: LoadedCheckpoint | null, run: RunDir, corpus: () => string[]): { tok: WordPieceTokenizer; trained: boolean } {
+function makeTokenizer(c: TrainRunConfig, command: string, base: LoadedCheckpoint | null, checkpointDir: string, corpus: () => string[]): { tok: WordPieceTokenizer; trained: boolean } {
   const opts = { lowercase: c.tokenizer.lowercase, modelMaxLength: c.model.maxPositions };
   if (c.tokenizer.vocab) return { tok: WordPieceTokenizer.fromVocabFile(c.tokenizer.vocab, opts), trained: false };
   if (base?.vocab) return { tok: WordPieceTokenizer.fromVocab(base.vocab, { ...opts, source: join(base.dir, 'vocab.txt') }), trained: false };
-  const resumed = join(run.checkpointDir, 'vocab.txt');
+  const resumed = join(checkpointDir, 'vocab.txt');
   if (existsSync(resumed)) return { tok: WordPieceTokenizer.fromVocabFile(resumed, opts), trained: false };
   if (command !== 'pretrain') throw new ConfigError('finetune needs a vocabulary: set tokenizer.vocab or model.init (a checkpoint with vocab.txt)');
   return { tok: WordPieceTokenizer.train(corpus(), { ...opts, vocabSize: c.tokenizer.vocabSize, minFrequency: c.tokenizer.minFrequency }), trained: true };
@@ -129,8 +129,14 @@ function makeTokenizer(c: TrainRunConfig, command: string, base: LoadedCheckpoin
 
 export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunConfig, opts: RunTrainingOptions): Promise<TrainResult> {
   const started = Date.now();
-  const run = new RunDir(c.outputDir, c, { resume: opts.resume ?? false, command });
-  const progress = new ProgressPrinter(opts.progress ?? true, (l) => run.log(l));
+  // Check the run directory first (nothing is written until the data, tokenizer and model are
+  // set up, so a bad input leaves no half-made run behind); log lines wait until it exists.
+  const runOpts = { resume: opts.resume ?? false, command };
+  RunDir.check(c.outputDir, c, runOpts);
+  let runRef: RunDir | null = null;
+  const pendingLog: string[] = [];
+  const progress = new ProgressPrinter(opts.progress ?? true, (l) => (runRef ? runRef.log(l) : pendingLog.push(l)));
+  const checkpointDir = join(c.outputDir, RUN_CHECKPOINT_DIR);
   const task: TaskKind = c.task.kind;
   if (task === 'embedding' && c.task.embeddingLoss !== 'mnr') throw new ConfigError("task.embeddingLoss 'cosine' needs similarity targets per pair, which the pair datasets do not have; use 'mnr'");
 
@@ -151,7 +157,7 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
 
   // ---- tokenizer, model config, heads
   const base = c.model.init ? readCheckpoint(c.model.init) : null;
-  const { tok, trained } = makeTokenizer(c, command, base, run, () => trainRows.map((r) => r.text ?? (r.tokens ?? []).join(' ')));
+  const { tok, trained } = makeTokenizer(c, command, base, checkpointDir, () => trainRows.map((r) => r.text ?? (r.tokens ?? []).join(' ')));
   if (trained) progress.line(`trained a WordPiece vocabulary of ${tok.vocabSize} tokens on ${trainRows.length} rows`);
   const baseTunebench = (base?.config.tunebench ?? {}) as { labels?: string[] };
   const labels = task === 'mlm' || task === 'embedding' ? [] : labelSet(task, trainRows, c.task.labels.length ? c.task.labels : []);
@@ -224,6 +230,9 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
   let plan = planStrategy(specs, strategy, { epoch: 0, step: 0 });
   let ranges: AdamwRange[] = adamwRanges(store, plan, c.optimizer.weightDecay);
 
+  const run: RunDir = new RunDir(c.outputDir, c, runOpts);
+  runRef = run;
+  for (const l of pendingLog.splice(0)) run.log(l);
   const backend = await opts.backend({ config, heads, store, lora, loss, maxBatch: B, maxLength: maxLen });
   try {
     backend.setTrainable(plan.trainable);
