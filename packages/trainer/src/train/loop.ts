@@ -120,7 +120,9 @@ export function balancedClassWeights(examples: readonly Example[], numLabels: nu
 function makeTokenizer(c: TrainRunConfig, command: string, base: LoadedCheckpoint | null, checkpointDir: string, corpus: () => string[]): { tok: WordPieceTokenizer; trained: boolean } {
   const opts = { lowercase: c.tokenizer.lowercase, modelMaxLength: c.model.maxPositions };
   if (c.tokenizer.vocab) return { tok: WordPieceTokenizer.fromVocabFile(c.tokenizer.vocab, opts), trained: false };
-  if (base?.vocab) return { tok: WordPieceTokenizer.fromVocab(base.vocab, { ...opts, source: join(base.dir, 'vocab.txt') }), trained: false };
+  // A base model's vocabulary comes with its casing rule (recorded in its config.json).
+  const baseLower = (base?.config.tunebench as { tokenizer?: { lowercase?: boolean } } | undefined)?.tokenizer?.lowercase;
+  if (base?.vocab) return { tok: WordPieceTokenizer.fromVocab(base.vocab, { ...opts, lowercase: baseLower ?? opts.lowercase, source: join(base.dir, 'vocab.txt') }), trained: false };
   const resumed = join(checkpointDir, 'vocab.txt');
   if (existsSync(resumed)) return { tok: WordPieceTokenizer.fromVocabFile(resumed, opts), trained: false };
   if (command !== 'pretrain') throw new ConfigError('finetune needs a vocabulary: set tokenizer.vocab or model.init (a checkpoint with vocab.txt)');
@@ -159,10 +161,8 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
   const base = c.model.init ? readCheckpoint(c.model.init) : null;
   const { tok, trained } = makeTokenizer(c, command, base, checkpointDir, () => trainRows.map((r) => r.text ?? (r.tokens ?? []).join(' ')));
   if (trained) progress.line(`trained a WordPiece vocabulary of ${tok.vocabSize} tokens on ${trainRows.length} rows`);
-  const baseTunebench = (base?.config.tunebench ?? {}) as { labels?: string[] };
   const labels = task === 'mlm' || task === 'embedding' ? [] : labelSet(task, trainRows, c.task.labels.length ? c.task.labels : []);
   if ((task === 'seq_cls' || task === 'token_cls') && labels.length < 2) throw new ConfigError(`${trainSource}: found ${labels.length} label(s); classification needs at least 2`);
-  void baseTunebench;
   let config: BertConfig;
   let grow = 0;
   if (base) {
