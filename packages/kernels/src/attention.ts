@@ -15,17 +15,21 @@
 // A row whose keys are all padding (an empty sequence) has no softmax: its probabilities and its
 // output are 0, its lse is stored as 0, and it passes no gradient. No NaN anywhere.
 //
-// Design (lavapipe; see NOTES.md): the five products (QKᵀ, PV, PᵀdO, dOVᵀ, dSK, dSᵀQ) run through
-// one register-tiled batched kernel (each invocation 4 rows × 8 columns in registers, no workgroup
-// memory, operands addressed through (batch, head, row, column) strides from a uniform, so heads
-// are read in place from the (B, T, C) layout and transposes are free). Scores/probabilities live
-// in a scratch buffer of P·T·T floats for a chunk of P (batch, head) pairs, the chunk sized to stay
-// under 64 MiB and under ~1 GFLOP per dispatch, so T = 512 never allocates B·NH·T·T at once.
-// The softmax is a separate pass with one invocation per row (max, then Σ exp, then write p).
+// Design (lavapipe; see NOTES.md): the products (QKᵀ, PV, PᵀdO, dOVᵀ, dS·K, dSᵀQ) run through one
+// batched kernel whose operands are addressed through (batch, head, row, column) strides from a
+// uniform, so heads are read in place from the (B, T, C) layout and transposes cost nothing. Two
+// variants: 'subgroup' (8-lane subgroups share A values by broadcast, 16 rows × 8 (or 4) columns
+// per lane; chosen on software adapters where tune.ts finds 8-lane subgroups usable) and
+// 'register' (4 × 8 tile per invocation, any adapter). Scores/probabilities live in a scratch
+// buffer of P·T·T floats for a chunk of P (batch, head) pairs, the chunk sized to stay under
+// 64 MiB and ~1 GFLOP per dispatch, so T = 512 never allocates B·NH·T·T at once. The forward
+// softmax is a separate pass, one invocation per row, two sweeps (max; exp and sum), leaving
+// unnormalised exponentials; the PV product scales its rows by 1/Σ.
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
 import { f32bits, grid2d, scratch } from './elementwise.js';
+import { subgroupMatmulUsable } from './tune.js';
 
 const TM = 4;
 const TN = 8;
@@ -36,9 +40,13 @@ const SCORES_BYTES_CAP = 64 * 1024 * 1024;
 const FLOP_CAP = 1e9;
 
 // MODE (override): 0 out = scale·acc; 1 out = mask_j ? exp(scale·acc − aux_i) : 0 (probabilities);
-// 2 out = out · (acc − aux_i) · scale (dS from P in place, aux = D).
+// 2 out = out · (acc − aux_i) · scale (dS from P in place, aux = D); 3 out = acc · aux_i (the
+// forward's P·V with unnormalised probabilities, aux = 1/Σ).
 // Operand offset for pair z of the chunk (global pair p = p0 + z, b = p / NH, h = p % NH):
 //   b·sb + h·sh + z·sz, then element (r, c) at + r·rs + c·cs.
+// Register-tiled variant (any adapter): each invocation owns a 4-row × 8-column tile of the
+// output in registers; consecutive invocations along x take consecutive column tiles. The
+// epilogue is a loop (unrolling it made lavapipe's compile take tens of seconds).
 export const ATTENTION_PRODUCT_WGSL = /* wgsl */ `
 override MODE: u32 = 0u;
 override WX: u32 = 8u;
@@ -103,22 +111,126 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
         out[o] = P.scale * s;
       } else if (MODE == 1u) {
         out[o] = select(0.0, exp(P.scale * s - aux[auxi]), mask[bi * P.T + col] != 0);
-      } else {
+      } else if (MODE == 2u) {
         out[o] = out[o] * (s - aux[auxi]) * P.scale;
+      } else {
+        out[o] = s * aux[auxi];
       }
     }
   }
 }
 `;
 
-// Softmax over key rows of a scores chunk, in place; writes lse. Row r of the chunk is pair
-// p0 + r / T, query r % T.
+// Subgroup variant (lavapipe with 8-lane subgroups; the idea of matmul_subgroup.ts): a workgroup
+// is one subgroup of 8 lanes computing a 16-row tile; each lane owns CW (8, or 4 for narrow
+// outputs such as HS = 32) consecutive columns. Per k a lane loads 2 values of A (rows lane and
+// 8 + lane) and CW values of B; every lane gets all 16 row values with subgroupBroadcast(x, r) for
+// constant r (a register shuffle on lavapipe): 10 loads per 128 multiply-adds instead of 12 per 32.
+// The last lane's columns are shifted left to stay in range (columns left of its own are computed,
+// never stored), so the K loop has no branches and every lane takes part in the broadcasts.
+const SG_ROWS = 16;
+const SG = 8;
+function attentionProductSubgroupWgsl(CW: 4 | 8): string {
+  const body: string[] = [];
+  const decl: string[] = [];
+  const stores: string[] = [];
+  for (let r = 0; r < SG_ROWS; r++) {
+    decl.push(`var c${r}a = vec4f(0.0);` + (CW === 8 ? ` var c${r}b = vec4f(0.0);` : ''));
+    body.push(`{ let s = subgroupBroadcast(${r < SG ? 'x0' : 'x1'}, ${r % SG}u); c${r}a += s * b0;${CW === 8 ? ' c' + r + 'b += s * b1;' : ''} }`);
+    for (let j = 0; j < CW; j++) {
+      const v = j < 4 ? `c${r}a.${'xyzw'[j]}` : `c${r}b.${'xyzw'[j - 4]}`;
+      stores.push(`if (col0 + ${j}u >= colOwn) { store(row0 + ${r}u, col0 + ${j}u, ${v}, ooff, pair, bi); }`);
+    }
+  }
+  return /* wgsl */ `enable subgroups;
+override MODE: u32 = 0u;
+struct Params {
+  M: u32, N: u32, K: u32, NH: u32, p0: u32, T: u32, scale: f32, _pad: u32,
+  a_sb: u32, a_sh: u32, a_sz: u32, a_rs: u32, a_cs: u32,
+  b_sb: u32, b_sh: u32, b_sz: u32, b_rs: u32, b_cs: u32,
+  o_sb: u32, o_sh: u32, o_sz: u32, o_rs: u32, o_cs: u32,
+}
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> a: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<storage, read> aux: array<f32>;
+@group(0) @binding(5) var<storage, read> mask: array<i32>;
+
+fn store(row: u32, col: u32, s: f32, ooff: u32, pair: u32, bi: u32) {
+  if (row >= P.M || col >= P.N) { return; }
+  let o = ooff + row * P.o_rs + col * P.o_cs;
+  if (MODE == 0u) {
+    out[o] = P.scale * s;
+  } else if (MODE == 1u) {
+    out[o] = select(0.0, exp(P.scale * s - aux[pair * P.T + row]), mask[bi * P.T + col] != 0);
+  } else if (MODE == 2u) {
+    out[o] = out[o] * (s - aux[pair * P.T + row]) * P.scale;
+  } else {
+    out[o] = s * aux[pair * P.T + row];
+  }
+}
+
+@compute @workgroup_size(${SG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let z = wid.z;
+  let pair = P.p0 + z;
+  let bi = pair / P.NH;
+  let h = pair % P.NH;
+  let aoff = bi * P.a_sb + h * P.a_sh + z * P.a_sz;
+  let boff = bi * P.b_sb + h * P.b_sh + z * P.b_sz;
+  let ooff = bi * P.o_sb + h * P.o_sh + z * P.o_sz;
+  let M1 = P.M - 1u; let N1 = P.N - 1u;
+  let row0 = wid.y * ${SG_ROWS}u;
+  let colOwn = (wid.x * ${SG}u + lane) * ${CW}u;
+  let col0 = min(colOwn, max(P.N, ${CW}u) - ${CW}u);
+  var pa0 = aoff + min(row0 + lane, M1) * P.a_rs;
+  var pa1 = aoff + min(row0 + ${SG}u + lane, M1) * P.a_rs;
+  var pb0 = vec4u(boff + min(col0, N1) * P.b_cs, boff + min(col0 + 1u, N1) * P.b_cs,
+                  boff + min(col0 + 2u, N1) * P.b_cs, boff + min(col0 + 3u, N1) * P.b_cs);
+  ${CW === 8 ? `var pb1 = vec4u(boff + min(col0 + 4u, N1) * P.b_cs, boff + min(col0 + 5u, N1) * P.b_cs,
+                  boff + min(col0 + 6u, N1) * P.b_cs, boff + min(col0 + 7u, N1) * P.b_cs);` : ''}
+  ${decl.join('\n  ')}
+  let acs = P.a_cs; let brs = vec4u(P.b_rs);
+  for (var k = 0u; k < P.K; k++) {
+    let x0 = a[pa0]; let x1 = a[pa1];
+    pa0 += acs; pa1 += acs;
+    let b0 = vec4f(b[pb0.x], b[pb0.y], b[pb0.z], b[pb0.w]);
+    pb0 += brs;
+    ${CW === 8 ? 'let b1 = vec4f(b[pb1.x], b[pb1.y], b[pb1.z], b[pb1.w]); pb1 += brs;' : ''}
+    ${body.join('\n    ')}
+  }
+  ${stores.join('\n  ')}
+}
+`;
+}
+
+export type AttentionVariant = 'subgroup' | 'register';
+let forcedVariant: AttentionVariant | null = null;
+/** Force the product kernel variant (tests exercise both); null = choose per device. */
+export function setAttentionVariant(v: AttentionVariant | null): void {
+  forcedVariant = v;
+}
+/** 'subgroup' where the 8-lane subgroup pattern is usable (see tune.ts), else 'register'. */
+export function attentionVariant(gpu: Gpu): AttentionVariant {
+  const v = forcedVariant ?? (process.env.TUNEBENCH_ATTENTION_VARIANT as AttentionVariant | undefined) ?? null;
+  if (v === 'subgroup' && !subgroupMatmulUsable(gpu)) throw new Error('attention: the subgroup variant needs usable 8-lane subgroups');
+  if (v === 'subgroup' || v === 'register') return v;
+  if (v !== null) throw new Error(`TUNEBENCH_ATTENTION_VARIANT=${v}: expected subgroup or register`);
+  return gpu.adapterInfo.isSoftware && subgroupMatmulUsable(gpu) ? 'subgroup' : 'register';
+}
+
+// Softmax over key rows of a scores chunk, in place, two sweeps: the row max, then
+// e_j = exp(s_j − max) written back (unnormalised) while summing. lse = max + log Σ, and
+// inv = 1/Σ goes to the P·V product, which scales its output rows (one multiply per output
+// instead of a third sweep over T). Row r of the chunk is pair p0 + r / T, query r % T.
 const SOFTMAX_WGSL = /* wgsl */ `
 struct Params { rows: u32, T: u32, NH: u32, p0: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> s: array<f32>;
 @group(0) @binding(2) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(3) var<storage, read> mask: array<i32>;
+@group(0) @binding(3) var<storage, read_write> inv: array<f32>;
+@group(0) @binding(4) var<storage, read> mask: array<i32>;
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -136,14 +248,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   var sum = 0.0;
   for (var j = 0u; j < T; j++) {
-    if (mask[m0 + j] != 0) { sum += exp(s[s0 + j] - mx); }
+    let e = select(0.0, exp(s[s0 + j] - mx), mask[m0 + j] != 0);
+    s[s0 + j] = e;
+    sum += e;
   }
-  // Empty row (every key padded): probabilities 0, lse stored as 0.
-  let l = select(0.0, mx + log(sum), any);
-  for (var j = 0u; j < T; j++) {
-    s[s0 + j] = select(0.0, exp(s[s0 + j] - l), mask[m0 + j] != 0);
-  }
-  lse[pair * T + r % T] = l;
+  // Empty row (every key padded): probabilities 0, output 0, lse stored as 0.
+  let i = pair * T + r % T;
+  lse[i] = select(0.0, mx + log(sum), any);
+  inv[i] = select(0.0, 1.0 / sum, any);
 }
 `;
 
@@ -177,16 +289,22 @@ interface Operand { sb: number; sh: number; sz: number; rs: number; cs: number }
 
 interface Attn { B: number; T: number; NH: number; HS: number; C: number }
 
-function product(gpu: Gpu, enc: StepEncoder, label: string, mode: 0 | 1 | 2, d: Attn, p0: number, pairs: number,
+function product(gpu: Gpu, enc: StepEncoder, label: string, mode: 0 | 1 | 2 | 3, d: Attn, p0: number, pairs: number,
   M: number, N: number, K: number, scale: number, out: Binding, a: Binding, b: Binding, aux: Binding, mask: Binding,
   oa: Operand, ob: Operand, oo: Operand): void {
-  const colTiles = Math.ceil(N / TN);
-  const WX = Math.min(WG, Math.max(4, 2 ** Math.ceil(Math.log2(colTiles))));
-  const pipe = gpu.pipeline(`attention:${label}`, ATTENTION_PRODUCT_WGSL, { MODE: mode, WX });
   const params = gpu.uniform([
     M, N, K, d.NH, p0, d.T, f32bits(scale), 0,
     oa.sb, oa.sh, oa.sz, oa.rs, oa.cs, ob.sb, ob.sh, ob.sz, ob.rs, ob.cs, oo.sb, oo.sh, oo.sz, oo.rs, oo.cs,
   ]);
+  if (attentionVariant(gpu) === 'subgroup') {
+    const CW = N <= 32 ? 4 : 8;
+    const pipe = gpu.pipeline(`attention:${label}:sg${CW}`, attentionProductSubgroupWgsl(CW), { MODE: mode });
+    enc.dispatch(pipe, [params, out, a, b, aux, mask], Math.ceil(N / (SG * CW)), Math.ceil(M / SG_ROWS), pairs);
+    return;
+  }
+  const colTiles = Math.ceil(N / TN);
+  const WX = Math.min(WG, Math.max(4, 2 ** Math.ceil(Math.log2(colTiles))));
+  const pipe = gpu.pipeline(`attention:${label}`, ATTENTION_PRODUCT_WGSL, { MODE: mode, WX });
   enc.dispatch(pipe, [params, out, a, b, aux, mask], Math.ceil(colTiles / WX), Math.ceil(Math.ceil(M / TM) / (WG / WX)), pairs);
 }
 
@@ -227,15 +345,16 @@ export function attention_forward(gpu: Gpu, enc: StepEncoder, out: Binding, lse:
   const S = scratch(gpu, 'attention_scores', chunk * T * T);
   const scale = 1 / Math.sqrt(HS);
   const softmax = gpu.pipeline('attention:softmax', SOFTMAX_WGSL);
+  const inv = scratch(gpu, 'attention_inv', B * NH * T);
   for (let p0 = 0; p0 < B * NH; p0 += chunk) {
     const pairs = Math.min(chunk, B * NH - p0);
     // S = QKᵀ/√HS
     product(gpu, enc, 'scores', 0, d, p0, pairs, T, T, HS, scale, S, q, k, lse, mask, btc(d), btcT(d), sq(d));
     const rows = pairs * T;
     const [gx, gy] = grid2d(Math.ceil(rows / WG));
-    enc.dispatch(softmax, [gpu.uniform([rows, T, NH, p0]), S, lse, mask], gx, gy);
-    // out = P V
-    product(gpu, enc, 'pv', 0, d, p0, pairs, T, HS, T, 1, out, S, v, lse, mask, sq(d), btc(d), btc(d));
+    enc.dispatch(softmax, [gpu.uniform([rows, T, NH, p0]), S, lse, inv, mask], gx, gy);
+    // out = (E V) / Σ  (E the unnormalised probabilities)
+    product(gpu, enc, 'pv', 3, d, p0, pairs, T, HS, T, 1, out, S, v, inv, mask, sq(d), btc(d), btc(d));
   }
 }
 

@@ -6,12 +6,19 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   assertAllClose, attention_backward, attention_backward_reference, attention_forward, attention_forward_reference,
-  mulberry32, openGpu, poisoned, randomF32, type Gpu,
+  mulberry32, openGpu, poisoned, probeSubgroupSize, randomF32, setAttentionVariant, subgroupMatmulUsable, type AttentionVariant, type Gpu,
 } from '../src/index.js';
 
 let gpu: Gpu;
-before(async () => { gpu = await openGpu(); });
-after(() => gpu?.destroy());
+// Both product-kernel variants are tested where the device has them: 'register' everywhere,
+// 'subgroup' where 8-lane subgroups are usable (lavapipe).
+let variants: AttentionVariant[] = ['register'];
+before(async () => {
+  gpu = await openGpu();
+  await probeSubgroupSize(gpu);
+  if (subgroupMatmulUsable(gpu)) variants = ['register', 'subgroup'];
+});
+after(() => { setAttentionVariant(null); gpu?.destroy(); });
 
 const U = 2 ** -24;
 
@@ -107,16 +114,20 @@ test('attention forward (out, lse) and backward (dq, dk, dv) match the reference
       fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 24 })),
       fc.constantFrom<'prefix' | 'random'>('prefix', 'random'),
       fc.integer(),
-      async (B, T, NH, HS, maskKind, seed) => {
+      fc.nat(),
+      async (B, T, NH, HS, maskKind, seed, which) => {
         const c = makeCase(B, T, NH, HS, seed, maskKind);
+        setAttentionVariant(variants[which % variants.length]);
         checkAgainstReference(c, await runGpu(c));
       },
     ),
-    { numRuns: 30 },
+    { numRuns: 40 },
   );
 });
 
 test('a fully padded sequence gives output 0, lse 0 and zero gradients (no NaN); its neighbours are unaffected', async () => {
+  for (const variant of variants) {
+  setAttentionVariant(variant);
   const c = makeCase(2, 9, 2, 5, 77, 'prefix');
   c.mask.fill(1, 0, 9);
   c.mask.fill(0, 9, 18); // sequence 1: every key padded
@@ -127,12 +138,16 @@ test('a fully padded sequence gives output 0, lse 0 and zero gradients (no NaN);
   }
   for (let i = 18; i < 36; i++) assert.equal(got.lse[i], 0);
   checkAgainstReference(c, got);
+  }
 });
 
-test('attention at T = 128 (BERT-like: B 2, 4 heads of 32, partly padded)', async () => {
+test('attention at T = 128 (BERT-like: B 2, 4 heads of 32, partly padded), each variant', async () => {
   const c = makeCase(2, 128, 4, 32, 5, 'prefix');
   c.mask.fill(1, 0, 100); // keep most keys real
-  checkAgainstReference(c, await runGpu(c));
+  for (const variant of variants) {
+    setAttentionVariant(variant);
+    checkAgainstReference(c, await runGpu(c));
+  }
 });
 
 test('the reference backward equals finite differences of the reference forward (with padding)', () => {
@@ -203,6 +218,7 @@ test('attention (reference and GPU) matches PyTorch with a key-padding mask', as
     const tag = `torch B=${B} T=${T} NH=${NH} HS=${HS}`;
     const c: AttnCase = { B, T, NH, HS, q: Float32Array.from(g.q), k: Float32Array.from(g.k), v: Float32Array.from(g.v),
       dout: Float32Array.from(g.dout), mask: Int32Array.from(g.mask) };
+    setAttentionVariant(variants[variants.length - 1]);
     const got = await runGpu(c);
     for (const [nm, ref, gp, want] of [['out', out, got.out, g.out], ['lse', lse, got.lse, g.lse], ['dq', dq, got.dq, g.dq], ['dk', dk, got.dk, g.dk], ['dv', dv, got.dv, g.dv]] as const) {
       closeToTorch(`reference ${nm} ${tag}`, ref, want, 1e-12);
