@@ -26,6 +26,12 @@ export interface BenchResult {
   name: string;
   msPerStep: number;
   msPerStepMin: number;
+  /**
+   * CPU time (user + system, all threads of this process, lavapipe's included) per step, median.
+   * On a software adapter this is the work done whatever else runs on the machine: wall time on
+   * an idle machine lies between cpuMsPerStep / (lavapipe threads) and cpuMsPerStep.
+   */
+  cpuMsPerStep: number;
   tokensPerSecond: number;
   steps: number;
 }
@@ -49,10 +55,12 @@ export async function benchTraining(
   const ranges: AdamWRange[] = store.specs.filter((s) => trainable(s.layer)).map((s) => ({ ...store.range(s.name), weightDecay: s.noDecay ? 0 : 0.01 }));
   const m = gpu.zeros(store.totalSize * 4), v = gpu.zeros(store.totalSize * 4), hyper = gpu.zeros(ADAMW_HYPER_WORDS * 4);
   const times: number[] = [];
+  const cpu: number[] = [];
   try {
     for (let step = 1; step <= warmup + steps; step++) {
       gpu.write(hyper, adamw_hyperparameters({ lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, step }));
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const enc = gpu.encoder();
       model.zeroGrads(enc);
       model.forward(enc, batch, { train: true, seed: 1, step });
@@ -60,7 +68,11 @@ export async function benchTraining(
       adamw_update(gpu, enc, model.params, model.grads, m, v, hyper, null, ranges);
       await enc.submit();
       await gpu.sync();
-      if (step > warmup) times.push(performance.now() - t0);
+      if (step > warmup) {
+        times.push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1000);
+      }
     }
     const loss = await model.readLoss();
     if (!Number.isFinite(loss)) throw new Error(`${name}: loss is ${loss}`);
@@ -79,8 +91,12 @@ export async function benchTraining(
     m.destroy(); v.destroy(); hyper.destroy();
   }
   times.sort((a, b) => a - b);
+  cpu.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];
-  return { name, msPerStep: median, msPerStepMin: times[0], tokensPerSecond: (batch.B * batch.T) / (median / 1000), steps };
+  return {
+    name, msPerStep: median, msPerStepMin: times[0], cpuMsPerStep: cpu[Math.floor(cpu.length / 2)],
+    tokensPerSecond: (batch.B * batch.T) / (median / 1000), steps,
+  };
 }
 
 interface RecordedDispatch { entry: { pipeline: GPUComputePipeline; label: string }; bindGroup: GPUBindGroup; workgroups: [number, number, number] }
@@ -127,7 +143,8 @@ export async function benchEncoderLayer(gpu: Gpu, steps = 5, warmup = 2, profile
   const ms = two.msPerStep - one.msPerStep;
   const marginal: BenchResult = {
     name: 'encoder layer d128 h4 T64 B32 FFN512 (marginal: 2-layer step − 1-layer step)',
-    msPerStep: ms, msPerStepMin: two.msPerStepMin - one.msPerStepMin, tokensPerSecond: (batch.B * batch.T) / (ms / 1000), steps,
+    msPerStep: ms, msPerStepMin: two.msPerStepMin - one.msPerStepMin, cpuMsPerStep: two.cpuMsPerStep - one.cpuMsPerStep,
+    tokensPerSecond: (batch.B * batch.T) / (ms / 1000), steps,
   };
   return [one, marginal];
 }
@@ -153,7 +170,12 @@ async function main(): Promise<void> {
     if (which === 'tiny' || which === 'all') out.push(await benchPreset(gpu, 'tiny', num('--steps', 3), num('--warmup', 1), profile));
     if (which === 'mini' || which === 'all') out.push(await benchPreset(gpu, 'mini', num('--steps', 3), num('--warmup', 1), profile));
     for (const r of out) {
-      console.log(`${r.name}: ${r.msPerStep.toFixed(1)} ms/step (median of ${r.steps}, min ${r.msPerStepMin.toFixed(1)}), ${Math.round(r.tokensPerSecond)} training tokens/s`);
+      console.log(`${r.name}: ${r.msPerStep.toFixed(1)} ms/step (median of ${r.steps}, min ${r.msPerStepMin.toFixed(1)}), ` +
+        `${Math.round(r.tokensPerSecond)} training tokens/s; CPU ${r.cpuMsPerStep.toFixed(1)} ms/step`);
+    }
+    const load = (await import('node:os')).loadavg()[0];
+    if (load > 2.5) {
+      console.log(`note: load average ${load.toFixed(1)} on ${(await import('node:os')).cpus().length} CPUs — wall times are inflated by other processes; CPU ms/step is the steadier number`);
     }
   } finally {
     gpu.destroy();
