@@ -47,6 +47,7 @@ function resolveBase(preset: PresetName, flag: string | undefined): string | nul
     return d;
   }
   const found = findShippedBase(repoRoot);
+  if (!found && PRESETS[preset].fallbackBase) return null;
   if (!found) {
     throw new Error(`the ${preset} preset starts from the shipped base model, but models/ holds no checkpoint (config.json + model.safetensors + vocab.txt). ` +
       'Pass --base <checkpoint dir> (e.g. one written by `tunebench pretrain --dataset pretrain_en`), or try the pipeline with --preset micro.');
@@ -60,8 +61,15 @@ export async function benchRun(suites: string[], f: RunFlags): Promise<number> {
     if (!/^\d+$/.test(s.trim())) throw new Error(`--seeds ${f.seeds}: expected comma-separated non-negative integers`);
     return Number(s);
   });
-  const baseDir = resolveBase(preset.name, f.base);
-  const plan = planSweep(preset, { suites, strategies: f.strategy, datasets: f.dataset, seeds, baseDir });
+  let baseDir = resolveBase(preset.name, f.base);
+  let effective = preset;
+  if (preset.base === 'shipped' && !baseDir && preset.fallbackBase) {
+    console.log(`NOTE: no shipped base model under models/ (a checkpoint directory with config.json, model.safetensors, vocab.txt);`);
+    console.log(`      this sweep first pretrains its own ${preset.fallbackBase.preset} base model on ${preset.fallbackBase.dataset} (${preset.fallbackBase.sizes.maxSteps} steps). Pass --base DIR to use another.`);
+    effective = { ...preset, base: preset.fallbackBase };
+    baseDir = null;
+  }
+  const plan = planSweep(effective, { suites, strategies: f.strategy, datasets: f.dataset, seeds, baseDir });
   const outDir = resolve(f.out ?? defaultOutDir(preset.name));
   const shard = f.shard ? parseShard(f.shard) : null;
   const retries = Number(f.retries);

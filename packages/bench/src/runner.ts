@@ -261,6 +261,18 @@ function fmtS(s: number): string {
   return `${(s / 3600).toFixed(1)} h`;
 }
 
+/** Shows the trainer's latest progress line at most every 20 s, so a long phase is visibly alive. */
+function heartbeat(log: (l: string) => void, everyMs = 20000): (line: string) => void {
+  let last = Date.now();
+  return (line) => {
+    if (!/^step \d+\/\d+/.test(line)) return;
+    const now = Date.now();
+    if (now - last < everyMs) return;
+    last = now;
+    log(`      ${line}`);
+  };
+}
+
 /** Run (or resume) a sweep. Never throws for a failed run: failures are in the summary. */
 export async function runSweep(plan: SweepPlan, opts: RunnerOptions): Promise<SweepSummary> {
   const log = opts.log ?? ((l: string) => console.log(l));
@@ -294,7 +306,7 @@ export async function runSweep(plan: SweepPlan, opts: RunnerOptions): Promise<Sw
     let outcome: PhaseOutcome | null = null;
     for (let attempt = 0; attempt <= retries && !outcome; attempt++) {
       try {
-        outcome = await runPhase(plan.basePhase, dir, { base: null, pretrained: null }, opts, () => {});
+        outcome = await runPhase(plan.basePhase, dir, { base: null, pretrained: null }, opts, heartbeat(log));
       } catch (e) {
         log(`base model: ${(e as Error).message}${attempt < retries ? ' (retrying)' : ''}`);
       }
@@ -322,13 +334,9 @@ export async function runSweep(plan: SweepPlan, opts: RunnerOptions): Promise<Sw
         for (const phase of run.phases) {
           const dir = join(outDir, 'runs', run.runId, phase.name);
           const tp = Date.now();
-          let lastLine = '';
-          const o = await runPhase(phase, dir, { base: baseDir, pretrained: outcomes.get('pretrain') ? join(outcomes.get('pretrain')!.dir, 'checkpoint') : null }, opts, (l) => {
-            lastLine = l;
-          });
+          const o = await runPhase(phase, dir, { base: baseDir, pretrained: outcomes.get('pretrain') ? join(outcomes.get('pretrain')!.dir, 'checkpoint') : null }, opts, heartbeat(log));
           outcomes.set(phase.name, o);
           const r = phaseResult(phase, o);
-          void lastLine;
           log(`    ${phase.name.padEnd(8)} ${phase.dataset.padEnd(10)} ${r.steps} steps, ${r.tokens} tokens, ${fmtS((Date.now() - tp) / 1000)}: main_score ${r.main_score === null ? '-' : r.main_score.toFixed(4)}`);
         }
         const rec = buildRecord(run, plan, outcomes, { gitRevision: git, baseModel });

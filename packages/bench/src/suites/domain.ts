@@ -36,6 +36,7 @@ export const domain: Suite = {
     { name: 'c_scratch', params: { pretrain: 'scratch', pt_lr: 5e-4 }, pretrain: { from: 'scratch', dataset: 'email', set: { 'optimizer.lr': 5e-4 } }, finetune: FT, probe: true },
   ],
   presets: {
+    quick: { variants: ['a_base_finetune', 'b_continued', 'b_mixed_50', 'c_scratch'] },
     micro: { variants: ['a_base_finetune', 'b_continued', 'c_scratch'] },
   },
 };

@@ -25,6 +25,7 @@ export const freezing: Suite = {
     v('lora_r8', { strategy: 'lora', r: 8, alpha: 8, lr: ADAPTER_LR }, { 'strategy.name': 'lora', lora: { r: 8, alpha: 8, dropout: 0, targets: ['query', 'value'] }, 'optimizer.lr': ADAPTER_LR }),
   ],
   presets: {
+    quick: { datasets: ['wn_topic'] },
     micro: { variants: ['head_only', 'full', 'lora_r4'], datasets: ['wn_topic'] },
   },
 };

@@ -26,6 +26,7 @@ export const masking: Suite = {
   datasets: ['email'],
   variants: [v(0.1, 'random'), v(0.15, 'random'), v(0.25, 'random'), v(0.15, 'whole-word'), v(0.15, 'span')],
   presets: {
+    quick: { variants: ['rate10_random', 'rate15_random', 'rate25_random'] },
     micro: { variants: ['rate15_random', 'rate25_random'] },
   },
 };

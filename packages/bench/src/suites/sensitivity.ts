@@ -26,6 +26,6 @@ export const sensitivity: Suite = {
   variants: [...FT_LRS.map(ft), ...PT_LRS.map(pt), bs(8), bs(32), ep(1), ep(5)],
   presets: {
     micro: { variants: ['ft_lr_1e-4', 'ft_lr_3e-4', 'pt_lr_1e-4'] },
-    quick: { variants: ['ft_lr_3e-5', 'ft_lr_3e-4', 'ft_lr_1e-3', 'pt_lr_3e-5', 'pt_lr_3e-4', 'pt_lr_1e-3'] },
+    quick: { variants: ['ft_lr_3e-5', 'ft_lr_3e-4', 'ft_lr_1e-3', 'pt_lr_3e-5', 'pt_lr_3e-4'] },
   },
 };

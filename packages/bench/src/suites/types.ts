@@ -86,6 +86,8 @@ export interface Preset {
   probe: PhaseSizes;
   /** 'shipped': the committed base model (models/...); otherwise the sweep pretrains one first. */
   base: 'shipped' | BaseFromScratch;
+  /** When the shipped base model is missing: pretrain this one first (said loudly, recorded in baseModel). */
+  fallbackBase?: BaseFromScratch;
   /** The architecture of from-scratch pretraining (domain variant c) when the base is shipped. */
   scratchPreset: 'tiny' | 'mini';
 }
