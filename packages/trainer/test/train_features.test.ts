@@ -174,3 +174,34 @@ test('sentence embeddings (MultipleNegativesRanking on pairs): retrieval of the 
   assert.ok(m.dev.recall_at_1 > r0 + 0.2, `recall@1 ${r0} → ${m.dev.recall_at_1}`);
   assert.ok(m.dev.mrr >= m.dev.recall_at_1);
 });
+
+test('gradual unfreezing: a layer unfrozen later starts its own Adam step count (first update ≈ lr, as in PyTorch)', async () => {
+  const train = jsonl('gu_train.jsonl', nerRows(32, 5).map((r, i) => ({ id: r.id, text: r.tokens.join(' '), label: i % 2 ? 'a' : 'b' })));
+  const cfg = (out: string) =>
+    loadTrainConfig('finetune', {
+      file: write(`${out}.json`, JSON.stringify({
+        outputDir: join(dir, out),
+        model: { shape: SHAPE, maxPositions: 16, hiddenDropout: 0, attentionDropout: 0 },
+        tokenizer: { vocab: nerVocab },
+        data: { train, maxLength: 16 },
+        task: { kind: 'seq_cls', pooling: 'mean' },
+        strategy: { name: 'gradual_unfreezing', unfreezeUnit: 'step', unfreezeEvery: 2 },
+        optimizer: { lr: 1e-3, weightDecay: 0, maxGradNorm: 0 },
+        schedule: { name: 'constant' },
+        training: { batchSize: 8, maxSteps: 6, logEvery: 1 },
+      })),
+    });
+  const a = await runTraining('finetune', cfg('gu2'), { backend: cpu, progress: false, stopAfterStep: 2 });
+  const b = await runTraining('finetune', cfg('gu3'), { backend: cpu, progress: false, stopAfterStep: 3 });
+  // Steps 0, 1 train the head only; step 2 (the third) is layer 1's first update.
+  const name = 'bert.encoder.layer.1.intermediate.dense.weight';
+  const wa = a.store.get(name), wb = b.store.get(name);
+  const init = (await runTraining('finetune', cfg('gu0'), { backend: cpu, progress: false, stopAfterStep: 1 })).store.get(name);
+  assert.deepEqual(wa, init, 'layer 1 is frozen during steps 0 and 1');
+  const ratios = Array.from(wa, (x, i) => Math.abs(wb[i] - x) / 1e-3).filter((r) => r > 0.5).sort((p, q) => p - q);
+  assert.ok(ratios.length > wa.length / 2);
+  // Adam's first step moves each weight by lr·|g|/(|g| + ε) ≈ lr; with the optimizer's global
+  // count (3) it would be 0.639·lr.
+  const median = ratios[Math.floor(ratios.length / 2)];
+  assert.ok(Math.abs(median - 1) < 1e-3, `median |Δ|/lr = ${median}`);
+});

@@ -9,7 +9,7 @@
 
 import type { BertConfig, HeadSpec, LoraConfig, LossOptions, ModelBatch, ParamStore } from '../model/index.js';
 import { bertReference, toParams64 } from '../model/index.js';
-import type { AdamwRange } from './ranges.js';
+import { groupRangesByStep, type AdamwRange } from './ranges.js';
 import { adamwRangesReference, clipCoefficient, gradNormSquaredReference, type OptimizerConfig } from './optimizer.js';
 import { ewc_fisher_accumulate_reference, ewc_penalty_backward_reference } from './ewc.js';
 
@@ -47,7 +47,7 @@ export interface TrainBackend {
   beginFisher(): void;
   /** EWC: F += scale · grads² (call after accumulate on a general-data batch). */
   accumulateFisher(scale: number): Promise<void>;
-  /** AdamW (+ clipping over the ranges) on the ranges; returns nothing (no read-back). */
+  /** AdamW on the ranges (clipping by the global norm over all of them; per-range step counts); no read-back. */
   step(ranges: readonly AdamwRange[], hyper: StepHyper, o: OptimizerConfig): Promise<void>;
   /** Forward only, eval mode. */
   predict(batch: ModelBatch): Promise<Prediction>;
@@ -122,9 +122,12 @@ export class ReferenceBackend implements TrainBackend {
   }
 
   async step(ranges: readonly AdamwRange[], h: StepHyper, o: OptimizerConfig): Promise<void> {
+    // One global norm over every trainable range, then Adam per group of equal step counts.
     const norm = Math.sqrt(gradNormSquaredReference(this.grads, ranges)) * h.gradScale;
     const clip = clipCoefficient(norm, o.maxGradNorm);
-    adamwRangesReference(this.store.data, this.grads, this.m, this.v, ranges, h.step, h.lr, o, h.gradScale * clip);
+    for (const [t, group] of groupRangesByStep(ranges, h.step)) {
+      adamwRangesReference(this.store.data, this.grads, this.m, this.v, group, t, h.lr, o, h.gradScale * clip);
+    }
   }
 
   async predict(batch: ModelBatch): Promise<Prediction> {

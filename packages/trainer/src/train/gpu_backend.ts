@@ -11,7 +11,7 @@ import { openGpu, adamw_hyperparameters, adamw_update, grad_norm_squared, copy, 
 import { BertModel } from '../model/bert.js';
 import type { ModelBatch } from '../model/index.js';
 import type { Prediction, StepHyper, TrainBackend } from './backend.js';
-import type { AdamwRange } from './ranges.js';
+import { groupRangesByStep, type AdamwRange } from './ranges.js';
 import type { OptimizerConfig } from './optimizer.js';
 import type { BackendArgs } from './loop.js';
 import { ewc_fisher_accumulate, ewc_penalty_backward } from './ewc.js';
@@ -103,14 +103,24 @@ export class GpuBackend implements TrainBackend {
   async step(ranges: readonly AdamwRange[], h: StepHyper, o: OptimizerConfig): Promise<void> {
     if (ranges.length === 0) return;
     const clip = o.maxGradNorm > 0 && Number.isFinite(o.maxGradNorm);
-    this.gpu.write(
-      this.hyper,
-      adamw_hyperparameters({ lr: h.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, step: h.step, maxGradNorm: clip ? o.maxGradNorm : 0, gradScale: h.gradScale }),
-    );
+    const groups = groupRangesByStep(ranges, h.step);
     const enc = this.enc();
-    if (clip) grad_norm_squared(this.gpu, enc, this.norm, this.model.grads, ranges);
-    adamw_update(this.gpu, enc, this.model.params, this.model.grads, this.m, this.v, this.hyper, clip ? this.norm : null, ranges);
+    // The clipping norm is global: over every trainable range, whatever its step count.
+    if (clip) grad_norm_squared(this.gpu, enc, this.norm, this.model.grads, [...groups.values()].flat().sort((a, b) => a.offset - b.offset));
+    let i = 0;
+    for (const [t, group] of groups) {
+      const hyper = this.hyperBuffer(i++);
+      this.gpu.write(hyper, adamw_hyperparameters({ lr: h.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, step: t, maxGradNorm: clip ? o.maxGradNorm : 0, gradScale: h.gradScale }));
+      adamw_update(this.gpu, enc, this.model.params, this.model.grads, this.m, this.v, hyper, clip ? this.norm : null, group);
+    }
     await this.flush();
+  }
+
+  private readonly hypers: GPUBuffer[] = [];
+  private hyperBuffer(i: number): GPUBuffer {
+    if (i === 0) return this.hyper;
+    while (this.hypers.length < i) this.hypers.push(this.gpu.zeros(Math.max(ADAMW_HYPER_WORDS, 16) * F32, `adamw.hyper${this.hypers.length + 1}`));
+    return this.hypers[i - 1];
   }
 
   async predict(batch: ModelBatch): Promise<Prediction> {
@@ -138,7 +148,7 @@ export class GpuBackend implements TrainBackend {
 
   destroy(): void {
     this.model.destroy();
-    for (const b of [this.m, this.v, this.hyper, this.norm, this.fisher, this.anchor]) b?.destroy();
+    for (const b of [this.m, this.v, this.hyper, this.norm, this.fisher, this.anchor, ...this.hypers]) b?.destroy();
     if (this.ownsGpu) this.gpu.destroy();
   }
 }

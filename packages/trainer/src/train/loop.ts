@@ -83,6 +83,8 @@ interface TrainerState {
   tokens: number;
   elapsedS: number;
   lastEvalEpoch: number;
+  /** Optimizer step at which each parameter first trained (gradual unfreezing: Adam counts per parameter). */
+  firstStep: Record<string, number>;
 }
 
 export function headsFor(task: TrainRunConfig['task'], numLabels: number): HeadSpec[] {
@@ -263,7 +265,7 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
     const sampler = new EpochSampler(fixedBatches ? fixedBatches.length : trainEx.length, c.seeds.data);
     const mixed = c.data.generalRatio > 0 ? new MixedSampler(generalEx.length, trainEx.length, c.data.generalRatio, c.seeds.data) : null;
     const es = c.training.earlyStopping ? new EarlyStopping(c.training.earlyStopping) : null;
-    let state: TrainerState = { step: 0, totalSteps, sampler: null, mixed: null, earlyStopping: null, history: [], tokens: 0, elapsedS: 0, lastEvalEpoch: 0 };
+    let state: TrainerState = { step: 0, totalSteps, sampler: null, mixed: null, earlyStopping: null, history: [], tokens: 0, elapsedS: 0, lastEvalEpoch: 0, firstStep: {} };
     if (opts.resume && existsSync(join(run.checkpointDir, 'trainer_state.json'))) {
       const ck = readCheckpoint(run.checkpointDir);
       assertSameArchitecture(config, bertConfigFromHf(ck.config), run.checkpointDir);
@@ -327,13 +329,18 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
     let stoppedEarly = false;
     let tokensSinceLog = 0;
     let tLog = Date.now();
+    // Adam's step count per parameter: parameters unfrozen later start at 1 (as in PyTorch).
+    const rangesFor = (p: StrategyPlan, step: number) => {
+      for (const n of p.trainable) state.firstStep[n] ??= step;
+      return adamwRanges(store, p, c.optimizer.weightDecay, (n) => (state.firstStep[n] === 0 ? undefined : step + 1 - state.firstStep[n]));
+    };
+    state.firstStep ??= {};
     while (state.step < totalSteps) {
       const step = state.step;
       if (strategy.name === 'gradual_unfreezing') {
         const p = planStrategy(specs, strategy, { epoch: epochNow(), step });
         if (p.trainable.length !== plan.trainable.length) {
           plan = p;
-          ranges = adamwRanges(store, plan, c.optimizer.weightDecay);
           backend.setTrainable(plan.trainable);
           progress.line(`step ${step}: unfroze to ${plan.trainable.length} tensors (${plan.trainableElements} parameters)`);
         }
@@ -350,6 +357,7 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
       }
       if (c.ewc) await backend.addEwcGradient(c.ewc.lambda);
       const lr = learningRate(sched, step);
+      ranges = rangesFor(plan, step);
       await backend.step(ranges, { lr, step: step + 1, gradScale: 1 / accum }, c.optimizer);
       state.step = step + 1;
 

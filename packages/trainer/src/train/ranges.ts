@@ -19,13 +19,32 @@ export interface AdamwRange {
   length: number;
   weightDecay: number;
   lrScale: number;
+  /**
+   * Adam's step count for this range when it differs from the optimizer's (a parameter unfrozen
+   * later starts its own count at 1, as in PyTorch, where a parameter's state starts with its
+   * first gradient). Absent: the optimizer's step.
+   */
+  step?: number;
+}
+
+/** Group ranges by their Adam step count (`fallback` for ranges without one). */
+export function groupRangesByStep(ranges: readonly AdamwRange[], fallback: number): Map<number, AdamwRange[]> {
+  const groups = new Map<number, AdamwRange[]>();
+  for (const r of ranges) {
+    const t = r.step ?? fallback;
+    if (!Number.isInteger(t) || t < 1) throw new Error(`AdamW range at ${r.offset}: step ${t} must be an integer ≥ 1`);
+    let g = groups.get(t);
+    if (!g) groups.set(t, (g = []));
+    g.push({ offset: r.offset, length: r.length, weightDecay: r.weightDecay, lrScale: r.lrScale });
+  }
+  return groups;
 }
 
 /**
  * AdamW ranges for the trainable parameters of `plan`, sorted by offset.
  * `weightDecay` applies to parameters whose spec says noDecay = false; the others get 0.
  */
-export function adamwRanges(layout: StoreLayout, plan: StrategyPlan, weightDecay: number): AdamwRange[] {
+export function adamwRanges(layout: StoreLayout, plan: StrategyPlan, weightDecay: number, stepOf?: (name: string) => number | undefined): AdamwRange[] {
   if (!(weightDecay >= 0) || !Number.isFinite(weightDecay)) {
     throw new Error(`adamwRanges: weightDecay=${weightDecay} must be a finite number ≥ 0`);
   }
@@ -42,7 +61,10 @@ export function adamwRanges(layout: StoreLayout, plan: StrategyPlan, weightDecay
       throw new Error(`adamwRanges: parameter '${p.name}' has ${r.length} elements in the store but ${p.elements} in the plan`);
     }
     if (r.length === 0) continue;
-    raw.push({ offset: r.offset, length: r.length, weightDecay: p.decay ? weightDecay : 0, lrScale: p.lrScale });
+    const range: AdamwRange = { offset: r.offset, length: r.length, weightDecay: p.decay ? weightDecay : 0, lrScale: p.lrScale };
+    const t = stepOf?.(p.name);
+    if (t !== undefined) range.step = t;
+    raw.push(range);
   }
   raw.sort((a, b) => a.offset - b.offset);
   const out: AdamwRange[] = [];
@@ -51,7 +73,7 @@ export function adamwRanges(layout: StoreLayout, plan: StrategyPlan, weightDecay
     if (last && last.offset + last.length > r.offset) {
       throw new Error(`adamwRanges: ranges overlap at element ${r.offset}; the store layout is inconsistent`);
     }
-    if (last && last.offset + last.length === r.offset && last.weightDecay === r.weightDecay && last.lrScale === r.lrScale) {
+    if (last && last.offset + last.length === r.offset && last.weightDecay === r.weightDecay && last.lrScale === r.lrScale && last.step === r.step) {
       last.length += r.length;
     } else {
       out.push({ ...r });
