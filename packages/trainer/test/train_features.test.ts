@@ -205,3 +205,22 @@ test('gradual unfreezing: a layer unfrozen later starts its own Adam step count 
   const median = ratios[Math.floor(ratios.length / 2)];
   assert.ok(Math.abs(median - 1) < 1e-3, `median |Δ|/lr = ${median}`);
 });
+
+test('weighted cross-entropy: balanced weights n / (k · count) by default, explicit weights checked against the labels', async () => {
+  // 24 rows: 18 'b', 6 'a' → balanced weights a = 24 / (2·6) = 2, b = 24 / (2·18) = 0.667
+  const train = jsonl('wce.jsonl', nerRows(24, 9).map((r, i) => ({ id: r.id, text: r.tokens.join(' '), label: i % 4 === 0 ? 'a' : 'b' })));
+  const cfg = (out: string, task: object) =>
+    loadTrainConfig('finetune', {
+      file: write(`${out}.json`, JSON.stringify({
+        outputDir: join(dir, out),
+        model: { shape: SHAPE, maxPositions: 16, hiddenDropout: 0, attentionDropout: 0 },
+        tokenizer: { vocab: nerVocab },
+        data: { train, maxLength: 16 },
+        task: { kind: 'seq_cls', pooling: 'mean', ...task },
+        training: { batchSize: 8, maxSteps: 1, logEvery: 1 },
+      })),
+    });
+  await runTraining('finetune', cfg('wce', { loss: 'weighted_ce' }), { backend: cpu, progress: false });
+  assert.match(readFileSync(join(dir, 'wce', 'log.txt'), 'utf8'), /class weights: a 2\.000, b 0\.667/);
+  await assert.rejects(runTraining('finetune', cfg('wce2', { loss: 'weighted_ce', classWeights: [1, 2, 3] }), { backend: cpu, progress: false }), /task\.classWeights has 3 weights but there are 2 labels \(a, b\)/);
+});

@@ -56,6 +56,8 @@ export interface TrainRunConfig {
     /** Label names in index order; empty = sorted labels of the training data. */
     labels: string[];
     loss: 'ce' | 'weighted_ce' | 'focal';
+    /** weighted_ce: one weight per label (in label order); empty = scikit-learn's "balanced" n / (k · count). */
+    classWeights: number[];
     focalGamma: number;
     mlmProbability: number;
     /** token_cls: label every sub-token (true) or only the first (false, −100 for the rest). */
@@ -167,6 +169,7 @@ export const TRAIN_SCHEMA = {
       pooling: { enum: ['cls', 'mean'], default: 'cls' },
       labels: { type: 'array', items: str(), default: [] },
       loss: { enum: ['ce', 'weighted_ce', 'focal'], default: 'ce' },
+      classWeights: { type: 'array', items: num({ minimum: 0 }), default: [] },
       focalGamma: num({ minimum: 0, default: 2 }),
       mlmProbability: num({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.15 }),
       labelAllTokens: { type: 'boolean', default: false },

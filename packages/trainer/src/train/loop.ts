@@ -220,7 +220,13 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
 
   // ---- losses
   const loss: LossOptions = task === 'embedding' ? { embeddingLoss: 'mnr' } : {};
-  if (c.task.loss === 'weighted_ce') loss.classWeights = balancedClassWeights(trainEx, labels.length);
+  if (c.task.loss === 'weighted_ce') {
+    if (c.task.classWeights.length && c.task.classWeights.length !== labels.length) {
+      throw new ConfigError(`task.classWeights has ${c.task.classWeights.length} weights but there are ${labels.length} labels (${labels.join(', ')})`);
+    }
+    loss.classWeights = c.task.classWeights.length ? c.task.classWeights : balancedClassWeights(trainEx, labels.length);
+    progress.line(`class weights: ${labels.map((l, i) => `${l} ${loss.classWeights![i].toFixed(3)}`).join(', ')}`);
+  }
   if (c.task.loss === 'focal') loss.focalGamma = c.task.focalGamma;
 
   // ---- strategy, schedule
