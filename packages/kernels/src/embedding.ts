@@ -27,7 +27,6 @@ import { checkArray, checkBuffer, checkDims } from './check.js';
 import { fill, grid2d, scratch } from './elementwise.js';
 
 const WG = 64;
-const PER_INVOCATION = 4;
 const SORT_BLOCK = 256;
 const TYPE_BLOCK = 128;
 const COLS = 8; // columns per invocation in the dwte accumulation
@@ -42,27 +41,31 @@ struct Params { N: u32, T: u32, C: u32, V: u32, TV: u32, has_types: u32, nan: f3
 @group(0) @binding(5) var<storage, read> wpe: array<f32>;
 @group(0) @binding(6) var<storage, read> wtt: array<f32>;
 
+// One workgroup per position (a 2-D grid of them), invocations striding over the columns: the
+// position, its ids and its t are worked out once per invocation, not per element (integer
+// division is a scalar instruction per SIMD lane on lavapipe).
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_id) lid: vec3u) {
-  let base = (wid.y * nwg.x + wid.x) * ${WG * PER_INVOCATION}u + lid.x;
-  let total = P.N * P.C;
-  for (var e = 0u; e < ${PER_INVOCATION}u; e++) {
-    let i = base + e * ${WG}u;
-    if (i >= total) { return; }
-    let pos = i / P.C;
-    let c = i % P.C;
-    let t = pos % P.T;
-    let id = ids[pos];
-    var ok = id >= 0 && u32(id) < P.V;
-    var x = wte[u32(max(id, 0)) * P.C + c] + wpe[t * P.C + c];
-    if (P.has_types != 0u) {
-      let tt = type_ids[pos];
-      ok = ok && tt >= 0 && u32(tt) < P.TV;
-      x += wtt[u32(max(tt, 0)) * P.C + c];
-    }
+  let pos = wid.y * nwg.x + wid.x;
+  if (pos >= P.N) { return; }
+  let t = pos % P.T;
+  let id = ids[pos];
+  var ok = id >= 0 && u32(id) < P.V;
+  let we = u32(max(id, 0)) * P.C;
+  let pe = t * P.C;
+  var te = 0u;
+  if (P.has_types != 0u) {
+    let tt = type_ids[pos];
+    ok = ok && tt >= 0 && u32(tt) < P.TV;
+    te = u32(max(tt, 0)) * P.C;
+  }
+  let o = pos * P.C;
+  for (var c = lid.x; c < P.C; c += ${WG}u) {
+    var x = wte[we + c] + wpe[pe + c];
+    if (P.has_types != 0u) { x += wtt[te + c]; }
     // An out-of-range id gives NaN (taken from the uniform: WGSL constant expressions may not be NaN).
-    out[i] = select(P.nan, x, ok);
+    out[o + c] = select(P.nan, x, ok);
   }
 }
 `;
@@ -277,7 +280,7 @@ export function embedding_forward(gpu: Gpu, enc: StepEncoder, out: Binding, ids:
     checkBuffer(name, 'wtt', wtt, typeVocab * C);
   }
   const V = Math.floor(bindingSize(wte) / 4 / C);
-  const [x, y] = grid2d(Math.ceil((N * C) / (WG * PER_INVOCATION)));
+  const [x, y] = grid2d(N);
   enc.dispatch(gpu.pipeline(name, FORWARD_WGSL), [
     gpu.uniform([N, T, C, V, typeVocab, typeIds ? 1 : 0, 0x7fc00000]), out, ids, typeIds ?? ids, wte, wpe, wtt ?? wte,
   ], x, y);

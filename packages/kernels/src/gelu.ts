@@ -16,10 +16,11 @@
 //   bias_gelu_backward(dinp, dbias, inp, bias, dout, rows, C, approximate)
 //        dinp = dout · gelu'(inp + bias) (overwrites), dbias += Σ_rows dinp (deterministic)
 //
-// Layout for lavapipe: elementwise, 4 elements per invocation strided by the workgroup size so
-// SIMD lanes read consecutive addresses. dbias is a column sum done in two passes without
-// atomics: invocation (column c, block of ROWS_PER_BLOCK rows) writes a partial sum, then one
-// invocation per column adds the partials in block order — the same bits every run.
+// Layout for lavapipe: plain GELU is elementwise, 4 elements per invocation strided by the
+// workgroup size so SIMD lanes read consecutive addresses. The fused bias versions run one
+// invocation per (column, block of ROWS_PER_BLOCK rows) — bias loaded once, no per-element
+// division — and the backward writes the block's dinp column sum as it goes; one invocation per
+// column then adds the partials in block order into dbias: deterministic, no atomics.
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
@@ -30,8 +31,8 @@ export type GeluApproximate = 'none' | 'tanh';
 const WG = 64;
 const PER_INVOCATION = 4;
 const ELEMS_PER_WG = WG * PER_INVOCATION;
-/** Rows summed by one invocation in the first pass of a column sum. */
-export const ROWS_PER_BLOCK = 128;
+/** Rows per invocation in the fused bias kernels (and per partial sum of dbias). */
+const ROWS_PER_BLOCK = 128;
 
 const GELU_FUNCTIONS = /* wgsl */ `
 const SQRT1_2: f32 = 0.7071067811865476;
@@ -72,17 +73,16 @@ fn gelu_grad(x: f32) -> f32 {
 }
 `;
 
-// Bindings: 0 params {N, C, has_bias}, 1 out, 2 inp, 3 bias, 4 dout (backward only).
+// Plain GELU, elementwise. Bindings: 0 params {N}, 1 out, 2 inp, 3 dout (backward only).
 function geluWgsl(approx: GeluApproximate, backward: boolean): string {
   return /* wgsl */ `
 const APPROX_TANH: bool = ${approx === 'tanh'};
 ${GELU_FUNCTIONS}
-struct Params { N: u32, C: u32, has_bias: u32 }
+struct Params { N: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read> inp: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-${backward ? '@group(0) @binding(4) var<storage, read> dout: array<f32>;' : ''}
+${backward ? '@group(0) @binding(3) var<storage, read> dout: array<f32>;' : ''}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -91,35 +91,49 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   for (var e = 0u; e < ${PER_INVOCATION}u; e++) {
     let i = base + e * ${WG}u;
     if (i >= params.N) { return; }
-    var x = inp[i];
-    if (params.has_bias != 0u) { x += bias[i % params.C]; }
+    let x = inp[i];
     ${backward ? 'out[i] = dout[i] * gelu_grad(x);' : 'out[i] = gelu_value(x);'}
   }
 }
 `;
 }
 
-// Column sums in two passes. Pass 1: partial[blk, c] = Σ_{r in block blk} src[r, c].
-// Pass 2: dst[c] += Σ_blk partial[blk, c], in block order.
-const COLSUM_PARTIAL_WGSL = /* wgsl */ `
+// Fused bias + GELU over (rows, C): invocation (column c, block of ROWS_PER_BLOCK rows), so the
+// bias is loaded once and no per-element integer division (i % C) is needed — a scalar
+// instruction per lane on lavapipe. The backward also sums its dinp column into
+// partial[blk, c], the first pass of the dbias column sum, without re-reading dinp.
+function biasGeluWgsl(approx: GeluApproximate, backward: boolean): string {
+  return /* wgsl */ `
+const APPROX_TANH: bool = ${approx === 'tanh'};
+${GELU_FUNCTIONS}
 struct Params { rows: u32, C: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> partial: array<f32>;
-@group(0) @binding(2) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> inp: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+${backward ? `@group(0) @binding(4) var<storage, read> dout: array<f32>;
+@group(0) @binding(5) var<storage, read_write> partial: array<f32>;` : ''}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let c = gid.x;
+  let C = params.C;
+  if (c >= C) { return; }
   let blk = gid.y;
-  if (c >= params.C) { return; }
   let r0 = blk * ${ROWS_PER_BLOCK}u;
   let r1 = min(r0 + ${ROWS_PER_BLOCK}u, params.rows);
-  var acc = 0.0;
-  for (var r = r0; r < r1; r++) { acc += src[r * params.C + c]; }
-  partial[blk * params.C + c] = acc;
+  let bc = bias[c];
+  ${backward ? 'var acc = 0.0;' : ''}
+  for (var r = r0; r < r1; r++) {
+    let i = r * C + c;
+    ${backward ? 'let d = dout[i] * gelu_grad(inp[i] + bc); out[i] = d; acc += d;' : 'out[i] = gelu_value(inp[i] + bc);'}
+  }
+  ${backward ? 'partial[blk * C + c] = acc;' : ''}
 }
 `;
+}
 
+// dbias[c] += Σ_blk partial[blk, c], blocks in order (the second pass of the dbias column sum).
 const COLSUM_FINAL_WGSL = /* wgsl */ `
 struct Params { blocks: u32, C: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -136,21 +150,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }
 `;
 
-/**
- * dst[c] += Σ_r src[r, c] for src (rows, C): deterministic two-pass column sum (no atomics).
- * Shared by bias_gelu_backward; usable for any bias gradient.
- */
-export function column_sum_accumulate(gpu: Gpu, enc: StepEncoder, dst: Binding, src: Binding, rows: number, C: number): void {
-  const name = 'column_sum_accumulate';
-  checkDims(name, { rows, C });
-  checkBuffer(name, 'dst', dst, C);
-  checkBuffer(name, 'src', src, rows * C);
-  const blocks = Math.ceil(rows / ROWS_PER_BLOCK);
-  const partial = scratch(gpu, 'colsum', blocks * C);
-  enc.dispatch(gpu.pipeline('column_sum_partial', COLSUM_PARTIAL_WGSL), [gpu.uniform([rows, C]), partial, src], Math.ceil(C / WG), blocks);
-  enc.dispatch(gpu.pipeline('column_sum_final', COLSUM_FINAL_WGSL), [gpu.uniform([blocks, C]), dst, partial], Math.ceil(C / WG));
-}
-
 function checkApprox(name: string, approximate: string): void {
   if (approximate !== 'none' && approximate !== 'tanh') {
     throw new Error(`${name}: approximate='${approximate}' must be 'none' or 'tanh'`);
@@ -158,10 +157,10 @@ function checkApprox(name: string, approximate: string): void {
 }
 
 function launch(gpu: Gpu, enc: StepEncoder, label: string, approx: GeluApproximate, backward: boolean,
-  N: number, C: number, hasBias: boolean, buffers: Binding[]): void {
+  N: number, buffers: Binding[]): void {
   const pipe = gpu.pipeline(`${label}:${approx}`, geluWgsl(approx, backward));
   const [x, y] = grid2d(Math.ceil(N / ELEMS_PER_WG));
-  enc.dispatch(pipe, [gpu.uniform([N, C, hasBias ? 1 : 0]), ...buffers], x, y);
+  enc.dispatch(pipe, [gpu.uniform([N]), ...buffers], x, y);
 }
 
 /** out = gelu(inp) over N floats. */
@@ -171,8 +170,7 @@ export function gelu_forward(gpu: Gpu, enc: StepEncoder, out: Binding, inp: Bind
   checkApprox(name, approximate);
   checkBuffer(name, 'out', out, N);
   checkBuffer(name, 'inp', inp, N);
-  // No bias: bind inp in its place (never read; has_bias = 0).
-  launch(gpu, enc, name, approximate, false, N, 1, false, [out, inp, inp]);
+  launch(gpu, enc, name, approximate, false, N, [out, inp]);
 }
 
 /** dinp = dout · gelu'(inp) over N floats (overwrites dinp). */
@@ -183,7 +181,7 @@ export function gelu_backward(gpu: Gpu, enc: StepEncoder, dinp: Binding, inp: Bi
   checkBuffer(name, 'dinp', dinp, N);
   checkBuffer(name, 'inp', inp, N);
   checkBuffer(name, 'dout', dout, N);
-  launch(gpu, enc, name, approximate, true, N, 1, false, [dinp, inp, inp, dout]);
+  launch(gpu, enc, name, approximate, true, N, [dinp, inp, dout]);
 }
 
 /** out(rows, C) = gelu(inp + bias) with bias (C) broadcast over rows; keep inp for the backward. */
@@ -195,7 +193,8 @@ export function bias_gelu_forward(gpu: Gpu, enc: StepEncoder, out: Binding, inp:
   checkBuffer(name, 'out', out, rows * C);
   checkBuffer(name, 'inp', inp, rows * C);
   checkBuffer(name, 'bias', bias, C);
-  launch(gpu, enc, name, approximate, false, rows * C, C, true, [out, inp, bias]);
+  const pipe = gpu.pipeline(`${name}:${approximate}`, biasGeluWgsl(approximate, false));
+  enc.dispatch(pipe, [gpu.uniform([rows, C]), out, inp, bias], Math.ceil(C / WG), Math.ceil(rows / ROWS_PER_BLOCK));
 }
 
 /**
@@ -211,8 +210,11 @@ export function bias_gelu_backward(gpu: Gpu, enc: StepEncoder, dinp: Binding, db
   checkBuffer(name, 'inp', inp, rows * C);
   checkBuffer(name, 'bias', bias, C);
   checkBuffer(name, 'dout', dout, rows * C);
-  launch(gpu, enc, name, approximate, true, rows * C, C, true, [dinp, inp, bias, dout]);
-  column_sum_accumulate(gpu, enc, dbias, dinp, rows, C);
+  const blocks = Math.ceil(rows / ROWS_PER_BLOCK);
+  const partial = scratch(gpu, 'colsum', blocks * C);
+  const pipe = gpu.pipeline(`${name}:${approximate}`, biasGeluWgsl(approximate, true));
+  enc.dispatch(pipe, [gpu.uniform([rows, C]), dinp, inp, bias, dout, partial], Math.ceil(C / WG), blocks);
+  enc.dispatch(gpu.pipeline('column_sum_final', COLSUM_FINAL_WGSL), [gpu.uniform([blocks, C]), dbias, partial], Math.ceil(C / WG));
 }
 
 // ---- float64 references ----
