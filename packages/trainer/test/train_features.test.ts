@@ -224,3 +224,14 @@ test('weighted cross-entropy: balanced weights n / (k · count) by default, expl
   assert.match(readFileSync(join(dir, 'wce', 'log.txt'), 'utf8'), /class weights: a 2\.000, b 0\.667/);
   await assert.rejects(runTraining('finetune', cfg('wce2', { loss: 'weighted_ce', classWeights: [1, 2, 3] }), { backend: cpu, progress: false }), /task\.classWeights has 3 weights but there are 2 labels \(a, b\)/);
 });
+
+test('resume of continued pretraining (MLM masks, mixed-corpus sampler, EWC) is bit-exact', async () => {
+  const init = join(dir, 'base', 'checkpoint');
+  const extra = { model: { init, hiddenDropout: 0, attentionDropout: 0 }, data: { train: domain, general, generalRatio: 0.5, maxLength: 16 }, ewc: { lambda: 100, fisherBatches: 2 }, training: { batchSize: 8, maxSteps: 7, logEvery: 1, saveEvery: 2 } };
+  const full = await runTraining('pretrain', preCfg('mix_full', extra), { backend: cpu, progress: false });
+  const killedCfg = preCfg('mix_killed', extra);
+  await runTraining('pretrain', killedCfg, { backend: cpu, progress: false, stopAfterStep: 5 });
+  const resumed = await runTraining('pretrain', killedCfg, { backend: cpu, progress: false, resume: true });
+  assert.equal(resumed.steps, 7);
+  assert.equal(Buffer.compare(Buffer.from(resumed.store.data.buffer), Buffer.from(full.store.data.buffer)), 0);
+});
