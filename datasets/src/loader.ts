@@ -73,13 +73,15 @@ type KindOf<N extends string> = N extends 'pretrain_en' | 'zh_pretrain' ? 'corpu
 /** Loads one split of a shipped dataset with its row kind and closed label set, e.g.
  * `loadDataset('email', 'train')` → ClassificationRow[]; `loadDataset('email', 'corpus')` →
  * the email pretraining corpus (train-split bodies only); `loadDataset('pretrain_en', 'corpus')`. */
-export function loadDataset<N extends string>(name: N, split: Split | 'corpus', root = DATASETS_DIR): RowOf[KindOf<N>][] {
+export function loadDataset(name: string, split: 'corpus', root?: string): RowOf['corpus'][];
+export function loadDataset<N extends string>(name: N, split: Split, root?: string): RowOf[KindOf<N>][];
+export function loadDataset(name: string, split: Split | 'corpus', root = DATASETS_DIR): RowOf[RowKind][] {
   const info = DATASETS[name];
   const path = datasetPath(name, split, root);
   if (split === 'corpus' && info!.corpusFrom) {
     // A corpus view of a labelled split: same ids and text, no label.
-    return loadJsonl(path, info!.kind, { labels: info!.labels }).map((r) => ({ id: r.id, text: (r as { text: string }).text })) as RowOf[KindOf<N>][];
+    return loadJsonl(path, 'classification', { labels: info!.labels }).map((r) => ({ id: r.id, text: r.text }));
   }
   const kind = split === 'corpus' ? 'corpus' : info!.kind;
-  return loadJsonl(path, kind, { labels: split === 'corpus' ? undefined : info!.labels }) as RowOf[KindOf<N>][];
+  return loadJsonl(path, kind, { labels: split === 'corpus' ? undefined : info!.labels });
 }
