@@ -75,6 +75,7 @@ type KindOf<N extends string> = N extends 'pretrain_en' | 'zh_pretrain' ? 'corpu
  * the email pretraining corpus (train-split bodies only); `loadDataset('pretrain_en', 'corpus')`. */
 export function loadDataset(name: string, split: 'corpus', root?: string): RowOf['corpus'][];
 export function loadDataset<N extends string>(name: N, split: Split, root?: string): RowOf[KindOf<N>][];
+export function loadDataset<N extends string>(name: N, split: Split | 'corpus', root?: string): RowOf[KindOf<N>][];
 export function loadDataset(name: string, split: Split | 'corpus', root = DATASETS_DIR): RowOf[RowKind][] {
   const info = DATASETS[name];
   const path = datasetPath(name, split, root);
