@@ -159,7 +159,7 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
       name: 'base',
       command: 'pretrain',
       dataset: b.dataset,
-      config: applyOverrides({ data: { dataset: b.dataset }, task: { kind: 'mlm' } }, { ...sizesConfig(b.sizes, 0), ...scratchShape }),
+      config: applyOverrides({ data: { dataset: b.dataset }, task: { kind: 'mlm' } }, { ...sizesConfig(b.sizes, 0), ...scratchShape, 'optimizer.lr': b.lr, 'schedule.warmupRatio': 0.06 }),
     };
   }
 

@@ -74,6 +74,8 @@ export interface BaseFromScratch {
   vocabSize: number;
   dataset: string;
   sizes: PhaseSizes;
+  /** Peak learning rate (from-scratch MLM wants far more than fine-tuning's default 5e-5). */
+  lr: number;
 }
 
 export interface Preset {

@@ -1,0 +1,212 @@
+// `tunebench bench peers`: the same work through TensorFlow.js's WebGPU backend on the same
+// adapter (Dawn from the `webgpu` package, a second device), and our ratio to it:
+//   matmul 512³        ours: linear_forward (tuned variant); tfjs: tf.matMul
+//   encoder layer      one training step (forward, backward, Adam) of one BERT encoder layer,
+//                      d 128, 4 heads, T 64, B 32, FFN 512, with a 2-class token head. Ours: the
+//                      GPU BertModel with 1 layer where only the layer and the head train (the
+//                      embedding lookup runs forward); tfjs: the same layer written with tfjs ops
+//                      (post-LN, exact-erf GELU), tf.train.adam, gradients by tfjs autodiff.
+// Each sample includes one submit and a wait for the GPU (ours: gpu.sync(); tfjs: reading back
+// one value). tfjs is an optional dependency: when it is missing or cannot start on this Dawn,
+// the command says so and exits 2.
+import { performance } from 'node:perf_hooks';
+import { existsSync, renameSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { adamw_hyperparameters, adamw_update, linear_forward, mulberry32, openGpu, randomF32, type AdamWRange, type Gpu } from '@tunebench/kernels';
+import { BertModel, makeConfig, ParamStore, paramSpecs, initParams, type HeadSpec, type ModelBatch } from '@tunebench/trainer';
+import { median } from './record.js';
+
+type Tf = typeof import('@tensorflow/tfjs-core');
+
+export interface PeerRow { name: string; oursMs: number; tfjsMs: number; ratio: number }
+
+async function timeSamples(fn: () => Promise<void>, warmup: number, samples: number): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const out: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+/**
+ * tfjs-core's gradient functions are registered by its ESM module register_all_gradients (the
+ * @tensorflow/tfjs bundle imports it; tfjs-core's Node bundle does not), whose extensionless
+ * imports Node cannot load: bundle it once with esbuild into the temp directory and import that.
+ * The copies share tfjs's global engine and gradient registry (both live on globalThis).
+ */
+async function registerTfjsGradients(version: string): Promise<void> {
+  const require = createRequire(import.meta.url);
+  const entry = join(dirname(require.resolve('@tensorflow/tfjs-core/package.json')), 'dist', 'register_all_gradients.js');
+  const out = join(tmpdir(), `tunebench-tfjs-gradients-${version}.mjs`);
+  if (!existsSync(out)) {
+    const { build } = await import('esbuild');
+    const tmp = `${out}.${process.pid}.tmp.mjs`;
+    await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', outfile: tmp, logLevel: 'warning' });
+    renameSync(tmp, out);
+  }
+  await import(pathToFileURL(out).href);
+}
+
+/** Load tfjs-core + the WebGPU backend on a Dawn device of our own; a clear error when impossible. */
+export async function loadTfjsWebgpu(): Promise<{ tf: Tf; version: string; keep: unknown }> {
+  // The backend registers itself at import time only when navigator.gpu exists: set it first.
+  let webgpu: { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
+  try {
+    webgpu = (await import('webgpu')) as unknown as typeof webgpu;
+  } catch (e) {
+    throw new Error(`the webgpu package cannot be loaded: ${(e as Error).message}`);
+  }
+  Object.assign(globalThis, webgpu.globals);
+  // Keep the object returned by create() alive for the device's whole life (see the notes on
+  // webgpu 0.6.2: dropping it crashes Dawn later).
+  const keep = webgpu.create([]);
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu: keep, userAgent: 'node' }, configurable: true });
+  let tf: Tf;
+  try {
+    tf = await import('@tensorflow/tfjs-core');
+    await registerTfjsGradients(tf.version_core);
+    await import('@tensorflow/tfjs-backend-webgpu');
+  } catch (e) {
+    throw new Error(`tfjs-webgpu is not installed (optional dependencies @tensorflow/tfjs-core and @tensorflow/tfjs-backend-webgpu): ${(e as Error).message.split('\n')[0]}`);
+  }
+  let ok = false;
+  try {
+    ok = await tf.setBackend('webgpu');
+    await tf.ready();
+  } catch (e) {
+    throw new Error(`tfjs-webgpu did not start on this Dawn: ${(e as Error).message}`);
+  }
+  if (!ok || tf.getBackend() !== 'webgpu') throw new Error(`tfjs-webgpu did not start on this Dawn (backend: ${tf.getBackend()})`);
+  return { tf, version: tf.version_core, keep };
+}
+
+async function oursMatmul(gpu: Gpu, n: number, samples: number): Promise<number[]> {
+  const rand = mulberry32(1);
+  const a = gpu.buffer(randomF32(rand, n * n, -1, 1)), w = gpu.buffer(randomF32(rand, n * n, -1, 1)), c = gpu.zeros(n * n * 4);
+  try {
+    return await timeSamples(async () => {
+      const enc = gpu.encoder('peer matmul');
+      linear_forward(gpu, enc, c, a, w, null, n, n, n);
+      await enc.submit();
+      await gpu.sync();
+    }, 2, samples);
+  } finally {
+    [a, w, c].forEach((b) => b.destroy());
+  }
+}
+
+async function tfMatmul(tf: Tf, n: number, samples: number): Promise<number[]> {
+  const a = tf.randomUniform([n, n], -1, 1, 'float32', 1), b = tf.randomUniform([n, n], -1, 1, 'float32', 2);
+  try {
+    return await timeSamples(async () => {
+      const c = tf.matMul(a, b, false, true);
+      const one = tf.slice(c, [0, 0], [1, 1]);
+      await one.data();
+      tf.dispose([c, one]);
+    }, 2, samples);
+  } finally {
+    tf.dispose([a, b]);
+  }
+}
+
+const D = 128, H = 4, T = 64, B = 32, F = 512;
+
+async function oursLayer(gpu: Gpu, samples: number): Promise<number[]> {
+  const V = 1024;
+  const config = makeConfig({ numLayers: 1, hiddenSize: D, numHeads: H, intermediateSize: F }, V, { maxPositions: 128, hiddenDropout: 0, attentionDropout: 0 });
+  const heads: HeadSpec[] = [{ kind: 'token_cls', numLabels: 2 }];
+  const store = new ParamStore(paramSpecs(config, heads));
+  initParams(store, 1, config.initializerRange);
+  const model = new BertModel(gpu, config, heads, store);
+  const trains = (s: { layer: number }) => s.layer >= 0;
+  model.setTrainable((s) => trains(s));
+  const ranges: AdamWRange[] = store.specs.filter(trains).map((s) => ({ ...store.range(s.name), weightDecay: 0 }));
+  const m = gpu.zeros(store.totalSize * 4), v = gpu.zeros(store.totalSize * 4);
+  const hyper = gpu.buffer(adamw_hyperparameters({ lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1 }));
+  const rand = mulberry32(3);
+  const batch: ModelBatch = {
+    B, T, inputIds: Int32Array.from({ length: B * T }, () => 1 + Math.floor(rand() * (V - 1))), attentionMask: new Int32Array(B * T).fill(1),
+    tokenTypeIds: new Int32Array(B * T), labels: Int32Array.from({ length: B * T }, () => Math.floor(rand() * 2)),
+  };
+  let step = 0;
+  try {
+    return await timeSamples(async () => {
+      step++;
+      const enc = gpu.encoder('peer layer');
+      model.zeroGrads(enc);
+      model.forward(enc, batch, { train: true, seed: 1, step });
+      model.backward(enc);
+      adamw_update(gpu, enc, model.params, model.grads, m, v, hyper, null, ranges);
+      await enc.submit();
+      await gpu.sync();
+    }, 2, samples);
+  } finally {
+    model.destroy();
+    [m, v, hyper].forEach((b) => b.destroy());
+  }
+}
+
+async function tfLayer(tf: Tf, samples: number): Promise<number[]> {
+  const hs = D / H;
+  const w = (r: number, c: number, seed: number) => tf.variable(tf.randomNormal([r, c], 0, 0.02, 'float32', seed));
+  const z = (n: number) => tf.variable(tf.zeros([n]));
+  const o = (n: number) => tf.variable(tf.ones([n]));
+  const p = { wq: w(D, D, 1), bq: z(D), wk: w(D, D, 2), bk: z(D), wv: w(D, D, 3), bv: z(D), wo: w(D, D, 4), bo: z(D), g1: o(D), b1: z(D), w1: w(D, F, 5), c1: z(F), w2: w(F, D, 6), c2: z(D), g2: o(D), b2: z(D), wc: w(D, 2, 7), cc: z(2) };
+  const x = tf.randomNormal([B * T, D], 0, 1, 'float32', 8);
+  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: B * T }, (_, i) => i % 2), 'int32'), 2);
+  const ln = (t: import('@tensorflow/tfjs-core').Tensor2D, g: import('@tensorflow/tfjs-core').Variable, b: import('@tensorflow/tfjs-core').Variable) => {
+    const { mean, variance } = tf.moments(t, -1, true);
+    return tf.add(tf.mul(tf.mul(tf.sub(t, mean), tf.rsqrt(tf.add(variance, 1e-12))), g), b) as import('@tensorflow/tfjs-core').Tensor2D;
+  };
+  const heads = (t: import('@tensorflow/tfjs-core').Tensor) => tf.transpose(tf.reshape(t, [B, T, H, hs]), [0, 2, 1, 3]);
+  const loss = () => {
+    const q = heads(tf.add(tf.matMul(x, p.wq), p.bq)), k = heads(tf.add(tf.matMul(x, p.wk), p.bk)), v = heads(tf.add(tf.matMul(x, p.wv), p.bv));
+    const att = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)));
+    const ctx = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * T, D]);
+    const h = ln(tf.add(x, tf.add(tf.matMul(ctx, p.wo), p.bo)) as import('@tensorflow/tfjs-core').Tensor2D, p.g1, p.b1);
+    const u = tf.add(tf.matMul(h, p.w1), p.c1);
+    const gelu = tf.mul(tf.mul(u, 0.5), tf.add(1, tf.erf(tf.mul(u, Math.SQRT1_2))));
+    const out = ln(tf.add(h, tf.add(tf.matMul(gelu, p.w2), p.c2)) as import('@tensorflow/tfjs-core').Tensor2D, p.g2, p.b2);
+    const logits = tf.add(tf.matMul(out, p.wc), p.cc);
+    return tf.mean(tf.neg(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), -1))) as import('@tensorflow/tfjs-core').Scalar;
+  };
+  const opt = tf.train.adam(1e-3);
+  try {
+    return await timeSamples(async () => {
+      const l = opt.minimize(loss, true);
+      await l!.data();
+      l!.dispose();
+    }, 2, samples);
+  } finally {
+    tf.dispose([x, labels, ...Object.values(p)]);
+    opt.dispose();
+  }
+}
+
+export async function runPeers(opts: { samples?: number; log?: (l: string) => void } = {}): Promise<{ rows: PeerRow[]; tfjsVersion: string; adapter: string }> {
+  const samples = opts.samples ?? 6;
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const { tf, version, keep } = await loadTfjsWebgpu();
+  const gpu = await openGpu();
+  const rows: PeerRow[] = [];
+  try {
+    const add = (name: string, ours: number[], theirs: number[]) => {
+      const r = { name, oursMs: median(ours), tfjsMs: median(theirs), ratio: median(theirs) / median(ours) };
+      rows.push(r);
+      log(`${name.padEnd(52)} ours ${r.oursMs.toFixed(1).padStart(8)} ms   tfjs-webgpu ${r.tfjsMs.toFixed(1).padStart(8)} ms   ours is ${r.ratio.toFixed(2)}× ${r.ratio >= 1 ? 'faster' : 'slower'}`);
+    };
+    add('matmul 512x512x512', await oursMatmul(gpu, 512, samples), await tfMatmul(tf, 512, samples));
+    add(`encoder layer train step d${D} h${H} T${T} B${B} FFN${F}`, await oursLayer(gpu, samples), await tfLayer(tf, samples));
+    const a = gpu.adapterInfo;
+    return { rows, tfjsVersion: version, adapter: `${a.description || a.device}` };
+  } finally {
+    gpu.destroy();
+    void keep;
+  }
+}
