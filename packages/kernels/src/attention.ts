@@ -22,7 +22,7 @@
 // per lane; chosen on software adapters where tune.ts finds 8-lane subgroups usable) and
 // 'register' (4 × 8 tile per invocation, any adapter). Scores/probabilities live in a scratch
 // buffer of P·T·T floats for a chunk of P (batch, head) pairs, the chunk sized to stay under
-// 64 MiB and ~1 GFLOP per dispatch, so T = 512 never allocates B·NH·T·T at once. The forward
+// 64 MiB and ~0.5 GFLOP per dispatch, so T = 512 never allocates B·NH·T·T at once. The forward
 // softmax is a separate pass, one invocation per row, two sweeps (max; exp and sum), leaving
 // unnormalised exponentials; the PV product scales its rows by 1/Σ.
 
@@ -37,7 +37,7 @@ const WG = 64;
 /** Scratch cap for one chunk of scores (bytes). */
 const SCORES_BYTES_CAP = 64 * 1024 * 1024;
 /** FLOP cap for one product dispatch, keeping each well under a second on lavapipe. */
-const FLOP_CAP = 1e9;
+const FLOP_CAP = 5e8;
 
 // MODE (override): 0 out = scale·acc; 1 out = mask_j ? exp(scale·acc − aux_i) : 0 (probabilities);
 // 2 out = out · (acc − aux_i) · scale (dS from P in place, aux = D); 3 out = acc · aux_i (the
@@ -308,8 +308,16 @@ function product(gpu: Gpu, enc: StepEncoder, label: string, mode: 0 | 1 | 2 | 3,
   enc.dispatch(pipe, [params, out, a, b, aux, mask], Math.ceil(colTiles / WX), Math.ceil(Math.ceil(M / TM) / (WG / WX)), pairs);
 }
 
-/** Pairs (batch, head) per chunk: scores under 64 MiB (and the binding limit), products under ~1 GFLOP. */
+let forcedChunk: number | null = null;
+/** Force the number of (batch, head) pairs per scratch chunk (tests exercise the chunk loop); null = automatic. */
+export function setAttentionChunkPairs(pairs: number | null): void {
+  if (pairs !== null && !(Number.isInteger(pairs) && pairs >= 1)) throw new Error(`setAttentionChunkPairs: ${pairs} must be a positive integer or null`);
+  forcedChunk = pairs;
+}
+
+/** Pairs (batch, head) per chunk: scores under 64 MiB (and the binding limit), products under ~0.5 GFLOP. */
 function chunkPairs(gpu: Gpu, d: Attn): number {
+  if (forcedChunk !== null) return Math.min(forcedChunk, d.B * d.NH);
   const perPair = d.T * d.T;
   const bytesCap = Math.min(SCORES_BYTES_CAP, gpu.limits.maxStorageBufferBindingSize);
   const byBytes = Math.floor(bytesCap / (perPair * 4));

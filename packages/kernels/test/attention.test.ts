@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   assertAllClose, attention_backward, attention_backward_reference, attention_forward, attention_forward_reference,
-  mulberry32, openGpu, poisoned, probeSubgroupSize, randomF32, setAttentionVariant, subgroupMatmulUsable, type AttentionVariant, type Gpu,
+  mulberry32, openGpu, poisoned, probeSubgroupSize, randomF32, setAttentionChunkPairs, setAttentionVariant, subgroupMatmulUsable, type AttentionVariant, type Gpu,
 } from '../src/index.js';
 
 let gpu: Gpu;
@@ -147,6 +147,28 @@ test('attention at T = 128 (BERT-like: B 2, 4 heads of 32, partly padded), each 
   for (const variant of variants) {
     setAttentionVariant(variant);
     checkAgainstReference(c, await runGpu(c));
+  }
+});
+
+test('attention at T = 512 (the longest sequence BERT uses), partly padded', async () => {
+  const c = makeCase(1, 512, 2, 8, 9, 'prefix');
+  c.mask.fill(1, 0, 400);
+  c.mask.fill(0, 400, 512);
+  checkAgainstReference(c, await runGpu(c));
+});
+
+test('chunked scores (a few (batch, head) pairs per scratch chunk, odd chunk sizes) give the same results', async () => {
+  const c = makeCase(3, 19, 3, 7, 21, 'random');
+  try {
+    for (const variant of variants) {
+      setAttentionVariant(variant);
+      for (const pairs of [1, 2, 4]) {
+        setAttentionChunkPairs(pairs);
+        checkAgainstReference(c, await runGpu(c));
+      }
+    }
+  } finally {
+    setAttentionChunkPairs(null);
   }
 });
 
