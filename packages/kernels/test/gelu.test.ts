@@ -108,6 +108,26 @@ test('gelu_grad64 is the derivative of gelu64 (central finite differences)', () 
   }
 });
 
+test('bias_gelu_backward_reference equals finite differences of bias_gelu_forward_reference (dinp and dbias)', () => {
+  const rows = 3, C = 4;
+  for (const a of ['none', 'tanh'] as const) {
+    const rand = mulberry32(17);
+    const x = Array.from(randomF32(rand, rows * C, -3, 3), Number), bias = Array.from(randomF32(rand, C), Number), w = Array.from(randomF32(rand, rows * C), Number);
+    const loss = (xs: number[], bs: number[]) => { const y = new Float64Array(rows * C); bias_gelu_forward_reference(y, xs, bs, rows, C, a); return y.reduce((t, v, i) => t + v * w[i], 0); };
+    const dx = new Float64Array(rows * C), db = new Float64Array(C);
+    bias_gelu_backward_reference(dx, db, x, bias, w, rows, C, a);
+    const h = 1e-6;
+    for (let i = 0; i < rows * C; i++) {
+      const p = x.slice(); p[i] += h; const m = x.slice(); m[i] -= h;
+      assert.ok(Math.abs((loss(p, bias) - loss(m, bias)) / (2 * h) - dx[i]) < 1e-8, `${a} dinp[${i}]`);
+    }
+    for (let c = 0; c < C; c++) {
+      const p = bias.slice(); p[c] += h; const m = bias.slice(); m[c] -= h;
+      assert.ok(Math.abs((loss(x, p) - loss(x, m)) / (2 * h) - db[c]) < 1e-8, `${a} dbias[${c}]`);
+    }
+  }
+});
+
 test('worked values: gelu(1) = Φ(1) = 0.8413447460685429, tanh form 0.8411919906082768', () => {
   assert.ok(Math.abs(gelu64(1, 'none') - 0.8413447460685429) < 1e-15);
   assert.ok(Math.abs(gelu64(1, 'tanh') - 0.8411919906082768) < 1e-15);
