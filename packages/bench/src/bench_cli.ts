@@ -11,6 +11,7 @@ import { writeReports } from './report/index.js';
 import { mergeRecords } from './merge.js';
 import { PRESETS, PRESET_NAMES, SUITES, presetByName, type PresetName } from './suites/index.js';
 import { perfCommands } from './perf/commands.js';
+import { runProfile, profileTable, writeTrace } from './profile.js';
 
 const collect = (v: string, prev: string[]) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 
@@ -154,4 +155,28 @@ export function benchCommand(): Command {
 
   for (const c of perfCommands()) bench.addCommand(c);
   return bench;
+}
+
+const posInt = (flag: string) => (v: string) => {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${flag} ${v}: expected a positive integer`);
+  return Number(v);
+};
+
+/** `tunebench profile`: per-dispatch GPU timestamps over N training steps. */
+export function profileCommand(): Command {
+  return new Command('profile')
+    .description('time every dispatch of N training steps (GPU timestamps): per-kernel table and a Chrome trace for Perfetto')
+    .addOption(new Option('--model <preset>', 'BERT preset').choices(['tiny', 'mini']).default('tiny'))
+    .option('--steps <n>', 'profiled steps (after one warm-up step)', posInt('--steps'), 3)
+    .option('--batch <n>', 'batch size', posInt('--batch'), 32)
+    .option('--seq <n>', 'sequence length', posInt('--seq'), 128)
+    .option('--vocab <n>', 'vocabulary size', posInt('--vocab'), 8192)
+    .option('--trace <file>', 'Chrome trace JSON (default bench-results/profile/trace-<time>.json)')
+    .action(async (f: { model: 'tiny' | 'mini'; steps: number; batch: number; seq: number; vocab: number; trace?: string }) => {
+      const r = await runProfile({ model: f.model, steps: f.steps, batch: f.batch, seq: f.seq, vocab: f.vocab });
+      console.log(profileTable(r));
+      const out = resolve(f.trace ?? join(repoRoot, 'bench-results', 'profile', `trace-${new Date().toISOString().replace(/[:.]/g, '-')}.json`));
+      writeTrace(out, r.trace);
+      console.log(`trace: ${shown(out)} (open in https://ui.perfetto.dev or chrome://tracing)`);
+    });
 }

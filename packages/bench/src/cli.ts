@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { runDoctor } from '@tunebench/kernels';
 import { trainerCommands } from '@tunebench/trainer';
-import { benchCommand } from './bench_cli.js';
+import { benchCommand, profileCommand } from './bench_cli.js';
 
 export function buildCli(): Command {
   const program = new Command('tunebench')
@@ -23,6 +23,7 @@ export function buildCli(): Command {
 
   // bench run | report | merge | list | compare | peers (bench_cli.ts) and profile.
   program.addCommand(benchCommand());
+  program.addCommand(profileCommand());
 
   return program;
 }
