@@ -92,10 +92,18 @@ async function runCase(gpu: Gpu, c: BenchCase, quick: boolean, naive: boolean): 
       await gpu.sync();
     };
     // One warm-up run (compiles the pipeline), then at least 7 timed runs and 1.5 s per kernel
-    // (2 runs with --quick); the naive yardstick, often 10-30× slower and compiled by then, gets
-    // 3 runs and no warm-up (1 with --quick).
+    // (2 runs with --quick). The naive yardstick is often 10-30× slower: one warm-up run, then 3
+    // timed runs only if that one took under 2 s (1 with --quick); else the warm-up run itself
+    // is the measurement.
     const t = await timeIt(step((e) => inst.run(e)), quick ? 2 : 7, quick ? 0 : 1500, true);
-    const nv = naive && inst.naive ? await timeIt(step((e) => inst.naive!(e)), quick ? 1 : 3, 0, false) : null;
+    let nv: { median: number } | null = null;
+    if (naive && inst.naive) {
+      const once = step((e) => inst.naive!(e));
+      const t0 = performance.now();
+      await once();
+      const first = performance.now() - t0;
+      nv = quick || first > 2000 ? { median: first } : await timeIt(once, 3, 0, false);
+    }
     return {
       family: c.family,
       name: c.name,
