@@ -121,3 +121,17 @@ test('the example configs shipped in src/config/examples validate', async () => 
     assert.doesNotThrow(() => loadTrainConfig(command, { file: join(ex, f) }), f);
   }
 });
+
+test('resume accepts keys added to the schema since the run started only at their defaults', () => {
+  const cfg = loadTrainConfig('finetune', { file: file('r2.json', { outputDir: 'x', data: { dataset: 'wn_topic' } }) });
+  const out = join(dir, 'run_schema');
+  // the run was started by an older version that had no task.classWeights
+  const old = JSON.parse(JSON.stringify(cfg));
+  delete old.task.classWeights;
+  new RunDir(out, old, { resume: false, command: 'finetune' });
+  const defaults = loadTrainConfig('finetune', { sets: ['outputDir=-', 'data.dataset=-'] });
+  assert.doesNotThrow(() => RunDir.check(out, cfg, { resume: true, command: 'finetune', defaults }));
+  const changed = { ...cfg, task: { ...cfg.task, classWeights: [1, 2] } };
+  assert.throws(() => RunDir.check(out, changed, { resume: true, command: 'finetune', defaults }), /task\.classWeights: \(absent\) → \[1,2\]/);
+  assert.throws(() => RunDir.check(out, cfg, { resume: true, command: 'finetune' }), /task\.classWeights: \(absent\) → \[\]/);
+});

@@ -54,7 +54,7 @@ export class RunDir {
    * Open (create) a run directory for `config`. With resume = false the directory must not hold a
    * run already; with resume = true it must, with the same config.
    */
-  constructor(dir: string, config: unknown, opts: { resume: boolean; command: string }) {
+  constructor(dir: string, config: unknown, opts: { resume: boolean; command: string; defaults?: unknown }) {
     this.dir = dir;
     this.checkpointDir = join(dir, RUN_CHECKPOINT_DIR);
     RunDir.check(dir, config, opts);
@@ -66,14 +66,21 @@ export class RunDir {
    * Throws unless `dir` can take this run: a fresh run needs a directory without a run in it; a
    * resumed one needs a run of the same command and config there. Writes nothing.
    */
-  static check(dir: string, config: unknown, opts: { resume: boolean; command: string }): void {
+  static check(dir: string, config: unknown, opts: { resume: boolean; command: string; defaults?: unknown }): void {
     const cfgPath = join(dir, RUN_CONFIG_FILE);
     const exists = existsSync(cfgPath);
     if (opts.resume) {
       if (!exists) throw new ConfigError(`--resume: ${dir} holds no run (no ${RUN_CONFIG_FILE}); start it without --resume`);
       const saved = JSON.parse(readFileSync(cfgPath, 'utf8')) as { command?: string; config?: unknown };
       if (saved.command !== opts.command) throw new ConfigError(`--resume: ${dir} is a '${saved.command}' run, not '${opts.command}'`);
-      const diff = configDiff(saved.config, config, RESUME_MAY_DIFFER);
+      // Keys added to the schema after the run started are absent from its saved config: fine
+      // as long as the resumed run uses their defaults (the behaviour the run had).
+      const defaults = opts.defaults ? flatten(opts.defaults) : new Map<string, string>();
+      const savedFlat = flatten(saved.config);
+      const newFlat = flatten(config);
+      const ignore = new Set(RESUME_MAY_DIFFER);
+      for (const [k, v] of newFlat) if (!savedFlat.has(k) && defaults.get(k) === v) ignore.add(k);
+      const diff = configDiff(saved.config, config, ignore);
       if (diff.length) throw new ConfigError(`--resume: the config differs from the one ${dir} was started with:\n  ${diff.join('\n  ')}`);
     } else if (exists) {
       throw new ConfigError(`${dir} already holds a run; use --resume to continue it, or choose another output directory`);

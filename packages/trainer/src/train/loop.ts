@@ -20,7 +20,7 @@ import { WordPieceTokenizer, growEmbeddings, type EmbeddingInit } from '../token
 import { seededRng } from '../data/index.js';
 import type { TaskKind, TrainRunConfig } from '../config/schema.js';
 import { RunDir, RUN_CHECKPOINT_DIR } from '../config/rundir.js';
-import { ConfigError } from '../config/load.js';
+import { ConfigError, loadTrainConfig } from '../config/load.js';
 import { readCheckpoint, loadWeights, readOptimizer, writeCheckpoint, type LoadedCheckpoint } from '../checkpoint/checkpoint.js';
 import { bertConfigFromHf, hfConfig, assertSameArchitecture } from '../checkpoint/config_json.js';
 import { planStrategy, firstTrainableLayer, type StrategyConfig, type StrategyPlan } from './strategy.js';
@@ -135,7 +135,7 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
   const started = Date.now();
   // Check the run directory first (nothing is written until the data, tokenizer and model are
   // set up, so a bad input leaves no half-made run behind); log lines wait until it exists.
-  const runOpts = { resume: opts.resume ?? false, command };
+  const runOpts = { resume: opts.resume ?? false, command, defaults: opts.resume ? loadTrainConfig(command, { sets: ['outputDir=-', 'data.dataset=-'] }) : undefined };
   RunDir.check(c.outputDir, c, runOpts);
   let runRef: RunDir | null = null;
   const pendingLog: string[] = [];
