@@ -7,7 +7,7 @@ import type { Aggregate } from '../leaderboard.js';
 import { paretoFront } from '../leaderboard.js';
 import { SUITES } from '../suites/index.js';
 import { chart, dotPlot, esc, type Series } from './svg.js';
-import { groupBySuiteDataset, tableRows } from './tables.js';
+import { groupBySuiteDataset, tableRows, ONE_SEED_NOTE } from './tables.js';
 
 function table(rows: Aggregate[]): string {
   const t = tableRows(rows);
@@ -84,11 +84,12 @@ body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1240px;paddi
 table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}th,td{border:1px solid #ddd;padding:4px 8px;text-align:right}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}tr.baseline td{background:#fffbe6}
 .plots{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0;border:1px solid #eee;padding:4px}
-.question{font-style:italic}.meta{color:#666;font-size:12px}code{font-size:12px}
+.question{font-style:italic}.warning{background:#fff4e5;border-left:4px solid #f0a030;padding:6px 10px}.meta{color:#666;font-size:12px}code{font-size:12px}
 </style></head>
 <body>
 <h1>tunebench leaderboard — ${esc(meta.preset)} preset</h1>
 <p>${meta.records} runs, generated ${esc(meta.generatedAt)}. Scores are means over seeds ± sample std; 95 % CIs are percentile bootstraps over seeds; Δ vs the suite's baseline is paired by seed (bootstrap CI; p from the exact sign-flip permutation test, whose smallest value with n seeds is 2/2ⁿ). Compute counts the tokens of every training phase of a method (continued pretraining included; the forgetting probe excluded).</p>
+${rows.length && rows.every((r) => r.seeds.length < 2) ? `<p class="warning">${esc(ONE_SEED_NOTE).replace(/\*\*(.*?)\*\*/, '<strong>$1</strong>').replace(/`([^`]+)`/g, '<code>$1</code>')}</p>` : ''}
 <ul class="toc">${toc.join('')}</ul>
 ${notes.length ? `<ul class="notes">${notes.join('')}</ul>` : ''}
 ${sections.join('\n')}

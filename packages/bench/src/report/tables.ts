@@ -79,9 +79,12 @@ export function groupBySuiteDataset(rows: Aggregate[]): { suite: string; dataset
   return out;
 }
 
+export const ONE_SEED_NOTE = '**One seed per run**: no standard deviation, confidence interval or significance test can be given, and differences between rows may be seed noise. Run `--seeds 0,1,2` or `--preset full` for those.';
+
 export function markdown(rows: Aggregate[], meta: { preset: string; records: number; generatedAt: string }): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const lines = [`# tunebench leaderboard (${meta.preset} preset)`, '', `${meta.records} runs; generated ${meta.generatedAt}. main_score on the ${rows[0]?.split ?? 'test'} split; mean ± sample std over seeds, 95 % percentile-bootstrap CI over seeds; Δ vs the suite's baseline paired by seed (bootstrap CI, exact sign-flip p).`, ''];
+  if (rows.length && rows.every((r) => r.seeds.length < 2)) lines.push(ONE_SEED_NOTE, '');
   for (const g of groupBySuiteDataset(rows)) {
     const suite = SUITES[g.suite];
     lines.push(`## ${suite?.title ?? g.suite} — ${g.dataset} (${g.rows[0]!.mainMetric})`, '');
