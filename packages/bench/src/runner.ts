@@ -18,7 +18,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmS
 import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { INIT_BASE, INIT_PRETRAINED, applyOverrides, manifestHash, repoRoot, type PhasePlan, type RunPlan, type SweepPlan } from './plan.js';
-import { RECORD_SCHEMA_VERSION, STRATEGY_BENCHMARK, checkRecord, type CurvePoint, type PhaseResult, type RunRecord } from './record.js';
+import { RECORD_SCHEMA_VERSION, STRATEGY_BENCHMARK, checkRecord, readRecord, type CurvePoint, type PhaseResult, type RunRecord } from './record.js';
 
 export interface Shard {
   index: number;
@@ -292,6 +292,17 @@ export async function runSweep(plan: SweepPlan, opts: RunnerOptions): Promise<Sw
   summary.skipped = runs.length - todo.length;
   if (summary.skipped) log(`${summary.skipped} of ${runs.length} runs already have a record (skipped)`);
   for (const r of runs) if (existsSync(recordPath(outDir, r.runId))) summary.records.push(recordPath(outDir, r.runId));
+  // Records made from another base model must not be mixed with new ones in one leaderboard.
+  if (summary.records.length && !plan.basePhase && opts.baseDir) {
+    const sha = fileSha256(join(resolve(opts.baseDir), 'model.safetensors'));
+    for (const path of summary.records) {
+      const old = readRecord(path);
+      if (old.preset !== plan.preset.name) throw new Error(`${outDir} holds ${old.preset}-preset records (${path}); use another --out for the ${plan.preset.name} preset`);
+      if (old.baseModel?.sha256 && sha && old.baseModel.sha256 !== sha) {
+        throw new Error(`${outDir} holds records made from another base model (${old.baseModel.source}, sha256 ${old.baseModel.sha256.slice(0, 12)}…; ${path}); the base now is ${opts.baseDir} (sha256 ${sha.slice(0, 12)}…). Use another --out, or remove the old records.`);
+      }
+    }
+  }
   if (!todo.length) {
     summary.wallTimeS = (Date.now() - t0) / 1000;
     return summary;

@@ -4,7 +4,7 @@
 // same records as one unsharded sweep. (The real trainer runs in e2e.micro.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,4 +143,23 @@ test('every suite plans valid trainer configs in every preset (checked by the tr
     for (const s of p.skipped) assert.match(s.reason, /phase: /);
     void readdirSync;
   }
+});
+
+test('an output directory refuses records from another base model', async () => {
+  const out = tmp();
+  const base = join(out, 'fake-base');
+  mkdirSync(base);
+  writeFileSync(join(base, 'config.json'), JSON.stringify({ vocab_size: 100 }));
+  writeFileSync(join(base, 'vocab.txt'), '[PAD]\n');
+  writeFileSync(join(base, 'model.safetensors'), 'weights v1');
+  const p = planSweep(PRESETS.quick, { suites: ['freezing'], strategies: ['head_only'], baseDir: base });
+  const go = () => runSweep(p, { outDir: join(out, 'sweep'), backend: 'cpu', baseDir: base, childCommand: [process.execPath, fake], log: () => {} });
+  const s = await go();
+  assert.equal(s.done, 2);
+  const rec = loadRecords(join(out, 'sweep', 'records'))[0]!;
+  assert.equal(rec.baseModel!.source, base);
+  assert.match(rec.baseModel!.sha256!, /^[0-9a-f]{64}$/);
+  writeFileSync(join(base, 'model.safetensors'), 'weights v2');
+  await assert.rejects(go(), /holds records made from another base model/);
+  rmSync(out, { recursive: true, force: true });
 });
