@@ -22,9 +22,12 @@
 // per lane; chosen on software adapters where tune.ts finds 8-lane subgroups usable) and
 // 'register' (4 × 8 tile per invocation, any adapter). Scores/probabilities live in a scratch
 // buffer of P·T·T floats for a chunk of P (batch, head) pairs, the chunk sized to stay under
-// 64 MiB and ~0.5 GFLOP per dispatch, so T = 512 never allocates B·NH·T·T at once. The forward
-// softmax is a separate pass, one invocation per row, two sweeps (max; exp and sum), leaving
-// unnormalised exponentials; the PV product scales its rows by 1/Σ.
+// 64 MiB and ~0.5 GFLOP per dispatch, so T = 512 never allocates B·NH·T·T at once. The scores
+// product pushes padding keys to −3e38, so nothing after it reads the mask in the forward.
+// Forward softmax: in the subgroup variant it is fused into the P·V product (each lane owns two
+// rows of the tile: one sweep for their max, then exp(s − max) is the A value it broadcasts,
+// summed on the way; output rows are scaled by 1/Σ and lse written); the register variant uses a
+// separate pass, one invocation per row, two sweeps (max; exp and sum), then P·V scaled by 1/Σ.
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
@@ -41,7 +44,8 @@ const FLOP_CAP = 5e8;
 
 // MODE (override): 0 out = scale·acc; 1 out = mask_j ? exp(scale·acc − aux_i) : 0 (probabilities);
 // 2 out = out · (acc − aux_i) · scale (dS from P in place, aux = D); 3 out = acc · aux_i (the
-// forward's P·V with unnormalised probabilities, aux = 1/Σ).
+// forward's P·V with unnormalised probabilities, aux = 1/Σ); 4 out = mask_j ? scale·acc : −3e38
+// (the forward's scores, padding keys pushed far below any real score so the softmax needs no mask).
 // Operand offset for pair z of the chunk (global pair p = p0 + z, b = p / NH, h = p % NH):
 //   b·sb + h·sh + z·sz, then element (r, c) at + r·rs + c·cs.
 // Register-tiled variant (any adapter): each invocation owns a 4-row × 8-column tile of the
@@ -113,8 +117,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
         out[o] = select(0.0, exp(P.scale * s - aux[auxi]), mask[bi * P.T + col] != 0);
       } else if (MODE == 2u) {
         out[o] = out[o] * (s - aux[auxi]) * P.scale;
-      } else {
+      } else if (MODE == 3u) {
         out[o] = s * aux[auxi];
+      } else {
+        out[o] = select(-3.0e38, P.scale * s, mask[bi * P.T + col] != 0);
       }
     }
   }
@@ -139,9 +145,14 @@ function attentionProductSubgroupWgsl(CW: 4 | 8): string {
     body.push(`{ let s = subgroupBroadcast(${r < SG ? 'x0' : 'x1'}, ${r % SG}u); c${r}a += s * b0;${CW === 8 ? ' c' + r + 'b += s * b1;' : ''} }`);
     for (let j = 0; j < CW; j++) {
       const v = j < 4 ? `c${r}a.${'xyzw'[j]}` : `c${r}b.${'xyzw'[j - 4]}`;
-      stores.push(`if (col0 + ${j}u >= colOwn) { store(row0 + ${r}u, col0 + ${j}u, ${v}, ooff, pair, bi); }`);
+      stores.push(`if (col0 + ${j}u >= colOwn) { store(row0 + ${r}u, col0 + ${j}u, ${v}, ooff, ax${r}, mk${j}); }`);
     }
   }
+  // Per-row aux values and per-column mask bits, loaded once per invocation, not per element.
+  // MODE 5 takes 1/Σ of row r from the lane that owns the row (lane r % 8, x0 or x1).
+  const rowAux = Array.from({ length: SG_ROWS }, (_, r) =>
+    `var ax${r} = 0.0; if (MODE == 5u) { ax${r} = subgroupBroadcast(${r < SG ? 'i0' : 'i1'}, ${r % SG}u); } else { ax${r} = aux[pair * P.T + min(row0 + ${r}u, M1)]; }`).join('\n  ');
+  const colMask = Array.from({ length: CW }, (_, j) => `var mk${j} = true; if (MODE == 1u || MODE == 4u) { mk${j} = mask[bi * P.T + min(col0 + ${j}u, N1)] != 0; }`).join('\n  ');
   return /* wgsl */ `enable subgroups;
 override MODE: u32 = 0u;
 struct Params {
@@ -154,20 +165,22 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read> a: array<f32>;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
-@group(0) @binding(4) var<storage, read> aux: array<f32>;
+@group(0) @binding(4) var<storage, read_write> aux: array<f32>;
 @group(0) @binding(5) var<storage, read> mask: array<i32>;
 
-fn store(row: u32, col: u32, s: f32, ooff: u32, pair: u32, bi: u32) {
+fn store(row: u32, col: u32, s: f32, ooff: u32, ax: f32, mk: bool) {
   if (row >= P.M || col >= P.N) { return; }
   let o = ooff + row * P.o_rs + col * P.o_cs;
   if (MODE == 0u) {
     out[o] = P.scale * s;
   } else if (MODE == 1u) {
-    out[o] = select(0.0, exp(P.scale * s - aux[pair * P.T + row]), mask[bi * P.T + col] != 0);
+    out[o] = select(0.0, exp(P.scale * s - ax), mk);
   } else if (MODE == 2u) {
-    out[o] = out[o] * (s - aux[pair * P.T + row]) * P.scale;
+    out[o] = out[o] * (s - ax) * P.scale;
+  } else if (MODE == 3u || MODE == 5u) {
+    out[o] = s * ax;
   } else {
-    out[o] = s * aux[pair * P.T + row];
+    out[o] = select(-3.0e38, P.scale * s, mk);
   }
 }
 
@@ -192,14 +205,37 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
                   boff + min(col0 + 6u, N1) * P.b_cs, boff + min(col0 + 7u, N1) * P.b_cs);` : ''}
   ${decl.join('\n  ')}
   let acs = P.a_cs; let brs = vec4u(P.b_rs);
+  // MODE 5 (forward P·V with the softmax fused in): A holds the scores (padding keys −3e38); each
+  // lane first finds the max of its two rows, then uses exp(s − max) as the A values and sums them.
+  var m0 = -3.0e38; var m1 = -3.0e38; var l0 = 0.0; var l1 = 0.0;
+  if (MODE == 5u) {
+    var q0 = pa0; var q1 = pa1;
+    for (var k = 0u; k < P.K; k++) { m0 = max(m0, a[q0]); m1 = max(m1, a[q1]); q0 += acs; q1 += acs; }
+  }
+  let any0 = m0 > -1.0e38; let any1 = m1 > -1.0e38;
   for (var k = 0u; k < P.K; k++) {
-    let x0 = a[pa0]; let x1 = a[pa1];
+    var x0 = a[pa0]; var x1 = a[pa1];
     pa0 += acs; pa1 += acs;
+    if (MODE == 5u) {
+      x0 = select(0.0, exp(x0 - m0), any0); x1 = select(0.0, exp(x1 - m1), any1);
+      l0 += x0; l1 += x1;
+    }
     let b0 = vec4f(b[pb0.x], b[pb0.y], b[pb0.z], b[pb0.w]);
     pb0 += brs;
     ${CW === 8 ? 'let b1 = vec4f(b[pb1.x], b[pb1.y], b[pb1.z], b[pb1.w]); pb1 += brs;' : ''}
     ${body.join('\n    ')}
   }
+  var i0 = 0.0; var i1 = 0.0;
+  if (MODE == 5u) {
+    // An empty row (every key padded) gets probabilities 0, output 0 and lse 0.
+    i0 = select(0.0, 1.0 / l0, any0); i1 = select(0.0, 1.0 / l1, any1);
+    if (wid.x == 0u) {
+      if (row0 + lane < P.M) { aux[pair * P.T + row0 + lane] = select(0.0, m0 + log(l0), any0); }
+      if (row0 + ${SG}u + lane < P.M) { aux[pair * P.T + row0 + ${SG}u + lane] = select(0.0, m1 + log(l1), any1); }
+    }
+  }
+  ${rowAux}
+  ${colMask}
   ${stores.join('\n  ')}
 }
 `;
@@ -230,7 +266,6 @@ struct Params { rows: u32, T: u32, NH: u32, p0: u32 }
 @group(0) @binding(1) var<storage, read_write> s: array<f32>;
 @group(0) @binding(2) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(3) var<storage, read_write> inv: array<f32>;
-@group(0) @binding(4) var<storage, read> mask: array<i32>;
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -239,16 +274,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (r >= P.rows) { return; }
   let T = P.T;
   let pair = P.p0 + r / T;
-  let m0 = (pair / P.NH) * T;
   let s0 = r * T;
+  // Padding keys hold −3e38 (written by the scores product), so they lose the max and their
+  // exponential underflows to exactly 0; a row of only padding keeps max = −3e38.
   var mx = -3.0e38;
-  var any = false;
-  for (var j = 0u; j < T; j++) {
-    if (mask[m0 + j] != 0) { mx = max(mx, s[s0 + j]); any = true; }
-  }
+  for (var j = 0u; j < T; j++) { mx = max(mx, s[s0 + j]); }
+  let any = mx > -1.0e38;
   var sum = 0.0;
   for (var j = 0u; j < T; j++) {
-    let e = select(0.0, exp(s[s0 + j] - mx), mask[m0 + j] != 0);
+    let e = select(0.0, exp(s[s0 + j] - mx), any);
     s[s0 + j] = e;
     sum += e;
   }
@@ -289,7 +323,7 @@ interface Operand { sb: number; sh: number; sz: number; rs: number; cs: number }
 
 interface Attn { B: number; T: number; NH: number; HS: number; C: number }
 
-function product(gpu: Gpu, enc: StepEncoder, label: string, mode: 0 | 1 | 2 | 3, d: Attn, p0: number, pairs: number,
+function product(gpu: Gpu, enc: StepEncoder, label: string, mode: 0 | 1 | 2 | 3 | 4 | 5, d: Attn, p0: number, pairs: number,
   M: number, N: number, K: number, scale: number, out: Binding, a: Binding, b: Binding, aux: Binding, mask: Binding,
   oa: Operand, ob: Operand, oo: Operand): void {
   const params = gpu.uniform([
@@ -352,17 +386,23 @@ export function attention_forward(gpu: Gpu, enc: StepEncoder, out: Binding, lse:
   const chunk = chunkPairs(gpu, d);
   const S = scratch(gpu, 'attention_scores', chunk * T * T);
   const scale = 1 / Math.sqrt(HS);
-  const softmax = gpu.pipeline('attention:softmax', SOFTMAX_WGSL);
-  const inv = scratch(gpu, 'attention_inv', B * NH * T);
+  const subgroup = attentionVariant(gpu) === 'subgroup';
+  const softmax = subgroup ? null : gpu.pipeline('attention:softmax', SOFTMAX_WGSL);
+  const inv = subgroup ? null : scratch(gpu, 'attention_inv', B * NH * T);
   for (let p0 = 0; p0 < B * NH; p0 += chunk) {
     const pairs = Math.min(chunk, B * NH - p0);
-    // S = QKᵀ/√HS
-    product(gpu, enc, 'scores', 0, d, p0, pairs, T, T, HS, scale, S, q, k, lse, mask, btc(d), btcT(d), sq(d));
+    // S = QKᵀ/√HS (padding keys −3e38)
+    product(gpu, enc, 'scores', 4, d, p0, pairs, T, T, HS, scale, S, q, k, lse, mask, btc(d), btcT(d), sq(d));
+    if (subgroup) {
+      // out = softmax(S) V, the softmax fused into the product (it also writes lse)
+      product(gpu, enc, 'pv_softmax', 5, d, p0, pairs, T, HS, T, 1, out, S, v, lse, mask, sq(d), btc(d), btc(d));
+      continue;
+    }
     const rows = pairs * T;
     const [gx, gy] = grid2d(Math.ceil(rows / WG));
-    enc.dispatch(softmax, [gpu.uniform([rows, T, NH, p0]), S, lse, inv, mask], gx, gy);
+    enc.dispatch(softmax!, [gpu.uniform([rows, T, NH, p0]), S, lse, inv!], gx, gy);
     // out = (E V) / Σ  (E the unnormalised probabilities)
-    product(gpu, enc, 'pv', 3, d, p0, pairs, T, HS, T, 1, out, S, v, inv, mask, sq(d), btc(d), btc(d));
+    product(gpu, enc, 'pv', 3, d, p0, pairs, T, HS, T, 1, out, S, v, inv!, mask, sq(d), btc(d), btc(d));
   }
 }
 
