@@ -6,7 +6,7 @@
 import type { Aggregate } from '../leaderboard.js';
 import { paretoFront } from '../leaderboard.js';
 import { SUITES } from '../suites/index.js';
-import { chart, dotPlot, esc, type Series } from './svg.js';
+import { chart, dotPlot, esc, PALETTE, type Series } from './svg.js';
 import { groupBySuiteDataset, tableRows, ONE_SEED_NOTE } from './tables.js';
 
 function table(rows: Aggregate[]): string {
@@ -18,8 +18,11 @@ ${t.body.map((b, i) => `<tr${rows[i]!.isBaseline ? ' class="baseline"' : ''}>${b
 
 function sectionPlots(rows: Aggregate[], metric: string): string[] {
   const plots: string[] = [];
+  // One colour per strategy in every plot of the section.
+  const colorOf = (r: Aggregate) => PALETTE[rows.indexOf(r) % PALETTE.length];
   const byStrategy = (f: (r: Aggregate) => number): Series[] => rows.map((r) => ({
     name: r.strategy,
+    color: colorOf(r),
     points: [{ x: f(r), y: r.mean, lo: r.ciLo ?? undefined, hi: r.ciHi ?? undefined, label: `${r.strategy}: ${r.mean.toFixed(4)} at ${f(r)}` }],
   }));
   const front = paretoFront(rows, (r) => r.trainableParams, (r) => r.mean).map((r) => ({ x: r.trainableParams, y: r.mean }));
@@ -28,15 +31,24 @@ function sectionPlots(rows: Aggregate[], metric: string): string[] {
   plots.push(chart(byStrategy((r) => r.tokens), { title: `${metric} vs compute (training tokens, all phases)`, xLabel: 'tokens processed', yLabel: metric, xLog: true, front: cfront }));
   const dev = rows.filter((r) => r.curve.some((p) => p.dev_main_score !== undefined));
   if (dev.length) {
-    plots.push(chart(dev.map((r) => ({ name: r.strategy, line: true, points: r.curve.filter((p) => p.dev_main_score !== undefined).map((p) => ({ x: p.step, y: p.dev_main_score!, label: `${r.strategy} step ${p.step}: dev ${p.dev_main_score!.toFixed(4)}` })) })),
+    plots.push(chart(dev.map((r) => ({ name: r.strategy, color: colorOf(r), line: true, points: r.curve.filter((p) => p.dev_main_score !== undefined).map((p) => ({ x: p.step, y: p.dev_main_score!, label: `${r.strategy} step ${p.step}: dev ${p.dev_main_score!.toFixed(4)}` })) })),
       { title: 'learning curves: dev main_score (mean over seeds)', xLabel: 'optimizer step', yLabel: `dev ${metric}` }));
   }
   const loss = rows.filter((r) => r.curve.some((p) => p.loss !== undefined));
   if (loss.length) {
-    plots.push(chart(loss.map((r) => ({ name: r.strategy, line: true, points: r.curve.filter((p) => p.loss !== undefined).map((p) => ({ x: p.step, y: p.loss!, label: `${r.strategy} step ${p.step}: loss ${p.loss!.toFixed(4)}` })) })),
+    plots.push(chart(loss.map((r) => ({ name: r.strategy, color: colorOf(r), line: true, points: r.curve.filter((p) => p.loss !== undefined).map((p) => ({ x: p.step, y: p.loss!, label: `${r.strategy} step ${p.step}: loss ${p.loss!.toFixed(4)}` })) })),
       { title: 'learning curves: training loss (mean over seeds)', xLabel: 'optimizer step', yLabel: 'training loss' }));
   }
-  plots.push(dotPlot(rows.map((r) => ({ name: r.strategy, values: r.scores, mean: r.mean, lo: r.ciLo, hi: r.ciHi, seeds: r.seeds })), { title: `${metric} per seed (bar: mean, whisker: 95 % CI)`, yLabel: metric }));
+  // Domain adaptation: the score on the task vs on the general probe (forgetting), and vs the
+  // masked-token accuracy of the pretraining phase (masking), when the records carry them.
+  for (const [key, label] of [['probe_wn_topic', 'wn_topic accuracy after pretraining (forgetting probe)'], ['mlm_accuracy', 'masked-token accuracy of the pretraining phase (dev)']] as const) {
+    const withKey = rows.filter((r) => typeof r.metrics[key] === 'number');
+    if (withKey.length >= 2) {
+      plots.push(chart(withKey.map((r) => ({ name: r.strategy, color: colorOf(r), points: [{ x: r.metrics[key]!, y: r.mean, label: `${r.strategy}: ${metric} ${r.mean.toFixed(4)}, ${key} ${r.metrics[key]!.toFixed(4)}` }] })),
+        { title: `${metric} vs ${key}`, xLabel: label, yLabel: metric }));
+    }
+  }
+  plots.push(dotPlot(rows.map((r) => ({ name: r.strategy, values: r.scores, mean: r.mean, lo: r.ciLo, hi: r.ciHi, seeds: r.seeds, color: colorOf(r) })), { title: `${metric} per seed (bar: mean, whisker: 95 % CI)`, yLabel: metric }));
   return plots;
 }
 

@@ -76,6 +76,8 @@ export interface Series {
   points: Point[];
   /** Connect the points (sorted by x). */
   line?: boolean;
+  /** Fixed colour (so a strategy keeps its colour across plots); default: by position. */
+  color?: string;
 }
 
 export interface ChartOptions {
@@ -127,7 +129,7 @@ export function chart(series: Series[], o: ChartOptions): string {
   }
   const legend: string[] = [];
   series.forEach((s, i) => {
-    const c = PALETTE[i % PALETTE.length];
+    const c = s.color ?? PALETTE[i % PALETTE.length];
     const ok = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!o.xLog || p.x > 0)).sort((a, b) => a.x - b.x);
     if (s.line && ok.length > 1) body.push(`<polyline fill="none" stroke="${c}" stroke-width="1.8" points="${ok.map((p) => `${xs(p.x).toFixed(1)},${ys(p.y).toFixed(1)}`).join(' ')}"/>`);
     for (const p of ok) {
@@ -144,7 +146,7 @@ export function chart(series: Series[], o: ChartOptions): string {
 }
 
 /** One column per category: every seed as a dot, the mean as a bar, the 95 % CI as a whisker. */
-export function dotPlot(cats: { name: string; values: number[]; mean: number; lo: number | null; hi: number | null; seeds: number[] }[], o: { title: string; yLabel: string }): string {
+export function dotPlot(cats: { name: string; values: number[]; mean: number; lo: number | null; hi: number | null; seeds: number[]; color?: string }[], o: { title: string; yLabel: string }): string {
   if (!cats.length) return `<p class="empty">${esc(o.title)}: no data</p>`;
   const w = Math.max(420, M.l + 40 + cats.length * 56), h = H + 50;
   const mb = M.b + 50;
@@ -156,7 +158,7 @@ export function dotPlot(cats: { name: string; values: number[]; mean: number; lo
   for (const t of ys.ticks) axes.push(`<line x1="${M.l}" y1="${ys(t)}" x2="${w - 20}" y2="${ys(t)}" class="grid"/><text x="${M.l - 6}" y="${ys(t) + 4}" text-anchor="end">${esc(ys.label(t))}</text>`);
   cats.forEach((c, i) => {
     const cx = M.l + step * (i + 0.5);
-    const col = PALETTE[i % PALETTE.length];
+    const col = c.color ?? PALETTE[i % PALETTE.length];
     if (c.lo !== null && c.hi !== null) body.push(`<line class="ci" x1="${cx}" x2="${cx}" y1="${ys(c.lo).toFixed(1)}" y2="${ys(c.hi).toFixed(1)}" stroke="${col}" stroke-width="2"><title>${esc(`${c.name}: 95 % CI [${c.lo.toFixed(4)}, ${c.hi.toFixed(4)}]`)}</title></line>`);
     body.push(`<line x1="${cx - 14}" x2="${cx + 14}" y1="${ys(c.mean).toFixed(1)}" y2="${ys(c.mean).toFixed(1)}" stroke="${col}" stroke-width="3"><title>${esc(`${c.name}: mean ${c.mean.toFixed(4)}`)}</title></line>`);
     c.values.forEach((v, j) => {
