@@ -36,6 +36,8 @@ class Recorder {
   active = false;
   step = 0;
   timed: TimedDispatch[] = [];
+  /** Per step: ns from the leading empty pass's start to the first dispatch's start. */
+  queueStartNs: number[] = [];
   uniforms = new WeakMap<GPUBuffer, number[]>();
   captured = new WeakMap<StepEncoder, Captured[]>();
 }
@@ -82,20 +84,26 @@ function instrument(): Recorder {
     const caps = rec.captured.get(this) ?? [];
     const device = self.gpu.device;
     const n = ds.length;
-    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
-    const resolveBuf = device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    const readBuf = device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    // Query pairs: 0 = an empty leading pass (it absorbs the queue's start-up work, e.g. the
+    // batch uploads written with queue.writeBuffer, which would otherwise land in the first
+    // kernel's time), then one pair per dispatch.
+    const q = n + 1;
+    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * q });
+    const resolveBuf = device.createBuffer({ size: 16 * q, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const readBuf = device.createBuffer({ size: 16 * q, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const build = () => {
       const enc = device.createCommandEncoder({ label: `${self.label} (profiled)` });
-      ds.forEach((d, i) => {
+      enc.beginComputePass({ label: 'queue start', timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } }).end();
+      ds.forEach((d, j) => {
+        const i = j + 1;
         const pass = enc.beginComputePass({ label: d.entry.label, timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
         pass.setPipeline(d.entry.pipeline);
         pass.setBindGroup(0, d.bindGroup);
         pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
         pass.end();
       });
-      enc.resolveQuerySet(querySet, 0, 2 * n, resolveBuf, 0);
-      enc.copyBufferToBuffer(resolveBuf, 0, readBuf, 0, 16 * n);
+      enc.resolveQuerySet(querySet, 0, 2 * q, resolveBuf, 0);
+      enc.copyBufferToBuffer(resolveBuf, 0, readBuf, 0, 16 * q);
       return enc.finish();
     };
     await self.gpu.submit(build, ds.map((d) => d.entry.label));
@@ -104,9 +112,10 @@ function instrument(): Recorder {
     readBuf.unmap();
     [readBuf, resolveBuf].forEach((b) => b.destroy());
     querySet.destroy();
+    rec.queueStartNs.push(Number(t[2]! - t[0]!));
     ds.forEach((d, i) => {
       const c = caps[i] ?? { label: d.entry.label, bytes: 0, dims: null, workgroups: d.workgroups };
-      rec.timed.push({ ...c, step: rec.step, index: i, startNs: t[2 * i]!, endNs: t[2 * i + 1]! });
+      rec.timed.push({ ...c, step: rec.step, index: i, startNs: t[2 * i + 2]!, endNs: t[2 * i + 3]! });
     });
   };
   return rec;
@@ -218,6 +227,8 @@ export interface ProfileResult {
   dispatches: TimedDispatch[];
   peak: { gflops: number; gbps: number };
   stepMs: number[];
+  /** Median ms between the start of a step's command buffer and its first dispatch (uploads, queue start-up). */
+  queueStartMs: number;
   adapter: string;
   dawnFlags: string[];
   trace: unknown;
@@ -273,11 +284,13 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
       [m, v, hyper].forEach((b) => b.destroy());
     }
     const ds = rec.timed.splice(0);
+    const qs = rec.queueStartNs.splice(0).sort((a, b) => a - b);
+    const queueStartMs = (qs[qs.length >> 1] ?? 0) / 1e6;
     const rows = kernelTable(ds, o.steps, peak);
     const a = gpu.adapterInfo;
     const adapter = `${a.description || a.device}`;
     const trace = chromeTrace(ds, { adapter, dawnFlags: flags, model: o.model, batch: o.batch, seq: o.seq, steps: o.steps, peak });
-    return { rows, dispatches: ds, peak, stepMs, adapter, dawnFlags: flags, trace };
+    return { rows, dispatches: ds, peak, stepMs, queueStartMs, adapter, dawnFlags: flags, trace };
   } finally {
     gpu.destroy();
   }
@@ -288,6 +301,7 @@ export function profileTable(r: ProfileResult): string {
   const lines = [
     `adapter: ${r.adapter}; Dawn flags: ${r.dawnFlags.join(' ') || '(none)'}`,
     `measured peaks: ${r.peak.gflops.toFixed(1)} GFLOP/s (1024³ linear_forward), ${r.peak.gbps.toFixed(1)} GB/s (copy)`,
+    `before the first dispatch of a step (queue start-up, uploads of the batch): ${r.queueStartMs.toFixed(2)} ms; not counted below`,
     `step: ${stepGpuMs.toFixed(1)} ms of GPU time in ${r.rows.reduce((s, x) => s + x.calls, 0).toFixed(0)} dispatches (sum of per-dispatch timestamps); wall time per step (one pass per dispatch, + submit/wait) ${[...r.stepMs].sort((a, b) => a - b)[r.stepMs.length >> 1]!.toFixed(1)} ms`,
     '',
   ];
