@@ -150,6 +150,16 @@ test('attention at T = 128 (BERT-like: B 2, 4 heads of 32, partly padded), each 
   }
 });
 
+test('wide heads (HS 40 and 72: 8 columns per lane, several column workgroups) match the reference, each variant', async () => {
+  for (const [B, T, NH, HS] of [[2, 20, 2, 40], [1, 9, 1, 72], [2, 33, 1, 64]]) {
+    const c = makeCase(B, T, NH, HS, 31 + HS, 'prefix');
+    for (const variant of variants) {
+      setAttentionVariant(variant);
+      checkAgainstReference(c, await runGpu(c));
+    }
+  }
+});
+
 test('attention at T = 512 (the longest sequence BERT uses), partly padded', async () => {
   const c = makeCase(1, 512, 2, 8, 9, 'prefix');
   c.mask.fill(1, 0, 400);
