@@ -84,6 +84,31 @@ test('micro preset end to end: freezing + domain on the real trainer, records, l
   rmSync(out, { recursive: true, force: true });
 });
 
+test('micro preset end to end: masking and sensitivity suites (one seed)', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'tunebench-e2e2-'));
+  const r = run(['bench', 'run', 'masking', 'sensitivity', '--preset', 'micro', '--out', out, '--seeds', '0']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /One seed per run/);
+  const recs = loadRecords(join(out, 'records'));
+  assert.deepEqual(recs.map((x) => x.runId).sort(), [
+    'masking/email/rate15_random/seed0', 'masking/email/rate25_random/seed0',
+    'sensitivity/email/ft_lr_1e-4/seed0', 'sensitivity/email/ft_lr_3e-4/seed0', 'sensitivity/email/pt_lr_1e-4/seed0',
+  ]);
+  const rate25 = recs.find((x) => x.strategy === 'rate25_random')!;
+  assert.equal((rate25.phases[0]!.config as { task: { mlmProbability: number } }).task.mlmProbability, 0.25);
+  assert.equal(typeof rate25.metrics.mlm_accuracy, 'number');
+  const ft = recs.find((x) => x.strategy === 'ft_lr_1e-4')!;
+  assert.equal((ft.phases[0]!.config as { optimizer: { lr: number } }).optimizer.lr, 1e-4);
+  const chromium = findChromium();
+  if (chromium) {
+    const html = await renderReport(join(out, 'leaderboard', 'report.html'), chromium);
+    const curve = html.plots.find((p) => /vs lr, one curve per stage/.test(p.label));
+    assert.ok(curve, 'the sensitivity section has a score-vs-learning-rate plot');
+    assert.equal(curve!.marks, 3);
+  }
+  rmSync(out, { recursive: true, force: true });
+});
+
 test('bad input on the command line is a clear error', () => {
   const r1 = run(['bench', 'run', 'nosuchsuite', '--preset', 'micro']);
   assert.equal(r1.status, 1);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import { TRAIN_SCHEMA } from '@tunebench/trainer';
 import { planSweep, PRESETS, runSweep, shardRuns, parseShard, mergeRecords, loadRecords, recordPath, failurePath, writeReports, type SweepPlan } from '../src/index.js';
 
 const fake = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
@@ -143,6 +144,24 @@ test('every suite plans valid trainer configs in every preset (checked by the tr
     for (const s of p.skipped) assert.match(s.reason, /phase: /);
     void readdirSync;
   }
+});
+
+test('variants the trainer cannot express are left out with the reason, never faked', () => {
+  const base = mkdtempSync(join(tmpdir(), 'tunebench-base-'));
+  writeFileSync(join(base, 'config.json'), JSON.stringify({ vocab_size: 100 }));
+  const p = planSweep(PRESETS.full, { baseDir: base });
+  const skipped = new Map(p.skipped.map((s) => [s.strategy, s.reason]));
+  const taskKeys = Object.keys((TRAIN_SCHEMA.properties.task as { properties: object }).properties);
+  if (!taskKeys.includes('maskStrategy')) {
+    assert.match(skipped.get('rate15_whole_word') ?? '', /unknown key 'task\.maskStrategy'/);
+    assert.match(skipped.get('rate15_span') ?? '', /unknown key 'task\.maskStrategy'/);
+  }
+  assert.match(skipped.get('b_lora') ?? '', /LoRA-only continued pretraining cannot be measured yet/);
+  for (const r of p.runs) assert.ok(!skipped.has(r.strategy));
+  // full: 3 seeds of everything else
+  assert.ok(p.runs.every((r) => [0, 1, 2].includes(r.seed)));
+  assert.equal(p.runs.filter((r) => r.suite === 'freezing').length, 9 * 2 * 3);
+  rmSync(base, { recursive: true, force: true });
 });
 
 test('an output directory refuses records from another base model', async () => {
