@@ -23,7 +23,7 @@
 // Each variant gets its problem in dispatches of at most MAX_DISPATCH_FLOPS, split over rows and
 // batch items, so that no single dispatch runs for long on a software adapter.
 
-import type { Binding, Gpu, StepEncoder } from './runtime.js';
+import { bindingSize, type Binding, type Gpu, type StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
 import {
   MATMUL_FLAG_ACCUMULATE,
@@ -130,6 +130,16 @@ function resolveShape(kernel: string, s: MatmulShape): Resolved {
   return r;
 }
 
+/** True when two bindings share bytes of one buffer. */
+function overlaps(x: Binding, y: Binding): boolean {
+  const bx = 'buffer' in x && typeof (x as GPUBufferBinding).buffer === 'object' ? (x as GPUBufferBinding) : { buffer: x as GPUBuffer };
+  const by = 'buffer' in y && typeof (y as GPUBufferBinding).buffer === 'object' ? (y as GPUBufferBinding) : { buffer: y as GPUBuffer };
+  if (bx.buffer !== by.buffer) return false;
+  const x0 = bx.offset ?? 0;
+  const y0 = by.offset ?? 0;
+  return x0 < y0 + bindingSize(y) && y0 < x0 + bindingSize(x);
+}
+
 /** Elements a batched operand spans: (batch − 1)·stride + one matrix. */
 function span(batch: number, stride: number, one: number): number {
   return (batch - 1) * stride + one;
@@ -149,6 +159,9 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
   checkBuffer(kernel, 'b', args.b, span(s.batch, s.strideB, s.K * s.N));
   if (args.bias) checkBuffer(kernel, 'bias', args.bias, s.N);
   checkBuffer(kernel, 'out', args.out, span(s.batch, s.strideOut, s.M * s.N));
+  for (const [name, x] of [['a', args.a], ['b', args.b], ['bias', args.bias]] as const) {
+    if (x && overlaps(args.out, x)) throw new Error(`${kernel}: 'out' overlaps '${name}' (WebGPU cannot read and write one range in a dispatch)`);
+  }
   const variant = args.variant ?? matmulVariantFor(gpu);
   const info = VARIANTS[variant];
   if (!info) throw new Error(`${kernel}: unknown variant '${String(variant)}'`);

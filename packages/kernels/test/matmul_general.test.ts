@@ -144,9 +144,11 @@ test('matmul splits large problems into several dispatches without changing the 
       await checkMatmul(s, true, 11, variant, 2 * 72 * 33 * 4);
       const enc = gpu.encoder();
       const big = gpu.zeros(3 * 70 * 72 * 4);
-      matmul(gpu, enc, { ...s, out: big, a: big, b: big, variant, maxDispatchFlops: 2 * 72 * 33 * 4 });
+      const out = gpu.zeros(3 * 70 * 72 * 4);
+      matmul(gpu, enc, { ...s, out, a: big, b: big, variant, maxDispatchFlops: 2 * 72 * 33 * 4 });
       assert.ok(enc.size > 3, `${variant}: expected a split, got ${enc.size} dispatch(es)`);
       big.destroy();
+      out.destroy();
     }
   }
 });
@@ -193,8 +195,9 @@ test('a device without subgroups falls back to the register variant and refuses 
     assert.equal(subgroupMatmulUsable(plain), false);
     if (plain.adapterInfo.isSoftware) assert.equal(matmulVariantFor(plain), 'register');
     const x = plain.zeros(64);
+    const y = plain.zeros(64);
     assert.throws(
-      () => matmul(plain, plain.encoder(), { out: x, a: x, b: x, M: 2, N: 2, K: 2, variant: 'subgroup' }),
+      () => matmul(plain, plain.encoder(), { out: y, a: x, b: x, M: 2, N: 2, K: 2, variant: 'subgroup' }),
       /needs the 'subgroups' feature|needs 8-lane subgroups/,
     );
     assert.equal(await probeSubgroupSize(plain), 0);
@@ -331,8 +334,9 @@ test('matmul, linear_* and bias_backward reject bad input before recording anyth
   const enc = gpu.encoder();
   const small = gpu.zeros(16); // 4 elements
   const big = gpu.zeros(4096);
+  const big2 = gpu.zeros(4096);
   const mm = (extra: Partial<Parameters<typeof matmul>[2]>) => () =>
-    matmul(gpu, enc, { out: big, a: big, b: big, M: 2, N: 2, K: 2, ...extra });
+    matmul(gpu, enc, { out: big2, a: big, b: big, M: 2, N: 2, K: 2, ...extra });
   assert.throws(mm({ M: 0 }), /matmul: dimension M=0 must be a positive integer/);
   assert.throws(mm({ K: 1.5 }), /dimension K=1.5/);
   assert.throws(mm({ batch: -1 }), /dimension batch=-1/);
@@ -345,6 +349,11 @@ test('matmul, linear_* and bias_backward reject bad input before recording anyth
   assert.throws(mm({ batch: 2, strideOut: 3 }), /strideOut=3 < M·N=4/);
   assert.throws(mm({ alpha: Number.POSITIVE_INFINITY }), /alpha=Infinity must be a finite number/);
   assert.throws(mm({ variant: 'fast' as MatmulVariant }), /unknown variant 'fast'/);
+  assert.throws(mm({ out: big, a: big }), /matmul: 'out' overlaps 'a'/);
+  const flat = gpu.zeros(2048);
+  assert.throws(mm({ out: { buffer: flat, offset: 256, size: 256 }, a: { buffer: flat, offset: 0, size: 512 }, b: small }), /'out' overlaps 'a'/);
+  // Disjoint ranges of one buffer are fine (a flat parameter store).
+  matmul(gpu, gpu.encoder(), { out: { buffer: flat, offset: 512, size: 16 }, a: { buffer: flat, offset: 0, size: 16 }, b: small, M: 2, N: 2, K: 2 });
   assert.throws(() => linear_forward(gpu, enc, big, big, small, null, 2, 3, 2), /linear_forward: buffer 'weight' holds 4 elements, needs 6/);
   assert.throws(() => linear_backward(gpu, enc, big, big, small, big, big, big, 2, 8, 2), /linear_backward: buffer 'dbias' holds 4 elements, needs 8/);
   assert.throws(() => linear_backward(gpu, enc, null, null, null, big, big, big, 2, 0, 2), /linear_backward: dimension N=0/);
