@@ -76,11 +76,12 @@ export async function benchRun(suites: string[], f: RunFlags): Promise<number> {
   const retries = Number(f.retries);
   if (!Number.isInteger(retries) || retries < 0) throw new Error(`--retries ${f.retries}: expected a non-negative integer`);
   const backend = f.backend ?? preset.backend;
+  if (f.phaseTimeout !== undefined && !(Number(f.phaseTimeout) > 0)) throw new Error(`--phase-timeout ${f.phaseTimeout}: expected a positive number of seconds`);
   console.log(`tunebench bench: ${preset.name} preset (${preset.description}); ${plan.runs.length} runs over suites ${[...new Set(plan.runs.map((r) => r.suite))].join(', ')}${shard ? `, shard ${shard.index}/${shard.count}` : ''}; backend ${backend}`);
   console.log(`base model: ${baseDir ? shown(baseDir) : 'pretrained by the sweep'}; output: ${shown(outDir)}`);
   const summary = await runSweep(plan, {
     outDir, backend, baseDir, shard, retries,
-    phaseTimeoutS: f.phaseTimeout ? Number(f.phaseTimeout) : undefined,
+    phaseTimeoutS: f.phaseTimeout ? Number(f.phaseTimeout) : preset.phaseTimeoutS,
   });
   console.log(`sweep: ${summary.done} runs done, ${summary.skipped} skipped (record exists), ${summary.failed.length} failed, in ${summary.wallTimeS.toFixed(0)} s`);
   for (const x of summary.failed) console.log(`  failed: ${x.runId}: ${x.error} (see ${shown(join(outDir, 'failures', x.runId + '.json'))})`);
@@ -114,7 +115,7 @@ export function benchCommand(): Command {
     .option('--base <dir>', 'base model checkpoint directory (default: the shipped one under models/)')
     .addOption(new Option('--backend <name>', "trainer backend (default: the preset's; micro uses cpu)").choices(['gpu', 'cpu']))
     .option('--retries <n>', 'retries of a failed run', '1')
-    .option('--phase-timeout <s>', 'kill a phase after this many seconds (counts as a failure)')
+    .option('--phase-timeout <s>', "kill a phase after this many seconds (counts as a failure; default: the preset's)")
     .option('--no-report', 'do not write the leaderboard at the end')
     .action(async (suites: string[], f: RunFlags) => {
       process.exitCode = await benchRun(suites, f);

@@ -138,10 +138,16 @@ async function runPhase(phase: PhasePlan, dir: string, init: { base: string | nu
   const err = createWriteStream(stderrPath);
   let stderrText = '';
   let stdoutText = '';
+  let timedOut = false;
   const code = await new Promise<{ code: number | null; signal: string | null }>((resolveP, rejectP) => {
     const child = spawn(exe!, args, { cwd: repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let timer: NodeJS.Timeout | null = null;
-    if (opts.phaseTimeoutS) timer = setTimeout(() => child.kill('SIGKILL'), opts.phaseTimeoutS * 1000);
+    if (opts.phaseTimeoutS) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, opts.phaseTimeoutS * 1000);
+    }
     let buf = '';
     child.stdout.on('data', (d: Buffer) => {
       out.write(d);
@@ -163,7 +169,7 @@ async function runPhase(phase: PhasePlan, dir: string, init: { base: string | nu
   });
   await Promise.all([new Promise((r) => out.end(r)), new Promise((r) => err.end(r))]);
   if (code.code !== 0) {
-    const why = code.signal ? `killed by ${code.signal}` : `exit code ${code.code}`;
+    const why = timedOut ? `timed out after ${opts.phaseTimeoutS} s (killed)` : code.signal ? `killed by ${code.signal}` : `exit code ${code.code}`;
     const last = tail(stderrText, 1) || '(no stderr)';
     const f = new PhaseFailure(`${phase.name} phase (${phase.command}) failed: ${why}: ${last}`, tail(stderrText), code.code, code.signal);
     f.stdoutTail = tail(stdoutText, 20);

@@ -86,6 +86,8 @@ export interface Preset {
   finetune: PhaseSizes;
   pretrain: PhaseSizes;
   probe: PhaseSizes;
+  /** A phase still running after this many seconds is killed and counts as a failure (a hung driver must not stall a sweep). */
+  phaseTimeoutS: number;
   /** 'shipped': the committed base model (models/...); otherwise the sweep pretrains one first. */
   base: 'shipped' | BaseFromScratch;
   /** When the shipped base model is missing: pretrain this one first (said loudly, recorded in baseModel). */
