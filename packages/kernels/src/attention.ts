@@ -11,6 +11,11 @@
 //     p recomputed from q, k, lse, mask;  D_i = dout_i · out_i
 //     dv_j = Σ_i p_ij dout_i;  ds_ij = p_ij (dout_i · v_j − D_i) / √HS;  dq_i = Σ_j ds_ij k_j;  dk_j = Σ_i ds_ij q_i
 //
+// Optional attention-probability dropout (HF BERT's attention_probs_dropout_prob), a trailing
+// `dropout = { p, seed, step }` on both launchers (pass the same to both): out_i = Σ_j p_ij m_ij v_j
+// with m_ij = keep/(1 − p) from the dropout.ts hash of (pair·T + i)·T + j, recomputed in the
+// backward (dv_j = Σ_i p_ij m_ij dout_i, ds_ij = p_ij (m_ij dout_i·v_j − D_i)/√HS). lse is unaffected.
+//
 // What is saved for backward: only lse (B, NH, T) floats; probabilities are recomputed.
 // A row whose keys are all padding (an empty sequence) has no softmax: its probabilities and its
 // output are 0, its lse is stored as 0, and it passes no gradient. No NaN anywhere.
@@ -33,6 +38,10 @@ import type { Binding, Gpu, StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
 import { f32bits, grid2d, scratch } from './elementwise.js';
 import { subgroupMatmulUsable } from './tune.js';
+import { dropoutKeep, dropoutKey, dropoutThreshold } from './dropout.js';
+
+/** Dropout of the attention probabilities (HF BERT's attention_probs_dropout_prob): p in [0, 1), mask keyed by (seed, step). */
+export interface AttentionDropout { p: number; seed: number; step: number }
 
 const TM = 4;
 const TN = 8;
@@ -48,17 +57,31 @@ const FLOP_CAP = 5e8;
 // (the forward's scores, padding keys pushed far below any real score so the softmax needs no mask).
 // Operand offset for pair z of the chunk (global pair p = p0 + z, b = p / NH, h = p % NH):
 //   b·sb + h·sh + z·sz, then element (r, c) at + r·rs + c·cs.
+// Attention-probability dropout (as in HF BERT's attention_probs_dropout_prob): the keep mask of
+// probability (pair, i, j) is the dropout.ts hash of the flat index (pair·T + i)·T + j keyed by
+// (seed, step), so forward and backward (and the reference) agree without storing it.
+const DROPOUT_FNS = /* wgsl */ `
+fn lowbias32(v: u32) -> u32 {
+  var x = v;
+  x ^= x >> 16u; x *= 0x7feb352du; x ^= x >> 15u; x *= 0x846ca68bu; x ^= x >> 16u;
+  return x;
+}
+fn keep(idx: u32) -> bool { return lowbias32(lowbias32(idx ^ P.dkey) + P.dkey) >= P.dthr; }
+`;
+
 // Register-tiled variant (any adapter): each invocation owns a 4-row × 8-column tile of the
 // output in registers; consecutive invocations along x take consecutive column tiles. The
 // epilogue is a loop (unrolling it made lavapipe's compile take tens of seconds).
 export const ATTENTION_PRODUCT_WGSL = /* wgsl */ `
 override MODE: u32 = 0u;
-override WX: u32 = 8u;
+// DROP (override): 0 none; 1 dropout on the A values (A = probabilities); 2 dropout on the accumulated dP (MODE 2).
+override DROP: u32 = 0u;
 struct Params {
-  M: u32, N: u32, K: u32, NH: u32, p0: u32, T: u32, scale: f32, _pad: u32,
+  M: u32, N: u32, K: u32, NH: u32, p0: u32, T: u32, scale: f32, WX: u32,
   a_sb: u32, a_sh: u32, a_sz: u32, a_rs: u32, a_cs: u32,
   b_sb: u32, b_sh: u32, b_sz: u32, b_rs: u32, b_cs: u32,
   o_sb: u32, o_sh: u32, o_sz: u32, o_rs: u32, o_cs: u32,
+  dkey: u32, dthr: u32, dscale: f32,
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
@@ -66,9 +89,13 @@ struct Params {
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read> aux: array<f32>;
 @group(0) @binding(5) var<storage, read> mask: array<i32>;
+${DROPOUT_FNS}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  // The workgroup is WX column tiles × (64 / WX) row tiles (WX from the uniform, so one pipeline
+  // serves every shape: fewer lavapipe compiles).
+  let WX = P.WX;
   let tx = wid.x * WX + li % WX;
   let ty = wid.y * (${WG}u / WX) + li / WX;
   let col0 = tx * ${TN}u;
@@ -95,7 +122,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   for (var k = 0u; k < P.K; k++) {
     let b0 = vec4f(b[pb0.x], b[pb0.y], b[pb0.z], b[pb0.w]);
     let b1 = vec4f(b[pb1.x], b[pb1.y], b[pb1.z], b[pb1.w]);
-    let a0 = a[pa.x]; let a1 = a[pa.y]; let a2 = a[pa.z]; let a3 = a[pa.w];
+    var a0 = a[pa.x]; var a1 = a[pa.y]; var a2 = a[pa.z]; var a3 = a[pa.w];
+    if (DROP == 1u) {
+      let d = pa - vec4u(aoff) + vec4u(pair * P.T * P.T);
+      a0 = select(0.0, a0 * P.dscale, keep(d.x)); a1 = select(0.0, a1 * P.dscale, keep(d.y));
+      a2 = select(0.0, a2 * P.dscale, keep(d.z)); a3 = select(0.0, a3 * P.dscale, keep(d.w));
+    }
     acc0[0] += a0 * b0; acc1[0] += a0 * b1;
     acc0[1] += a1 * b0; acc1[1] += a1 * b1;
     acc0[2] += a2 * b0; acc1[2] += a2 * b1;
@@ -109,7 +141,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     for (var j = 0u; j < ${TN}u; j++) {
       let col = col0 + j;
       if (col >= P.N) { break; }
-      let s = select(acc0[i][j & 3u], acc1[i][j & 3u], j >= 4u);
+      var s = select(acc0[i][j & 3u], acc1[i][j & 3u], j >= 4u);
+      if (DROP == 2u) { s = select(0.0, s * P.dscale, keep((pair * P.T + row) * P.T + col)); }
       let o = ooff + row * P.o_rs + col * P.o_cs;
       if (MODE == 0u) {
         out[o] = P.scale * s;
@@ -145,7 +178,7 @@ function attentionProductSubgroupWgsl(CW: 4 | 8): string {
     body.push(`{ let s = subgroupBroadcast(${r < SG ? 'x0' : 'x1'}, ${r % SG}u); c${r}a += s * b0;${CW === 8 ? ' c' + r + 'b += s * b1;' : ''} }`);
     for (let j = 0; j < CW; j++) {
       const v = j < 4 ? `c${r}a.${'xyzw'[j]}` : `c${r}b.${'xyzw'[j - 4]}`;
-      stores.push(`if (col0 + ${j}u >= colOwn) { store(row0 + ${r}u, col0 + ${j}u, ${v}, ooff, ax${r}, mk${j}); }`);
+      stores.push(`if (col0 + ${j}u >= colOwn) { store(row0 + ${r}u, col0 + ${j}u, ${v}, ooff, ax${r}, mk${j}, pair); }`);
     }
   }
   // Per-row aux values and per-column mask bits, loaded once per invocation, not per element.
@@ -155,11 +188,14 @@ function attentionProductSubgroupWgsl(CW: 4 | 8): string {
   const colMask = Array.from({ length: CW }, (_, j) => `var mk${j} = true; if (MODE == 1u || MODE == 4u) { mk${j} = mask[bi * P.T + min(col0 + ${j}u, N1)] != 0; }`).join('\n  ');
   return /* wgsl */ `enable subgroups;
 override MODE: u32 = 0u;
+// DROP (override): 0 none; 1 dropout on the A values (A = probabilities); 2 dropout on the accumulated dP (MODE 2).
+override DROP: u32 = 0u;
 struct Params {
   M: u32, N: u32, K: u32, NH: u32, p0: u32, T: u32, scale: f32, _pad: u32,
   a_sb: u32, a_sh: u32, a_sz: u32, a_rs: u32, a_cs: u32,
   b_sb: u32, b_sh: u32, b_sz: u32, b_rs: u32, b_cs: u32,
   o_sb: u32, o_sh: u32, o_sz: u32, o_rs: u32, o_cs: u32,
+  dkey: u32, dthr: u32, dscale: f32,
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
@@ -167,10 +203,13 @@ struct Params {
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> aux: array<f32>;
 @group(0) @binding(5) var<storage, read> mask: array<i32>;
+${DROPOUT_FNS}
 
-fn store(row: u32, col: u32, s: f32, ooff: u32, ax: f32, mk: bool) {
+fn store(row: u32, col: u32, acc: f32, ooff: u32, ax: f32, mk: bool, pair: u32) {
   if (row >= P.M || col >= P.N) { return; }
   let o = ooff + row * P.o_rs + col * P.o_cs;
+  var s = acc;
+  if (DROP == 2u) { s = select(0.0, s * P.dscale, keep((pair * P.T + row) * P.T + col)); }
   if (MODE == 0u) {
     out[o] = P.scale * s;
   } else if (MODE == 1u) {
@@ -208,6 +247,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
   // MODE 5 (forward P·V with the softmax fused in): A holds the scores (padding keys −3e38); each
   // lane first finds the max of its two rows, then uses exp(s − max) as the A values and sums them.
   var m0 = -3.0e38; var m1 = -3.0e38; var l0 = 0.0; var l1 = 0.0;
+  let dbase = pair * P.T * P.T - aoff;
   if (MODE == 5u) {
     var q0 = pa0; var q1 = pa1;
     for (var k = 0u; k < P.K; k++) { m0 = max(m0, a[q0]); m1 = max(m1, a[q1]); q0 += acs; q1 += acs; }
@@ -219,6 +259,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
     if (MODE == 5u) {
       x0 = select(0.0, exp(x0 - m0), any0); x1 = select(0.0, exp(x1 - m1), any1);
       l0 += x0; l1 += x1;
+    }
+    if (DROP == 1u) {
+      // pa0 − acs is the element just loaded; its index inside the pair's T×T block is pa − aoff.
+      x0 = select(0.0, x0 * P.dscale, keep(dbase + pa0 - acs)); x1 = select(0.0, x1 * P.dscale, keep(dbase + pa1 - acs));
     }
     let b0 = vec4f(b[pb0.x], b[pb0.y], b[pb0.z], b[pb0.w]);
     pb0 += brs;
@@ -323,22 +367,38 @@ interface Operand { sb: number; sh: number; sz: number; rs: number; cs: number }
 
 interface Attn { B: number; T: number; NH: number; HS: number; C: number }
 
+/** Dropout of the attention probabilities, in the words of the uniform: key, threshold, f32 bits of 1/(1 − p). */
+interface DropWords { key: number; threshold: number; scaleBits: number }
+
+function dropWords(name: string, dropout: AttentionDropout | null | undefined): DropWords | null {
+  if (!dropout) return null;
+  const { p, seed, step } = dropout;
+  if (!(p >= 0 && p < 1)) throw new Error(`${name}: dropout.p=${p} must be in [0, 1)`);
+  for (const [k, v] of [['seed', seed], ['step', step]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`${name}: dropout.${k}=${v} must be an integer in [0, 2^32)`);
+  }
+  if (p === 0) return null;
+  return { key: dropoutKey(seed, step), threshold: dropoutThreshold(p), scaleBits: f32bits(1 / (1 - p)) };
+}
+
 function product(gpu: Gpu, enc: StepEncoder, label: string, mode: 0 | 1 | 2 | 3 | 4 | 5, d: Attn, p0: number, pairs: number,
   M: number, N: number, K: number, scale: number, out: Binding, a: Binding, b: Binding, aux: Binding, mask: Binding,
-  oa: Operand, ob: Operand, oo: Operand): void {
+  oa: Operand, ob: Operand, oo: Operand, drop: DropWords | null = null, dropMode: 0 | 1 | 2 = 0): void {
+  const DROP = drop ? dropMode : 0;
+  const colTiles = Math.ceil(N / TN);
+  const WX = Math.min(WG, Math.max(4, 2 ** Math.ceil(Math.log2(colTiles))));
   const params = gpu.uniform([
-    M, N, K, d.NH, p0, d.T, f32bits(scale), 0,
+    M, N, K, d.NH, p0, d.T, f32bits(scale), WX,
     oa.sb, oa.sh, oa.sz, oa.rs, oa.cs, ob.sb, ob.sh, ob.sz, ob.rs, ob.cs, oo.sb, oo.sh, oo.sz, oo.rs, oo.cs,
+    drop?.key ?? 0, drop?.threshold ?? 0, drop?.scaleBits ?? 0,
   ]);
   if (attentionVariant(gpu) === 'subgroup') {
     const CW = N <= 32 ? 4 : 8;
-    const pipe = gpu.pipeline(`attention:${label}:sg${CW}`, attentionProductSubgroupWgsl(CW), { MODE: mode });
+    const pipe = gpu.pipeline(`attention:${label}:sg${CW}`, attentionProductSubgroupWgsl(CW), { MODE: mode, DROP });
     enc.dispatch(pipe, [params, out, a, b, aux, mask], Math.ceil(N / (SG * CW)), Math.ceil(M / SG_ROWS), pairs);
     return;
   }
-  const colTiles = Math.ceil(N / TN);
-  const WX = Math.min(WG, Math.max(4, 2 ** Math.ceil(Math.log2(colTiles))));
-  const pipe = gpu.pipeline(`attention:${label}`, ATTENTION_PRODUCT_WGSL, { MODE: mode, WX });
+  const pipe = gpu.pipeline(`attention:${label}`, ATTENTION_PRODUCT_WGSL, { MODE: mode, DROP });
   enc.dispatch(pipe, [params, out, a, b, aux, mask], Math.ceil(colTiles / WX), Math.ceil(Math.ceil(M / TM) / (WG / WX)), pairs);
 }
 
@@ -373,9 +433,10 @@ const sqT = (d: Attn): Operand => ({ sb: 0, sh: 0, sz: d.T * d.T, rs: 1, cs: d.T
 
 /** Record attention forward: out (B, T, C) and lse (B, NH, T) saved for backward. */
 export function attention_forward(gpu: Gpu, enc: StepEncoder, out: Binding, lse: Binding, q: Binding, k: Binding, v: Binding,
-  mask: Binding, B: number, T: number, NH: number, HS: number): void {
+  mask: Binding, B: number, T: number, NH: number, HS: number, dropout: AttentionDropout | null = null): void {
   const name = 'attention_forward';
   const d = checkShapes(name, B, T, NH, HS);
+  const drop = dropWords(name, dropout);
   const n = B * T * d.C;
   checkBuffer(name, 'out', out, n);
   checkBuffer(name, 'lse', lse, B * NH * T);
@@ -395,23 +456,24 @@ export function attention_forward(gpu: Gpu, enc: StepEncoder, out: Binding, lse:
     product(gpu, enc, 'scores', 4, d, p0, pairs, T, T, HS, scale, S, q, k, lse, mask, btc(d), btcT(d), sq(d));
     if (subgroup) {
       // out = softmax(S) V, the softmax fused into the product (it also writes lse)
-      product(gpu, enc, 'pv_softmax', 5, d, p0, pairs, T, HS, T, 1, out, S, v, lse, mask, sq(d), btc(d), btc(d));
+      product(gpu, enc, 'pv_softmax', 5, d, p0, pairs, T, HS, T, 1, out, S, v, lse, mask, sq(d), btc(d), btc(d), drop, 1);
       continue;
     }
     const rows = pairs * T;
     const [gx, gy] = grid2d(Math.ceil(rows / WG));
     enc.dispatch(softmax!, [gpu.uniform([rows, T, NH, p0]), S, lse, inv!], gx, gy);
     // out = (E V) / Σ  (E the unnormalised probabilities)
-    product(gpu, enc, 'pv', 3, d, p0, pairs, T, HS, T, 1, out, S, v, inv!, mask, sq(d), btc(d), btc(d));
+    product(gpu, enc, 'pv', 3, d, p0, pairs, T, HS, T, 1, out, S, v, inv!, mask, sq(d), btc(d), btc(d), drop, 1);
   }
 }
 
 /** Record attention backward: dq, dk, dv (B, T, C), all overwritten. */
 export function attention_backward(gpu: Gpu, enc: StepEncoder, dq: Binding, dk: Binding, dv: Binding, dout: Binding,
   out: Binding, lse: Binding, q: Binding, k: Binding, v: Binding, mask: Binding,
-  B: number, T: number, NH: number, HS: number): void {
+  B: number, T: number, NH: number, HS: number, dropout: AttentionDropout | null = null): void {
   const name = 'attention_backward';
   const d = checkShapes(name, B, T, NH, HS);
+  const drop = dropWords(name, dropout);
   const n = B * T * d.C;
   for (const [nm, buf] of [['dq', dq], ['dk', dk], ['dv', dv], ['dout', dout], ['out', out], ['q', q], ['k', k], ['v', v]] as const) {
     checkBuffer(name, nm, buf, n);
@@ -430,9 +492,9 @@ export function attention_backward(gpu: Gpu, enc: StepEncoder, dq: Binding, dk: 
     // P = mask ? exp(QKᵀ/√HS − lse) : 0
     product(gpu, enc, 'probs', 1, d, p0, pairs, T, T, HS, scale, S, q, k, lse, mask, btc(d), btcT(d), sq(d));
     // dV = Pᵀ dO
-    product(gpu, enc, 'dv', 0, d, p0, pairs, T, HS, T, 1, dv, S, dout, lse, mask, sqT(d), btc(d), btc(d));
+    product(gpu, enc, 'dv', 0, d, p0, pairs, T, HS, T, 1, dv, S, dout, lse, mask, sqT(d), btc(d), btc(d), drop, 1);
     // dS = P ⊙ (dO Vᵀ − D) / √HS, in place over P
-    product(gpu, enc, 'ds', 2, d, p0, pairs, T, T, HS, scale, S, dout, v, D, mask, btc(d), btcT(d), sq(d));
+    product(gpu, enc, 'ds', 2, d, p0, pairs, T, T, HS, scale, S, dout, v, D, mask, btc(d), btcT(d), sq(d), drop, 2);
     // dQ = dS K,  dK = dSᵀ Q
     product(gpu, enc, 'dq', 0, d, p0, pairs, T, HS, T, 1, dq, S, k, lse, mask, sq(d), btc(d), btc(d));
     product(gpu, enc, 'dk', 0, d, p0, pairs, T, HS, T, 1, dk, S, q, lse, mask, sqT(d), btc(d), btc(d));
@@ -440,6 +502,14 @@ export function attention_backward(gpu: Gpu, enc: StepEncoder, dq: Binding, dk: 
 }
 
 // ---- float64 references ----
+
+/** The reference's dropout factor for probability index (pair·T + i)·T + j: 1/(1 − p) if kept, else 0. */
+function referenceDropout(name: string, dropout: AttentionDropout | null): (idx: number) => number {
+  const w = dropWords(name, dropout);
+  if (!w || !dropout) return () => 1;
+  const s = 1 / (1 - dropout.p);
+  return (idx) => (dropoutKeep(idx, w.key, w.threshold) ? s : 0);
+}
 
 function refChecks(name: string, B: number, T: number, NH: number, HS: number, arrays: [string, ArrayLike<number>, number][]): Attn {
   const d = checkShapes(name, B, T, NH, HS);
@@ -449,8 +519,10 @@ function refChecks(name: string, B: number, T: number, NH: number, HS: number, a
 
 /** float64 reference of attention_forward (same conventions, including empty rows). */
 export function attention_forward_reference(out: Float64Array, lse: Float64Array, q: ArrayLike<number>, k: ArrayLike<number>,
-  v: ArrayLike<number>, mask: ArrayLike<number>, B: number, T: number, NH: number, HS: number): void {
+  v: ArrayLike<number>, mask: ArrayLike<number>, B: number, T: number, NH: number, HS: number,
+  dropout: AttentionDropout | null = null): void {
   const n = B * T * NH * HS;
+  const keepScale = referenceDropout('attention_forward_reference', dropout);
   const d = refChecks('attention_forward_reference', B, T, NH, HS,
     [['out', out, n], ['lse', lse, B * NH * T], ['q', q, n], ['k', k, n], ['v', v, n], ['mask', mask, B * T]]);
   const C = d.C;
@@ -475,7 +547,7 @@ export function attention_forward_reference(out: Float64Array, lse: Float64Array
         for (let e = 0; e < HS; e++) out[qi + e] = 0;
         for (let j = 0; j < T; j++) {
           if (mask[b * T + j] === 0) continue;
-          const p = Math.exp(s[j] - l);
+          const p = Math.exp(s[j] - l) * keepScale(((b * NH + h) * T + i) * T + j);
           const vj = (b * T + j) * C + h * HS;
           for (let e = 0; e < HS; e++) out[qi + e] += p * v[vj + e];
         }
@@ -487,8 +559,9 @@ export function attention_forward_reference(out: Float64Array, lse: Float64Array
 /** float64 reference of attention_backward (dq, dk, dv overwritten). */
 export function attention_backward_reference(dq: Float64Array, dk: Float64Array, dv: Float64Array, dout: ArrayLike<number>,
   out: ArrayLike<number>, lse: ArrayLike<number>, q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>,
-  mask: ArrayLike<number>, B: number, T: number, NH: number, HS: number): void {
+  mask: ArrayLike<number>, B: number, T: number, NH: number, HS: number, dropout: AttentionDropout | null = null): void {
   const n = B * T * NH * HS;
+  const keepScale = referenceDropout('attention_backward_reference', dropout);
   const d = refChecks('attention_backward_reference', B, T, NH, HS, [
     ['dq', dq, n], ['dk', dk, n], ['dv', dv, n], ['dout', dout, n], ['out', out, n], ['lse', lse, B * NH * T],
     ['q', q, n], ['k', k, n], ['v', v, n], ['mask', mask, B * T]]);
@@ -513,12 +586,15 @@ export function attention_backward_reference(dq: Float64Array, dk: Float64Array,
         for (let j = 0; j < T; j++) {
           if (p[j] === 0) continue;
           const kj = (b * T + j) * C + h * HS;
+          // With dropout the forward used p·m (m = keep/(1 − p) or 0): dv gets p·m·dout, and the
+          // gradient reaching p is m·(dout · v_j).
+          const m = keepScale(((b * NH + h) * T + i) * T + j);
           let dpij = 0;
           for (let e = 0; e < HS; e++) {
-            dv[kj + e] += p[j] * dout[qi + e];
+            dv[kj + e] += p[j] * m * dout[qi + e];
             dpij += dout[qi + e] * v[kj + e];
           }
-          const ds = p[j] * (dpij - D) * scale;
+          const ds = p[j] * (m * dpij - D) * scale;
           for (let e = 0; e < HS; e++) {
             dq[qi + e] += ds * k[kj + e];
             dk[kj + e] += ds * q[qi + e];

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   assertAllClose, attention_backward, attention_backward_reference, attention_forward, attention_forward_reference,
-  mulberry32, openGpu, poisoned, probeSubgroupSize, randomF32, setAttentionChunkPairs, setAttentionVariant, subgroupMatmulUsable, type AttentionVariant, type Gpu,
+  mulberry32, openGpu, poisoned, probeSubgroupSize, randomF32, setAttentionChunkPairs, setAttentionVariant, subgroupMatmulUsable, type AttentionDropout, type AttentionVariant, type Gpu,
 } from '../src/index.js';
 
 let gpu: Gpu;
@@ -39,14 +39,14 @@ function makeCase(B: number, T: number, NH: number, HS: number, seed: number, ma
   return { B, T, NH, HS, mask, q: randomF32(rand, n, -2, 2), k: randomF32(rand, n, -2, 2), v: randomF32(rand, n, -1, 1), dout: randomF32(rand, n, -1, 1) };
 }
 
-async function runGpu(c: AttnCase) {
+async function runGpu(c: AttnCase, dropout: AttentionDropout | null = null) {
   const { B, T, NH, HS } = c;
   const n = B * T * NH * HS;
   const Q = gpu.buffer(c.q), K = gpu.buffer(c.k), V = gpu.buffer(c.v), DO = gpu.buffer(c.dout), M = gpu.buffer(c.mask);
   const O = poisoned(gpu, n), L = poisoned(gpu, B * NH * T), DQ = poisoned(gpu, n), DK = poisoned(gpu, n), DV = poisoned(gpu, n);
   const enc = gpu.encoder();
-  attention_forward(gpu, enc, O, L, Q, K, V, M, B, T, NH, HS);
-  attention_backward(gpu, enc, DQ, DK, DV, DO, O, L, Q, K, V, M, B, T, NH, HS);
+  attention_forward(gpu, enc, O, L, Q, K, V, M, B, T, NH, HS, dropout);
+  attention_backward(gpu, enc, DQ, DK, DV, DO, O, L, Q, K, V, M, B, T, NH, HS, dropout);
   await enc.submit();
   const r = { out: await gpu.read(O), lse: await gpu.read(L), dq: await gpu.read(DQ), dk: await gpu.read(DK), dv: await gpu.read(DV) };
   for (const b of [Q, K, V, DO, M, O, L, DQ, DK, DV]) b.destroy();
@@ -59,13 +59,15 @@ async function runGpu(c: AttnCase) {
 //   dv_je:          Σ_i ε_i p_ij |dout_ie|  + T·u·Σ_i p_ij|dout_ie|
 //   dq_ie:          Σ_j ε'_i p_ij (|dP_ij| + |D_i|) |k_je| /√HS,  ε' = ε + 4·HS·u (dP and D are HS-term dots)
 //   dk_je:          Σ_i ε'_i p_ij (|dP_ij| + |D_i|) |q_ie| /√HS
-export function checkAgainstReference(c: AttnCase, got: Awaited<ReturnType<typeof runGpu>>, factor = 1) {
+// With attention dropout every bound is multiplied by 1/(1 − p) (kept probabilities are scaled by it).
+export function checkAgainstReference(c: AttnCase, got: Awaited<ReturnType<typeof runGpu>>, factor = 1, dropout: AttentionDropout | null = null) {
   const { B, T, NH, HS, q, k, v, dout, mask } = c;
   const C = NH * HS, n = B * T * C, scale = 1 / Math.sqrt(HS);
   const out = new Float64Array(n), lse = new Float64Array(B * NH * T);
-  attention_forward_reference(out, lse, q, k, v, mask, B, T, NH, HS);
+  attention_forward_reference(out, lse, q, k, v, mask, B, T, NH, HS, dropout);
   const dq = new Float64Array(n), dk = new Float64Array(n), dv = new Float64Array(n);
-  attention_backward_reference(dq, dk, dv, dout, out, lse, q, k, v, mask, B, T, NH, HS);
+  attention_backward_reference(dq, dk, dv, dout, out, lse, q, k, v, mask, B, T, NH, HS, dropout);
+  if (dropout) factor /= 1 - dropout.p;
   const bo = new Float64Array(n), bl = new Float64Array(B * NH * T), bq = new Float64Array(n), bk = new Float64Array(n), bv = new Float64Array(n);
   for (let b = 0; b < B; b++) for (let h = 0; h < NH; h++) for (let i = 0; i < T; i++) {
     const qi = (b * T + i) * C + h * HS;
@@ -95,7 +97,7 @@ export function checkAgainstReference(c: AttnCase, got: Awaited<ReturnType<typeo
       }
     }
   }
-  const tag = `B=${B} T=${T} NH=${NH} HS=${HS}`;
+  const tag = `B=${B} T=${T} NH=${NH} HS=${HS}${dropout ? ` dropout p=${dropout.p}` : ''}`;
   const f = (b: Float64Array) => (i: number) => factor * b[i] + 1e-30;
   assertAllClose(`out ${tag}`, got.out, out, f(bo));
   assertAllClose(`lse ${tag}`, got.lse, lse, f(bl));
@@ -218,6 +220,73 @@ test('worked example: one query, two equal keys → the mean of the values', () 
   assert.ok(Math.abs(lse[0] - (1 / Math.SQRT2 + Math.log(2))) < 1e-15);
 });
 
+test('attention-probability dropout: GPU matches the reference (same hash mask) over random shapes, both variants, chunked', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 3 }), fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 40 })), small,
+      fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 40 })), fc.constantFrom(0.1, 0.5, 0.9),
+      fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 1000 }), fc.integer(), fc.nat(), fc.constantFrom<number | null>(null, 1, 2),
+      async (B, T, NH, HS, p, seed, step, vseed, which, chunk) => {
+        const c = makeCase(B, T, NH, HS, vseed, 'prefix');
+        setAttentionVariant(variants[which % variants.length]);
+        setAttentionChunkPairs(chunk);
+        try {
+          checkAgainstReference(c, await runGpu(c, { p, seed, step }), 1, { p, seed, step });
+        } finally {
+          setAttentionChunkPairs(null);
+        }
+      },
+    ),
+    { numRuns: 25 },
+  );
+});
+
+test('attention dropout with p = 0 gives the same bits as no dropout; different steps give different outputs', async () => {
+  const c = makeCase(2, 24, 2, 8, 4, 'prefix');
+  for (const variant of variants) {
+    setAttentionVariant(variant);
+    const a = await runGpu(c), b = await runGpu(c, { p: 0, seed: 3, step: 4 });
+    assert.deepEqual(b.out, a.out);
+    assert.deepEqual(b.dq, a.dq);
+    const d1 = await runGpu(c, { p: 0.3, seed: 3, step: 4 }), d2 = await runGpu(c, { p: 0.3, seed: 3, step: 5 });
+    assert.notDeepEqual(d1.out, d2.out);
+    assert.deepEqual(d1.lse, a.lse); // lse is unaffected by dropout
+  }
+});
+
+test('with dropout, the reference backward equals finite differences of the reference forward', () => {
+  const B = 2, T = 4, NH = 2, HS = 3;
+  const dropout = { p: 0.4, seed: 11, step: 2 };
+  const c = makeCase(B, T, NH, HS, 8, 'prefix');
+  c.mask.set([1, 1, 1, 0, 1, 1, 0, 0]);
+  const n = B * T * NH * HS;
+  const x = { q: Array.from(c.q, Number), k: Array.from(c.k, Number), v: Array.from(c.v, Number) };
+  const loss = (qq: number[], kk: number[], vv: number[]) => {
+    const o = new Float64Array(n);
+    attention_forward_reference(o, new Float64Array(B * NH * T), qq, kk, vv, c.mask, B, T, NH, HS, dropout);
+    return o.reduce((s, val, i) => s + val * c.dout[i], 0);
+  };
+  const out = new Float64Array(n), lse = new Float64Array(B * NH * T);
+  attention_forward_reference(out, lse, x.q, x.k, x.v, c.mask, B, T, NH, HS, dropout);
+  const dq = new Float64Array(n), dk = new Float64Array(n), dv = new Float64Array(n);
+  attention_backward_reference(dq, dk, dv, c.dout, out, lse, x.q, x.k, x.v, c.mask, B, T, NH, HS, dropout);
+  const h = 1e-6;
+  let dropped = 0;
+  for (let i = 0; i < n; i++) {
+    for (const [name, grad] of [['q', dq], ['k', dk], ['v', dv]] as const) {
+      const pp = { ...x, [name]: x[name].slice() }; pp[name][i] += h;
+      const m = { ...x, [name]: x[name].slice() }; m[name][i] -= h;
+      const fd = (loss(pp.q, pp.k, pp.v) - loss(m.q, m.k, m.v)) / (2 * h);
+      assert.ok(Math.abs(fd - grad[i]) < 1e-7, `d${name}[${i}]: fd ${fd} vs ${grad[i]}`);
+    }
+  }
+  // The mask really drops something at p = 0.4 (else this test would not test dropout).
+  const plain = new Float64Array(n);
+  attention_forward_reference(plain, new Float64Array(B * NH * T), x.q, x.k, x.v, c.mask, B, T, NH, HS);
+  for (let i = 0; i < n; i++) if (Math.abs(plain[i] - out[i]) > 1e-12) dropped++;
+  assert.ok(dropped > 0);
+});
+
 test('attention launchers reject bad input before dispatching', () => {
   const enc = gpu.encoder();
   const b = gpu.zeros(64 * 4);
@@ -225,6 +294,8 @@ test('attention launchers reject bad input before dispatching', () => {
   assert.throws(() => attention_forward(gpu, enc, b, b, b, b, b, b, 2, 8, 2, 4), /attention_forward: buffer 'out' holds 64 elements, needs 128/);
   assert.throws(() => attention_forward(gpu, enc, b, gpu.zeros(8), b, b, b, b, 1, 8, 2, 4), /buffer 'lse' holds 2 elements, needs 16/);
   assert.throws(() => attention_backward(gpu, enc, b, b, b, b, b, b, b, b, b, gpu.zeros(4), 2, 8, 1, 4), /attention_backward: buffer 'mask' holds 1 elements, needs 16/);
+  assert.throws(() => attention_forward(gpu, enc, b, b, b, b, b, b, 1, 8, 2, 4, { p: 1, seed: 0, step: 0 }), /attention_forward: dropout.p=1 must be in \[0, 1\)/);
+  assert.throws(() => attention_backward(gpu, enc, b, b, b, b, b, b, b, b, b, b, 1, 8, 2, 4, { p: 0.1, seed: -1, step: 0 }), /attention_backward: dropout.seed=-1/);
   assert.equal(enc.size, 0);
 });
 
