@@ -11,7 +11,7 @@ import { evalBatches, maskSeed, type Collator, type Example } from './data.js';
 export interface EvalResult {
   metrics: Record<string, number>;
   /** Per example: predicted label (seq_cls) or tags (token_cls). */
-  predictions: { id: string; label?: string; tags?: string[]; probs?: number[] }[];
+  predictions: { id: string; label?: string; tags?: string[]; probs?: number[]; embedding?: number[] }[];
 }
 
 function argmaxRow(a: Float32Array, off: number, n: number): number {
@@ -101,9 +101,11 @@ export async function evaluateExamples(
       // (2n, H): anchors then positives; the model normalises them when the head says so.
       const H = backend.config.hiddenSize, n = items.length;
       for (let i = 0; i < n; i++) {
-        anchors.push(unit(pred.logits.subarray(i * H, (i + 1) * H)));
+        const a = pred.logits.subarray(i * H, (i + 1) * H);
+        anchors.push(unit(a));
         positives.push(unit(pred.logits.subarray((n + i) * H, (n + i + 1) * H)));
-        predictions.push({ id: items[i].id });
+        // predict writes the anchor's sentence embedding (normalised when the head normalises)
+        predictions.push({ id: items[i].id, embedding: Array.from(a) });
       }
     } else {
       throw new Error(`evaluate: task '${task}' is not supported by the evaluator`);
