@@ -13,3 +13,4 @@ export * from './loop.js';
 export * from './progress.js';
 export * from './infer.js';
 export * from './backends.js';
+export * from './gpu_backend.js';
