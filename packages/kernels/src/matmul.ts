@@ -16,9 +16,11 @@
 //
 // The WGSL lives in one file per variant (matmul_subgroup, matmul_register, matmul_tiled,
 // matmul_naive; shared epilogue in matmul_common); tune.ts picks the variant per adapter.
-// Transposed operands are walked in place (a different stride in the K loop), not copied: on
-// lavapipe every load is a scalar load per lane whatever its address, so aᵀ and bᵀ cost the same
-// number of loads as a and b (NOTES.md has the measurements).
+// Transposed operands: aᵀ is walked in place by every variant (a different stride in the K loop;
+// the lanes still read consecutive addresses, so it is free). bᵀ is walked in place by 'tiled' and
+// 'naive'; 'subgroup' and 'register' first copy it into a per-device scratch buffer as (K, N),
+// because reading 8 columns per lane K·4 bytes apart ran at half speed on lavapipe while the copy
+// costs ~1 % of the product (NOTES.md has the measurements).
 //
 // Each variant gets its problem in dispatches of at most MAX_DISPATCH_FLOPS, split over rows and
 // batch items, so that no single dispatch runs for long on a software adapter.
