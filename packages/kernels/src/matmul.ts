@@ -20,7 +20,7 @@
 // the lanes still read consecutive addresses, so it is free). bᵀ is walked in place by 'tiled' and
 // 'naive'; 'subgroup' and 'register' first copy it into a per-device scratch buffer as (K, N),
 // because reading 8 columns per lane K·4 bytes apart ran at half speed on lavapipe while the copy
-// costs ~1 % of the product (NOTES.md has the measurements).
+// costs 1–3 % of the product (NOTES.md has the measurements).
 //
 // Each variant gets its problem in dispatches of at most MAX_DISPATCH_FLOPS, split over rows and
 // batch items, so that no single dispatch runs for long on a software adapter.
