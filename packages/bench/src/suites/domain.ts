@@ -9,7 +9,7 @@
 import type { Suite } from './types.js';
 
 const PT_LR = 1e-4;
-const FT = { 'strategy.name': 'full', 'optimizer.lr': 2e-4 };
+const FT = { 'strategy.name': 'full', 'optimizer.lr': 3e-4 };
 
 export const domain: Suite = {
   name: 'domain',

@@ -3,7 +3,7 @@
 // Head-only and LoRA use a higher learning rate, as is usual for them (recorded in params.lr).
 import type { Suite, Variant } from './types.js';
 
-const FT_LR = 2e-4;
+const FT_LR = 3e-4;
 const ADAPTER_LR = 1e-3;
 const v = (name: string, params: Variant['params'], finetune: Record<string, unknown>): Variant => ({ name, params, finetune });
 

@@ -5,7 +5,7 @@
 import type { Suite, Variant } from './types.js';
 
 const PT_LR = 1e-4;
-const FT = { 'strategy.name': 'full', 'optimizer.lr': 2e-4 };
+const FT = { 'strategy.name': 'full', 'optimizer.lr': 3e-4 };
 const v = (rate: number, masking: 'random' | 'whole-word' | 'span'): Variant => ({
   name: `rate${Math.round(rate * 100)}_${masking.replace('-', '_')}`,
   params: { mask_rate: rate, masking },

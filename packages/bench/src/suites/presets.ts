@@ -32,11 +32,11 @@ export const PRESETS: Record<PresetName, Preset> = {
   },
   quick: {
     name: 'quick',
-    description: 'one seed, 40-step fine-tunes (and 40-step continued pretraining) of 16 rows from the shipped base model, dev/test capped at 300 rows; a subset of the variants',
+    description: 'one seed, 100-step fine-tunes and 40-step continued pretraining (batches of 16) from the shipped base model, dev/test capped at 300 rows; a subset of the variants',
     seeds: [0],
     backend: 'gpu',
     phaseTimeoutS: 3600,
-    finetune: sizes({ maxSteps: 40, batchSize: 16, maxLength: 64, maxTrainRows: 3000, maxEvalRows: 300, logEvery: 5, evalEvery: 10 }),
+    finetune: sizes({ maxSteps: 100, batchSize: 16, maxLength: 64, maxTrainRows: 3000, maxEvalRows: 300, logEvery: 10, evalEvery: 25 }),
     pretrain: sizes({ maxSteps: 40, batchSize: 16, maxLength: 64, maxTrainRows: 3000, maxEvalRows: 200, logEvery: 5, evalEvery: 0 }),
     probe: sizes({ maxSteps: 30, batchSize: 16, maxLength: 64, maxTrainRows: 3000, maxEvalRows: 300, logEvery: 10, evalEvery: 0 }),
     base: 'shipped',
