@@ -49,6 +49,8 @@ function scale(values: number[], r0: number, r1: number, log: boolean): Scale {
     const ticks: number[] = [];
     for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) ticks.push(10 ** e);
     if (ticks.length < 2) for (const m of [2, 5]) for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) { const t = m * 10 ** e; if (Math.log10(t) >= lo && Math.log10(t) <= hi) ticks.push(t); }
+    // A narrow range holds no 1·2·5 × 10^e value: label its ends instead.
+    if (!ticks.length) for (const e of [lo + (hi - lo) * 0.1, hi - (hi - lo) * 0.1]) ticks.push(+(10 ** e).toPrecision(2));
     f.ticks = ticks.sort((a, b) => a - b);
   } else {
     const step = niceStep(hi - lo, 5);
