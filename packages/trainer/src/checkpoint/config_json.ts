@@ -38,8 +38,13 @@ const KEYS: [keyof BertConfigLike, string][] = [
 /** Architecture keys: a checkpoint whose values differ cannot be loaded into the model. */
 const ARCH_KEYS: (keyof BertConfigLike)[] = ['vocabSize', 'hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'maxPositions', 'typeVocabSize'];
 
-export function hfConfig(config: BertConfigLike, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const out: Record<string, unknown> = { architectures: ['BertModel'], model_type: 'bert', position_embedding_type: 'absolute' };
+/** Hugging Face class for a head kind (config.json "architectures"). */
+export function hfArchitecture(headKind?: string): string {
+  return headKind === 'mlm' ? 'BertForMaskedLM' : headKind === 'seq_cls' ? 'BertForSequenceClassification' : headKind === 'token_cls' ? 'BertForTokenClassification' : 'BertModel';
+}
+
+export function hfConfig(config: BertConfigLike, extra: Record<string, unknown> = {}, architecture = 'BertModel'): Record<string, unknown> {
+  const out: Record<string, unknown> = { architectures: [architecture], model_type: 'bert', position_embedding_type: 'absolute' };
   for (const [k, hf] of KEYS) out[hf] = k === 'hiddenAct' ? (config.hiddenAct === 'gelu_tanh' ? 'gelu_new' : 'gelu') : config[k];
   out.tunebench = extra;
   return out;

@@ -22,7 +22,7 @@ import type { TaskKind, TrainRunConfig } from '../config/schema.js';
 import { RunDir, RUN_CHECKPOINT_DIR } from '../config/rundir.js';
 import { ConfigError, loadTrainConfig } from '../config/load.js';
 import { readCheckpoint, loadWeights, readOptimizer, writeCheckpoint, type LoadedCheckpoint } from '../checkpoint/checkpoint.js';
-import { bertConfigFromHf, hfConfig, assertSameArchitecture } from '../checkpoint/config_json.js';
+import { bertConfigFromHf, hfConfig, hfArchitecture, assertSameArchitecture } from '../checkpoint/config_json.js';
 import { planStrategy, firstTrainableLayer, type StrategyConfig, type StrategyPlan } from './strategy.js';
 import { adamwRanges, type AdamwRange } from './ranges.js';
 import { learningRate, warmupStepsFor, type ScheduleConfig } from './schedule.js';
@@ -313,7 +313,7 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
       state.earlyStopping = es ? { ...es.state } : null;
       state.elapsedS = stateElapsed();
       writeCheckpoint(run.checkpointDir, store, {
-        config: hfConfig(config, { command, heads, labels, task: c.task, lora, strategy, tokenizer: { lowercase: c.tokenizer.lowercase } }),
+        config: hfConfig(config, { command, heads, labels, task: c.task, lora, strategy, tokenizer: { lowercase: c.tokenizer.lowercase } }, hfArchitecture(heads[0].kind)),
         vocab: [...tok.vocab.tokens],
         optimizer: { m, v, step: state.step, names: specs.map((s) => s.name) },
         trainerState: state as unknown as Record<string, unknown>,
