@@ -19,15 +19,17 @@
 // batch, so forward(…, { cacheKey }) keeps it in a GPU buffer per key and later epochs copy it
 // back instead of rerunning the frozen prefix (head-only training runs no encoder after epoch 1).
 //
-// Not done by this model: dropout on attention probabilities (the attention kernel has none;
-// attentionDropout is ignored). LoRA dropout (PEFT's lora_dropout on the adapter's input) is applied
-// in training mode in the layers that train.
+// Dropout in training mode, in the layers that train: hidden dropout (HF's hidden_dropout_prob),
+// attention-probability dropout (attention_probs_dropout_prob, inside the attention kernel, the
+// mask recomputed in the backward from the same (seed, step)), and LoRA dropout (PEFT's
+// lora_dropout on the adapter's input). Each site has its own key (dropSeed) so the streams are
+// independent. Eval mode applies none of them.
 
 import {
   accumulate as accumulateInto, add_forward, attention_backward, attention_forward, bias_gelu_backward, bias_gelu_forward, copy,
   dropout_backward, dropout_forward, embedding_backward, embedding_forward, fill, layernorm_backward, layernorm_forward,
   linear_backward, linear_forward, matmul,
-  type Binding, type Gpu, type StepEncoder,
+  type AttentionDropout, type Binding, type Gpu, type StepEncoder,
 } from '@tunebench/kernels';
 import { validateConfig, type BertConfig } from './config.js';
 import { validateHeads, type HeadSpec, type LossOptions } from './heads.js';
@@ -159,11 +161,7 @@ export class BertModel implements HeadHost {
    * (empty when it does not): a run log should record these.
    */
   get deviations(): string[] {
-    const out: string[] = [];
-    if (this.config.attentionDropout > 0) {
-      out.push(`attentionDropout = ${this.config.attentionDropout} is not applied (the attention kernel has no dropout on probabilities); hidden dropout is`);
-    }
-    return out;
+    return [];
   }
 
   /** −1 (embeddings) .. L (heads only); L + 1 when nothing trains. */
@@ -321,6 +319,16 @@ export class BertModel implements HeadHost {
       this.loraSites.set(name, s);
     }
     return s;
+  }
+
+  /**
+   * Attention-probability dropout of layer l in training mode (null in eval mode or when p = 0).
+   * Site 3000 + l: apart from hidden dropout (0, 1 + 2l, 2 + 2l), the heads (1000 + h) and LoRA
+   * (5000 + i), so the masks are independent streams of the one dropout seed.
+   */
+  private attentionDrop(train: boolean, seed: number, step: number, l: number): AttentionDropout | null {
+    const p = this.config.attentionDropout;
+    return train && p > 0 ? { p, seed: this.dropSeed(seed, 3000 + l), step } : null;
   }
 
   /** @internal (HeadHost) */
@@ -483,7 +491,7 @@ export class BertModel implements HeadHost {
     this.linF(enc, acts, l, `${pre}.attention.self.query`, a.q, x, M, H, H);
     this.linF(enc, acts, l, `${pre}.attention.self.key`, a.k, x, M, H, H);
     this.linF(enc, acts, l, `${pre}.attention.self.value`, a.v, x, M, H, H);
-    attention_forward(gpu, enc, a.att, a.lse, a.q, a.k, a.v, acts.mask, B, T, NH, HS);
+    attention_forward(gpu, enc, a.att, a.lse, a.q, a.k, a.v, acts.mask, B, T, NH, HS, this.attentionDrop(train, seed, step, l));
     this.linF(enc, acts, l, `${pre}.attention.output.dense`, acts.sH1, a.att, M, H, H);
     if (drop) dropout_forward(gpu, enc, acts.sH2, acts.sH1, M * H, cfg.hiddenDropout, this.dropSeed(seed, 1 + 2 * l), step);
     add_forward(gpu, enc, a.r1, drop ? acts.sH2 : acts.sH1, x, M * H);
@@ -572,7 +580,8 @@ export class BertModel implements HeadHost {
       dAo = acts.dT;
     }
     this.linB(enc, acts, l, `${pre}.attention.output.dense`, acts.datt, dAo, a.att, M, H, H, false);
-    attention_backward(gpu, enc, acts.dq, acts.dk, acts.dv, acts.datt, a.att, a.lse, a.q, a.k, a.v, acts.mask, B, T, NH, HS);
+    // The same { p, seed, step } as the forward: the kernel recomputes the keep mask from it.
+    attention_backward(gpu, enc, acts.dq, acts.dk, acts.dv, acts.datt, a.att, a.lse, a.q, a.k, a.v, acts.mask, B, T, NH, HS, this.attentionDrop(train, seed, step, l));
     // residual: d x = d r1 + the three projections, accumulated into dA
     const dx = needDx ? acts.dA : null;
     this.linB(enc, acts, l, `${pre}.attention.self.query`, dx, acts.dq, x, M, H, H, true);
