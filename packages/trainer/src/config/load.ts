@@ -153,8 +153,11 @@ function validate<T>(which: 'train' | 'infer', raw: Json, origins: Map<string, s
 /** Load and validate the config of `pretrain` / `finetune`. */
 export function loadTrainConfig(command: 'pretrain' | 'finetune', src: ConfigSources): TrainRunConfig {
   const { raw, origins, fileLabel } = build(command, src);
+  // Read before validation fills in defaults: was the old key task.mlmProbability given?
+  const givenMlmP = ((raw.task ?? {}) as Json).mlmProbability;
   const c = validate<TrainRunConfig>('train', raw, origins, fileLabel);
   const where = (key: string) => origins.get(key) ?? fileLabel;
+  resolveMasking(c, givenMlmP !== undefined, where);
   // Cross-field rules the schema cannot say.
   if (command === 'finetune' && c.task.kind === 'mlm') {
     throw new ConfigError(`${where('task.kind')}: finetune needs task.kind seq_cls, token_cls or embedding (use 'tunebench pretrain' for mlm)`);
@@ -181,6 +184,34 @@ export function loadTrainConfig(command: 'pretrain' | 'finetune', src: ConfigSou
     throw new ConfigError(`${where('training.earlyStopping')}: early stopping needs a dev set (data.dev or data.dataset)`);
   }
   return c;
+}
+
+/**
+ * masking.probability and the older task.mlmProbability are one setting: either may be given (both
+ * only when equal); the resolved config holds the value in both. Plus the masking section's
+ * cross-field rules.
+ */
+function resolveMasking(c: TrainRunConfig, mlmPGiven: boolean, where: (key: string) => string): void {
+  const m = c.masking;
+  if (m.probability === undefined) m.probability = c.task.mlmProbability;
+  else if (mlmPGiven && c.task.mlmProbability !== m.probability) {
+    throw new ConfigError(`${where('masking.probability')}: 'masking.probability' (${m.probability}) and 'task.mlmProbability' (${c.task.mlmProbability}) disagree; give only masking.probability`);
+  }
+  c.task.mlmProbability = m.probability;
+  if (m.maskFraction + m.randomFraction > 1 + 1e-12) {
+    throw new ConfigError(`${where('masking.maskFraction')}: 'masking.maskFraction' + 'masking.randomFraction' must be ≤ 1 (got ${m.maskFraction} + ${m.randomFraction})`);
+  }
+  const uses = m.strategy === 'mixture' ? m.mixture.map((x) => x.strategy) : [m.strategy];
+  if (m.strategy === 'mixture') {
+    if (!m.mixture.length || !(m.mixture.reduce((a, x) => a + x.weight, 0) > 0)) {
+      throw new ConfigError(`${where('masking.strategy')}: masking.strategy 'mixture' needs 'masking.mixture', e.g. [{"strategy":"whole_word","weight":1},{"strategy":"span","weight":1}] with a positive total weight`);
+    }
+  } else if (m.mixture.length) {
+    throw new ConfigError(`${where('masking.mixture')}: 'masking.mixture' is given but masking.strategy is '${m.strategy}' (use strategy 'mixture')`);
+  }
+  if (uses.includes('entity') && m.gazetteer === null) {
+    throw new ConfigError(`${where('masking.strategy')}: the 'entity' masking strategy needs 'masking.gazetteer' (a list of phrases or a file with one phrase per line)`);
+  }
 }
 
 /** Load and validate the config of `evaluate` / `predict`. */

@@ -11,6 +11,41 @@ export const COMMANDS: readonly Command[] = ['pretrain', 'finetune', 'evaluate',
 
 export type TaskKind = 'mlm' | 'seq_cls' | 'token_cls' | 'embedding';
 
+/** Masking unit of the MLM collator (config spelling; the collator says 'whole-word'). */
+export type MaskingStrategy = 'random' | 'whole_word' | 'span' | 'entity' | 'mixture';
+export const MASKING_STRATEGIES: readonly MaskingStrategy[] = ['random', 'whole_word', 'span', 'entity', 'mixture'];
+
+/**
+ * How pretraining / continued pretraining (task.kind mlm) masks its batches: which positions
+ * (strategy) and how they are replaced. Defaults are Hugging Face's DataCollatorForLanguageModeling:
+ * 15 % of the maskable tokens, of those 80 % [MASK], 10 % a random token, 10 % unchanged.
+ */
+export interface MaskingConfig {
+  strategy: MaskingStrategy;
+  /** Share of maskable tokens chosen (the masking budget). Default task.mlmProbability (0.15). */
+  probability: number;
+  /** Of the chosen: share replaced by [MASK]. */
+  maskFraction: number;
+  /** Of the chosen: share replaced by a random token (the rest stay unchanged). */
+  randomFraction: number;
+  /** span: geometric parameter of span lengths in words (SpanBERT 0.2). */
+  spanP: number;
+  /** span: longest span in words (SpanBERT 10). */
+  spanMaxWords: number;
+  /** Replacement decided per token (HF) or once per word / span ('unit', SpanBERT). */
+  replaceBy: 'token' | 'unit';
+  /** entity: the entity phrases, inline, or a UTF-8 file with one phrase per line; null = none. */
+  gazetteer: string | string[] | null;
+  /** mixture: one strategy per sequence, drawn by weight. */
+  mixture: { strategy: Exclude<MaskingStrategy, 'mixture'>; weight: number }[];
+  /**
+   * Masking of the dev / test MLM evaluation: 'same' as training (Hugging Face's run_mlm and
+   * run_mlm_wwm evaluate with the training collator) or 'random' token masking at the same
+   * probability and fractions, so MLM accuracy is comparable across masking strategies.
+   */
+  evalStrategy: 'same' | 'random';
+}
+
 /** Fully resolved config of a training run (pretrain / finetune). */
 export interface TrainRunConfig {
   /** Run directory (resolved config, log, metrics, checkpoint). */
@@ -59,6 +94,7 @@ export interface TrainRunConfig {
     /** weighted_ce: one weight per label (in label order); empty = scikit-learn's "balanced" n / (k · count). */
     classWeights: number[];
     focalGamma: number;
+    /** Kept for existing configs: the same value as masking.probability (give either). */
     mlmProbability: number;
     /** token_cls: label every sub-token (true) or only the first (false, −100 for the rest). */
     labelAllTokens: boolean;
@@ -73,6 +109,7 @@ export interface TrainRunConfig {
     unfreezeEvery: number;
     unfreezeUnit: 'epoch' | 'step';
   };
+  masking: MaskingConfig;
   lora: { r: number; alpha: number; dropout: number; targets: string[] } | null;
   optimizer: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maxGradNorm: number; gradAccumSteps: number };
   schedule: { name: (typeof SCHEDULE_NAMES)[number]; warmupSteps: number; warmupRatio: number };
@@ -183,6 +220,34 @@ export const TRAIN_SCHEMA = {
       lrDecay: num({ exclusiveMinimum: 0, maximum: 1 }),
       unfreezeEvery: int({ minimum: 1, default: 1 }),
       unfreezeUnit: { enum: ['epoch', 'step'], default: 'epoch' },
+    }),
+    masking: obj({
+      strategy: { enum: [...MASKING_STRATEGIES], default: 'random' },
+      // No default here: it falls back to task.mlmProbability (load.ts), which has 0.15.
+      probability: num({ exclusiveMinimum: 0, exclusiveMaximum: 1 }),
+      maskFraction: num({ minimum: 0, maximum: 1, default: 0.8 }),
+      randomFraction: num({ minimum: 0, maximum: 1, default: 0.1 }),
+      spanP: num({ exclusiveMinimum: 0, maximum: 1, default: 0.2 }),
+      spanMaxWords: int({ minimum: 1, default: 10 }),
+      replaceBy: { enum: ['token', 'unit'], default: 'token' },
+      gazetteer: {
+        anyOf: [{ type: 'null' }, str({ minLength: 1 }), { type: 'array', minItems: 1, items: str({ minLength: 1 }) }],
+        default: null,
+      },
+      evalStrategy: { enum: ['same', 'random'], default: 'same' },
+      mixture: {
+        type: 'array',
+        default: [],
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['strategy', 'weight'],
+          properties: {
+            strategy: { enum: MASKING_STRATEGIES.filter((n) => n !== 'mixture') },
+            weight: num({ minimum: 0 }),
+          },
+        },
+      },
     }),
     lora: {
       type: ['object', 'null'],

@@ -1,18 +1,21 @@
 // Data for a run: rows from the shipped datasets (or JSONL files), tokenized once, and turned
 // into model batches (ModelBatch: Int32 ids, masks, labels) by the task's collation rule.
 //
-//   mlm        corpus rows {id, text} → MlmCollator (80/10/10 masking), a fresh mask per step from
-//              a seed derived from (data seed, step, micro-batch), so resume needs no mask state.
+//   mlm        corpus rows {id, text} → MlmCollator with the run's `masking` section (strategy
+//              random / whole_word / span / entity / mixture; HF's 15 % and 80/10/10 by default), a
+//              fresh mask per step from a seed derived from (data seed, step, micro-batch), so
+//              resume needs no mask state.
 //   seq_cls    {id, text, label} → [CLS] text [SEP], label index per row.
 //   token_cls  {id, tokens, tags} → word pieces, labels aligned to the first sub-token (or all).
 // Rows are tokenized with truncation to data.maxLength; batches are padded to their longest row.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadDataset, loadJsonl, DATASETS, DATASET_NAMES, type RowKind } from '@tunebench/datasets';
 import type { WordPieceTokenizer, Encoding } from '../tokenizer/index.js';
-import { MlmCollator, padBatch, alignLabels, seededRng, IGNORE_INDEX } from '../data/index.js';
+import { MlmCollator, padBatch, alignLabels, seededRng, IGNORE_INDEX, type MaskStrategyName, type MlmOptions } from '../data/index.js';
 import type { ModelBatch } from '../model/index.js';
-import type { TaskKind } from '../config/schema.js';
+import type { MaskingConfig, MaskingStrategy, TaskKind } from '../config/schema.js';
+import { ConfigError } from '../config/load.js';
 import { deriveSeed } from './rng.js';
 
 export interface Example {
@@ -117,11 +120,61 @@ export function toModelBatch(b: { batchSize: number; seqLength: number; inputIds
   return { B: b.batchSize, T: b.seqLength, inputIds: b.inputIds, attentionMask: b.attentionMask, tokenTypeIds: b.tokenTypeIds, labels };
 }
 
-/** Collates examples into a model batch for `task`. MLM masks with a seed derived from `maskSeed`. */
+const COLLATOR_STRATEGY: Record<Exclude<MaskingStrategy, 'mixture'>, MaskStrategyName> = {
+  random: 'random',
+  whole_word: 'whole-word',
+  span: 'span',
+  entity: 'entity',
+};
+
+/**
+ * The entity phrases of masking.gazetteer: inline, or read from a UTF-8 file (one phrase per line;
+ * blank lines skipped). Errors name the key and the file.
+ */
+export function loadGazetteer(g: MaskingConfig['gazetteer']): string[] | undefined {
+  if (g === null) return undefined;
+  if (Array.isArray(g)) return g;
+  let text: string;
+  try {
+    text = readFileSync(g, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`masking.gazetteer: cannot read ${g} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const phrases = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  if (!phrases.length) throw new ConfigError(`masking.gazetteer: ${g} holds no phrases (one per line)`);
+  return phrases;
+}
+
+/**
+ * MlmCollator options of the run config's `masking` section (gazetteer files are read here).
+ * `forEval` applies masking.evalStrategy ('random': token masking, same probability and fractions).
+ */
+export function mlmOptionsOf(m: MaskingConfig, forEval = false): MlmOptions {
+  if (forEval && m.evalStrategy === 'random') {
+    return { probability: m.probability, maskFraction: m.maskFraction, randomFraction: m.randomFraction, strategy: 'random' };
+  }
+  return {
+    probability: m.probability,
+    maskFraction: m.maskFraction,
+    randomFraction: m.randomFraction,
+    strategy: m.strategy === 'mixture'
+      ? { mixture: m.mixture.map((x) => ({ strategy: COLLATOR_STRATEGY[x.strategy], weight: x.weight })) }
+      : COLLATOR_STRATEGY[m.strategy],
+    spanP: m.spanP,
+    spanMaxWords: m.spanMaxWords,
+    replaceBy: m.replaceBy,
+    gazetteer: loadGazetteer(m.gazetteer),
+  };
+}
+
+/**
+ * Collates examples into a model batch for `task`. MLM masks with a seed derived from `maskSeed`,
+ * by `masking`: the MlmCollator's options, or just a probability (random masking, 80/10/10).
+ */
 export class Collator {
-  private readonly mlm: MlmCollator | null;
-  constructor(readonly tok: WordPieceTokenizer, readonly task: TaskKind, mlmProbability = 0.15) {
-    this.mlm = task === 'mlm' ? new MlmCollator(tok, { probability: mlmProbability }) : null;
+  readonly mlm: MlmCollator | null;
+  constructor(readonly tok: WordPieceTokenizer, readonly task: TaskKind, masking: number | MlmOptions = 0.15) {
+    this.mlm = task === 'mlm' ? new MlmCollator(tok, typeof masking === 'number' ? { probability: masking } : masking) : null;
   }
 
   collate(examples: readonly Example[], maskSeed: number): ModelBatch {

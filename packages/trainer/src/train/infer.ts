@@ -6,13 +6,13 @@
 import { join } from 'node:path';
 import { paramSpecs, ParamStore, type BertConfig, type HeadSpec, type LoraConfig } from '../model/index.js';
 import { WordPieceTokenizer } from '../tokenizer/index.js';
-import type { InferRunConfig, TaskKind, TrainRunConfig } from '../config/schema.js';
+import type { InferRunConfig, MaskingConfig, TaskKind, TrainRunConfig } from '../config/schema.js';
 import { RunDir } from '../config/rundir.js';
 import { ConfigError } from '../config/load.js';
 import { readCheckpoint, loadWeights, CheckpointError } from '../checkpoint/checkpoint.js';
 import { bertConfigFromHf } from '../checkpoint/config_json.js';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
-import { Collator, loadRows, tokenizeRows } from './data.js';
+import { Collator, loadRows, mlmOptionsOf, tokenizeRows } from './data.js';
 import { evaluateExamples, majorityBaseline } from './evaluate.js';
 import type { BackendFactory } from './loop.js';
 
@@ -22,6 +22,8 @@ export interface LoadedModel {
   lora: LoraConfig | null;
   labels: string[];
   task: TrainRunConfig['task'];
+  /** MLM checkpoints: the masking they were trained with (evaluate masks by its evalStrategy); null for older ones. */
+  masking: MaskingConfig | null;
   store: ParamStore;
   tok: WordPieceTokenizer;
 }
@@ -29,7 +31,7 @@ export interface LoadedModel {
 /** Load a tunebench checkpoint directory for inference (names and shapes checked strictly). */
 export function loadModel(dir: string): LoadedModel {
   const ck = readCheckpoint(dir);
-  const tb = ck.config.tunebench as { heads?: HeadSpec[]; labels?: string[]; task?: TrainRunConfig['task']; lora?: LoraConfig | null; tokenizer?: { lowercase?: boolean } } | undefined;
+  const tb = ck.config.tunebench as { heads?: HeadSpec[]; labels?: string[]; task?: TrainRunConfig['task']; masking?: MaskingConfig; lora?: LoraConfig | null; tokenizer?: { lowercase?: boolean } } | undefined;
   if (!tb?.heads || !tb.task) throw new CheckpointError(`${dir}/config.json has no "tunebench" block with heads and task; was it written by tunebench?`);
   if (!ck.vocab) throw new CheckpointError(`${dir} has no vocab.txt`);
   const config = bertConfigFromHf(ck.config, join(dir, 'config.json')) as BertConfig;
@@ -38,7 +40,7 @@ export function loadModel(dir: string): LoadedModel {
   const store = new ParamStore(paramSpecs(config, tb.heads, lora));
   loadWeights(store, ck.weights, { source: dir });
   const tok = WordPieceTokenizer.fromVocab(ck.vocab, { lowercase: tb.tokenizer?.lowercase ?? true, source: join(dir, 'vocab.txt'), modelMaxLength: config.maxPositions });
-  return { config, heads: tb.heads, lora, labels: tb.labels ?? [], task: tb.task, store, tok };
+  return { config, heads: tb.heads, lora, labels: tb.labels ?? [], task: tb.task, masking: tb.masking ?? null, store, tok };
 }
 
 export async function runInference(command: 'evaluate' | 'predict', c: InferRunConfig, backendFactory: BackendFactory, opts: { progress?: boolean } = {}): Promise<Record<string, unknown>> {
@@ -66,7 +68,7 @@ export async function runInference(command: 'evaluate' | 'predict', c: InferRunC
   try {
     backend.load();
     const t0 = Date.now();
-    const r = await evaluateExamples(backend, new Collator(m.tok, task, m.task.mlmProbability), task, m.labels, ex, c.batchSize, { withLabels });
+    const r = await evaluateExamples(backend, new Collator(m.tok, task, m.masking && task === 'mlm' ? mlmOptionsOf(m.masking, true) : m.task.mlmProbability), task, m.labels, ex, c.batchSize, { withLabels });
     const wall = (Date.now() - t0) / 1000;
     const record: Record<string, unknown> = {
       command,

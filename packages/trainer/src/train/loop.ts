@@ -29,7 +29,7 @@ import { learningRate, warmupStepsFor, type ScheduleConfig } from './schedule.js
 import { EarlyStopping, type EarlyStoppingState } from './early_stopping.js';
 import { EpochSampler, MixedSampler, type EpochSamplerState, type MixedSamplerState } from './sampler.js';
 import { deriveSeed, permutation } from './rng.js';
-import { Collator, loadRows, labelSet, tokenizeRows, maskSeed, type Example } from './data.js';
+import { Collator, loadGazetteer, mlmOptionsOf, loadRows, labelSet, tokenizeRows, maskSeed, type Example } from './data.js';
 import { evaluateExamples, majorityBaseline } from './evaluate.js';
 import type { TrainBackend } from './backend.js';
 import { ProgressPrinter } from './progress.js';
@@ -216,7 +216,16 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
   const testEx = tokenizeRows(testRows, tok, task, labels, maxLen, { labelAllTokens: c.task.labelAllTokens, source: 'test' });
   const generalSource = c.data.general;
   const generalEx = generalSource ? tokenizeRows(loadRows(generalSource, 'train', task, c.data.maxTrainRows), tok, task, labels, maxLen, { source: generalSource }) : [];
-  const collator = new Collator(tok, task, c.task.mlmProbability);
+  // MLM: the training batches are masked by c.masking; dev / test by masking.evalStrategy.
+  const collator = new Collator(tok, task, task === 'mlm' ? mlmOptionsOf(c.masking) : c.task.mlmProbability);
+  const evalCollator = task === 'mlm' && c.masking.evalStrategy === 'random' ? new Collator(tok, task, mlmOptionsOf(c.masking, true)) : collator;
+  // The checkpoint records the masking (gazetteer phrases inline) so `evaluate` masks the same way.
+  const maskingRecord = task === 'mlm' ? { masking: { ...c.masking, gazetteer: loadGazetteer(c.masking.gazetteer) ?? null } } : {};
+  if (task === 'mlm') {
+    const m = c.masking;
+    const how = m.strategy === 'mixture' ? `mixture ${m.mixture.map((x) => `${x.strategy}:${x.weight}`).join(' ')}` : m.strategy;
+    progress.line(`masking: ${how}, probability ${m.probability}, [MASK]/random/keep ${m.maskFraction}/${m.randomFraction}/${+(1 - m.maskFraction - m.randomFraction).toFixed(6)}, eval ${m.evalStrategy}`);
+  }
 
   // ---- losses
   const loss: LossOptions = task === 'embedding' ? { embeddingLoss: 'mnr' } : {};
@@ -313,7 +322,7 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
       state.earlyStopping = es ? { ...es.state } : null;
       state.elapsedS = stateElapsed();
       writeCheckpoint(run.checkpointDir, store, {
-        config: hfConfig(config, { command, heads, labels, task: c.task, lora, strategy, tokenizer: { lowercase: c.tokenizer.lowercase } }, hfArchitecture(heads[0].kind)),
+        config: hfConfig(config, { command, heads, labels, task: c.task, ...maskingRecord, lora, strategy, tokenizer: { lowercase: c.tokenizer.lowercase } }, hfArchitecture(heads[0].kind)),
         vocab: [...tok.vocab.tokens],
         optimizer: { m, v, step: state.step, names: specs.map((s) => s.name) },
         trainerState: state as unknown as Record<string, unknown>,
@@ -325,7 +334,7 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
 
     const evaluateDev = async (): Promise<Record<string, number> | null> => {
       if (!devEx.length) return null;
-      const r = await evaluateExamples(backend, collator, task, labels, devEx, Math.max(B, 8), { evalSeed: c.seeds.data });
+      const r = await evaluateExamples(backend, evalCollator, task, labels, devEx, Math.max(B, 8), { evalSeed: c.seeds.data });
       return r.metrics;
     };
 
@@ -406,7 +415,7 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
 
     // ---- final metrics
     const dev = await evaluateDev();
-    const test = testEx.length ? (await evaluateExamples(backend, collator, task, labels, testEx, Math.max(B, 8), { evalSeed: c.seeds.data })).metrics : null;
+    const test = testEx.length ? (await evaluateExamples(backend, evalCollator, task, labels, testEx, Math.max(B, 8), { evalSeed: c.seeds.data })).metrics : null;
     const lossHistory = state.history.filter((h) => h.loss !== undefined);
     const metrics = {
       command,
