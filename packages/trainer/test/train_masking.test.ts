@@ -183,3 +183,27 @@ test('pretrain records the masking in config.json, the log and the checkpoint; e
   const ev = await runInference('evaluate', loadInferConfig('evaluate', { sets: [`outputDir=${join(dir, 'ev')}`, `checkpoint=${join(r.runDir, 'checkpoint')}`, `data.file=${train}`, 'data.maxLength=16'] }), backendFactory('cpu'), { progress: false });
   assert.ok(typeof (ev.metrics as Record<string, number>).main_score === 'number');
 });
+
+test('a run saved before the masking section existed resumes (its masking = the defaults at its mlmProbability)', async () => {
+  const vocabFile = write('vocab2.txt', vocab.join('\n') + '\n');
+  const train = write('corpus2.jsonl', corpusRows(16, 3).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const sets = [
+    `outputDir=${join(dir, 'old')}`, `data.train=${train}`, `tokenizer.vocab=${vocabFile}`, 'data.maxLength=16',
+    'model.shape={"numLayers":1,"hiddenSize":8,"numHeads":2,"intermediateSize":16}', 'model.maxPositions=16',
+    'training.batchSize=8', 'training.logEvery=1', 'task.mlmProbability=0.2',
+  ];
+  const cpu = backendFactory('cpu');
+  const r = await runTraining('pretrain', loadTrainConfig('pretrain', { sets: [...sets, 'training.maxSteps=1'] }), { backend: cpu, progress: false });
+  // make it look like an older run: no masking section in its saved config
+  const cfgPath = join(r.runDir, 'config.json');
+  const saved = JSON.parse(readFileSync(cfgPath, 'utf8'));
+  delete saved.config.masking;
+  writeFileSync(cfgPath, JSON.stringify(saved));
+  const resumed = await runTraining('pretrain', loadTrainConfig('pretrain', { sets: [...sets, 'training.maxSteps=2'] }), { backend: cpu, progress: false, resume: true });
+  assert.equal(resumed.steps, 2);
+  // but a real change of the masking is refused
+  await assert.rejects(
+    runTraining('pretrain', loadTrainConfig('pretrain', { sets: [...sets, 'training.maxSteps=3', 'masking.strategy=span'] }), { backend: cpu, progress: false, resume: true }),
+    /--resume: the config differs[\s\S]*masking\.strategy: "random" → "span"/,
+  );
+});

@@ -135,7 +135,10 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
   const started = Date.now();
   // Check the run directory first (nothing is written until the data, tokenizer and model are
   // set up, so a bad input leaves no half-made run behind); log lines wait until it exists.
-  const runOpts = { resume: opts.resume ?? false, command, defaults: opts.resume ? loadTrainConfig(command, { sets: ['outputDir=-', 'data.dataset=-'] }) : undefined };
+  // (masking.probability, added later, defaults to the run's task.mlmProbability: a run started
+  // before the masking section existed resumes with the rate it had.)
+  const defaultSets = ['outputDir=-', 'data.dataset=-', `task.mlmProbability=${c.task.mlmProbability}`];
+  const runOpts = { resume: opts.resume ?? false, command, defaults: opts.resume ? loadTrainConfig(command, { sets: defaultSets }) : undefined };
   RunDir.check(c.outputDir, c, runOpts);
   let runRef: RunDir | null = null;
   const pendingLog: string[] = [];
