@@ -41,7 +41,7 @@ export function perfCommands(): Command[] {
     .requiredOption('--baseline <file>', 'baseline performance file (from `tunebench bench perf`)')
     .option('--current <file>', 'current performance file (default: measure now)')
     .option('--threshold <fraction>', 'slow-down of the ratio that counts (0.1 = 10 %)', num('--threshold', 0, 100), 0.1)
-    .option('--alpha <p>', 'significance level of the one-sided Mann-Whitney U test', num('--alpha', 1e-9, 0.5), 0.01)
+    .option('--alpha <p>', 'significance level of the one-sided Mann-Whitney U test', num('--alpha', 1e-9, 0.5), 0.002)
     .option('--samples <n>', 'samples per benchmark when measuring now (≥ 6)', num('--samples', 6, 1000), 10)
     .option('--filter <regex>', 'when measuring now: only these benchmarks')
     .option('--save <file>', 'when measuring now: also write the current performance file here')
