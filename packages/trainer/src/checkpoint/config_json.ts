@@ -1,23 +1,11 @@
 // config.json: the model's architecture in Hugging Face BertConfig keys (so transformers can
 // read it), plus a "tunebench" block with what HF has no key for (our head list, LoRA).
 
+import type { BertConfig } from '../model/config.js';
 import { CheckpointError } from './checkpoint.js';
 
-/** The fields of src/model's BertConfig (structural). */
-export interface BertConfigLike {
-  vocabSize: number;
-  hiddenSize: number;
-  numLayers: number;
-  numHeads: number;
-  intermediateSize: number;
-  maxPositions: number;
-  typeVocabSize: number;
-  hiddenDropout: number;
-  attentionDropout: number;
-  layerNormEps: number;
-  initializerRange: number;
-  hiddenAct: 'gelu' | 'gelu_tanh';
-}
+/** The model's BertConfig: one definition, shared with src/model. */
+export type BertConfigLike = BertConfig;
 
 // BertConfig field ↔ Hugging Face key. gelu_tanh is HF's "gelu_new".
 const KEYS: [keyof BertConfigLike, string][] = [
