@@ -4,7 +4,7 @@
 
 import type { BertConfig } from './config.js';
 import type { HeadSpec } from './heads.js';
-import { loraLinearName, paramSpecs, ParamStore, type LoraConfig } from './params.js';
+import { loraLinearName, paramSpecs, ParamStore, validateLora, type LoraConfig } from './params.js';
 
 /** A new store without LoRA parameters whose adapted weights include (α/r)·B·A. */
 export function mergeLora(store: ParamStore, config: BertConfig, heads: HeadSpec[], lora: LoraConfig): ParamStore {
@@ -31,4 +31,53 @@ export function mergeLora(store: ParamStore, config: BertConfig, heads: HeadSpec
     }
   }
   return merged;
+}
+
+export type NamedTensors = Map<string, { shape: number[]; data: Float32Array }>;
+
+/**
+ * The same merge on a checkpoint's name → tensor map (which may also hold heads this run does
+ * not build): returns a new map where every `<linear>.weight` adapted by `lora` includes
+ * (α/r)·B·A and no `.lora_A` / `.lora_B` tensor is left. Every adapter tensor must belong to one
+ * of `lora.targets` and every target must have both tensors with shapes A (r, K), B (N, r) for
+ * W (N, K); otherwise an Error naming `source` and the tensor.
+ */
+export function mergeLoraTensors(weights: NamedTensors, lora: LoraConfig, source = 'checkpoint'): NamedTensors {
+  validateLora(lora);
+  const out: NamedTensors = new Map();
+  const adapters = new Set<string>();
+  for (const [name, t] of weights) {
+    if (name.includes('.lora_')) adapters.add(name);
+    else out.set(name, t);
+  }
+  const used = new Set<string>();
+  const scale = lora.alpha / lora.r;
+  const r = lora.r;
+  for (let l = 0; ; l++) {
+    const name = loraLinearName(l, lora.targets[0]);
+    if (!weights.has(`${name}.weight`)) break;
+    for (const t of lora.targets) {
+      const lin = loraLinearName(l, t);
+      const w = weights.get(`${lin}.weight`), a = weights.get(`${lin}.lora_A.weight`), b = weights.get(`${lin}.lora_B.weight`);
+      if (!w) throw new Error(`${source}: LoRA target '${t}' but there is no tensor '${lin}.weight'`);
+      if (!a || !b) throw new Error(`${source}: config.json records LoRA on '${t}' but '${lin}.lora_${a ? 'B' : 'A'}.weight' is missing`);
+      const [N, K] = w.shape;
+      if (a.shape.length !== 2 || a.shape[0] !== r || a.shape[1] !== K) throw new Error(`${source}: '${lin}.lora_A.weight' has shape [${a.shape.join(', ')}], expected [${r}, ${K}] (r = ${r})`);
+      if (b.shape.length !== 2 || b.shape[0] !== N || b.shape[1] !== r) throw new Error(`${source}: '${lin}.lora_B.weight' has shape [${b.shape.join(', ')}], expected [${N}, ${r}] (r = ${r})`);
+      used.add(`${lin}.lora_A.weight`).add(`${lin}.lora_B.weight`);
+      // Float64 accumulation, one rounding to float32 (as mergeLora).
+      const W = Float32Array.from(w.data);
+      for (let n = 0; n < N; n++) {
+        for (let k = 0; k < K; k++) {
+          let s = 0;
+          for (let j = 0; j < r; j++) s += b.data[n * r + j] * a.data[j * K + k];
+          W[n * K + k] = w.data[n * K + k] + scale * s;
+        }
+      }
+      out.set(`${lin}.weight`, { shape: w.shape, data: W });
+    }
+  }
+  const stray = [...adapters].filter((n) => !used.has(n));
+  if (stray.length) throw new Error(`${source}: LoRA tensors outside the recorded targets (${lora.targets.join(', ')}): ${stray.join(', ')}`);
+  return out;
 }

@@ -14,3 +14,4 @@ export * from './progress.js';
 export * from './infer.js';
 export * from './backends.js';
 export * from './gpu_backend.js';
+export * from './init_lora.js';

@@ -21,6 +21,7 @@ import { seededRng } from '../data/index.js';
 import type { TaskKind, TrainRunConfig } from '../config/schema.js';
 import { RunDir, RUN_CHECKPOINT_DIR } from '../config/rundir.js';
 import { ConfigError, loadTrainConfig } from '../config/load.js';
+import { mergeInitAdapter } from './init_lora.js';
 import { readCheckpoint, loadWeights, readOptimizer, writeCheckpoint, type LoadedCheckpoint } from '../checkpoint/checkpoint.js';
 import { bertConfigFromHf, hfConfig, hfArchitecture, assertSameArchitecture } from '../checkpoint/config_json.js';
 import { planStrategy, firstTrainableLayer, type StrategyConfig, type StrategyPlan } from './strategy.js';
@@ -101,7 +102,7 @@ export function headsFor(task: TrainRunConfig['task'], numLabels: number): HeadS
 }
 
 const isHeadSpec = (s: ParamSpec) => s.module === 'head' || s.module === 'pooler' || s.module === 'lora';
-const isOtherHeadName = (n: string) => n.startsWith('cls.') || n.startsWith('classifier') || n.startsWith('bert.pooler.') || n.includes('.lora_');
+const isOtherHeadName = (n: string) => n.startsWith('cls.') || n.startsWith('classifier') || n.startsWith('bert.pooler.');
 
 function strategyOf(c: TrainRunConfig): StrategyConfig {
   const s: StrategyConfig = { name: c.strategy.name, embeddings: c.strategy.embeddings, unfreezeEvery: c.strategy.unfreezeEvery, unfreezeUnit: c.strategy.unfreezeUnit };
@@ -190,7 +191,12 @@ export async function runTraining(command: 'pretrain' | 'finetune', c: TrainRunC
   initParams(store, c.seeds.init, config.initializerRange);
   if (base) {
     assertSameArchitecture(config, { ...bertConfigFromHf(base.config), vocabSize: tok.vocabSize }, base.dir);
-    const weights = new Map(base.weights);
+    // A LoRA-trained checkpoint: merge its adapter into the base weights (see init_lora.ts).
+    const { weights, merged } = mergeInitAdapter(base);
+    if (merged) {
+      progress.line(`merged the LoRA adapter of ${base.dir} (r ${merged.r}, alpha ${merged.alpha}, targets ${merged.targets.join(', ')}) into its base weights: W += (alpha/r)·B·A` +
+        (lora ? '; this run trains a fresh adapter on top' : ''));
+    }
     if (grow > 0) {
       // Vocabulary growth: new word-embedding rows from the old rows' statistics, new decoder bias 0.
       const old = weights.get('bert.embeddings.word_embeddings.weight')!;
