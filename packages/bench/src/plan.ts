@@ -222,12 +222,8 @@ function phasesFor(suite: Suite, v: Variant, dataset: string, seed: number, pres
 
 /** The first problem the trainer's config loader finds in the phases, or null. */
 export function validatePhases(phases: PhasePlan[]): string | null {
-  const pre = phases.find((p) => p.name === 'pretrain');
-  if (pre && (pre.config.strategy as { name?: string } | undefined)?.name === 'lora' && phases.some((p) => p.name === 'finetune')) {
-    // packages/trainer/src/train/loop.ts loads a checkpoint with `allowUnexpected` for '.lora_'
-    // tensors and does not merge them: the fine-tune would silently start from the base weights.
-    return 'pretrain phase: LoRA-only continued pretraining cannot be measured yet: the trainer drops (does not merge) LoRA adapter tensors when the fine-tuning phase loads the checkpoint';
-  }
+  // A LoRA-only pretraining phase is fine: the trainer merges the adapter of an init checkpoint
+  // into its base weights (packages/trainer/src/train/init_lora.ts).
   for (const p of phases) {
     const cfg = applyOverrides(p.config, { outputDir: '/nonexistent/plan-check' });
     const init = (cfg.model as { init?: unknown } | undefined)?.init;
