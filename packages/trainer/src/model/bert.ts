@@ -288,8 +288,15 @@ export class BertModel implements HeadHost {
     let h = acts.head.get(name);
     if (!h) {
       h = {};
-      for (const [k, n] of Object.entries(sizes)) h[k] = this.gpu.zeros(Math.max(n, 1) * F32, `${name}.${k}[${acts.B}x${acts.T}]`);
       acts.head.set(name, h);
+    }
+    // Sizes may vary per batch (the MLM head's logits follow the number of masked rows): a
+    // buffer grows when a batch needs more than it holds, and is kept for later, smaller ones.
+    for (const [k, n] of Object.entries(sizes)) {
+      const bytes = Math.max(n, 1) * F32;
+      if (h[k] && h[k].size >= bytes) continue;
+      h[k]?.destroy();
+      h[k] = this.gpu.zeros(bytes, `${name}.${k}[${acts.B}x${acts.T}]`);
     }
     return h;
   }

@@ -67,6 +67,8 @@ export interface HeadHost {
   dropSeed(seed: number, site: number): number;
 }
 
+const F32_BYTES = 4;
+
 /** Cross-entropy (or focal) over logits with integer targets; returns the normalizer (0 = nothing to learn). */
 export function crossEntropyLoss(m: HeadHost, enc: StepEncoder, losses: GPUBuffer, dlogits: GPUBuffer | null, logits: GPUBuffer, targets: GPUBuffer,
   labels: ArrayLike<number>, N: number, V: number, loss: LossOptions, lossScale: number): number {
@@ -104,7 +106,15 @@ export function headForward(m: HeadHost, enc: StepEncoder, acts: Acts, batch: Mo
     const rows: number[] = [];
     for (let i = 0; i < M; i++) if (batch.labels[i] !== -100) rows.push(i);
     const n = rows.length;
-    const h = m.headActs(acts, 'mlm', { hm: M * H, t1: M * H, t2: M * H, t3: M * H, mean: M, rstd: M, logits: M * V, dlogits: M * V, losses: M, rows: M, targets: M, dt3: M * H, dt2: M * H, dt1: M * H, dhm: M * H });
+    // Logits only for the masked rows (cost ∝ masked rows, not B·T), in buffers sized to this
+    // batch's count rounded up, so B·T·V never has to fit one storage binding.
+    const maxBinding = gpu.limits.maxStorageBufferBindingSize;
+    if (n * V * F32_BYTES > maxBinding) {
+      throw new Error(`mlm head: ${n} masked rows × vocabulary ${V} = ${((n * V * F32_BYTES) / 2 ** 20).toFixed(0)} MiB of logits exceeds this adapter's ` +
+        `maxStorageBufferBindingSize (${(maxBinding / 2 ** 20).toFixed(0)} MiB); use a smaller batch size or sequence length`);
+    }
+    const cap = Math.min(M, Math.max(1, Math.floor(maxBinding / (V * F32_BYTES))), Math.ceil(Math.max(n, 1) / 256) * 256);
+    const h = m.headActs(acts, 'mlm', { hm: M * H, t1: M * H, t2: M * H, t3: M * H, mean: M, rstd: M, logits: cap * V, dlogits: cap * V, losses: M, rows: M, targets: M, dt3: M * H, dt2: M * H, dt1: M * H, dhm: M * H });
     if (n === 0) {
       return { ...base, lossRows: 0, normalizer: 0, logitRows: 0, logitCols: V, logits: null };
     }
