@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs node's own test runner over every *.test.ts under the given folders (Node 20's --test
+// Runs node's own test runner over every *.test.ts under the given folders (or the given files) (Node 20's --test
 // takes no globs), one file at a time: GPU tests share a 2-core software adapter, and running
 // them side by side only makes each slower. TypeScript runs through tsx; --expose-gc lets the
 // runtime test force garbage collection.
@@ -18,7 +18,12 @@ function walk(dir) {
   }
 }
 for (const r of roots) {
-  try { walk(resolve(r)); } catch (e) { if (e.code !== 'ENOENT') throw e; }
+  const p = resolve(r);
+  try {
+    // A folder is searched; a single test file may be named too.
+    if (statSync(p).isDirectory()) walk(p);
+    else files.push(p);
+  } catch (e) { if (e.code !== 'ENOENT') throw e; }
 }
 if (files.length === 0) {
   console.log(`no test files under ${roots.join(', ')}`);
