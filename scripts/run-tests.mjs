@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Runs node's own test runner over every *.test.ts under the given folders (or the given files) (Node 20's --test
 // takes no globs), one file at a time: GPU tests share a 2-core software adapter, and running
-// them side by side only makes each slower. TypeScript runs through tsx; --expose-gc lets the
+// them side by side only makes each slower. fc-seed.mjs fixes fast-check's seed (FC_SEED overrides). TypeScript runs through tsx; --expose-gc lets the
 // runtime test force garbage collection.
 import { readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
 
+const fcSeed = pathToFileURL(resolve(dirname(fileURLToPath(import.meta.url)), 'fc-seed.mjs')).href;
 const roots = process.argv.slice(2).length ? process.argv.slice(2) : ['test'];
 const files = [];
 function walk(dir) {
@@ -30,6 +32,6 @@ if (files.length === 0) {
   process.exit(0);
 }
 const r = spawnSync(process.execPath,
-  ['--import', 'tsx', '--expose-gc', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--import', fcSeed, '--expose-gc', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
   { stdio: 'inherit', env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR || '/tmp' } });
 process.exit(r.status ?? 1);
