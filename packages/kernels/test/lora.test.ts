@@ -20,9 +20,6 @@ import {
   type Gpu,
 } from '../src/index.js';
 
-// Seeded (every run explores the same cases; FC_SEED=<n> explores others, and a failure prints its seed).
-fc.configureGlobal({ seed: Number(process.env.FC_SEED ?? 20261128) });
-
 let gpu: Gpu;
 before(async () => {
   gpu = await openGpu();
