@@ -40,8 +40,12 @@ const INV_SQRT_2PI: f32 = 0.3989422804014327;
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 const TANH_C: f32 = 0.044715;
 
+// All on vec4: four independent elements per invocation, so the four dependency chains of the
+// polynomial (lavapipe emits fma() as a separate multiply and add, so Horner is latency-bound)
+// interleave in one instruction stream.
+
 // erfc(z) for z >= 0, Numerical Recipes' erfcc: relative error < 1.2e-7.
-fn erfc_pos(z: f32) -> f32 {
+fn erfc_pos(z: vec4f) -> vec4f {
   let t = 1.0 / (1.0 + 0.5 * z);
   let poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
     + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
@@ -49,13 +53,13 @@ fn erfc_pos(z: f32) -> f32 {
 }
 
 // Φ(x) = ½ erfc(−x/√2), accurate in relative terms on both tails.
-fn std_normal_cdf(x: f32) -> f32 {
+fn std_normal_cdf(x: vec4f) -> vec4f {
   let z = abs(x) * SQRT1_2;
   let e = erfc_pos(z);
-  return select(1.0 - 0.5 * e, 0.5 * e, x < 0.0);
+  return select(1.0 - 0.5 * e, 0.5 * e, x < vec4f(0.0));
 }
 
-fn gelu_value(x: f32) -> f32 {
+fn gelu_value(x: vec4f) -> vec4f {
   if (APPROX_TANH) {
     let u = SQRT_2_OVER_PI * (x + TANH_C * x * x * x);
     return x / (1.0 + exp(-2.0 * u));
@@ -63,7 +67,7 @@ fn gelu_value(x: f32) -> f32 {
   return x * std_normal_cdf(x);
 }
 
-fn gelu_grad(x: f32) -> f32 {
+fn gelu_grad(x: vec4f) -> vec4f {
   if (APPROX_TANH) {
     let u = SQRT_2_OVER_PI * (x + TANH_C * x * x * x);
     let s = 1.0 / (1.0 + exp(-2.0 * u));
@@ -88,12 +92,18 @@ ${backward ? '@group(0) @binding(3) var<storage, read> dout: array<f32>;' : ''}
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_id) lid: vec3u) {
   let base = (wid.y * nwg.x + wid.x) * ${ELEMS_PER_WG}u + lid.x;
-  for (var e = 0u; e < ${PER_INVOCATION}u; e++) {
-    let i = base + e * ${WG}u;
-    if (i >= params.N) { return; }
-    let x = inp[i];
-    ${backward ? 'out[i] = dout[i] * gelu_grad(x);' : 'out[i] = gelu_value(x);'}
-  }
+  let N = params.N;
+  if (base >= N) { return; }
+  // The 4 elements base + e·WG (consecutive lanes read consecutive addresses); indices past the
+  // end are clamped for the loads and their stores skipped.
+  let idx = base + vec4u(0u, ${WG}u, ${2 * WG}u, ${3 * WG}u);
+  let j = min(idx, vec4u(N - 1u));
+  let x = vec4f(inp[j.x], inp[j.y], inp[j.z], inp[j.w]);
+  ${backward ? 'let y = vec4f(dout[j.x], dout[j.y], dout[j.z], dout[j.w]) * gelu_grad(x);' : 'let y = gelu_value(x);'}
+  out[j.x] = y.x;
+  if (idx.y < N) { out[j.y] = y.y; }
+  if (idx.z < N) { out[j.z] = y.z; }
+  if (idx.w < N) { out[j.w] = y.w; }
 }
 `;
 }
@@ -124,9 +134,20 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let r1 = min(r0 + ${ROWS_PER_BLOCK}u, params.rows);
   let bc = bias[c];
   ${backward ? 'var acc = 0.0;' : ''}
-  for (var r = r0; r < r1; r++) {
-    let i = r * C + c;
-    ${backward ? 'let d = dout[i] * gelu_grad(inp[i] + bc); out[i] = d; acc += d;' : 'out[i] = gelu_value(inp[i] + bc);'}
+  // Four rows at a time as a vec4 (rows past r1 clamped to r1 − 1 for the loads, stores skipped,
+  // not summed); the column sum still adds the rows in order.
+  for (var r = r0; r < r1; r += 4u) {
+    let rv = vec4u(r, r + 1u, r + 2u, r + 3u);
+    let ok = rv < vec4u(r1);
+    let j = min(rv, vec4u(r1 - 1u)) * C + c;
+    let x = vec4f(inp[j.x], inp[j.y], inp[j.z], inp[j.w]) + bc;
+    ${backward ? `let d = vec4f(dout[j.x], dout[j.y], dout[j.z], dout[j.w]) * gelu_grad(x);
+    acc += d.x; acc += select(0.0, d.y, ok.y); acc += select(0.0, d.z, ok.z); acc += select(0.0, d.w, ok.w);
+    let y = d;` : 'let y = gelu_value(x);'}
+    out[j.x] = y.x;
+    if (ok.y) { out[j.y] = y.y; }
+    if (ok.z) { out[j.z] = y.z; }
+    if (ok.w) { out[j.w] = y.w; }
   }
   ${backward ? 'partial[blk * C + c] = acc;' : ''}
 }
