@@ -6,7 +6,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openGpu, type Gpu } from '@tunebench/kernels';
 import { BertModel, type HeadSpec, type LoraConfig } from '../../src/model/index.js';
-import { randomBatch, randomStore, tinyConfig } from './helpers.js';
+import type { ModelBatch } from '../../src/model/index.js';
+import { randomBatch, randomStore, tinyConfig, directionalDerivative } from './helpers.js';
 
 let gpu: Gpu;
 before(async () => {
@@ -14,31 +15,7 @@ before(async () => {
 });
 after(() => gpu?.destroy());
 
-async function directional(model: BertModel, batch: ReturnType<typeof randomBatch>, head = 0) {
-  const opts = { train: true, seed: 7, step: 2, head };
-  let enc = gpu.encoder();
-  model.zeroGrads(enc);
-  model.forward(enc, batch, opts);
-  model.backward(enc);
-  await enc.submit();
-  const g = await model.readGrads();
-  let norm = 0;
-  for (const v of g) norm += v * v;
-  norm = Math.sqrt(norm);
-  const eps = 1e-2;
-  const lossAt = async (sign: number) => {
-    const p = model.store.data.slice();
-    for (let i = 0; i < p.length; i++) p[i] += (sign * eps * g[i]) / norm;
-    gpu.write(model.params, p);
-    enc = gpu.encoder();
-    model.forward(enc, batch, { ...opts, grad: false });
-    await enc.submit();
-    return model.readLoss();
-  };
-  const lp = await lossAt(1), lm = await lossAt(-1);
-  gpu.write(model.params, model.store.data);
-  return { numeric: (lp - lm) / (2 * eps), norm };
-}
+const directional = (model: BertModel, batch: ModelBatch, head = 0) => directionalDerivative(gpu, model, batch, head);
 
 test('hidden dropout: the backward is the gradient of the dropped-out forward', async () => {
   const config = tinyConfig({ vocabSize: 17, hiddenSize: 16, intermediateSize: 24, hiddenDropout: 0.2 });

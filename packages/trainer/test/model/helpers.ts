@@ -1,6 +1,7 @@
 // Shared helpers of the model tests: tiny configs, random parameters and batches (all seeded).
 import assert from 'node:assert/strict';
-import { mulberry32, gaussian, ParamStore, paramSpecs, type BertConfig, type HeadSpec, type LoraConfig, type ModelBatch } from '../../src/model/index.js';
+import type { Gpu } from '@tunebench/kernels';
+import { mulberry32, gaussian, ParamStore, paramSpecs, type BertModel, type BertConfig, type HeadSpec, type LoraConfig, type ModelBatch } from '../../src/model/index.js';
 
 export function tinyConfig(over: Partial<BertConfig> = {}): BertConfig {
   return {
@@ -53,4 +54,35 @@ export function tensorClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     const err = Math.abs(actual[i] - expected[i]);
     assert.ok(err <= rel * max + abs, `${what}[${i}]: gpu ${actual[i]} vs reference ${expected[i]} (tensor max ${max})`);
   }
+}
+
+/**
+ * Directional derivative of the training-mode loss along the gradient, by central differences:
+ * (L(θ + εu) − L(θ − εu)) / 2ε with u = g/‖g‖ and the dropout masks fixed by (seed 7, step 2).
+ * For a correct backward it equals ‖g‖. Restores the parameters afterwards.
+ */
+export async function directionalDerivative(gpu: Gpu, model: BertModel, batch: ModelBatch, head = 0) {
+  const opts = { train: true, seed: 7, step: 2, head };
+  let enc = gpu.encoder();
+  model.zeroGrads(enc);
+  model.forward(enc, batch, opts);
+  model.backward(enc);
+  await enc.submit();
+  const g = await model.readGrads();
+  let norm = 0;
+  for (const v of g) norm += v * v;
+  norm = Math.sqrt(norm);
+  const eps = 1e-2;
+  const lossAt = async (sign: number) => {
+    const p = model.store.data.slice();
+    for (let i = 0; i < p.length; i++) p[i] += (sign * eps * g[i]) / norm;
+    gpu.write(model.params, p);
+    enc = gpu.encoder();
+    model.forward(enc, batch, { ...opts, grad: false });
+    await enc.submit();
+    return model.readLoss();
+  };
+  const lp = await lossAt(1), lm = await lossAt(-1);
+  gpu.write(model.params, model.store.data);
+  return { numeric: (lp - lm) / (2 * eps), norm };
 }
