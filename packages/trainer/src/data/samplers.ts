@@ -54,13 +54,19 @@ function explicitTargets(by: Map<Label, number[]>, targets: Record<string, numbe
   return out;
 }
 
-/** Target count per class for over-sampling. */
-function overTargets(by: Map<Label, number[]>, strategy: OverStrategy): Map<Label, number> {
+/** Class sizes with the largest and smallest (first in label order on ties). */
+function classExtremes(by: Map<Label, number[]>) {
   const counts = [...by].map(([k, v]) => [k, v.length] as const);
   const max = Math.max(...counts.map((c) => c[1]));
   const min = Math.min(...counts.map((c) => c[1]));
   const majority = counts.find((c) => c[1] === max)![0];
   const minority = counts.find((c) => c[1] === min)![0];
+  return { counts, max, min, majority, minority };
+}
+
+/** Target count per class for over-sampling. */
+function overTargets(by: Map<Label, number[]>, strategy: OverStrategy): Map<Label, number> {
+  const { counts, max, min, majority, minority } = classExtremes(by);
   const t = new Map<Label, number>();
   if (typeof strategy === 'number') {
     if (counts.length !== 2) throw new Error(`randomOverSample: a ratio strategy needs exactly 2 classes, got ${counts.length}`);
@@ -83,11 +89,7 @@ function overTargets(by: Map<Label, number[]>, strategy: OverStrategy): Map<Labe
 }
 
 function underTargets(by: Map<Label, number[]>, strategy: UnderStrategy): Map<Label, number> {
-  const counts = [...by].map(([k, v]) => [k, v.length] as const);
-  const max = Math.max(...counts.map((c) => c[1]));
-  const min = Math.min(...counts.map((c) => c[1]));
-  const majority = counts.find((c) => c[1] === max)![0];
-  const minority = counts.find((c) => c[1] === min)![0];
+  const { counts, max, min, majority, minority } = classExtremes(by);
   const t = new Map<Label, number>();
   if (typeof strategy === 'number') {
     if (counts.length !== 2) throw new Error(`randomUnderSample: a ratio strategy needs exactly 2 classes, got ${counts.length}`);
