@@ -192,7 +192,14 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
     strideB = s.strideB === 0 ? 0 : s.K * s.N;
     transB = false;
   }
-  const layout = { bVec4: info.supportsBVec4 && !transB && s.N % 4 === 0 && s.N >= 8 && strideB % 4 === 0 };
+  const layout = {
+    bVec4: info.supportsBVec4 && !transB && s.N % 4 === 0 && s.N >= 8 && strideB % 4 === 0,
+    // Only where rows of A are a multiple of 4 KiB apart (K % 1024 == 0): there the one-k-per-step
+    // loop thrashes one L1 set and the vec4 walk wins (1024³ 21.6–22.3 vs 18.9–20.0 GFLOP/s,
+    // 8192×256×1024 23.1 vs 20.4); at K = 128 it lost 9–14 % and at K = 256–512 it was a wash
+    // (same-process A/B, NOTES.md `## matmul`).
+    aVec4: !!info.supportsAVec4 && !s.transA && s.K % 1024 === 0 && s.strideA % 4 === 0,
+  };
 
   // Split: rows in multiples of the variant's tile (so no tile straddles two dispatches, which
   // would add twice when accumulating), batch items when one row tile of all of them is too much.
@@ -202,7 +209,7 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
   const tilesPerChunk = Math.max(1, Math.min(max, Math.floor(budget / (tileFlops * batchChunk))));
   const rowChunk = tilesPerChunk * info.tileM;
 
-  const label = `${kernel}:${variant}${layout.bVec4 ? ':v4' : ''}`;
+  const label = `${kernel}:${variant}${layout.bVec4 ? ':v4' : ''}${layout.aVec4 ? ':a4' : ''}`;
   const pipe = gpu.pipeline(label, info.wgsl(layout));
   const flags =
     (args.bias ? MATMUL_FLAG_BIAS : 0) |

@@ -18,6 +18,11 @@
  */
 export interface MatmulLayout {
   bVec4: boolean;
+  /**
+   * A bound as array<vec4f> and walked 4 k at a time (variants with supportsAVec4 only); the
+   * launcher guarantees A untransposed, K % 4 == 0 and strideA % 4 == 0.
+   */
+  aVec4?: boolean;
 }
 
 /** What a variant tells the launcher about its geometry. */
@@ -30,6 +35,8 @@ export interface MatmulVariantInfo {
   wgsl(layout: MatmulLayout): string;
   /** True when the variant has a vec4-B form (used when the shape allows it). */
   supportsBVec4: boolean;
+  /** True when the variant has a vec4-A form (used when the shape allows it). */
+  supportsAVec4?: boolean;
   /**
    * False when the variant only reads B untransposed: the launcher then copies bᵀ into a scratch
    * buffer first (reading B with stride K measured 2× slower on lavapipe: 8 lanes × 8 columns
@@ -52,7 +59,7 @@ export const MATMUL_FLAG_TRANS_B = 8;
  * element steps of opA along rows / along k (K, 1 or, transposed, 1, M); bCol/bK likewise for opB
  * (1, N or, transposed, K, 1).
  */
-export function matmulHeader(bVec4 = false): string {
+export function matmulHeader(bVec4 = false, aVec4 = false): string {
   return /* wgsl */ `
 struct Dims {
   M: u32, N: u32, K: u32, flags: u32,
@@ -61,7 +68,7 @@ struct Dims {
   bCol: u32, bK: u32, pad0: u32, pad1: u32,
 }
 @group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<${aVec4 ? 'vec4f' : 'f32'}>;
 @group(0) @binding(2) var<storage, read> b: array<${bVec4 ? 'vec4f' : 'f32'}>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;

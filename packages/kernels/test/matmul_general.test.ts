@@ -160,6 +160,14 @@ test('matmul variants at BERT shapes agree with the reference (QKV 256×384×128
   }
 });
 
+test('K a multiple of 1024 (the vec4-A walk of the subgroup variant): ragged M and N, batches with gaps, split dispatches', async () => {
+  for (const variant of variants().filter((v) => v !== 'naive')) {
+    await checkMatmul({ M: 19, N: 12, K: 1024, batch: 2, strideA: 19 * 1024 + 4, strideB: 1024 * 12 + 8, strideOut: 19 * 12 + 3, accumulate: true, alpha: 0.5 }, true, 21, variant);
+    await checkMatmul({ M: 33, N: 5, K: 2048, transB: true }, false, 22, variant);
+    await checkMatmul({ M: 40, N: 70, K: 1024 }, true, 23, variant, 2 * 70 * 1024 * 16);
+  }
+});
+
 test('several A·Bᵀ products in one encoder share the Bᵀ scratch buffer without clobbering each other', async () => {
   for (const variant of variants()) {
     const rand = mulberry32(21);
