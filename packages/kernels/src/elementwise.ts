@@ -16,7 +16,7 @@
 // Also here: small helpers the other K2 families share (2-D grids, f32 bit patterns for
 // uniforms, per-device scratch buffers).
 
-import type { Binding, Gpu, StepEncoder } from './runtime.js';
+import { bindingOffset, type Binding, type Gpu, type StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
 
 const WG = 64;
@@ -54,16 +54,20 @@ export function scratch(gpu: Gpu, name: string, elements: number): GPUBuffer {
   return buf;
 }
 
-// One shader per operation; `OP` is spliced in. Bindings: 0 uniform {N, s}, 1 out, 2 x, 3 y.
-function elementwiseWgsl(op: string, inputs: number): string {
+// One shader per operation; `op` is spliced in with T the element type. Bindings: 0 uniform
+// {N, s} (N in elements of T), 1 out, 2 x, 3 y. With T = vec4f (N % 4 == 0 and 16-byte aligned
+// bindings, the usual case) each lane moves 4 floats per load instruction instead of 1:
+// `copy N=1048576` went from 2.9 to 6.0 GB/s (back-to-back bench runs, 14:21–14:22 UTC).
+function elementwiseWgsl(op: string, inputs: number, vec4: boolean): string {
+  const T = vec4 ? 'vec4f' : 'f32';
   const decls = [
-    inputs >= 1 ? '@group(0) @binding(2) var<storage, read> x: array<f32>;' : '',
-    inputs >= 2 ? '@group(0) @binding(3) var<storage, read> y: array<f32>;' : '',
+    inputs >= 1 ? `@group(0) @binding(2) var<storage, read> x: array<${T}>;` : '',
+    inputs >= 2 ? `@group(0) @binding(3) var<storage, read> y: array<${T}>;` : '',
   ].join('\n');
   return /* wgsl */ `
 struct Params { N: u32, s: f32 }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<${T}>;
 ${decls}
 
 @compute @workgroup_size(${WG})
@@ -73,7 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   for (var e = 0u; e < ${PER_INVOCATION}u; e++) {
     let i = base + e * ${WG}u;
     if (i >= params.N) { return; }
-    ${op}
+    ${op.replaceAll('T(', `${T}(`)}
   }
 }
 `;
@@ -84,14 +88,21 @@ const OPS = {
   accumulate: { op: 'out[i] = out[i] + x[i];', inputs: 1 },
   scale: { op: 'out[i] = params.s * x[i];', inputs: 1 },
   copy: { op: 'out[i] = x[i];', inputs: 1 },
-  fill: { op: 'out[i] = params.s;', inputs: 0 },
+  fill: { op: 'out[i] = T(params.s);', inputs: 0 },
 } as const;
+
+/** True when every binding starts on a 16-byte boundary (array<vec4f> needs it). */
+function vec4Aligned(buffers: Binding[]): boolean {
+  return buffers.every((b) => bindingOffset(b) % 16 === 0);
+}
 
 function launch(gpu: Gpu, enc: StepEncoder, name: keyof typeof OPS, N: number, s: number, buffers: Binding[]): void {
   const { op, inputs } = OPS[name];
-  const pipe = gpu.pipeline(name, elementwiseWgsl(op, inputs));
-  const [x, y] = grid2d(Math.ceil(N / ELEMS_PER_WG));
-  enc.dispatch(pipe, [gpu.uniform([N, f32bits(s)]), ...buffers], x, y);
+  const vec4 = N % 4 === 0 && vec4Aligned(buffers);
+  const n = vec4 ? N / 4 : N;
+  const pipe = gpu.pipeline(vec4 ? `${name}:v4` : name, elementwiseWgsl(op, inputs, vec4));
+  const [x, y] = grid2d(Math.ceil(n / ELEMS_PER_WG));
+  enc.dispatch(pipe, [gpu.uniform([n, f32bits(s)]), ...buffers], x, y);
 }
 
 /** out = a + b, elementwise over N floats. */

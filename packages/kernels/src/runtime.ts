@@ -145,6 +145,11 @@ export function bindingSize(b: Binding): number {
   return b.size ?? b.buffer.size - (b.offset ?? 0);
 }
 
+/** Byte offset of a binding into its buffer (0 for a whole buffer). */
+export function bindingOffset(b: Binding): number {
+  return isBuffer(b) ? 0 : (b.offset ?? 0);
+}
+
 function isBuffer(b: Binding): b is GPUBuffer {
   return !('buffer' in b && typeof (b as GPUBufferBinding).buffer === 'object');
 }

@@ -64,7 +64,8 @@ test('fill writes exactly N elements and leaves the rest alone', async () => {
 });
 
 test('fill covers a 2-D grid of workgroups (N past 65535 workgroups of 256 elements)', async () => {
-  const N = 65535 * 256 + 300;
+  // Odd N: the scalar path (the vec4 path would need 4× as many elements to reach a 2-D grid).
+  const N = 65535 * 256 + 301;
   assert.equal(grid2d(Math.ceil(N / 256))[1], 2);
   const BUF = gpu.zeros(N * 4);
   const enc = gpu.encoder();
@@ -74,6 +75,36 @@ test('fill covers a 2-D grid of workgroups (N past 65535 workgroups of 256 eleme
   const head = await gpu.read(BUF, Float32Array, 1000, 0);
   assert.ok(tail.every((v) => v === 3.25) && head.every((v) => v === 3.25));
   BUF.destroy();
+});
+
+test('buffer ranges: vec4 path (N % 4 = 0) and scalar path touch exactly their range', async () => {
+  for (const N of [64, 63, 4, 1]) {
+    const rand = mulberry32(N);
+    const a = randomF32(rand, N), b = randomF32(rand, N);
+    // Inputs and outputs at offset 256 inside larger buffers whose other elements are NaN.
+    const put = (x: Float32Array) => {
+      const buf = poisoned(gpu, 64 + N + 64);
+      gpu.write(buf, x, 256);
+      return buf;
+    };
+    const A = put(a), B = put(b), OUT = poisoned(gpu, 64 + N + 64), CP = poisoned(gpu, 64 + N + 64), F = poisoned(gpu, 64 + N + 64);
+    const r = (buf: GPUBuffer) => ({ buffer: buf, offset: 256, size: N * 4 });
+    const enc = gpu.encoder();
+    add_forward(gpu, enc, r(OUT), r(A), r(B), N);
+    copy(gpu, enc, r(CP), r(A), N);
+    fill(gpu, enc, r(F), 2.5, N);
+    await enc.submit();
+    for (const [name, buf, want] of [
+      ['add', OUT, a.map((x, i) => Math.fround(x + b[i]))],
+      ['copy', CP, a],
+      ['fill', F, new Float32Array(N).fill(2.5)],
+    ] as const) {
+      const got = await gpu.read(buf, Float32Array, 64 + N + 64);
+      assert.ok(got.subarray(0, 64).every(Number.isNaN) && got.subarray(64 + N).every(Number.isNaN), `${name} N=${N}: wrote outside its range`);
+      assert.deepEqual(Array.from(got.subarray(64, 64 + N)), Array.from(want), `${name} N=${N}`);
+    }
+    for (const x of [A, B, OUT, CP, F]) x.destroy();
+  }
 });
 
 test('elementwise launchers reject bad input before dispatching', () => {

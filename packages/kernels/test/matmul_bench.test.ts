@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCases } from '../src/bench/cli.js';
 import type { BenchResultsFile } from '../src/bench/types.js';
+import { ROOFLINE_REFERENCES, rooflineBoundBy, rooflineBoundMs, rooflineRatio } from '../src/bench/roofline.js';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const cli = (args: string[]) =>
@@ -53,9 +54,31 @@ test('bench --quick on one case writes a results file with one well-formed recor
     assert.ok(Math.abs(rec.gflops - rec.flops / (rec.median_ms * 1e6)) < 1e-9 * rec.gflops);
     assert.ok(rec.samples >= 2);
     assert.equal(typeof rec.info.variant, 'string');
+    // Roofline: ceilings from the three reference cases of the same run, and the record's ratio.
+    assert.ok(file.roofline, 'roofline missing');
+    assert.deepEqual(file.roofline.references.map((r) => r.name), Object.values(ROOFLINE_REFERENCES));
+    const c = file.roofline.ceilings;
+    assert.equal(c.gflops, file.roofline.references[0].gflops);
+    assert.equal(c.gbps, file.roofline.references[1].gbps);
+    assert.equal(c.overhead_ms, file.roofline.references[2].median_ms);
+    assert.equal(rec.roofline_bound, 'flops');
+    assert.ok(Math.abs(rec.roofline_ratio! - rooflineRatio(rec.median_ms, rec.flops, rec.bytes, c)) < 1e-12);
+    assert.match(r.stdout, /ceilings: [\d.]+ GFLOP\/s/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('roofline bound: fixed cost + the slower of FLOPs at the matmul rate and bytes at the copy rate', () => {
+  const c = { gflops: 20, gbps: 5, overhead_ms: 0.1 };
+  // 2·1024³ FLOPs at 20 GFLOP/s = 107.37 ms; 12 MiB at 5 GB/s = 2.52 ms → FLOP-bound.
+  assert.ok(Math.abs(rooflineBoundMs(2 * 1024 ** 3, 3 * 4 * 1024 ** 2, c) - (0.1 + 2 * 1024 ** 3 / 20e6)) < 1e-9);
+  assert.equal(rooflineBoundBy(2 * 1024 ** 3, 3 * 4 * 1024 ** 2, c), 'flops');
+  // A copy of 1M floats (8 MB) at 5 GB/s = 1.6777 ms; running at half the copy rate → ratio ≈ 2.
+  const bound = rooflineBoundMs(0, 8 * 2 ** 20, c);
+  assert.equal(rooflineBoundBy(0, 8 * 2 ** 20, c), 'bytes');
+  assert.ok(Math.abs(rooflineRatio(2 * (bound - 0.1) + 0.1, 0, 8 * 2 ** 20, c) - (2 * bound - 0.1) / bound) < 1e-12);
+  assert.throws(() => rooflineBoundMs(1, 1, { gflops: 0, gbps: 5, overhead_ms: 0 }), /ceilings must be positive/);
 });
 
 test('bench rejects a filter that matches nothing or is not a regex', () => {

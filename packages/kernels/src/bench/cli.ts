@@ -8,11 +8,14 @@
 //   --out <path>       results file (default packages/kernels/bench-results/kernels-<timestamp>.json)
 //   --no-naive         skip the naive yardstick kernels
 //   --list             print the case names and exit
+//   --no-roofline      skip the three reference cases and the roofline column
 //
 // For each case it prints the median time, GFLOP/s and GB/s at the median, GFLOP/s of the fastest
 // run ("best", steadier on a shared machine) and the speed-up over a naive kernel computing the
 // same thing, measured in the same process (compare ratios, not absolute numbers: the machine may
-// be shared; the load average is printed and stored). Every timed iteration records the step, submits it and awaits
+// be shared; the load average is printed and stored). The "×roof" column is the case's median over
+// its roofline bound from ceilings measured first in the same run — matmul's GFLOP/s, copy's GB/s
+// and a one-element step's fixed cost (roofline.ts) — and a summary names every case above 2×. Every timed iteration records the step, submits it and awaits
 // gpu.sync(), so the time is the GPU's work plus one submit round trip (~0.1 ms on lavapipe).
 //
 // Adding benchmarks for a kernel family: drop a file in src/bench/cases/<family>.ts that exports
@@ -32,6 +35,7 @@ import { Bench } from 'tinybench';
 import { openGpu, type Gpu } from '../runtime.js';
 import { mulberry32 } from '../testing.js';
 import type { BenchCase, BenchCaseFactory, BenchRecord, BenchResultsFile } from './types.js';
+import { ROOFLINE_REFERENCES, rooflineBoundBy, rooflineRatio, type RooflineCeilings } from './roofline.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -119,10 +123,24 @@ async function runCase(gpu: Gpu, c: BenchCase, quick: boolean, naive: boolean): 
       gbps: c.bytes / (t.median * 1e6),
       naive_median_ms: nv ? nv.median : null,
       speedup_vs_naive: nv ? nv.median / t.median : null,
+      roofline_ratio: null,
+      roofline_bound: null,
     };
   } finally {
     inst.dispose();
   }
+}
+
+/** One table row (without the tag): median, GFLOP/s, GB/s, best, naive. */
+function row(c: BenchCase, r: BenchRecord): string {
+  const nv = r.naive_median_ms === null ? '       -       -' : `${fmt(r.naive_median_ms)} ${fmt(r.speedup_vs_naive!, 1)}`;
+  const best = c.flops / (r.min_ms * 1e6);
+  return `${c.name.padEnd(44)} ${fmt(r.median_ms, 2)}  ${fmt(r.gflops)}  ${fmt(r.gbps)}  ${fmt(best)}   ${nv}`;
+}
+
+function annotate(r: BenchRecord, c: RooflineCeilings): void {
+  r.roofline_ratio = rooflineRatio(r.median_ms, r.flops, r.bytes, c);
+  r.roofline_bound = rooflineBoundBy(r.flops, r.bytes, c);
 }
 
 function fmt(x: number, digits = 1): string {
@@ -138,6 +156,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       out: { type: 'string' },
       'no-naive': { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
+      'no-roofline': { type: 'boolean', default: false },
     },
   });
   const quick = values.quick === true;
@@ -149,7 +168,8 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       throw new Error(`--filter '${values.filter}' is not a valid regular expression: ${(e as Error).message}`);
     }
   }
-  const cases = (await loadCases(quick)).filter((c) => !filter || filter.test(c.name));
+  const all = await loadCases(quick);
+  const cases = all.filter((c) => !filter || filter.test(c.name));
   if (values.list) {
     for (const c of cases) console.log(c.name);
     return 0;
@@ -158,24 +178,52 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     console.error(`no benchmark case matches --filter ${values.filter}`);
     return 1;
   }
+  const roofline = !values['no-roofline'];
+  const refs = roofline
+    ? Object.values(ROOFLINE_REFERENCES).map((name) => {
+        const c = all.find((x) => x.name === name);
+        if (!c) throw new Error(`bench: the roofline reference case '${name}' is missing from src/bench/cases`);
+        return c;
+      })
+    : [];
   const started = new Date();
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const out = resolve(values.out ?? join(here, '..', '..', 'bench-results', `kernels-${stamp}.json`));
 
   const gpu = await openGpu();
   const records: BenchRecord[] = [];
+  const refRecords: BenchRecord[] = [];
+  let ceilings: RooflineCeilings | null = null;
   try {
     const a = gpu.adapterInfo;
     console.log(`adapter: ${a.description || a.device} (${a.isSoftware ? 'software' : 'hardware'}); ${cases.length} case(s)${quick ? ', --quick' : ''}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-    console.log(`${''.padEnd(8)}${'case'.padEnd(44)}  median ms   GFLOP/s      GB/s   best GF/s  naive ms  ×naive`);
+    const header = `${'case'.padEnd(44)}  median ms   GFLOP/s      GB/s   best GF/s  naive ms  ×naive`;
+    if (roofline) {
+      // Ceilings first, so every later row can show its ratio.
+      console.log(`roofline references (same run):\n${''.padEnd(8)}${header}`);
+      for (const c of refs) {
+        const r = await runCase(gpu, c, quick, false);
+        refRecords.push(r);
+        console.log(`${''.padEnd(8)}${row(c, r)}`);
+      }
+      const [f, b, o] = refRecords;
+      ceilings = { gflops: f.gflops, gbps: b.gbps, overhead_ms: o.median_ms };
+      for (const r of refRecords) annotate(r, ceilings);
+      console.log(`ceilings: ${ceilings.gflops.toFixed(1)} GFLOP/s (${f.name}), ${ceilings.gbps.toFixed(2)} GB/s (${b.name}), ${ceilings.overhead_ms.toFixed(3)} ms per step (${o.name})`);
+    }
+    console.log(`${''.padEnd(8)}${header}${roofline ? '   ×roof' : ''}`);
     for (const [i, c] of cases.entries()) {
       const tag = `[${i + 1}/${cases.length}]`.padEnd(8);
       if (process.stdout.isTTY) process.stdout.write(`${tag}${c.name} …\r`);
       const r = await runCase(gpu, c, quick, !values['no-naive']);
+      if (ceilings) annotate(r, ceilings);
       records.push(r);
-      const nv = r.naive_median_ms === null ? '       -       -' : `${fmt(r.naive_median_ms)} ${fmt(r.speedup_vs_naive!, 1)}`;
-      const best = c.flops / (r.min_ms * 1e6);
-      console.log(`${tag}${c.name.padEnd(44)} ${fmt(r.median_ms, 2)}  ${fmt(r.gflops)}  ${fmt(r.gbps)}  ${fmt(best)}   ${nv}`);
+      console.log(`${tag}${row(c, r)}${r.roofline_ratio === null ? '' : fmt(r.roofline_ratio, 2)}`);
+    }
+    if (ceilings) {
+      const over = records.filter((r) => r.roofline_ratio! > 2);
+      console.log(`roofline: ${records.length - over.length}/${records.length} case(s) within 2× of the same-run ceilings` + (over.length ? '; over 2×:' : ''));
+      for (const r of over) console.log(`  ${r.name.padEnd(50)} ${fmt(r.roofline_ratio!, 2)}× (${r.roofline_bound}-bound)`);
     }
   } finally {
     const file: BenchResultsFile = {
@@ -191,6 +239,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       node: process.version,
       loadavg: loadavg(),
       records,
+      roofline: ceilings ? { ceilings, references: refRecords } : null,
     };
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(file, null, 1) + '\n');

@@ -2,6 +2,7 @@
 // See the header of cli.ts for how a case file is found and run.
 
 import type { Gpu, StepEncoder } from '../runtime.js';
+import type { RooflineCeilings } from './roofline.js';
 
 export interface BenchContext {
   gpu: Gpu;
@@ -57,6 +58,10 @@ export interface BenchRecord {
   naive_median_ms: number | null;
   /** naive median / kernel median (how many times faster than the naive kernel). */
   speedup_vs_naive: number | null;
+  /** median / roofline bound of the same run (see roofline.ts); ≤ 2 = within 2× of matmul's or copy's efficiency. */
+  roofline_ratio: number | null;
+  /** The ceiling that binds the case. */
+  roofline_bound: 'flops' | 'bytes' | null;
 }
 
 export interface BenchResultsFile {
@@ -72,4 +77,6 @@ export interface BenchResultsFile {
   node: string;
   loadavg: number[];
   records: BenchRecord[];
+  /** Ceilings of this run and the reference cases they came from; null with --no-roofline. */
+  roofline: { ceilings: RooflineCeilings; references: BenchRecord[] } | null;
 }

@@ -35,4 +35,7 @@ function elementwiseCase(op: Op, N: number): BenchCase {
 export const cases: BenchCase[] = [
   ...(['add_forward', 'accumulate', 'scale', 'copy', 'fill'] as const).map((op) => elementwiseCase(op, 4096 * 256)),
   elementwiseCase('add_forward', 4096 * 1024),
+  // A one-element step: the fixed cost of recording, submitting and awaiting one dispatch (the
+  // roofline's t0, see ../roofline.ts).
+  elementwiseCase('fill', 1),
 ];
