@@ -11,79 +11,113 @@
 // references throw on such ids.
 //
 // Determinism without float atomics (the same bits every run): the backward sorts positions by id
-// on the GPU with a stable counting sort (integer work only), then one invocation per (run of equal
-// ids, 8 columns) adds that id's dout rows in increasing position order and adds the sum into dwte.
-// Sort steps: (1) zero a per-block histogram (blocks of 256 positions × V), (2) one invocation per
-// block walks its positions in order giving each its rank among equal ids in the block, (3) one
-// invocation per id turns the block histogram into per-block offsets (exclusive prefix over
-// blocks) and a count, (4) one workgroup scans the counts into run starts, (5) each position is
-// written to start[id] + block offset + rank. Keys are (id, position), all distinct, so any
-// correct sort gives the same order: the result does not depend on scheduling.
-// dwpe: one invocation per (t, column) sums over b in order. dwtt: per (block of 128 positions,
-// type, column) partial sums, then a fixed-order sum over blocks.
+// on the GPU with a stable counting sort (integer work only), then sums each id's dout rows in
+// increasing position order and adds the sum into dwte. Keys (id, position) are all distinct, so
+// any correct sort gives the same order: the result does not depend on scheduling.
+//
+// Layout for lavapipe (8 SIMD lanes per CPU thread, one scalar load per lane, vec4 loads cheaper
+// per float): every row kernel gives one invocation 4 consecutive columns (row4.ts: vec4 when
+// C % 4 = 0) and puts 8 invocations of the same row side by side (workgroups of 8 × 8), so the
+// lanes of a SIMD row read 128 consecutive bytes and share the row's id; grids are 3-D, so no
+// invocation divides by a runtime value.
+//
+// Backward passes (N = B·T positions, blocks of SB = max(1024, ⌈N/8⌉) positions, ≤ 8 blocks):
+//   1 fill        zero the (blocks × V) histogram
+//   2 block_rank  one invocation per block walks its positions in order: hist[blk, id] counts, rank[p]
+//                 = earlier equal ids in the block (≤ 8 blocks: one SIMD row, SB serial steps)
+//   3 block_prefix one invocation per id: hist[·, id] → exclusive prefix over blocks, count[id]
+//   4 scan        one workgroup: start[v] = Σ_{u<v} count[u], start[V] = valid positions; the
+//                 distinct ids present, in increasing order, as a list uniq (its length at start[V+1])
+//   5 scatter     sorted[start[id] + hist[blk, id] + rank[p]] = p
+//   6 accumulate  invocation (k-th distinct id v, 4 columns): sum dout rows sorted[start[v]..start[v+1])
+//                 in order, dwte[v] += sum. Only distinct ids get work, every lane is busy.
+//   7 positions   invocation (t, 4 columns): dwpe[t] += Σ_b dout[b, t] (b in order); with token types
+//                 also partial[k, t] = Σ_{b: type = k} dout[b, t] (4 types per sweep over b)
+//   8 types_final dwtt[k] += Σ_t partial[k, t] (t in order)                     (with token types)
+// The sort was 16 blocks of 256 (a 16·V histogram to zero and scan) and the sums one lane per
+// (run, 8 columns) with 8 scalar loads per row: 2.3–3.5× slower in all (NOTES.md).
 
 import { bindingSize, type Binding, type Gpu, type StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
 import { fill, grid2d, scratch } from './elementwise.js';
+import { row4Wgsl, vec4Rows, yzGrid } from './row4.js';
 
 const WG = 64;
-const SORT_BLOCK = 256;
-const TYPE_BLOCK = 128;
-const COLS = 8; // columns per invocation in the dwte accumulation
+const LANES = 8; // invocations along the columns of one row (lavapipe's SIMD width)
+const ROWS = 8; // rows per workgroup
+const MAX_BLOCKS = 8; // sort blocks: all of them run as the lanes of one SIMD row
+const MIN_SORT_BLOCK = 1024;
+const E = 4; // vec4 per lane in the forward and accumulate kernels, 8 vec4 apart (2 and 8 measured slower)
 
-const FORWARD_WGSL = /* wgsl */ `
-struct Params { N: u32, T: u32, C: u32, V: u32, TV: u32, has_types: u32, nan: f32 }
+/** E copies of a code fragment, e = 0..E-1. */
+function unroll(f: (e: number) => string, sep = '\n  '): string {
+  return Array.from({ length: E }, (_, e) => f(e)).join(sep);
+}
+
+/** Positions per sort block for N positions (≤ MAX_BLOCKS blocks). */
+function sortBlock(N: number): number {
+  return Math.max(MIN_SORT_BLOCK, Math.ceil(N / MAX_BLOCKS));
+}
+
+function forwardWgsl(vec4: boolean): string {
+  return /* wgsl */ `
+struct Params { B: u32, T: u32, C: u32, C4: u32, V: u32, TV: u32, has_types: u32, nan: f32, b0: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+${row4Wgsl('out', 1, 'read_write', vec4)}
 @group(0) @binding(2) var<storage, read> ids: array<i32>;
 @group(0) @binding(3) var<storage, read> type_ids: array<i32>;
-@group(0) @binding(4) var<storage, read> wte: array<f32>;
-@group(0) @binding(5) var<storage, read> wpe: array<f32>;
-@group(0) @binding(6) var<storage, read> wtt: array<f32>;
+${row4Wgsl('wte', 4, 'read', vec4)}
+${row4Wgsl('wpe', 5, 'read', vec4)}
+${row4Wgsl('wtt', 6, 'read', vec4)}
 
-// One workgroup per position (a 2-D grid of them), invocations striding over the columns: the
-// position, its ids and its t are worked out once per invocation, not per element (integer
-// division is a scalar instruction per SIMD lane on lavapipe).
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_id) lid: vec3u) {
-  let pos = wid.y * nwg.x + wid.x;
-  if (pos >= P.N) { return; }
-  let t = pos % P.T;
+// Grid (column groups, T, B): the 8 lanes of a SIMD row share one position and read consecutive
+// vec4; each lane takes E vec4, 8 vec4 apart (the position's id is loaded once per E vec4).
+@compute @workgroup_size(${LANES}, ${ROWS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let q0 = wid.x * ${LANES * E}u + lid.x;
+  let t = wid.y * ${ROWS}u + lid.y;
+  if (q0 >= P.C4 || t >= P.T) { return; }
+  let pos = (P.b0 + wid.z) * P.T + t;
   let id = ids[pos];
   var ok = id >= 0 && u32(id) < P.V;
-  let we = u32(max(id, 0)) * P.C;
-  let pe = t * P.C;
-  var te = 0u;
+  let w = min(u32(max(id, 0)), P.V - 1u);
+  var k = 0u;
   if (P.has_types != 0u) {
     let tt = type_ids[pos];
     ok = ok && tt >= 0 && u32(tt) < P.TV;
-    te = u32(max(tt, 0)) * P.C;
+    k = min(u32(max(tt, 0)), P.TV - 1u);
   }
-  let o = pos * P.C;
-  for (var c = lid.x; c < P.C; c += ${WG}u) {
-    var x = wte[we + c] + wpe[pe + c];
-    if (P.has_types != 0u) { x += wtt[te + c]; }
-    // An out-of-range id gives NaN (taken from the uniform: WGSL constant expressions may not be NaN).
-    out[o + c] = select(P.nan, x, ok);
-  }
+  // An out-of-range id gives NaN (taken from the uniform: WGSL constant expressions may not be NaN).
+  let bad = vec4f(P.nan);
+  ${unroll((e) => `{
+    let q = q0 + ${8 * e}u;
+    if (q < P.C4) {
+      var x = wte_load(w, q) + wpe_load(t, q);
+      if (P.has_types != 0u) { x += wtt_load(k, q); }
+      out_store(pos, q, select(bad, x, ok));
+    }
+  }`)}
 }
 `;
+}
+
+// Sort passes share one uniform: N, V, blocks, positions per block.
+const SORT_PARAMS = 'struct Params { N: u32, V: u32, blocks: u32, SB: u32 }';
 
 // (2) per-block ranks: hist (blocks × V) counts ids in each block; rank[p] = earlier equal ids in the block.
 const BLOCK_RANK_WGSL = /* wgsl */ `
-struct Params { N: u32, V: u32, blocks: u32 }
+${SORT_PARAMS}
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> hist: array<u32>;
 @group(0) @binding(2) var<storage, read_write> rank: array<i32>;
 @group(0) @binding(3) var<storage, read> ids: array<i32>;
 
-@compute @workgroup_size(${WG})
+@compute @workgroup_size(${MAX_BLOCKS})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let blk = gid.x;
   if (blk >= P.blocks) { return; }
-  let p1 = min((blk + 1u) * ${SORT_BLOCK}u, P.N);
-  for (var p = blk * ${SORT_BLOCK}u; p < p1; p++) {
+  let p1 = min((blk + 1u) * P.SB, P.N);
+  for (var p = blk * P.SB; p < p1; p++) {
     let id = ids[p];
     if (id < 0 || u32(id) >= P.V) { rank[p] = -1; continue; }
     let h = blk * P.V + u32(id);
@@ -96,7 +130,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 
 // (3) per id: exclusive prefix over blocks (in place) and the id's total count.
 const BLOCK_PREFIX_WGSL = /* wgsl */ `
-struct Params { N: u32, V: u32, blocks: u32 }
+${SORT_PARAMS}
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> hist: array<u32>;
 @group(0) @binding(2) var<storage, read_write> count: array<u32>;
@@ -116,13 +150,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 }
 `;
 
-// (4) one workgroup: start[v] = Σ_{u < v} count[u]; start[V] = number of valid positions.
+// (4) one workgroup: start[v] = Σ_{u < v} count[u]; start[V] = number of valid positions; the ids
+// with count > 0 in increasing order as uniq[0 .. start[V + 1]).
 const SCAN_WGSL = /* wgsl */ `
-struct Params { N: u32, V: u32, blocks: u32 }
+${SORT_PARAMS}
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> start: array<u32>;
-@group(0) @binding(2) var<storage, read> count: array<u32>;
+@group(0) @binding(2) var<storage, read_write> uniq: array<u32>;
+@group(0) @binding(3) var<storage, read> count: array<u32>;
 var<workgroup> sums: array<u32, ${WG}>;
+var<workgroup> present: array<u32, ${WG}>;
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) lid: vec3u) {
@@ -130,19 +167,27 @@ fn main(@builtin(local_invocation_id) lid: vec3u) {
   let v0 = min(lid.x * chunk, P.V);
   let v1 = min(v0 + chunk, P.V);
   var s = 0u;
-  for (var v = v0; v < v1; v++) { s += count[v]; }
+  var u = 0u;
+  for (var v = v0; v < v1; v++) { let c = count[v]; s += c; u += select(0u, 1u, c > 0u); }
   sums[lid.x] = s;
+  present[lid.x] = u;
   workgroupBarrier();
   var run = 0u;
-  for (var j = 0u; j < lid.x; j++) { run += sums[j]; }
-  for (var v = v0; v < v1; v++) { start[v] = run; run += count[v]; }
-  if (lid.x == ${WG - 1}u) { start[P.V] = run; }
+  var k = 0u;
+  for (var j = 0u; j < lid.x; j++) { run += sums[j]; k += present[j]; }
+  for (var v = v0; v < v1; v++) {
+    let c = count[v];
+    start[v] = run;
+    run += c;
+    if (c > 0u) { uniq[k] = v; k++; }
+  }
+  if (lid.x == ${WG - 1}u) { start[P.V] = run; start[P.V + 1u] = k; }
 }
 `;
 
 // (5) scatter positions to their sorted slots.
 const SCATTER_WGSL = /* wgsl */ `
-struct Params { N: u32, V: u32, blocks: u32 }
+${SORT_PARAMS}
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> sorted: array<u32>;
 @group(0) @binding(2) var<storage, read> rank: array<i32>;
@@ -158,108 +203,103 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let r = rank[p];
   if (r < 0) { return; }
   let id = u32(ids[p]);
-  sorted[start[id] + hist[(p / ${SORT_BLOCK}u) * P.V + id] + u32(r)] = p;
+  sorted[start[id] + hist[(p / P.SB) * P.V + id] + u32(r)] = p;
 }
 `;
 
-// (6) invocation (slot s, 8 columns): if s starts a run of equal ids, sum the run's dout rows in
-// position order and add into dwte[id].
-const ACCUMULATE_WGSL = /* wgsl */ `
-struct Params { N: u32, V: u32, C: u32 }
+// (6) invocation (k-th distinct id, 4 columns): sum the id's dout rows in position order, add into dwte.
+function accumulateWgsl(vec4: boolean): string {
+  return /* wgsl */ `
+struct Params { V: u32, C: u32, C4: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read_write> dwte: array<f32>;
-@group(0) @binding(2) var<storage, read> dout: array<f32>;
+${row4Wgsl('dwte', 1, 'read_write', vec4)}
+${row4Wgsl('dout', 2, 'read', vec4)}
 @group(0) @binding(3) var<storage, read> sorted: array<u32>;
-@group(0) @binding(4) var<storage, read> ids: array<i32>;
+@group(0) @binding(4) var<storage, read> uniq: array<u32>;
 @group(0) @binding(5) var<storage, read> start: array<u32>;
 
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let s = gid.x;
-  let nvalid = start[P.V];
-  if (s >= nvalid) { return; }
-  let id = ids[sorted[s]];
-  if (s > 0u && ids[sorted[s - 1u]] == id) { return; }
-  let c0 = gid.y * ${COLS}u;
-  let C = P.C;
-  let C1 = C - 1u;
-  var acc0 = vec4f(0.0);
-  var acc1 = vec4f(0.0);
-  var j = s;
-  loop {
-    let row = sorted[j] * C;
-    acc0 += vec4f(dout[row + c0], dout[row + min(c0 + 1u, C1)], dout[row + min(c0 + 2u, C1)], dout[row + min(c0 + 3u, C1)]);
-    acc1 += vec4f(dout[row + min(c0 + 4u, C1)], dout[row + min(c0 + 5u, C1)], dout[row + min(c0 + 6u, C1)], dout[row + min(c0 + 7u, C1)]);
-    j++;
-    if (j >= nvalid || ids[sorted[j]] != id) { break; }
+@compute @workgroup_size(${LANES}, ${ROWS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let q0 = wid.x * ${LANES * E}u + lid.x;
+  let k = (wid.z * nwg.y + wid.y) * ${ROWS}u + lid.y;
+  if (q0 >= P.C4 || k >= start[P.V + 1u]) { return; }
+  let v = uniq[k];
+  let j1 = start[v + 1u];
+  let last = P.C4 - 1u;
+  ${unroll((e) => `var acc${e} = vec4f(0.0); let c${e} = min(q0 + ${8 * e}u, last);`, '\n  ')}
+  for (var j = start[v]; j < j1; j++) {
+    let r = sorted[j];
+    ${unroll((e) => `acc${e} += dout_load(r, c${e});`, '\n    ')}
   }
-  let o = u32(id) * C;
-  for (var k = 0u; k < ${COLS}u; k++) {
-    let c = c0 + k;
-    if (c >= C) { break; }
-    dwte[o + c] += select(acc0[k & 3u], acc1[k & 3u], k >= 4u);
-  }
+  ${unroll((e) => `if (q0 + ${8 * e}u < P.C4) { dwte_store(v, c${e}, dwte_load(v, c${e}) + acc${e}); }`, '\n  ')}
 }
 `;
+}
 
-// dwpe[t, c] += Σ_b dout[b, t, c], b in order.
-const POSITION_WGSL = /* wgsl */ `
-struct Params { B: u32, T: u32, C: u32 }
+// (7) invocation (t, 4 columns): dwpe[t] += Σ_b dout[b, t] in b order; with token types also
+// partial[k·T + t] = Σ_{b: type = k} dout[b, t]. TK type sums per sweep over b (0: no types; BERT
+// has 2 types, so 2; more types take ⌈TV/4⌉ sweeps of 4). Each vec4 sum is 4 AVX registers on
+// lavapipe, so TK is kept as small as the type count allows.
+function positionsWgsl(vec4: boolean, TK: number): string {
+  const ks = Array.from({ length: TK }, (_, i) => i);
+  const sums = TK === 0
+    ? `for (var b = 0u; b < P.B; b++) { pos += dout_load(b * P.T + t, q); }`
+    : `for (var k0 = 0u; k0 < P.TV; k0 += ${TK}u) {
+    ${ks.map((i) => `var a${i} = zero;`).join(' ')}
+    for (var b = 0u; b < P.B; b++) {
+      let p = b * P.T + t;
+      let x = dout_load(p, q);
+      if (k0 == 0u) { pos += x; }
+      // Adding +0 leaves a sum that started at +0 unchanged: this is the plain ordered sum per type.
+      let k = type_ids[p] - i32(k0);
+      ${ks.map((i) => `a${i} += select(zero, x, k == ${i});`).join(' ')}
+    }
+    ${ks.map((i) => `if (k0 + ${i}u < P.TV) { partial_store((k0 + ${i}u) * P.T + t, q, a${i}); }`).join('\n    ')}
+  }`;
+  return /* wgsl */ `
+struct Params { B: u32, T: u32, C: u32, C4: u32, TV: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read_write> dwpe: array<f32>;
-@group(0) @binding(2) var<storage, read> dout: array<f32>;
+${row4Wgsl('dwpe', 1, 'read_write', vec4)}
+${row4Wgsl('dout', 2, 'read', vec4)}
+${TK === 0 ? '' : `@group(0) @binding(3) var<storage, read> type_ids: array<i32>;
+${row4Wgsl('partial', 4, 'read_write', vec4)}`}
 
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let c = gid.x;
-  let t = gid.y;
-  if (c >= P.C) { return; }
-  var acc = 0.0;
-  for (var b = 0u; b < P.B; b++) { acc += dout[(b * P.T + t) * P.C + c]; }
-  dwpe[t * P.C + c] += acc;
+@compute @workgroup_size(${LANES}, ${ROWS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let q = wid.x * ${LANES}u + lid.x;
+  let t = wid.y * ${ROWS}u + lid.y;
+  if (q >= P.C4 || t >= P.T) { return; }
+  let zero = vec4f(0.0);
+  var pos = zero;
+  ${sums}
+  dwpe_store(t, q, dwpe_load(t, q) + pos);
 }
 `;
+}
 
-// Token types, pass 1: partial[(blk·TV + k)·C + c] = Σ_{p in block, type_ids[p] = k} dout[p, c].
-const TYPE_PARTIAL_WGSL = /* wgsl */ `
-struct Params { N: u32, C: u32, TV: u32, blocks: u32 }
+// (8) invocation (type k, 4 columns): dwtt[k] += Σ_t partial[k·T + t], t in order.
+function typesFinalWgsl(vec4: boolean): string {
+  return /* wgsl */ `
+struct Params { T: u32, C: u32, C4: u32, TV: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read_write> partial: array<f32>;
-@group(0) @binding(2) var<storage, read> dout: array<f32>;
-@group(0) @binding(3) var<storage, read> type_ids: array<i32>;
+${row4Wgsl('dwtt', 1, 'read_write', vec4)}
+${row4Wgsl('partial', 2, 'read', vec4)}
 
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let c = gid.x;
-  let blk = gid.y;
-  let k = gid.z;
-  if (c >= P.C) { return; }
-  let p1 = min((blk + 1u) * ${TYPE_BLOCK}u, P.N);
-  var acc = 0.0;
-  for (var p = blk * ${TYPE_BLOCK}u; p < p1; p++) {
-    if (type_ids[p] == i32(k)) { acc += dout[p * P.C + c]; }
-  }
-  partial[(blk * P.TV + k) * P.C + c] = acc;
+@compute @workgroup_size(${LANES}, ${ROWS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let q = wid.x * ${LANES}u + lid.x;
+  let k = wid.y * ${ROWS}u + lid.y;
+  if (q >= P.C4 || k >= P.TV) { return; }
+  var acc = vec4f(0.0);
+  for (var t = 0u; t < P.T; t++) { acc += partial_load(k * P.T + t, q); }
+  dwtt_store(k, q, dwtt_load(k, q) + acc);
 }
 `;
-
-// Token types, pass 2: dwtt[k, c] += Σ_blk partial, blocks in order.
-const TYPE_FINAL_WGSL = /* wgsl */ `
-struct Params { N: u32, C: u32, TV: u32, blocks: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read_write> dwtt: array<f32>;
-@group(0) @binding(2) var<storage, read> partial: array<f32>;
-
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let c = gid.x;
-  let k = gid.y;
-  if (c >= P.C) { return; }
-  var acc = 0.0;
-  for (var b = 0u; b < P.blocks; b++) { acc += partial[(b * P.TV + k) * P.C + c]; }
-  dwtt[k * P.C + c] += acc;
 }
-`;
+
+function variant(label: string, vec4: boolean): string {
+  return vec4 ? `${label}:vec4` : label;
+}
 
 /**
  * Record out (B, T, C) = wte[ids] + wpe[0..T) + wtt[typeIds]. V is taken from the size of the wte
@@ -280,10 +320,22 @@ export function embedding_forward(gpu: Gpu, enc: StepEncoder, out: Binding, ids:
     checkBuffer(name, 'wtt', wtt, typeVocab * C);
   }
   const V = Math.floor(bindingSize(wte) / 4 / C);
-  const [x, y] = grid2d(N);
-  enc.dispatch(gpu.pipeline(name, FORWARD_WGSL), [
-    gpu.uniform([N, T, C, V, typeVocab, typeIds ? 1 : 0, 0x7fc00000]), out, ids, typeIds ?? ids, wte, wpe, wtt ?? wte,
-  ], x, y);
+  const vec4 = vec4Rows(C);
+  const C4 = Math.ceil(C / 4);
+  const pipe = gpu.pipeline(variant(name, vec4), forwardWgsl(vec4));
+  const maxZ = gpu.limits.maxComputeWorkgroupsPerDimension;
+  checkRowsGrid(name, gpu, T);
+  for (let b0 = 0; b0 < B; b0 += maxZ) {
+    enc.dispatch(pipe, [
+      gpu.uniform([B, T, C, C4, V, typeVocab, typeIds ? 1 : 0, 0x7fc00000, b0]), out, ids, typeIds ?? ids, wte, wpe, wtt ?? wte,
+    ], Math.ceil(C4 / (LANES * E)), Math.ceil(T / ROWS), Math.min(maxZ, B - b0));
+  }
+}
+
+/** T (or typeVocab) rows go on the grid's y axis, ROWS per workgroup. */
+function checkRowsGrid(name: string, gpu: Gpu, rows: number): void {
+  const max = gpu.limits.maxComputeWorkgroupsPerDimension * ROWS;
+  if (rows > max) throw new Error(`${name}: ${rows} rows exceed the ${max} one dispatch covers`);
 }
 
 /**
@@ -304,32 +356,38 @@ export function embedding_backward(gpu: Gpu, enc: StepEncoder, dwte: Binding, dw
     checkBuffer(name, 'dwtt', dwtt, typeVocab * C);
     checkBuffer(name, 'typeIds', typeIds, N);
   }
-  // Word embeddings: stable counting sort of positions by id, then per-run sums.
-  const blocks = Math.ceil(N / SORT_BLOCK);
+  checkRowsGrid(name, gpu, Math.max(T, typeVocab));
+  const vec4 = vec4Rows(C);
+  const C4 = Math.ceil(C / 4);
+  const colGroups = Math.ceil(C4 / LANES);
+  // Word embeddings: stable counting sort of positions by id, then per-id sums.
+  const SB = sortBlock(N);
+  const blocks = Math.ceil(N / SB);
   const hist = scratch(gpu, 'embedding_hist', blocks * V);
   const rank = scratch(gpu, 'embedding_rank', N);
   const count = scratch(gpu, 'embedding_count', V);
-  const start = scratch(gpu, 'embedding_start', V + 1);
+  const start = scratch(gpu, 'embedding_start', V + 2);
+  const uniq = scratch(gpu, 'embedding_uniq', Math.min(N, V));
   const sorted = scratch(gpu, 'embedding_sorted', N);
-  const params = gpu.uniform([N, V, blocks]);
+  const params = gpu.uniform([N, V, blocks, SB]);
   fill(gpu, enc, hist, 0, blocks * V); // +0.0 has the bits of u32 0
-  enc.dispatch(gpu.pipeline(`${name}:block_rank`, BLOCK_RANK_WGSL), [params, hist, rank, ids], Math.ceil(blocks / WG));
+  enc.dispatch(gpu.pipeline(`${name}:block_rank`, BLOCK_RANK_WGSL), [params, hist, rank, ids], 1);
   const [vx, vy] = grid2d(Math.ceil(V / WG));
   enc.dispatch(gpu.pipeline(`${name}:block_prefix`, BLOCK_PREFIX_WGSL), [params, hist, count], vx, vy);
-  enc.dispatch(gpu.pipeline(`${name}:scan`, SCAN_WGSL), [params, start, count], 1);
+  enc.dispatch(gpu.pipeline(`${name}:scan`, SCAN_WGSL), [params, start, uniq, count], 1);
   const [px, py] = grid2d(Math.ceil(N / WG));
   enc.dispatch(gpu.pipeline(`${name}:scatter`, SCATTER_WGSL), [params, sorted, rank, ids, hist, start], px, py);
-  enc.dispatch(gpu.pipeline(`${name}:accumulate`, ACCUMULATE_WGSL), [gpu.uniform([N, V, C]), dwte, dout, sorted, ids, start],
-    Math.ceil(N / WG), Math.ceil(C / COLS));
-  // Positions.
-  enc.dispatch(gpu.pipeline(`${name}:positions`, POSITION_WGSL), [gpu.uniform([B, T, C]), dwpe, dout], Math.ceil(C / WG), T);
-  // Token types.
+  const [ky, kz] = yzGrid(gpu, Math.ceil(Math.min(N, V) / ROWS));
+  enc.dispatch(gpu.pipeline(variant(`${name}:accumulate`, vec4), accumulateWgsl(vec4)),
+    [gpu.uniform([V, C, C4]), dwte, dout, sorted, uniq, start], Math.ceil(C4 / (LANES * E)), ky, kz);
+  // Positions (and token-type partial sums per position).
+  const partial = scratch(gpu, 'embedding_type_partial', typeIds ? typeVocab * T * C : 1);
+  const TK = !typeIds ? 0 : typeVocab <= 2 ? typeVocab : 4;
+  enc.dispatch(gpu.pipeline(variant(`${name}:positions${TK}`, vec4), positionsWgsl(vec4, TK)),
+    [gpu.uniform([B, T, C, C4, typeVocab]), dwpe, dout, ...(typeIds ? [typeIds, partial] : [])], colGroups, Math.ceil(T / ROWS));
   if (typeIds && dwtt) {
-    const tblocks = Math.ceil(N / TYPE_BLOCK);
-    const partial = scratch(gpu, 'embedding_type_partial', tblocks * typeVocab * C);
-    const tparams = gpu.uniform([N, C, typeVocab, tblocks]);
-    enc.dispatch(gpu.pipeline(`${name}:types_partial`, TYPE_PARTIAL_WGSL), [tparams, partial, dout, typeIds], Math.ceil(C / WG), tblocks, typeVocab);
-    enc.dispatch(gpu.pipeline(`${name}:types_final`, TYPE_FINAL_WGSL), [tparams, dwtt, partial], Math.ceil(C / WG), typeVocab);
+    enc.dispatch(gpu.pipeline(variant(`${name}:types_final`, vec4), typesFinalWgsl(vec4)),
+      [gpu.uniform([T, C, C4, typeVocab]), dwtt, partial], colGroups, Math.ceil(typeVocab / ROWS));
   }
 }
 

@@ -12,55 +12,63 @@
 // The GPU cannot throw: a row index outside [0, totalRows) makes the forward write zeros for that
 // output row and the backward skip it. The references throw instead (and check uniqueness).
 //
-// Design: one invocation per element, 64 along C; y walks rows (≤ 65535 per dispatch, more split).
+// Design: memory-bound. One invocation per (row, 4 consecutive columns), workgroups of 8 × 8: the
+// 8 SIMD lanes of a row read 8 consecutive vec4 (row4.ts: array<vec4f> when C % 4 = 0, else 4
+// clamped scalar loads), and there is no integer division. Rows go on the y and z axes of the grid
+// so any number of rows fits one dispatch. (One invocation per element measured 2.2–2.6× slower:
+// 614 of 4096 rows × 128 0.50 → 0.2 ms; NOTES.md has the numbers.)
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
+import { row4Wgsl, vec4Rows, yzGrid } from './row4.js';
 
-const WG = 64;
+const LANES = 8; // invocations along the columns (one SIMD row of lavapipe's 8 lanes)
+const ROWS = 8; // rows per workgroup
 
-const GATHER_WGSL = /* wgsl */ `
-struct Params { nRows: u32, C: u32, totalRows: u32, row0: u32 }
+function gatherWgsl(vec4: boolean): string {
+  return /* wgsl */ `
+struct Params { nRows: u32, C: u32, C4: u32, totalRows: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> inp: array<f32>;
+${row4Wgsl('inp', 1, 'read', vec4)}
 @group(0) @binding(2) var<storage, read> rows: array<i32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let c = gid.x;
-  let i = P.row0 + gid.y;
-  if (c >= P.C || i >= P.nRows) { return; }
+${row4Wgsl('out', 3, 'read_write', vec4)}
+@compute @workgroup_size(${LANES}, ${ROWS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let q = wid.x * ${LANES}u + lid.x;
+  let i = (wid.z * nwg.y + wid.y) * ${ROWS}u + lid.y;
+  if (q >= P.C4 || i >= P.nRows) { return; }
   let r = rows[i];
   let ok = r >= 0 && u32(r) < P.totalRows;
-  out[i * P.C + c] = select(0.0, inp[u32(max(r, 0)) * P.C + c], ok);
+  out_store(i, q, select(vec4f(0.0), inp_load(min(u32(max(r, 0)), P.totalRows - 1u), q), ok));
 }
 `;
+}
 
-const SCATTER_ADD_WGSL = /* wgsl */ `
-struct Params { nRows: u32, C: u32, totalRows: u32, row0: u32 }
+function scatterAddWgsl(vec4: boolean): string {
+  return /* wgsl */ `
+struct Params { nRows: u32, C: u32, C4: u32, totalRows: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> dout: array<f32>;
+${row4Wgsl('dout', 1, 'read', vec4)}
 @group(0) @binding(2) var<storage, read> rows: array<i32>;
-@group(0) @binding(3) var<storage, read_write> dinp: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let c = gid.x;
-  let i = P.row0 + gid.y;
-  if (c >= P.C || i >= P.nRows) { return; }
+${row4Wgsl('dinp', 3, 'read_write', vec4)}
+@compute @workgroup_size(${LANES}, ${ROWS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let q = wid.x * ${LANES}u + lid.x;
+  let i = (wid.z * nwg.y + wid.y) * ${ROWS}u + lid.y;
+  if (q >= P.C4 || i >= P.nRows) { return; }
   let r = rows[i];
   if (r < 0 || u32(r) >= P.totalRows) { return; }
-  let k = u32(r) * P.C + c;
-  dinp[k] = dinp[k] + dout[i * P.C + c];
+  dinp_store(u32(r), q, dinp_load(u32(r), q) + dout_load(i, q));
 }
 `;
+}
 
-function launch(gpu: Gpu, enc: StepEncoder, label: string, code: string, a: Binding, rows: Binding, out: Binding, nRows: number, C: number, totalRows: number) {
-  const pipe = gpu.pipeline(label, code);
-  const maxY = gpu.limits.maxComputeWorkgroupsPerDimension;
-  for (let row0 = 0; row0 < nRows; row0 += maxY) {
-    const n = Math.min(maxY, nRows - row0);
-    enc.dispatch(pipe, [gpu.uniform([nRows, C, totalRows, row0]), a, rows, out], Math.ceil(C / WG), n);
-  }
+function launch(gpu: Gpu, enc: StepEncoder, label: string, code: (vec4: boolean) => string, a: Binding, rows: Binding, out: Binding, nRows: number, C: number, totalRows: number) {
+  const vec4 = vec4Rows(C);
+  const C4 = Math.ceil(C / 4);
+  const [y, z] = yzGrid(gpu, Math.ceil(nRows / ROWS));
+  enc.dispatch(gpu.pipeline(`${label}${vec4 ? ':vec4' : ''}`, code(vec4)), [gpu.uniform([nRows, C, C4, totalRows]), a, rows, out],
+    Math.ceil(C4 / LANES), y, z);
 }
 
 /**
@@ -83,7 +91,7 @@ export function gather_rows_forward(
   checkBuffer(name, 'inp', inp, total * C);
   checkBuffer(name, 'rows', rows, nRows);
   checkBuffer(name, 'out', out, nRows * C);
-  launch(gpu, enc, name, GATHER_WGSL, inp, rows, out, nRows, C, total);
+  launch(gpu, enc, name, gatherWgsl, inp, rows, out, nRows, C, total);
 }
 
 /** dinp[rows[i]] += dout[i] (rows unique). `totalRows` defaults to what the dinp binding holds. */
@@ -104,7 +112,7 @@ export function gather_rows_backward(
   checkBuffer(name, 'dinp', dinp, total * C);
   checkBuffer(name, 'dout', dout, nRows * C);
   checkBuffer(name, 'rows', rows, nRows);
-  launch(gpu, enc, name, SCATTER_ADD_WGSL, dout, rows, dinp, nRows, C, total);
+  launch(gpu, enc, name, scatterAddWgsl, dout, rows, dinp, nRows, C, total);
 }
 
 function bindingElements(b: Binding): number {

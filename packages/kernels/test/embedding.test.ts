@@ -64,12 +64,12 @@ function f32Backward(k: EmbCase) {
     dwpe[t * C + c] = f(dwpe[t * C + c] + acc);
   }
   if (types) {
-    const blocks = Math.ceil(N / 128);
+    // Per type and column: Σ over t in order of (Σ over b in order of the matching dout[b, t]).
     for (let kk = 0; kk < TV; kk++) for (let c = 0; c < C; c++) {
       let total = 0;
-      for (let blk = 0; blk < blocks; blk++) {
+      for (let t = 0; t < T; t++) {
         let acc = 0;
-        for (let p = blk * 128; p < Math.min(N, blk * 128 + 128); p++) if (types[p] === kk) acc = f(acc + dout[p * C + c]);
+        for (let b = 0; b < B; b++) if (types[b * T + t] === kk) acc = f(acc + dout[(b * T + t) * C + c]);
         total = f(total + acc);
       }
       dwtt[kk * C + c] = f(dwtt[kk * C + c] + total);
