@@ -11,7 +11,7 @@
 //   linear_backward dinp (M,K)  = dout · weight              (overwritten, or += with accumulateDinp)
 //                   dweight (N,K) += doutᵀ · inp
 //                   dbias (N)    += column sums of dout
-//   bias_backward   dbias (N) += Σ_i dout (i, :)             (one invocation per column: no atomics,
+//   bias_backward   dbias (N) += Σ_i dout (i, :)             (bias_backward.ts: row blocks, then a fixed-order sum; no atomics,
 //                                                              the same bits every run)
 //
 // The WGSL lives in one file per variant (matmul_subgroup, matmul_register, matmul_tiled,
@@ -39,6 +39,9 @@ import { MATMUL_REGISTER } from './matmul_register.js';
 import { MATMUL_TILED } from './matmul_tiled.js';
 import { MATMUL_NAIVE } from './matmul_naive.js';
 import { matmulVariantFor, subgroupMatmulUsable, type MatmulVariant } from './tune.js';
+import { bias_backward, bias_backward_reference } from './bias_backward.js';
+
+export { bias_backward, bias_backward_reference };
 
 export type { MatmulVariant } from './tune.js';
 
@@ -493,59 +496,3 @@ export function linear_backward_reference(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Bias gradient: column sums. One invocation per column walks all M rows in order, so the sum is
-// the same bits every run (no atomics, no order that depends on scheduling). Loads of a row are
-// consecutive across lanes. Very tall inputs are split into dispatches of at most
-// MAX_BIAS_ELEMENTS elements, each adding its rows' partial sum (still deterministic).
-
-const BIAS_WORKGROUP = 64;
-const MAX_BIAS_ELEMENTS = 2 ** 22;
-
-export const BIAS_BACKWARD_WGSL = /* wgsl */ `
-struct Dims { M: u32, N: u32, m0: u32, rows: u32 }
-@group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> dout: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dbias: array<f32>;
-
-@compute @workgroup_size(${BIAS_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let j = gid.x;
-  if (j >= dims.N) { return; }
-  // Four interleaved partial sums shorten the dependency chain; the order is fixed.
-  var s = vec4f(0.0);
-  var i = dims.m0;
-  let end = dims.m0 + dims.rows;
-  for (; i + 4u <= end; i += 4u) {
-    s += vec4f(dout[i * dims.N + j], dout[(i + 1u) * dims.N + j], dout[(i + 2u) * dims.N + j], dout[(i + 3u) * dims.N + j]);
-  }
-  for (; i < end; i++) { s.x += dout[i * dims.N + j]; }
-  dbias[j] += (s.x + s.y) + (s.z + s.w);
-}
-`;
-
-/** Record dbias (N) += Σ_i dout (i, :) for dout (M, N). Deterministic. */
-export function bias_backward(gpu: Gpu, enc: StepEncoder, dbias: Binding, dout: Binding, M: number, N: number): void {
-  const name = 'bias_backward';
-  checkDims(name, { M, N });
-  checkBuffer(name, 'dout', dout, M * N);
-  checkBuffer(name, 'dbias', dbias, N);
-  const pipe = gpu.pipeline(name, BIAS_BACKWARD_WGSL);
-  const gx = Math.ceil(N / BIAS_WORKGROUP);
-  const rowChunk = Math.max(1, Math.floor(MAX_BIAS_ELEMENTS / N));
-  for (let m0 = 0; m0 < M; m0 += rowChunk) {
-    enc.dispatch(pipe, [gpu.uniform([M, N, m0, Math.min(rowChunk, M - m0)]), dout, dbias], gx);
-  }
-}
-
-/** float64 reference of bias_backward. */
-export function bias_backward_reference(dbias: Float64Array, dout: ArrayLike<number>, M: number, N: number): void {
-  const name = 'bias_backward_reference';
-  checkDims(name, { M, N });
-  checkArray(name, 'dout', dout, M * N);
-  checkArray(name, 'dbias', dbias, N);
-  for (let j = 0; j < N; j++) {
-    let s = 0;
-    for (let i = 0; i < M; i++) s += dout[i * N + j];
-    dbias[j] += s;
-  }
-}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCases } from '../src/bench/cli.js';
 import type { BenchResultsFile } from '../src/bench/types.js';
-import { ROOFLINE_REFERENCES, rooflineBoundBy, rooflineBoundMs, rooflineRatio } from '../src/bench/roofline.js';
+import { copyRateFor, ROOFLINE_REFERENCES, rooflineBoundBy, rooflineBoundMs, rooflineRatio } from '../src/bench/roofline.js';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const cli = (args: string[]) =>
@@ -56,11 +56,12 @@ test('bench --quick on one case writes a results file with one well-formed recor
     assert.equal(typeof rec.info.variant, 'string');
     // Roofline: ceilings from the three reference cases of the same run, and the record's ratio.
     assert.ok(file.roofline, 'roofline missing');
-    assert.deepEqual(file.roofline.references.map((r) => r.name), Object.values(ROOFLINE_REFERENCES));
+    const refNames = [ROOFLINE_REFERENCES.flops, ...ROOFLINE_REFERENCES.bytes, ROOFLINE_REFERENCES.overhead];
+    assert.deepEqual(file.roofline.references.map((r) => r.name), refNames);
     const c = file.roofline.ceilings;
     assert.equal(c.gflops, file.roofline.references[0].gflops);
-    assert.equal(c.gbps, file.roofline.references[1].gbps);
-    assert.equal(c.overhead_ms, file.roofline.references[2].median_ms);
+    assert.deepEqual(c.copies, file.roofline.references.slice(1, -1).map((r) => ({ bytes: r.bytes, gbps: r.gbps })));
+    assert.equal(c.overhead_ms, file.roofline.references.at(-1)!.median_ms);
     assert.equal(rec.roofline_bound, 'flops');
     assert.ok(Math.abs(rec.roofline_ratio! - rooflineRatio(rec.median_ms, rec.flops, rec.bytes, c)) < 1e-12);
     assert.match(r.stdout, /ceilings: [\d.]+ GFLOP\/s/);
@@ -69,16 +70,22 @@ test('bench --quick on one case writes a results file with one well-formed recor
   }
 });
 
-test('roofline bound: fixed cost + the slower of FLOPs at the matmul rate and bytes at the copy rate', () => {
-  const c = { gflops: 20, gbps: 5, overhead_ms: 0.1 };
-  // 2·1024³ FLOPs at 20 GFLOP/s = 107.37 ms; 12 MiB at 5 GB/s = 2.52 ms → FLOP-bound.
+test('roofline bound: fixed cost + the slower of FLOPs at the matmul rate and bytes at the copy rate for that size', () => {
+  const c = { gflops: 20, copies: [{ bytes: 2 ** 23, gbps: 6 }, { bytes: 2 ** 25, gbps: 3 }], overhead_ms: 0.1 };
+  // Copy rate: the reference's at its size, clamped outside, log-linear between (2²⁴ is halfway).
+  assert.equal(copyRateFor(2 ** 20, c.copies), 6);
+  assert.equal(copyRateFor(2 ** 23, c.copies), 6);
+  assert.ok(Math.abs(copyRateFor(2 ** 24, c.copies) - 4.5) < 1e-12);
+  assert.equal(copyRateFor(2 ** 30, c.copies), 3);
+  // 2·1024³ FLOPs at 20 GFLOP/s = 107.37 ms; 12 MiB at ≈ 5.1 GB/s ≈ 2.5 ms → FLOP-bound.
   assert.ok(Math.abs(rooflineBoundMs(2 * 1024 ** 3, 3 * 4 * 1024 ** 2, c) - (0.1 + 2 * 1024 ** 3 / 20e6)) < 1e-9);
   assert.equal(rooflineBoundBy(2 * 1024 ** 3, 3 * 4 * 1024 ** 2, c), 'flops');
-  // A copy of 1M floats (8 MB) at 5 GB/s = 1.6777 ms; running at half the copy rate → ratio ≈ 2.
-  const bound = rooflineBoundMs(0, 8 * 2 ** 20, c);
-  assert.equal(rooflineBoundBy(0, 8 * 2 ** 20, c), 'bytes');
-  assert.ok(Math.abs(rooflineRatio(2 * (bound - 0.1) + 0.1, 0, 8 * 2 ** 20, c) - (2 * bound - 0.1) / bound) < 1e-12);
-  assert.throws(() => rooflineBoundMs(1, 1, { gflops: 0, gbps: 5, overhead_ms: 0 }), /ceilings must be positive/);
+  // 8 MiB moved at 6 GB/s = 1.398 ms (+ 0.1); a kernel taking 2.896 ms sits at 2×.
+  const bound = rooflineBoundMs(0, 2 ** 23, c);
+  assert.ok(Math.abs(bound - (0.1 + 2 ** 23 / 6e6)) < 1e-12);
+  assert.equal(rooflineBoundBy(0, 2 ** 23, c), 'bytes');
+  assert.ok(Math.abs(rooflineRatio(2 * bound, 0, 2 ** 23, c) - 2) < 1e-12);
+  assert.throws(() => rooflineBoundMs(1, 1, { ...c, gflops: 0 }), /ceilings must be positive/);
 });
 
 test('bench rejects a filter that matches nothing or is not a regex', () => {

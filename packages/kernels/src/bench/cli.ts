@@ -14,8 +14,9 @@
 // run ("best", steadier on a shared machine) and the speed-up over a naive kernel computing the
 // same thing, measured in the same process (compare ratios, not absolute numbers: the machine may
 // be shared; the load average is printed and stored). The "×roof" column is the case's median over
-// its roofline bound from ceilings measured first in the same run — matmul's GFLOP/s, copy's GB/s
-// and a one-element step's fixed cost (roofline.ts) — and a summary names every case above 2×. Every timed iteration records the step, submits it and awaits
+// its roofline bound from ceilings measured first in the same run — matmul's GFLOP/s, a copy's
+// GB/s at about the case's size and a one-element step's fixed cost (roofline.ts) — and a summary
+// names every case above 2×. Every timed iteration records the step, submits it and awaits
 // gpu.sync(), so the time is the GPU's work plus one submit round trip (~0.1 ms on lavapipe).
 //
 // Adding benchmarks for a kernel family: drop a file in src/bench/cases/<family>.ts that exports
@@ -180,7 +181,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   }
   const roofline = !values['no-roofline'];
   const refs = roofline
-    ? Object.values(ROOFLINE_REFERENCES).map((name) => {
+    ? [ROOFLINE_REFERENCES.flops, ...ROOFLINE_REFERENCES.bytes, ROOFLINE_REFERENCES.overhead].map((name) => {
         const c = all.find((x) => x.name === name);
         if (!c) throw new Error(`bench: the roofline reference case '${name}' is missing from src/bench/cases`);
         return c;
@@ -206,10 +207,13 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
         refRecords.push(r);
         console.log(`${''.padEnd(8)}${row(c, r)}`);
       }
-      const [f, b, o] = refRecords;
-      ceilings = { gflops: f.gflops, gbps: b.gbps, overhead_ms: o.median_ms };
+      const f = refRecords[0];
+      const o = refRecords[refRecords.length - 1];
+      const copies = refRecords.slice(1, -1).map((r) => ({ bytes: r.bytes, gbps: r.gbps }));
+      ceilings = { gflops: f.gflops, copies, overhead_ms: o.median_ms };
       for (const r of refRecords) annotate(r, ceilings);
-      console.log(`ceilings: ${ceilings.gflops.toFixed(1)} GFLOP/s (${f.name}), ${ceilings.gbps.toFixed(2)} GB/s (${b.name}), ${ceilings.overhead_ms.toFixed(3)} ms per step (${o.name})`);
+      const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+      console.log(`ceilings: ${ceilings.gflops.toFixed(1)} GFLOP/s (${f.name}); copy ${copies.map((c) => `${c.gbps.toFixed(2)} GB/s at ${mib(c.bytes)}`).join(', ')}; ${ceilings.overhead_ms.toFixed(3)} ms per step (${o.name})`);
     }
     console.log(`${''.padEnd(8)}${header}${roofline ? '   ×roof' : ''}`);
     for (const [i, c] of cases.entries()) {

@@ -3,8 +3,12 @@
 // Efficiency is judged against ceilings measured in the same run on the same adapter, because on a
 // shared software GPU only same-run ratios mean anything:
 //   - FLOP ceiling R: GFLOP/s of the reference matmul (`matmul nn 1024x1024x1024`),
-//   - byte ceiling W: GB/s of the plain copy kernel (`copy N=1048576`: one load and one store per
-//     element, the fastest any kernel can move bytes through storage buffers here),
+//   - byte ceiling W(bytes): GB/s of the plain vec4 copy kernel (one load and one store per
+//     element, the fastest any kernel moves bytes through storage buffers here) moving about as
+//     many bytes as the case: copies of 2, 8, 32 and 64 MiB are measured and W is interpolated in
+//     log(bytes) between them (clamped at the ends). Why by size: the rate falls once the data
+//     leaves the caches (on this machine 5.9 GB/s at 8 MiB, 3.3 at 32 MiB, 1.8 at 64 MiB), and a
+//     kernel should be compared with a copy that hits the same level of the memory hierarchy.
 //   - fixed cost t0: the median time of a one-element fill (`fill N=1`), i.e. what the harness pays
 //     for recording, submitting and awaiting one step whatever its size.
 // A case's lower bound is t0 + max(flops / R, bytes / W): the time it would take if it ran at
@@ -17,25 +21,39 @@
 /** Names of the reference cases (must exist among the loaded cases). */
 export const ROOFLINE_REFERENCES = {
   flops: 'matmul nn 1024x1024x1024',
-  bytes: 'copy N=1048576',
+  bytes: ['copy N=262144', 'copy N=1048576', 'copy N=4194304', 'copy N=8388608'],
   overhead: 'fill N=1',
 } as const;
 
 export interface RooflineCeilings {
   /** GFLOP/s of the FLOP reference (median). */
   gflops: number;
-  /** GB/s of the byte reference (median). */
-  gbps: number;
+  /** Byte references: bytes moved and GB/s (median), in increasing order of bytes. */
+  copies: { bytes: number; gbps: number }[];
   /** Median ms of a trivial one-dispatch step. */
   overhead_ms: number;
 }
 
+/** The copy rate (GB/s) for a case moving `bytes`: log-linear between the references, clamped. */
+export function copyRateFor(bytes: number, copies: RooflineCeilings['copies']): number {
+  if (copies.length === 0) throw new Error('roofline: no copy reference');
+  const c = [...copies].sort((x, y) => x.bytes - y.bytes);
+  if (bytes <= c[0].bytes) return c[0].gbps;
+  for (let i = 1; i < c.length; i++) {
+    if (bytes <= c[i].bytes) {
+      const t = Math.log(bytes / c[i - 1].bytes) / Math.log(c[i].bytes / c[i - 1].bytes);
+      return c[i - 1].gbps + t * (c[i].gbps - c[i - 1].gbps);
+    }
+  }
+  return c[c.length - 1].gbps;
+}
+
 /** Lower bound in ms for a case of `flops` FLOPs and `bytes` bytes under the ceilings. */
 export function rooflineBoundMs(flops: number, bytes: number, c: RooflineCeilings): number {
-  if (!(c.gflops > 0) || !(c.gbps > 0) || !(c.overhead_ms >= 0)) {
-    throw new Error(`roofline: ceilings must be positive (got ${c.gflops} GFLOP/s, ${c.gbps} GB/s, ${c.overhead_ms} ms)`);
+  if (!(c.gflops > 0) || !c.copies.every((x) => x.gbps > 0 && x.bytes > 0) || !(c.overhead_ms >= 0)) {
+    throw new Error(`roofline: ceilings must be positive (got ${c.gflops} GFLOP/s, ${c.copies.map((x) => x.gbps).join('/')} GB/s, ${c.overhead_ms} ms)`);
   }
-  return c.overhead_ms + Math.max(flops / (c.gflops * 1e6), bytes / (c.gbps * 1e6));
+  return c.overhead_ms + Math.max(flops / (c.gflops * 1e6), bytes / (copyRateFor(bytes, c.copies) * 1e6));
 }
 
 /** median / bound: 1 = at the ceiling, 2 = half as efficient. */
@@ -45,5 +63,5 @@ export function rooflineRatio(medianMs: number, flops: number, bytes: number, c:
 
 /** Which ceiling binds a case: 'flops' when its FLOP time exceeds its byte time. */
 export function rooflineBoundBy(flops: number, bytes: number, c: RooflineCeilings): 'flops' | 'bytes' {
-  return flops / c.gflops >= bytes / c.gbps ? 'flops' : 'bytes';
+  return flops / c.gflops >= bytes / copyRateFor(bytes, c.copies) ? 'flops' : 'bytes';
 }

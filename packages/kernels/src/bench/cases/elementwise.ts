@@ -35,6 +35,10 @@ function elementwiseCase(op: Op, N: number): BenchCase {
 export const cases: BenchCase[] = [
   ...(['add_forward', 'accumulate', 'scale', 'copy', 'fill'] as const).map((op) => elementwiseCase(op, 4096 * 256)),
   elementwiseCase('add_forward', 4096 * 1024),
+  // Copies moving 2, 32 and 64 MiB (with the 8 MiB one above): the roofline's byte ceilings by size.
+  elementwiseCase('copy', 1 << 18),
+  elementwiseCase('copy', 1 << 22),
+  elementwiseCase('copy', 1 << 23),
   // A one-element step: the fixed cost of recording, submitting and awaiting one dispatch (the
   // roofline's t0, see ../roofline.ts).
   elementwiseCase('fill', 1),
