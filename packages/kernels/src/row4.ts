@@ -10,7 +10,8 @@
 //
 // The generated functions read the column counts from the shader's uniform `P`, which must have
 // fields `C: u32` (columns) and `C4: u32` (= ⌈C/4⌉, the number of 4-column groups per row):
-//   fn <name>_load(row: u32, q: u32) -> vec4f         columns 4q .. 4q+3 of `row`
+//   fn <name>_load(row: u32, q: u32) -> vec4f         columns 4q .. 4q+3 of `row` (past C: repeats of C − 1)
+//   fn <name>_loadz(row: u32, q: u32) -> vec4f        the same with columns past C read as 0 (for sums)
 //   fn <name>_store(row: u32, q: u32, v: vec4f)       (read_write bindings only)
 
 import type { Gpu } from './runtime.js';
@@ -27,24 +28,29 @@ export function row4Wgsl(name: string, binding: number, access: 'read' | 'read_w
     return /* wgsl */ `
 @group(0) @binding(${binding}) var<storage, ${access}> ${name}: array<vec4f>;
 fn ${name}_load(row: u32, q: u32) -> vec4f { return ${name}[row * P.C4 + q]; }
+fn ${name}_loadz(row: u32, q: u32) -> vec4f { return ${name}[row * P.C4 + q]; }
 ${store ? `fn ${name}_store(row: u32, q: u32, v: vec4f) { ${name}[row * P.C4 + q] = v; }` : ''}
 `;
   }
   return /* wgsl */ `
 @group(0) @binding(${binding}) var<storage, ${access}> ${name}: array<f32>;
 fn ${name}_load(row: u32, q: u32) -> vec4f {
-  let b = row * P.C;
-  let c = 4u * q;
-  let m = P.C - 1u;
-  return vec4f(${name}[b + c], ${name}[b + min(c + 1u, m)], ${name}[b + min(c + 2u, m)], ${name}[b + min(c + 3u, m)]);
+  let base_ = row * P.C;
+  let col_ = 4u * q;
+  let last_ = P.C - 1u;
+  return vec4f(${name}[base_ + col_], ${name}[base_ + min(col_ + 1u, last_)], ${name}[base_ + min(col_ + 2u, last_)],
+               ${name}[base_ + min(col_ + 3u, last_)]);
+}
+fn ${name}_loadz(row: u32, q: u32) -> vec4f {
+  return select(vec4f(0.0), ${name}_load(row, q), 4u * q + vec4u(0u, 1u, 2u, 3u) < vec4u(P.C));
 }
 ${store ? `fn ${name}_store(row: u32, q: u32, v: vec4f) {
-  let c = 4u * q;
-  let b = row * P.C + c;
-  ${name}[b] = v.x;
-  if (c + 1u < P.C) { ${name}[b + 1u] = v.y; }
-  if (c + 2u < P.C) { ${name}[b + 2u] = v.z; }
-  if (c + 3u < P.C) { ${name}[b + 3u] = v.w; }
+  let col_ = 4u * q;
+  let base_ = row * P.C + col_;
+  ${name}[base_] = v.x;
+  if (col_ + 1u < P.C) { ${name}[base_ + 1u] = v.y; }
+  if (col_ + 2u < P.C) { ${name}[base_ + 2u] = v.z; }
+  if (col_ + 3u < P.C) { ${name}[base_ + 3u] = v.w; }
 }` : ''}
 `;
 }
