@@ -59,6 +59,29 @@ function sortBlock(N: number): number {
   return Math.max(MIN_SORT_BLOCK, Math.ceil(N / MAX_BLOCKS));
 }
 
+// Forward with token types, step 1: the (TV·T, C) table pt[k·T + t] = wpe[t] + wtt[k] (T·TV rows, small),
+// so that step 2 reads two rows per position instead of three.
+function positionTypeTableWgsl(vec4: boolean): string {
+  return /* wgsl */ `
+struct Params { T: u32, C: u32, C4: u32, TV: u32 }
+@group(0) @binding(0) var<uniform> P: Params;
+${row4Wgsl('pt', 1, 'read_write', vec4)}
+${row4Wgsl('wpe', 2, 'read', vec4)}
+${row4Wgsl('wtt', 3, 'read', vec4)}
+@compute @workgroup_size(${LANES}, ${ROWS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let q = wid.x * ${LANES}u + lid.x;
+  let t = wid.y * ${ROWS}u + lid.y;
+  let k = wid.z;
+  if (q >= P.C4 || t >= P.T) { return; }
+  pt_store(k * P.T + t, q, wpe_load(t, q) + wtt_load(k, q));
+}
+`;
+}
+
+// Step 2: out[b, t] = wte[ids[b, t]] + pt[types[b, t]·T + t] (pt = wpe when there are no token types).
+// Grid (column groups, T, B): the 8 lanes of a SIMD row share one position and read consecutive
+// vec4; each lane takes E vec4, 8 vec4 apart (the position's ids are loaded once per E vec4).
 function forwardWgsl(vec4: boolean): string {
   return /* wgsl */ `
 struct Params { B: u32, T: u32, C: u32, C4: u32, V: u32, TV: u32, has_types: u32, nan: f32, b0: u32 }
@@ -67,11 +90,8 @@ ${row4Wgsl('out', 1, 'read_write', vec4)}
 @group(0) @binding(2) var<storage, read> ids: array<i32>;
 @group(0) @binding(3) var<storage, read> type_ids: array<i32>;
 ${row4Wgsl('wte', 4, 'read', vec4)}
-${row4Wgsl('wpe', 5, 'read', vec4)}
-${row4Wgsl('wtt', 6, 'read', vec4)}
+${row4Wgsl('pt', 5, 'read', vec4)}
 
-// Grid (column groups, T, B): the 8 lanes of a SIMD row share one position and read consecutive
-// vec4; each lane takes E vec4, 8 vec4 apart (the position's id is loaded once per E vec4).
 @compute @workgroup_size(${LANES}, ${ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let q0 = wid.x * ${LANES * E}u + lid.x;
@@ -81,21 +101,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let id = ids[pos];
   var ok = id >= 0 && u32(id) < P.V;
   let w = min(u32(max(id, 0)), P.V - 1u);
-  var k = 0u;
+  var r = t;
   if (P.has_types != 0u) {
     let tt = type_ids[pos];
     ok = ok && tt >= 0 && u32(tt) < P.TV;
-    k = min(u32(max(tt, 0)), P.TV - 1u);
+    r += min(u32(max(tt, 0)), P.TV - 1u) * P.T;
   }
   // An out-of-range id gives NaN (taken from the uniform: WGSL constant expressions may not be NaN).
   let bad = vec4f(P.nan);
   ${unroll((e) => `{
     let q = q0 + ${8 * e}u;
-    if (q < P.C4) {
-      var x = wte_load(w, q) + wpe_load(t, q);
-      if (P.has_types != 0u) { x += wtt_load(k, q); }
-      out_store(pos, q, select(bad, x, ok));
-    }
+    if (q < P.C4) { out_store(pos, q, select(bad, wte_load(w, q) + pt_load(r, q), ok)); }
   }`)}
 }
 `;
@@ -322,12 +338,18 @@ export function embedding_forward(gpu: Gpu, enc: StepEncoder, out: Binding, ids:
   const V = Math.floor(bindingSize(wte) / 4 / C);
   const vec4 = vec4Rows(C);
   const C4 = Math.ceil(C / 4);
+  checkRowsGrid(name, gpu, T);
+  let pt = wpe;
+  if (typeIds && wtt) {
+    pt = scratch(gpu, 'embedding_position_type', typeVocab * T * C);
+    enc.dispatch(gpu.pipeline(variant(`${name}:table`, vec4), positionTypeTableWgsl(vec4)),
+      [gpu.uniform([T, C, C4, typeVocab]), pt, wpe, wtt], Math.ceil(C4 / LANES), Math.ceil(T / ROWS), typeVocab);
+  }
   const pipe = gpu.pipeline(variant(name, vec4), forwardWgsl(vec4));
   const maxZ = gpu.limits.maxComputeWorkgroupsPerDimension;
-  checkRowsGrid(name, gpu, T);
   for (let b0 = 0; b0 < B; b0 += maxZ) {
     enc.dispatch(pipe, [
-      gpu.uniform([B, T, C, C4, V, typeVocab, typeIds ? 1 : 0, 0x7fc00000, b0]), out, ids, typeIds ?? ids, wte, wpe, wtt ?? wte,
+      gpu.uniform([B, T, C, C4, V, typeVocab, typeIds ? 1 : 0, 0x7fc00000, b0]), out, ids, typeIds ?? ids, wte, pt,
     ], Math.ceil(C4 / (LANES * E)), Math.ceil(T / ROWS), Math.min(maxZ, B - b0));
   }
 }
