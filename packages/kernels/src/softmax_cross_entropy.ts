@@ -19,25 +19,38 @@
 // with their gradient (saves an (N, V) buffer for the vocabulary projection). dlogits = null
 // computes the losses only (evaluation).
 //
-// Design: two layouts. On lavapipe (and other software adapters), and for rows of ≤ 64 logits
-// anywhere, one invocation owns a whole row: no workgroup memory, no barriers. A workgroup of 64
-// per row with a tree reduction measured 16 µs of fixed cost per row here (barriers are coroutine
-// switches): 66 ms vs 4 ms for 4096 rows × V 256, and no faster even for 16 rows × V 30000. On a
-// hardware GPU long rows get a workgroup of 64 (a 6-step tree in workgroup memory). In both,
-// pass 1 is an online max/sum-exp (one read per logit) over blocks of 4 consecutive logits (5
-// exps per 4 logits; a per-element online update runs both sides of its branch on SIMD lanes, 2
-// exps per logit — the block version measured 1.3–1.7× faster), and pass 2 re-reads the row and
-// writes the gradient. Ignored rows skip both passes. Large N·V is
-// split into several dispatches of at most ~4M logits each so no dispatch runs for long.
+// Design: three layouts, chosen per adapter and V (softmaxCrossEntropyLayout):
+//   - 'row-per-subgroup' (software adapters with 8-lane subgroups, V > 64): a workgroup of 8
+//     invocations = one subgroup owns a row; lane l reads the row's chunks l, l + 8, ... so the
+//     8 SIMD lanes read consecutive addresses, a chunk being one vec4 when V % 4 == 0 (4 logits
+//     per load instruction) or 4 scalars at stride 8 otherwise; the lanes' (max, sum-exp) pairs are
+//     combined with subgroupMax / subgroupAdd (register shuffles: no workgroup memory, no
+//     barriers). Measured 2.1–2.4× faster than one invocation per row at 614 × 8192 and
+//     1229 × 16384 (the 8 lanes of that layout walk 8 rows 32–64 KiB apart).
+//   - 'row-per-invocation' (software adapters otherwise, and rows of ≤ 64 logits anywhere): one
+//     invocation owns a whole row: no workgroup memory, no barriers, no subgroups.
+//   - 'row-per-workgroup' (hardware GPUs, long rows): a workgroup of 64 per row with a 6-step tree
+//     in workgroup memory. On lavapipe it has ~16 µs of fixed cost per row (barriers are coroutine
+//     switches): 66 ms vs 4 ms per invocation for 4096 rows × V 256.
+// In all, pass 1 is an online max/sum-exp (one read per logit) over blocks of 4 or more logits,
+// rescaling the running sum once per block (5 exps per 4 logits, or 17 per 16 in the unrolled
+// subgroup loop; a per-element online update runs both sides of its branch on SIMD lanes, 2 exps
+// per logit — the block version measured 1.3–1.7× faster), and pass 2 re-reads the row (from
+// cache) and writes the gradient. Ignored rows skip both passes. Large N·V is split into several
+// dispatches of at most ~4M logits each so no dispatch runs for long.
 
-import type { Binding, Gpu, StepEncoder } from './runtime.js';
+import { bindingOffset, type Binding, type Gpu, type StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
+import { grid2d } from './elementwise.js';
+import { subgroupMatmulUsable } from './tune.js';
 
 const WG = 64;
 /** At most this many logits per dispatch (keeps each dispatch short on a software GPU). */
 const MAX_ELEMENTS_PER_DISPATCH = 1 << 22;
 /** Rows of at most this many logits get one invocation each instead of a workgroup. */
 const SHORT_ROW = 64;
+/** On software adapters, rows of more than this many logits get an 8-lane subgroup each. */
+const SUBGROUP_MIN_V = 64;
 
 export interface SoftmaxCrossEntropyOptions {
   /** Per-class weights (V) f32, PyTorch's `weight=`; null/absent = all ones. */
@@ -51,7 +64,7 @@ export interface SoftmaxCrossEntropyOptions {
   /** Target value of rows to skip; only −100 (PyTorch's default) is accepted. */
   ignoreIndex?: -100;
   /** Force a layout (tests, benchmarks); default 'auto' (see the file header). */
-  layout?: 'auto' | 'row-per-invocation' | 'row-per-workgroup';
+  layout?: 'auto' | SoftmaxCrossEntropyLayout;
 }
 
 export interface SoftmaxCrossEntropyReferenceOptions {
@@ -196,6 +209,172 @@ ${header}
 `;
 }
 
+/** Lanes per row in the 'row-per-subgroup' layout (the 8-lane subgroups checked by tune.ts). */
+const SG = 8;
+/** Chunks per lane per loop iteration in that layout. */
+let SG_UNROLL = 4;
+/** Benchmarks/tests: set the unroll of the 'row-per-subgroup' layout (1, 2 or 4). */
+export function setSoftmaxCrossEntropyUnroll(u: number): void {
+  if (![1, 2, 4].includes(u)) throw new Error(`softmax_cross_entropy: unroll=${u} must be 1, 2 or 4`);
+  SG_UNROLL = u;
+}
+
+/**
+ * WGSL of the 'row-per-subgroup' layout: a workgroup of SG = 8 invocations is one subgroup and
+ * owns one row. Lane l reads the row's chunks l, l + 8, l + 16, ... so the 8 SIMD lanes touch
+ * consecutive addresses (on lavapipe a workgroup's 8 lanes are one CPU thread's AVX2 register);
+ * the per-lane (max, sum-exp) pairs are combined with subgroupMax / subgroupAdd (register shuffles,
+ * no workgroup memory, no barriers). With `vec4` (V % 4 == 0 and 16-byte aligned bindings) a
+ * chunk is one vec4 load (4 logits per load instruction); otherwise a chunk is 4 scalars at
+ * stride 8 (32 consecutive logits per iteration across the lanes).
+ */
+function wgslSubgroup(mode: GradMode, vec4: boolean, unroll = SG_UNROLL): string {
+  const logitsAccess = mode === 'inplace' ? 'read_write' : 'read';
+  const T = vec4 ? 'vec4f' : 'f32';
+  const dlogitsDecl = mode === 'separate' ? `@group(0) @binding(6) var<storage, read_write> dlogits: array<${T}>;` : '';
+  const dl = mode === 'separate' ? 'dlogits' : 'logits';
+  const writeGrad = mode !== 'none';
+  const U = unroll;
+  // Chunk c of a row: vec4 → the row's c-th vec4; scalar → the 4 logits (c / 8)·32 + c % 8 + 8·b,
+  // b = 0..3 (so 8 lanes with consecutive c cover 32 consecutive logits). Lane l takes chunks
+  // l, l + 8, l + 16, ...: U chunks per iteration of the main loop (independent exps to
+  // interleave) while they are all full, then one at a time. Only chunks past nFull can reach
+  // past the row's end: there logits past the end load as -3e38 (exp gives 0) and are not stored.
+  const nChunks = vec4 ? 'V / 4u' : '(V + 31u) / 32u * 8u';
+  const nFull = vec4 ? 'nc' : 'V / 32u * 8u';
+  const load = vec4
+    ? `fn chunk_index(c: u32) -> vec4u { return vec4u(4u * c) + vec4u(0u, 1u, 2u, 3u); }
+fn load_full(base: u32, c: u32) -> vec4f { return logits[base / 4u + c]; }
+fn load_tail(base: u32, c: u32) -> vec4f { return logits[base / 4u + c]; }`
+    : `fn chunk_index(c: u32) -> vec4u { return vec4u((c / 8u) * 32u + c % 8u) + vec4u(0u, 8u, 16u, 24u); }
+fn load_full(base: u32, c: u32) -> vec4f {
+  let j = base + (c / 8u) * 32u + c % 8u;
+  return vec4f(logits[j], logits[j + 8u], logits[j + 16u], logits[j + 24u]);
+}
+fn load_tail(base: u32, c: u32) -> vec4f {
+  let V = P.V;
+  let j = chunk_index(c);
+  let jc = min(j, vec4u(V - 1u));
+  let z = vec4f(logits[base + jc.x], logits[base + jc.y], logits[base + jc.z], logits[base + jc.w]);
+  return select(vec4f(-3.0e38), z, j < vec4u(V));
+}`;
+  const storeFull = vec4
+    ? (c: string, v: string) => `${dl}[base / 4u + (${c})] = ${v};`
+    : (c: string, v: string) => `{ let cc = ${c}; let j = base + (cc / 8u) * 32u + cc % 8u;
+      ${dl}[j] = ${v}.x; ${dl}[j + 8u] = ${v}.y; ${dl}[j + 16u] = ${v}.z; ${dl}[j + 24u] = ${v}.w; }`;
+  const storeTail = vec4
+    ? storeFull
+    : (c: string, v: string) => `{ let js = chunk_index(${c});
+      for (var b = 0u; b < 4u; b++) { if (js[b] < V) { ${dl}[base + js[b]] = ${v}[b]; } } }`;
+  const zt = vec4 ? 'logits[(base + tu) / 4u][tu % 4u]' : 'logits[base + tu]';
+  const us = Array.from({ length: U }, (_, u) => u);
+  const maxTree = (xs: string[]): string => (xs.length === 1 ? xs[0] : `max(${maxTree(xs.slice(0, xs.length / 2))}, ${maxTree(xs.slice(xs.length / 2))})`);
+  const addTree = (xs: string[]): string => (xs.length === 1 ? xs[0] : `(${addTree(xs.slice(0, xs.length / 2))} + ${addTree(xs.slice(xs.length / 2))})`);
+  // The online update of (m, s) by the chunks z0..z{k-1}.
+  const online = (zs: string[]) => `    let mv = ${maxTree(zs)};
+    let mn = max(m, max(max(mv.x, mv.y), max(mv.z, mv.w)));
+    let e = ${addTree(zs.map((z) => `exp(${z} - vec4f(mn))`))};
+    s = s * exp(m - mn) + ((e.x + e.y) + (e.z + e.w));
+    m = mn;`;
+  const grad = (z: string, c: string) => `cf * (vec4f(chunk_index(${c}) == vec4u(tu)) - exp(${z} - vec4f(lse)))`;
+  const mainCond = `c + ${8 * (U - 1)}u < nf`;
+  return /* wgsl */ `
+enable subgroups;
+struct Params { N: u32, V: u32, row0: u32, flags: u32, ignore_index: i32, gamma: f32, inv_norm: f32, pad: u32 }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, ${logitsAccess}> logits: array<${T}>;
+@group(0) @binding(2) var<storage, read> targets: array<i32>;
+@group(0) @binding(3) var<storage, read> class_w: array<f32>;
+@group(0) @binding(4) var<storage, read> alpha: array<f32>;
+@group(0) @binding(5) var<storage, read_write> losses: array<f32>;
+${dlogitsDecl}
+
+const HAS_W = 1u;
+const HAS_ALPHA = 2u;
+const FOCAL = 4u;
+
+${load}
+
+@compute @workgroup_size(${SG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lane: u32) {
+  let row = P.row0 + wid.y * nwg.x + wid.x;
+  if (row >= P.N) { return; }
+  let V = P.V;
+  let base = row * V;
+  let nc = ${nChunks};      // chunks in the row
+  let nf = ${nFull};        // chunks lying wholly inside the row
+  let t = targets[row];
+  if (t == P.ignore_index) {
+    if (lane == 0u) { losses[row] = 0.0; }
+    ${writeGrad ? `for (var c = lane; c < nc; c += ${SG}u) { let g = vec4f(0.0); ${storeTail('c', 'g')} }` : ''}
+    return;
+  }
+  let valid = t >= 0 && u32(t) < V;
+  let tu = select(0u, u32(t), valid);
+  // z_t is read before any lane can write its gradient (in place, lanes are ordered only by the
+  // subgroup operations below).
+  let zt = ${zt};
+  // Pass 1: each lane's online max and sum of exp(z - max) over its chunks, rescaling once per
+  // iteration (${4 * U + 1} exps per ${4 * U} logits in the main loop), then combined across the 8 lanes.
+  var m = -3.0e38;
+  var s = 0.0;
+  var c = lane;
+  for (; ${mainCond}; c += ${8 * U}u) {
+${us.map((u) => `    let z${u} = load_full(base, c + ${8 * u}u);`).join('\n')}
+${online(us.map((u) => `z${u}`))}
+  }
+  for (; c < nf; c += ${SG}u) {
+    let z0 = load_full(base, c);
+${online(['z0'])}
+  }
+  for (; c < nc; c += ${SG}u) {
+    let z0 = load_tail(base, c);
+${online(['z0'])}
+  }
+  let mx = subgroupMax(m);
+  let lse = mx + log(subgroupAdd(s * exp(m - mx)));
+  let lp = zt - lse;                          // log p_t
+  let pt = exp(lp);
+  var coef = 1.0;
+  if ((P.flags & HAS_W) != 0u) { coef *= class_w[tu]; }
+  if ((P.flags & HAS_ALPHA) != 0u) { coef *= alpha[tu]; }
+  var loss = -coef * lp;
+  var dlp = -coef;                            // dL / d log p_t
+  if ((P.flags & FOCAL) != 0u) {
+    let omp = max(1.0 - pt, 0.0);             // 1 - p_t
+    let g = P.gamma;
+    let fac = pow(omp, g);
+    let extra = select(0.0, g * fac * pt * lp / omp, omp > 0.0);
+    loss = -coef * fac * lp;
+    dlp = -coef * (fac - extra);
+  }
+  let nan = bitcast<f32>(P.pad | 0x7fc00000u);
+  if (lane == 0u) { losses[row] = select(nan, loss, valid); }
+  ${
+    writeGrad
+      ? `// Pass 2: dL/dz_j = dL/dlog p_t · (δ_tj − p_j), divided by the normalizer.
+  let cf = select(nan, dlp * P.inv_norm, valid);
+  c = lane;
+  for (; ${mainCond}; c += ${8 * U}u) {
+${us.map((u) => `    let z${u} = load_full(base, c + ${8 * u}u);`).join('\n')}
+${us.map((u) => `    let g${u} = ${grad(`z${u}`, `c + ${8 * u}u`)};`).join('\n')}
+${us.map((u) => `    ${storeFull(`c + ${8 * u}u`, `g${u}`)}`).join('\n')}
+  }
+  for (; c < nf; c += ${SG}u) {
+    let g0 = ${grad('load_full(base, c)', 'c')};
+    ${storeFull('c', 'g0')}
+  }
+  for (; c < nc; c += ${SG}u) {
+    let g0 = ${grad('load_tail(base, c)', 'c')};
+    ${storeTail('c', 'g0')}
+  }`
+      : ''
+  }
+}
+`;
+}
+
 function sameBinding(a: Binding, b: Binding): boolean {
   const ba = 'buffer' in a && typeof (a as GPUBufferBinding).buffer === 'object' ? (a as GPUBufferBinding) : { buffer: a as GPUBuffer, offset: 0 };
   const bb = 'buffer' in b && typeof (b as GPUBufferBinding).buffer === 'object' ? (b as GPUBufferBinding) : { buffer: b as GPUBuffer, offset: 0 };
@@ -239,23 +418,51 @@ export function softmax_cross_entropy(
   if (opts.classWeights) checkBuffer(name, 'classWeights', opts.classWeights, V);
   if (opts.focalAlpha) checkBuffer(name, 'focalAlpha', opts.focalAlpha, V);
   const mode: GradMode = dlogits === null ? 'none' : sameBinding(dlogits, logits) ? 'inplace' : 'separate';
-  // Software adapters: always a row per invocation (measured faster at every shape tried, up to
-  // 70× for many short rows); hardware GPUs: a workgroup per row unless the row is short.
-  const layout = opts.layout ?? 'auto';
-  if (!['auto', 'row-per-invocation', 'row-per-workgroup'].includes(layout)) throw new Error(`${name}: layout='${layout}' is not one of auto, row-per-invocation, row-per-workgroup`);
-  const perInvocation = layout === 'auto' ? V <= SHORT_ROW || gpu.adapterInfo.isSoftware : layout === 'row-per-invocation';
-  const pipe = gpu.pipeline(`${name}_${mode}${perInvocation ? '_rows' : ''}`, wgsl(mode, perInvocation));
+  const layout = softmaxCrossEntropyLayout(gpu, V, opts.layout ?? 'auto');
   const flags = (opts.classWeights ? 1 : 0) | (opts.focalAlpha ? 2 : 0) | (gamma !== 0 ? 4 : 0);
   const maxGroups = gpu.limits.maxComputeWorkgroupsPerDimension;
-  const rowsPerGroup = perInvocation ? WG : 1;
-  const rowsPerDispatch = Math.max(1, Math.min(maxGroups * rowsPerGroup, Math.floor(MAX_ELEMENTS_PER_DISPATCH / V)));
+  let pipe;
+  let rowsPerGroup = 1;
+  let grid2 = false;
+  if (layout === 'row-per-subgroup') {
+    // vec4 loads need V % 4 == 0 (every row starts on a vec4) and 16-byte aligned bindings.
+    const vec4 = V % 4 === 0 && bindingOffset(logits) % 16 === 0 && (mode !== 'separate' || bindingOffset(dlogits!) % 16 === 0);
+    pipe = gpu.pipeline(`${name}_${mode}_sg${vec4 ? '_v4' : ''}_u${SG_UNROLL}`, wgslSubgroup(mode, vec4));
+    grid2 = true;
+  } else {
+    const perInvocation = layout === 'row-per-invocation';
+    pipe = gpu.pipeline(`${name}_${mode}${perInvocation ? '_rows' : ''}`, wgsl(mode, perInvocation));
+    rowsPerGroup = perInvocation ? WG : 1;
+  }
+  const rowsPerDispatch = Math.max(1, Math.min(grid2 ? Infinity : maxGroups * rowsPerGroup, Math.floor(MAX_ELEMENTS_PER_DISPATCH / V)));
   for (let row0 = 0; row0 < N; row0 += rowsPerDispatch) {
     const rows = Math.min(rowsPerDispatch, N - row0);
     const params = gpu.uniform([N, V, row0, flags, IGNORE_INDEX >>> 0, f32bits(gamma), f32bits(1 / opts.normalizer), 0]);
     const bindings: Binding[] = [params, logits, targets, opts.classWeights ?? targets, opts.focalAlpha ?? targets, losses];
     if (mode === 'separate') bindings.push(dlogits!);
-    enc.dispatch(pipe, bindings, Math.ceil(rows / rowsPerGroup));
+    if (grid2) enc.dispatch(pipe, bindings, ...grid2d(rows));
+    else enc.dispatch(pipe, bindings, Math.ceil(rows / rowsPerGroup));
   }
+}
+
+export type SoftmaxCrossEntropyLayout = 'row-per-invocation' | 'row-per-workgroup' | 'row-per-subgroup';
+const LAYOUTS = ['auto', 'row-per-invocation', 'row-per-workgroup', 'row-per-subgroup'];
+
+/**
+ * The layout softmax_cross_entropy uses for rows of V logits on this device (`requested` 'auto'
+ * chooses; a named layout is checked and returned). Software adapters: one 8-lane subgroup per
+ * row when 8-lane subgroups are usable and V > SUBGROUP_MIN_V, else one invocation per row.
+ * Hardware GPUs: a workgroup per row unless V ≤ SHORT_ROW.
+ */
+export function softmaxCrossEntropyLayout(gpu: Gpu, V: number, requested: string = 'auto'): SoftmaxCrossEntropyLayout {
+  const name = 'softmax_cross_entropy';
+  if (!LAYOUTS.includes(requested)) throw new Error(`${name}: layout='${requested}' is not one of ${LAYOUTS.join(', ')}`);
+  if (requested === 'row-per-subgroup' && !subgroupMatmulUsable(gpu)) {
+    throw new Error(`${name}: layout='row-per-subgroup' needs usable 8-lane subgroups (see tune.ts)`);
+  }
+  if (requested !== 'auto') return requested as SoftmaxCrossEntropyLayout;
+  if (gpu.adapterInfo.isSoftware) return V > SUBGROUP_MIN_V && subgroupMatmulUsable(gpu) ? 'row-per-subgroup' : 'row-per-invocation';
+  return V <= SHORT_ROW ? 'row-per-invocation' : 'row-per-workgroup';
 }
 
 function f32bits(x: number): number {

@@ -12,6 +12,9 @@ import {
   randomF32,
   softmax_cross_entropy,
   softmax_cross_entropy_reference,
+  softmaxCrossEntropyLayout,
+  setSoftmaxCrossEntropyUnroll,
+  subgroupMatmulUsable,
   type Gpu,
 } from '../src/index.js';
 
@@ -46,7 +49,9 @@ function normalizerOf(c: Case): number {
   return n > 0 ? n : 1;
 }
 
-type Layout = 'auto' | 'row-per-invocation' | 'row-per-workgroup';
+type Layout = 'auto' | 'row-per-invocation' | 'row-per-workgroup' | 'row-per-subgroup';
+/** Every layout this device can run ('row-per-subgroup' needs 8-lane subgroups). */
+const layouts = (): Layout[] => ['auto', 'row-per-invocation', 'row-per-workgroup', ...(subgroupMatmulUsable(gpu) ? (['row-per-subgroup'] as const) : [])];
 async function runGpu(c: Case, mode: 'separate' | 'inplace' | 'none', normalizer = normalizerOf(c), layout: Layout = 'auto') {
   const { N, V } = c;
   const L = gpu.buffer(c.logits, 'logits');
@@ -104,7 +109,7 @@ test('GPU matches the float64 reference: random shapes, weights, focal γ/α, ig
       fc.constantFrom(0, 0.5, 2, 3.3),
       fc.boolean(),
       fc.constantFrom<'separate' | 'inplace' | 'none'>('separate', 'inplace', 'none'),
-      fc.constantFrom<Layout>('auto', 'row-per-invocation', 'row-per-workgroup'),
+      fc.constantFrom<Layout>(...layouts()),
       async (N, V, seed, ign, weighted, gamma, withAlpha, mode, layout) => {
         const c = makeCase(N, V, seed, ign, weighted, gamma, withAlpha);
         check(c, await runGpu(c, mode, normalizerOf(c), layout), `N=${N} V=${V} γ=${gamma} w=${weighted} α=${withAlpha} ${mode} ${layout}`);
@@ -118,6 +123,52 @@ test('GPU: rows split over several dispatches (N·V > 4M logits) still match', a
   const c = makeCase(70, 65536, 5, 0.2, true, 0, false, 8);
   check(c, await runGpu(c, 'inplace', normalizerOf(c), 'row-per-workgroup'), 'N=70 V=65536 split, workgroup rows');
   check(c, await runGpu(c, 'inplace', normalizerOf(c), 'row-per-invocation'), 'N=70 V=65536 split, invocation rows');
+  if (subgroupMatmulUsable(gpu)) check(c, await runGpu(c, 'inplace', normalizerOf(c), 'row-per-subgroup'), 'N=70 V=65536 split, subgroup rows');
+});
+
+test('GPU row-per-subgroup: every unroll, V around multiples of 4 / 32 / the unrolled step, every grad mode (vec4 and scalar paths)', async (t) => {
+  if (!subgroupMatmulUsable(gpu)) return t.skip('no usable 8-lane subgroups on this adapter');
+  try {
+    for (const unroll of [2, 4]) {
+      setSoftmaxCrossEntropyUnroll(unroll);
+      // V % 4 == 0 takes the vec4 path; others the scalar one. Around 32·k (a full chunk row of 8
+      // lanes), 8·4·unroll (one main-loop iteration) and a single logit.
+      for (const V of [1, 2, 3, 4, 5, 7, 8, 31, 32, 33, 64, 96, 127, 128, 129, 130, 132, 255, 256, 260, 1000, 1027]) {
+        const mode = (['separate', 'inplace', 'none'] as const)[V % 3];
+        const c = makeCase(5, V, 100 * unroll + V, 0.25, V % 2 === 0, V % 5 === 0 ? 2 : 0, V % 7 === 0, 6);
+        check(c, await runGpu(c, mode, normalizerOf(c), 'row-per-subgroup'), `subgroup unroll=${unroll} V=${V} ${mode}`);
+      }
+    }
+  } finally {
+    setSoftmaxCrossEntropyUnroll(4);
+  }
+});
+
+test('GPU row-per-subgroup: fast-check vs the reference, and the same bits on a second run', async (t) => {
+  if (!subgroupMatmulUsable(gpu)) return t.skip('no usable 8-lane subgroups on this adapter');
+  await fc.assert(
+    fc.asyncProperty(dimN, fc.integer({ min: 1, max: 1500 }), fc.integer(), fc.constantFrom(0, 0.3, 1), fc.boolean(), fc.constantFrom(0, 2),
+      fc.constantFrom<'separate' | 'inplace' | 'none'>('separate', 'inplace', 'none'),
+      async (N, V, seed, ign, weighted, gamma, mode) => {
+        const c = makeCase(N, V, seed, ign, weighted, gamma, false);
+        const a = await runGpu(c, mode, normalizerOf(c), 'row-per-subgroup');
+        check(c, a, `subgroup N=${N} V=${V} ${mode}`);
+        const b = await runGpu(c, mode, normalizerOf(c), 'row-per-subgroup');
+        assert.deepEqual(new Uint32Array(b.gotLoss.buffer), new Uint32Array(a.gotLoss.buffer), 'losses differ between runs');
+        if (a.gotGrad) assert.deepEqual(new Uint32Array(b.gotGrad!.buffer), new Uint32Array(a.gotGrad.buffer), 'dlogits differ between runs');
+      },
+    ),
+    { numRuns: 25 },
+  );
+});
+
+test('layout choice: software adapters with 8-lane subgroups use a subgroup per row above V = 64; bad layouts are refused', () => {
+  if (gpu.adapterInfo.isSoftware) {
+    assert.equal(softmaxCrossEntropyLayout(gpu, 64), 'row-per-invocation');
+    assert.equal(softmaxCrossEntropyLayout(gpu, 8192), subgroupMatmulUsable(gpu) ? 'row-per-subgroup' : 'row-per-invocation');
+  }
+  assert.equal(softmaxCrossEntropyLayout(gpu, 8192, 'row-per-workgroup'), 'row-per-workgroup');
+  assert.throws(() => softmaxCrossEntropyLayout(gpu, 10, 'rows'), /layout='rows' is not one of auto, row-per-invocation/);
 });
 
 test('GPU: the focal path at γ = 1e-6 agrees with plain CE (focal γ → 0 equals cross-entropy)', async () => {
@@ -133,6 +184,15 @@ test('GPU: an out-of-range target gives NaN for that row only (the reference thr
   c.targets[1] = 7;
   const got = await runGpu(c, 'separate');
   assert.ok(Number.isNaN(got.gotLoss[1]) && Number.isFinite(got.gotLoss[0]) && Number.isFinite(got.gotLoss[2]));
+  if (subgroupMatmulUsable(gpu)) {
+    for (const V of [5, 8]) {
+      const d = makeCase(3, V, 2, 0, false, 0, false);
+      d.targets[1] = V + 2;
+      const sg = await runGpu(d, 'separate', 2, 'row-per-subgroup');
+      assert.ok(Number.isNaN(sg.gotLoss[1]) && Number.isFinite(sg.gotLoss[0]) && Number.isFinite(sg.gotLoss[2]), `subgroup V=${V} losses ${sg.gotLoss}`);
+      assert.ok(sg.gotGrad!.subarray(V, 2 * V).every(Number.isNaN) && sg.gotGrad!.subarray(0, V).every(Number.isFinite), `subgroup V=${V} dlogits`);
+    }
+  }
   assert.throws(() => reference(c), /targets\[1\]=7 is outside \[0, 5\)/);
 });
 

@@ -1,13 +1,14 @@
 // Benchmarks of the fused softmax cross-entropy at the shapes a trainer hits: masked-LM rows
 // (15 % of B·T = 4096 → 614 rows) over V 8k / 16k, token classification (4096 rows × 9 labels),
 // sequence classification (32 × 2), in-batch contrastive (64 × 64). The yardstick ("naive") is the
-// same kernel forced onto the other layout (a workgroup of 64 per row with a tree reduction): on a
-// software adapter 'auto' picks one invocation per row (see the file header of
-// softmax_cross_entropy.ts), so ×naive shows what that choice buys.
+// same kernel forced onto another layout: on a software adapter 'auto' picks an 8-lane subgroup per
+// row for long rows (yardstick: one invocation per row, the previous design) and one invocation
+// per row for short ones (yardstick: a workgroup of 64 per row with a tree reduction); see the
+// file header of softmax_cross_entropy.ts. ×naive shows what that choice buys.
 // FLOPs: ~5 per logit (sub, exp, add; pass 2 sub, exp, mul) counted as 5·N·V.
 // Bytes: logits read once, dlogits written once, targets read, losses written.
 
-import { softmax_cross_entropy } from '../../softmax_cross_entropy.js';
+import { softmax_cross_entropy, softmaxCrossEntropyLayout } from '../../softmax_cross_entropy.js';
 import { randomF32 } from '../../testing.js';
 import type { BenchCase, BenchInstance } from '../types.js';
 
@@ -25,14 +26,14 @@ function ceCase(tag: string, N: number, V: number, focal = false): BenchCase {
       const losses = gpu.zeros(N * 4);
       const dlogits = gpu.zeros(N * V * 4);
       const opts = { normalizer: N, focalGamma: focal ? 2 : 0 };
+      // Yardstick: the layout 'auto' would otherwise use (one invocation per row when it picks a
+      // subgroup per row), or the workgroup layout (when it picks one invocation per row).
+      const layout = softmaxCrossEntropyLayout(gpu, V);
+      const naiveLayout = layout === 'row-per-subgroup' ? 'row-per-invocation' : layout === 'row-per-invocation' ? 'row-per-workgroup' : 'row-per-invocation';
       return {
         run: (enc) => softmax_cross_entropy(gpu, enc, losses, dlogits, logits, targets, N, V, opts),
-        naive: (enc) =>
-          softmax_cross_entropy(gpu, enc, losses, dlogits, logits, targets, N, V, {
-            ...opts,
-            layout: gpu.adapterInfo.isSoftware || V <= 64 ? 'row-per-workgroup' : 'row-per-invocation',
-          }),
-        info: { naive: 'the other layout' },
+        naive: (enc) => softmax_cross_entropy(gpu, enc, losses, dlogits, logits, targets, N, V, { ...opts, layout: naiveLayout }),
+        info: { layout, naive: naiveLayout },
         dispose: () => [logits, targets, losses, dlogits].forEach((b) => b.destroy()),
       };
     },
