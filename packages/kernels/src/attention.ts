@@ -34,10 +34,11 @@
 // summed on the way; output rows are scaled by 1/Σ and lse written); the register variant uses a
 // separate pass, one invocation per row, two sweeps (max; exp and sum), then P·V scaled by 1/Σ.
 
-import type { Binding, Gpu, StepEncoder } from './runtime.js';
+import { bindingOffset, type Binding, type Gpu, type StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
 import { f32bits, grid2d, scratch } from './elementwise.js';
 import { subgroupMatmulUsable } from './tune.js';
+import { transpose_batched } from './transpose.js';
 import { dropoutKeep, dropoutKey, dropoutThreshold } from './dropout.js';
 
 /** Dropout of the attention probabilities (HF BERT's attention_probs_dropout_prob): p in [0, 1), mask keyed by (seed, step). */
@@ -169,7 +170,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
 // never stored), so the K loop has no branches and every lane takes part in the broadcasts.
 const SG_ROWS = 16;
 const SG = 8;
-function attentionProductSubgroupWgsl(CW: 4 | 8): string {
+function attentionProductSubgroupWgsl(CW: 4 | 8, BV = false): string {
   const body: string[] = [];
   const decl: string[] = [];
   const stores: string[] = [];
@@ -200,7 +201,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<${BV ? 'vec4f' : 'f32'}>;
 @group(0) @binding(4) var<storage, read_write> aux: array<f32>;
 @group(0) @binding(5) var<storage, read> mask: array<i32>;
 ${DROPOUT_FNS}
@@ -238,10 +239,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
   let col0 = min(colOwn, max(P.N, ${CW}u) - ${CW}u);
   var pa0 = aoff + min(row0 + lane, M1) * P.a_rs;
   var pa1 = aoff + min(row0 + ${SG}u + lane, M1) * P.a_rs;
-  var pb0 = vec4u(boff + min(col0, N1) * P.b_cs, boff + min(col0 + 1u, N1) * P.b_cs,
+  ${BV ? `var pbv = (boff + col0) / 4u; let brs4 = P.b_rs / 4u;` : `var pb0 = vec4u(boff + min(col0, N1) * P.b_cs, boff + min(col0 + 1u, N1) * P.b_cs,
                   boff + min(col0 + 2u, N1) * P.b_cs, boff + min(col0 + 3u, N1) * P.b_cs);
   ${CW === 8 ? `var pb1 = vec4u(boff + min(col0 + 4u, N1) * P.b_cs, boff + min(col0 + 5u, N1) * P.b_cs,
-                  boff + min(col0 + 6u, N1) * P.b_cs, boff + min(col0 + 7u, N1) * P.b_cs);` : ''}
+                  boff + min(col0 + 6u, N1) * P.b_cs, boff + min(col0 + 7u, N1) * P.b_cs);` : ''}`}
   ${decl.join('\n  ')}
   let acs = P.a_cs; let brs = vec4u(P.b_rs);
   // MODE 5 (forward P·V with the softmax fused in): A holds the scores (padding keys −3e38); each
@@ -264,9 +265,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
       // pa0 − acs is the element just loaded; its index inside the pair's T×T block is pa − aoff.
       x0 = select(0.0, x0 * P.dscale, keep(dbase + pa0 - acs)); x1 = select(0.0, x1 * P.dscale, keep(dbase + pa1 - acs));
     }
-    let b0 = vec4f(b[pb0.x], b[pb0.y], b[pb0.z], b[pb0.w]);
+    ${BV ? `let b0 = b[pbv];${CW === 8 ? ' let b1 = b[pbv + 1u];' : ''} pbv += brs4;` : `let b0 = vec4f(b[pb0.x], b[pb0.y], b[pb0.z], b[pb0.w]);
     pb0 += brs;
-    ${CW === 8 ? 'let b1 = vec4f(b[pb1.x], b[pb1.y], b[pb1.z], b[pb1.w]); pb1 += brs;' : ''}
+    ${CW === 8 ? 'let b1 = vec4f(b[pb1.x], b[pb1.y], b[pb1.z], b[pb1.w]); pb1 += brs;' : ''}`}
     ${body.join('\n    ')}
   }
   var i0 = 0.0; var i1 = 0.0;
@@ -394,12 +395,20 @@ function product(gpu: Gpu, enc: StepEncoder, label: string, mode: 0 | 1 | 2 | 3 
   ]);
   if (attentionVariant(gpu) === 'subgroup') {
     const CW = N <= 32 ? 4 : 8;
-    const pipe = gpu.pipeline(`attention:${label}:sg${CW}`, attentionProductSubgroupWgsl(CW), { MODE: mode, DROP });
+    // B as vec4 where its columns are contiguous and 16-byte aligned (V, dO, K, Q read row-wise).
+    const BV = vecB && ob.cs === 1 && N % 4 === 0 && N >= CW && [ob.rs, ob.sb, ob.sh, ob.sz].every((x) => x % 4 === 0) && bindingOffset(b) % 16 === 0;
+    const pipe = gpu.pipeline(`attention:${label}:sg${CW}${BV ? ':v4' : ''}`, attentionProductSubgroupWgsl(CW, BV), { MODE: mode, DROP });
     enc.dispatch(pipe, [params, out, a, b, aux, mask], Math.ceil(N / (SG * CW)), Math.ceil(M / SG_ROWS), pairs);
     return;
   }
   const pipe = gpu.pipeline(`attention:${label}`, ATTENTION_PRODUCT_WGSL, { MODE: mode, DROP });
   enc.dispatch(pipe, [params, out, a, b, aux, mask], Math.ceil(colTiles / WX), Math.ceil(Math.ceil(M / TM) / (WG / WX)), pairs);
+}
+
+/** Switch for A/B measurements and tests: vec4 loads of B and transposed K/V heads in the subgroup products (default on). */
+export let vecB = true;
+export function setAttentionVecB(on: boolean): void {
+  vecB = on;
 }
 
 let forcedChunk: number | null = null;
@@ -430,6 +439,21 @@ const btcT = (d: Attn): Operand => ({ sb: d.T * d.C, sh: d.HS, sz: 0, rs: 1, cs:
 // A (T, T) block of the scores chunk, and its transpose.
 const sq = (d: Attn): Operand => ({ sb: 0, sh: 0, sz: d.T * d.T, rs: d.T, cs: 1 });
 const sqT = (d: Attn): Operand => ({ sb: 0, sh: 0, sz: d.T * d.T, rs: 1, cs: d.T });
+// A head of K or V transposed into a packed (HS, T) block per pair of the chunk (transposedHeads).
+const packedT = (d: Attn): Operand => ({ sb: 0, sh: 0, sz: d.HS * d.T, rs: d.T, cs: 1 });
+
+/**
+ * Copy the heads of x (B, T, C) for pairs p0 .. p0 + pairs − 1 into scratch as packed (HS, T)
+ * blocks, so the scores products (Q·Kᵀ, dO·Vᵀ) read their B operand as contiguous vec4 rows
+ * instead of gathering 8 keys C·4 bytes apart per lane. Only for the subgroup variant with
+ * T % 4 == 0 (where the vec4 path applies); null otherwise (the product then reads x in place).
+ */
+function transposedHeads(gpu: Gpu, enc: StepEncoder, name: string, d: Attn, x: Binding, p0: number, pairs: number, chunk: number): Binding | null {
+  if (!vecB || d.T % 4 !== 0 || attentionVariant(gpu) !== 'subgroup') return null;
+  const out = scratch(gpu, `attention_${name}T`, chunk * d.T * d.HS);
+  transpose_batched(gpu, enc, out, x, { N: d.T, K: d.HS, batch: pairs, z0: p0, NH: d.NH, sb: d.T * d.C, sh: d.HS, rs: d.C }, `attention ${name}ᵀ`);
+  return out;
+}
 
 /** Record attention forward: out (B, T, C) and lse (B, NH, T) saved for backward. */
 export function attention_forward(gpu: Gpu, enc: StepEncoder, out: Binding, lse: Binding, q: Binding, k: Binding, v: Binding,
@@ -453,7 +477,8 @@ export function attention_forward(gpu: Gpu, enc: StepEncoder, out: Binding, lse:
   for (let p0 = 0; p0 < B * NH; p0 += chunk) {
     const pairs = Math.min(chunk, B * NH - p0);
     // S = QKᵀ/√HS (padding keys −3e38)
-    product(gpu, enc, 'scores', 4, d, p0, pairs, T, T, HS, scale, S, q, k, lse, mask, btc(d), btcT(d), sq(d));
+    const kT = transposedHeads(gpu, enc, 'k', d, k, p0, pairs, chunk);
+    product(gpu, enc, 'scores', 4, d, p0, pairs, T, T, HS, scale, S, q, kT ?? k, lse, mask, btc(d), kT ? packedT(d) : btcT(d), sq(d));
     if (subgroup) {
       // out = softmax(S) V, the softmax fused into the product (it also writes lse)
       product(gpu, enc, 'pv_softmax', 5, d, p0, pairs, T, HS, T, 1, out, S, v, lse, mask, sq(d), btc(d), btc(d), drop, 1);
@@ -490,11 +515,13 @@ export function attention_backward(gpu: Gpu, enc: StepEncoder, dq: Binding, dk: 
   for (let p0 = 0; p0 < B * NH; p0 += chunk) {
     const pairs = Math.min(chunk, B * NH - p0);
     // P = mask ? exp(QKᵀ/√HS − lse) : 0
-    product(gpu, enc, 'probs', 1, d, p0, pairs, T, T, HS, scale, S, q, k, lse, mask, btc(d), btcT(d), sq(d));
+    const kT = transposedHeads(gpu, enc, 'k', d, k, p0, pairs, chunk);
+    product(gpu, enc, 'probs', 1, d, p0, pairs, T, T, HS, scale, S, q, kT ?? k, lse, mask, btc(d), kT ? packedT(d) : btcT(d), sq(d));
     // dV = Pᵀ dO
     product(gpu, enc, 'dv', 0, d, p0, pairs, T, HS, T, 1, dv, S, dout, lse, mask, sqT(d), btc(d), btc(d), drop, 1);
     // dS = P ⊙ (dO Vᵀ − D) / √HS, in place over P
-    product(gpu, enc, 'ds', 2, d, p0, pairs, T, T, HS, scale, S, dout, v, D, mask, btc(d), btcT(d), sq(d), drop, 2);
+    const vT = transposedHeads(gpu, enc, 'v', d, v, p0, pairs, chunk);
+    product(gpu, enc, 'ds', 2, d, p0, pairs, T, T, HS, scale, S, dout, vT ?? v, D, mask, btc(d), vT ? packedT(d) : btcT(d), sq(d), drop, 2);
     // dQ = dS K,  dK = dSᵀ Q
     product(gpu, enc, 'dq', 0, d, p0, pairs, T, HS, T, 1, dq, S, k, lse, mask, sq(d), btc(d), btc(d));
     product(gpu, enc, 'dk', 0, d, p0, pairs, T, HS, T, 1, dk, S, q, lse, mask, sqT(d), btc(d), btc(d));

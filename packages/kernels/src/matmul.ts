@@ -40,6 +40,7 @@ import { MATMUL_TILED } from './matmul_tiled.js';
 import { MATMUL_NAIVE } from './matmul_naive.js';
 import { matmulVariantFor, subgroupMatmulUsable, type MatmulVariant } from './tune.js';
 import { bias_backward, bias_backward_reference } from './bias_backward.js';
+import { transpose_batched } from './transpose.js';
 
 export { bias_backward, bias_backward_reference };
 
@@ -191,7 +192,7 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
       throw new Error(`${kernel}: bᵀ needs a ${bytes}-byte scratch buffer, over this device's binding limit; use variant 'tiled' or 'naive'`);
     }
     b = scratch(gpu, items * s.K * s.N);
-    transpose(gpu, enc, b, args.b, s.N, s.K, items, s.strideB);
+    transpose_batched(gpu, enc, b, args.b, { N: s.N, K: s.K, batch: items, sb: s.strideB }, kernel);
     strideB = s.strideB === 0 ? 0 : s.K * s.N;
     transB = false;
   }
@@ -240,36 +241,6 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
 }
 
 // ---------------------------------------------------------------------------------------------
-// Transpose into scratch, for variants that read B only untransposed. out_z (K, N) = b_z (N, K)ᵀ.
-// Lanes run along k, so the 8 lanes of a SIMD group read one cache line of a row of b; each lane
-// then writes 8 consecutive columns of its output row. (Lanes along n instead read 8 addresses
-// K·4 bytes apart — the same L1 set when K is a power of two — and measured 8× slower.)
-
-const TRANSPOSE_WGSL = /* wgsl */ `
-struct Dims { N: u32, K: u32, strideIn: u32, pad: u32 }
-@group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> inp: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let k = gid.x; let n0 = gid.y * 8u; let z = gid.z;
-  if (k >= dims.K) { return; }
-  let src = z * dims.strideIn + k;
-  let dst = z * dims.N * dims.K + k * dims.N;
-  for (var n = n0; n < min(n0 + 8u, dims.N); n++) { out[dst + n] = inp[src + n * dims.K]; }
-}
-`;
-
-function transpose(gpu: Gpu, enc: StepEncoder, out: Binding, inp: Binding, N: number, K: number, batch: number, strideIn: number): void {
-  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
-  const pipe = gpu.pipeline('matmul_transpose', TRANSPOSE_WGSL);
-  const gx = Math.ceil(K / 64);
-  const gy = Math.ceil(N / 8);
-  if (gx > max || gy > max || batch > max) throw new Error(`matmul: cannot transpose B of ${N}×${K}×${batch}: too many workgroups`);
-  enc.dispatch(pipe, [gpu.uniform([N, K, strideIn, 0]), inp, out], gx, gy, batch);
-}
-
 /**
  * One scratch buffer per device, grown (to a power of two) when a bigger one is needed. Reuse
  * inside one encoder is safe: dispatches of a compute pass run in order, and each transpose is
