@@ -9,18 +9,25 @@
 //     dinp[r, c]  = rstd · (g − mean_c(g) − x̂ · mean_c(g · x̂))     (overwritten, or += with accumulate)
 //     dweight[c] += Σ_r dout · x̂,   dbias[c] += Σ_r dout             (parameter gradients always +=)
 //
-// Design for lavapipe (SIMD lanes = consecutive x invocations; workgroup memory and barriers cost
-// more than they save): the row statistics use one invocation per row, walking the row from its
-// own registers — no workgroup memory, no barriers. The mean is computed first and the variance
-// as Σ (x − mean)² in a second sweep (the row is in cache), which is exact for rows with a large
-// common offset, unlike E[x²] − E[x]².
-// The dweight/dbias column sums are deterministic and atomic-free: invocation (column c, block of
-// ROWS_PER_BLOCK rows) writes partial sums, then one invocation per column adds the partials in
-// block order and adds the total into dweight/dbias.
+// Two variants (layernormVariant picks one per device and C):
+//   'subgroup' (software adapters with usable 8-lane subgroups, i.e. lavapipe): 8 lanes share a
+//     row, read it once as vec4 chunks into registers, and get the row sums by subgroupAdd; the
+//     backward computes dinp and the dweight/dbias block partials in the same single pass over
+//     dout and x. Details and measurements above the variant's code and in NOTES.md.
+//   'rows' (any adapter): one invocation per row, walking the row from its own registers — no
+//     workgroup memory, no barriers (on lavapipe both cost more than they save). The mean is
+//     computed first and the variance as Σ (x − mean)² in a second sweep (the row is in cache),
+//     which is exact for rows with a large common offset, unlike E[x²] − E[x]²; the subgroup
+//     variant keeps that order. Backward: one invocation per row for dinp (two sweeps), then
+//     invocation (column c, block of ROWS_PER_BLOCK rows) partial sums of dweight/dbias.
+// Both reduce dweight/dbias deterministically without atomics: per-block partial sums, then one
+// invocation per column adds the partials in block order and adds the total into dweight/dbias.
+// Same inputs → same bits, every run (tested).
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
 import { f32bits, grid2d, scratch } from './elementwise.js';
+import { subgroupMatmulUsable } from './tune.js';
 
 const WG = 64;
 const ROWS_PER_BLOCK = 64;
@@ -145,6 +152,178 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }
 `;
 
+// ---------------------------------------------------------------- subgroup variant (lavapipe)
+//
+// One workgroup = one subgroup of LANES = 8 invocations walks a block of R consecutive rows. The
+// 8 lanes share each row: with C % 4 = 0 the row is read as vec4 "chunks" (array<vec4f>), lane l
+// taking chunks l, l + 8, l + 16, … — consecutive lanes read consecutive 16-byte pieces, and each
+// element is loaded once, into registers (the shader is generated for the given C with the
+// per-lane chunks unrolled). Other C use scalar chunks the same way. The row sums come from
+// subgroupAdd (a register shuffle on lavapipe), so the mean-then-Σ(x − mean)² order of the
+// per-row variant is kept without re-reading x. weight and bias (and, in the backward, the
+// dweight/dbias accumulators) belong to the lane's columns, which are the same for every row of
+// the block: loaded once per block, then kept in registers.
+// Backward: ONE pass over dout and x computes dinp and adds dout·x̂ and dout into the per-lane
+// column accumulators; at the end of its block the workgroup writes them as the block's partial
+// sums, and the final pass (shared with the per-row variant) adds the partials in block order:
+// deterministic, no atomics.
+//
+// Measured (NOTES.md): the speed follows the number of per-lane loads, so keeping the row in
+// registers beats re-reading it from cache (re-loading dout and x for the dinp sweep instead:
+// 1.4–1.7× slower), and computing dweight/dbias in this pass beats a separate column pass (which
+// reads dout and x again). Two rows per loop step (to halve the accumulator updates) was slower.
+//
+// Gated like tune.ts's subgroup matmul (software adapter, subgroups of exactly 8 lanes): on a
+// hardware GPU a workgroup of 8 wastes most of a wave, and a subgroup smaller than 8 would split
+// a row's sums.
+
+/** Lanes sharing a row in the subgroup variant (= the subgroup size it is gated on). */
+const LANES = 8;
+/** Rows per workgroup (and per dweight/dbias partial sum) in the subgroup variant, at most. */
+const MAX_ROWS_PER_WG = 64;
+/**
+ * Largest number of chunks per lane the generated shader holds: C ≤ 512 when C % 4 = 0, else
+ * C ≤ 128. The unrolled shader's compile time grows fast with it (lavapipe, cold cache: ~1 s for
+ * the forward at C = 256, ~75 s per backward at C = 1024); larger C run the 'rows' variant.
+ */
+const MAX_CHUNKS_PER_LANE = 16;
+
+export type LayernormVariant = 'subgroup' | 'rows';
+let forcedVariant: LayernormVariant | null = null;
+/** Force a variant (tests run both); null = choose per device. TUNEBENCH_LAYERNORM_VARIANT also forces one. */
+export function setLayernormVariant(v: LayernormVariant | null): void {
+  forcedVariant = v;
+}
+
+interface RowLayout { vec4: boolean; chunks: number; perLane: number; T: string }
+function rowLayout(C: number): RowLayout {
+  const vec4 = C % 4 === 0;
+  const chunks = vec4 ? C / 4 : C;
+  return { vec4, chunks, perLane: Math.ceil(chunks / LANES), T: vec4 ? 'vec4f' : 'f32' };
+}
+
+/**
+ * The variant layernorm_forward / layernorm_backward use for rows of C on this device: 'subgroup'
+ * on software adapters with usable 8-lane subgroups (tune.ts) when C ≤ 512 (C % 4 = 0) or
+ * C ≤ 128, else 'rows' (one invocation per row; any adapter).
+ */
+export function layernormVariant(gpu: Gpu, C: number): LayernormVariant {
+  const v = forcedVariant ?? (process.env.TUNEBENCH_LAYERNORM_VARIANT as LayernormVariant | undefined) ?? null;
+  const fits = rowLayout(C).perLane <= MAX_CHUNKS_PER_LANE;
+  if (v === 'subgroup') {
+    if (!subgroupMatmulUsable(gpu)) throw new Error('layernorm: the subgroup variant needs usable 8-lane subgroups');
+    if (!fits) throw new Error(`layernorm: the subgroup variant takes C ≤ ${4 * LANES * MAX_CHUNKS_PER_LANE} (C % 4 = 0) or C ≤ ${LANES * MAX_CHUNKS_PER_LANE}, got C=${C}`);
+    return v;
+  }
+  if (v === 'rows') return v;
+  if (v !== null) throw new Error(`TUNEBENCH_LAYERNORM_VARIANT=${v}: expected subgroup or rows`);
+  return gpu.adapterInfo.isSoftware && subgroupMatmulUsable(gpu) && fits ? 'subgroup' : 'rows';
+}
+
+/** Rows per workgroup: MAX_ROWS_PER_WG, fewer for small N so both cores get work (≥ ~32 workgroups). */
+function rowsPerWorkgroup(N: number): number {
+  return Math.max(1, Math.min(MAX_ROWS_PER_WG, Math.ceil(N / 32)));
+}
+
+/** Chunk i of a lane: its index in the row (clamped when some lanes run past the end) and, then, its validity. */
+function chunkIndex(L: RowLayout, i: number): { j: string; ok: string | null } {
+  const first = LANES * i;
+  if (first + LANES <= L.chunks) return { j: `lane + ${first}u`, ok: null };
+  return { j: `min(lane + ${first}u, ${L.chunks - 1}u)`, ok: `(lane + ${first}u < ${L.chunks}u)` };
+}
+
+const each = (n: number, f: (i: number) => string, sep = '\n'): string => Array.from({ length: n }, (_, i) => f(i)).join(sep);
+/** Horizontal sum of a T value (vec4 components added in a fixed order). */
+const hsum = (L: RowLayout, e: string): string => (L.vec4 ? `(${e}.x + ${e}.y) + (${e}.z + ${e}.w)` : e);
+/** `e`, or zero for a lane whose chunk lies past the row's end. */
+const masked = (L: RowLayout, ok: string | null, e: string): string => (ok ? `select(${L.T}(0.0), ${e}, ${ok})` : e);
+const guarded = (ok: string | null, stmt: string): string => (ok ? `if ${ok} { ${stmt} }` : stmt);
+
+const wgslCache = new Map<string, string>();
+function cachedWgsl(key: string, make: () => string): string {
+  let s = wgslCache.get(key);
+  if (s === undefined) {
+    s = make();
+    wgslCache.set(key, s);
+  }
+  return s;
+}
+
+function forwardSubgroupWgsl(C: number): string {
+  const L = rowLayout(C);
+  const ix = Array.from({ length: L.perLane }, (_, i) => chunkIndex(L, i));
+  return /* wgsl */ `enable subgroups;
+struct Params { N: u32, R: u32, eps: f32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<${L.T}>;
+@group(0) @binding(2) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(3) var<storage, read_write> rstd: array<f32>;
+@group(0) @binding(4) var<storage, read> inp: array<${L.T}>;
+@group(0) @binding(5) var<storage, read> weight: array<${L.T}>;
+@group(0) @binding(6) var<storage, read> bias: array<${L.T}>;
+
+@compute @workgroup_size(${LANES})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lane: u32) {
+  let r0 = (wid.y * nwg.x + wid.x) * params.R;
+  let r1 = min(r0 + params.R, params.N);
+${each(L.perLane, (i) => `  let j${i} = ${ix[i].j}; let w${i} = weight[j${i}]; let b${i} = bias[j${i}];`)}
+  for (var r = r0; r < r1; r++) {
+    let base = r * ${L.chunks}u;
+${each(L.perLane, (i) => `    let x${i} = inp[base + j${i}];`)}
+    let s = ${each(L.perLane, (i) => masked(L, ix[i].ok, `x${i}`), ' + ')};
+    let m = subgroupAdd(${hsum(L, 's')}) / ${C}.0;
+${each(L.perLane, (i) => `    let d${i} = ${masked(L, ix[i].ok, `x${i} - m`)};`)}
+    let v = ${each(L.perLane, (i) => `d${i} * d${i}`, ' + ')};
+    let rs = inverseSqrt(subgroupAdd(${hsum(L, 'v')}) / ${C}.0 + params.eps);
+${each(L.perLane, (i) => `    ${guarded(ix[i].ok, `out[base + j${i}] = d${i} * rs * w${i} + b${i};`)}`)}
+    if (lane == 0u) { mean[r] = m; rstd[r] = rs; }
+  }
+}
+`;
+}
+
+// partial: (2·blocks, C) row-major, dweight partials of block b in row b, dbias in row blocks + b
+// (BACKWARD_PARAMS_PARTIAL_WGSL's layout, written here in chunks of T — the same memory).
+function backwardSubgroupWgsl(C: number, accumulate: boolean): string {
+  const L = rowLayout(C);
+  const ix = Array.from({ length: L.perLane }, (_, i) => chunkIndex(L, i));
+  return /* wgsl */ `enable subgroups;
+struct Params { N: u32, R: u32, blocks: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> dinp: array<${L.T}>;
+@group(0) @binding(2) var<storage, read_write> partial: array<${L.T}>;
+@group(0) @binding(3) var<storage, read> dout: array<${L.T}>;
+@group(0) @binding(4) var<storage, read> inp: array<${L.T}>;
+@group(0) @binding(5) var<storage, read> weight: array<${L.T}>;
+@group(0) @binding(6) var<storage, read> mean: array<f32>;
+@group(0) @binding(7) var<storage, read> rstd: array<f32>;
+
+@compute @workgroup_size(${LANES})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lane: u32) {
+  let blk = wid.y * nwg.x + wid.x;
+  let r0 = blk * params.R;
+  let r1 = min(r0 + params.R, params.N);
+${each(L.perLane, (i) => `  let j${i} = ${ix[i].j}; let w${i} = weight[j${i}]; var dw${i} = ${L.T}(0.0); var db${i} = ${L.T}(0.0);`)}
+  for (var r = r0; r < r1; r++) {
+    let base = r * ${L.chunks}u;
+    let m = mean[r];
+    let rs = rstd[r];
+${each(L.perLane, (i) => `    let dy${i} = dout[base + j${i}]; let xh${i} = (inp[base + j${i}] - m) * rs; let g${i} = ${masked(L, ix[i].ok, `dy${i} * w${i}`)};
+    dw${i} += dy${i} * xh${i}; db${i} += dy${i};`)}
+    let sg = ${each(L.perLane, (i) => `g${i}`, ' + ')};
+    let sgx = ${each(L.perLane, (i) => `g${i} * xh${i}`, ' + ')};
+    let t = subgroupAdd(vec2f(${hsum(L, 'sg')}, ${hsum(L, 'sgx')})) / ${C}.0;
+${each(L.perLane, (i) => `    ${guarded(ix[i].ok, `dinp[base + j${i}] ${accumulate ? '+=' : '='} rs * (g${i} - t.x - xh${i} * t.y);`)}`)}
+  }
+  let pw = blk * ${L.chunks}u;
+  let pb = (params.blocks + blk) * ${L.chunks}u;
+${each(L.perLane, (i) => `  ${guarded(ix[i].ok, `partial[pw + j${i}] = dw${i}; partial[pb + j${i}] = db${i};`)}`)}
+}
+`;
+}
+
 function checkEps(name: string, eps: number): void {
   if (!(Number.isFinite(eps) && eps > 0)) throw new Error(`${name}: eps=${eps} must be a positive finite number`);
 }
@@ -161,6 +340,13 @@ export function layernorm_forward(gpu: Gpu, enc: StepEncoder, out: Binding, mean
   checkBuffer(name, 'inp', inp, N * C);
   checkBuffer(name, 'weight', weight, C);
   checkBuffer(name, 'bias', bias, C);
+  if (layernormVariant(gpu, C) === 'subgroup') {
+    const R = rowsPerWorkgroup(N);
+    const [x, y] = grid2d(Math.ceil(N / R));
+    const code = cachedWgsl(`forward:${C}`, () => forwardSubgroupWgsl(C));
+    enc.dispatch(gpu.pipeline(`${name}:subgroup`, code), [gpu.uniform([N, R, f32bits(eps)]), out, mean, rstd, inp, weight, bias], x, y);
+    return;
+  }
   const [x, y] = grid2d(Math.ceil(N / WG));
   enc.dispatch(gpu.pipeline(name, FORWARD_WGSL), [gpu.uniform([N, C, f32bits(eps)]), out, mean, rstd, inp, weight, bias], x, y);
 }
@@ -181,13 +367,25 @@ export function layernorm_backward(gpu: Gpu, enc: StepEncoder, dinp: Binding, dw
   checkBuffer(name, 'weight', weight, C);
   checkBuffer(name, 'mean', mean, N);
   checkBuffer(name, 'rstd', rstd, N);
+  const final = gpu.pipeline(`${name}:params_final`, BACKWARD_PARAMS_FINAL_WGSL);
+  if (layernormVariant(gpu, C) === 'subgroup') {
+    const R = rowsPerWorkgroup(N);
+    const blocks = Math.ceil(N / R);
+    // Bound to exactly its (2·blocks, C) elements: the scratch buffer may be larger (and its size not a multiple of 16).
+    const partial = { buffer: scratch(gpu, 'layernorm_partial', 2 * blocks * C), offset: 0, size: 2 * blocks * C * 4 };
+    const [x, y] = grid2d(blocks);
+    const code = cachedWgsl(`backward:${C}:${accumulate}`, () => backwardSubgroupWgsl(C, accumulate));
+    enc.dispatch(gpu.pipeline(`${name}:subgroup`, code), [gpu.uniform([N, R, blocks]), dinp, partial, dout, inp, weight, mean, rstd], x, y);
+    enc.dispatch(final, [gpu.uniform([N, C, blocks]), dweight, dbias, partial], Math.ceil(C / WG));
+    return;
+  }
   const [x, y] = grid2d(Math.ceil(N / WG));
   enc.dispatch(gpu.pipeline(`${name}:dinp`, BACKWARD_DINP_WGSL), [gpu.uniform([N, C, accumulate ? 1 : 0]), dinp, dout, inp, weight, mean, rstd], x, y);
   const blocks = Math.ceil(N / ROWS_PER_BLOCK);
   const partial = scratch(gpu, 'layernorm_partial', 2 * blocks * C);
   const params = gpu.uniform([N, C, blocks]);
   enc.dispatch(gpu.pipeline(`${name}:params_partial`, BACKWARD_PARAMS_PARTIAL_WGSL), [params, partial, dout, inp, mean, rstd], Math.ceil(C / WG), blocks);
-  enc.dispatch(gpu.pipeline(`${name}:params_final`, BACKWARD_PARAMS_FINAL_WGSL), [params, dweight, dbias, partial], Math.ceil(C / WG));
+  enc.dispatch(final, [params, dweight, dbias, partial], Math.ceil(C / WG));
 }
 
 /** float64 reference of layernorm_forward. */

@@ -1,17 +1,26 @@
-// layernorm forward/backward on the GPU against the float64 reference; the reference backward
-// against finite differences; determinism of the parameter-gradient reduction.
+// layernorm forward/backward on the GPU against the float64 reference, for both variants
+// ('subgroup': 8 lanes per row, lavapipe's default; 'rows': one invocation per row, any adapter);
+// the reference backward against finite differences; determinism of the parameter-gradient
+// reduction; the variant choice.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   assertAllClose, layernorm_backward, layernorm_backward_reference, layernorm_forward, layernorm_forward_reference,
-  mulberry32, openGpu, poisoned, randomF32, type Gpu,
+  layernormVariant, mulberry32, openGpu, poisoned, randomF32, setLayernormVariant, subgroupMatmulUsable, type Gpu, type LayernormVariant,
 } from '../src/index.js';
 
 let gpu: Gpu;
-before(async () => { gpu = await openGpu(); });
-after(() => gpu?.destroy());
+let variants: LayernormVariant[] = ['rows'];
+before(async () => {
+  gpu = await openGpu();
+  if (subgroupMatmulUsable(gpu)) variants = ['subgroup', 'rows'];
+});
+after(() => {
+  setLayernormVariant(null);
+  gpu?.destroy();
+});
 
 const U = 2 ** -24;
 
@@ -26,15 +35,21 @@ function makeCase(N: number, C: number, offset: number, seed: number): Case {
   };
 }
 
-async function runGpu(k: Case, eps: number, accumulate: boolean) {
+/** Forward then backward on the GPU; `variant` forces one (undefined = the device's default). */
+async function runGpu(k: Case, eps: number, accumulate: boolean, variant?: LayernormVariant) {
   const { N, C } = k;
   const X = gpu.buffer(k.x), W = gpu.buffer(k.w), B = gpu.buffer(k.b), DY = gpu.buffer(k.dy);
   const Y = poisoned(gpu, N * C), MEAN = poisoned(gpu, N), RSTD = poisoned(gpu, N);
   const DX = accumulate ? gpu.buffer(k.dx0) : poisoned(gpu, N * C);
   const DW = gpu.buffer(k.dw0), DB = gpu.buffer(k.db0);
   const enc = gpu.encoder();
-  layernorm_forward(gpu, enc, Y, MEAN, RSTD, X, W, B, N, C, eps);
-  layernorm_backward(gpu, enc, DX, DW, DB, DY, X, W, MEAN, RSTD, N, C, accumulate);
+  setLayernormVariant(variant ?? null);
+  try {
+    layernorm_forward(gpu, enc, Y, MEAN, RSTD, X, W, B, N, C, eps);
+    layernorm_backward(gpu, enc, DX, DW, DB, DY, X, W, MEAN, RSTD, N, C, accumulate);
+  } finally {
+    setLayernormVariant(null);
+  }
   await enc.submit();
   const r = { y: await gpu.read(Y), mean: await gpu.read(MEAN), rstd: await gpu.read(RSTD), dx: await gpu.read(DX), dw: await gpu.read(DW), db: await gpu.read(DB) };
   for (const b of [X, W, B, DY, Y, MEAN, RSTD, DX, DW, DB]) b.destroy();
@@ -47,7 +62,7 @@ async function runGpu(k: Case, eps: number, accumulate: boolean) {
 //   mean:    2·C·u·max|x|,  rstd: 8·C·u·κ·rstd
 //   dinp:    8·C·u·κ·rstd·(|g| + mean|g| + (1 + |x̂|)·(mean|g·x̂| + mean|g|)) (+ u·|dinp₀| when accumulating)
 //   dweight: Σ_r (8·C·u·κ_r·(1 + |x̂|) + 2·N·u·|x̂|)·|dy| + u·|dw|   (x̂'s error is absolute: Δmean·rstd);  dbias: 2·N·u·Σ_r|dy| + u·|db|
-function check(k: Case, eps: number, accumulate: boolean, got: Awaited<ReturnType<typeof runGpu>>) {
+function check(k: Case, eps: number, accumulate: boolean, got: Awaited<ReturnType<typeof runGpu>>, variant = '') {
   const { N, C, x, w, b, dy } = k;
   const y = new Float64Array(N * C), mean = new Float64Array(N), rstd = new Float64Array(N);
   layernorm_forward_reference(y, mean, rstd, x, w, b, N, C, eps);
@@ -65,7 +80,7 @@ function check(k: Case, eps: number, accumulate: boolean, got: Awaited<ReturnTyp
     }
     kappa[r] = 1 + maxAbs[r] * rstd[r];
   }
-  const tag = `${N}x${C} eps=${eps}${accumulate ? ' accumulate' : ''}`;
+  const tag = `${variant} ${N}x${C} eps=${eps}${accumulate ? ' accumulate' : ''}`;
   assertAllClose(`mean ${tag}`, got.mean, mean, (r) => 2 * C * U * maxAbs[r] + 1e-30);
   assertAllClose(`rstd ${tag}`, got.rstd, rstd, (r) => 8 * C * U * kappa[r] * rstd[r]);
   assertAllClose(`out ${tag}`, got.y, y, (i) => {
@@ -89,25 +104,70 @@ function check(k: Case, eps: number, accumulate: boolean, got: Awaited<ReturnTyp
 
 const dim = fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 10, max: 300 }));
 
-test('layernorm forward (out, mean, rstd) and backward (dinp, dweight +=, dbias +=) match the reference', async () => {
-  await fc.assert(
-    fc.asyncProperty(dim, dim, fc.constantFrom(0, 3, -20), fc.constantFrom(1e-5, 1e-12), fc.boolean(), fc.integer(),
-      async (N, C, offset, eps, accumulate, seed) => {
-        const k = makeCase(N, C, offset, seed);
-        check(k, eps, accumulate, await runGpu(k, eps, accumulate));
-      }),
-    { numRuns: 30 },
-  );
+test('layernorm forward (out, mean, rstd) and backward (dinp, dweight +=, dbias +=) match the reference, every variant', async (t) => {
+  t.diagnostic(`variants tested: ${variants.join(', ')}`);
+  for (const variant of variants) {
+    await fc.assert(
+      fc.asyncProperty(dim, dim, fc.constantFrom(0, 3, -20), fc.constantFrom(1e-5, 1e-12), fc.boolean(), fc.integer(),
+        async (N, C, offset, eps, accumulate, seed) => {
+          // The subgroup variant takes C ≤ 128 when C % 4 ≠ 0; larger ragged C run 'rows' by default.
+          const v = variant === 'subgroup' && C % 4 !== 0 && C > 128 ? undefined : variant;
+          const k = makeCase(N, C, offset, seed);
+          check(k, eps, accumulate, await runGpu(k, eps, accumulate, v), variant);
+        }),
+      { numRuns: 20 },
+    );
+  }
 });
 
-test('layernorm at a BERT shape (2048 × 256), twice: parameter gradients are bit-identical', async () => {
-  const k = makeCase(2048, 256, 0.5, 11);
-  const g1 = await runGpu(k, 1e-12, false);
-  check(k, 1e-12, false, g1);
-  const g2 = await runGpu(k, 1e-12, false);
-  assert.deepEqual(g2.dw, g1.dw);
-  assert.deepEqual(g2.db, g1.db);
-  assert.deepEqual(g2.dx, g1.dx);
+test('ragged rows: C not a multiple of 4 or 8 (scalar chunks, lanes past the row end), N = 1, vec4 rows with a partial last chunk', async () => {
+  // C = 3: fewer columns than lanes; 9, 127: scalar chunks with a partial last one; 12, 36, 100,
+  // 132: vec4 chunks (3 / 9 / 25 / 33 of them), so lanes run past the row's end; 256: exact.
+  for (const variant of variants) {
+    for (const [i, C] of [3, 9, 12, 36, 100, 127, 132, 256].entries()) {
+      for (const N of [1, 5, 70]) {
+        // Half of the widths with accumulate (each combination is a separate shader to compile).
+        const k = makeCase(N, C, i % 2 ? 2 : 0, 100 * i + N);
+        check(k, 1e-5, i % 2 === 1, await runGpu(k, 1e-5, i % 2 === 1, variant), variant);
+      }
+    }
+  }
+});
+
+test('layernorm at a BERT shape (2048 × 256) and a ragged one (777 × 100), twice each: same bits every run, every variant', async () => {
+  for (const variant of variants) {
+    for (const [N, C] of [[2048, 256], [777, 100]]) {
+      const k = makeCase(N, C, 0.5, 11);
+      const g1 = await runGpu(k, 1e-12, false, variant);
+      check(k, 1e-12, false, g1, variant);
+      const g2 = await runGpu(k, 1e-12, false, variant);
+      for (const f of ['y', 'mean', 'rstd', 'dx', 'dw', 'db'] as const) assert.deepEqual(g2[f], g1[f], `${variant} ${N}x${C} ${f}`);
+    }
+  }
+});
+
+test('variant choice: subgroup on lavapipe-like adapters for C ≤ 512 (C % 4 = 0) or ≤ 128, rows otherwise and without subgroups', async () => {
+  const sub = subgroupMatmulUsable(gpu) && gpu.adapterInfo.isSoftware;
+  assert.equal(layernormVariant(gpu, 256), sub ? 'subgroup' : 'rows');
+  assert.equal(layernormVariant(gpu, 512), sub ? 'subgroup' : 'rows');
+  assert.equal(layernormVariant(gpu, 127), sub ? 'subgroup' : 'rows');
+  assert.equal(layernormVariant(gpu, 516), 'rows');
+  assert.equal(layernormVariant(gpu, 129), 'rows');
+  setLayernormVariant('subgroup');
+  try {
+    if (subgroupMatmulUsable(gpu)) assert.throws(() => layernormVariant(gpu, 129), /subgroup variant takes C ≤ 512 \(C % 4 = 0\) or C ≤ 128, got C=129/);
+  } finally {
+    setLayernormVariant(null);
+  }
+  const plain = await openGpu({ disableFeatures: ['subgroups'] });
+  try {
+    assert.equal(layernormVariant(plain, 256), 'rows');
+    setLayernormVariant('subgroup');
+    assert.throws(() => layernormVariant(plain, 256), /needs usable 8-lane subgroups/);
+  } finally {
+    setLayernormVariant(null);
+    plain.destroy();
+  }
 });
 
 test('the reference backward equals finite differences of the reference forward', () => {
