@@ -16,6 +16,7 @@ import {
   openGpu,
   poisoned,
   randomF32,
+  setAdamwScalarOnly,
   type AdamWRange,
   type Gpu,
 } from '../src/index.js';
@@ -108,6 +109,62 @@ test('an update spanning several dispatches (1.2M elements, > 256 chunks) matche
   adamw_update_reference(ref, g, new Float64Array(total), new Float64Array(total), hyper, null, ranges);
   assertAllClose('params', got, ref, (i) => 2 ** -21 * Math.abs(ref[i]) + 1e-5 * Math.abs(ref[i] - p0[i]) + 1e-12);
   for (let i = 700_001; i < 700_100; i++) assert.equal(got[i], p0[i]);
+});
+
+test('vec4 path (4-aligned bodies + 1–3-element heads/tails) = the all-scalar path bit for bit, bindings at a 256-byte offset, nothing outside the ranges touched', async () => {
+  // Fixed small ranges that exercise every edge shape (head only, tail only, both, inside one
+  // vec4, adjacent ranges sharing a vec4), then random ones.
+  const fixed: AdamWRange[] = [
+    { offset: 1, length: 2, weightDecay: 0.1 }, { offset: 3, length: 1, weightDecay: 0 }, { offset: 6, length: 5, weightDecay: 0.02 },
+    { offset: 11, length: 9, weightDecay: 0, lrScale: 0.5 }, { offset: 24, length: 4, weightDecay: 0.01 }, { offset: 30, length: 4107, weightDecay: 0.01 },
+  ];
+  const cases: [number, AdamWRange[]][] = [[4200, fixed]];
+  const rand = mulberry32(77);
+  for (let k = 0; k < 6; k++) {
+    const total = 1 + Math.floor(rand() * 30000);
+    cases.push([total, randomRanges(rand, total)]);
+  }
+  const lead = 64; // elements before the bound range (256 bytes), poisoned
+  for (const [total, ranges] of cases) {
+    const mark = inRanges(ranges, total);
+    const p0 = randomF32(rand, lead + total, -1, 1);
+    const g = randomF32(rand, lead + total, -2, 2).map((x, i) => (i >= lead && mark[i - lead] ? x : Number.NaN));
+    const m0 = randomF32(rand, lead + total, -0.1, 0.1);
+    const v0 = randomF32(rand, lead + total, 0, 0.01);
+    const runs: { p: Uint32Array; m: Uint32Array; v: Uint32Array; ns: number }[] = [];
+    for (const scalar of [true, false]) {
+      const P = gpu.buffer(p0), G = gpu.buffer(g), M = gpu.buffer(m0), Vb = gpu.buffer(v0), H = gpu.zeros(40), NS = poisoned(gpu, 1);
+      const at = (b: GPUBuffer) => ({ buffer: b, offset: lead * 4, size: total * 4 });
+      gpu.write(H, adamw_hyperparameters({ lr: 3e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, step: 4, maxGradNorm: 1 }));
+      setAdamwScalarOnly(scalar);
+      try {
+        const enc = gpu.encoder();
+        grad_norm_squared(gpu, enc, NS, at(G), ranges);
+        // No clipping here, so the update's bits do not depend on the norm's summation order.
+        adamw_update(gpu, enc, at(P), at(G), at(M), at(Vb), H, null, ranges);
+        await enc.submit();
+      } finally {
+        setAdamwScalarOnly(false);
+      }
+      const u = async (b: GPUBuffer) => new Uint32Array((await gpu.read(b)).buffer);
+      runs.push({ p: await u(P), m: await u(M), v: await u(Vb), ns: (await gpu.read(NS))[0] });
+      for (const b of [P, G, M, Vb, H, NS]) b.destroy();
+    }
+    const [sc, v4] = runs;
+    const refNs = new Float64Array(1);
+    grad_norm_squared_reference(refNs, g.subarray(lead), ranges);
+    // The two norms add in different orders: each within 30·2⁻²⁴ relative of the float64 sum.
+    for (const ns of [sc.ns, v4.ns]) assert.ok(Math.abs(ns - refNs[0]) <= 30 * 2 ** -24 * refNs[0], `total=${total}: norm² ${ns} vs ${refNs[0]}`);
+    const orig = [p0, m0, v0].map((a) => new Uint32Array(a.buffer));
+    for (let i = 0; i < lead + total; i++) {
+      const inside = i >= lead && mark[i - lead] === 1;
+      for (const [k, name] of [[0, 'p'], [1, 'm'], [2, 'v']] as const) {
+        const a = sc[name][i], b = v4[name][i];
+        if (!inside) assert.ok(a === orig[k][i] && b === orig[k][i], `total=${total}: ${name}[${i}] outside the ranges changed`);
+        else assert.equal(b, a, `total=${total}: ${name}[${i}] vec4 vs scalar`);
+      }
+    }
+  }
 });
 
 test('grad_norm_squared is deterministic (same bits over repeated runs, 1.1M elements)', async () => {
