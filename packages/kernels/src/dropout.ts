@@ -12,8 +12,14 @@
 //   keep(i) = r(i) ≥ threshold,  threshold = round(p · 2³²)     (so P(keep) = 1 − p to 2⁻³²)
 // The element index is the flat index into the tensor (N < 2³²). Different steps and seeds give
 // unrelated masks; the same (seed, step) always gives the same mask, on any adapter.
+//
+// Layout: memory-bound (one load, one store, ~12 integer ops per element). Workgroups of 64
+// invocations over blocks of 256 elements, lane x taking x, x + 64, ... (consecutive lanes on
+// consecutive addresses). When N % 4 == 0 and the bindings are 16-byte aligned the same walk
+// runs over vec4s (4 floats per load/store instruction, 4 hashes per vec4u op): 1M elements
+// 5.5 → 1.6 ms vs 2.6 ms for a copy of the same size, same process (load ~6); bit-identical.
 
-import type { Binding, Gpu, StepEncoder } from './runtime.js';
+import { bindingOffset, type Binding, type Gpu, type StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
 import { f32bits, grid2d } from './elementwise.js';
 
@@ -48,19 +54,29 @@ export function dropoutKeep(i: number, key: number, threshold: number): boolean 
   return r >= threshold;
 }
 
-export const DROPOUT_WGSL = /* wgsl */ `
+/**
+ * The dropout shader. Scalar: T = f32, invocation x takes elements x, x + 64, ... of its
+ * workgroup's block. vec4 (N % 4 == 0, 16-byte aligned bindings): T = vec4f, the same walk over
+ * vec4s, so each lane moves 4 floats per load and store instruction and hashes 4 indices at once
+ * (identical bits: the mask is a function of the element index only).
+ */
+export function dropoutWgsl(vec4: boolean): string {
+  const T = vec4 ? 'vec4f' : 'f32';
+  const U = vec4 ? 'vec4u' : 'u32';
+  const index = vec4 ? '4u * i + vec4u(0u, 1u, 2u, 3u)' : 'i';
+  return /* wgsl */ `
 struct Params { N: u32, key: u32, threshold: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read> inp: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<${T}>;
+@group(0) @binding(2) var<storage, read> inp: array<${T}>;
 
-fn lowbias32(v: u32) -> u32 {
+fn lowbias32(v: ${U}) -> ${U} {
   var x = v;
-  x ^= x >> 16u;
-  x *= 0x7feb352du;
-  x ^= x >> 15u;
-  x *= 0x846ca68bu;
-  x ^= x >> 16u;
+  x ^= x >> ${U}(16u);
+  x *= ${U}(0x7feb352du);
+  x ^= x >> ${U}(15u);
+  x *= ${U}(0x846ca68bu);
+  x ^= x >> ${U}(16u);
   return x;
 }
 
@@ -68,14 +84,19 @@ fn lowbias32(v: u32) -> u32 {
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_id) lid: vec3u) {
   let base = (wid.y * nwg.x + wid.x) * ${ELEMS_PER_WG}u + lid.x;
+  let key = ${U}(params.key);
   for (var e = 0u; e < ${PER_INVOCATION}u; e++) {
     let i = base + e * ${WG}u;
-    if (i >= params.N) { return; }
-    let r = lowbias32(lowbias32(i ^ params.key) + params.key);
-    out[i] = select(0.0, inp[i] * params.scale, r >= params.threshold);
+    if (i >= params.N) { return; }   // N counts ${T}s
+    let r = lowbias32(lowbias32((${index}) ^ key) + key);
+    out[i] = select(${T}(0.0), inp[i] * params.scale, r >= ${U}(params.threshold));
   }
 }
 `;
+}
+
+/** The scalar shader (kept exported under its old name). */
+export const DROPOUT_WGSL = dropoutWgsl(false);
 
 function check(name: string, N: number, p: number, seed: number, step: number): void {
   checkDims(name, { N });
@@ -86,10 +107,18 @@ function check(name: string, N: number, p: number, seed: number, step: number): 
   if (N > 0xffffffff) throw new Error(`${name}: N=${N} must be below 2^32`);
 }
 
+let forceScalar = false;
+/** Tests and benchmarks: use the scalar shader even where vec4 would do. */
+export function setDropoutScalarOnly(on: boolean): void {
+  forceScalar = on;
+}
+
 function launch(gpu: Gpu, enc: StepEncoder, name: string, out: Binding, inp: Binding, N: number, p: number, seed: number, step: number) {
-  const pipe = gpu.pipeline('dropout', DROPOUT_WGSL);
-  const params = gpu.uniform([N, dropoutKey(seed, step), dropoutThreshold(p), f32bits(1 / (1 - p))]);
-  const [x, y] = grid2d(Math.ceil(N / ELEMS_PER_WG));
+  const vec4 = !forceScalar && N % 4 === 0 && bindingOffset(out) % 16 === 0 && bindingOffset(inp) % 16 === 0;
+  const n = vec4 ? N / 4 : N;
+  const pipe = gpu.pipeline(vec4 ? 'dropout:v4' : 'dropout', dropoutWgsl(vec4));
+  const params = gpu.uniform([n, dropoutKey(seed, step), dropoutThreshold(p), f32bits(1 / (1 - p))]);
+  const [x, y] = grid2d(Math.ceil(n / ELEMS_PER_WG));
   enc.dispatch({ ...pipe, label: name }, [params, out, inp], x, y);
 }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   assertAllClose, dropout_backward, dropout_backward_reference, dropout_forward, dropout_forward_reference,
-  dropoutKeep, dropoutKey, dropoutThreshold, lowbias32, mulberry32, openGpu, poisoned, randomF32, type Gpu,
+  dropoutKeep, dropoutKey, dropoutThreshold, lowbias32, setDropoutScalarOnly, mulberry32, openGpu, poisoned, randomF32, type Gpu,
 } from '../src/index.js';
 
 let gpu: Gpu;
@@ -50,6 +50,37 @@ test('dropout forward/backward on the GPU equal the reference (same mask; values
     ),
     { numRuns: 25 },
   );
+});
+
+test('vec4 path (N % 4 == 0) = the scalar path bit for bit, bindings at a 256-byte offset, p = 0 exact copy, nothing past N written', async () => {
+  const rand = mulberry32(21);
+  for (const [N, p] of [[4, 0.5], [780, 0], [1028, 0.1], [65536 + 12, 0.3], [262144 * 4 + 4 * 7, 0.9]] as const) {
+    const lead = 64, extra = 5; // elements before (256 bytes) and after the bound ranges, poisoned
+    const x = randomF32(rand, lead + N + extra, -3, 3);
+    const outs: Uint32Array[] = [];
+    for (const scalar of [true, false]) {
+      const X = gpu.buffer(x), Y = poisoned(gpu, lead + N + extra);
+      const at = (b: GPUBuffer) => ({ buffer: b, offset: lead * 4, size: N * 4 });
+      setDropoutScalarOnly(scalar);
+      try {
+        const enc = gpu.encoder();
+        dropout_forward(gpu, enc, at(Y), at(X), N, p, 99, 5);
+        await enc.submit();
+      } finally {
+        setDropoutScalarOnly(false);
+      }
+      outs.push(new Uint32Array((await gpu.read(Y)).buffer));
+      X.destroy();
+      Y.destroy();
+    }
+    const [sc, v4] = outs;
+    const xb = new Uint32Array(x.buffer);
+    for (let i = 0; i < lead + N + extra; i++) {
+      if (i < lead || i >= lead + N) assert.ok(Number.isNaN(new Float32Array(v4.buffer)[i]), `N=${N}: element ${i} outside the binding written`);
+      else assert.equal(v4[i], sc[i], `N=${N} p=${p}: element ${i - lead} vec4 vs scalar`);
+      if (p === 0 && i >= lead && i < lead + N) assert.equal(v4[i], xb[i], `N=${N}: p = 0 not an exact copy at ${i - lead}`);
+    }
+  }
 });
 
 test('p = 0 is an exact copy', async () => {
