@@ -15,31 +15,31 @@
 // increasing position order and adds the sum into dwte. Keys (id, position) are all distinct, so
 // any correct sort gives the same order: the result does not depend on scheduling.
 //
-// Layout for lavapipe (8 SIMD lanes per CPU thread, one scalar load per lane, vec4 loads cheaper
-// per float): every row kernel gives one invocation 4 consecutive columns (row4.ts: vec4 when
-// C % 4 = 0) and puts 8 invocations of the same row side by side (workgroups of 8 × 8), so the
-// lanes of a SIMD row read 128 consecutive bytes and share the row's id; grids are 3-D, so no
-// invocation divides by a runtime value.
+// Layout for lavapipe (8 SIMD lanes per CPU thread, one scalar load per lane, vec4 loads much
+// cheaper per float, ~0.03–0.1 ms per dispatch): every row kernel gives an invocation vec4s of
+// columns (row4.ts; 4 clamped scalar loads when C % 4 ≠ 0) and puts 8 invocations of the same row
+// side by side (workgroups of 8 × 8), so the lanes of a SIMD row read consecutive addresses and
+// share the row's ids; an invocation takes E (or PE) vec4s 8 vec4 apart, so the row's ids are
+// loaded once per E vec4; grids are 3-D, so no invocation divides by a runtime value.
 //
-// Backward passes (N = B·T positions, blocks of SB = max(1024, ⌈N/8⌉) positions, ≤ 8 blocks):
-//   1 fill        zero the (blocks × V) histogram
-//   2 block_rank  one invocation per block walks its positions in order: hist[blk, id] counts, rank[p]
-//                 = earlier equal ids in the block (≤ 8 blocks: one SIMD row, SB serial steps)
-//   3 block_prefix one invocation per id: hist[·, id] → exclusive prefix over blocks, count[id]
-//   4 scan        one workgroup: start[v] = Σ_{u<v} count[u], start[V] = valid positions; the
-//                 distinct ids present, in increasing order, as a list uniq (its length at start[V+1])
-//   5 scatter     sorted[start[id] + hist[blk, id] + rank[p]] = p
-//   6 accumulate  invocation (k-th distinct id v, 4 columns): sum dout rows sorted[start[v]..start[v+1])
-//                 in order, dwte[v] += sum. Only distinct ids get work, every lane is busy.
-//   7 positions   invocation (t, 4 columns): dwpe[t] += Σ_b dout[b, t] (b in order); with token types
-//                 also partial[k, t] = Σ_{b: type = k} dout[b, t] (4 types per sweep over b)
-//   8 types_final dwtt[k] += Σ_t partial[k, t] (t in order)                     (with token types)
-// The sort was 16 blocks of 256 (a 16·V histogram to zero and scan) and the sums one lane per
-// (run, 8 columns) with 8 scalar loads per row: 2.3–3.5× slower in all (NOTES.md).
+// Forward: (1, with token types) the (TV·T, C) table pt[k·T + t] = wpe[t] + wtt[k]; (2) out[b, t] =
+// wte[id] + pt[type·T + t]: two row reads per token instead of three. (So the sum is
+// wte + (wpe + wtt); PyTorch's BERT adds (wte + wtt) + wpe: the same to one f32 rounding.)
+//
+// Backward (N = B·T positions; sort blocks of SB = max(1024, ⌈N/8⌉) positions, so ≤ 8 blocks):
+//   sort         one workgroup: the stable counting sort (phases below at SORT_WGSL)
+//   accumulate   invocation (k-th distinct id v, 4·E columns): sum the dout rows
+//                sorted[start[v] .. start[v+1]) in that order, dwte[v] += sum. Only ids present get work.
+//   positions    invocation (t, 4·PE columns): dwpe[t] += Σ_b dout[b, t] (b in order); with token types
+//                also partial[k, t] = Σ_{b: type = k} dout[b, t] (up to 4 types per sweep over b)
+//   types_final  dwtt[k] += Σ_t partial[k, t] (t in order)                      (with token types)
+// 3 dispatches without token types, 4 with. The first version (16 sort blocks of 256 with a 16·V
+// histogram cleared and scanned by separate dispatches, one lane per (run of ids, 8 columns) with 8
+// scalar loads per row, scalar dwpe/dwtt passes; 9 dispatches) was 2.4–3.5× slower (NOTES.md).
 
 import { bindingSize, type Binding, type Gpu, type StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
-import { fill, grid2d, scratch } from './elementwise.js';
+import { scratch } from './elementwise.js';
 import { row4Wgsl, vec4Rows, yzGrid } from './row4.js';
 
 const WG = 64;
@@ -47,6 +47,7 @@ const LANES = 8; // invocations along the columns of one row (lavapipe's SIMD wi
 const ROWS = 8; // rows per workgroup
 const MAX_BLOCKS = 8; // sort blocks: all of them run as the lanes of one SIMD row
 const MIN_SORT_BLOCK = 1024;
+const PE = 2; // vec4 per lane in the positions pass (paired runs: 2 a little faster than 1, 4 no better)
 const E = 4; // vec4 per lane in the forward and accumulate kernels, 8 vec4 apart (2 and 8 measured slower)
 
 /** E copies of a code fragment, e = 0..E-1. */
@@ -117,109 +118,96 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 `;
 }
 
-// Sort passes share one uniform: N, V, blocks, positions per block.
-const SORT_PARAMS = 'struct Params { N: u32, V: u32, blocks: u32, SB: u32 }';
-
-// (2) per-block ranks: hist (blocks × V) counts ids in each block; rank[p] = earlier equal ids in the block.
-const BLOCK_RANK_WGSL = /* wgsl */ `
-${SORT_PARAMS}
+// The whole counting sort is one workgroup (on lavapipe: one CPU thread; it is integer work on N
+// positions and blocks·V counters, and one dispatch replaced five). The per-id phases read and
+// write 4 ids per vec4; ids are padded to 4·V4, V4 = ⌈V/4⌉ (padding ids never occur).
+//   0 hist (blocks × 4·V4) = 0
+//   1 lanes 0..blocks−1: walk the block's positions in order; hist[blk, id] counts, rank[p] = earlier
+//     equal ids in the block (−1 for an id outside [0, V))
+//   2 per id v: hist[·, v] → exclusive prefix over blocks, count[v] = total
+//   3 start[v] = Σ_{u<v} count[u], start[4·V4] = valid positions; uniq = the ids present, in
+//     increasing order, start[4·V4 + 1] = how many (each lane scans a contiguous chunk of ids,
+//     chunk totals shared through workgroup memory)
+//   4 sorted[start[id] + hist[blk, id] + rank[p]] = p
+const SORT_WGSL = /* wgsl */ `
+struct Params { N: u32, V: u32, blocks: u32, SB: u32, V4: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read_write> hist: array<u32>;
+@group(0) @binding(1) var<storage, read_write> hist: array<vec4u>;
 @group(0) @binding(2) var<storage, read_write> rank: array<i32>;
-@group(0) @binding(3) var<storage, read> ids: array<i32>;
-
-@compute @workgroup_size(${MAX_BLOCKS})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let blk = gid.x;
-  if (blk >= P.blocks) { return; }
-  let p1 = min((blk + 1u) * P.SB, P.N);
-  for (var p = blk * P.SB; p < p1; p++) {
-    let id = ids[p];
-    if (id < 0 || u32(id) >= P.V) { rank[p] = -1; continue; }
-    let h = blk * P.V + u32(id);
-    let r = hist[h];
-    hist[h] = r + 1u;
-    rank[p] = i32(r);
-  }
-}
-`;
-
-// (3) per id: exclusive prefix over blocks (in place) and the id's total count.
-const BLOCK_PREFIX_WGSL = /* wgsl */ `
-${SORT_PARAMS}
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read_write> hist: array<u32>;
-@group(0) @binding(2) var<storage, read_write> count: array<u32>;
-
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_id) lid: vec3u) {
-  let v = (wid.y * nwg.x + wid.x) * ${WG}u + lid.x;
-  if (v >= P.V) { return; }
-  var run = 0u;
-  for (var b = 0u; b < P.blocks; b++) {
-    let t = hist[b * P.V + v];
-    hist[b * P.V + v] = run;
-    run += t;
-  }
-  count[v] = run;
-}
-`;
-
-// (4) one workgroup: start[v] = Σ_{u < v} count[u]; start[V] = number of valid positions; the ids
-// with count > 0 in increasing order as uniq[0 .. start[V + 1]).
-const SCAN_WGSL = /* wgsl */ `
-${SORT_PARAMS}
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read_write> start: array<u32>;
-@group(0) @binding(2) var<storage, read_write> uniq: array<u32>;
-@group(0) @binding(3) var<storage, read> count: array<u32>;
+@group(0) @binding(3) var<storage, read_write> count: array<vec4u>;
+@group(0) @binding(4) var<storage, read_write> start: array<u32>;
+@group(0) @binding(5) var<storage, read_write> uniq: array<u32>;
+@group(0) @binding(6) var<storage, read_write> sorted: array<u32>;
+@group(0) @binding(7) var<storage, read> ids: array<i32>;
 var<workgroup> sums: array<u32, ${WG}>;
 var<workgroup> present: array<u32, ${WG}>;
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) lid: vec3u) {
-  let chunk = (P.V + ${WG - 1}u) / ${WG}u;
-  let v0 = min(lid.x * chunk, P.V);
-  let v1 = min(v0 + chunk, P.V);
+  let l = lid.x;
+  // 0: clear the histogram.
+  for (var i = l; i < P.blocks * P.V4; i += ${WG}u) { hist[i] = vec4u(0u); }
+  storageBarrier();
+  // 1: per-block ranks.
+  if (l < P.blocks) {
+    let p1 = min((l + 1u) * P.SB, P.N);
+    for (var p = l * P.SB; p < p1; p++) {
+      let id = ids[p];
+      if (id < 0 || u32(id) >= P.V) { rank[p] = -1; continue; }
+      let h = l * P.V4 + u32(id) / 4u;
+      var c = hist[h];
+      let r = c[u32(id) % 4u];
+      c[u32(id) % 4u] = r + 1u;
+      hist[h] = c;
+      rank[p] = i32(r);
+    }
+  }
+  storageBarrier();
+  // 2: per 4 ids, prefix over blocks.
+  for (var v = l; v < P.V4; v += ${WG}u) {
+    var run = vec4u(0u);
+    for (var b = 0u; b < P.blocks; b++) {
+      let c = hist[b * P.V4 + v];
+      hist[b * P.V4 + v] = run;
+      run += c;
+    }
+    count[v] = run;
+  }
+  storageBarrier();
+  // 3: scan of the counts over contiguous chunks of ids (4 per vec4).
+  let chunk = (P.V4 + ${WG - 1}u) / ${WG}u;
+  let v0 = min(l * chunk, P.V4);
+  let v1 = min(v0 + chunk, P.V4);
   var s = 0u;
   var u = 0u;
-  for (var v = v0; v < v1; v++) { let c = count[v]; s += c; u += select(0u, 1u, c > 0u); }
-  sums[lid.x] = s;
-  present[lid.x] = u;
+  for (var v = v0; v < v1; v++) {
+    let c = count[v];
+    s += c.x + c.y + c.z + c.w;
+    u += dot(select(vec4u(0u), vec4u(1u), c > vec4u(0u)), vec4u(1u));
+  }
+  sums[l] = s;
+  present[l] = u;
   workgroupBarrier();
   var run = 0u;
   var k = 0u;
-  for (var j = 0u; j < lid.x; j++) { run += sums[j]; k += present[j]; }
+  for (var j = 0u; j < l; j++) { run += sums[j]; k += present[j]; }
   for (var v = v0; v < v1; v++) {
     let c = count[v];
-    start[v] = run;
-    run += c;
-    if (c > 0u) { uniq[k] = v; k++; }
+    for (var e = 0u; e < 4u; e++) {
+      start[4u * v + e] = run;
+      run += c[e];
+      if (c[e] > 0u) { uniq[k] = 4u * v + e; k++; }
+    }
   }
-  if (lid.x == ${WG - 1}u) { start[P.V] = run; start[P.V + 1u] = k; }
-}
-`;
-
-// (5) scatter positions to their sorted slots.
-const SCATTER_WGSL = /* wgsl */ `
-${SORT_PARAMS}
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read_write> sorted: array<u32>;
-@group(0) @binding(2) var<storage, read> rank: array<i32>;
-@group(0) @binding(3) var<storage, read> ids: array<i32>;
-@group(0) @binding(4) var<storage, read> hist: array<u32>;
-@group(0) @binding(5) var<storage, read> start: array<u32>;
-
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_id) lid: vec3u) {
-  let p = (wid.y * nwg.x + wid.x) * ${WG}u + lid.x;
-  if (p >= P.N) { return; }
-  let r = rank[p];
-  if (r < 0) { return; }
-  let id = u32(ids[p]);
-  sorted[start[id] + hist[(p / P.SB) * P.V + id] + u32(r)] = p;
+  if (l == ${WG - 1}u) { start[4u * P.V4] = run; start[4u * P.V4 + 1u] = k; }
+  storageBarrier();
+  // 4: scatter.
+  for (var p = l; p < P.N; p += ${WG}u) {
+    let r = rank[p];
+    if (r < 0) { continue; }
+    let id = u32(ids[p]);
+    sorted[start[id] + hist[(p / P.SB) * P.V4 + id / 4u][id % 4u] + u32(r)] = p;
+  }
 }
 `;
 
@@ -258,19 +246,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 // lavapipe, so TK is kept as small as the type count allows.
 function positionsWgsl(vec4: boolean, TK: number): string {
   const ks = Array.from({ length: TK }, (_, i) => i);
+  const es = Array.from({ length: PE }, (_, e) => e);
+  const each = (f: (e: number) => string, sep = ' ') => es.map(f).join(sep);
   const sums = TK === 0
-    ? `for (var b = 0u; b < P.B; b++) { pos += dout_load(b * P.T + t, q); }`
+    ? `for (var b = 0u; b < P.B; b++) { let p = b * P.T + t; ${each((e) => `pos${e} += dout_load(p, q${e});`)} }`
     : `for (var k0 = 0u; k0 < P.TV; k0 += ${TK}u) {
-    ${ks.map((i) => `var a${i} = zero;`).join(' ')}
+    ${ks.map((i) => each((e) => `var a${i}_${e} = zero;`)).join(' ')}
     for (var b = 0u; b < P.B; b++) {
       let p = b * P.T + t;
-      let x = dout_load(p, q);
-      if (k0 == 0u) { pos += x; }
-      // Adding +0 leaves a sum that started at +0 unchanged: this is the plain ordered sum per type.
+      // Adding +0 leaves a sum that started at +0 unchanged: these are plain ordered sums per type.
       let k = type_ids[p] - i32(k0);
-      ${ks.map((i) => `a${i} += select(zero, x, k == ${i});`).join(' ')}
+      ${each((e) => `{
+        let x = dout_load(p, q${e});
+        if (k0 == 0u) { pos${e} += x; }
+        ${ks.map((i) => `a${i}_${e} += select(zero, x, k == ${i});`).join(' ')}
+      }`, '\n      ')}
     }
-    ${ks.map((i) => `if (k0 + ${i}u < P.TV) { partial_store((k0 + ${i}u) * P.T + t, q, a${i}); }`).join('\n    ')}
+    ${ks.map((i) => `if (k0 + ${i}u < P.TV) { ${each((e) => `if (qb + ${8 * e}u < P.C4) { partial_store((k0 + ${i}u) * P.T + t, q${e}, a${i}_${e}); }`)} }`).join('\n    ')}
   }`;
   return /* wgsl */ `
 struct Params { B: u32, T: u32, C: u32, C4: u32, TV: u32 }
@@ -282,13 +274,14 @@ ${row4Wgsl('partial', 4, 'read_write', vec4)}`}
 
 @compute @workgroup_size(${LANES}, ${ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let q = wid.x * ${LANES}u + lid.x;
+  let qb = wid.x * ${LANES * PE}u + lid.x;
   let t = wid.y * ${ROWS}u + lid.y;
-  if (q >= P.C4 || t >= P.T) { return; }
+  if (qb >= P.C4 || t >= P.T) { return; }
+  let last = P.C4 - 1u;
   let zero = vec4f(0.0);
-  var pos = zero;
+  ${each((e) => `let q${e} = min(qb + ${8 * e}u, last); var pos${e} = zero;`, '\n  ')}
   ${sums}
-  dwpe_store(t, q, dwpe_load(t, q) + pos);
+  ${each((e) => `if (qb + ${8 * e}u < P.C4) { dwpe_store(t, q${e}, dwpe_load(t, q${e}) + pos${e}); }`, '\n  ')}
 }
 `;
 }
@@ -385,28 +378,22 @@ export function embedding_backward(gpu: Gpu, enc: StepEncoder, dwte: Binding, dw
   // Word embeddings: stable counting sort of positions by id, then per-id sums.
   const SB = sortBlock(N);
   const blocks = Math.ceil(N / SB);
-  const hist = scratch(gpu, 'embedding_hist', blocks * V);
+  const V4 = Math.ceil(V / 4);
+  const hist = scratch(gpu, 'embedding_hist', blocks * 4 * V4);
   const rank = scratch(gpu, 'embedding_rank', N);
-  const count = scratch(gpu, 'embedding_count', V);
-  const start = scratch(gpu, 'embedding_start', V + 2);
+  const count = scratch(gpu, 'embedding_count', 4 * V4);
+  const start = scratch(gpu, 'embedding_start', 4 * V4 + 2);
   const uniq = scratch(gpu, 'embedding_uniq', Math.min(N, V));
   const sorted = scratch(gpu, 'embedding_sorted', N);
-  const params = gpu.uniform([N, V, blocks, SB]);
-  fill(gpu, enc, hist, 0, blocks * V); // +0.0 has the bits of u32 0
-  enc.dispatch(gpu.pipeline(`${name}:block_rank`, BLOCK_RANK_WGSL), [params, hist, rank, ids], 1);
-  const [vx, vy] = grid2d(Math.ceil(V / WG));
-  enc.dispatch(gpu.pipeline(`${name}:block_prefix`, BLOCK_PREFIX_WGSL), [params, hist, count], vx, vy);
-  enc.dispatch(gpu.pipeline(`${name}:scan`, SCAN_WGSL), [params, start, uniq, count], 1);
-  const [px, py] = grid2d(Math.ceil(N / WG));
-  enc.dispatch(gpu.pipeline(`${name}:scatter`, SCATTER_WGSL), [params, sorted, rank, ids, hist, start], px, py);
+  enc.dispatch(gpu.pipeline(`${name}:sort`, SORT_WGSL), [gpu.uniform([N, V, blocks, SB, V4]), hist, rank, count, start, uniq, sorted, ids], 1);
   const [ky, kz] = yzGrid(gpu, Math.ceil(Math.min(N, V) / ROWS));
   enc.dispatch(gpu.pipeline(variant(`${name}:accumulate`, vec4), accumulateWgsl(vec4)),
-    [gpu.uniform([V, C, C4]), dwte, dout, sorted, uniq, start], Math.ceil(C4 / (LANES * E)), ky, kz);
+    [gpu.uniform([4 * V4, C, C4]), dwte, dout, sorted, uniq, start], Math.ceil(C4 / (LANES * E)), ky, kz);
   // Positions (and token-type partial sums per position).
   const partial = scratch(gpu, 'embedding_type_partial', typeIds ? typeVocab * T * C : 1);
   const TK = !typeIds ? 0 : typeVocab <= 2 ? typeVocab : 4;
   enc.dispatch(gpu.pipeline(variant(`${name}:positions${TK}`, vec4), positionsWgsl(vec4, TK)),
-    [gpu.uniform([B, T, C, C4, typeVocab]), dwpe, dout, ...(typeIds ? [typeIds, partial] : [])], colGroups, Math.ceil(T / ROWS));
+    [gpu.uniform([B, T, C, C4, typeVocab]), dwpe, dout, ...(typeIds ? [typeIds, partial] : [])], Math.ceil(C4 / (LANES * PE)), Math.ceil(T / ROWS));
   if (typeIds && dwtt) {
     enc.dispatch(gpu.pipeline(variant(`${name}:types_final`, vec4), typesFinalWgsl(vec4)),
       [gpu.uniform([T, C, C4, typeVocab]), dwtt, partial], colGroups, Math.ceil(typeVocab / ROWS));

@@ -110,7 +110,7 @@ test('embedding forward and backward (dwte, dwpe, dwtt +=) match the reference, 
     fc.asyncProperty(
       fc.integer({ min: 1, max: 5 }), dim, fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 37 })),
       fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 12 }), fc.integer({ min: 13, max: 600 })),
-      fc.integer({ min: 1, max: 3 }), fc.boolean(), fc.integer(),
+      fc.integer({ min: 1, max: 6 }), fc.boolean(), fc.integer(),
       async (B, T, C, V, TV, withTypes, seed) => {
         const k = makeCase(B, T, C, V, TV, withTypes, seed);
         checkCase(k, await runGpu(k));
@@ -128,6 +128,23 @@ test('embedding backward at a BERT shape (B 16, T 128, C 128, V 8192) gives the 
   assert.deepEqual(b.dwte, a.dwte);
   assert.deepEqual(b.dwpe, a.dwpe);
   assert.deepEqual(b.dwtt, a.dwtt);
+});
+
+test('embedding backward: 8 sort blocks (N > 8192), one id everywhere, odd and vec4 C, 1 and 6 token types; bit-exact, same bits after other shapes', async () => {
+  // N = 9003 > 8 · 1024 positions → blocks of ⌈N/8⌉; C = 12 takes the vec4 path, C = 7 the scalar one.
+  const big = makeCase(3, 3001, 12, 50, 6, true, 7);
+  const odd = makeCase(3, 3001, 7, 50, 1, true, 8);
+  const same = makeCase(2, 70, 8, 5, 2, true, 9);
+  same.ids.fill(3); // one run of all 140 positions
+  const first = await runGpu(big);
+  checkCase(big, first);
+  checkCase(odd, await runGpu(odd));
+  checkCase(same, await runGpu(same));
+  const again = await runGpu(big); // after calls with other N, V, C, TV (the sort's scratch reused)
+  assert.deepEqual(again.dwte, first.dwte);
+  assert.deepEqual(again.dwpe, first.dwpe);
+  assert.deepEqual(again.dwtt, first.dwtt);
+  assert.deepEqual(again.out, first.out);
 });
 
 test('an out-of-range id gives a NaN row in the forward and no gradient in the backward; the reference throws', async () => {
