@@ -85,6 +85,30 @@ test('finite differences: the backward is the adjoint of the forward (⟨gather(
   );
 });
 
+test('gather at the bench shape (vec4 rows, C = 128), an odd C = 13, and 530 000 rows (grid split over y and z)', async () => {
+  for (const [total, n, C] of [[4096, 614, 128], [300, 57, 13], [600_000, 530_000, 1]]) {
+    const rand = mulberry32(total + C);
+    const rows = pickRows(rand, total, n);
+    const inp = randomF32(rand, total * C, -3, 3);
+    const dout = randomF32(rand, n * C, -3, 3);
+    const dinp0 = randomF32(rand, total * C, -1, 1);
+    const I = gpu.buffer(inp), R = gpu.buffer(rows), D = gpu.buffer(dout), DI = gpu.buffer(dinp0), O = poisoned(gpu, n * C);
+    const enc = gpu.encoder();
+    gather_rows_forward(gpu, enc, O, I, R, n, C);
+    gather_rows_backward(gpu, enc, DI, D, R, n, C);
+    await enc.submit();
+    const out = await gpu.read(O);
+    const dinp = await gpu.read(DI);
+    for (const b of [I, R, D, DI, O]) b.destroy();
+    const wantOut = new Float64Array(n * C);
+    gather_rows_forward_reference(wantOut, inp, rows, n, C);
+    assertAllClose(`gather forward ${n} of ${total} × ${C}`, out, wantOut, () => 0);
+    const wantD = Float64Array.from(dinp0);
+    gather_rows_backward_reference(wantD, dout, rows, n, C);
+    assertAllClose(`gather backward ${n} of ${total} × ${C}`, dinp, wantD, (i) => 2 ** -23 * Math.abs(wantD[i]));
+  }
+});
+
 test('out-of-range rows: GPU forward writes zeros, backward skips; the reference throws', async () => {
   const rows = Int32Array.from([1, 9, -1]);
   const I = gpu.buffer(Float32Array.from([1, 2, 3, 4, 5, 6])), R = gpu.buffer(rows), O = poisoned(gpu, 6);
@@ -92,6 +116,15 @@ test('out-of-range rows: GPU forward writes zeros, backward skips; the reference
   gather_rows_forward(gpu, enc, O, I, R, 3, 2);
   await enc.submit();
   assert.deepEqual(Array.from(await gpu.read(O)), [3, 4, 0, 0, 0, 0]);
+  // The same on the vec4 path (C = 4), and the backward skips the bad rows.
+  const I4 = gpu.buffer(Float32Array.from({ length: 12 }, (_, i) => i + 1)), O4 = poisoned(gpu, 12);
+  const D4 = gpu.buffer(Float32Array.from({ length: 12 }, (_, i) => 100 * (i + 1))), DI4 = gpu.buffer(new Float32Array(12));
+  const enc4 = gpu.encoder();
+  gather_rows_forward(gpu, enc4, O4, I4, R, 3, 4);
+  gather_rows_backward(gpu, enc4, DI4, D4, R, 3, 4);
+  await enc4.submit();
+  assert.deepEqual(Array.from(await gpu.read(O4)), [5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(Array.from(await gpu.read(DI4)), [0, 0, 0, 0, 100, 200, 300, 400, 0, 0, 0, 0]);
   assert.throws(() => gather_rows_forward_reference(new Float64Array(6), [1, 2, 3, 4, 5, 6], rows, 3, 2), /rows\[1\]=9 is outside \[0, 3\)/);
   assert.throws(() => gather_rows_backward_reference(new Float64Array(6), [1, 2, 3, 4], [1, 1], 2, 2), /repeats/);
 });

@@ -116,6 +116,46 @@ test('L2 normalize and cosine similarity forward/backward: GPU vs reference (zer
   );
 });
 
+test('pooling, L2 and cosine at vec4 widths and odd C; cosine backward accumulating, and with da and db one buffer (self-similarity)', async () => {
+  for (const [B, T, C] of [[5, 7, 128], [4, 3, 13]]) {
+    const rand = mulberry32(C);
+    const x = randomF32(rand, B * T * C, -2, 2), mask = randomMask(rand, B, T), dout = randomF32(rand, B * C, -2, 2);
+    const y = randomF32(rand, B * C, -1, 1), dS = randomF32(rand, B * B, -1, 1), d0 = randomF32(rand, B * C, -1, 1), d1 = randomF32(rand, B * C, -1, 1);
+    const X = gpu.buffer(x), M = gpu.buffer(mask), DO = gpu.buffer(dout), Y = gpu.buffer(y), DS = gpu.buffer(dS);
+    const P = poisoned(gpu, B * C), DX = poisoned(gpu, B * T * C), DA = gpu.buffer(d0), DB = gpu.buffer(d1), DSAME = poisoned(gpu, B * C);
+    const enc = gpu.encoder();
+    mean_pool_forward(gpu, enc, P, X, M, B, T, C);
+    mean_pool_backward(gpu, enc, DX, DO, M, B, T, C);
+    cosine_similarity_backward(gpu, enc, DA, DB, DS, Y, Y, B, B, C, 3, true); // both accumulate (into d0, d1)
+    cosine_similarity_backward(gpu, enc, DSAME, DSAME, DS, Y, Y, B, B, C, 3);
+    const L2Y = poisoned(gpu, B * C), L2N = poisoned(gpu, B), L2DX = gpu.buffer(d0);
+    l2_normalize_forward(gpu, enc, L2Y, L2N, DO, B, C);
+    l2_normalize_backward(gpu, enc, L2DX, Y, L2Y, L2N, B, C, 1e-12, true); // += into d0
+    await enc.submit();
+    const [ly, ln, ldx] = await Promise.all([L2Y, L2N, L2DX].map((q) => gpu.read(q)));
+    for (const q of [L2Y, L2N, L2DX]) q.destroy();
+    const wly = new Float64Array(B * C), wln = new Float64Array(B), wldx = Float64Array.from(d0);
+    l2_normalize_forward_reference(wly, wln, dout, B, C);
+    l2_normalize_backward_reference(wldx, y, ly, ln, B, C, 1e-12, true);
+    assertAllClose(`l2 out C=${C}`, ly, wly, () => (C + 4) * U);
+    assertAllClose(`l2 backward += C=${C}`, ldx, wldx, (i) => (2 * C + 6) * U * (Math.abs(wldx[i]) + 2 / ln[Math.floor(i / C)]));
+    const [p, dx, da, db, dsame] = await Promise.all([P, DX, DA, DB, DSAME].map((q) => gpu.read(q)));
+    for (const q of [X, M, DO, Y, DS, P, DX, DA, DB, DSAME]) q.destroy();
+    const wp = new Float64Array(B * C), wdx = new Float64Array(B * T * C);
+    mean_pool_forward_reference(wp, x, mask, B, T, C);
+    mean_pool_backward_reference(wdx, dout, mask, B, T, C);
+    assertAllClose(`mean_pool_forward C=${C}`, p, wp, () => (T + 2) * U * 2);
+    assertAllClose(`mean_pool_backward C=${C}`, dx, wdx, (i) => 4 * U * Math.abs(wdx[i]));
+    const wda = Float64Array.from(d0), wdb = Float64Array.from(d1);
+    cosine_similarity_backward_reference(wda, wdb, dS, y, y, B, B, C, 3, true);
+    assertAllClose(`cosine da += C=${C}`, da, wda, () => (B + 4) * U * 3 * B);
+    assertAllClose(`cosine db += C=${C}`, db, wdb, () => (B + 4) * U * 3 * B);
+    const wsame = new Float64Array(B * C);
+    cosine_similarity_backward_reference(wsame, wsame, dS, y, y, B, B, C, 3);
+    assertAllClose(`cosine da = db C=${C}`, dsame, wsame, () => (2 * B + 4) * U * 3 * 2 * B);
+  }
+});
+
 function fdCheck(f: (x: Float64Array) => number, x: Float64Array, g: Float64Array, what: string, tol = 1e-6) {
   const h = 1e-6;
   for (let k = 0; k < x.length; k++) {
