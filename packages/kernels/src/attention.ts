@@ -162,30 +162,38 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
 `;
 
 // Subgroup variant (lavapipe with 8-lane subgroups; the idea of matmul_subgroup.ts): a workgroup
-// is one subgroup of 8 lanes computing a 16-row tile; each lane owns CW (8, or 4 for narrow
-// outputs such as HS = 32) consecutive columns. Per k a lane loads 2 values of A (rows lane and
-// 8 + lane) and CW values of B; every lane gets all 16 row values with subgroupBroadcast(x, r) for
-// constant r (a register shuffle on lavapipe): 10 loads per 128 multiply-adds instead of 12 per 32.
+// is one subgroup of 8 lanes computing a tile of 16 rows × 64 columns (each lane owning 8
+// consecutive columns) or, for narrow outputs such as HS = 32, 32 rows × 32 columns (4 columns
+// per lane). Per k a lane loads 2 (or 4) values of A — rows lane, 8 + lane, ... — and 8 (or 4)
+// values of B; every lane gets all the tile's row values with subgroupBroadcast(x, r) for constant
+// r (a register shuffle on lavapipe). Both shapes do 128 multiply-adds per k per lane: 10 loads
+// per 128 at CW 8, 8 per 128 at CW 4 (a 16 × 4 tile did 64 per 6 loads and left the FMA units
+// half fed: forward P·V + softmax at B32 T128 NH4 HS32 went from 34.3 to 10.0 ms, per-dispatch
+// timing, load ~5).
 // The last lane's columns are shifted left to stay in range (columns left of its own are computed,
 // never stored), so the K loop has no branches and every lane takes part in the broadcasts.
-const SG_ROWS = 16;
 const SG = 8;
+/** Rows per workgroup for a column width: 16 (2 per lane) at CW 8, 32 (4 per lane) at CW 4. */
+const sgRows = (CW: 4 | 8): number => (CW === 8 ? 16 : 32);
 function attentionProductSubgroupWgsl(CW: 4 | 8, BV = false): string {
+  const ROWS = sgRows(CW);
+  const RB = ROWS / SG; // rows per lane: lane + SG·i for i < RB
+  const I = Array.from({ length: RB }, (_, i) => i);
   const body: string[] = [];
   const decl: string[] = [];
   const stores: string[] = [];
-  for (let r = 0; r < SG_ROWS; r++) {
+  for (let r = 0; r < ROWS; r++) {
     decl.push(`var c${r}a = vec4f(0.0);` + (CW === 8 ? ` var c${r}b = vec4f(0.0);` : ''));
-    body.push(`{ let s = subgroupBroadcast(${r < SG ? 'x0' : 'x1'}, ${r % SG}u); c${r}a += s * b0;${CW === 8 ? ' c' + r + 'b += s * b1;' : ''} }`);
+    body.push(`{ let s = subgroupBroadcast(x${Math.floor(r / SG)}, ${r % SG}u); c${r}a += s * b0;${CW === 8 ? ' c' + r + 'b += s * b1;' : ''} }`);
     for (let j = 0; j < CW; j++) {
       const v = j < 4 ? `c${r}a.${'xyzw'[j]}` : `c${r}b.${'xyzw'[j - 4]}`;
       stores.push(`if (col0 + ${j}u >= colOwn) { store(row0 + ${r}u, col0 + ${j}u, ${v}, ooff, ax${r}, mk${j}, pair); }`);
     }
   }
   // Per-row aux values and per-column mask bits, loaded once per invocation, not per element.
-  // MODE 5 takes 1/Σ of row r from the lane that owns the row (lane r % 8, x0 or x1).
-  const rowAux = Array.from({ length: SG_ROWS }, (_, r) =>
-    `var ax${r} = 0.0; if (MODE == 5u) { ax${r} = subgroupBroadcast(${r < SG ? 'i0' : 'i1'}, ${r % SG}u); } else { ax${r} = aux[pair * P.T + min(row0 + ${r}u, M1)]; }`).join('\n  ');
+  // MODE 5 takes 1/Σ of row r from the lane that owns the row (lane r % 8, value i_{r / 8}).
+  const rowAux = Array.from({ length: ROWS }, (_, r) =>
+    `var ax${r} = 0.0; if (MODE == 5u) { ax${r} = subgroupBroadcast(i${Math.floor(r / SG)}, ${r % SG}u); } else { ax${r} = aux[pair * P.T + min(row0 + ${r}u, M1)]; }`).join('\n  ');
   const colMask = Array.from({ length: CW }, (_, j) => `var mk${j} = true; if (MODE == 1u || MODE == 4u) { mk${j} = mask[bi * P.T + min(col0 + ${j}u, N1)] != 0; }`).join('\n  ');
   return /* wgsl */ `enable subgroups;
 override MODE: u32 = 0u;
@@ -234,11 +242,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
   let boff = bi * P.b_sb + h * P.b_sh + z * P.b_sz;
   let ooff = bi * P.o_sb + h * P.o_sh + z * P.o_sz;
   let M1 = P.M - 1u; let N1 = P.N - 1u;
-  let row0 = wid.y * ${SG_ROWS}u;
+  let row0 = wid.y * ${ROWS}u;
   let colOwn = (wid.x * ${SG}u + lane) * ${CW}u;
   let col0 = min(colOwn, max(P.N, ${CW}u) - ${CW}u);
-  var pa0 = aoff + min(row0 + lane, M1) * P.a_rs;
-  var pa1 = aoff + min(row0 + ${SG}u + lane, M1) * P.a_rs;
+  ${I.map((i) => `var pa${i} = aoff + min(row0 + ${i * 8}u + lane, M1) * P.a_rs;`).join('\n  ')}
   ${BV ? `var pbv = (boff + col0) / 4u; let brs4 = P.b_rs / 4u;` : `var pb0 = vec4u(boff + min(col0, N1) * P.b_cs, boff + min(col0 + 1u, N1) * P.b_cs,
                   boff + min(col0 + 2u, N1) * P.b_cs, boff + min(col0 + 3u, N1) * P.b_cs);
   ${CW === 8 ? `var pb1 = vec4u(boff + min(col0 + 4u, N1) * P.b_cs, boff + min(col0 + 5u, N1) * P.b_cs,
@@ -246,37 +253,34 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
   ${decl.join('\n  ')}
   let acs = P.a_cs; let brs = vec4u(P.b_rs);
   // MODE 5 (forward P·V with the softmax fused in): A holds the scores (padding keys −3e38); each
-  // lane first finds the max of its two rows, then uses exp(s − max) as the A values and sums them.
-  var m0 = -3.0e38; var m1 = -3.0e38; var l0 = 0.0; var l1 = 0.0;
+  // lane first finds the max of its rows, then uses exp(s − max) as the A values and sums them.
+  ${I.map((i) => `var m${i} = -3.0e38; var l${i} = 0.0;`).join(' ')}
   let dbase = pair * P.T * P.T - aoff;
   if (MODE == 5u) {
-    var q0 = pa0; var q1 = pa1;
-    for (var k = 0u; k < P.K; k++) { m0 = max(m0, a[q0]); m1 = max(m1, a[q1]); q0 += acs; q1 += acs; }
+    ${I.map((i) => `var q${i} = pa${i};`).join(' ')}
+    for (var k = 0u; k < P.K; k++) { ${I.map((i) => `m${i} = max(m${i}, a[q${i}]); q${i} += acs;`).join(' ')} }
   }
-  let any0 = m0 > -1.0e38; let any1 = m1 > -1.0e38;
+  ${I.map((i) => `let any${i} = m${i} > -1.0e38;`).join(' ')}
   for (var k = 0u; k < P.K; k++) {
-    var x0 = a[pa0]; var x1 = a[pa1];
-    pa0 += acs; pa1 += acs;
+    ${I.map((i) => `var x${i} = a[pa${i}]; pa${i} += acs;`).join(' ')}
     if (MODE == 5u) {
-      x0 = select(0.0, exp(x0 - m0), any0); x1 = select(0.0, exp(x1 - m1), any1);
-      l0 += x0; l1 += x1;
+      ${I.map((i) => `x${i} = select(0.0, exp(x${i} - m${i}), any${i}); l${i} += x${i};`).join(' ')}
     }
     if (DROP == 1u) {
-      // pa0 − acs is the element just loaded; its index inside the pair's T×T block is pa − aoff.
-      x0 = select(0.0, x0 * P.dscale, keep(dbase + pa0 - acs)); x1 = select(0.0, x1 * P.dscale, keep(dbase + pa1 - acs));
+      // pa − acs is the element just loaded; its index inside the pair's T×T block is pa − aoff.
+      ${I.map((i) => `x${i} = select(0.0, x${i} * P.dscale, keep(dbase + pa${i} - acs));`).join(' ')}
     }
     ${BV ? `let b0 = b[pbv];${CW === 8 ? ' let b1 = b[pbv + 1u];' : ''} pbv += brs4;` : `let b0 = vec4f(b[pb0.x], b[pb0.y], b[pb0.z], b[pb0.w]);
     pb0 += brs;
     ${CW === 8 ? 'let b1 = vec4f(b[pb1.x], b[pb1.y], b[pb1.z], b[pb1.w]); pb1 += brs;' : ''}`}
     ${body.join('\n    ')}
   }
-  var i0 = 0.0; var i1 = 0.0;
+  ${I.map((i) => `var i${i} = 0.0;`).join(' ')}
   if (MODE == 5u) {
     // An empty row (every key padded) gets probabilities 0, output 0 and lse 0.
-    i0 = select(0.0, 1.0 / l0, any0); i1 = select(0.0, 1.0 / l1, any1);
+    ${I.map((i) => `i${i} = select(0.0, 1.0 / l${i}, any${i});`).join(' ')}
     if (wid.x == 0u) {
-      if (row0 + lane < P.M) { aux[pair * P.T + row0 + lane] = select(0.0, m0 + log(l0), any0); }
-      if (row0 + ${SG}u + lane < P.M) { aux[pair * P.T + row0 + ${SG}u + lane] = select(0.0, m1 + log(l1), any1); }
+      ${I.map((i) => `if (row0 + ${i * 8}u + lane < P.M) { aux[pair * P.T + row0 + ${i * 8}u + lane] = select(0.0, m${i} + log(l${i}), any${i}); }`).join('\n      ')}
     }
   }
   ${rowAux}
@@ -398,7 +402,7 @@ function product(gpu: Gpu, enc: StepEncoder, label: string, mode: 0 | 1 | 2 | 3 
     // B as vec4 where its columns are contiguous and 16-byte aligned (V, dO, K, Q read row-wise).
     const BV = vecB && ob.cs === 1 && N % 4 === 0 && N >= CW && [ob.rs, ob.sb, ob.sh, ob.sz].every((x) => x % 4 === 0) && bindingOffset(b) % 16 === 0;
     const pipe = gpu.pipeline(`attention:${label}:sg${CW}${BV ? ':v4' : ''}`, attentionProductSubgroupWgsl(CW, BV), { MODE: mode, DROP });
-    enc.dispatch(pipe, [params, out, a, b, aux, mask], Math.ceil(N / (SG * CW)), Math.ceil(M / SG_ROWS), pairs);
+    enc.dispatch(pipe, [params, out, a, b, aux, mask], Math.ceil(N / (SG * CW)), Math.ceil(M / sgRows(CW)), pairs);
     return;
   }
   const pipe = gpu.pipeline(`attention:${label}`, ATTENTION_PRODUCT_WGSL, { MODE: mode, DROP });
