@@ -21,8 +21,14 @@
 // invocation per (column, block of ROWS_PER_BLOCK rows) — bias loaded once, no per-element
 // division — and the backward writes the block's dinp column sum as it goes; one invocation per
 // column then adds the partials in block order into dbias: deterministic, no atomics.
+// When N (plain) or C (fused) is a multiple of 4 and the bindings are 16-byte aligned (the usual
+// case), the same layouts run on array<vec4f>: 4 consecutive floats per load/store instruction
+// instead of 4 scalar loads 64 elements (or 4 rows) apart; per-element arithmetic and the dbias
+// summation order are unchanged, so the bits are the same (tested). Same process, 4096 × 512,
+// load ~6: gelu_backward 12.1 → 10.3 ms, bias_gelu_forward 10.4 → 9.0, bias_gelu_backward
+// 12.6 → 9.6 (medians), forward within noise.
 
-import type { Binding, Gpu, StepEncoder } from './runtime.js';
+import { bindingOffset, type Binding, type Gpu, type StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
 import { grid2d, scratch } from './elementwise.js';
 
@@ -112,6 +118,35 @@ ${Array.from({ length: VEC4S }, (_, k) => ['x', 'y', 'z', 'w'].map((c) => `  if 
 `;
 }
 
+// Plain GELU on array<vec4f> (N % 4 == 0, 16-byte aligned bindings): the same walk with vec4
+// elements, so each lane loads and stores 4 consecutive floats per instruction instead of 4 scalar
+// loads 64 elements apart. Params.N counts vec4s.
+function geluVec4Wgsl(approx: GeluApproximate, backward: boolean): string {
+  return /* wgsl */ `
+const APPROX_TANH: bool = ${approx === 'tanh'};
+${GELU_FUNCTIONS}
+struct Params { N: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<vec4f>;
+@group(0) @binding(2) var<storage, read> inp: array<vec4f>;
+${backward ? '@group(0) @binding(3) var<storage, read> dout: array<vec4f>;' : ''}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_id) lid: vec3u) {
+  let base = (wid.y * nwg.x + wid.x) * ${WG * VEC4S}u + lid.x;
+  let N = params.N;
+  if (base >= N) { return; }
+  // ${VEC4S} vec4s, ${WG} apart (consecutive lanes on consecutive vec4s); past the end clamped
+  // for the loads and the stores skipped.
+${Array.from({ length: VEC4S }, (_, k) => `  let i${k} = base + ${k * WG}u;
+  let j${k} = min(i${k}, N - 1u);
+  let y${k} = ${backward ? `dout[j${k}] * gelu_grad(inp[j${k}])` : `gelu_value(inp[j${k}])`};`).join('\n')}
+${Array.from({ length: VEC4S }, (_, k) => `  if (i${k} < N) { out[i${k}] = y${k}; }`).join('\n')}
+}
+`;
+}
+
 // Fused bias + GELU over (rows, C): invocation (column c, block of ROWS_PER_BLOCK rows), so the
 // bias is loaded once and no per-element integer division (i % C) is needed — a scalar
 // instruction per lane on lavapipe. The backward also sums its dinp column into
@@ -158,6 +193,52 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 `;
 }
 
+// Fused bias + GELU on array<vec4f> (C % 4 == 0, 16-byte aligned bindings): invocation (column
+// quad c4 = columns 4·c4 .. 4·c4 + 3, block of ROWS_PER_BLOCK rows) loads one vec4 per row, so
+// consecutive lanes read consecutive addresses of one row, 4 floats per load instruction. Two
+// rows per iteration (independent exp chains interleave). The backward's per-column sums add the
+// rows in order, exactly as the scalar shader does.
+function biasGeluVec4Wgsl(approx: GeluApproximate, backward: boolean): string {
+  return /* wgsl */ `
+const APPROX_TANH: bool = ${approx === 'tanh'};
+${GELU_FUNCTIONS}
+struct Params { rows: u32, C4: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<vec4f>;
+@group(0) @binding(2) var<storage, read> inp: array<vec4f>;
+@group(0) @binding(3) var<storage, read> bias: array<vec4f>;
+${backward ? `@group(0) @binding(4) var<storage, read> dout: array<vec4f>;
+@group(0) @binding(5) var<storage, read_write> partial: array<vec4f>;` : ''}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let c4 = gid.x;
+  let C4 = params.C4;
+  if (c4 >= C4) { return; }
+  let blk = gid.y;
+  let r0 = blk * ${ROWS_PER_BLOCK}u;
+  let r1 = min(r0 + ${ROWS_PER_BLOCK}u, params.rows);
+  let bc = bias[c4];
+  ${backward ? 'var acc = vec4f(0.0);' : ''}
+  for (var r = r0; r < r1; r += 2u) {
+    let ok1 = r + 1u < r1;
+    let ja = r * C4 + c4;
+    let jb = select(ja, ja + C4, ok1);     // row r + 1, or row r again past the block's end
+    let xa = inp[ja] + bc;
+    let xb = inp[jb] + bc;
+    ${backward ? `let ya = dout[ja] * gelu_grad(xa);
+    let yb = dout[jb] * gelu_grad(xb);
+    acc += ya;
+    if (ok1) { acc += yb; }` : `let ya = gelu_value(xa);
+    let yb = gelu_value(xb);`}
+    out[ja] = ya;
+    if (ok1) { out[jb] = yb; }
+  }
+  ${backward ? 'partial[blk * C4 + c4] = acc;' : ''}
+}
+`;
+}
+
 // dbias[c] += Σ_blk partial[blk, c], blocks in order (the second pass of the dbias column sum).
 const COLSUM_FINAL_WGSL = /* wgsl */ `
 struct Params { blocks: u32, C: u32 }
@@ -181,8 +262,25 @@ function checkApprox(name: string, approximate: string): void {
   }
 }
 
+let forceScalar = false;
+/** Tests and benchmarks: use the scalar-load shaders even where vec4 would do. */
+export function setGeluScalarOnly(on: boolean): void {
+  forceScalar = on;
+}
+
+/** True when array<vec4f> views fit: `n` % 4 == 0 and every binding 16-byte aligned. */
+function vec4Fits(n: number, buffers: Binding[]): boolean {
+  return !forceScalar && n % 4 === 0 && buffers.every((b) => bindingOffset(b) % 16 === 0);
+}
+
 function launch(gpu: Gpu, enc: StepEncoder, label: string, approx: GeluApproximate, backward: boolean,
   N: number, buffers: Binding[]): void {
+  if (vec4Fits(N, buffers)) {
+    const pipe = gpu.pipeline(`${label}:${approx}:v4`, geluVec4Wgsl(approx, backward));
+    const [x, y] = grid2d(Math.ceil(N / 4 / (WG * VEC4S)));
+    enc.dispatch(pipe, [gpu.uniform([N / 4]), ...buffers], x, y);
+    return;
+  }
   const pipe = gpu.pipeline(`${label}:${approx}`, geluWgsl(approx, backward));
   const [x, y] = grid2d(Math.ceil(N / ELEMS_PER_WG));
   enc.dispatch(pipe, [gpu.uniform([N]), ...buffers], x, y);
@@ -218,6 +316,11 @@ export function bias_gelu_forward(gpu: Gpu, enc: StepEncoder, out: Binding, inp:
   checkBuffer(name, 'out', out, rows * C);
   checkBuffer(name, 'inp', inp, rows * C);
   checkBuffer(name, 'bias', bias, C);
+  if (vec4Fits(C, [out, inp, bias])) {
+    const pipe = gpu.pipeline(`${name}:${approximate}:v4`, biasGeluVec4Wgsl(approximate, false));
+    enc.dispatch(pipe, [gpu.uniform([rows, C / 4]), out, inp, bias], Math.ceil(C / 4 / WG), Math.ceil(rows / ROWS_PER_BLOCK));
+    return;
+  }
   const pipe = gpu.pipeline(`${name}:${approximate}`, biasGeluWgsl(approximate, false));
   enc.dispatch(pipe, [gpu.uniform([rows, C]), out, inp, bias], Math.ceil(C / WG), Math.ceil(rows / ROWS_PER_BLOCK));
 }
@@ -237,8 +340,13 @@ export function bias_gelu_backward(gpu: Gpu, enc: StepEncoder, dinp: Binding, db
   checkBuffer(name, 'dout', dout, rows * C);
   const blocks = Math.ceil(rows / ROWS_PER_BLOCK);
   const partial = scratch(gpu, 'colsum', blocks * C);
-  const pipe = gpu.pipeline(`${name}:${approximate}`, biasGeluWgsl(approximate, true));
-  enc.dispatch(pipe, [gpu.uniform([rows, C]), dinp, inp, bias, dout, partial], Math.ceil(C / WG), blocks);
+  if (vec4Fits(C, [dinp, inp, bias, dout])) {
+    const pipe = gpu.pipeline(`${name}:${approximate}:v4`, biasGeluVec4Wgsl(approximate, true));
+    enc.dispatch(pipe, [gpu.uniform([rows, C / 4]), dinp, inp, bias, dout, partial], Math.ceil(C / 4 / WG), blocks);
+  } else {
+    const pipe = gpu.pipeline(`${name}:${approximate}`, biasGeluWgsl(approximate, true));
+    enc.dispatch(pipe, [gpu.uniform([rows, C]), dinp, inp, bias, dout, partial], Math.ceil(C / WG), blocks);
+  }
   enc.dispatch(gpu.pipeline('column_sum_final', COLSUM_FINAL_WGSL), [gpu.uniform([blocks, C]), dbias, partial], Math.ceil(C / WG));
 }
 

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import {
   assertAllClose, bias_gelu_backward, bias_gelu_backward_reference, bias_gelu_forward, bias_gelu_forward_reference,
   erfc64, gelu64, gelu_backward, gelu_backward_reference, gelu_forward, gelu_forward_reference, gelu_grad64,
-  mulberry32, openGpu, poisoned, randomF32, type GeluApproximate, type Gpu,
+  mulberry32, openGpu, poisoned, randomF32, setGeluScalarOnly, type GeluApproximate, type Gpu,
 } from '../src/index.js';
 
 let gpu: Gpu;
@@ -96,6 +96,51 @@ test('bias_gelu forward/backward match the reference; dbias accumulates (+=)', a
     ),
     { numRuns: 20 },
   );
+});
+
+test('vec4 paths (N or C % 4 == 0) give the scalar paths\' bits, bindings at a 256-byte offset, nothing outside them written', async () => {
+  const rand = mulberry32(31);
+  const lead = 64; // elements before each bound range (256 bytes)
+  const U32 = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+  // (rows, C): one row, odd rows over several 128-row blocks, C not a multiple of 64·4.
+  for (const [rows, C] of [[1, 4], [3, 12], [257, 20], [130, 516]] as const) {
+    for (const a of ['none', 'tanh'] as const) {
+      const N = rows * C;
+      const x = randomF32(rand, lead + N, -6, 6), dy = randomF32(rand, lead + N, -2, 2), bias = randomF32(rand, lead + C, -1, 1);
+      const db0 = randomF32(rand, C, -1, 1);
+      const outs: Uint32Array[][] = [];
+      for (const scalar of [true, false]) {
+        const X = gpu.buffer(x), DY = gpu.buffer(dy), B = gpu.buffer(bias);
+        const Y = [0, 1, 2, 3].map(() => poisoned(gpu, lead + N + 3));
+        const DB = gpu.buffer(db0);
+        const at = (b: GPUBuffer, n: number) => ({ buffer: b, offset: lead * 4, size: n * 4 });
+        setGeluScalarOnly(scalar);
+        try {
+          const enc = gpu.encoder();
+          gelu_forward(gpu, enc, at(Y[0], N), at(X, N), N, a);
+          gelu_backward(gpu, enc, at(Y[1], N), at(X, N), at(DY, N), N, a);
+          bias_gelu_forward(gpu, enc, at(Y[2], N), at(X, N), at(B, C), rows, C, a);
+          bias_gelu_backward(gpu, enc, at(Y[3], N), DB, at(X, N), at(B, C), at(DY, N), rows, C, a);
+          await enc.submit();
+        } finally {
+          setGeluScalarOnly(false);
+        }
+        const got = [];
+        for (const b of [...Y, DB]) got.push(U32(await gpu.read(b)));
+        outs.push(got);
+        for (const b of [X, DY, B, ...Y, DB]) b.destroy();
+      }
+      const names = ['gelu_forward', 'gelu_backward', 'bias_gelu_forward', 'bias_gelu_backward dinp', 'bias_gelu_backward dbias'];
+      for (let k = 0; k < names.length; k++) {
+        const [sc, v4] = [outs[0][k], outs[1][k]];
+        for (let i = 0; i < sc.length; i++) {
+          const inside = k === 4 || (i >= lead && i < lead + N);
+          if (!inside) assert.ok(Number.isNaN(new Float32Array(v4.buffer)[i]), `${names[k]} ${rows}x${C}: element ${i} outside the binding written`);
+          else assert.equal(v4[i], sc[i], `${names[k]} ${rows}x${C} ${a}: element ${i} vec4 vs scalar`);
+        }
+      }
+    }
+  }
 });
 
 test('gelu_grad64 is the derivative of gelu64 (central finite differences)', () => {
