@@ -17,10 +17,13 @@
 //
 // Design for lavapipe: each invocation computes a 4 × 4 tile of out from 4 words of x and 4 of W
 // per step of 4 k's — 8 scalar loads for 64 multiply-adds (the f32 matmul's best needs 12 loads
-// for 32); no workgroup memory. Quantization is one invocation per row.
+// for 32); no workgroup memory. Quantization: 8 lanes (one subgroup) per row with vec4 loads on
+// adapters with usable 8-lane subgroups (quantizeVariant), else one invocation per row.
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
+import { grid2d } from './elementwise.js';
+import { subgroupMatmulUsable } from './tune.js';
 
 const WG = 64;
 const TILE = 4;
@@ -129,12 +132,111 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 `;
 }
 
+// Subgroup variant of the quantization (software adapters with usable 8-lane subgroups, as
+// tune.ts decides for matmul): one workgroup = one subgroup of 8 lanes walks a block of rows; the
+// 8 lanes share a row, lane l taking words l, l + 8, … of it. A word is 4 consecutive k, so with
+// K % 4 = 0 it is one vec4 load of x (consecutive lanes, consecutive 16 bytes) and one u32 store;
+// each element is loaded once and held in registers (the shader is generated for the given K,
+// the per-lane words unrolled) while subgroupMax gives the row's max |x|. Other K load the 4
+// elements of a word as scalars (clamped into the row, masked past its end). Rounding by the
+// 1.5·2²³ trick (quantize_word) gives the per-row kernel's bits for finite inputs. On lavapipe
+// the per-row kernel's lanes read 8 rows K·4 bytes apart with one scalar load per element, and
+// read x twice.
+const QUANT_LANES = 8;
+/** Most words per lane the generated shader holds: K ≤ 1024 (larger K use the per-row kernel). */
+const QUANT_MAX_WORDS_PER_LANE = 32;
+/** Rows per workgroup in the subgroup variant, at most. */
+const QUANT_MAX_ROWS_PER_WG = 64;
+
+export type QuantizeVariant = 'subgroup' | 'rows';
+let forcedQuantizeVariant: QuantizeVariant | null = null;
+/** Force the quantization variant (tests run both); null = choose per device. TUNEBENCH_QUANTIZE_VARIANT also forces one. */
+export function setQuantizeVariant(v: QuantizeVariant | null): void {
+  forcedQuantizeVariant = v;
+}
+
+/** 'subgroup' on software adapters with usable 8-lane subgroups when K ≤ 1024, else 'rows' (one invocation per row). */
+export function quantizeVariant(gpu: Gpu, K: number): QuantizeVariant {
+  const v = forcedQuantizeVariant ?? (process.env.TUNEBENCH_QUANTIZE_VARIANT as QuantizeVariant | undefined) ?? null;
+  const fits = Math.ceil(Math.ceil(K / 4) / QUANT_LANES) <= QUANT_MAX_WORDS_PER_LANE;
+  if (v === 'subgroup') {
+    if (!subgroupMatmulUsable(gpu)) throw new Error('int8 quantization: the subgroup variant needs usable 8-lane subgroups');
+    if (!fits) throw new Error(`int8 quantization: the subgroup variant takes K ≤ ${4 * QUANT_LANES * QUANT_MAX_WORDS_PER_LANE}, got K=${K}`);
+    return v;
+  }
+  if (v === 'rows') return v;
+  if (v !== null) throw new Error(`TUNEBENCH_QUANTIZE_VARIANT=${v}: expected subgroup or rows`);
+  return gpu.adapterInfo.isSoftware && subgroupMatmulUsable(gpu) && fits ? 'subgroup' : 'rows';
+}
+
+const quantizeWgslCache = new Map<number, string>();
+function quantizeSubgroupWgsl(K: number): string {
+  const hit = quantizeWgslCache.get(K);
+  if (hit !== undefined) return hit;
+  const vec4 = K % 4 === 0;
+  const K4 = Math.ceil(K / 4);
+  const perLane = Math.ceil(K4 / QUANT_LANES);
+  const words = Array.from({ length: perLane }, (_, i) => {
+    const first = QUANT_LANES * i;
+    const full = first + QUANT_LANES <= K4;
+    return { j: full ? `lane + ${first}u` : `min(lane + ${first}u, ${K4 - 1}u)`, ok: full ? null : `(lane + ${first}u < ${K4}u)` };
+  });
+  const each = (f: (w: { j: string; ok: string | null }, i: number) => string) => words.map(f).join('\n');
+  // Scalar rows: component b of word j is k = 4j + b; past the row's end it is loaded clamped and zeroed.
+  const load = (i: number) => (vec4
+    ? `x[r * ${K4}u + j${i}]`
+    : `vec4f(${[0, 1, 2, 3].map((b) => `select(0.0, x[min(rk + 4u * j${i} + ${b}u, rend)], 4u * j${i} + ${b}u < ${K}u)`).join(', ')})`);
+  const code = /* wgsl */ `enable subgroups;
+struct P { rows: u32, R: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<${vec4 ? 'vec4f' : 'f32'}>;
+@group(0) @binding(2) var<storage, read_write> q: array<u32>;
+@group(0) @binding(3) var<storage, read_write> scales: array<f32>;
+
+// clamp(round(v), −127, 127) as 4 signed bytes, packed little-endian into one word, without
+// round() or a float → int conversion (on lavapipe those made the kernel 2× slower): adding
+// M = 1.5·2²³ rounds v to an integer n, ties to even — the same as round() — and leaves the f32
+// bits of M + n equal to 0x4B400000 + n, whose low byte is n's two's-complement byte (|n| ≤ 127).
+// Clamping first keeps |v| ≤ 127 for any input (an overflowing 127/max|x| gives ±inf), and keeps
+// the multiply before it from being contracted with the add into an fma (a different rounding).
+fn quantize_word(v: vec4f) -> u32 {
+  let b = bitcast<vec4u>(clamp(v, vec4f(-127.0), vec4f(127.0)) + 12582912.0) & vec4u(0xffu);
+  return b.x | (b.y << 8u) | (b.z << 16u) | (b.w << 24u);
+}
+
+@compute @workgroup_size(${QUANT_LANES})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lane: u32) {
+  let r0 = (wid.y * nwg.x + wid.x) * p.R;
+  let r1 = min(r0 + p.R, p.rows);
+${each((w, i) => `  let j${i} = ${w.j};`)}
+  for (var r = r0; r < r1; r++) {
+    ${vec4 ? '' : `let rk = r * ${K}u; let rend = rk + ${K - 1}u;`}
+${each((w, i) => `    let x${i} = ${load(i)};`)}
+    let a = ${words.map((w, i) => (w.ok ? `select(vec4f(0.0), abs(x${i}), ${w.ok})` : `abs(x${i})`)).reduce((acc, e) => `max(${acc}, ${e})`)};
+    let amax = subgroupMax(max(max(a.x, a.y), max(a.z, a.w)));
+    let inv = select(0.0, 127.0 / amax, amax > 0.0);
+${each((w, i) => `    ${w.ok ? `if ${w.ok} { ` : ''}q[r * ${K4}u + j${i}] = quantize_word(x${i} * inv);${w.ok ? ' }' : ''}`)}
+    if (lane == 0u) { scales[r] = amax / 127.0; }
+  }
+}
+`;
+  quantizeWgslCache.set(K, code);
+  return code;
+}
+
 function quantizeLaunch(name: string, gpu: Gpu, enc: StepEncoder, q: Binding, scales: Binding, x: Binding, rows: number, K: number): void {
   checkDims(name, { rows, K });
   const K4 = Math.ceil(K / 4);
   checkBuffer(name, 'x', x, rows * K);
   checkBuffer(name, 'q', q, rows * K4);
   checkBuffer(name, 'scales', scales, rows);
+  if (quantizeVariant(gpu, K) === 'subgroup') {
+    const R = Math.max(1, Math.min(QUANT_MAX_ROWS_PER_WG, Math.ceil(rows / 32)));
+    const [gx, gy] = grid2d(Math.ceil(rows / R));
+    enc.dispatch(gpu.pipeline('int8_quantize_rows:subgroup', quantizeSubgroupWgsl(K)), [gpu.uniform([rows, R]), x, q, scales], gx, gy);
+    return;
+  }
   const pipe = gpu.pipeline('int8_quantize_rows', QUANTIZE_WGSL);
   const perDispatch = gpu.limits.maxComputeWorkgroupsPerDimension * WG;
   for (let row0 = 0; row0 < rows; row0 += perDispatch) {

@@ -19,24 +19,39 @@ import {
   quantize_rows_int8,
   quantize_rows_int8_reference,
   quantize_weights_int8,
+  quantizeVariant,
   randomF32,
+  setQuantizeVariant,
+  subgroupMatmulUsable,
   type Gpu,
+  type QuantizeVariant,
 } from '../src/index.js';
 
 let gpu: Gpu;
+/** Quantization variants this device runs ('subgroup': 8 lanes per row, lavapipe's default; 'rows': any adapter). */
+let variants: QuantizeVariant[] = ['rows'];
 before(async () => {
   gpu = await openGpu();
+  if (subgroupMatmulUsable(gpu)) variants = ['subgroup', 'rows'];
 });
-after(() => gpu?.destroy());
+after(() => {
+  setQuantizeVariant(null);
+  gpu?.destroy();
+});
 
 const U = 2 ** -24;
 
-async function quantizeGpu(x: Float32Array, rows: number, K: number, weights: boolean) {
+async function quantizeGpu(x: Float32Array, rows: number, K: number, weights: boolean, variant?: QuantizeVariant) {
   const K4 = Math.ceil(K / 4);
   const X = gpu.buffer(x), Q = gpu.buffer(new Uint32Array(rows * K4).fill(0xdeadbeef)), S = poisoned(gpu, rows), D = poisoned(gpu, rows * K);
   const enc = gpu.encoder();
-  if (weights) quantize_weights_int8(gpu, enc, Q, S, X, rows, K);
-  else quantize_rows_int8(gpu, enc, Q, S, X, rows, K);
+  setQuantizeVariant(variant ?? null);
+  try {
+    if (weights) quantize_weights_int8(gpu, enc, Q, S, X, rows, K);
+    else quantize_rows_int8(gpu, enc, Q, S, X, rows, K);
+  } finally {
+    setQuantizeVariant(null);
+  }
   dequantize_int8(gpu, enc, D, Q, S, rows, K);
   await enc.submit();
   const out = { q: await gpu.read(Q, Uint32Array), s: await gpu.read(S), deq: await gpu.read(D) };
@@ -44,36 +59,87 @@ async function quantizeGpu(x: Float32Array, rows: number, K: number, weights: bo
   return out;
 }
 
-test('quantization: GPU equals the reference (a ±1 step only at a rounding tie), |x − s·q| ≤ s/2, padding bytes 0', async () => {
-  await fc.assert(
-    fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 300 }), fc.integer(), fc.boolean(), fc.double({ min: 1e-3, max: 1e3, noNaN: true }), async (rows, K, seed, weights, mag) => {
-      const rand = mulberry32(seed);
-      const x = randomF32(rand, rows * K, -mag, mag);
-      if (rows > 1) x.fill(0, 0, K); // an all-zero row: scale 0, q 0
-      const got = await quantizeGpu(x, rows, K, weights);
-      const K4 = Math.ceil(K / 4);
-      const q = new Uint32Array(rows * K4), s = new Float64Array(rows);
-      quantize_rows_int8_reference(q, s, x, rows, K);
-      assertAllClose('scales', got.s, s, (i) => 2 * U * s[i]);
-      for (let r = 0; r < rows; r++) {
-        const inv = s[r] > 0 ? 1 / s[r] : 0;
-        for (let k = 0; k < 4 * K4; k++) {
-          const g = int8At(got.q[r * K4 + (k >> 2)], k & 3);
-          if (k >= K) { assert.equal(g, 0, `padding byte ${k} of row ${r}`); continue; }
-          const want = int8At(q[r * K4 + (k >> 2)], k & 3);
-          const exact = x[r * K + k] * inv;
-          const nearTie = Math.abs(Math.abs(exact - Math.trunc(exact)) - 0.5) < 1e-4;
-          assert.ok(g === want || (nearTie && Math.abs(g - want) === 1), `row ${r} k ${k}: q ${g} vs ${want} (x/s = ${exact})`);
-          // Dequantized value within half a step (+ f32 rounding of the scale).
-          assert.ok(Math.abs(got.deq[r * K + k] - x[r * K + k]) <= got.s[r] * (0.5 + 1e-4) + 1e-30, `deq row ${r} k ${k}`);
-        }
+/** Checks a GPU quantization against the reference: scales, q (a ±1 step only at a rounding tie), padding, dequantization. */
+function checkQuantization(tag: string, x: Float32Array, rows: number, K: number, got: Awaited<ReturnType<typeof quantizeGpu>>) {
+  const K4 = Math.ceil(K / 4);
+  const q = new Uint32Array(rows * K4), s = new Float64Array(rows);
+  quantize_rows_int8_reference(q, s, x, rows, K);
+  assertAllClose(`scales ${tag}`, got.s, s, (i) => 2 * U * s[i]);
+  for (let r = 0; r < rows; r++) {
+    const inv = s[r] > 0 ? 1 / s[r] : 0;
+    for (let k = 0; k < 4 * K4; k++) {
+      const g = int8At(got.q[r * K4 + (k >> 2)], k & 3);
+      if (k >= K) { assert.equal(g, 0, `${tag}: padding byte ${k} of row ${r}`); continue; }
+      const want = int8At(q[r * K4 + (k >> 2)], k & 3);
+      const exact = x[r * K + k] * inv;
+      const nearTie = Math.abs(Math.abs(exact - Math.trunc(exact)) - 0.5) < 1e-4;
+      assert.ok(g === want || (nearTie && Math.abs(g - want) === 1), `${tag} row ${r} k ${k}: q ${g} vs ${want} (x/s = ${exact})`);
+      // Dequantized value within half a step (+ f32 rounding of the scale).
+      assert.ok(Math.abs(got.deq[r * K + k] - x[r * K + k]) <= got.s[r] * (0.5 + 1e-4) + 1e-30, `${tag} deq row ${r} k ${k}`);
+    }
+  }
+  const deqRef = new Float64Array(rows * K);
+  dequantize_int8_reference(deqRef, got.q, got.s, rows, K);
+  assertAllClose(`dequantize ${tag}`, got.deq, deqRef, (i) => U * Math.abs(deqRef[i]));
+}
+
+test('quantization: GPU equals the reference (a ±1 step only at a rounding tie), |x − s·q| ≤ s/2, padding bytes 0, every variant', async (t) => {
+  t.diagnostic(`quantization variants tested: ${variants.join(', ')}`);
+  for (const variant of variants) {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 300 }), fc.integer(), fc.boolean(), fc.double({ min: 1e-3, max: 1e3, noNaN: true }), async (rows, K, seed, weights, mag) => {
+        const rand = mulberry32(seed);
+        const x = randomF32(rand, rows * K, -mag, mag);
+        if (rows > 1) x.fill(0, 0, K); // an all-zero row: scale 0, q 0
+        checkQuantization(`${variant} ${rows}x${K}`, x, rows, K, await quantizeGpu(x, rows, K, weights, variant));
+      }),
+      { numRuns: variant === 'subgroup' ? 20 : 15 },
+    );
+  }
+});
+
+test('quantization, ragged rows: K not a multiple of 4 (scalar loads, padding bytes), K < 8 words, rows = 1; variants give the same bits, every run', async () => {
+  // K = 1, 3: one partial word; 5, 30, 130: scalar loads with a partial last word; 36: 9 words
+  // (lanes past the end); 128, 516: vec4 rows, 516 with a partial last group of 8 words.
+  for (const [i, K] of [1, 3, 5, 30, 36, 128, 130, 516].entries()) {
+    for (const rows of [1, 3, 67]) {
+      const rand = mulberry32(1000 * i + rows);
+      const x = randomF32(rand, rows * K, -4, 4);
+      // Exact ties (x/s = n + 0.5): a row whose max is 127, so s = 1 and x = 2.5 → 2, −3.5 → −4, 0.5 → 0.
+      if (K >= 4) x.set([127, 2.5, -3.5, 0.5], (rows - 1) * K);
+      const results = [];
+      for (const variant of variants) {
+        const got = await quantizeGpu(x, rows, K, false, variant);
+        checkQuantization(`${variant} ${rows}x${K}`, x, rows, K, got);
+        if (K >= 4) assert.deepEqual([1, 2, 3].map((k) => int8At(got.q[(rows - 1) * Math.ceil(K / 4)], k)), [2, -4, 0], `${variant}: ties to even`);
+        const again = await quantizeGpu(x, rows, K, false, variant);
+        assert.deepEqual(again.q, got.q, `${variant} ${rows}x${K}: q bits differ between runs`);
+        assert.deepEqual(again.s, got.s, `${variant} ${rows}x${K}: scales differ between runs`);
+        results.push(got);
       }
-      const deqRef = new Float64Array(rows * K);
-      dequantize_int8_reference(deqRef, got.q, got.s, rows, K);
-      assertAllClose('dequantize', got.deq, deqRef, (i) => U * Math.abs(deqRef[i]));
-    }),
-    { numRuns: 25 },
-  );
+      for (const r of results.slice(1)) {
+        assert.deepEqual(r.q, results[0].q, `${rows}x${K}: variants disagree on q`);
+        assert.deepEqual(r.s, results[0].s, `${rows}x${K}: variants disagree on scales`);
+      }
+    }
+  }
+});
+
+test('quantization variant choice: subgroup on lavapipe-like adapters for K ≤ 1024, rows otherwise and without subgroups', async () => {
+  const sub = subgroupMatmulUsable(gpu) && gpu.adapterInfo.isSoftware;
+  assert.equal(quantizeVariant(gpu, 1024), sub ? 'subgroup' : 'rows');
+  assert.equal(quantizeVariant(gpu, 1), sub ? 'subgroup' : 'rows');
+  assert.equal(quantizeVariant(gpu, 1025), 'rows');
+  const plain = await openGpu({ disableFeatures: ['subgroups'] });
+  try {
+    assert.equal(quantizeVariant(plain, 128), 'rows');
+    setQuantizeVariant('subgroup');
+    assert.throws(() => quantizeVariant(plain, 128), /needs usable 8-lane subgroups/);
+    if (subgroupMatmulUsable(gpu)) assert.throws(() => quantizeVariant(gpu, 1025), /takes K ≤ 1024, got K=1025/);
+  } finally {
+    setQuantizeVariant(null);
+    plain.destroy();
+  }
 });
 
 async function int8Gpu(x: Float32Array, w: Float32Array, bias: Float32Array | null, M: number, N: number, K: number, useDot4: boolean) {
