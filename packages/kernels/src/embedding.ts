@@ -26,16 +26,17 @@
 // wte[id] + pt[type·T + t]: two row reads per token instead of three. (So the sum is
 // wte + (wpe + wtt); PyTorch's BERT adds (wte + wtt) + wpe: the same to one f32 rounding.)
 //
-// Backward (N = B·T positions; sort blocks of SB = max(1024, ⌈N/8⌉) positions, so ≤ 8 blocks):
-//   sort         one workgroup: the stable counting sort (phases below at SORT_WGSL)
-//   accumulate   invocation (k-th distinct id v, 4·E columns): sum the dout rows
-//                sorted[start[v] .. start[v+1]) in that order, dwte[v] += sum. Only ids present get work.
-//   positions    invocation (t, 4·PE columns): dwpe[t] += Σ_b dout[b, t] (b in order); with token types
-//                also partial[k, t] = Σ_{b: type = k} dout[b, t] (up to 4 types per sweep over b)
-//   types_final  dwtt[k] += Σ_t partial[k, t] (t in order)                      (with token types)
-// 3 dispatches without token types, 4 with. The first version (16 sort blocks of 256 with a 16·V
-// histogram cleared and scanned by separate dispatches, one lane per (run of ids, 8 columns) with 8
-// scalar loads per row, scalar dwpe/dwtt passes; 9 dispatches) was 2.4–3.5× slower (NOTES.md).
+// Backward (N = B·T positions; sort blocks of SB = max(1024, ⌈N/8⌉) positions, so ≤ 8 blocks),
+// 3 dispatches:
+//   sort         one workgroup: the stable counting sort (phases at SORT_WGSL)
+//   positions    invocation (t, 4·PE columns): dwpe[t] += Σ_b dout[b, t] (b in order); with token
+//                types also partial[k, t] = Σ_{b: type = k} dout[b, t] (up to 4 types per sweep over b)
+//   sums         invocation (k-th distinct id v, 4·E columns): sum the dout rows sorted[start[v] ..
+//                start[v+1]) in that order, dwte[v] += sum (only ids present get work); and, in the
+//                same dispatch, dwtt[k] += Σ_t partial[k, t] (t in order)
+// The first version (16 sort blocks of 256 with a 16·V histogram cleared and scanned by separate
+// dispatches, one lane per (run of ids, 8 columns) with 8 scalar loads per row, scalar dwpe and
+// dwtt passes; 9 dispatches) was 3–5× slower (NOTES.md).
 
 import { bindingSize, type Binding, type Gpu, type StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
@@ -118,52 +119,54 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 `;
 }
 
-// The whole counting sort is one workgroup (on lavapipe: one CPU thread; it is integer work on N
-// positions and blocks·V counters, and one dispatch replaced five). The per-id phases read and
-// write 4 ids per vec4; ids are padded to 4·V4, V4 = ⌈V/4⌉ (padding ids never occur).
-//   0 hist (blocks × 4·V4) = 0
+// Backward 1: the counting sort, one workgroup (on lavapipe: one CPU thread). It is integer work
+// on N positions and (blocks + 1) × 4·V4 counters, V4 = ⌈V/4⌉ (ids padded to a multiple of 4;
+// padding ids never occur); its per-id phases read and write 4 ids per vec4. hist rows
+// 0..blocks−1 are per-block counts, row `blocks` is count[v]. `work` (u32) holds rank (N), start
+// (4·V4 + 2), uniq (≤ min(N, V)) and sorted (N) at the offsets in P.
+//   0 hist rows 0..blocks−1 = 0
 //   1 lanes 0..blocks−1: walk the block's positions in order; hist[blk, id] counts, rank[p] = earlier
-//     equal ids in the block (−1 for an id outside [0, V))
+//     equal ids in the block (NONE for an id outside [0, V))
 //   2 per id v: hist[·, v] → exclusive prefix over blocks, count[v] = total
 //   3 start[v] = Σ_{u<v} count[u], start[4·V4] = valid positions; uniq = the ids present, in
 //     increasing order, start[4·V4 + 1] = how many (each lane scans a contiguous chunk of ids,
 //     chunk totals shared through workgroup memory)
 //   4 sorted[start[id] + hist[blk, id] + rank[p]] = p
+// (Running the position sums in the same dispatch, as other workgroups beside the sort's, was
+// slower: llvmpipe runs a shader that has barriers as coroutines, which slowed the sums' loop.)
 const SORT_WGSL = /* wgsl */ `
-struct Params { N: u32, V: u32, blocks: u32, SB: u32, V4: u32 }
+struct Params { N: u32, V: u32, blocks: u32, SB: u32, V4: u32, oStart: u32, oUniq: u32, oSorted: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> hist: array<vec4u>;
-@group(0) @binding(2) var<storage, read_write> rank: array<i32>;
-@group(0) @binding(3) var<storage, read_write> count: array<vec4u>;
-@group(0) @binding(4) var<storage, read_write> start: array<u32>;
-@group(0) @binding(5) var<storage, read_write> uniq: array<u32>;
-@group(0) @binding(6) var<storage, read_write> sorted: array<u32>;
-@group(0) @binding(7) var<storage, read> ids: array<i32>;
+@group(0) @binding(2) var<storage, read_write> work: array<u32>;
+@group(0) @binding(3) var<storage, read> ids: array<i32>;
 var<workgroup> sums: array<u32, ${WG}>;
 var<workgroup> present: array<u32, ${WG}>;
+const NONE = 0xffffffffu;
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) lid: vec3u) {
   let l = lid.x;
-  // 0: clear the histogram.
+  // 0: clear the per-block counts.
   for (var i = l; i < P.blocks * P.V4; i += ${WG}u) { hist[i] = vec4u(0u); }
   storageBarrier();
-  // 1: per-block ranks.
+  // 1: per-block ranks (rank[p] = work[p]).
   if (l < P.blocks) {
     let p1 = min((l + 1u) * P.SB, P.N);
     for (var p = l * P.SB; p < p1; p++) {
       let id = ids[p];
-      if (id < 0 || u32(id) >= P.V) { rank[p] = -1; continue; }
+      if (id < 0 || u32(id) >= P.V) { work[p] = NONE; continue; }
       let h = l * P.V4 + u32(id) / 4u;
       var c = hist[h];
       let r = c[u32(id) % 4u];
       c[u32(id) % 4u] = r + 1u;
       hist[h] = c;
-      rank[p] = i32(r);
+      work[p] = r;
     }
   }
   storageBarrier();
-  // 2: per 4 ids, prefix over blocks.
+  // 2: per 4 ids, prefix over blocks; the totals go to row "blocks".
+  let cnt = P.blocks * P.V4;
   for (var v = l; v < P.V4; v += ${WG}u) {
     var run = vec4u(0u);
     for (var b = 0u; b < P.blocks; b++) {
@@ -171,7 +174,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u) {
       hist[b * P.V4 + v] = run;
       run += c;
     }
-    count[v] = run;
+    hist[cnt + v] = run;
   }
   storageBarrier();
   // 3: scan of the counts over contiguous chunks of ids (4 per vec4).
@@ -181,7 +184,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u) {
   var s = 0u;
   var u = 0u;
   for (var v = v0; v < v1; v++) {
-    let c = count[v];
+    let c = hist[cnt + v];
     s += c.x + c.y + c.z + c.w;
     u += dot(select(vec4u(0u), vec4u(1u), c > vec4u(0u)), vec4u(1u));
   }
@@ -192,58 +195,31 @@ fn main(@builtin(local_invocation_id) lid: vec3u) {
   var k = 0u;
   for (var j = 0u; j < l; j++) { run += sums[j]; k += present[j]; }
   for (var v = v0; v < v1; v++) {
-    let c = count[v];
+    let c = hist[cnt + v];
     for (var e = 0u; e < 4u; e++) {
-      start[4u * v + e] = run;
+      work[P.oStart + 4u * v + e] = run;
       run += c[e];
-      if (c[e] > 0u) { uniq[k] = 4u * v + e; k++; }
+      if (c[e] > 0u) { work[P.oUniq + k] = 4u * v + e; k++; }
     }
   }
-  if (l == ${WG - 1}u) { start[4u * P.V4] = run; start[4u * P.V4 + 1u] = k; }
+  if (l == ${WG - 1}u) { work[P.oStart + 4u * P.V4] = run; work[P.oStart + 4u * P.V4 + 1u] = k; }
   storageBarrier();
   // 4: scatter.
   for (var p = l; p < P.N; p += ${WG}u) {
-    let r = rank[p];
-    if (r < 0) { continue; }
+    let r = work[p];
+    if (r == NONE) { continue; }
     let id = u32(ids[p]);
-    sorted[start[id] + hist[(p / P.SB) * P.V4 + id / 4u][id % 4u] + u32(r)] = p;
+    work[P.oSorted + work[P.oStart + id] + hist[(p / P.SB) * P.V4 + id / 4u][id % 4u] + r] = p;
   }
 }
+
 `;
 
-// (6) invocation (k-th distinct id, 4 columns): sum the id's dout rows in position order, add into dwte.
-function accumulateWgsl(vec4: boolean): string {
-  return /* wgsl */ `
-struct Params { V: u32, C: u32, C4: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
-${row4Wgsl('dwte', 1, 'read_write', vec4)}
-${row4Wgsl('dout', 2, 'read', vec4)}
-@group(0) @binding(3) var<storage, read> sorted: array<u32>;
-@group(0) @binding(4) var<storage, read> uniq: array<u32>;
-@group(0) @binding(5) var<storage, read> start: array<u32>;
-
-@compute @workgroup_size(${LANES}, ${ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let q0 = wid.x * ${LANES * E}u + lid.x;
-  let k = (wid.z * nwg.y + wid.y) * ${ROWS}u + lid.y;
-  if (q0 >= P.C4 || k >= start[P.V + 1u]) { return; }
-  let v = uniq[k];
-  let j1 = start[v + 1u];
-  let last = P.C4 - 1u;
-  ${unroll((e) => `var acc${e} = vec4f(0.0); let c${e} = min(q0 + ${8 * e}u, last);`, '\n  ')}
-  for (var j = start[v]; j < j1; j++) {
-    let r = sorted[j];
-    ${unroll((e) => `acc${e} += dout_load(r, c${e});`, '\n    ')}
-  }
-  ${unroll((e) => `if (q0 + ${8 * e}u < P.C4) { dwte_store(v, c${e}, dwte_load(v, c${e}) + acc${e}); }`, '\n  ')}
-}
-`;
-}
-
-// (7) invocation (t, 4 columns): dwpe[t] += Σ_b dout[b, t] in b order; with token types also
-// partial[k·T + t] = Σ_{b: type = k} dout[b, t]. TK type sums per sweep over b (0: no types; BERT
-// has 2 types, so 2; more types take ⌈TV/4⌉ sweeps of 4). Each vec4 sum is 4 AVX registers on
-// lavapipe, so TK is kept as small as the type count allows.
+// Backward 2: the position sums. 8 lanes × PE vec4 of columns of one t per SIMD row; dwpe[t] +=
+// Σ_b dout[b, t] (b in order); with token types also partial[k·T + t] = Σ_{b: type = k} dout[b, t],
+// TK sums per sweep over b (TK = 0 without types, else the type count up to 4; more types take
+// ⌈TV/4⌉ sweeps). Each vec4 sum is 4 AVX registers on lavapipe, so TK is as small as the type
+// count allows.
 function positionsWgsl(vec4: boolean, TK: number): string {
   const ks = Array.from({ length: TK }, (_, i) => i);
   const es = Array.from({ length: PE }, (_, e) => e);
@@ -283,25 +259,50 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   ${sums}
   ${each((e) => `if (qb + ${8 * e}u < P.C4) { dwpe_store(t, q${e}, dwpe_load(t, q${e}) + pos${e}); }`, '\n  ')}
 }
+
 `;
 }
 
-// (8) invocation (type k, 4 columns): dwtt[k] += Σ_t partial[k·T + t], t in order.
-function typesFinalWgsl(vec4: boolean): string {
+// Backward 3: the dwte sums ∪ (with token types) the dwtt sums. Workgroups are numbered
+// g = wid.z·nwg.y + wid.y; g < kGroups: invocation (k-th distinct id v, E vec4 of columns) sums
+// the dout rows sorted[start[v] .. start[v+1]) in that order and adds the sum into dwte[v] — only
+// ids present get work; g ≥ kGroups: invocation (type k, E vec4) adds Σ_t partial[k·T + t] (t in
+// order) into dwtt[k].
+function backwardPass2Wgsl(vec4: boolean, types: boolean): string {
   return /* wgsl */ `
-struct Params { T: u32, C: u32, C4: u32, TV: u32 }
+struct Params { V4: u32, C: u32, C4: u32, oStart: u32, oUniq: u32, oSorted: u32, kGroups: u32, T: u32, TV: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
-${row4Wgsl('dwtt', 1, 'read_write', vec4)}
-${row4Wgsl('partial', 2, 'read', vec4)}
+${row4Wgsl('dwte', 1, 'read_write', vec4)}
+${row4Wgsl('dout', 2, 'read', vec4)}
+@group(0) @binding(3) var<storage, read> work: array<u32>;
+${types ? `${row4Wgsl('dwtt', 4, 'read_write', vec4)}
+${row4Wgsl('partial', 5, 'read', vec4)}` : ''}
 
 @compute @workgroup_size(${LANES}, ${ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let q = wid.x * ${LANES}u + lid.x;
-  let k = wid.y * ${ROWS}u + lid.y;
-  if (q >= P.C4 || k >= P.TV) { return; }
-  var acc = vec4f(0.0);
-  for (var t = 0u; t < P.T; t++) { acc += partial_load(k * P.T + t, q); }
-  dwtt_store(k, q, dwtt_load(k, q) + acc);
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let qb = wid.x * ${LANES * E}u + lid.x;
+  let g = wid.z * nwg.y + wid.y;
+  if (qb >= P.C4) { return; }
+  let last = P.C4 - 1u;
+  ${unroll((e) => `var acc${e} = vec4f(0.0); let c${e} = min(qb + ${8 * e}u, last);`, '\n  ')}
+  if (g < P.kGroups) {
+    let k = g * ${ROWS}u + lid.y;
+    if (k >= work[P.oStart + 4u * P.V4 + 1u]) { return; }
+    let v = work[P.oUniq + k];
+    let j1 = work[P.oStart + v + 1u];
+    for (var j = work[P.oStart + v]; j < j1; j++) {
+      let r = work[P.oSorted + j];
+      ${unroll((e) => `acc${e} += dout_load(r, c${e});`, '\n      ')}
+    }
+    ${unroll((e) => `if (qb + ${8 * e}u < P.C4) { dwte_store(v, c${e}, dwte_load(v, c${e}) + acc${e}); }`, '\n    ')}
+  }${types ? ` else {
+    let k = (g - P.kGroups) * ${ROWS}u + lid.y;
+    if (k >= P.TV) { return; }
+    for (var t = 0u; t < P.T; t++) {
+      ${unroll((e) => `acc${e} += partial_load(k * P.T + t, c${e});`, '\n      ')}
+    }
+    ${unroll((e) => `if (qb + ${8 * e}u < P.C4) { dwtt_store(k, c${e}, dwtt_load(k, c${e}) + acc${e}); }`, '\n    ')}
+  }` : ''}
 }
 `;
 }
@@ -374,30 +375,25 @@ export function embedding_backward(gpu: Gpu, enc: StepEncoder, dwte: Binding, dw
   checkRowsGrid(name, gpu, Math.max(T, typeVocab));
   const vec4 = vec4Rows(C);
   const C4 = Math.ceil(C / 4);
-  const colGroups = Math.ceil(C4 / LANES);
-  // Word embeddings: stable counting sort of positions by id, then per-id sums.
   const SB = sortBlock(N);
   const blocks = Math.ceil(N / SB);
   const V4 = Math.ceil(V / 4);
-  const hist = scratch(gpu, 'embedding_hist', blocks * 4 * V4);
-  const rank = scratch(gpu, 'embedding_rank', N);
-  const count = scratch(gpu, 'embedding_count', 4 * V4);
-  const start = scratch(gpu, 'embedding_start', 4 * V4 + 2);
-  const uniq = scratch(gpu, 'embedding_uniq', Math.min(N, V));
-  const sorted = scratch(gpu, 'embedding_sorted', N);
-  enc.dispatch(gpu.pipeline(`${name}:sort`, SORT_WGSL), [gpu.uniform([N, V, blocks, SB, V4]), hist, rank, count, start, uniq, sorted, ids], 1);
-  const [ky, kz] = yzGrid(gpu, Math.ceil(Math.min(N, V) / ROWS));
-  enc.dispatch(gpu.pipeline(variant(`${name}:accumulate`, vec4), accumulateWgsl(vec4)),
-    [gpu.uniform([4 * V4, C, C4]), dwte, dout, sorted, uniq, start], Math.ceil(C4 / (LANES * E)), ky, kz);
-  // Positions (and token-type partial sums per position).
-  const partial = scratch(gpu, 'embedding_type_partial', typeIds ? typeVocab * T * C : 1);
+  const hist = scratch(gpu, 'embedding_hist', (blocks + 1) * 4 * V4);
+  // work = rank (N) | start (4·V4 + 2) | uniq (min(N, V)) | sorted (N)
+  const oStart = N, oUniq = oStart + 4 * V4 + 2, oSorted = oUniq + Math.min(N, V);
+  const work = scratch(gpu, 'embedding_sort', oSorted + N);
   const TK = !typeIds ? 0 : typeVocab <= 2 ? typeVocab : 4;
+  const partial = typeIds ? scratch(gpu, 'embedding_type_partial', typeVocab * T * C) : null;
+  enc.dispatch(gpu.pipeline(`${name}:sort`, SORT_WGSL), [gpu.uniform([N, V, blocks, SB, V4, oStart, oUniq, oSorted]), hist, work, ids], 1);
   enc.dispatch(gpu.pipeline(variant(`${name}:positions${TK}`, vec4), positionsWgsl(vec4, TK)),
-    [gpu.uniform([B, T, C, C4, typeVocab]), dwpe, dout, ...(typeIds ? [typeIds, partial] : [])], Math.ceil(C4 / (LANES * PE)), Math.ceil(T / ROWS));
-  if (typeIds && dwtt) {
-    enc.dispatch(gpu.pipeline(variant(`${name}:types_final`, vec4), typesFinalWgsl(vec4)),
-      [gpu.uniform([T, C, C4, typeVocab]), dwtt, partial], colGroups, Math.ceil(typeVocab / ROWS));
-  }
+    [gpu.uniform([B, T, C, C4, typeVocab]), dwpe, dout, ...(typeIds && partial ? [typeIds, partial] : [])],
+    Math.ceil(C4 / (LANES * PE)), Math.ceil(T / ROWS));
+  const kGroups = Math.ceil(Math.min(N, V) / ROWS);
+  const [y, z] = yzGrid(gpu, kGroups + (typeIds ? Math.ceil(typeVocab / ROWS) : 0));
+  enc.dispatch(gpu.pipeline(variant(`${name}:sums${typeIds ? '+types' : ''}`, vec4), backwardPass2Wgsl(vec4, typeIds !== null)), [
+    gpu.uniform([V4, C, C4, oStart, oUniq, oSorted, kGroups, T, typeVocab]), dwte, dout, work,
+    ...(dwtt && partial ? [dwtt, partial] : []),
+  ], Math.ceil(C4 / (LANES * E)), y, z);
 }
 
 function checkIds(name: string, what: string, ids: ArrayLike<number>, n: number, V: number): void {
