@@ -178,7 +178,9 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
     throw new Error(`${kernel}: variant 'subgroup' needs 8-lane subgroups, which this device does not have`);
   }
   const max = gpu.limits.maxComputeWorkgroupsPerDimension;
-  const gx = Math.ceil(s.N / info.tileN);
+  const narrow = !!info.narrowTile && s.N <= info.narrowTile.maxN;
+  const tile = narrow ? info.narrowTile! : info;
+  const gx = Math.ceil(s.N / tile.tileN);
   if (gx > max) throw new Error(`${kernel}: N=${s.N} needs ${gx} workgroups along x, more than ${max}`);
 
   // bᵀ for variants that only read B untransposed: copy it into scratch as (K, N) per batch item.
@@ -197,7 +199,8 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
     transB = false;
   }
   const layout = {
-    bVec4: info.supportsBVec4 && !transB && s.N % 4 === 0 && s.N >= 8 && strideB % 4 === 0,
+    bVec4: info.supportsBVec4 && !transB && s.N % 4 === 0 && s.N >= (narrow ? 4 : 8) && strideB % 4 === 0,
+    narrow,
     // Only where rows of A are a multiple of 4 KiB apart (K % 1024 == 0): there the one-k-per-step
     // loop thrashes one L1 set and the vec4 walk wins (1024³ 21.6–22.3 vs 18.9–20.0 GFLOP/s,
     // 8192×256×1024 23.1 vs 20.4); at K = 128 it lost 9–14 % and at K = 256–512 it was a wash
@@ -208,12 +211,12 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
   // Split: rows in multiples of the variant's tile (so no tile straddles two dispatches, which
   // would add twice when accumulating), batch items when one row tile of all of them is too much.
   const budget = args.maxDispatchFlops ?? MAX_DISPATCH_FLOPS;
-  const tileFlops = 2 * s.N * s.K * info.tileM;
+  const tileFlops = 2 * s.N * s.K * tile.tileM;
   const batchChunk = Math.max(1, Math.min(s.batch, max, Math.floor(budget / tileFlops)));
   const tilesPerChunk = Math.max(1, Math.min(max, Math.floor(budget / (tileFlops * batchChunk))));
-  const rowChunk = tilesPerChunk * info.tileM;
+  const rowChunk = tilesPerChunk * tile.tileM;
 
-  const label = `${kernel}:${variant}${layout.bVec4 ? ':v4' : ''}${layout.aVec4 ? ':a4' : ''}`;
+  const label = `${kernel}:${variant}${layout.bVec4 ? ':v4' : ''}${layout.aVec4 ? ':a4' : ''}${narrow ? ':narrow' : ''}`;
   const pipe = gpu.pipeline(label, info.wgsl(layout));
   const flags =
     (args.bias ? MATMUL_FLAG_BIAS : 0) |
@@ -235,7 +238,7 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
         z0, bitsOf(s.alpha), aRow, aK,
         bCol, bK, 0, 0,
       ]);
-      enc.dispatch(pipe, [dims, args.a, b, bias, args.out], gx, Math.ceil(rows / info.tileM), nz);
+      enc.dispatch(pipe, [dims, args.a, b, bias, args.out], gx, Math.ceil(rows / tile.tileM), nz);
     }
   }
 }

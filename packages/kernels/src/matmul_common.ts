@@ -23,6 +23,8 @@ export interface MatmulLayout {
    * launcher guarantees A untransposed, K % 4 == 0 and strideA % 4 == 0.
    */
   aVec4?: boolean;
+  /** The variant's narrow tile (MatmulVariantInfo.narrowTile), chosen when N ≤ its maxN. */
+  narrow?: boolean;
 }
 
 /** What a variant tells the launcher about its geometry. */
@@ -37,6 +39,8 @@ export interface MatmulVariantInfo {
   supportsBVec4: boolean;
   /** True when the variant has a vec4-A form (used when the shape allows it). */
   supportsAVec4?: boolean;
+  /** A second tile shape for outputs at most maxN columns wide (layout.narrow). */
+  narrowTile?: { tileM: number; tileN: number; maxN: number };
   /**
    * False when the variant only reads B untransposed: the launcher then copies bᵀ into a scratch
    * buffer first (reading B with stride K measured 2× slower on lavapipe: 8 lanes × 8 columns

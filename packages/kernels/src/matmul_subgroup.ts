@@ -26,38 +26,46 @@ import { matmulHeader, type MatmulLayout, type MatmulVariantInfo } from './matmu
 export const MATMUL_SUBGROUP_SIZE = 8;
 const ROWS = 2 * MATMUL_SUBGROUP_SIZE; // 16 rows per workgroup, 2 loaded per lane
 const COLS = 8; // columns per lane
+// Narrow outputs (N ≤ 32: attention values with HS 32, LoRA ranks): 32 rows × 4 columns per lane,
+// still 128 multiply-adds per k per lane (4 A loads + 1 vec4 of B), instead of a 16 × 8 tile whose
+// lanes past column N compute duplicates.
+const NARROW_ROWS = 4 * MATMUL_SUBGROUP_SIZE;
+const NARROW_COLS = 4;
 
 function wgsl(layout: MatmulLayout): string {
+  const rows = layout.narrow ? NARROW_ROWS : ROWS;
+  const cols = layout.narrow ? NARROW_COLS : COLS;
+  const V = cols / 4; // vec4 accumulators per row
+  const RB = rows / MATMUL_SUBGROUP_SIZE; // rows loaded per lane
+  const I = Array.from({ length: RB }, (_, i) => i);
   const body: string[] = [];
-  for (let r = 0; r < ROWS; r++) {
-    const src = r < MATMUL_SUBGROUP_SIZE ? 'x0' : 'x1';
-    body.push(`    { let s = subgroupBroadcast(${src}, ${r % MATMUL_SUBGROUP_SIZE}u); c${r}a += s * b0; c${r}b += s * b1; }`);
+  for (let r = 0; r < rows; r++) {
+    const src = `x${Math.floor(r / MATMUL_SUBGROUP_SIZE)}`;
+    body.push(`    { let s = subgroupBroadcast(${src}, ${r % MATMUL_SUBGROUP_SIZE}u); c${r}a += s * b0;${V === 2 ? ` c${r}b += s * b1;` : ''} }`);
   }
   // Epilogue: park the accumulators in a local array and store from a loop. (Unrolled, the
   // guarded stores, one per accumulator element, made the shader ~10× slower to compile.)
-  const park = Array.from({ length: ROWS }, (_, r) => `  tile[${2 * r}] = c${r}a; tile[${2 * r + 1}] = c${r}b;`).join('\n');
+  const park = Array.from({ length: rows }, (_, r) => `  tile[${V * r}] = c${r}a;${V === 2 ? ` tile[${2 * r + 1}] = c${r}b;` : ''}`).join('\n');
   const stores = `${park}
-  for (var r = 0u; r < ${ROWS}u; r++) {
+  for (var r = 0u; r < ${rows}u; r++) {
     let row = row0 + r;
     if (row >= M) { break; }
-    for (var j = 0u; j < ${COLS}u; j++) {
+    for (var j = 0u; j < ${cols}u; j++) {
       let col = col0 + j;
-      if (col >= colOwn && col < N) { store_out(cOff, row, col, tile[2u * r + j / 4u][j % 4u]); }
+      if (col >= colOwn && col < N) { store_out(cOff, row, col, tile[${V}u * r + j / 4u][j % 4u]); }
     }
   }`;
   const bSetup = layout.bVec4
     ? `  var pb = (bOff + col0) / 4u; let stepB = N / 4u;`
     : `  var pb = bOff; let stepB = N;
-  let j0 = col0; let j1 = min(col0 + 1u, N - 1u); let j2 = min(col0 + 2u, N - 1u); let j3 = min(col0 + 3u, N - 1u);
-  let j4 = min(col0 + 4u, N - 1u); let j5 = min(col0 + 5u, N - 1u); let j6 = min(col0 + 6u, N - 1u); let j7 = min(col0 + 7u, N - 1u);`;
+  ${Array.from({ length: cols }, (_, j) => `let j${j} = min(col0 + ${j}u, N - 1u);`).join(' ')}`;
   const bLoad = layout.bVec4
-    ? `let b0 = b[pb]; let b1 = b[pb + 1u];`
-    : `let b0 = vec4f(b[pb + j0], b[pb + j1], b[pb + j2], b[pb + j3]);
-    let b1 = vec4f(b[pb + j4], b[pb + j5], b[pb + j6], b[pb + j7]);`;
+    ? `let b0 = b[pb];${V === 2 ? ' let b1 = b[pb + 1u];' : ''}`
+    : `let b0 = vec4f(b[pb + j0], b[pb + j1], b[pb + j2], b[pb + j3]);${V === 2 ? `
+    let b1 = vec4f(b[pb + j4], b[pb + j5], b[pb + j6], b[pb + j7]);` : ''}`;
   // One k per step, A read as scalars with run-time steps (any layout of A).
   const kLoop = `  for (var k = 0u; k < K; k++) {
-    let x0 = a[pa0]; let x1 = a[pa1];
-    pa0 += stepA; pa1 += stepA;
+    ${I.map((i) => `let x${i} = a[pa${i}]; pa${i} += stepA;`).join(' ')}
     ${bLoad}
     pb += stepB;
 ${body.join("\n")}
@@ -67,10 +75,9 @@ ${body.join("\n")}
   // of 1024 they all fall in one L1 set and evict each other (1024² · K: 19.9 GFLOP/s at K = 1024
   // against 23.9 at K = 1008, same process). Fetching 4 k per load cuts those misses 4×.
   const kLoopAVec4 = `  for (var k4 = 0u; k4 < K / 4u; k4++) {
-    let y0 = a[pa0 / 4u]; let y1 = a[pa1 / 4u];
-    pa0 += 4u; pa1 += 4u;
+    ${I.map((i) => `let y${i} = a[pa${i} / 4u]; pa${i} += 4u;`).join(' ')}
     for (var q = 0u; q < 4u; q++) {
-      let x0 = y0[q]; let x1 = y1[q];
+      ${I.map((i) => `let x${i} = y${i}[q];`).join(' ')}
       ${bLoad}
       pb += stepB;
 ${body.join("\n")}
@@ -84,15 +91,14 @@ fn main(@builtin(workgroup_id) wg: vec3u,
   let M = dims.M; let N = dims.N; let K = dims.K;
   let z = dims.z0 + wg.z;
   let aOff = z * dims.strideA; let bOff = z * dims.strideB; let cOff = z * dims.strideOut;
-  let row0 = dims.m0 + wg.y * ${ROWS}u;
-  let colOwn = (wg.x * ${MATMUL_SUBGROUP_SIZE}u + lane) * ${COLS}u;
-  let col0 = min(colOwn, max(N, ${COLS}u) - ${COLS}u);
-  var pa0 = aOff + min(row0 + lane, M - 1u) * dims.aRow;
-  var pa1 = aOff + min(row0 + ${MATMUL_SUBGROUP_SIZE}u + lane, M - 1u) * dims.aRow;
+  let row0 = dims.m0 + wg.y * ${rows}u;
+  let colOwn = (wg.x * ${MATMUL_SUBGROUP_SIZE}u + lane) * ${cols}u;
+  let col0 = min(colOwn, max(N, ${cols}u) - ${cols}u);
+${I.map((i) => `  var pa${i} = aOff + min(row0 + ${i * MATMUL_SUBGROUP_SIZE}u + lane, M - 1u) * dims.aRow;`).join('\n')}
   let stepA = dims.aK;
 ${bSetup}
-${Array.from({ length: ROWS }, (_, r) => `  var c${r}a = vec4f(0.0); var c${r}b = vec4f(0.0);`).join('\n')}
-  var tile: array<vec4f, ${2 * ROWS}>;
+${Array.from({ length: rows }, (_, r) => `  var c${r}a = vec4f(0.0);${V === 2 ? ` var c${r}b = vec4f(0.0);` : ''}`).join('\n')}
+  var tile: array<vec4f, ${V * rows}>;
 ${layout.aVec4 ? kLoopAVec4 : kLoop}
 ${stores}
 }
@@ -106,5 +112,6 @@ export const MATMUL_SUBGROUP: MatmulVariantInfo = {
   requires: ['subgroups'],
   supportsBVec4: true,
   supportsAVec4: true,
+  narrowTile: { tileM: NARROW_ROWS, tileN: MATMUL_SUBGROUP_SIZE * NARROW_COLS, maxN: MATMUL_SUBGROUP_SIZE * NARROW_COLS },
   transBInKernel: false,
 };
