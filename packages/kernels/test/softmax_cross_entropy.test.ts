@@ -14,6 +14,7 @@ import {
   softmax_cross_entropy_reference,
   softmaxCrossEntropyLayout,
   setSoftmaxCrossEntropyUnroll,
+  setSoftmaxCrossEntropyGenericRows,
   subgroupMatmulUsable,
   type Gpu,
 } from '../src/index.js';
@@ -124,6 +125,28 @@ test('GPU: rows split over several dispatches (N·V > 4M logits) still match', a
   check(c, await runGpu(c, 'inplace', normalizerOf(c), 'row-per-workgroup'), 'N=70 V=65536 split, workgroup rows');
   check(c, await runGpu(c, 'inplace', normalizerOf(c), 'row-per-invocation'), 'N=70 V=65536 split, invocation rows');
   if (subgroupMatmulUsable(gpu)) check(c, await runGpu(c, 'inplace', normalizerOf(c), 'row-per-subgroup'), 'N=70 V=65536 split, subgroup rows');
+});
+
+test('GPU row-per-invocation: the V-specialised shader (V ≤ 32) and the generic loop both match the reference, every grad mode, ignored and out-of-range rows', async () => {
+  try {
+    for (const generic of [false, true]) {
+      setSoftmaxCrossEntropyGenericRows(generic);
+      // Each specialised V is its own pipeline (compiles dominate): a few V, grad modes in turn.
+      for (const [k, V] of [1, 2, 5, 9, 32, 33].entries()) {
+        for (const mode of [(['separate', 'inplace', 'none'] as const)[k % 3]]) {
+          const c = makeCase(70, V, 7 * V + (generic ? 1 : 0), 0.2, V % 2 === 1, V % 3 === 0 ? 2 : 0, V % 4 === 1, 6);
+          check(c, await runGpu(c, mode, normalizerOf(c), 'row-per-invocation'), `rows generic=${generic} V=${V} ${mode}`);
+        }
+        const d = makeCase(3, V, V, 0, false, 0, false);
+        d.targets[1] = V;
+        const got = await runGpu(d, 'separate', 2, 'row-per-invocation');
+        assert.ok(Number.isNaN(got.gotLoss[1]) && Number.isFinite(got.gotLoss[0]) && Number.isFinite(got.gotLoss[2]), `rows generic=${generic} V=${V}: out-of-range target`);
+        assert.ok(got.gotGrad!.subarray(V, 2 * V).every(Number.isNaN) && got.gotGrad!.subarray(2 * V).every(Number.isFinite), `rows generic=${generic} V=${V}: NaN gradient row`);
+      }
+    }
+  } finally {
+    setSoftmaxCrossEntropyGenericRows(false);
+  }
 });
 
 test('GPU row-per-subgroup: every unroll, V around multiples of 4 / 32 / the unrolled step, every grad mode (vec4 and scalar paths)', async (t) => {
