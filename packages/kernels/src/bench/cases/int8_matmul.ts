@@ -2,10 +2,13 @@
 // dot4I8Packed and with the extractBits fallback, at the tiny-BERT FFN shapes and 1024³. The
 // yardstick ("naive") of the int8 matmul is the fp32 linear_forward of the same shape: ×naive > 1
 // means int8 is faster than fp32 here. FLOPs count a multiply-add as 2 (integer or not).
+// quantize_rows_int8: minimal bytes = x read once, packed words + scales written once; the device's
+// default variant runs (`info.variant`), the yardstick is the portable per-row variant.
 
-import { hasDot4I8Packed, int8_linear_forward, quantize_rows_int8, quantize_weights_int8 } from '../../int8_matmul.js';
+import { hasDot4I8Packed, int8_linear_forward, quantize_rows_int8, quantize_weights_int8, quantizeVariant, setQuantizeVariant } from '../../int8_matmul.js';
 import { linear_forward } from '../../matmul.js';
 import { randomF32 } from '../../testing.js';
+import type { StepEncoder } from '../../runtime.js';
 import type { BenchCase, BenchInstance } from '../types.js';
 
 function int8Case(M: number, N: number, K: number, useDot4: boolean): BenchCase {
@@ -45,7 +48,16 @@ function quantCase(M: number, K: number): BenchCase {
     setup(ctx): BenchInstance {
       const { gpu } = ctx;
       const x = gpu.buffer(randomF32(ctx.rand, M * K)), qx = gpu.zeros(M * K4 * 4), sx = gpu.zeros(M * 4);
-      return { run: (e) => quantize_rows_int8(gpu, e, qx, sx, x, M, K), dispose: () => [x, qx, sx].forEach((b) => b.destroy()) };
+      const run = (e: StepEncoder) => quantize_rows_int8(gpu, e, qx, sx, x, M, K);
+      return {
+        run,
+        naive: (e) => {
+          setQuantizeVariant('rows');
+          try { run(e); } finally { setQuantizeVariant(null); }
+        },
+        info: { variant: quantizeVariant(gpu, K), naive: 'rows variant (one invocation per row)' },
+        dispose: () => [x, qx, sx].forEach((b) => b.destroy()),
+      };
     },
   };
 }

@@ -1,11 +1,13 @@
 // Benchmarks of layernorm forward/backward at the tiny BERT hidden sizes (B·T 4096 / 8192,
-// C 128 / 256). FLOPs: ~8 per element forward (two sweeps for mean and variance, then normalise,
-// scale, shift), ~14 backward (row sums, dinp, and the dweight/dbias column sums).
-// Bytes: forward reads x, writes out (+ mean, rstd); backward reads dout and x (twice: once for
-// dinp, once for the parameter sums), writes dinp.
+// C 128 / 256). FLOPs: ~8 per element forward (mean, Σ(x − mean)², normalise, scale, shift),
+// ~14 backward (row sums, dinp, and the dweight/dbias column sums).
+// Bytes (minimal): forward reads x, weight, bias and writes out, mean, rstd; backward reads dout,
+// x, weight, mean, rstd and writes dinp and dweight/dbias. The device's default variant runs
+// (`info.variant`); the "naive" yardstick is the portable one-invocation-per-row variant.
 
-import { layernorm_backward, layernorm_forward } from '../../layernorm.js';
+import { layernorm_backward, layernorm_forward, layernormVariant, setLayernormVariant } from '../../layernorm.js';
 import { randomF32 } from '../../testing.js';
+import type { StepEncoder } from '../../runtime.js';
 import type { BenchCase, BenchInstance } from '../types.js';
 
 function layernormCase(dir: 'forward' | 'backward', N: number, C: number): BenchCase {
@@ -26,10 +28,16 @@ function layernormCase(dir: 'forward' | 'backward', N: number, C: number): Bench
         layernorm_forward(gpu, enc, out, mean, rstd, x, w, b, N, C, 1e-12);
         await enc.submit();
       }
+      const run = (enc: StepEncoder) => (dir === 'forward'
+        ? layernorm_forward(gpu, enc, out, mean, rstd, x, w, b, N, C, 1e-12)
+        : layernorm_backward(gpu, enc, dx, dw, db, dy, x, w, mean, rstd, N, C));
       return {
-        run: (enc) => (dir === 'forward'
-          ? layernorm_forward(gpu, enc, out, mean, rstd, x, w, b, N, C, 1e-12)
-          : layernorm_backward(gpu, enc, dx, dw, db, dy, x, w, mean, rstd, N, C)),
+        run,
+        naive: (enc) => {
+          setLayernormVariant('rows');
+          try { run(enc); } finally { setLayernormVariant(null); }
+        },
+        info: { variant: layernormVariant(gpu, C), naive: 'rows variant (one invocation per row)' },
         dispose: () => [x, w, b, out, mean, rstd, dy, dx, dw, db].forEach((q) => q.destroy()),
       };
     },
