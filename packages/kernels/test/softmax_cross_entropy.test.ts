@@ -185,9 +185,11 @@ test('GPU row-per-subgroup: fast-check vs the reference, and the same bits on a 
   );
 });
 
-test('layout choice: software adapters with 8-lane subgroups use a subgroup per row above V = 64; bad layouts are refused', () => {
+test('layout choice: software adapters with 8-lane subgroups use a subgroup per row above V = 512; bad layouts are refused', () => {
   if (gpu.adapterInfo.isSoftware) {
     assert.equal(softmaxCrossEntropyLayout(gpu, 64), 'row-per-invocation');
+    assert.equal(softmaxCrossEntropyLayout(gpu, 512), 'row-per-invocation');
+    assert.equal(softmaxCrossEntropyLayout(gpu, 513), subgroupMatmulUsable(gpu) ? 'row-per-subgroup' : 'row-per-invocation');
     assert.equal(softmaxCrossEntropyLayout(gpu, 8192), subgroupMatmulUsable(gpu) ? 'row-per-subgroup' : 'row-per-invocation');
   }
   assert.equal(softmaxCrossEntropyLayout(gpu, 8192, 'row-per-workgroup'), 'row-per-workgroup');
