@@ -268,7 +268,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 // the dout rows sorted[start[v] .. start[v+1]) in that order and adds the sum into dwte[v] — only
 // ids present get work; g ≥ kGroups: invocation (type k, E vec4) adds Σ_t partial[k·T + t] (t in
 // order) into dwtt[k].
-function backwardPass2Wgsl(vec4: boolean, types: boolean): string {
+function sumsWgsl(vec4: boolean, types: boolean): string {
   return /* wgsl */ `
 struct Params { V4: u32, C: u32, C4: u32, oStart: u32, oUniq: u32, oSorted: u32, kGroups: u32, T: u32, TV: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
@@ -390,7 +390,7 @@ export function embedding_backward(gpu: Gpu, enc: StepEncoder, dwte: Binding, dw
     Math.ceil(C4 / (LANES * PE)), Math.ceil(T / ROWS));
   const kGroups = Math.ceil(Math.min(N, V) / ROWS);
   const [y, z] = yzGrid(gpu, kGroups + (typeIds ? Math.ceil(typeVocab / ROWS) : 0));
-  enc.dispatch(gpu.pipeline(variant(`${name}:sums${typeIds ? '+types' : ''}`, vec4), backwardPass2Wgsl(vec4, typeIds !== null)), [
+  enc.dispatch(gpu.pipeline(variant(`${name}:sums${typeIds ? '+types' : ''}`, vec4), sumsWgsl(vec4, typeIds !== null)), [
     gpu.uniform([V4, C, C4, oStart, oUniq, oSorted, kGroups, T, typeVocab]), dwte, dout, work,
     ...(dwtt && partial ? [dwtt, partial] : []),
   ], Math.ceil(C4 / (LANES * E)), y, z);
