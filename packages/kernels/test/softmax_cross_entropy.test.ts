@@ -156,7 +156,9 @@ test('GPU row-per-subgroup: every unroll, V around multiples of 4 / 32 / the unr
       setSoftmaxCrossEntropyUnroll(unroll);
       // V % 4 == 0 takes the vec4 path; others the scalar one. Around 32·k (a full chunk row of 8
       // lanes), 8·4·unroll (one main-loop iteration) and a single logit.
-      for (const V of [1, 2, 3, 4, 5, 7, 8, 31, 32, 33, 64, 96, 127, 128, 129, 130, 132, 255, 256, 260, 1000, 1027]) {
+      // The default unroll (4) over the full list; 2 over a few (each (unroll, vec4, mode) compiles).
+      const Vs = unroll === 4 ? [1, 2, 3, 4, 5, 7, 8, 31, 32, 33, 64, 96, 127, 128, 129, 130, 132, 255, 256, 260, 1000, 1027] : [5, 33, 96, 130];
+      for (const V of Vs) {
         const mode = (['separate', 'inplace', 'none'] as const)[V % 3];
         const c = makeCase(5, V, 100 * unroll + V, 0.25, V % 2 === 0, V % 5 === 0 ? 2 : 0, V % 7 === 0, 6);
         check(c, await runGpu(c, mode, normalizerOf(c), 'row-per-subgroup'), `subgroup unroll=${unroll} V=${V} ${mode}`);
