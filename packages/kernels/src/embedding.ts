@@ -123,23 +123,25 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 // on N positions and (blocks + 1) × 4·V4 counters, V4 = ⌈V/4⌉ (ids padded to a multiple of 4;
 // padding ids never occur); its per-id phases read and write 4 ids per vec4. hist rows
 // 0..blocks−1 are per-block counts, row `blocks` is count[v]. `work` (u32) holds rank (N), start
-// (4·V4 + 2), uniq (≤ min(N, V)) and sorted (N) at the offsets in P.
+// (4·V4 + 1), the number of ids present (1) and sorted (N) at the offsets in P; `runs[k]` =
+// (id, first slot, end slot, 0) of the k-th id present, so the sums read one vec4 per id.
 //   0 hist rows 0..blocks−1 = 0
 //   1 lanes 0..blocks−1: walk the block's positions in order; hist[blk, id] counts, rank[p] = earlier
 //     equal ids in the block (NONE for an id outside [0, V))
 //   2 per id v: hist[·, v] → exclusive prefix over blocks, count[v] = total
-//   3 start[v] = Σ_{u<v} count[u], start[4·V4] = valid positions; uniq = the ids present, in
-//     increasing order, start[4·V4 + 1] = how many (each lane scans a contiguous chunk of ids,
-//     chunk totals shared through workgroup memory)
+//   3 start[v] = Σ_{u<v} count[u], start[4·V4] = valid positions; runs = the ids present, in
+//     increasing order, with their slot ranges, and how many (each lane scans a contiguous chunk
+//     of ids, chunk totals shared through workgroup memory)
 //   4 sorted[start[id] + hist[blk, id] + rank[p]] = p
 // (Running the position sums in the same dispatch, as other workgroups beside the sort's, was
 // slower: llvmpipe runs a shader that has barriers as coroutines, which slowed the sums' loop.)
 const SORT_WGSL = /* wgsl */ `
-struct Params { N: u32, V: u32, blocks: u32, SB: u32, V4: u32, oStart: u32, oUniq: u32, oSorted: u32 }
+struct Params { N: u32, V: u32, blocks: u32, SB: u32, V4: u32, oStart: u32, oCount: u32, oSorted: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> hist: array<vec4u>;
 @group(0) @binding(2) var<storage, read_write> work: array<u32>;
 @group(0) @binding(3) var<storage, read> ids: array<i32>;
+@group(0) @binding(4) var<storage, read_write> runs: array<vec4u>;
 var<workgroup> sums: array<u32, ${WG}>;
 var<workgroup> present: array<u32, ${WG}>;
 const NONE = 0xffffffffu;
@@ -198,11 +200,11 @@ fn main(@builtin(local_invocation_id) lid: vec3u) {
     let c = hist[cnt + v];
     for (var e = 0u; e < 4u; e++) {
       work[P.oStart + 4u * v + e] = run;
+      if (c[e] > 0u) { runs[k] = vec4u(4u * v + e, run, run + c[e], 0u); k++; }
       run += c[e];
-      if (c[e] > 0u) { work[P.oUniq + k] = 4u * v + e; k++; }
     }
   }
-  if (l == ${WG - 1}u) { work[P.oStart + 4u * P.V4] = run; work[P.oStart + 4u * P.V4 + 1u] = k; }
+  if (l == ${WG - 1}u) { work[P.oStart + 4u * P.V4] = run; work[P.oCount] = k; }
   storageBarrier();
   // 4: scatter.
   for (var p = l; p < P.N; p += ${WG}u) {
@@ -264,19 +266,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }
 
 // Backward 3: the dwte sums ∪ (with token types) the dwtt sums. Workgroups are numbered
-// g = wid.z·nwg.y + wid.y; g < kGroups: invocation (k-th distinct id v, E vec4 of columns) sums
-// the dout rows sorted[start[v] .. start[v+1]) in that order and adds the sum into dwte[v] — only
+// g = wid.z·nwg.y + wid.y; g < kGroups: invocation (k-th id present v, E vec4 of columns) sums
+// the dout rows sorted[first .. end) (runs[k]) in that order and adds the sum into dwte[v] — only
 // ids present get work; g ≥ kGroups: invocation (type k, E vec4) adds Σ_t partial[k·T + t] (t in
 // order) into dwtt[k].
 function sumsWgsl(vec4: boolean, types: boolean): string {
   return /* wgsl */ `
-struct Params { V4: u32, C: u32, C4: u32, oStart: u32, oUniq: u32, oSorted: u32, kGroups: u32, T: u32, TV: u32 }
+struct Params { C: u32, C4: u32, oCount: u32, oSorted: u32, kGroups: u32, T: u32, TV: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
 ${row4Wgsl('dwte', 1, 'read_write', vec4)}
 ${row4Wgsl('dout', 2, 'read', vec4)}
 @group(0) @binding(3) var<storage, read> work: array<u32>;
-${types ? `${row4Wgsl('dwtt', 4, 'read_write', vec4)}
-${row4Wgsl('partial', 5, 'read', vec4)}` : ''}
+@group(0) @binding(4) var<storage, read> runs: array<vec4u>;
+${types ? `${row4Wgsl('dwtt', 5, 'read_write', vec4)}
+${row4Wgsl('partial', 6, 'read', vec4)}` : ''}
 
 @compute @workgroup_size(${LANES}, ${ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
@@ -287,10 +290,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   ${unroll((e) => `var acc${e} = vec4f(0.0); let c${e} = min(qb + ${8 * e}u, last);`, '\n  ')}
   if (g < P.kGroups) {
     let k = g * ${ROWS}u + lid.y;
-    if (k >= work[P.oStart + 4u * P.V4 + 1u]) { return; }
-    let v = work[P.oUniq + k];
-    let j1 = work[P.oStart + v + 1u];
-    for (var j = work[P.oStart + v]; j < j1; j++) {
+    if (k >= work[P.oCount]) { return; }
+    let run = runs[k];
+    let v = run.x;
+    for (var j = run.y; j < run.z; j++) {
       let r = work[P.oSorted + j];
       ${unroll((e) => `acc${e} += dout_load(r, c${e});`, '\n      ')}
     }
@@ -379,19 +382,20 @@ export function embedding_backward(gpu: Gpu, enc: StepEncoder, dwte: Binding, dw
   const blocks = Math.ceil(N / SB);
   const V4 = Math.ceil(V / 4);
   const hist = scratch(gpu, 'embedding_hist', (blocks + 1) * 4 * V4);
-  // work = rank (N) | start (4·V4 + 2) | uniq (min(N, V)) | sorted (N)
-  const oStart = N, oUniq = oStart + 4 * V4 + 2, oSorted = oUniq + Math.min(N, V);
+  // work = rank (N) | start (4·V4 + 1) | ids present (1) | sorted (N); runs (min(N, V) vec4)
+  const oStart = N, oCount = oStart + 4 * V4 + 1, oSorted = oCount + 1;
   const work = scratch(gpu, 'embedding_sort', oSorted + N);
+  const runs = scratch(gpu, 'embedding_runs', 4 * Math.min(N, V));
   const TK = !typeIds ? 0 : typeVocab <= 2 ? typeVocab : 4;
   const partial = typeIds ? scratch(gpu, 'embedding_type_partial', typeVocab * T * C) : null;
-  enc.dispatch(gpu.pipeline(`${name}:sort`, SORT_WGSL), [gpu.uniform([N, V, blocks, SB, V4, oStart, oUniq, oSorted]), hist, work, ids], 1);
+  enc.dispatch(gpu.pipeline(`${name}:sort`, SORT_WGSL), [gpu.uniform([N, V, blocks, SB, V4, oStart, oCount, oSorted]), hist, work, ids, runs], 1);
   enc.dispatch(gpu.pipeline(variant(`${name}:positions${TK}`, vec4), positionsWgsl(vec4, TK)),
     [gpu.uniform([B, T, C, C4, typeVocab]), dwpe, dout, ...(typeIds && partial ? [typeIds, partial] : [])],
     Math.ceil(C4 / (LANES * PE)), Math.ceil(T / ROWS));
   const kGroups = Math.ceil(Math.min(N, V) / ROWS);
   const [y, z] = yzGrid(gpu, kGroups + (typeIds ? Math.ceil(typeVocab / ROWS) : 0));
   enc.dispatch(gpu.pipeline(variant(`${name}:sums${typeIds ? '+types' : ''}`, vec4), sumsWgsl(vec4, typeIds !== null)), [
-    gpu.uniform([V4, C, C4, oStart, oUniq, oSorted, kGroups, T, typeVocab]), dwte, dout, work,
+    gpu.uniform([C, C4, oCount, oSorted, kGroups, T, typeVocab]), dwte, dout, work, runs,
     ...(dwtt && partial ? [dwtt, partial] : []),
   ], Math.ceil(C4 / (LANES * E)), y, z);
 }
