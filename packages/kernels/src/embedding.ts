@@ -19,13 +19,16 @@
 // cheaper per float, ~0.03–0.1 ms per dispatch): every row kernel gives an invocation vec4s of
 // columns (row4.ts; 4 clamped scalar loads when C % 4 ≠ 0) and puts 8 invocations of the same row
 // side by side (workgroups of 8 × 8), so the lanes of a SIMD row read consecutive addresses and
-// share the row's ids; an invocation takes E (or PE) vec4s 8 vec4 apart, so the row's ids are
-// loaded once per E vec4; grids are 3-D, so no invocation divides by a runtime value.
+// share the row's ids; an invocation takes FE / PE / E vec4s 8 vec4 apart, so the row's ids are
+// loaded once per several vec4; grids are 2-D / 3-D, so no invocation divides by a runtime value.
 //
-// Forward: (1, with token types) the (TV·T, C) table pt[k·T + t] = wpe[t] + wtt[k]; (2) out[b, t] =
-// wte[id] + pt[type·T + t]: two row reads per token instead of three. (So the sum is
-// wte + (wpe + wtt); PyTorch's BERT adds (wte + wtt) + wpe: the same to one f32 rounding.)
-//
+// Forward, one dispatch: invocation (t, FE vec4 of columns), looping over b. The position row
+// (+ with 1 or 2 token types, both wpe[t] + wtt[k]) is loaded once per t and kept in registers,
+// so a token costs its ids and one wte row read, one out row written. out = wte[id] + (wpe[t] +
+// wtt[type]); PyTorch's BERT adds (wte + wtt) + wpe: the same to within one f32 rounding.
+// (One workgroup per token reading all three rows was 1.4–1.8× slower; a separate position+type
+// table pass in between.)
+
 // Backward (N = B·T positions; sort blocks of SB = max(1024, ⌈N/8⌉) positions, so ≤ 8 blocks),
 // 3 dispatches:
 //   sort         one workgroup: the stable counting sort (phases at SORT_WGSL)
@@ -48,8 +51,9 @@ const LANES = 8; // invocations along the columns of one row (lavapipe's SIMD wi
 const ROWS = 8; // rows per workgroup
 const MAX_BLOCKS = 8; // sort blocks: all of them run as the lanes of one SIMD row
 const MIN_SORT_BLOCK = 1024;
+const FE = 2; // vec4 per lane in the forward (1 and 4 measured no faster)
 const PE = 2; // vec4 per lane in the positions pass (paired runs: 2 a little faster than 1, 4 no better)
-const E = 4; // vec4 per lane in the forward and accumulate kernels, 8 vec4 apart (2 and 8 measured slower)
+const E = 4; // vec4 per lane in the dwte/dwtt sums, 8 vec4 apart (2 and 8 measured slower)
 
 /** E copies of a code fragment, e = 0..E-1. */
 function unroll(f: (e: number) => string, sep = '\n  '): string {
@@ -61,60 +65,47 @@ function sortBlock(N: number): number {
   return Math.max(MIN_SORT_BLOCK, Math.ceil(N / MAX_BLOCKS));
 }
 
-// Forward with token types, step 1: the (TV·T, C) table pt[k·T + t] = wpe[t] + wtt[k] (T·TV rows, small),
-// so that step 2 reads two rows per position instead of three.
-function positionTypeTableWgsl(vec4: boolean): string {
+// Forward: invocation (t, FE vec4 of columns 8 vec4 apart), lanes along the columns, looping over b:
+// the position (+ type) rows are loaded once per t — with up to 2 token types both sums
+// wpe[t] + wtt[k] are kept in registers — so each token costs its ids and one wte row.
+// out = wte[id] + (wpe[t] + wtt[type]); NaN for an id or type out of range.
+function forwardWgsl(vec4: boolean, TK: number): string {
+  const es = Array.from({ length: FE }, (_, e) => e);
+  const each = (f: (e: number) => string, sep = '\n  ') => es.map(f).join(sep);
+  // TK: 0 no types, 1 or 2 types (position+type rows precomputed), 3 = more types (type row loaded per token)
+  const pre = (k: number) => each((e) => `let p${k}_${e} = wpe_load(t, q${e})${TK === 0 ? '' : ` + wtt_load(${k}u, q${e})`};`);
+  const row = (e: number) => TK === 0 ? `p0_${e}` : TK === 1 ? `p0_${e}` : TK === 2 ? `select(p0_${e}, p1_${e}, k == 1u)` : `(wpe_load(t, q${e}) + wtt_load(k, q${e}))`;
   return /* wgsl */ `
-struct Params { T: u32, C: u32, C4: u32, TV: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
-${row4Wgsl('pt', 1, 'read_write', vec4)}
-${row4Wgsl('wpe', 2, 'read', vec4)}
-${row4Wgsl('wtt', 3, 'read', vec4)}
-@compute @workgroup_size(${LANES}, ${ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let q = wid.x * ${LANES}u + lid.x;
-  let t = wid.y * ${ROWS}u + lid.y;
-  let k = wid.z;
-  if (q >= P.C4 || t >= P.T) { return; }
-  pt_store(k * P.T + t, q, wpe_load(t, q) + wtt_load(k, q));
-}
-`;
-}
-
-// Step 2: out[b, t] = wte[ids[b, t]] + pt[types[b, t]·T + t] (pt = wpe when there are no token types).
-// Grid (column groups, T, B): the 8 lanes of a SIMD row share one position and read consecutive
-// vec4; each lane takes E vec4, 8 vec4 apart (the position's ids are loaded once per E vec4).
-function forwardWgsl(vec4: boolean): string {
-  return /* wgsl */ `
-struct Params { B: u32, T: u32, C: u32, C4: u32, V: u32, TV: u32, has_types: u32, nan: f32, b0: u32 }
+struct Params { B: u32, T: u32, C: u32, C4: u32, V: u32, TV: u32, nan: f32 }
 @group(0) @binding(0) var<uniform> P: Params;
 ${row4Wgsl('out', 1, 'read_write', vec4)}
 @group(0) @binding(2) var<storage, read> ids: array<i32>;
-@group(0) @binding(3) var<storage, read> type_ids: array<i32>;
-${row4Wgsl('wte', 4, 'read', vec4)}
-${row4Wgsl('pt', 5, 'read', vec4)}
+${row4Wgsl('wte', 3, 'read', vec4)}
+${row4Wgsl('wpe', 4, 'read', vec4)}
+${TK === 0 ? '' : `@group(0) @binding(5) var<storage, read> type_ids: array<i32>;
+${row4Wgsl('wtt', 6, 'read', vec4)}`}
 
 @compute @workgroup_size(${LANES}, ${ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let q0 = wid.x * ${LANES * E}u + lid.x;
+  let qb = wid.x * ${LANES * FE}u + lid.x;
   let t = wid.y * ${ROWS}u + lid.y;
-  if (q0 >= P.C4 || t >= P.T) { return; }
-  let pos = (P.b0 + wid.z) * P.T + t;
-  let id = ids[pos];
-  var ok = id >= 0 && u32(id) < P.V;
-  let w = min(u32(max(id, 0)), P.V - 1u);
-  var r = t;
-  if (P.has_types != 0u) {
-    let tt = type_ids[pos];
-    ok = ok && tt >= 0 && u32(tt) < P.TV;
-    r += min(u32(max(tt, 0)), P.TV - 1u) * P.T;
-  }
+  if (qb >= P.C4 || t >= P.T) { return; }
+  let last = P.C4 - 1u;
+  ${each((e) => `let q${e} = min(qb + ${8 * e}u, last);`)}
+  ${TK === 0 || TK === 3 ? (TK === 0 ? pre(0) : '') : pre(0)}
+  ${TK === 2 ? pre(1) : ''}
   // An out-of-range id gives NaN (taken from the uniform: WGSL constant expressions may not be NaN).
   let bad = vec4f(P.nan);
-  ${unroll((e) => `{
-    let q = q0 + ${8 * e}u;
-    if (q < P.C4) { out_store(pos, q, select(bad, wte_load(w, q) + pt_load(r, q), ok)); }
-  }`)}
+  for (var b = 0u; b < P.B; b++) {
+    let pos = b * P.T + t;
+    let id = ids[pos];
+    var ok = id >= 0 && u32(id) < P.V;
+    let w = min(u32(max(id, 0)), P.V - 1u);
+    ${TK === 0 ? '' : `let tt = type_ids[pos];
+    ok = ok && tt >= 0 && u32(tt) < P.TV;
+    let k = min(u32(max(tt, 0)), P.TV - 1u);`}
+    ${each((e) => `if (qb + ${8 * e}u < P.C4) { out_store(pos, q${e}, select(bad, wte_load(w, q${e}) + ${row(e)}, ok)); }`, '\n    ')}
+  }
 }
 `;
 }
@@ -336,19 +327,10 @@ export function embedding_forward(gpu: Gpu, enc: StepEncoder, out: Binding, ids:
   const vec4 = vec4Rows(C);
   const C4 = Math.ceil(C / 4);
   checkRowsGrid(name, gpu, T);
-  let pt = wpe;
-  if (typeIds && wtt) {
-    pt = scratch(gpu, 'embedding_position_type', typeVocab * T * C);
-    enc.dispatch(gpu.pipeline(variant(`${name}:table`, vec4), positionTypeTableWgsl(vec4)),
-      [gpu.uniform([T, C, C4, typeVocab]), pt, wpe, wtt], Math.ceil(C4 / LANES), Math.ceil(T / ROWS), typeVocab);
-  }
-  const pipe = gpu.pipeline(variant(name, vec4), forwardWgsl(vec4));
-  const maxZ = gpu.limits.maxComputeWorkgroupsPerDimension;
-  for (let b0 = 0; b0 < B; b0 += maxZ) {
-    enc.dispatch(pipe, [
-      gpu.uniform([B, T, C, C4, V, typeVocab, typeIds ? 1 : 0, 0x7fc00000, b0]), out, ids, typeIds ?? ids, wte, pt,
-    ], Math.ceil(C4 / (LANES * E)), Math.ceil(T / ROWS), Math.min(maxZ, B - b0));
-  }
+  const TK = !typeIds ? 0 : typeVocab <= 2 ? typeVocab : 3;
+  enc.dispatch(gpu.pipeline(variant(`${name}${TK}`, vec4), forwardWgsl(vec4, TK)), [
+    gpu.uniform([B, T, C, C4, V, typeVocab, 0x7fc00000]), out, ids, wte, wpe, ...(typeIds && wtt ? [typeIds, wtt] : []),
+  ], Math.ceil(C4 / (LANES * FE)), Math.ceil(T / ROWS));
 }
 
 /** T (or typeVocab) rows go on the grid's y axis, ROWS per workgroup. */
