@@ -190,12 +190,15 @@ fn main(@builtin(local_invocation_id) lid: vec3u) {
   for (var v = v0; v < v1; v++) {
     let c = hist[cnt + v];
     for (var e = 0u; e < 4u; e++) {
-      work[P.oStart + 4u * v + e] = run;
-      if (c[e] > 0u) { runs[k] = vec4u(4u * v + e, run, run + c[e], 0u); k++; }
-      run += c[e];
+      if (c[e] > 0u) {
+        work[P.oStart + 4u * v + e] = run;
+        runs[k] = vec4u(4u * v + e, run, run + c[e], 0u);
+        k++;
+        run += c[e];
+      }
     }
   }
-  if (l == ${WG - 1}u) { work[P.oStart + 4u * P.V4] = run; work[P.oCount] = k; }
+  if (l == ${WG - 1}u) { work[P.oCount] = k; }
   storageBarrier();
   // 4: scatter.
   for (var p = l; p < P.N; p += ${WG}u) {
