@@ -29,28 +29,26 @@
 // (One workgroup per token reading all three rows was 1.4–1.8× slower; a separate position+type
 // table pass in between.)
 
-// Backward (N = B·T positions; sort blocks of SB = max(1024, ⌈N/8⌉) positions, so ≤ 8 blocks),
-// 3 dispatches:
-//   sort         one workgroup: the stable counting sort (phases at SORT_WGSL)
-//   positions    invocation (t, 4·PE columns): dwpe[t] += Σ_b dout[b, t] (b in order); with token
-//                types also partial[k, t] = Σ_{b: type = k} dout[b, t] (up to 4 types per sweep over b)
-//   sums         invocation (k-th distinct id v, 4·E columns): sum the dout rows sorted[start[v] ..
-//                start[v+1]) in that order, dwte[v] += sum (only ids present get work); and, in the
-//                same dispatch, dwtt[k] += Σ_t partial[k, t] (t in order)
-// The first version (16 sort blocks of 256 with a 16·V histogram cleared and scanned by separate
-// dispatches, one lane per (run of ids, 8 columns) with 8 scalar loads per row, scalar dwpe and
-// dwtt passes; 9 dispatches) was 3–5× slower (NOTES.md).
+// Backward, 2 dispatches, deterministic without float atomics:
+//   sort+positions  one invocation sorts the positions by id (a stable counting sort, integer work,
+//                   no barriers) while the other workgroups do invocation (t, PE vec4 of columns):
+//                   dwpe[t] += Σ_b dout[b, t] (b in order); with token types also partial[k, t] =
+//                   Σ_{b: type = k} dout[b, t] (up to 4 types per sweep over b)
+//   sums            invocation (k-th id present v, E vec4 of columns): sum the dout rows of v in
+//                   increasing position order, dwte[v] += sum (only ids present get work); and, in
+//                   the same dispatch, dwtt[k] += Σ_t partial[k, t] (t in order)
+// The first version (a 5-dispatch parallel sort with a 16·V histogram cleared and scanned, one
+// lane per (run of ids, 8 columns) with 8 scalar loads per row, scalar dwpe and dwtt passes; 9
+// dispatches) was 3–6× slower (NOTES.md). A one-workgroup parallel sort (with barriers) as its
+// own dispatch was 3–6 % slower than the serial sort hidden beside the position sums.
 
 import { bindingSize, type Binding, type Gpu, type StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
 import { scratch } from './elementwise.js';
 import { row4Wgsl, vec4Rows, yzGrid } from './row4.js';
 
-const WG = 64;
 const LANES = 8; // invocations along the columns of one row (lavapipe's SIMD width)
 const ROWS = 8; // rows per workgroup
-const MAX_BLOCKS = 8; // sort blocks: all of them run as the lanes of one SIMD row
-const MIN_SORT_BLOCK = 1024;
 const FE = 2; // vec4 per lane in the forward (1 and 4 measured no faster)
 const PE = 2; // vec4 per lane in the positions pass (paired runs: 2 a little faster than 1, 4 no better)
 const E = 4; // vec4 per lane in the dwte/dwtt sums, 8 vec4 apart (2 and 8 measured slower)
@@ -60,10 +58,6 @@ function unroll(f: (e: number) => string, sep = '\n  '): string {
   return Array.from({ length: E }, (_, e) => f(e)).join(sep);
 }
 
-/** Positions per sort block for N positions (≤ MAX_BLOCKS blocks). */
-function sortBlock(N: number): number {
-  return Math.max(MIN_SORT_BLOCK, Math.ceil(N / MAX_BLOCKS));
-}
 
 // Forward: invocation (t, FE vec4 of columns 8 vec4 apart), lanes along the columns, looping over b:
 // the position (+ type) rows are loaded once per t — with up to 2 token types both sums
@@ -110,108 +104,51 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 `;
 }
 
-// Backward 1: the counting sort, one workgroup (on lavapipe: one CPU thread). It is integer work
-// on N positions and (blocks + 1) × 4·V4 counters, V4 = ⌈V/4⌉ (ids padded to a multiple of 4;
-// padding ids never occur); its per-id phases read and write 4 ids per vec4. hist rows
-// 0..blocks−1 are per-block counts, row `blocks` is count[v]. `work` (u32) holds rank (N), start
-// (4·V4 + 1), the number of ids present (1) and sorted (N) at the offsets in P; `runs[k]` =
-// (id, first slot, end slot, 0) of the k-th id present, so the sums read one vec4 per id.
-//   0 hist rows 0..blocks−1 = 0
-//   1 lanes 0..blocks−1: walk the block's positions in order; hist[blk, id] counts, rank[p] = earlier
-//     equal ids in the block (NONE for an id outside [0, V))
-//   2 per id v: hist[·, v] → exclusive prefix over blocks, count[v] = total
-//   3 start[v] = Σ_{u<v} count[u], start[4·V4] = valid positions; runs = the ids present, in
-//     increasing order, with their slot ranges, and how many (each lane scans a contiguous chunk
-//     of ids, chunk totals shared through workgroup memory)
-//   4 sorted[start[id] + hist[blk, id] + rank[p]] = p
-// (Running the position sums in the same dispatch, as other workgroups beside the sort's, was
-// slower: llvmpipe runs a shader that has barriers as coroutines, which slowed the sums' loop.)
-const SORT_WGSL = /* wgsl */ `
-struct Params { N: u32, V: u32, blocks: u32, SB: u32, V4: u32, oStart: u32, oCount: u32, oSorted: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read_write> hist: array<vec4u>;
-@group(0) @binding(2) var<storage, read_write> work: array<u32>;
-@group(0) @binding(3) var<storage, read> ids: array<i32>;
-@group(0) @binding(4) var<storage, read_write> runs: array<vec4u>;
-var<workgroup> sums: array<u32, ${WG}>;
-var<workgroup> present: array<u32, ${WG}>;
-const NONE = 0xffffffffu;
-
-@compute @workgroup_size(${WG})
-fn main(@builtin(local_invocation_id) lid: vec3u) {
-  let l = lid.x;
-  // 0: clear the per-block counts.
-  for (var i = l; i < P.blocks * P.V4; i += ${WG}u) { hist[i] = vec4u(0u); }
-  storageBarrier();
-  // 1: per-block ranks (rank[p] = work[p]).
-  if (l < P.blocks) {
-    let p1 = min((l + 1u) * P.SB, P.N);
-    for (var p = l * P.SB; p < p1; p++) {
-      let id = ids[p];
-      if (id < 0 || u32(id) >= P.V) { work[p] = NONE; continue; }
-      let h = l * P.V4 + u32(id) / 4u;
-      var c = hist[h];
-      let r = c[u32(id) % 4u];
-      c[u32(id) % 4u] = r + 1u;
-      hist[h] = c;
-      work[p] = r;
-    }
+// One invocation sorts the positions by id (stable: a counting sort in position order), with no
+// barriers, so it runs in the position-sum dispatch beside the sums' workgroups (a shader with
+// barriers runs as coroutines in llvmpipe, which slows every loop in it). cnt = per-id counts,
+// then per-id next free slot; runs[k] = (id, first slot, end slot, 0) of the k-th id present.
+// Cost O(N + V) on one CPU thread (ids padded to 4·V4, 4 counters per vec4); beside the position
+// sums it is hidden at the sizes measured (N 4096–32768, V up to 30522: no slower than the
+// parallel sort as a dispatch of its own).
+const SERIAL_SORT_WGSL = /* wgsl */ `
+fn serial_sort() {
+  for (var i = 0u; i < P.V4; i++) { cnt[i] = vec4u(0u); }
+  for (var p = 0u; p < P.N; p++) {
+    let id = ids[p];
+    if (id < 0 || u32(id) >= P.V) { continue; }
+    let v = u32(id);
+    var c = cnt[v / 4u];
+    c[v % 4u] += 1u;
+    cnt[v / 4u] = c;
   }
-  storageBarrier();
-  // 2: per 4 ids, prefix over blocks; the totals go to row "blocks".
-  let cnt = P.blocks * P.V4;
-  for (var v = l; v < P.V4; v += ${WG}u) {
-    var run = vec4u(0u);
-    for (var b = 0u; b < P.blocks; b++) {
-      let c = hist[b * P.V4 + v];
-      hist[b * P.V4 + v] = run;
-      run += c;
-    }
-    hist[cnt + v] = run;
-  }
-  storageBarrier();
-  // 3: scan of the counts over contiguous chunks of ids (4 per vec4).
-  let chunk = (P.V4 + ${WG - 1}u) / ${WG}u;
-  let v0 = min(l * chunk, P.V4);
-  let v1 = min(v0 + chunk, P.V4);
-  var s = 0u;
-  var u = 0u;
-  for (var v = v0; v < v1; v++) {
-    let c = hist[cnt + v];
-    s += c.x + c.y + c.z + c.w;
-    u += dot(select(vec4u(0u), vec4u(1u), c > vec4u(0u)), vec4u(1u));
-  }
-  sums[l] = s;
-  present[l] = u;
-  workgroupBarrier();
   var run = 0u;
   var k = 0u;
-  for (var j = 0u; j < l; j++) { run += sums[j]; k += present[j]; }
-  for (var v = v0; v < v1; v++) {
-    let c = hist[cnt + v];
+  for (var i = 0u; i < P.V4; i++) {
+    let c = cnt[i];
+    if (all(c == vec4u(0u))) { continue; }
+    var first = vec4u(0u);
     for (var e = 0u; e < 4u; e++) {
-      if (c[e] > 0u) {
-        work[P.oStart + 4u * v + e] = run;
-        runs[k] = vec4u(4u * v + e, run, run + c[e], 0u);
-        k++;
-        run += c[e];
-      }
+      first[e] = run;
+      if (c[e] > 0u) { runs[k] = vec4u(4u * i + e, run, run + c[e], 0u); k++; run += c[e]; }
     }
+    cnt[i] = first;
   }
-  if (l == ${WG - 1}u) { work[P.oCount] = k; }
-  storageBarrier();
-  // 4: scatter.
-  for (var p = l; p < P.N; p += ${WG}u) {
-    let r = work[p];
-    if (r == NONE) { continue; }
-    let id = u32(ids[p]);
-    work[P.oSorted + work[P.oStart + id] + hist[(p / P.SB) * P.V4 + id / 4u][id % 4u] + r] = p;
+  work[P.oCount] = k;
+  for (var p = 0u; p < P.N; p++) {
+    let id = ids[p];
+    if (id < 0 || u32(id) >= P.V) { continue; }
+    let v = u32(id);
+    var c = cnt[v / 4u];
+    let slot = c[v % 4u];
+    c[v % 4u] = slot + 1u;
+    cnt[v / 4u] = c;
+    work[P.oSorted + slot] = p;
   }
 }
-
 `;
 
-// Backward 2: the position sums. 8 lanes × PE vec4 of columns of one t per SIMD row; dwpe[t] +=
+// Backward 1: the position sums (and, in workgroup row 0, the sort above). 8 lanes × PE vec4 of columns of one t per SIMD row; dwpe[t] +=
 // Σ_b dout[b, t] (b in order); with token types also partial[k·T + t] = Σ_{b: type = k} dout[b, t],
 // TK sums per sweep over b (TK = 0 without types, else the type count up to 4; more types take
 // ⌈TV/4⌉ sweeps). Each vec4 sum is 4 AVX registers on lavapipe, so TK is as small as the type
@@ -237,17 +174,27 @@ function positionsWgsl(vec4: boolean, TK: number): string {
     ${ks.map((i) => `if (k0 + ${i}u < P.TV) { ${each((e) => `if (qb + ${8 * e}u < P.C4) { partial_store((k0 + ${i}u) * P.T + t, q${e}, a${i}_${e}); }`)} }`).join('\n    ')}
   }`;
   return /* wgsl */ `
-struct Params { B: u32, T: u32, C: u32, C4: u32, TV: u32 }
+struct Params { B: u32, T: u32, C: u32, C4: u32, TV: u32, N: u32, V: u32, V4: u32, oCount: u32, oSorted: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
 ${row4Wgsl('dwpe', 1, 'read_write', vec4)}
 ${row4Wgsl('dout', 2, 'read', vec4)}
-${TK === 0 ? '' : `@group(0) @binding(3) var<storage, read> type_ids: array<i32>;
-${row4Wgsl('partial', 4, 'read_write', vec4)}`}
+@group(0) @binding(3) var<storage, read> ids: array<i32>;
+@group(0) @binding(4) var<storage, read_write> cnt: array<vec4u>;
+@group(0) @binding(5) var<storage, read_write> work: array<u32>;
+@group(0) @binding(6) var<storage, read_write> runs: array<vec4u>;
+${TK === 0 ? '' : `@group(0) @binding(7) var<storage, read> type_ids: array<i32>;
+${row4Wgsl('partial', 8, 'read_write', vec4)}`}
+
+${SERIAL_SORT_WGSL}
 
 @compute @workgroup_size(${LANES}, ${ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  if (wid.y == 0u) {
+    if (wid.x == 0u && lid.x == 0u && lid.y == 0u) { serial_sort(); }
+    return;
+  }
   let qb = wid.x * ${LANES * PE}u + lid.x;
-  let t = wid.y * ${ROWS}u + lid.y;
+  let t = (wid.y - 1u) * ${ROWS}u + lid.y;
   if (qb >= P.C4 || t >= P.T) { return; }
   let last = P.C4 - 1u;
   let zero = vec4f(0.0);
@@ -259,7 +206,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 `;
 }
 
-// Backward 3: the dwte sums ∪ (with token types) the dwtt sums. Workgroups are numbered
+// Backward 2: the dwte sums ∪ (with token types) the dwtt sums. Workgroups are numbered
 // g = wid.z·nwg.y + wid.y; g < kGroups: invocation (k-th id present v, E vec4 of columns) sums
 // the dout rows sorted[first .. end) (runs[k]) in that order and adds the sum into dwte[v] — only
 // ids present get work; g ≥ kGroups: invocation (type k, E vec4) adds Σ_t partial[k·T + t] (t in
@@ -363,20 +310,17 @@ export function embedding_backward(gpu: Gpu, enc: StepEncoder, dwte: Binding, dw
   checkRowsGrid(name, gpu, Math.max(T, typeVocab));
   const vec4 = vec4Rows(C);
   const C4 = Math.ceil(C / 4);
-  const SB = sortBlock(N);
-  const blocks = Math.ceil(N / SB);
   const V4 = Math.ceil(V / 4);
-  const hist = scratch(gpu, 'embedding_hist', (blocks + 1) * 4 * V4);
-  // work = rank (N) | start (4·V4 + 1) | ids present (1) | sorted (N); runs (min(N, V) vec4)
-  const oStart = N, oCount = oStart + 4 * V4 + 1, oSorted = oCount + 1;
+  const cnt = scratch(gpu, 'embedding_count', 4 * V4);
+  // work = ids present (1) | sorted (N); runs (min(N, V) vec4)
+  const oCount = 0, oSorted = 1;
   const work = scratch(gpu, 'embedding_sort', oSorted + N);
   const runs = scratch(gpu, 'embedding_runs', 4 * Math.min(N, V));
   const TK = !typeIds ? 0 : typeVocab <= 2 ? typeVocab : 4;
   const partial = typeIds ? scratch(gpu, 'embedding_type_partial', typeVocab * T * C) : null;
-  enc.dispatch(gpu.pipeline(`${name}:sort`, SORT_WGSL), [gpu.uniform([N, V, blocks, SB, V4, oStart, oCount, oSorted]), hist, work, ids, runs], 1);
-  enc.dispatch(gpu.pipeline(variant(`${name}:positions${TK}`, vec4), positionsWgsl(vec4, TK)),
-    [gpu.uniform([B, T, C, C4, typeVocab]), dwpe, dout, ...(typeIds && partial ? [typeIds, partial] : [])],
-    Math.ceil(C4 / (LANES * PE)), Math.ceil(T / ROWS));
+  enc.dispatch(gpu.pipeline(variant(`${name}:sort+positions${TK}`, vec4), positionsWgsl(vec4, TK)),
+    [gpu.uniform([B, T, C, C4, typeVocab, N, V, V4, oCount, oSorted]), dwpe, dout, ids, cnt, work, runs, ...(typeIds && partial ? [typeIds, partial] : [])],
+    Math.ceil(C4 / (LANES * PE)), 1 + Math.ceil(T / ROWS));
   const kGroups = Math.ceil(Math.min(N, V) / ROWS);
   const [y, z] = yzGrid(gpu, kGroups + (typeIds ? Math.ceil(typeVocab / ROWS) : 0));
   enc.dispatch(gpu.pipeline(variant(`${name}:sums${typeIds ? '+types' : ''}`, vec4), sumsWgsl(vec4, typeIds !== null)), [

@@ -130,8 +130,8 @@ test('embedding backward at a BERT shape (B 16, T 128, C 128, V 8192) gives the 
   assert.deepEqual(b.dwtt, a.dwtt);
 });
 
-test('embedding backward: 8 sort blocks (N > 8192), one id everywhere, odd and vec4 C, 1 and 6 token types; bit-exact, same bits after other shapes', async () => {
-  // N = 9003 > 8 · 1024 positions → blocks of ⌈N/8⌉; C = 12 takes the vec4 path, C = 7 the scalar one.
+test('embedding backward: N = 9003 positions, one id everywhere, odd and vec4 C, 1 and 6 token types; bit-exact, same bits after other shapes', async () => {
+  // C = 12 takes the vec4 path, C = 7 the scalar one; 6 types take two sweeps of 4 type sums.
   const big = makeCase(3, 3001, 12, 50, 6, true, 7);
   const odd = makeCase(3, 3001, 7, 50, 1, true, 8);
   const same = makeCase(2, 70, 8, 5, 2, true, 9);
