@@ -12,11 +12,12 @@
 // The GPU cannot throw: a row index outside [0, totalRows) makes the forward write zeros for that
 // output row and the backward skip it. The references throw instead (and check uniqueness).
 //
-// Design: memory-bound. One invocation per (row, 4 consecutive columns), workgroups of 8 × 8: the
-// 8 SIMD lanes of a row read 8 consecutive vec4 (row4.ts: array<vec4f> when C % 4 = 0, else 4
-// clamped scalar loads), and there is no integer division. Rows go on the y and z axes of the grid
-// so any number of rows fits one dispatch. (One invocation per element measured 2.2–2.6× slower:
-// 614 of 4096 rows × 128 0.50 → 0.2 ms; NOTES.md has the numbers.)
+// Design: memory-bound. An invocation moves 4 vec4 of one row (columns 4q.., 8 vec4 apart; row4.ts:
+// array<vec4f> when C % 4 = 0, else 4 clamped scalar loads per vec4), workgroups of 8 lanes × 8
+// rows, so the 8 SIMD lanes of a row read consecutive vec4 and the row index is loaded once per
+// 16 columns per lane; no integer division. Rows go on the y and z axes of the grid so any number
+// of rows fits one dispatch. (One invocation per element was 2–4× slower: 1229 of 8192 rows × 256
+// 1.9 → 0.53 ms forward; NOTES.md has the numbers.)
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
@@ -24,6 +25,11 @@ import { row4Wgsl, vec4Rows, yzGrid } from './row4.js';
 
 const LANES = 8; // invocations along the columns (one SIMD row of lavapipe's 8 lanes)
 const ROWS = 8; // rows per workgroup
+const GE = 4; // vec4 per lane, 8 vec4 apart: the row index is loaded once per 16 columns (1, 2, 8 measured slower)
+
+function each(f: (e: number) => string): string {
+  return Array.from({ length: GE }, (_, e) => f(e)).join('\n  ');
+}
 
 function gatherWgsl(vec4: boolean): string {
   return /* wgsl */ `
@@ -34,12 +40,13 @@ ${row4Wgsl('inp', 1, 'read', vec4)}
 ${row4Wgsl('out', 3, 'read_write', vec4)}
 @compute @workgroup_size(${LANES}, ${ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let q = wid.x * ${LANES}u + lid.x;
+  let qb = wid.x * ${LANES * GE}u + lid.x;
   let i = (wid.z * nwg.y + wid.y) * ${ROWS}u + lid.y;
-  if (q >= P.C4 || i >= P.nRows) { return; }
+  if (qb >= P.C4 || i >= P.nRows) { return; }
   let r = rows[i];
   let ok = r >= 0 && u32(r) < P.totalRows;
-  out_store(i, q, select(vec4f(0.0), inp_load(min(u32(max(r, 0)), P.totalRows - 1u), q), ok));
+  let src = min(u32(max(r, 0)), P.totalRows - 1u);
+  ${each((e) => `if (qb + ${8 * e}u < P.C4) { out_store(i, qb + ${8 * e}u, select(vec4f(0.0), inp_load(src, qb + ${8 * e}u), ok)); }`)}
 }
 `;
 }
@@ -53,12 +60,13 @@ ${row4Wgsl('dout', 1, 'read', vec4)}
 ${row4Wgsl('dinp', 3, 'read_write', vec4)}
 @compute @workgroup_size(${LANES}, ${ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let q = wid.x * ${LANES}u + lid.x;
+  let qb = wid.x * ${LANES * GE}u + lid.x;
   let i = (wid.z * nwg.y + wid.y) * ${ROWS}u + lid.y;
-  if (q >= P.C4 || i >= P.nRows) { return; }
+  if (qb >= P.C4 || i >= P.nRows) { return; }
   let r = rows[i];
   if (r < 0 || u32(r) >= P.totalRows) { return; }
-  dinp_store(u32(r), q, dinp_load(u32(r), q) + dout_load(i, q));
+  let dst = u32(r);
+  ${each((e) => `if (qb + ${8 * e}u < P.C4) { let q = qb + ${8 * e}u; dinp_store(dst, q, dinp_load(dst, q) + dout_load(i, q)); }`)}
 }
 `;
 }
@@ -68,7 +76,7 @@ function launch(gpu: Gpu, enc: StepEncoder, label: string, code: (vec4: boolean)
   const C4 = Math.ceil(C / 4);
   const [y, z] = yzGrid(gpu, Math.ceil(nRows / ROWS));
   enc.dispatch(gpu.pipeline(`${label}${vec4 ? ':vec4' : ''}`, code(vec4)), [gpu.uniform([nRows, C, C4, totalRows]), a, rows, out],
-    Math.ceil(C4 / LANES), y, z);
+    Math.ceil(C4 / (LANES * GE)), y, z);
 }
 
 /**
