@@ -54,7 +54,7 @@ test('bench --quick on one case writes a results file with one well-formed recor
     assert.ok(Math.abs(rec.gflops - rec.flops / (rec.median_ms * 1e6)) < 1e-9 * rec.gflops);
     assert.ok(rec.samples >= 2);
     assert.equal(typeof rec.info.variant, 'string');
-    // Roofline: ceilings from the three reference cases of the same run, and the record's ratio.
+    // Roofline: ceilings from the reference cases of the same run, and the record's ratio.
     assert.ok(file.roofline, 'roofline missing');
     const refNames = [ROOFLINE_REFERENCES.flops, ...ROOFLINE_REFERENCES.bytes, ROOFLINE_REFERENCES.overhead];
     assert.deepEqual(file.roofline.references.map((r) => r.name), refNames);
@@ -62,9 +62,31 @@ test('bench --quick on one case writes a results file with one well-formed recor
     assert.equal(c.gflops, file.roofline.references[0].gflops);
     assert.deepEqual(c.copies, file.roofline.references.slice(1, -1).map((r) => ({ bytes: r.bytes, gbps: r.gbps })));
     assert.equal(c.overhead_ms, file.roofline.references.at(-1)!.median_ms);
+    assert.deepEqual(rec.roofline_ceilings, c);
     assert.equal(rec.roofline_bound, 'flops');
     assert.ok(Math.abs(rec.roofline_ratio! - rooflineRatio(rec.median_ms, rec.flops, rec.bytes, c)) < 1e-12);
-    assert.match(r.stdout, /ceilings: [\d.]+ GFLOP\/s/);
+    assert.match(r.stdout, /ceilings \(same run\): [\d.]+ GFLOP\/s/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bench re-measures the roofline ceilings before each further family', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tunebench-bench-'));
+  try {
+    const out = join(dir, 'r.json');
+    const r = cli(['--quick', '--no-naive', '--filter', '^(fill N=1048576|matmul nn 512x512x512)$', '--out', out]);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    const file = JSON.parse(readFileSync(out, 'utf8')) as BenchResultsFile;
+    const refNames = [ROOFLINE_REFERENCES.flops, ...ROOFLINE_REFERENCES.bytes, ROOFLINE_REFERENCES.overhead];
+    assert.deepEqual(file.records.map((x) => x.family), ['elementwise', 'matmul']);
+    // One full set first, one short set before the second family; each record uses the latest.
+    assert.deepEqual(file.roofline!.references.map((x) => x.name), [...refNames, ...refNames]);
+    const second = file.roofline!.references.slice(refNames.length);
+    assert.equal(file.records[0].roofline_ceilings!.gflops, file.roofline!.references[0].gflops);
+    assert.equal(file.records[1].roofline_ceilings!.gflops, second[0].gflops);
+    assert.equal(file.records[1].roofline_ceilings!.overhead_ms, second.at(-1)!.median_ms);
+    assert.match(r.stdout, /ceilings \(re-measured before matmul\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,7 +8,7 @@
 //   --out <path>       results file (default packages/kernels/bench-results/kernels-<timestamp>.json)
 //   --no-naive         skip the naive yardstick kernels
 //   --list             print the case names and exit
-//   --no-roofline      skip the three reference cases and the roofline column
+//   --no-roofline      skip the reference cases and the roofline column
 //
 // For each case it prints the median time, GFLOP/s and GB/s at the median, GFLOP/s of the fastest
 // run ("best", steadier on a shared machine) and the speed-up over a naive kernel computing the
@@ -87,7 +87,7 @@ async function timeIt(
   return { median: r.latency.p50, mean: r.latency.mean, min: r.latency.min, samples: r.latency.samples?.length ?? bench.tasks[0].runs };
 }
 
-async function runCase(gpu: Gpu, c: BenchCase, quick: boolean, naive: boolean): Promise<BenchRecord> {
+async function runCase(gpu: Gpu, c: BenchCase, quick: boolean, naive: boolean, short = false): Promise<BenchRecord> {
   const inst = await c.setup({ gpu, quick, rand: mulberry32(0x5eed) });
   try {
     const step = (record: (enc: ReturnType<Gpu['encoder']>) => void) => async () => {
@@ -100,7 +100,8 @@ async function runCase(gpu: Gpu, c: BenchCase, quick: boolean, naive: boolean): 
     // (2 runs with --quick). The naive yardstick is often 10-30× slower: one warm-up run, then 3
     // timed runs only if that one took under 2 s (1 with --quick); else the warm-up run itself
     // is the measurement.
-    const t = await timeIt(step((e) => inst.run(e)), quick ? 2 : 7, quick ? 0 : 1500, true);
+    // short: the roofline references re-measured before each family (5 runs, no minimum time).
+    const t = await timeIt(step((e) => inst.run(e)), quick ? 2 : short ? 5 : 7, quick || short ? 0 : 1500, true);
     let nv: { median: number } | null = null;
     if (naive && inst.naive) {
       const once = step((e) => inst.naive!(e));
@@ -126,6 +127,7 @@ async function runCase(gpu: Gpu, c: BenchCase, quick: boolean, naive: boolean): 
       speedup_vs_naive: nv ? nv.median / t.median : null,
       roofline_ratio: null,
       roofline_bound: null,
+      roofline_ceilings: null,
     };
   } finally {
     inst.dispose();
@@ -140,6 +142,7 @@ function row(c: BenchCase, r: BenchRecord): string {
 }
 
 function annotate(r: BenchRecord, c: RooflineCeilings): void {
+  r.roofline_ceilings = c;
   r.roofline_ratio = rooflineRatio(r.median_ms, r.flops, r.bytes, c);
   r.roofline_bound = rooflineBoundBy(r.flops, r.bytes, c);
 }
@@ -199,25 +202,28 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     const a = gpu.adapterInfo;
     console.log(`adapter: ${a.description || a.device} (${a.isSoftware ? 'software' : 'hardware'}); ${cases.length} case(s)${quick ? ', --quick' : ''}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     const header = `${'case'.padEnd(44)}  median ms   GFLOP/s      GB/s   best GF/s  naive ms  ×naive`;
-    if (roofline) {
-      // Ceilings first, so every later row can show its ratio.
-      console.log(`roofline references (same run):\n${''.padEnd(8)}${header}`);
-      for (const c of refs) {
-        const r = await runCase(gpu, c, quick, false);
-        refRecords.push(r);
-        console.log(`${''.padEnd(8)}${row(c, r)}`);
-      }
-      const f = refRecords[0];
-      const o = refRecords[refRecords.length - 1];
-      const copies = refRecords.slice(1, -1).map((r) => ({ bytes: r.bytes, gbps: r.gbps }));
-      ceilings = { gflops: f.gflops, copies, overhead_ms: o.median_ms };
-      for (const r of refRecords) annotate(r, ceilings);
+    // Ceilings first, so every row can show its ratio; re-measured (shorter) before each family, so
+    // a load change on a shared machine during a long run moves cases and ceilings together.
+    const measureCeilings = async (short: boolean, title: string): Promise<RooflineCeilings> => {
+      const recs: BenchRecord[] = [];
+      for (const c of refs) recs.push(await runCase(gpu, c, quick, false, short));
+      const f = recs[0];
+      const o = recs[recs.length - 1];
+      const copies = recs.slice(1, -1).map((r) => ({ bytes: r.bytes, gbps: r.gbps }));
+      const ceil = { gflops: f.gflops, copies, overhead_ms: o.median_ms };
+      for (const r of recs) annotate(r, ceil);
+      refRecords.push(...recs);
       const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-      console.log(`ceilings: ${ceilings.gflops.toFixed(1)} GFLOP/s (${f.name}); copy ${copies.map((c) => `${c.gbps.toFixed(2)} GB/s at ${mib(c.bytes)}`).join(', ')}; ${ceilings.overhead_ms.toFixed(3)} ms per step (${o.name})`);
-    }
+      console.log(`ceilings${title}: ${ceil.gflops.toFixed(1)} GFLOP/s (${f.name}); copy ${copies.map((c) => `${c.gbps.toFixed(2)} GB/s at ${mib(c.bytes)}`).join(', ')}; ${ceil.overhead_ms.toFixed(3)} ms per step (${o.name})`);
+      return ceil;
+    };
+    if (roofline) ceilings = await measureCeilings(false, ' (same run)');
     console.log(`${''.padEnd(8)}${header}${roofline ? '   ×roof' : ''}`);
+    let family = cases[0].family;
     for (const [i, c] of cases.entries()) {
       const tag = `[${i + 1}/${cases.length}]`.padEnd(8);
+      if (roofline && c.family !== family) ceilings = await measureCeilings(true, ` (re-measured before ${c.family})`);
+      family = c.family;
       if (process.stdout.isTTY) process.stdout.write(`${tag}${c.name} …\r`);
       const r = await runCase(gpu, c, quick, !values['no-naive']);
       if (ceilings) annotate(r, ceilings);
@@ -243,7 +249,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       node: process.version,
       loadavg: loadavg(),
       records,
-      roofline: ceilings ? { ceilings, references: refRecords } : null,
+      roofline: ceilings ? { ceilings: refRecords[0].roofline_ceilings!, references: refRecords } : null,
     };
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(file, null, 1) + '\n');

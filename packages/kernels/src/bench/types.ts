@@ -62,6 +62,8 @@ export interface BenchRecord {
   roofline_ratio: number | null;
   /** The ceiling that binds the case. */
   roofline_bound: 'flops' | 'bytes' | null;
+  /** The ceilings the ratio used (the last measurement before the case's family). */
+  roofline_ceilings: RooflineCeilings | null;
 }
 
 export interface BenchResultsFile {
@@ -77,6 +79,9 @@ export interface BenchResultsFile {
   node: string;
   loadavg: number[];
   records: BenchRecord[];
-  /** Ceilings of this run and the reference cases they came from; null with --no-roofline. */
+  /**
+   * First ceilings of this run and every reference measurement (the first full set, then one
+   * shorter set before each further family); null with --no-roofline.
+   */
   roofline: { ceilings: RooflineCeilings; references: BenchRecord[] } | null;
 }
