@@ -100,8 +100,8 @@ async function runCase(gpu: Gpu, c: BenchCase, quick: boolean, naive: boolean, s
     // (2 runs with --quick). The naive yardstick is often 10-30× slower: one warm-up run, then 3
     // timed runs only if that one took under 2 s (1 with --quick); else the warm-up run itself
     // is the measurement.
-    // short: the roofline references re-measured before each family (5 runs, no minimum time).
-    const t = await timeIt(step((e) => inst.run(e)), quick ? 2 : short ? 5 : 7, quick || short ? 0 : 1500, true);
+    // short: the roofline references re-measured before each family (5 runs and 0.3 s at least).
+    const t = await timeIt(step((e) => inst.run(e)), quick ? 2 : short ? 5 : 7, quick ? 0 : short ? 300 : 1500, true);
     let nv: { median: number } | null = null;
     if (naive && inst.naive) {
       const once = step((e) => inst.naive!(e));
