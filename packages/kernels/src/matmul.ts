@@ -25,7 +25,7 @@
 // Each variant gets its problem in dispatches of at most MAX_DISPATCH_FLOPS, split over rows and
 // batch items, so that no single dispatch runs for long on a software adapter.
 
-import { bindingSize, type Binding, type Gpu, type StepEncoder } from './runtime.js';
+import { bindingOffset, bindingSize, type Binding, type Gpu, type StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
 import {
   MATMUL_FLAG_ACCUMULATE,
@@ -206,6 +206,7 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
     // 8192×256×1024 23.1 vs 20.4); at K = 128 it lost 9–14 % and at K = 256–512 it was a wash
     // (same-process A/B, NOTES.md `## matmul`).
     aVec4: !!info.supportsAVec4 && !s.transA && s.K % 1024 === 0 && s.strideA % 4 === 0,
+    cVec4: !!info.supportsCVec4 && s.N % 4 === 0 && s.strideOut % 4 === 0 && bindingOffset(args.out) % 16 === 0,
   };
 
   // Split: rows in multiples of the variant's tile (so no tile straddles two dispatches, which
@@ -216,7 +217,7 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
   const tilesPerChunk = Math.max(1, Math.min(max, Math.floor(budget / (tileFlops * batchChunk))));
   const rowChunk = tilesPerChunk * tile.tileM;
 
-  const label = `${kernel}:${variant}${layout.bVec4 ? ':v4' : ''}${layout.aVec4 ? ':a4' : ''}${narrow ? ':narrow' : ''}`;
+  const label = `${kernel}:${variant}${layout.bVec4 ? ':v4' : ''}${layout.aVec4 ? ':a4' : ''}${layout.cVec4 ? ':c4' : ''}${narrow ? ':narrow' : ''}`;
   const pipe = gpu.pipeline(label, info.wgsl(layout));
   const flags =
     (args.bias ? MATMUL_FLAG_BIAS : 0) |

@@ -25,6 +25,11 @@ export interface MatmulLayout {
   aVec4?: boolean;
   /** The variant's narrow tile (MatmulVariantInfo.narrowTile), chosen when N ≤ its maxN. */
   narrow?: boolean;
+  /**
+   * C bound as array<vec4f> and stored a vec4 at a time (variants with supportsCVec4 only); the
+   * launcher guarantees N % 4 == 0, strideOut % 4 == 0 and a 16-byte aligned binding.
+   */
+  cVec4?: boolean;
 }
 
 /** What a variant tells the launcher about its geometry. */
@@ -39,6 +44,8 @@ export interface MatmulVariantInfo {
   supportsBVec4: boolean;
   /** True when the variant has a vec4-A form (used when the shape allows it). */
   supportsAVec4?: boolean;
+  /** True when the variant has a vec4-C epilogue (used when the shape allows it). */
+  supportsCVec4?: boolean;
   /** A second tile shape for outputs at most maxN columns wide (layout.narrow). */
   narrowTile?: { tileM: number; tileN: number; maxN: number };
   /**
@@ -63,7 +70,7 @@ export const MATMUL_FLAG_TRANS_B = 8;
  * element steps of opA along rows / along k (K, 1 or, transposed, 1, M); bCol/bK likewise for opB
  * (1, N or, transposed, K, 1).
  */
-export function matmulHeader(bVec4 = false, aVec4 = false): string {
+export function matmulHeader(bVec4 = false, aVec4 = false, cVec4 = false): string {
   return /* wgsl */ `
 struct Dims {
   M: u32, N: u32, K: u32, flags: u32,
@@ -75,9 +82,12 @@ struct Dims {
 @group(0) @binding(1) var<storage, read> a: array<${aVec4 ? 'vec4f' : 'f32'}>;
 @group(0) @binding(2) var<storage, read> b: array<${bVec4 ? 'vec4f' : 'f32'}>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<${cVec4 ? 'vec4f' : 'f32'}>;
+${cVec4 ? STORE_OUT4 : STORE_OUT}`;
+}
 
 // The one place an output element is written: scale, bias, accumulate.
+const STORE_OUT = /* wgsl */ `
 fn store_out(cOff: u32, row: u32, col: u32, v: f32) {
   let i = cOff + row * dims.N + col;
   var x = dims.alpha * v;
@@ -86,4 +96,15 @@ fn store_out(cOff: u32, row: u32, col: u32, v: f32) {
   c[i] = x;
 }
 `;
+
+// The same for 4 consecutive columns at once (layout.cVec4: cOff, N and col multiples of 4), so a
+// lane stores a row chunk with one vec4 store (and reads it with one load when accumulating).
+const STORE_OUT4 = /* wgsl */ `
+fn store_out4(cOff: u32, row: u32, col: u32, v: vec4f) {
+  let i = (cOff + row * dims.N + col) / 4u;
+  var x = dims.alpha * v;
+  if ((dims.flags & ${MATMUL_FLAG_BIAS}u) != 0u) { x += vec4f(bias[col], bias[col + 1u], bias[col + 2u], bias[col + 3u]); }
+  if ((dims.flags & ${MATMUL_FLAG_ACCUMULATE}u) != 0u) { x += c[i]; }
+  c[i] = x;
 }
+`;

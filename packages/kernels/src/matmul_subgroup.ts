@@ -46,7 +46,18 @@ function wgsl(layout: MatmulLayout): string {
   // Epilogue: park the accumulators in a local array and store from a loop. (Unrolled, the
   // guarded stores, one per accumulator element, made the shader ~10× slower to compile.)
   const park = Array.from({ length: rows }, (_, r) => `  tile[${V * r}] = c${r}a;${V === 2 ? ` tile[${2 * r + 1}] = c${r}b;` : ''}`).join('\n');
-  const stores = `${park}
+  const stores = layout.cVec4
+    ? `${park}
+  for (var r = 0u; r < ${rows}u; r++) {
+    let row = row0 + r;
+    if (row >= M) { break; }
+    // N % 4 == 0: a chunk of 4 columns is wholly in range, and wholly the lane's own or not.
+    for (var q = 0u; q < ${V}u; q++) {
+      let col = col0 + 4u * q;
+      if (col >= colOwn && col < N) { store_out4(cOff, row, col, tile[${V}u * r + q]); }
+    }
+  }`
+    : `${park}
   for (var r = 0u; r < ${rows}u; r++) {
     let row = row0 + r;
     if (row >= M) { break; }
@@ -84,7 +95,7 @@ ${body.join("\n")}
     }
   }`;
   return `enable subgroups;
-${matmulHeader(layout.bVec4, layout.aVec4)}
+${matmulHeader(layout.bVec4, layout.aVec4, layout.cVec4)}
 @compute @workgroup_size(${MATMUL_SUBGROUP_SIZE})
 fn main(@builtin(workgroup_id) wg: vec3u,
         @builtin(subgroup_invocation_id) lane: u32) {
@@ -112,6 +123,7 @@ export const MATMUL_SUBGROUP: MatmulVariantInfo = {
   requires: ['subgroups'],
   supportsBVec4: true,
   supportsAVec4: true,
+  supportsCVec4: true,
   narrowTile: { tileM: NARROW_ROWS, tileN: MATMUL_SUBGROUP_SIZE * NARROW_COLS, maxN: MATMUL_SUBGROUP_SIZE * NARROW_COLS },
   transBInKernel: false,
 };
