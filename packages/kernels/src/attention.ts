@@ -454,7 +454,7 @@ const packedT = (d: Attn): Operand => ({ sb: 0, sh: 0, sz: d.HS * d.T, rs: d.T, 
  */
 function transposedHeads(gpu: Gpu, enc: StepEncoder, name: string, d: Attn, x: Binding, p0: number, pairs: number, chunk: number): Binding | null {
   if (!vecB || d.T % 4 !== 0 || attentionVariant(gpu) !== 'subgroup') return null;
-  const out = scratch(gpu, `attention_${name}T`, chunk * d.T * d.HS);
+  const out = { buffer: scratch(gpu, `attention_${name}T`, chunk * d.T * d.HS), offset: 0, size: chunk * d.T * d.HS * 4 };
   transpose_batched(gpu, enc, out, x, { N: d.T, K: d.HS, batch: pairs, z0: p0, NH: d.NH, sb: d.T * d.C, sh: d.HS, rs: d.C }, `attention ${name}ᵀ`);
   return out;
 }

@@ -193,7 +193,8 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
     if (bytes > gpu.limits.maxStorageBufferBindingSize) {
       throw new Error(`${kernel}: bᵀ needs a ${bytes}-byte scratch buffer, over this device's binding limit; use variant 'tiled' or 'naive'`);
     }
-    b = scratch(gpu, items * s.K * s.N);
+    // Bound as an exact range (the scratch buffer may be larger), so profiles count real bytes.
+    b = { buffer: scratch(gpu, items * s.K * s.N), offset: 0, size: items * s.K * s.N * 4 };
     transpose_batched(gpu, enc, b, args.b, { N: s.N, K: s.K, batch: items, sb: s.strideB }, kernel);
     strideB = s.strideB === 0 ? 0 : s.K * s.N;
     transB = false;
