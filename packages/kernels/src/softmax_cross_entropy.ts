@@ -45,6 +45,29 @@
 import { bindingOffset, type Binding, type Gpu, type StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
 import { grid2d } from './elementwise.js';
+
+// Loss of one row and dL/d log p_t from log p_t and the target: class weight, focal term. Shared
+// by every row shader below (each declares P, class_w, alpha and the flag constants it uses).
+const ROW_LOSS_WGSL = /* wgsl */ `
+fn row_loss(lp: f32, tu: u32) -> vec2f {
+  let pt = exp(lp);
+  var coef = 1.0;
+  if ((P.flags & HAS_W) != 0u) { coef *= class_w[tu]; }
+  if ((P.flags & HAS_ALPHA) != 0u) { coef *= alpha[tu]; }
+  var loss = -coef * lp;
+  var dlp = -coef;                            // dL / d log p_t
+  if ((P.flags & FOCAL) != 0u) {
+    let omp = max(1.0 - pt, 0.0);             // 1 - p_t
+    let g = P.gamma;
+    let fac = pow(omp, g);
+    // γ (1-p)^(γ-1) p log p, written as γ (1-p)^γ p log p / (1-p); its limit at p -> 1 is 0.
+    let extra = select(0.0, g * fac * pt * lp / omp, omp > 0.0);
+    loss = -coef * fac * lp;
+    dlp = -coef * (fac - extra);
+  }
+  return vec2f(loss, dlp);
+}
+`;
 import { subgroupMatmulUsable } from './tune.js';
 
 const WG = 64;
@@ -183,22 +206,10 @@ ${header}
   }
   ${combine}
   let lp = zt - lse;                          // log p_t
-  let pt = exp(lp);
   let tu = u32(max(t, 0));
-  var coef = 1.0;
-  if ((P.flags & HAS_W) != 0u) { coef *= class_w[tu]; }
-  if ((P.flags & HAS_ALPHA) != 0u) { coef *= alpha[tu]; }
-  var loss = -coef * lp;
-  var dlp = -coef;                            // dL / d log p_t
-  if ((P.flags & FOCAL) != 0u) {
-    let omp = max(1.0 - pt, 0.0);             // 1 - p_t
-    let g = P.gamma;
-    let fac = pow(omp, g);
-    // γ (1-p)^(γ-1) p log p, written as γ (1-p)^γ p log p / (1-p); its limit at p -> 1 is 0.
-    let extra = select(0.0, g * fac * pt * lp / omp, omp > 0.0);
-    loss = -coef * fac * lp;
-    dlp = -coef * (fac - extra);
-  }
+  let ld = row_loss(lp, tu);
+  let loss = ld.x;
+  let dlp = ld.y;                            // dL / d log p_t
   let nan = bitcast<f32>(P.pad | 0x7fc00000u);   // runtime value: a constant NaN is a WGSL error
   if (${lead}) { losses[row] = select(nan, loss, valid); }
   ${
@@ -214,6 +225,7 @@ ${header}
       : ''
   }
 }
+${ROW_LOSS_WGSL}
 `;
 }
 
@@ -270,20 +282,9 @@ ${js.map((j) => `  let e${j} = exp(z${j} - m);`).join('\n')}
   let s = ${tree((a, b) => `(${a} + ${b})`, js.map((j) => `e${j}`))};
   let lse = m + log(s);
   let lp = zt - lse;                          // log p_t
-  let pt = exp(lp);
-  var coef = 1.0;
-  if ((P.flags & HAS_W) != 0u) { coef *= class_w[tu]; }
-  if ((P.flags & HAS_ALPHA) != 0u) { coef *= alpha[tu]; }
-  var loss = -coef * lp;
-  var dlp = -coef;                            // dL / d log p_t
-  if ((P.flags & FOCAL) != 0u) {
-    let omp = max(1.0 - pt, 0.0);             // 1 - p_t
-    let g = P.gamma;
-    let fac = pow(omp, g);
-    let extra = select(0.0, g * fac * pt * lp / omp, omp > 0.0);
-    loss = -coef * fac * lp;
-    dlp = -coef * (fac - extra);
-  }
+  let ld = row_loss(lp, tu);
+  let loss = ld.x;
+  let dlp = ld.y;                            // dL / d log p_t
   let nan = bitcast<f32>(P.pad | 0x7fc00000u);
   losses[row] = select(nan, loss, valid);
 ${
@@ -295,6 +296,7 @@ ${js.map((j) => `  ${dl}[base + ${j}u] = cf * (select(0.0, 1.0, tu == ${j}u) - e
     : ''
 }
 }
+${ROW_LOSS_WGSL}
 `;
 }
 
@@ -429,20 +431,9 @@ ${online(['z0'])}
   let mx = subgroupMax(m);
   let lse = mx + log(subgroupAdd(s * exp(m - mx)));
   let lp = zt - lse;                          // log p_t
-  let pt = exp(lp);
-  var coef = 1.0;
-  if ((P.flags & HAS_W) != 0u) { coef *= class_w[tu]; }
-  if ((P.flags & HAS_ALPHA) != 0u) { coef *= alpha[tu]; }
-  var loss = -coef * lp;
-  var dlp = -coef;                            // dL / d log p_t
-  if ((P.flags & FOCAL) != 0u) {
-    let omp = max(1.0 - pt, 0.0);             // 1 - p_t
-    let g = P.gamma;
-    let fac = pow(omp, g);
-    let extra = select(0.0, g * fac * pt * lp / omp, omp > 0.0);
-    loss = -coef * fac * lp;
-    dlp = -coef * (fac - extra);
-  }
+  let ld = row_loss(lp, tu);
+  let loss = ld.x;
+  let dlp = ld.y;                            // dL / d log p_t
   let nan = bitcast<f32>(P.pad | 0x7fc00000u);
   if (lane == 0u) { losses[row] = select(nan, loss, valid); }
   ${
@@ -466,6 +457,7 @@ ${us.map((u) => `    ${storeFull(`c + ${8 * u}u`, `g${u}`)}`).join('\n')}
       : ''
   }
 }
+${ROW_LOSS_WGSL}
 `;
 }
 

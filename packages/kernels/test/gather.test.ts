@@ -31,30 +31,34 @@ function pickRows(rand: () => number, total: number, n: number): Int32Array {
   return Int32Array.from(all.slice(0, n));
 }
 
+/** Gather n of `total` rows of width C on the GPU, forward and backward, against the references. */
+async function checkGather(rand: () => number, total: number, n: number, C: number, label: string): Promise<void> {
+  const rows = pickRows(rand, total, n);
+  const inp = randomF32(rand, total * C, -3, 3);
+  const dout = randomF32(rand, n * C, -3, 3);
+  const dinp0 = randomF32(rand, total * C, -1, 1);
+  const I = gpu.buffer(inp), R = gpu.buffer(rows), D = gpu.buffer(dout), DI = gpu.buffer(dinp0), O = poisoned(gpu, n * C);
+  const enc = gpu.encoder();
+  gather_rows_forward(gpu, enc, O, I, R, n, C);
+  gather_rows_backward(gpu, enc, DI, D, R, n, C);
+  await enc.submit();
+  const out = await gpu.read(O);
+  const dinp = await gpu.read(DI);
+  for (const b of [I, R, D, DI, O]) b.destroy();
+  const wantOut = new Float64Array(n * C);
+  gather_rows_forward_reference(wantOut, inp, rows, n, C);
+  assertAllClose(`gather forward ${label}`, out, wantOut, () => 0);
+  const wantD = Float64Array.from(dinp0);
+  gather_rows_backward_reference(wantD, dout, rows, n, C);
+  assertAllClose(`gather backward ${label}`, dinp, wantD, (i) => 2 ** -23 * Math.abs(wantD[i]));
+}
+
 test('gather forward (bit-exact) and backward (+=, one f32 addition: 2⁻²³ relative) match the reference', async () => {
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 200 }), fc.integer(), fc.double({ min: 0, max: 1, noNaN: true }), async (total, C, seed, frac) => {
       const rand = mulberry32(seed);
       const n = Math.max(1, Math.round(total * frac));
-      const rows = pickRows(rand, total, n);
-      const inp = randomF32(rand, total * C, -3, 3);
-      const dout = randomF32(rand, n * C, -3, 3);
-      const dinp0 = randomF32(rand, total * C, -1, 1);
-      const I = gpu.buffer(inp), R = gpu.buffer(rows), D = gpu.buffer(dout), DI = gpu.buffer(dinp0);
-      const O = poisoned(gpu, n * C);
-      const enc = gpu.encoder();
-      gather_rows_forward(gpu, enc, O, I, R, n, C);
-      gather_rows_backward(gpu, enc, DI, D, R, n, C);
-      await enc.submit();
-      const out = await gpu.read(O);
-      const dinp = await gpu.read(DI);
-      for (const b of [I, R, D, DI, O]) b.destroy();
-      const wantOut = new Float64Array(n * C);
-      gather_rows_forward_reference(wantOut, inp, rows, n, C);
-      assertAllClose('gather forward', out, wantOut, () => 0);
-      const wantD = Float64Array.from(dinp0);
-      gather_rows_backward_reference(wantD, dout, rows, n, C);
-      assertAllClose('gather backward', dinp, wantD, (i) => 2 ** -23 * Math.abs(wantD[i]));
+      await checkGather(rand, total, n, C, `${n} of ${total} × ${C}`);
     }),
     { numRuns: 30 },
   );
@@ -87,25 +91,7 @@ test('finite differences: the backward is the adjoint of the forward (⟨gather(
 
 test('gather at the bench shape (vec4 rows, C = 128), an odd C = 13, and 530 000 rows (grid split over y and z)', async () => {
   for (const [total, n, C] of [[4096, 614, 128], [300, 57, 13], [600_000, 530_000, 1]]) {
-    const rand = mulberry32(total + C);
-    const rows = pickRows(rand, total, n);
-    const inp = randomF32(rand, total * C, -3, 3);
-    const dout = randomF32(rand, n * C, -3, 3);
-    const dinp0 = randomF32(rand, total * C, -1, 1);
-    const I = gpu.buffer(inp), R = gpu.buffer(rows), D = gpu.buffer(dout), DI = gpu.buffer(dinp0), O = poisoned(gpu, n * C);
-    const enc = gpu.encoder();
-    gather_rows_forward(gpu, enc, O, I, R, n, C);
-    gather_rows_backward(gpu, enc, DI, D, R, n, C);
-    await enc.submit();
-    const out = await gpu.read(O);
-    const dinp = await gpu.read(DI);
-    for (const b of [I, R, D, DI, O]) b.destroy();
-    const wantOut = new Float64Array(n * C);
-    gather_rows_forward_reference(wantOut, inp, rows, n, C);
-    assertAllClose(`gather forward ${n} of ${total} × ${C}`, out, wantOut, () => 0);
-    const wantD = Float64Array.from(dinp0);
-    gather_rows_backward_reference(wantD, dout, rows, n, C);
-    assertAllClose(`gather backward ${n} of ${total} × ${C}`, dinp, wantD, (i) => 2 ** -23 * Math.abs(wantD[i]));
+    await checkGather(mulberry32(total + C), total, n, C, `${n} of ${total} × ${C}`);
   }
 });
 
