@@ -187,7 +187,8 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
   let b = args.b;
   let strideB = s.strideB;
   let transB = s.transB;
-  if (transB && !info.transBInKernel) {
+  const flops = 2 * s.batch * s.M * s.N * s.K;
+  if (transB && !info.transBInKernel && !(flops <= (info.transBInKernelBelowFlops ?? -1))) {
     const items = s.strideB === 0 ? 1 : s.batch;
     const bytes = items * s.K * s.N * 4;
     if (bytes > gpu.limits.maxStorageBufferBindingSize) {

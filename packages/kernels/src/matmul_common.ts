@@ -54,6 +54,11 @@ export interface MatmulVariantInfo {
    * K·4 bytes apart alias the same L1 cache sets when K is a power of two).
    */
   transBInKernel: boolean;
+  /**
+   * Products of at most this many FLOPs read Bᵀ in place even when transBInKernel is false (the
+   * variant's scalar B path honours bCol/bK): below it one dispatch less beats faster loads.
+   */
+  transBInKernelBelowFlops?: number;
   /** Device features the WGSL needs ('subgroups'). */
   requires: string[];
 }

@@ -68,8 +68,8 @@ function wgsl(layout: MatmulLayout): string {
   }`;
   const bSetup = layout.bVec4
     ? `  var pb = (bOff + col0) / 4u; let stepB = N / 4u;`
-    : `  var pb = bOff; let stepB = N;
-  ${Array.from({ length: cols }, (_, j) => `let j${j} = min(col0 + ${j}u, N - 1u);`).join(' ')}`;
+    : `  var pb = bOff; let stepB = dims.bK;
+  ${Array.from({ length: cols }, (_, j) => `let j${j} = min(col0 + ${j}u, N - 1u) * dims.bCol;`).join(' ')}`;
   const bLoad = layout.bVec4
     ? `let b0 = b[pb];${V === 2 ? ' let b1 = b[pb + 1u];' : ''}`
     : `let b0 = vec4f(b[pb + j0], b[pb + j1], b[pb + j2], b[pb + j3]);${V === 2 ? `
@@ -125,5 +125,8 @@ export const MATMUL_SUBGROUP: MatmulVariantInfo = {
   supportsAVec4: true,
   supportsCVec4: true,
   narrowTile: { tileM: NARROW_ROWS, tileN: MATMUL_SUBGROUP_SIZE * NARROW_COLS, maxN: MATMUL_SUBGROUP_SIZE * NARROW_COLS },
+  // Bᵀ is read in place by the scalar path (column steps bCol = K), which the launcher uses only
+  // for tiny products, where the extra transpose dispatch would cost more than the product.
   transBInKernel: false,
+  transBInKernelBelowFlops: 2 ** 19,
 };
