@@ -56,15 +56,19 @@ test('bench --quick on one case writes a results file with one well-formed recor
     assert.equal(typeof rec.info.variant, 'string');
     // Roofline: ceilings from the reference cases of the same run, and the record's ratio.
     assert.ok(file.roofline, 'roofline missing');
-    const refNames = [ROOFLINE_REFERENCES.flops, ...ROOFLINE_REFERENCES.bytes, ROOFLINE_REFERENCES.overhead];
+    const refNames = [ROOFLINE_REFERENCES.flops, ...ROOFLINE_REFERENCES.bytes, ROOFLINE_REFERENCES.overhead, ROOFLINE_REFERENCES.dispatch];
     assert.deepEqual(file.roofline.references.map((r) => r.name), refNames);
     const c = file.roofline.ceilings;
     assert.equal(c.gflops, file.roofline.references[0].gflops);
-    assert.deepEqual(c.copies, file.roofline.references.slice(1, -1).map((r) => ({ bytes: r.bytes, gbps: r.gbps })));
-    assert.equal(c.overhead_ms, file.roofline.references.at(-1)!.median_ms);
+    assert.deepEqual(c.copies, file.roofline.references.slice(1, -2).map((r) => ({ bytes: r.bytes, gbps: r.gbps })));
+    assert.equal(c.overhead_ms, file.roofline.references.at(-2)!.median_ms);
+    const x8 = file.roofline.references.at(-1)!;
+    assert.equal(x8.dispatches, 8);
+    assert.equal(c.dispatch_ms, Math.max(0, (x8.median_ms - c.overhead_ms) / 7));
+    assert.equal(rec.dispatches, 1);
     assert.deepEqual(rec.roofline_ceilings, c);
     assert.equal(rec.roofline_bound, 'flops');
-    assert.ok(Math.abs(rec.roofline_ratio! - rooflineRatio(rec.median_ms, rec.flops, rec.bytes, c)) < 1e-12);
+    assert.ok(Math.abs(rec.roofline_ratio! - rooflineRatio(rec.median_ms, rec.flops, rec.bytes, c, rec.dispatches)) < 1e-12);
     assert.match(r.stdout, /ceilings \(same run\): [\d.]+ GFLOP\/s/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -78,14 +82,14 @@ test('bench re-measures the roofline ceilings before each further family', () =>
     const r = cli(['--quick', '--no-naive', '--filter', '^(fill N=1048576|matmul nn 512x512x512)$', '--out', out]);
     assert.equal(r.status, 0, r.stderr + r.stdout);
     const file = JSON.parse(readFileSync(out, 'utf8')) as BenchResultsFile;
-    const refNames = [ROOFLINE_REFERENCES.flops, ...ROOFLINE_REFERENCES.bytes, ROOFLINE_REFERENCES.overhead];
+    const refNames = [ROOFLINE_REFERENCES.flops, ...ROOFLINE_REFERENCES.bytes, ROOFLINE_REFERENCES.overhead, ROOFLINE_REFERENCES.dispatch];
     assert.deepEqual(file.records.map((x) => x.family), ['elementwise', 'matmul']);
     // One full set first, one short set before the second family; each record uses the latest.
     assert.deepEqual(file.roofline!.references.map((x) => x.name), [...refNames, ...refNames]);
     const second = file.roofline!.references.slice(refNames.length);
     assert.equal(file.records[0].roofline_ceilings!.gflops, file.roofline!.references[0].gflops);
     assert.equal(file.records[1].roofline_ceilings!.gflops, second[0].gflops);
-    assert.equal(file.records[1].roofline_ceilings!.overhead_ms, second.at(-1)!.median_ms);
+    assert.equal(file.records[1].roofline_ceilings!.overhead_ms, second.at(-2)!.median_ms);
     assert.match(r.stdout, /ceilings \(re-measured before matmul\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -93,7 +97,7 @@ test('bench re-measures the roofline ceilings before each further family', () =>
 });
 
 test('roofline bound: fixed cost + the slower of FLOPs at the matmul rate and bytes at the copy rate for that size', () => {
-  const c = { gflops: 20, copies: [{ bytes: 2 ** 23, gbps: 6 }, { bytes: 2 ** 25, gbps: 3 }], overhead_ms: 0.1 };
+  const c = { gflops: 20, copies: [{ bytes: 2 ** 23, gbps: 6 }, { bytes: 2 ** 25, gbps: 3 }], overhead_ms: 0.1, dispatch_ms: 0.03 };
   // Copy rate: the reference's at its size, clamped outside, log-linear between (2²⁴ is halfway).
   assert.equal(copyRateFor(2 ** 20, c.copies), 6);
   assert.equal(copyRateFor(2 ** 23, c.copies), 6);
@@ -107,7 +111,11 @@ test('roofline bound: fixed cost + the slower of FLOPs at the matmul rate and by
   assert.ok(Math.abs(bound - (0.1 + 2 ** 23 / 6e6)) < 1e-12);
   assert.equal(rooflineBoundBy(0, 2 ** 23, c), 'bytes');
   assert.ok(Math.abs(rooflineRatio(2 * bound, 0, 2 ** 23, c) - 2) < 1e-12);
+  // Each further dispatch adds its launch cost: 5 dispatches of no work = 0.1 + 4 · 0.03 ms.
+  assert.ok(Math.abs(rooflineBoundMs(0, 4, c, 5) - (0.1 + 4 * 0.03 + 4 / 6e6)) < 1e-12);
+  assert.ok(Math.abs(rooflineRatio(0.44, 0, 4, c, 5) / rooflineRatio(0.44, 0, 4, c, 1) - rooflineBoundMs(0, 4, c, 1) / rooflineBoundMs(0, 4, c, 5)) < 1e-12);
   assert.throws(() => rooflineBoundMs(1, 1, { ...c, gflops: 0 }), /ceilings must be positive/);
+  assert.throws(() => rooflineBoundMs(1, 1, { ...c, dispatch_ms: -1 }), /ceilings must be positive/);
 });
 
 test('bench rejects a filter that matches nothing or is not a regex', () => {

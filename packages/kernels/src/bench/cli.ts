@@ -90,6 +90,10 @@ async function timeIt(
 async function runCase(gpu: Gpu, c: BenchCase, quick: boolean, naive: boolean, short = false): Promise<BenchRecord> {
   const inst = await c.setup({ gpu, quick, rand: mulberry32(0x5eed) });
   try {
+    // Count the dispatches one run records (never submitted).
+    const probe = gpu.encoder('bench-probe');
+    inst.run(probe);
+    const dispatches = probe.size;
     const step = (record: (enc: ReturnType<Gpu['encoder']>) => void) => async () => {
       const enc = gpu.encoder('bench');
       record(enc);
@@ -125,6 +129,7 @@ async function runCase(gpu: Gpu, c: BenchCase, quick: boolean, naive: boolean, s
       gbps: c.bytes / (t.median * 1e6),
       naive_median_ms: nv ? nv.median : null,
       speedup_vs_naive: nv ? nv.median / t.median : null,
+      dispatches,
       roofline_ratio: null,
       roofline_bound: null,
       roofline_ceilings: null,
@@ -143,7 +148,7 @@ function row(c: BenchCase, r: BenchRecord): string {
 
 function annotate(r: BenchRecord, c: RooflineCeilings): void {
   r.roofline_ceilings = c;
-  r.roofline_ratio = rooflineRatio(r.median_ms, r.flops, r.bytes, c);
+  r.roofline_ratio = rooflineRatio(r.median_ms, r.flops, r.bytes, c, r.dispatches);
   r.roofline_bound = rooflineBoundBy(r.flops, r.bytes, c);
 }
 
@@ -184,7 +189,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   }
   const roofline = !values['no-roofline'];
   const refs = roofline
-    ? [ROOFLINE_REFERENCES.flops, ...ROOFLINE_REFERENCES.bytes, ROOFLINE_REFERENCES.overhead].map((name) => {
+    ? [ROOFLINE_REFERENCES.flops, ...ROOFLINE_REFERENCES.bytes, ROOFLINE_REFERENCES.overhead, ROOFLINE_REFERENCES.dispatch].map((name) => {
         const c = all.find((x) => x.name === name);
         if (!c) throw new Error(`bench: the roofline reference case '${name}' is missing from src/bench/cases`);
         return c;
@@ -208,13 +213,14 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       const recs: BenchRecord[] = [];
       for (const c of refs) recs.push(await runCase(gpu, c, quick, false, short));
       const f = recs[0];
-      const o = recs[recs.length - 1];
-      const copies = recs.slice(1, -1).map((r) => ({ bytes: r.bytes, gbps: r.gbps }));
-      const ceil = { gflops: f.gflops, copies, overhead_ms: o.median_ms };
+      const o = recs[recs.length - 2];
+      const x8 = recs[recs.length - 1];
+      const copies = recs.slice(1, -2).map((r) => ({ bytes: r.bytes, gbps: r.gbps }));
+      const ceil = { gflops: f.gflops, copies, overhead_ms: o.median_ms, dispatch_ms: Math.max(0, (x8.median_ms - o.median_ms) / (x8.dispatches - 1)) };
       for (const r of recs) annotate(r, ceil);
       refRecords.push(...recs);
       const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-      console.log(`ceilings${title}: ${ceil.gflops.toFixed(1)} GFLOP/s (${f.name}); copy ${copies.map((c) => `${c.gbps.toFixed(2)} GB/s at ${mib(c.bytes)}`).join(', ')}; ${ceil.overhead_ms.toFixed(3)} ms per step (${o.name})`);
+      console.log(`ceilings${title}: ${ceil.gflops.toFixed(1)} GFLOP/s (${f.name}); copy ${copies.map((c) => `${c.gbps.toFixed(2)} GB/s at ${mib(c.bytes)}`).join(', ')}; ${ceil.overhead_ms.toFixed(3)} ms per step (${o.name}) + ${ceil.dispatch_ms.toFixed(3)} ms per further dispatch (${x8.name})`);
       return ceil;
     };
     if (roofline) ceilings = await measureCeilings(false, ' (same run)');

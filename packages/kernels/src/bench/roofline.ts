@@ -10,9 +10,15 @@
 //     leaves the caches (on this machine 5.9 GB/s at 8 MiB, 3.3 at 32 MiB, 1.8 at 64 MiB), and a
 //     kernel should be compared with a copy that hits the same level of the memory hierarchy.
 //   - fixed cost t0: the median time of a one-element fill (`fill N=1`), i.e. what the harness pays
-//     for recording, submitting and awaiting one step whatever its size.
-// A case's lower bound is t0 + max(flops / R, bytes / W): the time it would take if it ran at
-// matmul's compute efficiency or at copy's byte rate, whichever binds. Its roofline ratio is
+//     for recording, submitting and awaiting one step whatever its size;
+//   - per-dispatch cost td: (time of a step of 8 one-element fills − t0) / 7, what each further
+//     dispatch of a step costs even when it does no work (~0.026 ms on lavapipe: the launch
+//     overhead of a GPU kernel, in roofline terms).
+// A case that records d dispatches has the lower bound t0 + (d − 1)·td + max(flops / R,
+// bytes / W): the time it would take if it ran at matmul's compute efficiency or at copy's byte
+// rate, whichever binds. (td only matters for sub-millisecond cases: a chain of five tiny
+// dispatches such as the contrastive l2-normalize + cosine at 32×128 takes 0.31 ms, 2.6× t0 + work,
+// 1.4× once its five launches are counted.) Its roofline ratio is
 // median / bound; ≤ 2 means "within 2× of matmul's (or copy's) efficiency". The matmul reference
 // itself sits at ≈ 1 by construction; a memory-bound kernel at half copy speed sits at ≈ 2.
 // `bytes` are each case's minimal bytes (inputs read once, outputs written once), so re-reading
@@ -23,6 +29,7 @@ export const ROOFLINE_REFERENCES = {
   flops: 'matmul nn 1024x1024x1024',
   bytes: ['copy N=262144', 'copy N=1048576', 'copy N=4194304', 'copy N=8388608'],
   overhead: 'fill N=1',
+  dispatch: 'fill N=1 x8',
 } as const;
 
 export interface RooflineCeilings {
@@ -32,6 +39,8 @@ export interface RooflineCeilings {
   copies: { bytes: number; gbps: number }[];
   /** Median ms of a trivial one-dispatch step. */
   overhead_ms: number;
+  /** Median ms each further trivial dispatch adds to a step. */
+  dispatch_ms: number;
 }
 
 /** The copy rate (GB/s) for a case moving `bytes`: log-linear between the references, clamped. */
@@ -49,16 +58,17 @@ export function copyRateFor(bytes: number, copies: RooflineCeilings['copies']): 
 }
 
 /** Lower bound in ms for a case of `flops` FLOPs and `bytes` bytes under the ceilings. */
-export function rooflineBoundMs(flops: number, bytes: number, c: RooflineCeilings): number {
-  if (!(c.gflops > 0) || !c.copies.every((x) => x.gbps > 0 && x.bytes > 0) || !(c.overhead_ms >= 0)) {
-    throw new Error(`roofline: ceilings must be positive (got ${c.gflops} GFLOP/s, ${c.copies.map((x) => x.gbps).join('/')} GB/s, ${c.overhead_ms} ms)`);
+export function rooflineBoundMs(flops: number, bytes: number, c: RooflineCeilings, dispatches = 1): number {
+  if (!(c.gflops > 0) || !c.copies.every((x) => x.gbps > 0 && x.bytes > 0) || !(c.overhead_ms >= 0) || !(c.dispatch_ms >= 0)) {
+    throw new Error(`roofline: ceilings must be positive (got ${c.gflops} GFLOP/s, ${c.copies.map((x) => x.gbps).join('/')} GB/s, ${c.overhead_ms} ms, ${c.dispatch_ms} ms per dispatch)`);
   }
-  return c.overhead_ms + Math.max(flops / (c.gflops * 1e6), bytes / (copyRateFor(bytes, c.copies) * 1e6));
+  const launches = c.overhead_ms + Math.max(0, dispatches - 1) * c.dispatch_ms;
+  return launches + Math.max(flops / (c.gflops * 1e6), bytes / (copyRateFor(bytes, c.copies) * 1e6));
 }
 
 /** median / bound: 1 = at the ceiling, 2 = half as efficient. */
-export function rooflineRatio(medianMs: number, flops: number, bytes: number, c: RooflineCeilings): number {
-  return medianMs / rooflineBoundMs(flops, bytes, c);
+export function rooflineRatio(medianMs: number, flops: number, bytes: number, c: RooflineCeilings, dispatches = 1): number {
+  return medianMs / rooflineBoundMs(flops, bytes, c, dispatches);
 }
 
 /** Which ceiling binds a case: 'flops' when its FLOP time exceeds its byte time. */

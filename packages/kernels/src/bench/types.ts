@@ -62,6 +62,8 @@ export interface BenchRecord {
   roofline_ratio: number | null;
   /** The ceiling that binds the case. */
   roofline_bound: 'flops' | 'bytes' | null;
+  /** Dispatches one run records (the roofline charges a launch cost for each). */
+  dispatches: number;
   /** The ceilings the ratio used (the last measurement before the case's family). */
   roofline_ceilings: RooflineCeilings | null;
 }

@@ -42,4 +42,23 @@ export const cases: BenchCase[] = [
   // A one-element step: the fixed cost of recording, submitting and awaiting one dispatch (the
   // roofline's t0, see ../roofline.ts).
   elementwiseCase('fill', 1),
+  // Eight one-element fills in one step: with `fill N=1`, the cost of each further dispatch.
+  fillsCase(8),
 ];
+
+function fillsCase(d: number): BenchCase {
+  return {
+    family: 'elementwise',
+    name: `fill N=1 x${d}`,
+    shape: { N: 1, dispatches: d },
+    flops: 0,
+    bytes: 4 * d,
+    setup(ctx): BenchInstance {
+      const bufs = Array.from({ length: d }, () => ctx.gpu.zeros(256));
+      return {
+        run: (enc) => bufs.forEach((b, i) => fill(ctx.gpu, enc, b, i, 1)),
+        dispose: () => bufs.forEach((b) => b.destroy()),
+      };
+    },
+  };
+}
