@@ -68,6 +68,29 @@ fn row_loss(lp: f32, tu: u32) -> vec2f {
   return vec2f(loss, dlp);
 }
 `;
+
+/**
+ * Uniforms, bindings and flag constants shared by every row shader below (T: the logits' element
+ * type), plus row_loss. 'inplace' writes dlogits over the logits; 'separate' binds dlogits (6).
+ */
+function rowShaderHeader(mode: string, T = 'f32'): string {
+  const logitsAccess = mode === 'inplace' ? 'read_write' : 'read';
+  const dlogitsDecl = mode === 'separate' ? `@group(0) @binding(6) var<storage, read_write> dlogits: array<${T}>;` : '';
+  return /* wgsl */ `
+struct Params { N: u32, V: u32, row0: u32, flags: u32, ignore_index: i32, gamma: f32, inv_norm: f32, pad: u32 }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, ${logitsAccess}> logits: array<${T}>;
+@group(0) @binding(2) var<storage, read> targets: array<i32>;
+@group(0) @binding(3) var<storage, read> class_w: array<f32>;
+@group(0) @binding(4) var<storage, read> alpha: array<f32>;
+@group(0) @binding(5) var<storage, read_write> losses: array<f32>;
+${dlogitsDecl}
+
+const HAS_W = 1u;
+const HAS_ALPHA = 2u;
+const FOCAL = 4u;
+${ROW_LOSS_WGSL}`;
+}
 import { subgroupMatmulUsable } from './tune.js';
 
 const WG = 64;
@@ -116,8 +139,6 @@ type GradMode = 'separate' | 'inplace' | 'none';
  * workgroup per row would spend its time in barriers — measured 40 ms for 4096 rows × V 2).
  */
 function wgsl(mode: GradMode, perInvocation: boolean): string {
-  const logitsAccess = mode === 'inplace' ? 'read_write' : 'read';
-  const dlogitsDecl = mode === 'separate' ? '@group(0) @binding(6) var<storage, read_write> dlogits: array<f32>;' : '';
   const dl = mode === 'separate' ? 'dlogits' : 'logits';
   const writeGrad = mode !== 'none';
   // Each invocation walks its share of the row in blocks of 4 consecutive logits.
@@ -154,18 +175,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let lse = wg_m[0] + log(wg_s[0]);
   let zt = wg_zt;`;
   return /* wgsl */ `
-struct Params { N: u32, V: u32, row0: u32, flags: u32, ignore_index: i32, gamma: f32, inv_norm: f32, pad: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, ${logitsAccess}> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> targets: array<i32>;
-@group(0) @binding(3) var<storage, read> class_w: array<f32>;
-@group(0) @binding(4) var<storage, read> alpha: array<f32>;
-@group(0) @binding(5) var<storage, read_write> losses: array<f32>;
-${dlogitsDecl}
-
-const HAS_W = 1u;
-const HAS_ALPHA = 2u;
-const FOCAL = 4u;
+${rowShaderHeader(mode)}
 ${perInvocation ? '' : `
 var<workgroup> wg_m: array<f32, ${WG}>;
 var<workgroup> wg_s: array<f32, ${WG}>;
@@ -225,7 +235,6 @@ ${header}
       : ''
   }
 }
-${ROW_LOSS_WGSL}
 `;
 }
 
@@ -240,26 +249,13 @@ const SMALL_V = 32;
  * rows to multiples of 4).
  */
 function wgslSmallRow(mode: GradMode, V: number): string {
-  const logitsAccess = mode === 'inplace' ? 'read_write' : 'read';
-  const dlogitsDecl = mode === 'separate' ? '@group(0) @binding(6) var<storage, read_write> dlogits: array<f32>;' : '';
   const dl = mode === 'separate' ? 'dlogits' : 'logits';
   const writeGrad = mode !== 'none';
   const js = Array.from({ length: V }, (_, j) => j);
   const tree = (op: (a: string, b: string) => string, xs: string[]): string =>
     xs.length === 1 ? xs[0] : op(tree(op, xs.slice(0, xs.length >> 1)), tree(op, xs.slice(xs.length >> 1)));
   return /* wgsl */ `
-struct Params { N: u32, V: u32, row0: u32, flags: u32, ignore_index: i32, gamma: f32, inv_norm: f32, pad: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, ${logitsAccess}> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> targets: array<i32>;
-@group(0) @binding(3) var<storage, read> class_w: array<f32>;
-@group(0) @binding(4) var<storage, read> alpha: array<f32>;
-@group(0) @binding(5) var<storage, read_write> losses: array<f32>;
-${dlogitsDecl}
-
-const HAS_W = 1u;
-const HAS_ALPHA = 2u;
-const FOCAL = 4u;
+${rowShaderHeader(mode)}
 const V = ${V}u;
 
 @compute @workgroup_size(${WG})
@@ -296,7 +292,6 @@ ${js.map((j) => `  ${dl}[base + ${j}u] = cf * (select(0.0, 1.0, tu == ${j}u) - e
     : ''
 }
 }
-${ROW_LOSS_WGSL}
 `;
 }
 
@@ -325,9 +320,7 @@ export function setSoftmaxCrossEntropyUnroll(u: number): void {
  * stride 8 (32 consecutive logits per iteration across the lanes).
  */
 function wgslSubgroup(mode: GradMode, vec4: boolean, unroll = SG_UNROLL): string {
-  const logitsAccess = mode === 'inplace' ? 'read_write' : 'read';
   const T = vec4 ? 'vec4f' : 'f32';
-  const dlogitsDecl = mode === 'separate' ? `@group(0) @binding(6) var<storage, read_write> dlogits: array<${T}>;` : '';
   const dl = mode === 'separate' ? 'dlogits' : 'logits';
   const writeGrad = mode !== 'none';
   const U = unroll;
@@ -376,18 +369,7 @@ fn load_tail(base: u32, c: u32) -> vec4f {
   const mainCond = `c + ${8 * (U - 1)}u < nf`;
   return /* wgsl */ `
 enable subgroups;
-struct Params { N: u32, V: u32, row0: u32, flags: u32, ignore_index: i32, gamma: f32, inv_norm: f32, pad: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, ${logitsAccess}> logits: array<${T}>;
-@group(0) @binding(2) var<storage, read> targets: array<i32>;
-@group(0) @binding(3) var<storage, read> class_w: array<f32>;
-@group(0) @binding(4) var<storage, read> alpha: array<f32>;
-@group(0) @binding(5) var<storage, read_write> losses: array<f32>;
-${dlogitsDecl}
-
-const HAS_W = 1u;
-const HAS_ALPHA = 2u;
-const FOCAL = 4u;
+${rowShaderHeader(mode, T)}
 
 ${load}
 
@@ -457,7 +439,6 @@ ${us.map((u) => `    ${storeFull(`c + ${8 * u}u`, `g${u}`)}`).join('\n')}
       : ''
   }
 }
-${ROW_LOSS_WGSL}
 `;
 }
 
