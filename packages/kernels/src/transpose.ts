@@ -16,14 +16,18 @@
 
 import { bindingOffset, type Binding, type Gpu, type StepEncoder } from './runtime.js';
 
-const TRANSPOSE_WGSL = /* wgsl */ `
+/** Uniforms, bindings (elements of type T) and the entry point's signature, shared by both forms. */
+const header = (T: string): string => /* wgsl */ `
 struct Dims { N: u32, K: u32, z0: u32, NH: u32, sb: u32, sh: u32, rs: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> inp: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> inp: array<${T}>;
+@group(0) @binding(2) var<storage, read_write> out: array<${T}>;
 
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
+fn main(@builtin(global_invocation_id) gid: vec3u) {`;
+
+const TRANSPOSE_WGSL = /* wgsl */ `
+${header('f32')}
   let k = gid.x; let n0 = gid.y * 8u; let z = gid.z;
   if (k >= dims.K) { return; }
   let item = dims.z0 + z;
@@ -37,13 +41,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 // (one vec4 each) and writes rows 4·k4..4·k4+3, columns n0..n0+7 of the output (two vec4 each).
 // K % 4 == 0, N % 4 == 0 (a ragged last block of 4 rows is handled), offsets multiples of 4.
 const TRANSPOSE_VEC4_WGSL = /* wgsl */ `
-struct Dims { N: u32, K: u32, z0: u32, NH: u32, sb: u32, sh: u32, rs: u32, pad: u32 }
-@group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> inp: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> out: array<vec4f>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
+${header('vec4f')}
   let k4 = gid.x; let n0 = gid.y * 8u; let z = gid.z;
   if (k4 * 4u >= dims.K) { return; }
   let item = dims.z0 + z;
