@@ -172,10 +172,52 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
 // timing, load ~5).
 // The last lane's columns are shifted left to stay in range (columns left of its own are computed,
 // never stored), so the K loop has no branches and every lane takes part in the broadcasts.
+// The epilogue of one output element (scalar) or of 4 consecutive ones (OV: out bound as vec4,
+// o_cs = 1): dropout of dP (DROP 2), then the mode's formula.
+const STORE_WGSL = /* wgsl */ `
+fn store(row: u32, col: u32, acc: f32, ooff: u32, ax: f32, mk: bool, pair: u32) {
+  if (row >= P.M || col >= P.N) { return; }
+  let o = ooff + row * P.o_rs + col * P.o_cs;
+  var s = acc;
+  if (DROP == 2u) { s = select(0.0, s * P.dscale, keep((pair * P.T + row) * P.T + col)); }
+  if (MODE == 0u) {
+    out[o] = P.scale * s;
+  } else if (MODE == 1u) {
+    out[o] = select(0.0, exp(P.scale * s - ax), mk);
+  } else if (MODE == 2u) {
+    out[o] = out[o] * (s - ax) * P.scale;
+  } else if (MODE == 3u || MODE == 5u) {
+    out[o] = s * ax;
+  } else {
+    out[o] = select(-3.0e38, P.scale * s, mk);
+  }
+}`;
+const STORE4_WGSL = /* wgsl */ `
+fn store4(row: u32, col: u32, acc: vec4f, ooff: u32, ax: f32, mk: vec4<bool>, pair: u32) {
+  if (row >= P.M || col >= P.N) { return; }
+  let o = (ooff + row * P.o_rs + col) / 4u;
+  var s = acc;
+  if (DROP == 2u) {
+    let i = (pair * P.T + row) * P.T + col;
+    s = select(vec4f(0.0), s * P.dscale, vec4<bool>(keep(i), keep(i + 1u), keep(i + 2u), keep(i + 3u)));
+  }
+  if (MODE == 0u) {
+    out[o] = P.scale * s;
+  } else if (MODE == 1u) {
+    out[o] = select(vec4f(0.0), exp(P.scale * s - ax), mk);
+  } else if (MODE == 2u) {
+    out[o] = out[o] * (s - ax) * P.scale;
+  } else if (MODE == 3u || MODE == 5u) {
+    out[o] = s * ax;
+  } else {
+    out[o] = select(vec4f(-3.0e38), P.scale * s, mk);
+  }
+}`;
+
 const SG = 8;
 /** Rows per workgroup for a column width: 16 (2 per lane) at CW 8, 32 (4 per lane) at CW 4. */
 const sgRows = (CW: 4 | 8): number => (CW === 8 ? 16 : 32);
-function attentionProductSubgroupWgsl(CW: 4 | 8, BV = false): string {
+function attentionProductSubgroupWgsl(CW: 4 | 8, BV = false, OV = false): string {
   const ROWS = sgRows(CW);
   const RB = ROWS / SG; // rows per lane: lane + SG·i for i < RB
   const I = Array.from({ length: RB }, (_, i) => i);
@@ -187,7 +229,13 @@ function attentionProductSubgroupWgsl(CW: 4 | 8, BV = false): string {
     body.push(`{ let s = subgroupBroadcast(x${Math.floor(r / SG)}, ${r % SG}u); c${r}a += s * b0;${CW === 8 ? ' c' + r + 'b += s * b1;' : ''} }`);
     for (let j = 0; j < CW; j++) {
       const v = j < 4 ? `c${r}a.${'xyzw'[j]}` : `c${r}b.${'xyzw'[j - 4]}`;
-      stores.push(`if (col0 + ${j}u >= colOwn) { store(row0 + ${r}u, col0 + ${j}u, ${v}, ooff, ax${r}, mk${j}, pair); }`);
+      if (!OV) stores.push(`if (col0 + ${j}u >= colOwn) { store(row0 + ${r}u, col0 + ${j}u, ${v}, ooff, ax${r}, mk${j}, pair); }`);
+    }
+    // OV: one vec4 store per 4 columns (N % 4 == 0, so a chunk is wholly in range and wholly the
+    // lane's own or not).
+    for (let q = 0; OV && q < CW / 4; q++) {
+      const mk = `vec4<bool>(mk${4 * q}, mk${4 * q + 1}, mk${4 * q + 2}, mk${4 * q + 3})`;
+      stores.push(`if (col0 + ${4 * q}u >= colOwn) { store4(row0 + ${r}u, col0 + ${4 * q}u, c${r}${q === 0 ? 'a' : 'b'}, ooff, ax${r}, ${mk}, pair); }`);
     }
   }
   // Per-row aux values and per-column mask bits, loaded once per invocation, not per element.
@@ -207,30 +255,14 @@ struct Params {
   dkey: u32, dthr: u32, dscale: f32,
 }
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<${OV ? 'vec4f' : 'f32'}>;
 @group(0) @binding(2) var<storage, read> a: array<f32>;
 @group(0) @binding(3) var<storage, read> b: array<${BV ? 'vec4f' : 'f32'}>;
 @group(0) @binding(4) var<storage, read_write> aux: array<f32>;
 @group(0) @binding(5) var<storage, read> mask: array<i32>;
 ${DROPOUT_FNS}
 
-fn store(row: u32, col: u32, acc: f32, ooff: u32, ax: f32, mk: bool, pair: u32) {
-  if (row >= P.M || col >= P.N) { return; }
-  let o = ooff + row * P.o_rs + col * P.o_cs;
-  var s = acc;
-  if (DROP == 2u) { s = select(0.0, s * P.dscale, keep((pair * P.T + row) * P.T + col)); }
-  if (MODE == 0u) {
-    out[o] = P.scale * s;
-  } else if (MODE == 1u) {
-    out[o] = select(0.0, exp(P.scale * s - ax), mk);
-  } else if (MODE == 2u) {
-    out[o] = out[o] * (s - ax) * P.scale;
-  } else if (MODE == 3u || MODE == 5u) {
-    out[o] = s * ax;
-  } else {
-    out[o] = select(-3.0e38, P.scale * s, mk);
-  }
-}
+${OV ? STORE4_WGSL : STORE_WGSL}
 
 @compute @workgroup_size(${SG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
@@ -401,7 +433,10 @@ function product(gpu: Gpu, enc: StepEncoder, label: string, mode: 0 | 1 | 2 | 3 
     const CW = N <= 32 ? 4 : 8;
     // B as vec4 where its columns are contiguous and 16-byte aligned (V, dO, K, Q read row-wise).
     const BV = vecB && ob.cs === 1 && N % 4 === 0 && N >= CW && [ob.rs, ob.sb, ob.sh, ob.sz].every((x) => x % 4 === 0) && bindingOffset(b) % 16 === 0;
-    const pipe = gpu.pipeline(`attention:${label}:sg${CW}${BV ? ':v4' : ''}`, attentionProductSubgroupWgsl(CW, BV), { MODE: mode, DROP });
+    // The output as vec4 where its rows are contiguous and 16-byte aligned (S blocks and the heads
+    // of (B, T, C) tensors, when T, HS and C allow).
+    const OV = vecOut && oo.cs === 1 && N % 4 === 0 && N >= CW && [oo.rs, oo.sb, oo.sh, oo.sz].every((x) => x % 4 === 0) && bindingOffset(out) % 16 === 0;
+    const pipe = gpu.pipeline(`attention:${label}:sg${CW}${BV ? ':v4' : ''}${OV ? ':o4' : ''}`, attentionProductSubgroupWgsl(CW, BV, OV), { MODE: mode, DROP });
     enc.dispatch(pipe, [params, out, a, b, aux, mask], Math.ceil(N / (SG * CW)), Math.ceil(M / sgRows(CW)), pairs);
     return;
   }
@@ -413,6 +448,11 @@ function product(gpu: Gpu, enc: StepEncoder, label: string, mode: 0 | 1 | 2 | 3 
 export let vecB = true;
 export function setAttentionVecB(on: boolean): void {
   vecB = on;
+}
+/** Switch for A/B measurements and tests: vec4 stores of the subgroup products' outputs (default on). */
+export let vecOut = true;
+export function setAttentionVecOut(on: boolean): void {
+  vecOut = on;
 }
 
 let forcedChunk: number | null = null;

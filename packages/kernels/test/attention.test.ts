@@ -8,6 +8,7 @@ import {
   assertAllClose, attention_backward, attention_backward_reference, attention_forward, attention_forward_reference,
   mulberry32, openGpu, poisoned, probeSubgroupSize, randomF32, setAttentionChunkPairs, setAttentionVariant, subgroupMatmulUsable, type AttentionDropout, type AttentionVariant, type Gpu,
 } from '../src/index.js';
+import { setAttentionVecOut } from '../src/attention.js';
 
 let gpu: Gpu;
 // Both product-kernel variants are tested where the device has them: 'register' everywhere,
@@ -159,6 +160,22 @@ test('wide heads (HS 40 and 72: 8 columns per lane, several column workgroups) m
       setAttentionVariant(variant);
       checkAgainstReference(c, await runGpu(c));
     }
+  }
+});
+
+test('vec4 paths (T, HS multiples of 4) with padding inside 4-key chunks: random masks, prefix lengths, vec4 stores on and off', async () => {
+  try {
+    for (const [B, T, NH, HS, seed] of [[2, 16, 2, 8, 71], [3, 12, 1, 4, 72], [2, 32, 2, 32, 73]]) {
+      for (const kind of ['random', 'prefix'] as const) {
+        const c = makeCase(B, T, NH, HS, seed, kind);
+        for (const on of [true, false]) {
+          setAttentionVecOut(on);
+          checkAgainstReference(c, await runGpu(c));
+        }
+      }
+    }
+  } finally {
+    setAttentionVecOut(true);
   }
 });
 
