@@ -73,7 +73,12 @@ fn keep(idx: u32) -> bool { return lowbias32(lowbias32(idx ^ P.dkey) + P.dkey) >
 // Register-tiled variant (any adapter): each invocation owns a 4-row × 8-column tile of the
 // output in registers; consecutive invocations along x take consecutive column tiles. The
 // epilogue is a loop (unrolling it made lavapipe's compile take tens of seconds).
-export const ATTENTION_PRODUCT_WGSL = /* wgsl */ `
+// Overrides, uniforms, bindings and the dropout hash shared by both product variants. Params
+// word 7 is WX (column tiles per workgroup row) for the register variant; the subgroup variant
+// ignores it. Element types of out and b, and whether aux is written (the fused softmax writes lse
+// into it), vary by variant and layout.
+function productHeader(outT: string, bT: string, auxAccess: 'read' | 'read_write'): string {
+  return /* wgsl */ `
 override MODE: u32 = 0u;
 // DROP (override): 0 none; 1 dropout on the A values (A = probabilities); 2 dropout on the accumulated dP (MODE 2).
 override DROP: u32 = 0u;
@@ -85,12 +90,15 @@ struct Params {
   dkey: u32, dthr: u32, dscale: f32,
 }
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<${outT}>;
 @group(0) @binding(2) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
-@group(0) @binding(4) var<storage, read> aux: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<${bT}>;
+@group(0) @binding(4) var<storage, ${auxAccess}> aux: array<f32>;
 @group(0) @binding(5) var<storage, read> mask: array<i32>;
-${DROPOUT_FNS}
+${DROPOUT_FNS}`;
+}
+
+export const ATTENTION_PRODUCT_WGSL = /* wgsl */ `${productHeader('f32', 'f32', 'read')}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -244,23 +252,7 @@ function attentionProductSubgroupWgsl(CW: 4 | 8, BV = false, OV = false): string
     `var ax${r} = 0.0; if (MODE == 5u) { ax${r} = subgroupBroadcast(i${Math.floor(r / SG)}, ${r % SG}u); } else { ax${r} = aux[pair * P.T + min(row0 + ${r}u, M1)]; }`).join('\n  ');
   const colMask = Array.from({ length: CW }, (_, j) => `var mk${j} = true; if (MODE == 1u || MODE == 4u) { mk${j} = mask[bi * P.T + min(col0 + ${j}u, N1)] != 0; }`).join('\n  ');
   return /* wgsl */ `enable subgroups;
-override MODE: u32 = 0u;
-// DROP (override): 0 none; 1 dropout on the A values (A = probabilities); 2 dropout on the accumulated dP (MODE 2).
-override DROP: u32 = 0u;
-struct Params {
-  M: u32, N: u32, K: u32, NH: u32, p0: u32, T: u32, scale: f32, _pad: u32,
-  a_sb: u32, a_sh: u32, a_sz: u32, a_rs: u32, a_cs: u32,
-  b_sb: u32, b_sh: u32, b_sz: u32, b_rs: u32, b_cs: u32,
-  o_sb: u32, o_sh: u32, o_sz: u32, o_rs: u32, o_cs: u32,
-  dkey: u32, dthr: u32, dscale: f32,
-}
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<${OV ? 'vec4f' : 'f32'}>;
-@group(0) @binding(2) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<${BV ? 'vec4f' : 'f32'}>;
-@group(0) @binding(4) var<storage, read_write> aux: array<f32>;
-@group(0) @binding(5) var<storage, read> mask: array<i32>;
-${DROPOUT_FNS}
+${productHeader(OV ? 'vec4f' : 'f32', BV ? 'vec4f' : 'f32', 'read_write')}
 
 ${OV ? STORE4_WGSL : STORE_WGSL}
 
