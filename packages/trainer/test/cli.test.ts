@@ -5,21 +5,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { Command } from 'commander';
-import { trainerCommands } from '../src/cli/index.js';
+import { runTrainerCli as run } from './cli_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tb-cli-'));
 
-async function run(args: string[]): Promise<string> {
-  const program = new Command('tunebench').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  for (const c of trainerCommands()) program.addCommand(c.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} }));
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return '';
-}
 
 test('finetune: unknown flags, bad numbers and bad choices are rejected by the parser', async () => {
   assert.match(await run(['finetune', '--learning-rate', '1']), /unknown option '--learning-rate'/);

@@ -15,8 +15,7 @@ import { tmpdir } from 'node:os';
 import { loadTrainConfig, loadInferConfig, ConfigError, type TrainRunConfig } from '../src/config/index.js';
 import { Collator, mlmChunks, mlmOptionsOf, maskSeed, runTraining, runInference, backendFactory } from '../src/train/index.js';
 import { WordPieceTokenizer } from '../src/tokenizer/index.js';
-import { Command } from 'commander';
-import { trainerCommands } from '../src/cli/index.js';
+import { runTrainerCli } from './cli_helpers.js';
 import { padBatch, seededRng } from '../src/data/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tb-masking-'));
@@ -211,23 +210,13 @@ test('a run saved before the masking section existed resumes (its masking = the 
 });
 
 test('the CLI: tunebench pretrain --set masking.strategy=whole_word runs with it; a bad strategy names the flag', async () => {
-  const run = async (args: string[]) => {
-    const program = new Command('tunebench').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-    for (const c of trainerCommands()) program.addCommand(c.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} }));
-    try {
-      await program.parseAsync(args, { from: 'user' });
-    } catch (e) {
-      return (e as Error).message;
-    }
-    return '';
-  };
   const vocabFile = write('vocab3.txt', vocab.join('\n') + '\n');
   const train = write('corpus3.jsonl', corpusRows(8, 4).map((r) => JSON.stringify(r)).join('\n') + '\n');
   const common = ['pretrain', '--backend', 'cpu', '-q', '--train', train, '--vocab', vocabFile, '--max-steps', '1', '--batch-size', '8',
     '--set', 'data.maxLength=16', '--set', 'model.maxPositions=16', '--set', 'model.shape={"numLayers":1,"hiddenSize":8,"numHeads":2,"intermediateSize":16}'];
-  assert.match(await run([...common, '--out', join(dir, 'cli_bad'), '--set', 'masking.strategy=whole-word']),
+  assert.match(await runTrainerCli([...common, '--out', join(dir, 'cli_bad'), '--set', 'masking.strategy=whole-word']),
     /--set masking\.strategy=whole-word: 'masking\.strategy' must be one of "random", "whole_word"/);
-  assert.equal(await run([...common, '--out', join(dir, 'cli'), '--set', 'masking.strategy=whole_word']), '');
+  assert.equal(await runTrainerCli([...common, '--out', join(dir, 'cli'), '--set', 'masking.strategy=whole_word']), '');
   const saved = JSON.parse(readFileSync(join(dir, 'cli', 'config.json'), 'utf8'));
   assert.equal(saved.config.masking.strategy, 'whole_word');
   assert.match(readFileSync(join(dir, 'cli', 'log.txt'), 'utf8'), /masking: whole_word, probability 0\.15/);
