@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { trainCorpus } from './tokenizer/fixtures/train_corpus.js';
 import { WordPieceTokenizer, trainWordPiece } from '../src/tokenizer/index.js';
 
 interface GoldenCase {
@@ -66,20 +67,6 @@ test('pairs with truncation match Hugging Face (longest_first / only_first / onl
   assert.ok(errors > 0 && errors < 50);
 });
 
-// Same corpus as test/tokenizer/fixtures/make_hf_train_golden.mjs (seeded, Zipf-like syllables).
-function trainCorpus(): string[] {
-  let s = 5;
-  const rng = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const SYL = ['ka', 'to', 'ri', 'mu', 'sen', 'dal', 'vo', 'ne', 'qua', 'zi', 'lor', 'pe', 'an', 'is', 'the', 'ing', 'ed', 'un', 're', 'tion'];
-  const pickSyl = () => SYL[Math.min(SYL.length - 1, Math.floor(-Math.log(1 - rng()) * 4))];
-  return Array.from({ length: 3000 }, () => Array.from({ length: 8 }, () => Array.from({ length: 1 + Math.floor(rng() * 3) }, pickSyl).join('')).join(' '));
-}
 
 test("WordPiece training learns Hugging Face WordPieceTrainer's vocabulary; same merge order until count ties", () => {
   const hf = (JSON.parse(readFileSync(new URL('./tokenizer/fixtures/hf_wordpiece_train_golden.json', import.meta.url), 'utf8')) as { vocab: string[] }).vocab;
