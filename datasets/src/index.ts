@@ -1,5 +1,5 @@
 // @tunebench/datasets: typed, validated access to the shipped JSONL datasets and resources.
-export { loadJsonl, loadDataset, parseJsonl, datasetPath, DatasetError, DATASETS_DIR, type LoadOptions } from './loader.js';
+export { loadJsonl, loadDataset, parseJsonl, decodeUtf8, firstInvalidUtf8, datasetPath, DatasetError, DATASETS_DIR, type LoadOptions } from './loader.js';
 export { rowProblem, SCHEMAS, ROW_KINDS, type RowKind, type RowOf, type ClassificationRow, type NerRow, type PairRow, type CorpusRow } from './schema.js';
 export {
   DATASETS, DATASET_NAMES, fileFor, emailBinaryLabel, NER_TAGS, NER_TYPES,

@@ -35,7 +35,9 @@ export function emailBinaryLabel(label: string): 'ham' | 'spam' {
   throw new Error(`emailBinaryLabel: unknown email label ${JSON.stringify(label)} (expected one of ${EMAIL_LABELS.join(', ')})`);
 }
 
-export const DATASETS: Record<string, DatasetInfo> = {
+// A null-prototype table: a name like 'constructor' or 'toString' is an unknown dataset, not an
+// inherited property.
+export const DATASETS: Record<string, DatasetInfo> = Object.assign(Object.create(null) as Record<string, DatasetInfo>, {
   pretrain_en: { name: 'pretrain_en', kind: 'corpus', files: ['corpus.jsonl'],
     description: 'General English: WordNet definitions and example sentences + Debian fortunes.' },
   email: { name: 'email', kind: 'classification', files: SPLIT_FILES, labels: EMAIL_LABELS, corpusFrom: 'train.jsonl',
@@ -52,7 +54,7 @@ export const DATASETS: Record<string, DatasetInfo> = {
     description: 'Silver BIO PER/LOC/ORG tags on WordNet glosses from gazetteers.' },
   changelog_urgency: { name: 'changelog_urgency', kind: 'classification', files: SPLIT_FILES, labels: URGENCY_LABELS,
     description: 'Debian changelog entry text → urgency low / medium / high.' },
-};
+});
 
 export const DATASET_NAMES = Object.keys(DATASETS);
 

@@ -42,22 +42,27 @@ export const SCHEMAS: Record<RowKind, object> = {
 };
 
 const ajv = new Ajv({ allErrors: true, strict: true });
-const validators = new Map<RowKind, ValidateFunction>();
-function validator(kind: RowKind): ValidateFunction {
-  let v = validators.get(kind);
+const validators = new Map<string, ValidateFunction>();
+/** The label field of each kind: optional in unlabelled rows (text to predict on). */
+const LABEL_FIELD: Partial<Record<RowKind, string>> = { classification: 'label', ner: 'tags' };
+function validator(kind: RowKind, unlabelled = false): ValidateFunction {
+  const key = `${kind}${unlabelled ? '/unlabelled' : ''}`;
+  let v = validators.get(key);
   if (!v) {
-    const schema = SCHEMAS[kind];
-    if (!schema) throw new Error(`unknown row kind ${JSON.stringify(kind)} (expected ${ROW_KINDS.join(', ')})`);
-    v = ajv.compile(schema);
-    validators.set(kind, v);
+    if (!Object.hasOwn(SCHEMAS, kind)) throw new Error(`unknown row kind ${JSON.stringify(kind)} (expected ${ROW_KINDS.join(', ')})`);
+    const schema = SCHEMAS[kind] as { $id: string; required: string[] };
+    v = ajv.compile(unlabelled
+      ? { ...schema, $id: `${schema.$id}-unlabelled`, required: schema.required.filter((f) => f !== LABEL_FIELD[kind]) }
+      : schema);
+    validators.set(key, v);
   }
   return v;
 }
 
 /** Returns null when `row` is a valid row of `kind`, else one readable sentence saying what is
  * wrong (field named). `labels`, when given, is the closed label set of a classification file. */
-export function rowProblem(row: unknown, kind: RowKind, labels?: readonly string[]): string | null {
-  const v = validator(kind);
+export function rowProblem(row: unknown, kind: RowKind, labels?: readonly string[], unlabelled = false): string | null {
+  const v = validator(kind, unlabelled);
   if (!v(row)) {
     const e = v.errors![0]!;
     const field = e.instancePath ? `field ${e.instancePath.slice(1).replace(/\//g, '.')}` : 'row';
@@ -70,7 +75,7 @@ export function rowProblem(row: unknown, kind: RowKind, labels?: readonly string
     if (e.keyword === 'enum') return `${field} must be one of ${NER_TAGS.join(', ')} (got ${JSON.stringify(valueAt(row, e.instancePath))})`;
     return `${field} ${e.message ?? 'is invalid'} (got ${JSON.stringify(valueAt(row, e.instancePath))?.slice(0, 60)})`;
   }
-  if (kind === 'ner') {
+  if (kind === 'ner' && (row as NerRow).tags !== undefined) {
     const r = row as NerRow;
     if (r.tokens.length !== r.tags.length) return `tokens has ${r.tokens.length} items but tags has ${r.tags.length}`;
     for (let i = 0; i < r.tags.length; i++) {
@@ -81,7 +86,8 @@ export function rowProblem(row: unknown, kind: RowKind, labels?: readonly string
       }
     }
   }
-  if (kind === 'classification' && labels && !labels.includes((row as ClassificationRow).label)) {
+  const label = (row as ClassificationRow).label;
+  if (kind === 'classification' && labels && label !== undefined && !labels.includes(label)) {
     return `field label ${JSON.stringify((row as ClassificationRow).label)} is not one of ${labels.join(', ')}`;
   }
   return null;

@@ -18,6 +18,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmS
 import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { INIT_BASE, INIT_PRETRAINED, applyOverrides, manifestHash, repoRoot, type PhasePlan, type RunPlan, type SweepPlan } from './plan.js';
+import { acquireSweepLock } from './sweep_lock.js';
 import { RECORD_SCHEMA_VERSION, STRATEGY_BENCHMARK, checkRecord, readRecord, type CurvePoint, type PhaseResult, type RunRecord } from './record.js';
 
 export interface Shard {
@@ -279,8 +280,35 @@ function heartbeat(log: (l: string) => void, everyMs = 20000): (line: string) =>
   };
 }
 
-/** Run (or resume) a sweep. Never throws for a failed run: failures are in the summary. */
+/** Run (or resume) a sweep, holding the lock of its output folder (sweep_lock.ts). Never throws
+ * for a failed run: failures are in the summary. */
 export async function runSweep(plan: SweepPlan, opts: RunnerOptions): Promise<SweepSummary> {
+  const outDir = resolve(opts.outDir);
+  mkdirSync(outDir, { recursive: true });
+  const release = acquireSweepLock(outDir, opts.shard ?? undefined, opts.log);
+  try {
+    return await runSweepLocked(plan, opts);
+  } finally {
+    release();
+  }
+}
+
+/** A record that exists and reads back as a valid record of this version: the run is done. A
+ * corrupt one (cut short, edited, another schema) is moved aside with a message and rerun. */
+function hasGoodRecord(path: string, log: (l: string) => void): boolean {
+  if (!existsSync(path)) return false;
+  try {
+    readRecord(path);
+    return true;
+  } catch (e) {
+    const aside = `${path}.bad-${Date.now()}`;
+    renameSync(path, aside);
+    log(`note: ${(e as Error).message.split('\n')[0]}; moved it to ${aside}; the run is done again`);
+    return false;
+  }
+}
+
+async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<SweepSummary> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const outDir = resolve(opts.outDir);
   const retries = opts.retries ?? 1;
@@ -294,10 +322,10 @@ export async function runSweep(plan: SweepPlan, opts: RunnerOptions): Promise<Sw
   });
   for (const s of plan.skipped) log(`note: ${s.suite}/${s.strategy} is left out: ${s.reason.split('\n').join(' ')}`);
 
-  const todo = runs.filter((r) => !existsSync(recordPath(outDir, r.runId)));
+  const todo = runs.filter((r) => !hasGoodRecord(recordPath(outDir, r.runId), log));
   summary.skipped = runs.length - todo.length;
   if (summary.skipped) log(`${summary.skipped} of ${runs.length} runs already have a record (skipped)`);
-  for (const r of runs) if (existsSync(recordPath(outDir, r.runId))) summary.records.push(recordPath(outDir, r.runId));
+  for (const r of runs) if (!todo.includes(r)) summary.records.push(recordPath(outDir, r.runId));
   // Records made from another base model must not be mixed with new ones in one leaderboard.
   if (summary.records.length && !plan.basePhase && opts.baseDir) {
     const sha = fileSha256(join(resolve(opts.baseDir), 'model.safetensors'));

@@ -3,7 +3,7 @@
 // Directories: build the whole directory under a temp name, then rename it into place; an old
 // directory of the same name is moved aside first and removed only after the new one is in place.
 
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
@@ -52,4 +52,32 @@ export function writeDirAtomic(path: string, fill: (tmpDir: string) => void): vo
   } else {
     renameSync(tmp, path);
   }
+}
+
+/**
+ * Repair what a kill in the middle of writeDirAtomic(path) left beside `path`: half-written temp
+ * directories are removed; when the kill fell between moving the old directory aside and moving
+ * the new one in, the old one is put back (it is complete). Returns one line per action.
+ */
+export function recoverDirAtomic(path: string): string[] {
+  const parent = dirname(path);
+  if (!existsSync(parent)) return [];
+  const prefix = `.${basename(path)}.`;
+  const said: string[] = [];
+  const leftovers = readdirSync(parent).filter((n) => n.startsWith(prefix)).sort();
+  const olds = leftovers.filter((n) => n.startsWith(`${prefix}old-`));
+  for (const n of leftovers.filter((n) => n.startsWith(`${prefix}tmpdir-`))) {
+    rmSync(join(parent, n), { recursive: true, force: true });
+    said.push(`removed ${join(parent, n)}, a partial copy of ${path} left by an interrupted write`);
+  }
+  if (!existsSync(path) && olds.length > 0) {
+    const keep = olds.pop()!;
+    renameSync(join(parent, keep), path);
+    said.push(`restored ${path} from ${join(parent, keep)} (a write of it was interrupted)`);
+  }
+  for (const n of olds) {
+    rmSync(join(parent, n), { recursive: true, force: true });
+    said.push(`removed ${join(parent, n)}, a replaced copy of ${path}`);
+  }
+  return said;
 }

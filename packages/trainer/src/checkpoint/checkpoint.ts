@@ -121,13 +121,28 @@ export function readCheckpoint(dir: string): LoadedCheckpoint {
   const weights = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, t] of dec.tensors) {
     if (t.dtype !== 'F32') throw new CheckpointError(`${wpath}: tensor '${name}' is ${t.dtype}; tunebench loads F32 weights only`);
+    assertFinite(t.data as Float32Array, `${wpath}: tensor '${name}'`);
     weights.set(name, { shape: t.shape, data: t.data as Float32Array });
   }
   const vpath = join(dir, VOCAB_FILE);
   const vocab = existsSync(vpath) ? readFileSync(vpath, 'utf8').replace(/\n$/, '').split('\n') : null;
+  // A vocab.txt that does not match the embedding is a damaged or mismatched checkpoint, not a
+  // request to grow the vocabulary (growth is asked for with tokenizer.vocab / --vocab).
+  const vocabSize = config.vocab_size;
+  if (vocab && typeof vocabSize === 'number' && vocab.length !== vocabSize) {
+    throw new CheckpointError(`${dir}: ${VOCAB_FILE} has ${vocab.length} tokens but ${CONFIG_FILE} says vocab_size ${vocabSize}; ` +
+      'the checkpoint is damaged or mixes two models (to extend a vocabulary, pass the extended vocab.txt with --vocab)');
+  }
   const spath = join(dir, TRAINER_STATE_FILE);
   const trainerState = existsSync(spath) ? readJson(spath) : null;
   return { dir, config, weights, vocab, trainerState, hasOptimizer: existsSync(join(dir, OPTIMIZER_FILE)) };
+}
+
+/** Throws when `data` holds a NaN or an infinity, naming `what` and the first such index. */
+export function assertFinite(data: Float32Array, what: string): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]!)) throw new CheckpointError(`${what} holds a non-finite value (${data[i]} at index ${i}); the checkpoint is damaged`);
+  }
 }
 
 export interface LoadReport {
@@ -204,6 +219,7 @@ export function readOptimizer(dir: string, layout: FlatLayout, totalSize: number
     if (!shape) throw new CheckpointError(`${path}: optimizer state for '${name}', which is not in the model`);
     if (shape.join(',') !== t.shape.join(',')) throw new CheckpointError(`${path}: '${key}' has shape [${t.shape}] but the model has [${shape}]`);
     const r = layout.range(name);
+    assertFinite(t.data as Float32Array, `${path}: tensor '${key}'`);
     (which === 'exp_avg' ? m : v).set(t.data as Float32Array, r.offset);
     if (which === 'exp_avg') names.push(name);
   }

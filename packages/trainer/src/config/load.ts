@@ -183,6 +183,10 @@ export function loadTrainConfig(command: 'pretrain' | 'finetune', src: ConfigSou
   if (c.training.earlyStopping && !c.data.dev && !c.data.dataset) {
     throw new ConfigError(`${where('training.earlyStopping')}: early stopping needs a dev set (data.dev or data.dataset)`);
   }
+  if (c.optimizer.lr === 0) {
+    // Allowed (a dry run of the pipeline), but almost always a mistake.
+    console.error(`[tunebench] warning: ${where('optimizer.lr')}: optimizer.lr is 0: no parameter will change during training`);
+  }
   return c;
 }
 

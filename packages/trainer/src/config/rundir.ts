@@ -9,7 +9,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { writeFileAtomic } from '../checkpoint/atomic.js';
+import { recoverDirAtomic, writeFileAtomic } from '../checkpoint/atomic.js';
 import { ConfigError } from './load.js';
 
 export const RUN_CONFIG_FILE = 'config.json';
@@ -18,7 +18,8 @@ export const RUN_METRICS_FILE = 'metrics.json';
 export const RUN_CHECKPOINT_DIR = 'checkpoint';
 
 /** Keys a resumed run may change (they only say how long to run or how often to report). */
-const RESUME_MAY_DIFFER = new Set(['training.epochs', 'training.maxSteps', 'training.logEvery', 'training.evalEvery', 'training.saveEvery']);
+// outputDir: a run folder moved elsewhere resumes where it now is (the move is logged).
+const RESUME_MAY_DIFFER = new Set(['outputDir', 'training.epochs', 'training.maxSteps', 'training.logEvery', 'training.evalEvery', 'training.saveEvery']);
 
 function flatten(o: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
   if (o && typeof o === 'object' && !Array.isArray(o)) {
@@ -58,8 +59,17 @@ export class RunDir {
     this.dir = dir;
     this.checkpointDir = join(dir, RUN_CHECKPOINT_DIR);
     RunDir.check(dir, config, opts);
+    const movedFrom = opts.resume ? RunDir.savedOutputDir(dir) : null;
     mkdirSync(dir, { recursive: true });
+    const notes = recoverDirAtomic(this.checkpointDir);
+    if (movedFrom !== null && movedFrom !== (config as { outputDir?: unknown }).outputDir) {
+      notes.push(`this run was started in ${movedFrom}; it has moved to ${dir} and continues here`);
+    }
     writeFileAtomic(join(dir, RUN_CONFIG_FILE), JSON.stringify({ command: opts.command, config, gitRevision: gitRevision(), node: process.version }, null, 2) + '\n');
+    for (const n of notes) {
+      this.log(n);
+      console.error(`[tunebench] ${n}`);
+    }
   }
 
   /**
@@ -85,6 +95,12 @@ export class RunDir {
     } else if (exists) {
       throw new ConfigError(`${dir} already holds a run; use --resume to continue it, or choose another output directory`);
     }
+  }
+
+  /** The outputDir a run directory's saved config names (null when none is recorded). */
+  private static savedOutputDir(dir: string): string | null {
+    const saved = JSON.parse(readFileSync(join(dir, RUN_CONFIG_FILE), 'utf8')) as { config?: { outputDir?: unknown } };
+    return typeof saved.config?.outputDir === 'string' ? saved.config.outputDir : null;
   }
 
   log(line: string): void {

@@ -42,7 +42,7 @@ function kindFor(task: TaskKind): RowKind {
  * Rows of one split: `source` is a shipped dataset name or a JSONL path. For mlm, a classification
  * or NER dataset's rows are read for their text (a dataset's corpus file when it has one).
  */
-export function loadRows(source: string, split: 'train' | 'dev' | 'test', task: TaskKind, limit = 0): Row[] {
+export function loadRows(source: string, split: 'train' | 'dev' | 'test', task: TaskKind, limit = 0, opts: { unlabelled?: boolean } = {}): Row[] {
   let rows: Row[];
   if (DATASETS[source]) {
     const info = DATASETS[source]!;
@@ -63,7 +63,7 @@ export function loadRows(source: string, split: 'train' | 'dev' | 'test', task: 
     if (!existsSync(source)) {
       throw new Error(`unknown dataset ${JSON.stringify(source)} (known: ${DATASET_NAMES.join(', ')}) and no JSONL file at that path`);
     }
-    rows = loadJsonl(source, task === 'mlm' ? 'corpus' : kindFor(task)) as Row[];
+    rows = loadJsonl(source, task === 'mlm' ? 'corpus' : kindFor(task), { unlabelled: opts.unlabelled }) as Row[];
   }
   return limit > 0 ? rows.slice(0, limit) : rows;
 }

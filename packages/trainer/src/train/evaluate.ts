@@ -28,6 +28,14 @@ function softmaxRow(a: Float32Array, off: number, n: number): number[] {
   return e.map((x) => x / s);
 }
 
+/** A model produced NaN or an infinity where a number was due (outputs, loss, gradients). */
+export class NonFiniteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NonFiniteError';
+  }
+}
+
 /**
  * Evaluate `backend` on `examples` (eval mode). MLM masks with a fixed seed per batch, so dev
  * losses are comparable across steps and runs. `withLabels` = false skips the metrics (predict).
@@ -52,6 +60,11 @@ export async function evaluateExamples(
   for (const { items } of evalBatches(examples, batchSize)) {
     const batch = collator.collate(items, maskSeed(opts.evalSeed ?? 0x5eed, 1 << 20, bi++));
     const pred = await backend.predict(batch);
+    const bad = pred.logits.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) {
+      throw new NonFiniteError(`the model's outputs hold a non-finite value (${pred.logits[bad]}) in the batch of rows ${items[0]!.id}…${items[items.length - 1]!.id}; ` +
+        'its weights are damaged or training diverged, so no score or prediction is written');
+    }
     if (Number.isFinite(pred.loss)) {
       lossSum += pred.loss * items.length;
       lossRows += items.length;

@@ -54,11 +54,15 @@ export async function runInference(command: 'evaluate' | 'predict', c: InferRunC
   const m = loadModel(c.checkpoint);
   const task: TaskKind = m.task.kind;
   const source = c.data.file ?? c.data.dataset!;
-  const rows = loadRows(source, c.data.file ? 'test' : c.data.split, task, c.data.maxRows);
-  if (!rows.length) throw new ConfigError(`${source}: no rows`);
   const withLabels = command === 'evaluate';
+  // predict needs text only: rows of a file may lack their label (carried to the output when present).
+  const rows = loadRows(source, c.data.file ? 'test' : c.data.split, task, c.data.maxRows, { unlabelled: !withLabels });
+  if (!rows.length) throw new ConfigError(`${source}: no rows`);
+  if (c.data.maxLength > m.config.maxPositions) {
+    throw new ConfigError(`data.maxLength ${c.data.maxLength} exceeds the model's max positions ${m.config.maxPositions} (${c.checkpoint}/config.json)`);
+  }
   if (withLabels && task === 'seq_cls' && rows.some((r) => r.label === undefined)) throw new ConfigError(`${source}: evaluate needs labelled rows (a "label" field)`);
-  const ex = tokenizeRows(withLabels ? rows : rows.map((r) => ({ ...r, label: undefined })), m.tok, task, m.labels, Math.min(c.data.maxLength, m.config.maxPositions), {
+  const ex = tokenizeRows(withLabels ? rows : rows.map((r) => ({ ...r, label: undefined, tags: undefined })), m.tok, task, m.labels, c.data.maxLength, {
     labelAllTokens: m.task.labelAllTokens,
     source,
   });
@@ -84,7 +88,9 @@ export async function runInference(command: 'evaluate' | 'predict', c: InferRunC
       device: backend.device,
     };
     if (command === 'predict') {
-      const lines = r.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n';
+      // Gold labels / tags the rows carry go beside each prediction (rows and predictions share ids).
+      const gold = new Map(rows.map((row) => [row.id, row.label !== undefined ? { gold: row.label } : row.tags ? { gold_tags: row.tags } : {}]));
+      const lines = r.predictions.map((p) => JSON.stringify({ ...p, ...gold.get(p.id) })).join('\n') + '\n';
       writeFileAtomic(join(out.dir, 'predictions.jsonl'), lines);
       record.predictions = join(out.dir, 'predictions.jsonl');
       say(`wrote ${r.predictions.length} predictions to ${record.predictions}`);
