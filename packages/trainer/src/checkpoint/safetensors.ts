@@ -102,15 +102,17 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   const tensors = new Map<string, TensorOut>();
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') {
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${source}: __metadata__ is not a JSON object of strings`);
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== 'string') throw new Error(`${source}: __metadata__.${k} is not a string`);
         metadata[k] = v;
       }
       continue;
     }
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${source}: the header entry of tensor '${name}' is not a JSON object`);
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = info.dtype as SafetensorsDtype;
-    if (!(dtype in DTYPE_BYTES)) throw new Error(`${source}: tensor '${name}' has unsupported dtype ${JSON.stringify(info.dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) throw new Error(`${source}: tensor '${name}' has unsupported dtype ${JSON.stringify(info.dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
     const shape = info.shape as number[];
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`${source}: tensor '${name}' has a bad shape ${JSON.stringify(info.shape)}`);
     const off = info.data_offsets as [number, number];
