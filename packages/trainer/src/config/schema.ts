@@ -141,7 +141,7 @@ export interface InferRunConfig {
   outputDir: string;
   /** Checkpoint directory (model.safetensors + config.json + vocab.txt). */
   checkpoint: string;
-  data: { dataset: string | null; split: 'train' | 'dev' | 'test'; file: string | null; maxLength: number; maxRows: number };
+  data: { dataset: string | null; split: 'train' | 'dev' | 'test'; file: string | null; maxLength: number | null; maxRows: number };
   batchSize: number;
 }
 
@@ -331,7 +331,9 @@ export const INFER_SCHEMA = {
       dataset: nullableStr(),
       split: { enum: ['train', 'dev', 'test'], default: 'test' },
       file: nullableStr(),
-      maxLength: int({ minimum: 4, maximum: 512, default: 128 }),
+      // null: 128 or the model's max positions, whichever is smaller; a larger value than the
+      // model's positions is refused (never clamped while the config records it).
+      maxLength: { type: ['integer', 'null'], minimum: 4, maximum: 512, default: null },
       maxRows: int({ minimum: 0, default: 0 }),
     }),
     batchSize: int({ minimum: 1, default: 64 }),

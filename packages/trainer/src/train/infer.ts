@@ -58,17 +58,19 @@ export async function runInference(command: 'evaluate' | 'predict', c: InferRunC
   // predict needs text only: rows of a file may lack their label (carried to the output when present).
   const rows = loadRows(source, c.data.file ? 'test' : c.data.split, task, c.data.maxRows, { unlabelled: !withLabels });
   if (!rows.length) throw new ConfigError(`${source}: no rows`);
-  if (c.data.maxLength > m.config.maxPositions) {
+  if (c.data.maxLength !== null && c.data.maxLength > m.config.maxPositions) {
     throw new ConfigError(`data.maxLength ${c.data.maxLength} exceeds the model's max positions ${m.config.maxPositions} (${c.checkpoint}/config.json)`);
   }
+  const maxLength = c.data.maxLength ?? Math.min(128, m.config.maxPositions);
+  c = { ...c, data: { ...c.data, maxLength } }; // the run directory records the length used
   if (withLabels && task === 'seq_cls' && rows.some((r) => r.label === undefined)) throw new ConfigError(`${source}: evaluate needs labelled rows (a "label" field)`);
-  const ex = tokenizeRows(withLabels ? rows : rows.map((r) => ({ ...r, label: undefined, tags: undefined })), m.tok, task, m.labels, c.data.maxLength, {
+  const ex = tokenizeRows(withLabels ? rows : rows.map((r) => ({ ...r, label: undefined, tags: undefined })), m.tok, task, m.labels, maxLength, {
     labelAllTokens: m.task.labelAllTokens,
     source,
   });
   const out: RunDir = new RunDir(c.outputDir, c, { resume: false, command });
   run = out;
-  const backend = await backendFactory({ config: m.config, heads: m.heads, store: m.store, lora: m.lora, loss: {}, maxBatch: c.batchSize, maxLength: c.data.maxLength });
+  const backend = await backendFactory({ config: m.config, heads: m.heads, store: m.store, lora: m.lora, loss: {}, maxBatch: c.batchSize, maxLength });
   try {
     backend.load();
     const t0 = Date.now();
