@@ -62,7 +62,11 @@ export class CheckpointError extends Error {
 /** Write a checkpoint directory atomically. */
 export function writeCheckpoint(dir: string, store: TensorStore, contents: CheckpointContents, layout?: FlatLayout): void {
   const weights: Record<string, TensorIn> = {};
-  for (const s of store.specs) weights[s.name] = { shape: s.shape, data: store.get(s.name) };
+  for (const s of store.specs) {
+    // Never write weights that went non-finite: the last good checkpoint stays the newest.
+    assertFinite(store.get(s.name), `parameter '${s.name}'`, `refusing to write the checkpoint ${dir}`);
+    weights[s.name] = { shape: s.shape, data: store.get(s.name) };
+  }
   const weightBytes = encodeSafetensors(weights, { format: 'pt' });
   let optBytes: Uint8Array | null = null;
   if (contents.optimizer) {
@@ -138,10 +142,10 @@ export function readCheckpoint(dir: string): LoadedCheckpoint {
   return { dir, config, weights, vocab, trainerState, hasOptimizer: existsSync(join(dir, OPTIMIZER_FILE)) };
 }
 
-/** Throws when `data` holds a NaN or an infinity, naming `what` and the first such index. */
-export function assertFinite(data: Float32Array, what: string): void {
+/** Throws when `data` holds a NaN or an infinity, naming `what`, the first such index and `why`. */
+export function assertFinite(data: Float32Array, what: string, why = 'the checkpoint is damaged'): void {
   for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i]!)) throw new CheckpointError(`${what} holds a non-finite value (${data[i]} at index ${i}); the checkpoint is damaged`);
+    if (!Number.isFinite(data[i]!)) throw new CheckpointError(`${what} holds a non-finite value (${data[i]} at index ${i}); ${why}`);
   }
 }
 
