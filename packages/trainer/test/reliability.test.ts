@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { runTrainerCli as run } from './cli_helpers.js';
 import { decodeSafetensors, encodeSafetensors, type TensorIn } from '../src/checkpoint/safetensors.js';
 import { recoverDirAtomic, writeDirAtomic } from '../src/checkpoint/atomic.js';
+import { writeCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { WN_TOPIC_LABELS } from '@tunebench/datasets';
 
 const BASE = resolve(import.meta.dirname, '../../../models/tiny-en-base');
@@ -137,4 +138,16 @@ test('recoverDirAtomic removes half-written copies and restores a directory whos
   assert.deepEqual(readdirSync(parent), ['checkpoint']);
   assert.equal(readFileSync(join(target, 'a.txt'), 'utf8'), 'one');
   assert.deepEqual(recoverDirAtomic(target), []);
+});
+
+test('writeCheckpoint refuses weights that went non-finite and leaves the previous checkpoint as it was', () => {
+  const target = join(dir, 'guarded');
+  const data = new Map([['a', new Float32Array([1, 2, 3])], ['b', new Float32Array([4, 5])]]);
+  const store = { specs: [{ name: 'a', shape: [3] }, { name: 'b', shape: [2] }], get: (n: string) => data.get(n)! };
+  writeCheckpoint(target, store, { config: { step: 1 } });
+  const before = readFileSync(join(target, 'model.safetensors'));
+  data.get('b')![1] = Infinity;
+  assert.throws(() => writeCheckpoint(target, store, { config: { step: 2 } }), /parameter 'b' holds a non-finite value \(Infinity at index 1\); refusing to write the checkpoint/);
+  assert.deepEqual(readFileSync(join(target, 'model.safetensors')), before);
+  assert.deepEqual(JSON.parse(readFileSync(join(target, 'config.json'), 'utf8')), { step: 1 });
 });
