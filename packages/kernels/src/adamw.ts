@@ -15,7 +15,8 @@
 //   [7] gradScale     multiplies every gradient first (1 / gradient-accumulation steps)
 //   [8] 1 − beta1     [9] 1 − beta2     (computed in float64, as PyTorch does: f32(1 − 0.999) differs
 //                                       from 1 − f32(0.999) by 1.3e-5 relative, which shows in v)
-// adamw_hyperparameters({...}) builds it (bias corrections in float64, as PyTorch does).
+// adamw_hyperparameters({...}) builds it (bias corrections in float64, as PyTorch does);
+// adamw_hyperparameters64 gives the same words unrounded, for float64 references.
 //
 // Per element of a range (g = grads·gradScale·clip):
 //   clip = min(1, maxGradNorm / (gradScale·sqrt(normSq) + 1e-6))   (PyTorch's clip_coef, clamped)
@@ -73,8 +74,16 @@ export interface AdamWHyper {
   gradScale?: number;
 }
 
-/** The 8 f32 words of the hyper-parameter buffer for one step (write with gpu.write each step). */
+/** The ADAMW_HYPER_WORDS f32 words of the hyper-parameter buffer for one step (write with gpu.write each step). */
 export function adamw_hyperparameters(h: AdamWHyper): Float32Array {
+  return Float32Array.from(adamw_hyperparameters64(h));
+}
+
+/**
+ * The same words in float64, unrounded: what a float64 reference of a whole training step (the
+ * trainer's model reference) passes to adamw_update_reference.
+ */
+export function adamw_hyperparameters64(h: AdamWHyper): Float64Array {
   const bad = (k: string, v: number, why: string) => {
     throw new Error(`adamw_hyperparameters: ${k}=${v} ${why}`);
   };
@@ -87,7 +96,7 @@ export function adamw_hyperparameters(h: AdamWHyper): Float32Array {
   if (!(maxNorm >= 0)) bad('maxGradNorm', maxNorm, 'must be ≥ 0 (0 = no clipping)');
   const gradScale = h.gradScale ?? 1;
   if (!(gradScale > 0) || !Number.isFinite(gradScale)) bad('gradScale', gradScale, 'must be a finite number > 0');
-  return Float32Array.of(
+  return Float64Array.of(
     h.lr,
     h.beta1,
     h.beta2,

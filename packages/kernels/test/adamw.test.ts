@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   adamw_hyperparameters,
+  adamw_hyperparameters64,
   adamw_update,
   adamw_update_reference,
   assertAllClose,
@@ -249,6 +250,14 @@ test('clipping matches torch.nn.utils.clip_grad_norm_ (norm and the clipped grad
   const want = c.clipped.flat();
   assertAllClose('clipped gradient', await gpu.read(M), want, (i) => 2 ** -21 * Math.abs(want[i]));
   for (const b of [G, NS, P, M, Vb, H]) b.destroy();
+});
+
+test('adamw_hyperparameters64 holds the words unrounded (1 − β in float64), adamw_hyperparameters their f32 rounding', () => {
+  const h = { lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 3, maxGradNorm: 1.5, gradScale: 0.25 };
+  const want = [3e-4, 0.9, 0.999, 1e-8, 1 - 0.9 ** 3, Math.sqrt(1 - 0.999 ** 3), 1.5, 0.25, 1 - 0.9, 1 - 0.999];
+  assert.deepEqual(Array.from(adamw_hyperparameters64(h)), want);
+  assert.deepEqual(Array.from(adamw_hyperparameters(h)), want.map((x) => Math.fround(x)));
+  assert.throws(() => adamw_hyperparameters64({ ...h, beta2: 1 }), /beta2=1/);
 });
 
 test('bad input fails before any dispatch', () => {

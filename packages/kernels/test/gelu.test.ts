@@ -40,6 +40,11 @@ test('reference erfc matches known values to 1e-14 relative', () => {
   for (const [z, v] of known) assert.ok(Math.abs(erfc64(z) - v) <= 1e-14 * v, `erfc(${z}) = ${erfc64(z)}, want ${v}`);
 });
 
+test('reference erf = 1 − erfc64 matches known values to 1e-14 (the GELU of the trainer\'s float64 model reference)', () => {
+  const known: [number, number][] = [[0, 0], [0.5, 0.5204998778130465], [1, 0.8427007929497149], [2.5, 0.9995930479825550], [3.5, 0.9999992569016276], [-1, -0.8427007929497149]];
+  for (const [x, v] of known) assert.ok(Math.abs(1 - erfc64(x) - v) < 1e-14, `erf(${x}) = ${1 - erfc64(x)}, expected ${v}`);
+});
+
 test('gelu forward/backward on the GPU match the reference (random N, values in [−10, 10])', async () => {
   await fc.assert(
     fc.asyncProperty(fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 3000 })), approx, fc.integer(), async (N, a, seed) => {

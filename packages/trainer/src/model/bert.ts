@@ -29,9 +29,9 @@ import {
   accumulate as accumulateInto, add_forward, attention_backward, attention_forward, bias_gelu_backward, bias_gelu_forward, copy,
   dropout_backward, dropout_forward, embedding_backward, embedding_forward, fill, layernorm_backward, layernorm_forward,
   linear_backward, linear_forward, matmul,
-  type AttentionDropout, type Binding, type Gpu, type StepEncoder,
+  type AttentionDropout, type Binding, type GeluApproximate, type Gpu, type StepEncoder,
 } from '@tunebench/kernels';
-import { validateConfig, type BertConfig } from './config.js';
+import { geluApproximate, validateConfig, type BertConfig } from './config.js';
 import { validateHeads, type HeadSpec, type LossOptions } from './heads.js';
 import { loraLinearName, paramSpecs, type LoraConfig, type ParamSpec, type ParamStore } from './params.js';
 import { validateBatch, type ModelBatch } from './batch.js';
@@ -401,8 +401,8 @@ export class BertModel implements HeadHost {
   }
 
   /** @internal (HeadHost) */
-  get act(): 'none' | 'tanh' {
-    return this.config.hiddenAct === 'gelu' ? 'none' : 'tanh';
+  get act(): GeluApproximate {
+    return geluApproximate(this.config.hiddenAct);
   }
 
   // ------------------------------------------------------------------------------ forward

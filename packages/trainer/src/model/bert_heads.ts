@@ -11,10 +11,10 @@ import {
   bias_gelu_backward, bias_gelu_forward, cosine_similarity_backward, cosine_similarity_forward, dropout_backward,
   dropout_forward, fill, gather_rows_backward, gather_rows_forward, l2_normalize_backward, l2_normalize_forward,
   linear_backward, linear_forward, mean_pool_backward, mean_pool_forward, softmax_cross_entropy,
-  type Binding, type Gpu, type StepEncoder,
+  type Binding, type GeluApproximate, type Gpu, type StepEncoder,
 } from '@tunebench/kernels';
 import type { BertConfig } from './config.js';
-import { classifierPrefix, MNR_SCALE, type HeadSpec, type LossOptions } from './heads.js';
+import { classifierPrefix, crossEntropyNormalizer, MNR_SCALE, type HeadSpec, type LossOptions } from './heads.js';
 import { validateLabels, type ModelBatch } from './batch.js';
 import { cosine_mse, tanh_backward, tanh_forward } from './head_kernels.js';
 
@@ -57,7 +57,7 @@ export interface HeadHost {
   readonly heads: HeadSpec[];
   /** Scratch gradient sink for a frozen bias (≥ max(H, F) floats). */
   readonly sink: GPUBuffer;
-  readonly act: 'none' | 'tanh';
+  readonly act: GeluApproximate;
   param(name: string): GPUBufferBinding;
   grad(name: string): GPUBufferBinding | null;
   lnF(enc: StepEncoder, name: string, out: Binding, mean: Binding, rstd: Binding, inp: Binding, rows: number): void;
@@ -74,10 +74,7 @@ export function crossEntropyLoss(m: HeadHost, enc: StepEncoder, losses: GPUBuffe
   labels: ArrayLike<number>, N: number, V: number, loss: LossOptions, lossScale: number): number {
   const cw = loss.classWeights ?? null;
   const alpha = loss.focalAlpha ?? null;
-  if (cw && cw.length !== V) throw new Error(`loss.classWeights has ${cw.length} entries, the head has ${V} classes`);
-  if (alpha && alpha.length !== V) throw new Error(`loss.focalAlpha has ${alpha.length} entries, the head has ${V} classes`);
-  let normalizer = 0;
-  for (let i = 0; i < N; i++) if (labels[i] !== -100) normalizer += cw ? cw[labels[i]] : 1;
+  const normalizer = crossEntropyNormalizer(labels, N, V, loss);
   if (normalizer <= 0) {
     fill(m.gpu, enc, losses, 0, N);
     if (dlogits) fill(m.gpu, enc, dlogits, 0, N * V);

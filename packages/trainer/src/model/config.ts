@@ -1,6 +1,8 @@
 // BertConfig: the shape of a BERT encoder (post-LayerNorm, as in Devlin et al. and Hugging Face's
 // BertModel), with the names and defaults of Hugging Face's BertConfig where one exists.
 
+import type { GeluApproximate } from '@tunebench/kernels';
+
 export interface BertConfig {
   vocabSize: number;
   hiddenSize: number;
@@ -14,6 +16,11 @@ export interface BertConfig {
   layerNormEps: number;
   initializerRange: number;
   hiddenAct: 'gelu' | 'gelu_tanh';
+}
+
+/** The kernels' GELU flavour of `hiddenAct`: 'gelu' is the exact erf form ('none'), 'gelu_tanh' the tanh approximation. */
+export function geluApproximate(act: BertConfig['hiddenAct']): GeluApproximate {
+  return act === 'gelu' ? 'none' : 'tanh';
 }
 
 type Shape = Pick<BertConfig, 'numLayers' | 'hiddenSize' | 'numHeads' | 'intermediateSize'>;

@@ -73,3 +73,21 @@ export function classifierPrefix(heads: HeadSpec[], index: number): string {
   const n = heads.filter((h) => h.kind === 'seq_cls' || h.kind === 'token_cls').length;
   return n <= 1 ? 'classifier' : `heads.${index}.classifier`;
 }
+
+/**
+ * The divisor of a head's summed cross-entropy, as PyTorch's mean: the number of non-ignored rows
+ * (label ≠ −100), or with `classWeights` the sum of their weights (0 = nothing to learn). Checks
+ * that the per-class arrays have one entry per class and that γ ≥ 0. Used by the GPU heads and
+ * the float64 reference alike.
+ */
+export function crossEntropyNormalizer(labels: ArrayLike<number>, N: number, numClasses: number, loss: LossOptions): number {
+  const cw = loss.classWeights ?? null;
+  const alpha = loss.focalAlpha ?? null;
+  const gamma = loss.focalGamma ?? 0;
+  if (cw && cw.length !== numClasses) throw new Error(`loss.classWeights has ${cw.length} entries, the head has ${numClasses} classes`);
+  if (alpha && alpha.length !== numClasses) throw new Error(`loss.focalAlpha has ${alpha.length} entries, the head has ${numClasses} classes`);
+  if (!(gamma >= 0)) throw new Error(`loss.focalGamma must be >= 0, got ${gamma}`);
+  let normalizer = 0;
+  for (let i = 0; i < N; i++) if (labels[i] !== -100) normalizer += cw ? cw[labels[i]] : 1;
+  return normalizer;
+}
