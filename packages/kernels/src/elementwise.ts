@@ -13,7 +13,7 @@
 // read-only and read-write in a dispatch). Workgroups are laid out on a 2-D grid (x ≤ 65535) so N of any size fits; a single
 // dispatch of 16M elements runs in tens of milliseconds.
 //
-// Also here: small helpers the other K2 families share (2-D grids, f32 bit patterns for
+// Also here: small helpers other kernel families share (2-D grids, f32 bit patterns for
 // uniforms, per-device scratch buffers).
 
 import { bindingOffset, type Binding, type Gpu, type StepEncoder } from './runtime.js';

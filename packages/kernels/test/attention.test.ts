@@ -306,7 +306,7 @@ test('attention launchers reject bad input before dispatching', () => {
   assert.equal(enc.size, 0);
 });
 
-// ---- PyTorch goldens (scripts/golden_k2.py: masked_fill(−inf) + softmax + autograd, float64) ----
+// ---- PyTorch goldens (scripts/golden_layernorm_gelu_attention_embedding.py: masked_fill(−inf) + softmax + autograd, float64) ----
 interface TorchAttention { B: number; T: number; NH: number; HS: number; mask: number[]; q: number[]; k: number[]; v: number[];
   dout: number[]; out: number[]; lse: number[]; dq: number[]; dk: number[]; dv: number[] }
 const golden = JSON.parse(readFileSync(new URL('./fixtures/attention_torch.json', import.meta.url), 'utf8')) as { cases: TorchAttention[] };

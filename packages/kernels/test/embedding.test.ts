@@ -189,7 +189,7 @@ test('embedding launchers reject bad input before dispatching', () => {
   assert.equal(enc.size, 0);
 });
 
-// ---- PyTorch goldens (scripts/golden_k2.py: F.embedding ×3 + autograd, float64) ----
+// ---- PyTorch goldens (scripts/golden_layernorm_gelu_attention_embedding.py: F.embedding ×3 + autograd, float64) ----
 interface TorchEmbedding { B: number; T: number; C: number; V: number; TV: number; P: number; ids: number[]; typeIds: number[];
   wte: number[]; wpe: number[]; wtt: number[]; dout: number[]; out: number[]; dwte: number[]; dwpe: number[]; dwtt: number[] }
 const golden = JSON.parse(readFileSync(new URL('./fixtures/embedding_torch.json', import.meta.url), 'utf8')) as { cases: TorchEmbedding[] };

@@ -193,7 +193,7 @@ test('gelu launchers reject bad input before dispatching', () => {
   assert.equal(enc.size, 0);
 });
 
-// ---- PyTorch goldens (scripts/golden_k2.py: F.gelu in float64 on f32-rounded inputs) ----
+// ---- PyTorch goldens (scripts/golden_layernorm_gelu_attention_embedding.py: F.gelu in float64 on f32-rounded inputs) ----
 interface TorchGelu { approximate: GeluApproximate; N: number; x: number[]; dout: number[]; out: number[]; dinp: number[] }
 interface TorchBiasGelu { approximate: GeluApproximate; rows: number; C: number; x: number[]; bias: number[]; dout: number[]; out: number[]; dinp: number[]; dbias: number[] }
 const golden = JSON.parse(readFileSync(new URL('./fixtures/gelu_torch.json', import.meta.url), 'utf8')) as { gelu: TorchGelu[]; bias_gelu: TorchBiasGelu[] };

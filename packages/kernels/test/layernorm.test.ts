@@ -213,7 +213,7 @@ test('layernorm launchers reject bad input before dispatching', () => {
   assert.equal(enc.size, 0);
 });
 
-// ---- PyTorch goldens (scripts/golden_k2.py: torch float64 on f32-rounded inputs) ----
+// ---- PyTorch goldens (scripts/golden_layernorm_gelu_attention_embedding.py: torch float64 on f32-rounded inputs) ----
 interface TorchLayernorm { N: number; C: number; eps: number; x: number[]; weight: number[]; bias: number[]; dout: number[];
   out: number[]; mean: number[]; rstd: number[]; dinp: number[]; dweight: number[]; dbias: number[] }
 const golden = JSON.parse(readFileSync(new URL('./fixtures/layernorm_torch.json', import.meta.url), 'utf8')) as { cases: TorchLayernorm[] };

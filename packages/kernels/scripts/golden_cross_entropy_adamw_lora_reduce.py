@@ -1,11 +1,13 @@
 #!/usr/bin/python3
-"""PyTorch goldens for helper K3's kernel families (run with Debian's /usr/bin/python3 + python3-torch).
+"""PyTorch goldens for softmax cross-entropy (plain, class-weighted, focal), AdamW (5 steps with
+parameter groups; gradient-norm clipping), LoRA, and the sentence-embedding reductions (mean pooling,
+L2 normalisation, cosine similarity) (run with Debian's /usr/bin/python3 + python3-torch).
 
 Writes small JSON fixtures to ../test/fixtures/: inputs, outputs and gradients computed by PyTorch
 in float64 (inputs are first rounded to float32, as the GPU sees them). The TypeScript tests read
 them; CI never needs Python.
 
-    /usr/bin/python3 packages/kernels/scripts/golden_k3.py
+    /usr/bin/python3 packages/kernels/scripts/golden_cross_entropy_adamw_lora_reduce.py
 """
 import json
 import os

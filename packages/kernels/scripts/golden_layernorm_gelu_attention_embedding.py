@@ -6,7 +6,7 @@ Writes small JSON fixtures to ../test/fixtures/<family>_torch.json: inputs, outp
 computed by PyTorch in float64 from inputs first rounded to float32 (the exact values the GPU
 sees). The TypeScript tests read them; CI never needs Python.
 
-    /usr/bin/python3 packages/kernels/scripts/golden_k2.py
+    /usr/bin/python3 packages/kernels/scripts/golden_layernorm_gelu_attention_embedding.py
 """
 import json
 import math
@@ -37,7 +37,7 @@ def ints(t):
 
 def dump(name, obj):
     obj["torch_version"] = torch.__version__
-    obj["generator"] = "packages/kernels/scripts/golden_k2.py"
+    obj["generator"] = "packages/kernels/scripts/golden_layernorm_gelu_attention_embedding.py"
     with open(os.path.join(OUT, name), "w") as f:
         json.dump(obj, f, separators=(",", ":"), allow_nan=False)
     print("wrote", name)
