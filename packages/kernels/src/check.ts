@@ -26,3 +26,18 @@ export function checkArray(kernel: string, name: string, a: ArrayLike<number>, e
     throw new Error(`${kernel}: array '${name}' has ${a.length} elements, needs ${elements}`);
   }
 }
+
+/** A size check of one operand: checkBuffer for GPU bindings, checkArray for CPU arrays. */
+export type SizeCheck<T> = (kernel: string, name: string, operand: T, elements: number) => void;
+
+/**
+ * Checks each operand against its element count, in the order of `sizes`; a null (or undefined)
+ * operand, an optional one left out, is skipped. A launcher passes checkBuffer and its float64
+ * reference checkArray, so both check the same table of sizes.
+ */
+export function checkOperands<K extends string, T>(kernel: string, check: SizeCheck<T>, sizes: Record<K, number>, operands: Record<K, T | null>): void {
+  for (const name of Object.keys(sizes) as K[]) {
+    const operand = operands[name];
+    if (operand !== null && operand !== undefined) check(kernel, name, operand, sizes[name]);
+  }
+}

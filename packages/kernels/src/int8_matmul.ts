@@ -21,7 +21,7 @@
 // adapters with usable 8-lane subgroups (quantizeVariant), else one invocation per row.
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
-import { checkArray, checkBuffer, checkDims } from './check.js';
+import { checkArray, checkBuffer, checkDims, checkOperands } from './check.js';
 import { grid2d } from './elementwise.js';
 import { subgroupMatmulUsable } from './tune.js';
 
@@ -225,12 +225,18 @@ ${each((w, i) => `    ${w.ok ? `if ${w.ok} { ` : ''}q[r * ${K4}u + j${i}] = quan
   return code;
 }
 
+// Elements of each operand, checked by the launchers (checkBuffer) and the references (checkArray).
+/** Packed words per row of K int8 values. */
+const wordsPerRow = (K: number): number => Math.ceil(K / 4);
+const quantizeSizes = (rows: number, K: number) => ({ x: rows * K, q: rows * wordsPerRow(K), scales: rows });
+const dequantizeSizes = (rows: number, K: number) => ({ out: rows * K, q: rows * wordsPerRow(K), scales: rows });
+const linearSizes = (M: number, N: number, K: number) =>
+  ({ out: M * N, qx: M * wordsPerRow(K), xscales: M, qweight: N * wordsPerRow(K), wscales: N, bias: N });
+
 function quantizeLaunch(name: string, gpu: Gpu, enc: StepEncoder, q: Binding, scales: Binding, x: Binding, rows: number, K: number): void {
   checkDims(name, { rows, K });
   const K4 = Math.ceil(K / 4);
-  checkBuffer(name, 'x', x, rows * K);
-  checkBuffer(name, 'q', q, rows * K4);
-  checkBuffer(name, 'scales', scales, rows);
+  checkOperands(name, checkBuffer, quantizeSizes(rows, K), { x, q, scales });
   if (quantizeVariant(gpu, K) === 'subgroup') {
     const R = Math.max(1, Math.min(QUANT_MAX_ROWS_PER_WG, Math.ceil(rows / 32)));
     const [gx, gy] = grid2d(Math.ceil(rows / R));
@@ -259,9 +265,7 @@ export function dequantize_int8(gpu: Gpu, enc: StepEncoder, out: Binding, q: Bin
   const name = 'dequantize_int8';
   checkDims(name, { rows, K });
   const K4 = Math.ceil(K / 4);
-  checkBuffer(name, 'out', out, rows * K);
-  checkBuffer(name, 'q', q, rows * K4);
-  checkBuffer(name, 'scales', scales, rows);
+  checkOperands(name, checkBuffer, dequantizeSizes(rows, K), { out, q, scales });
   if (rows > gpu.limits.maxComputeWorkgroupsPerDimension) throw new Error(`${name}: rows=${rows} exceeds ${gpu.limits.maxComputeWorkgroupsPerDimension}; split it`);
   enc.dispatch(gpu.pipeline(name, DEQUANTIZE_WGSL), [gpu.uniform([rows, K, K4, 0]), q, scales, out], Math.ceil(K / WG), rows);
 }
@@ -279,12 +283,7 @@ export function int8_linear_forward(
   const name = 'int8_linear_forward';
   checkDims(name, { M, N, K });
   const K4 = Math.ceil(K / 4);
-  checkBuffer(name, 'out', out, M * N);
-  checkBuffer(name, 'qx', qx, M * K4);
-  checkBuffer(name, 'xscales', xscales, M);
-  checkBuffer(name, 'qweight', qweight, N * K4);
-  checkBuffer(name, 'wscales', wscales, N);
-  if (bias) checkBuffer(name, 'bias', bias, N);
+  checkOperands(name, checkBuffer, linearSizes(M, N, K), { out, qx, xscales, qweight, wscales, bias });
   const supported = hasDot4I8Packed(gpu);
   const useDot4 = opts.useDot4 ?? supported;
   if (useDot4 && !supported) throw new Error(`${name}: useDot4 requested but the adapter lacks the WGSL language feature '${INT8_DOT4_FEATURE}'`);
@@ -313,9 +312,7 @@ export function int8At(word: number, b: number): number {
 function quantizeReference(name: string, q: Uint32Array, scales: Float64Array, x: ArrayLike<number>, rows: number, K: number): void {
   checkDims(name, { rows, K });
   const K4 = Math.ceil(K / 4);
-  checkArray(name, 'q', q, rows * K4);
-  checkArray(name, 'scales', scales, rows);
-  checkArray(name, 'x', x, rows * K);
+  checkOperands(name, checkArray, quantizeSizes(rows, K), { x, q, scales });
   for (let r = 0; r < rows; r++) {
     let amax = 0;
     for (let k = 0; k < K; k++) amax = Math.max(amax, Math.abs(x[r * K + k]));
@@ -348,9 +345,7 @@ export function dequantize_int8_reference(out: Float64Array, q: ArrayLike<number
   const name = 'dequantize_int8_reference';
   checkDims(name, { rows, K });
   const K4 = Math.ceil(K / 4);
-  checkArray(name, 'out', out, rows * K);
-  checkArray(name, 'q', q, rows * K4);
-  checkArray(name, 'scales', scales, rows);
+  checkOperands(name, checkArray, dequantizeSizes(rows, K), { out, q, scales });
   for (let r = 0; r < rows; r++) for (let k = 0; k < K; k++) out[r * K + k] = scales[r] * int8At(q[r * K4 + (k >> 2)], k & 3);
 }
 
@@ -362,12 +357,7 @@ export function int8_linear_forward_reference(
   const name = 'int8_linear_forward_reference';
   checkDims(name, { M, N, K });
   const K4 = Math.ceil(K / 4);
-  checkArray(name, 'out', out, M * N);
-  checkArray(name, 'qx', qx, M * K4);
-  checkArray(name, 'xscales', xscales, M);
-  checkArray(name, 'qweight', qweight, N * K4);
-  checkArray(name, 'wscales', wscales, N);
-  if (bias) checkArray(name, 'bias', bias, N);
+  checkOperands(name, checkArray, linearSizes(M, N, K), { out, qx, xscales, qweight, wscales, bias });
   for (let m = 0; m < M; m++) {
     for (let n = 0; n < N; n++) {
       let acc = 0;

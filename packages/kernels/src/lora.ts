@@ -20,7 +20,7 @@
 // passes over the (M, r) and (M, N) tensors cost less than that. So LoRA reuses it.
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
-import { checkArray, checkBuffer, checkDims } from './check.js';
+import { checkArray, checkBuffer, checkDims, checkOperands, type SizeCheck } from './check.js';
 import { linear_forward, matmul } from './matmul.js';
 
 const scratch = new WeakMap<Gpu, GPUBuffer>();
@@ -38,21 +38,33 @@ function checkScale(name: string, scale: number): void {
   if (!Number.isFinite(scale)) throw new Error(`${name}: scale=${scale} must be a finite number (α / r)`);
 }
 
+// The argument checks of each launcher and its float64 reference (checkBuffer / checkArray):
+// dimensions, scale, then every operand's element count.
+function checkForward<T>(name: string, check: SizeCheck<T>, o: { out: T; xa: T; inp: T; weight: T; bias: T | null; loraA: T; loraB: T },
+  M: number, N: number, K: number, r: number, scale: number): void {
+  checkDims(name, { M, N, K, r });
+  checkScale(name, scale);
+  checkOperands(name, check, { out: M * N, xa: M * r, inp: M * K, weight: N * K, bias: N, loraA: r * K, loraB: N * r }, o);
+}
+function checkBackward<T>(name: string, check: SizeCheck<T>,
+  o: { dinp: T | null; dA: T | null; dB: T | null; dout: T; inp: T; xa: T; weight: T; loraA: T; loraB: T },
+  M: number, N: number, K: number, r: number, scale: number): void {
+  checkDims(name, { M, N, K, r });
+  checkScale(name, scale);
+  checkOperands(name, check, { dinp: M * K, dA: r * K, dB: N * r, dout: M * N, inp: M * K, xa: M * r, weight: N * K, loraA: r * K, loraB: N * r }, o);
+}
+function checkMerge<T>(name: string, check: SizeCheck<T>, o: { weight: T; loraA: T; loraB: T }, N: number, K: number, r: number, scale: number): void {
+  checkDims(name, { N, K, r });
+  checkScale(name, scale);
+  checkOperands(name, check, { weight: N * K, loraA: r * K, loraB: N * r }, o);
+}
+
 /** out = inp·Wᵀ + bias + scale·(inp·Aᵀ)·Bᵀ; xa = inp·Aᵀ is written for the backward. */
 export function lora_forward(
   gpu: Gpu, enc: StepEncoder, out: Binding, xa: Binding, inp: Binding, weight: Binding, bias: Binding | null,
   loraA: Binding, loraB: Binding, M: number, N: number, K: number, r: number, scale: number,
 ): void {
-  const name = 'lora_forward';
-  checkDims(name, { M, N, K, r });
-  checkScale(name, scale);
-  checkBuffer(name, 'out', out, M * N);
-  checkBuffer(name, 'xa', xa, M * r);
-  checkBuffer(name, 'inp', inp, M * K);
-  checkBuffer(name, 'weight', weight, N * K);
-  if (bias) checkBuffer(name, 'bias', bias, N);
-  checkBuffer(name, 'loraA', loraA, r * K);
-  checkBuffer(name, 'loraB', loraB, N * r);
+  checkForward('lora_forward', checkBuffer, { out, xa, inp, weight, bias, loraA, loraB }, M, N, K, r, scale);
   linear_forward(gpu, enc, xa, inp, loraA, null, M, r, K);
   linear_forward(gpu, enc, out, inp, weight, bias, M, N, K);
   matmul(gpu, enc, { out, a: xa, b: loraB, M, N, K: r, transB: true, alpha: scale, accumulate: true });
@@ -67,18 +79,7 @@ export function lora_backward(
   inp: Binding, xa: Binding, weight: Binding, loraA: Binding, loraB: Binding,
   M: number, N: number, K: number, r: number, scale: number, accumulateDinp = false,
 ): void {
-  const name = 'lora_backward';
-  checkDims(name, { M, N, K, r });
-  checkScale(name, scale);
-  if (dinp) checkBuffer(name, 'dinp', dinp, M * K);
-  if (dA) checkBuffer(name, 'dA', dA, r * K);
-  if (dB) checkBuffer(name, 'dB', dB, N * r);
-  checkBuffer(name, 'dout', dout, M * N);
-  checkBuffer(name, 'inp', inp, M * K);
-  checkBuffer(name, 'xa', xa, M * r);
-  checkBuffer(name, 'weight', weight, N * K);
-  checkBuffer(name, 'loraA', loraA, r * K);
-  checkBuffer(name, 'loraB', loraB, N * r);
+  checkBackward('lora_backward', checkBuffer, { dinp, dA, dB, dout, inp, xa, weight, loraA, loraB }, M, N, K, r, scale);
   if (dB) matmul(gpu, enc, { out: dB, a: dout, b: xa, M: N, N: r, K: M, transA: true, alpha: scale, accumulate: true });
   if (!dA && !dinp) return;
   const g = gScratch(gpu, M * r);
@@ -91,11 +92,7 @@ export function lora_backward(
 }
 
 function mergeLaunch(name: string, sign: 1 | -1, gpu: Gpu, enc: StepEncoder, weight: Binding, loraA: Binding, loraB: Binding, N: number, K: number, r: number, scale: number): void {
-  checkDims(name, { N, K, r });
-  checkScale(name, scale);
-  checkBuffer(name, 'weight', weight, N * K);
-  checkBuffer(name, 'loraA', loraA, r * K);
-  checkBuffer(name, 'loraB', loraB, N * r);
+  checkMerge(name, checkBuffer, { weight, loraA, loraB }, N, K, r, scale);
   matmul(gpu, enc, { out: weight, a: loraB, b: loraA, M: N, N: K, K: r, alpha: sign * scale, accumulate: true });
 }
 
@@ -115,16 +112,7 @@ export function lora_forward_reference(
   out: Float64Array, xa: Float64Array, inp: ArrayLike<number>, weight: ArrayLike<number>, bias: ArrayLike<number> | null,
   loraA: ArrayLike<number>, loraB: ArrayLike<number>, M: number, N: number, K: number, r: number, scale: number,
 ): void {
-  const name = 'lora_forward_reference';
-  checkDims(name, { M, N, K, r });
-  checkScale(name, scale);
-  checkArray(name, 'out', out, M * N);
-  checkArray(name, 'xa', xa, M * r);
-  checkArray(name, 'inp', inp, M * K);
-  checkArray(name, 'weight', weight, N * K);
-  if (bias) checkArray(name, 'bias', bias, N);
-  checkArray(name, 'loraA', loraA, r * K);
-  checkArray(name, 'loraB', loraB, N * r);
+  checkForward('lora_forward_reference', checkArray, { out, xa, inp, weight, bias, loraA, loraB }, M, N, K, r, scale);
   for (let i = 0; i < M; i++) {
     for (let q = 0; q < r; q++) {
       let s = 0;
@@ -146,18 +134,7 @@ export function lora_backward_reference(
   inp: ArrayLike<number>, xa: ArrayLike<number>, weight: ArrayLike<number>, loraA: ArrayLike<number>, loraB: ArrayLike<number>,
   M: number, N: number, K: number, r: number, scale: number, accumulateDinp = false,
 ): void {
-  const name = 'lora_backward_reference';
-  checkDims(name, { M, N, K, r });
-  checkScale(name, scale);
-  if (dinp) checkArray(name, 'dinp', dinp, M * K);
-  if (dA) checkArray(name, 'dA', dA, r * K);
-  if (dB) checkArray(name, 'dB', dB, N * r);
-  checkArray(name, 'dout', dout, M * N);
-  checkArray(name, 'inp', inp, M * K);
-  checkArray(name, 'xa', xa, M * r);
-  checkArray(name, 'weight', weight, N * K);
-  checkArray(name, 'loraA', loraA, r * K);
-  checkArray(name, 'loraB', loraB, N * r);
+  checkBackward('lora_backward_reference', checkArray, { dinp, dA, dB, dout, inp, xa, weight, loraA, loraB }, M, N, K, r, scale);
   const g = new Float64Array(M * r); // scale · dout·B
   for (let i = 0; i < M; i++) {
     for (let q = 0; q < r; q++) {
@@ -197,11 +174,7 @@ export function lora_backward_reference(
 }
 
 function mergeReference(name: string, sign: number, weight: Float64Array, loraA: ArrayLike<number>, loraB: ArrayLike<number>, N: number, K: number, r: number, scale: number): void {
-  checkDims(name, { N, K, r });
-  checkScale(name, scale);
-  checkArray(name, 'weight', weight, N * K);
-  checkArray(name, 'loraA', loraA, r * K);
-  checkArray(name, 'loraB', loraB, N * r);
+  checkMerge(name, checkArray, { weight, loraA, loraB }, N, K, r, scale);
   for (let n = 0; n < N; n++) {
     for (let k = 0; k < K; k++) {
       let s = 0;

@@ -43,8 +43,9 @@
 // dispatches of at most ~4M logits each so no dispatch runs for long.
 
 import { bindingOffset, type Binding, type Gpu, type StepEncoder } from './runtime.js';
-import { checkArray, checkBuffer, checkDims } from './check.js';
-import { grid2d } from './elementwise.js';
+import { checkArray, checkBuffer, checkDims, checkOperands } from './check.js';
+import { f32bits, grid2d } from './elementwise.js';
+import { subgroupMatmulUsable } from './tune.js';
 
 // Loss of one row and dL/d log p_t from log p_t and the target: class weight, focal term. Shared
 // by every row shader below (each declares P, class_w, alpha and the flag constants it uses).
@@ -91,7 +92,6 @@ const HAS_ALPHA = 2u;
 const FOCAL = 4u;
 ${ROW_LOSS_WGSL}`;
 }
-import { subgroupMatmulUsable } from './tune.js';
 
 const WG = 64;
 /** At most this many logits per dispatch (keeps each dispatch short on a software GPU). */
@@ -298,7 +298,7 @@ ${js.map((j) => `  ${dl}[base + ${j}u] = cf * (select(0.0, 1.0, tu == ${j}u) - e
 /** Lanes per row in the 'row-per-subgroup' layout (the 8-lane subgroups checked by tune.ts). */
 const SG = 8;
 /** Chunks per lane per loop iteration in that layout. */
-let SG_UNROLL = 4;
+let sgUnroll = 4;
 let genericOnly = false;
 /** Benchmarks/tests: run the generic row-per-invocation shader even for V ≤ SMALL_V. */
 export function setSoftmaxCrossEntropyGenericRows(on: boolean): void {
@@ -307,7 +307,7 @@ export function setSoftmaxCrossEntropyGenericRows(on: boolean): void {
 /** Benchmarks/tests: set the unroll of the 'row-per-subgroup' layout (1, 2 or 4). */
 export function setSoftmaxCrossEntropyUnroll(u: number): void {
   if (![1, 2, 4].includes(u)) throw new Error(`softmax_cross_entropy: unroll=${u} must be 1, 2 or 4`);
-  SG_UNROLL = u;
+  sgUnroll = u;
 }
 
 /**
@@ -319,7 +319,7 @@ export function setSoftmaxCrossEntropyUnroll(u: number): void {
  * chunk is one vec4 load (4 logits per load instruction); otherwise a chunk is 4 scalars at
  * stride 8 (32 consecutive logits per iteration across the lanes).
  */
-function wgslSubgroup(mode: GradMode, vec4: boolean, unroll = SG_UNROLL): string {
+function wgslSubgroup(mode: GradMode, vec4: boolean, unroll = sgUnroll): string {
   const T = vec4 ? 'vec4f' : 'f32';
   const dl = mode === 'separate' ? 'dlogits' : 'logits';
   const writeGrad = mode !== 'none';
@@ -448,6 +448,9 @@ function sameBinding(a: Binding, b: Binding): boolean {
   return ba.buffer === bb.buffer && (ba.offset ?? 0) === (bb.offset ?? 0);
 }
 
+// Elements of each operand, checked by the launcher (checkBuffer) and the reference (checkArray).
+const operandSizes = (N: number, V: number) => ({ losses: N, logits: N * V, targets: N, dlogits: N * V, classWeights: V, focalAlpha: V });
+
 function checkOptions(name: string, N: number, V: number, opts: { focalGamma?: number; normalizer: number; ignoreIndex?: number }): number {
   checkDims(name, { N, V });
   const gamma = opts.focalGamma ?? 0;
@@ -478,12 +481,8 @@ export function softmax_cross_entropy(
 ): void {
   const name = 'softmax_cross_entropy';
   const gamma = checkOptions(name, N, V, opts);
-  checkBuffer(name, 'losses', losses, N);
-  checkBuffer(name, 'logits', logits, N * V);
-  checkBuffer(name, 'targets', targets, N);
-  if (dlogits) checkBuffer(name, 'dlogits', dlogits, N * V);
-  if (opts.classWeights) checkBuffer(name, 'classWeights', opts.classWeights, V);
-  if (opts.focalAlpha) checkBuffer(name, 'focalAlpha', opts.focalAlpha, V);
+  checkOperands(name, checkBuffer, operandSizes(N, V),
+    { losses, logits, targets, dlogits, classWeights: opts.classWeights ?? null, focalAlpha: opts.focalAlpha ?? null });
   const mode: GradMode = dlogits === null ? 'none' : sameBinding(dlogits, logits) ? 'inplace' : 'separate';
   const layout = softmaxCrossEntropyLayout(gpu, V, opts.layout ?? 'auto');
   const flags = (opts.classWeights ? 1 : 0) | (opts.focalAlpha ? 2 : 0) | (gamma !== 0 ? 4 : 0);
@@ -494,7 +493,7 @@ export function softmax_cross_entropy(
   if (layout === 'row-per-subgroup') {
     // vec4 loads need V % 4 == 0 (every row starts on a vec4) and 16-byte aligned bindings.
     const vec4 = V % 4 === 0 && bindingOffset(logits) % 16 === 0 && (mode !== 'separate' || bindingOffset(dlogits!) % 16 === 0);
-    pipe = gpu.pipeline(`${name}_${mode}_sg${vec4 ? '_v4' : ''}_u${SG_UNROLL}`, wgslSubgroup(mode, vec4));
+    pipe = gpu.pipeline(`${name}_${mode}_sg${vec4 ? '_v4' : ''}_u${sgUnroll}`, wgslSubgroup(mode, vec4));
     grid2 = true;
   } else {
     const perInvocation = layout === 'row-per-invocation';
@@ -534,10 +533,6 @@ export function softmaxCrossEntropyLayout(gpu: Gpu, V: number, requested: string
   return V <= SHORT_ROW ? 'row-per-invocation' : 'row-per-workgroup';
 }
 
-function f32bits(x: number): number {
-  return new Uint32Array(Float32Array.of(x).buffer)[0];
-}
-
 /** float64 reference of softmax_cross_entropy (the specification). `dlogits` may be null. */
 export function softmax_cross_entropy_reference(
   losses: Float64Array,
@@ -550,14 +545,9 @@ export function softmax_cross_entropy_reference(
 ): void {
   const name = 'softmax_cross_entropy_reference';
   const gamma = checkOptions(name, N, V, opts);
-  checkArray(name, 'losses', losses, N);
-  checkArray(name, 'logits', logits, N * V);
-  checkArray(name, 'targets', targets, N);
-  if (dlogits) checkArray(name, 'dlogits', dlogits, N * V);
   const w = opts.classWeights ?? null;
   const a = opts.focalAlpha ?? null;
-  if (w) checkArray(name, 'classWeights', w, V);
-  if (a) checkArray(name, 'focalAlpha', a, V);
+  checkOperands(name, checkArray, operandSizes(N, V), { losses, logits, targets, dlogits, classWeights: w, focalAlpha: a });
   for (let i = 0; i < N; i++) {
     const t = targets[i];
     const base = i * V;
