@@ -20,7 +20,7 @@
 // 1.9 → 0.53 ms forward; NOTES.md has the numbers.)
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
-import { checkArray, checkBuffer, checkDims } from './check.js';
+import { checkArray, checkBuffer, checkDims, checkOperands } from './check.js';
 import { row4Wgsl, vec4Rows, yzGrid } from './row4.js';
 
 const LANES = 8; // invocations along the columns (one SIMD row of lavapipe's 8 lanes)
@@ -31,45 +31,39 @@ function each(f: (e: number) => string): string {
   return Array.from({ length: GE }, (_, e) => f(e)).join('\n  ');
 }
 
-function gatherWgsl(vec4: boolean): string {
+// The shader of both kernels: invocation (lane, i) handles row i of the (nRows, C) side (out or
+// dout), vec4 columns qb, qb + 8, qb + 16, qb + 24. `read` is bound at 1, rows at 2, `write` at 3;
+// `findRow` turns r = rows[i] into a row of the (totalRows, C) side, `move(q)` moves vec4 column q.
+function rowMoveWgsl(read: string, write: string, vec4: boolean, findRow: string, move: (q: string) => string): string {
   return /* wgsl */ `
 struct Params { nRows: u32, C: u32, C4: u32, totalRows: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
-${row4Wgsl('inp', 1, 'read', vec4)}
+${row4Wgsl(read, 1, 'read', vec4)}
 @group(0) @binding(2) var<storage, read> rows: array<i32>;
-${row4Wgsl('out', 3, 'read_write', vec4)}
+${row4Wgsl(write, 3, 'read_write', vec4)}
 @compute @workgroup_size(${LANES}, ${ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let qb = wid.x * ${LANES * GE}u + lid.x;
   let i = (wid.z * nwg.y + wid.y) * ${ROWS}u + lid.y;
   if (qb >= P.C4 || i >= P.nRows) { return; }
   let r = rows[i];
-  let ok = r >= 0 && u32(r) < P.totalRows;
-  let src = min(u32(max(r, 0)), P.totalRows - 1u);
-  ${each((e) => `if (qb + ${8 * e}u < P.C4) { out_store(i, qb + ${8 * e}u, select(vec4f(0.0), inp_load(src, qb + ${8 * e}u), ok)); }`)}
+  ${findRow}
+  ${each((e) => `if (qb + ${8 * e}u < P.C4) { ${move(`qb + ${8 * e}u`)} }`)}
 }
 `;
 }
 
-function scatterAddWgsl(vec4: boolean): string {
-  return /* wgsl */ `
-struct Params { nRows: u32, C: u32, C4: u32, totalRows: u32 }
-@group(0) @binding(0) var<uniform> P: Params;
-${row4Wgsl('dout', 1, 'read', vec4)}
-@group(0) @binding(2) var<storage, read> rows: array<i32>;
-${row4Wgsl('dinp', 3, 'read_write', vec4)}
-@compute @workgroup_size(${LANES}, ${ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let qb = wid.x * ${LANES * GE}u + lid.x;
-  let i = (wid.z * nwg.y + wid.y) * ${ROWS}u + lid.y;
-  if (qb >= P.C4 || i >= P.nRows) { return; }
-  let r = rows[i];
-  if (r < 0 || u32(r) >= P.totalRows) { return; }
-  let dst = u32(r);
-  ${each((e) => `if (qb + ${8 * e}u < P.C4) { let q = qb + ${8 * e}u; dinp_store(dst, q, dinp_load(dst, q) + dout_load(i, q)); }`)}
-}
-`;
-}
+/** out[i] = inp[rows[i]]; an index out of range gives a row of zeros. */
+const gatherWgsl = (vec4: boolean): string => rowMoveWgsl('inp', 'out', vec4,
+  `let ok = r >= 0 && u32(r) < P.totalRows;
+  let src = min(u32(max(r, 0)), P.totalRows - 1u);`,
+  (q) => `out_store(i, ${q}, select(vec4f(0.0), inp_load(src, ${q}), ok));`);
+
+/** dinp[rows[i]] += dout[i]; an index out of range is skipped. */
+const scatterAddWgsl = (vec4: boolean): string => rowMoveWgsl('dout', 'dinp', vec4,
+  `if (r < 0 || u32(r) >= P.totalRows) { return; }
+  let dst = u32(r);`,
+  (q) => `let q = ${q}; dinp_store(dst, q, dinp_load(dst, q) + dout_load(i, q));`);
 
 function launch(gpu: Gpu, enc: StepEncoder, label: string, code: (vec4: boolean) => string, a: Binding, rows: Binding, out: Binding, nRows: number, C: number, totalRows: number) {
   const vec4 = vec4Rows(C);
@@ -78,6 +72,10 @@ function launch(gpu: Gpu, enc: StepEncoder, label: string, code: (vec4: boolean)
   enc.dispatch(gpu.pipeline(`${label}${vec4 ? ':vec4' : ''}`, code(vec4)), [gpu.uniform([nRows, C, C4, totalRows]), a, rows, out],
     Math.ceil(C4 / (LANES * GE)), y, z);
 }
+
+// Elements of each operand, checked by the launchers (checkBuffer) and the references (checkArray).
+const forwardSizes = (nRows: number, C: number, totalRows: number) => ({ inp: totalRows * C, rows: nRows, out: nRows * C });
+const backwardSizes = (nRows: number, C: number, totalRows: number) => ({ dinp: totalRows * C, dout: nRows * C, rows: nRows });
 
 /**
  * out (nRows, C) = inp[rows]. `totalRows` (rows of inp) defaults to what the inp binding holds.
@@ -96,9 +94,7 @@ export function gather_rows_forward(
   checkDims(name, { nRows, C });
   const total = totalRows ?? Math.floor(bindingElements(inp) / C);
   checkDims(name, { totalRows: total });
-  checkBuffer(name, 'inp', inp, total * C);
-  checkBuffer(name, 'rows', rows, nRows);
-  checkBuffer(name, 'out', out, nRows * C);
+  checkOperands(name, checkBuffer, forwardSizes(nRows, C, total), { inp, rows, out });
   launch(gpu, enc, name, gatherWgsl, inp, rows, out, nRows, C, total);
 }
 
@@ -117,9 +113,7 @@ export function gather_rows_backward(
   checkDims(name, { nRows, C });
   const total = totalRows ?? Math.floor(bindingElements(dinp) / C);
   checkDims(name, { totalRows: total });
-  checkBuffer(name, 'dinp', dinp, total * C);
-  checkBuffer(name, 'dout', dout, nRows * C);
-  checkBuffer(name, 'rows', rows, nRows);
+  checkOperands(name, checkBuffer, backwardSizes(nRows, C, total), { dinp, dout, rows });
   launch(gpu, enc, name, scatterAddWgsl, dout, rows, dinp, nRows, C, total);
 }
 
@@ -153,9 +147,7 @@ export function gather_rows_forward_reference(
 ): void {
   const name = 'gather_rows_forward_reference';
   checkDims(name, { nRows, C, totalRows });
-  checkArray(name, 'inp', inp, totalRows * C);
-  checkArray(name, 'rows', rows, nRows);
-  checkArray(name, 'out', out, nRows * C);
+  checkOperands(name, checkArray, forwardSizes(nRows, C, totalRows), { inp, rows, out });
   checkRows(name, rows, nRows, totalRows, false);
   for (let i = 0; i < nRows; i++) for (let c = 0; c < C; c++) out[i * C + c] = inp[rows[i] * C + c];
 }
@@ -171,9 +163,7 @@ export function gather_rows_backward_reference(
 ): void {
   const name = 'gather_rows_backward_reference';
   checkDims(name, { nRows, C, totalRows });
-  checkArray(name, 'dinp', dinp, totalRows * C);
-  checkArray(name, 'dout', dout, nRows * C);
-  checkArray(name, 'rows', rows, nRows);
+  checkOperands(name, checkArray, backwardSizes(nRows, C, totalRows), { dinp, dout, rows });
   checkRows(name, rows, nRows, totalRows, true);
   for (let i = 0; i < nRows; i++) for (let c = 0; c < C; c++) dinp[rows[i] * C + c] += dout[i * C + c];
 }

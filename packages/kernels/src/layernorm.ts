@@ -25,30 +25,40 @@
 // Same inputs → same bits, every run (tested).
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
-import { checkArray, checkBuffer, checkDims } from './check.js';
+import { checkArray, checkBuffer, checkDims, checkOperands } from './check.js';
 import { f32bits, grid2d, scratch } from './elementwise.js';
 import { subgroupMatmulUsable } from './tune.js';
 
 const WG = 64;
 const ROWS_PER_BLOCK = 64;
 
-const FORWARD_WGSL = /* wgsl */ `
-struct Params { N: u32, C: u32, eps: f32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read_write> mean: array<f32>;
-@group(0) @binding(3) var<storage, read_write> rstd: array<f32>;
-@group(0) @binding(4) var<storage, read> inp: array<f32>;
-@group(0) @binding(5) var<storage, read> weight: array<f32>;
-@group(0) @binding(6) var<storage, read> bias: array<f32>;
+type Access = 'read' | 'read_write';
+/**
+ * The declarations every layernorm shader starts with: the uniform `params` (struct Params with
+ * the given fields) at binding 0, then the storage arrays at bindings 1, 2, … in the order given
+ * (element type f32 unless named) — the order the launchers pass the buffers in.
+ */
+function bindings(paramFields: string, arrays: [name: string, access: Access, type?: string][]): string {
+  return [
+    `struct Params { ${paramFields} }`,
+    '@group(0) @binding(0) var<uniform> params: Params;',
+    ...arrays.map(([name, access, type = 'f32'], i) => `@group(0) @binding(${i + 1}) var<storage, ${access}> ${name}: array<${type}>;`),
+  ].join('\n');
+}
 
-@compute @workgroup_size(${WG})
+// Entry of the per-row kernels: one invocation per row r, whose elements start at x0 = r·C.
+const ROW_MAIN = /* wgsl */ `@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_id) lid: vec3u) {
   let r = (wid.y * nwg.x + wid.x) * ${WG}u + lid.x;
   if (r >= params.N) { return; }
   let C = params.C;
-  let x0 = r * C;
+  let x0 = r * C;`;
+
+const FORWARD_WGSL = /* wgsl */ `
+${bindings('N: u32, C: u32, eps: f32', [['out', 'read_write'], ['mean', 'read_write'], ['rstd', 'read_write'], ['inp', 'read'], ['weight', 'read'], ['bias', 'read']])}
+
+${ROW_MAIN}
   var s = 0.0;
   for (var c = 0u; c < C; c++) { s += inp[x0 + c]; }
   let m = s / f32(C);
@@ -64,22 +74,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 `;
 
 const BACKWARD_DINP_WGSL = /* wgsl */ `
-struct Params { N: u32, C: u32, accumulate: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> dinp: array<f32>;
-@group(0) @binding(2) var<storage, read> dout: array<f32>;
-@group(0) @binding(3) var<storage, read> inp: array<f32>;
-@group(0) @binding(4) var<storage, read> weight: array<f32>;
-@group(0) @binding(5) var<storage, read> mean: array<f32>;
-@group(0) @binding(6) var<storage, read> rstd: array<f32>;
+${bindings('N: u32, C: u32, accumulate: u32', [['dinp', 'read_write'], ['dout', 'read'], ['inp', 'read'], ['weight', 'read'], ['mean', 'read'], ['rstd', 'read']])}
 
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_id) lid: vec3u) {
-  let r = (wid.y * nwg.x + wid.x) * ${WG}u + lid.x;
-  if (r >= params.N) { return; }
-  let C = params.C;
-  let x0 = r * C;
+${ROW_MAIN}
   let m = mean[r];
   let rs = rstd[r];
   var sg = 0.0;
@@ -99,15 +96,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 }
 `;
 
+// Uniform of both parameter-gradient passes: rows N, columns C, blocks of ROWS_PER_BLOCK rows.
+const PARAMS_UNIFORM = 'N: u32, C: u32, blocks: u32';
+
 // partial layout: [0, blocks·C) dweight partials, [blocks·C, 2·blocks·C) dbias partials.
 const BACKWARD_PARAMS_PARTIAL_WGSL = /* wgsl */ `
-struct Params { N: u32, C: u32, blocks: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> partial: array<f32>;
-@group(0) @binding(2) var<storage, read> dout: array<f32>;
-@group(0) @binding(3) var<storage, read> inp: array<f32>;
-@group(0) @binding(4) var<storage, read> mean: array<f32>;
-@group(0) @binding(5) var<storage, read> rstd: array<f32>;
+${bindings(PARAMS_UNIFORM, [['partial', 'read_write'], ['dout', 'read'], ['inp', 'read'], ['mean', 'read'], ['rstd', 'read']])}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -130,11 +124,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 `;
 
 const BACKWARD_PARAMS_FINAL_WGSL = /* wgsl */ `
-struct Params { N: u32, C: u32, blocks: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> dweight: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dbias: array<f32>;
-@group(0) @binding(3) var<storage, read> partial: array<f32>;
+${bindings(PARAMS_UNIFORM, [['dweight', 'read_write'], ['dbias', 'read_write'], ['partial', 'read']])}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -249,24 +239,21 @@ function cachedWgsl(key: string, make: () => string): string {
   return s;
 }
 
+// Entry of the subgroup kernels: workgroup blk (one 8-lane subgroup) walks rows r0 .. r1 − 1.
+const SUBGROUP_MAIN = /* wgsl */ `@compute @workgroup_size(${LANES})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lane: u32) {
+  let blk = wid.y * nwg.x + wid.x;
+  let r0 = blk * params.R;
+  let r1 = min(r0 + params.R, params.N);`;
+
 function forwardSubgroupWgsl(C: number): string {
   const L = rowLayout(C);
   const ix = Array.from({ length: L.perLane }, (_, i) => chunkIndex(L, i));
   return /* wgsl */ `enable subgroups;
-struct Params { N: u32, R: u32, eps: f32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<${L.T}>;
-@group(0) @binding(2) var<storage, read_write> mean: array<f32>;
-@group(0) @binding(3) var<storage, read_write> rstd: array<f32>;
-@group(0) @binding(4) var<storage, read> inp: array<${L.T}>;
-@group(0) @binding(5) var<storage, read> weight: array<${L.T}>;
-@group(0) @binding(6) var<storage, read> bias: array<${L.T}>;
+${bindings('N: u32, R: u32, eps: f32', [['out', 'read_write', L.T], ['mean', 'read_write'], ['rstd', 'read_write'], ['inp', 'read', L.T], ['weight', 'read', L.T], ['bias', 'read', L.T]])}
 
-@compute @workgroup_size(${LANES})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lane: u32) {
-  let r0 = (wid.y * nwg.x + wid.x) * params.R;
-  let r1 = min(r0 + params.R, params.N);
+${SUBGROUP_MAIN}
 ${each(L.perLane, (i) => `  let j${i} = ${ix[i].j}; let w${i} = weight[j${i}]; let b${i} = bias[j${i}];`)}
   for (var r = r0; r < r1; r++) {
     let base = r * ${L.chunks}u;
@@ -289,22 +276,9 @@ function backwardSubgroupWgsl(C: number, accumulate: boolean): string {
   const L = rowLayout(C);
   const ix = Array.from({ length: L.perLane }, (_, i) => chunkIndex(L, i));
   return /* wgsl */ `enable subgroups;
-struct Params { N: u32, R: u32, blocks: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> dinp: array<${L.T}>;
-@group(0) @binding(2) var<storage, read_write> partial: array<${L.T}>;
-@group(0) @binding(3) var<storage, read> dout: array<${L.T}>;
-@group(0) @binding(4) var<storage, read> inp: array<${L.T}>;
-@group(0) @binding(5) var<storage, read> weight: array<${L.T}>;
-@group(0) @binding(6) var<storage, read> mean: array<f32>;
-@group(0) @binding(7) var<storage, read> rstd: array<f32>;
+${bindings('N: u32, R: u32, blocks: u32', [['dinp', 'read_write', L.T], ['partial', 'read_write', L.T], ['dout', 'read', L.T], ['inp', 'read', L.T], ['weight', 'read', L.T], ['mean', 'read'], ['rstd', 'read']])}
 
-@compute @workgroup_size(${LANES})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lane: u32) {
-  let blk = wid.y * nwg.x + wid.x;
-  let r0 = blk * params.R;
-  let r1 = min(r0 + params.R, params.N);
+${SUBGROUP_MAIN}
 ${each(L.perLane, (i) => `  let j${i} = ${ix[i].j}; let w${i} = weight[j${i}]; var dw${i} = ${L.T}(0.0); var db${i} = ${L.T}(0.0);`)}
   for (var r = r0; r < r1; r++) {
     let base = r * ${L.chunks}u;
@@ -324,6 +298,10 @@ ${each(L.perLane, (i) => `  ${guarded(ix[i].ok, `partial[pw + j${i}] = dw${i}; p
 `;
 }
 
+// Elements of each operand, checked by the launchers (checkBuffer) and the references (checkArray).
+const forwardSizes = (N: number, C: number) => ({ out: N * C, mean: N, rstd: N, inp: N * C, weight: C, bias: C });
+const backwardSizes = (N: number, C: number) => ({ dinp: N * C, dweight: C, dbias: C, dout: N * C, inp: N * C, weight: C, mean: N, rstd: N });
+
 function checkEps(name: string, eps: number): void {
   if (!(Number.isFinite(eps) && eps > 0)) throw new Error(`${name}: eps=${eps} must be a positive finite number`);
 }
@@ -334,12 +312,7 @@ export function layernorm_forward(gpu: Gpu, enc: StepEncoder, out: Binding, mean
   const name = 'layernorm_forward';
   checkDims(name, { N, C });
   checkEps(name, eps);
-  checkBuffer(name, 'out', out, N * C);
-  checkBuffer(name, 'mean', mean, N);
-  checkBuffer(name, 'rstd', rstd, N);
-  checkBuffer(name, 'inp', inp, N * C);
-  checkBuffer(name, 'weight', weight, C);
-  checkBuffer(name, 'bias', bias, C);
+  checkOperands(name, checkBuffer, forwardSizes(N, C), { out, mean, rstd, inp, weight, bias });
   if (layernormVariant(gpu, C) === 'subgroup') {
     const R = rowsPerWorkgroup(N);
     const [x, y] = grid2d(Math.ceil(N / R));
@@ -359,14 +332,7 @@ export function layernorm_backward(gpu: Gpu, enc: StepEncoder, dinp: Binding, dw
   dout: Binding, inp: Binding, weight: Binding, mean: Binding, rstd: Binding, N: number, C: number, accumulate = false): void {
   const name = 'layernorm_backward';
   checkDims(name, { N, C });
-  checkBuffer(name, 'dinp', dinp, N * C);
-  checkBuffer(name, 'dweight', dweight, C);
-  checkBuffer(name, 'dbias', dbias, C);
-  checkBuffer(name, 'dout', dout, N * C);
-  checkBuffer(name, 'inp', inp, N * C);
-  checkBuffer(name, 'weight', weight, C);
-  checkBuffer(name, 'mean', mean, N);
-  checkBuffer(name, 'rstd', rstd, N);
+  checkOperands(name, checkBuffer, backwardSizes(N, C), { dinp, dweight, dbias, dout, inp, weight, mean, rstd });
   const final = gpu.pipeline(`${name}:params_final`, BACKWARD_PARAMS_FINAL_WGSL);
   if (layernormVariant(gpu, C) === 'subgroup') {
     const R = rowsPerWorkgroup(N);
@@ -394,12 +360,7 @@ export function layernorm_forward_reference(out: Float64Array, mean: Float64Arra
   const name = 'layernorm_forward_reference';
   checkDims(name, { N, C });
   checkEps(name, eps);
-  checkArray(name, 'out', out, N * C);
-  checkArray(name, 'mean', mean, N);
-  checkArray(name, 'rstd', rstd, N);
-  checkArray(name, 'inp', inp, N * C);
-  checkArray(name, 'weight', weight, C);
-  checkArray(name, 'bias', bias, C);
+  checkOperands(name, checkArray, forwardSizes(N, C), { out, mean, rstd, inp, weight, bias });
   for (let r = 0; r < N; r++) {
     const x0 = r * C;
     let s = 0;
@@ -420,14 +381,7 @@ export function layernorm_backward_reference(dinp: Float64Array, dweight: Float6
   N: number, C: number, accumulate = false): void {
   const name = 'layernorm_backward_reference';
   checkDims(name, { N, C });
-  checkArray(name, 'dinp', dinp, N * C);
-  checkArray(name, 'dweight', dweight, C);
-  checkArray(name, 'dbias', dbias, C);
-  checkArray(name, 'dout', dout, N * C);
-  checkArray(name, 'inp', inp, N * C);
-  checkArray(name, 'weight', weight, C);
-  checkArray(name, 'mean', mean, N);
-  checkArray(name, 'rstd', rstd, N);
+  checkOperands(name, checkArray, backwardSizes(N, C), { dinp, dweight, dbias, dout, inp, weight, mean, rstd });
   for (let r = 0; r < N; r++) {
     const x0 = r * C;
     const m = mean[r];
