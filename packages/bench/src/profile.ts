@@ -20,11 +20,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { StepEncoder, Gpu, openGpu, dawnFlagsFromEnv, linear_forward, copy, mulberry32, randomF32, type Binding, type PipelineEntry } from '@tunebench/kernels';
 import {
-  StepEncoder, Gpu, openGpu, dawnFlagsFromEnv, linear_forward, copy, adamw_hyperparameters, adamw_update, mulberry32, randomF32,
-  type AdamWRange, type Binding, type PipelineEntry,
-} from '@tunebench/kernels';
-import { BertModel, makeConfig, ParamStore, paramSpecs, initParams, BERT_PRESETS, type HeadSpec, type ModelBatch } from '@tunebench/trainer';
+  makeConfig, BERT_PRESETS, DEFAULT_OPTIMIZER, newTrainingModel, recordTrainStep, syntheticBatch, type AdamWStep, type HeadSpec,
+} from '@tunebench/trainer';
 
 export const NO_QUANTIZATION = 'disable-dawn-features=timestamp_quantization';
 
@@ -249,19 +248,9 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
     const shape = BERT_PRESETS[o.model];
     const config = makeConfig(o.model, o.vocab, { maxPositions: Math.max(128, o.seq) });
     const heads: HeadSpec[] = [{ kind: 'mlm' }];
-    const store = new ParamStore(paramSpecs(config, heads));
-    initParams(store, 1, config.initializerRange);
-    const model = new BertModel(gpu, config, heads, store);
-    const rand = mulberry32(5);
-    const n = o.batch * o.seq;
-    const batch: ModelBatch = {
-      B: o.batch, T: o.seq, inputIds: Int32Array.from({ length: n }, () => 1 + Math.floor(rand() * (o.vocab - 1))),
-      attentionMask: new Int32Array(n).fill(1), tokenTypeIds: new Int32Array(n),
-      labels: Int32Array.from({ length: n }, () => (rand() < 0.15 ? Math.floor(rand() * o.vocab) : -100)),
-    };
-    const ranges: AdamWRange[] = store.specs.map((s) => ({ ...store.range(s.name), weightDecay: s.noDecay ? 0 : 0.01 }));
-    const m = gpu.zeros(store.totalSize * 4), v = gpu.zeros(store.totalSize * 4);
-    const hyper = gpu.buffer(adamw_hyperparameters({ lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1 }));
+    const { model, adamw, ranges, destroy } = newTrainingModel(gpu, config, heads, { weightDecay: 0.01 });
+    const batch = syntheticBatch(o.batch, o.seq, o.vocab, 'mlm', 5);
+    const update: AdamWStep = { ranges, hyper: { lr: 1e-4, step: 1, gradScale: 1 }, optimizer: { ...DEFAULT_OPTIMIZER, maxGradNorm: 0 } };
     const stepMs: number[] = [];
     try {
       log(`profiling ${o.steps} MLM training steps of BERT-${o.model} (L${shape.numLayers} H${shape.hiddenSize} A${shape.numHeads}, vocab ${o.vocab}), B ${o.batch} × T ${o.seq}, after 1 warm-up step`);
@@ -269,10 +258,7 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
         rec.active = step > 0;
         rec.step = step;
         const enc = gpu.encoder(`profile step ${step}`);
-        model.zeroGrads(enc);
-        model.forward(enc, batch, { train: true, seed: 1, step: step + 1 });
-        model.backward(enc);
-        adamw_update(gpu, enc, model.params, model.grads, m, v, hyper, null, ranges);
+        recordTrainStep(enc, model, adamw, { batch, dropoutSeed: 1, step: step + 1 }, update);
         const t0 = performance.now();
         await enc.submit();
         await gpu.sync();
@@ -280,8 +266,7 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
       }
     } finally {
       rec.active = false;
-      model.destroy();
-      [m, v, hyper].forEach((b) => b.destroy());
+      destroy();
     }
     const ds = rec.timed.splice(0);
     const qs = rec.queueStartNs.splice(0).sort((a, b) => a - b);

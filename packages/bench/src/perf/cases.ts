@@ -3,10 +3,9 @@
 // written here and never tuned: if it changed, every ratio of every stored baseline would shift
 // (bump PERF_SET in record.ts if it ever must change).
 import {
-  linear_forward, linear_backward, layernorm_forward, gelu_forward, attention_forward, adamw_update, adamw_hyperparameters, ADAMW_HYPER_WORDS,
-  mulberry32, randomF32, type Gpu, type StepEncoder, type AdamWRange,
+  linear_forward, linear_backward, layernorm_forward, gelu_forward, attention_forward, mulberry32, randomF32, type Gpu, type StepEncoder,
 } from '@tunebench/kernels';
-import { BertModel, makeConfig, ParamStore, paramSpecs, initParams, type HeadSpec, type ModelBatch } from '@tunebench/trainer';
+import { DEFAULT_OPTIMIZER, makeConfig, newTrainingModel, recordTrainStep, syntheticBatch, type AdamWStep, type HeadSpec } from '@tunebench/trainer';
 
 export interface PerfInstance {
   run(enc: StepEncoder): void;
@@ -101,7 +100,7 @@ function attentionCase(B: number, T: number, NH: number, HS: number): PerfCase {
   };
 }
 
-/** One full MLM training step (forward, backward, AdamW) of a 2-layer, 128-wide BERT. */
+/** One full MLM training step (the training loop's recordTrainStep: forward, backward, AdamW) of a 2-layer, 128-wide BERT. */
 function trainStepCase(B: number, T: number): PerfCase {
   const V = 2048;
   const config = makeConfig({ numLayers: 2, hiddenSize: 128, numHeads: 2, intermediateSize: 512 }, V, { maxPositions: 128, hiddenDropout: 0.1, attentionDropout: 0.1 });
@@ -111,35 +110,14 @@ function trainStepCase(B: number, T: number): PerfCase {
   return {
     name: `train step tiny-2L MLM B${B} T${T}`, flops: 6 * P * B * T, bytes: 0,
     setup(gpu) {
-      const store = new ParamStore(paramSpecs(config, heads));
-      initParams(store, 1, config.initializerRange);
-      const model = new BertModel(gpu, config, heads, store);
-      const rand = mulberry32(7);
-      const n = B * T;
-      const batch: ModelBatch = {
-        B, T,
-        inputIds: Int32Array.from({ length: n }, () => 1 + Math.floor(rand() * (V - 1))),
-        attentionMask: new Int32Array(n).fill(1),
-        tokenTypeIds: new Int32Array(n),
-        labels: Int32Array.from({ length: n }, () => (rand() < 0.15 ? Math.floor(rand() * V) : -100)),
-      };
-      const ranges: AdamWRange[] = store.specs.map((s) => ({ ...store.range(s.name), weightDecay: s.noDecay ? 0 : 0.01 }));
-      const m = gpu.zeros(store.totalSize * 4), v = gpu.zeros(store.totalSize * 4);
-      const hyper = gpu.buffer(adamw_hyperparameters({ lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1 }));
-      void ADAMW_HYPER_WORDS;
+      const { model, adamw, ranges, destroy } = newTrainingModel(gpu, config, heads, { weightDecay: 0.01 });
+      const batch = syntheticBatch(B, T, V, 'mlm', 7);
+      // Adam's step stays 1 (a timing yardstick, not a training run).
+      const update: AdamWStep = { ranges, hyper: { lr: 1e-4, step: 1, gradScale: 1 }, optimizer: { ...DEFAULT_OPTIMIZER, maxGradNorm: 0 } };
       let step = 0;
       return {
-        run(enc) {
-          step++;
-          model.zeroGrads(enc);
-          model.forward(enc, batch, { train: true, seed: 1, step });
-          model.backward(enc);
-          adamw_update(gpu, enc, model.params, model.grads, m, v, hyper, null, ranges);
-        },
-        dispose() {
-          model.destroy();
-          m.destroy(); v.destroy(); hyper.destroy();
-        },
+        run: (enc) => void recordTrainStep(enc, model, adamw, { batch, dropoutSeed: 1, step: ++step }, update),
+        dispose: destroy,
       };
     },
   };

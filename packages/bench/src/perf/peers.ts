@@ -15,8 +15,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { adamw_hyperparameters, adamw_update, linear_forward, mulberry32, openGpu, randomF32, type AdamWRange, type Gpu } from '@tunebench/kernels';
-import { BertModel, makeConfig, ParamStore, paramSpecs, initParams, type HeadSpec, type ModelBatch } from '@tunebench/trainer';
+import { linear_forward, mulberry32, openGpu, randomF32, type Gpu } from '@tunebench/kernels';
+import { DEFAULT_OPTIMIZER, makeConfig, newTrainingModel, recordTrainStep, syntheticBatch, type AdamWStep, type HeadSpec } from '@tunebench/trainer';
 import { median } from './record.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
@@ -121,34 +121,20 @@ async function oursLayer(gpu: Gpu, samples: number): Promise<number[]> {
   const V = 1024;
   const config = makeConfig({ numLayers: 1, hiddenSize: D, numHeads: H, intermediateSize: F }, V, { maxPositions: 128, hiddenDropout: 0, attentionDropout: 0 });
   const heads: HeadSpec[] = [{ kind: 'token_cls', numLabels: 2 }];
-  const store = new ParamStore(paramSpecs(config, heads));
-  initParams(store, 1, config.initializerRange);
-  const model = new BertModel(gpu, config, heads, store);
-  const trains = (s: { layer: number }) => s.layer >= 0;
-  model.setTrainable((s) => trains(s));
-  const ranges: AdamWRange[] = store.specs.filter(trains).map((s) => ({ ...store.range(s.name), weightDecay: 0 }));
-  const m = gpu.zeros(store.totalSize * 4), v = gpu.zeros(store.totalSize * 4);
-  const hyper = gpu.buffer(adamw_hyperparameters({ lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1 }));
-  const rand = mulberry32(3);
-  const batch: ModelBatch = {
-    B, T, inputIds: Int32Array.from({ length: B * T }, () => 1 + Math.floor(rand() * (V - 1))), attentionMask: new Int32Array(B * T).fill(1),
-    tokenTypeIds: new Int32Array(B * T), labels: Int32Array.from({ length: B * T }, () => Math.floor(rand() * 2)),
-  };
+  // The embeddings run forward only; Adam without weight decay (as tf.train.adam), its step stays 1.
+  const { model, adamw, ranges, destroy } = newTrainingModel(gpu, config, heads, { weightDecay: 0, trains: (s) => s.layer >= 0 });
+  const update: AdamWStep = { ranges, hyper: { lr: 1e-3, step: 1, gradScale: 1 }, optimizer: { ...DEFAULT_OPTIMIZER, maxGradNorm: 0 } };
+  const batch = syntheticBatch(B, T, V, 2, 3);
   let step = 0;
   try {
     return await timeSamples(async () => {
-      step++;
       const enc = gpu.encoder('peer layer');
-      model.zeroGrads(enc);
-      model.forward(enc, batch, { train: true, seed: 1, step });
-      model.backward(enc);
-      adamw_update(gpu, enc, model.params, model.grads, m, v, hyper, null, ranges);
+      recordTrainStep(enc, model, adamw, { batch, dropoutSeed: 1, step: ++step }, update);
       await enc.submit();
       await gpu.sync();
     }, 2, samples);
   } finally {
-    model.destroy();
-    [m, v, hyper].forEach((b) => b.destroy());
+    destroy();
   }
 }
 

@@ -10,17 +10,20 @@
 //          BERT-tiny / BERT-mini presets, vocab 8192, B 32, T 128, 15 % of tokens labelled.
 //
 // Usage: npx tsx packages/trainer/src/bench/encoder_layer.ts [layer|tiny|mini|all] [--steps N] [--warmup N] [--profile]
-// Each measured step is one StepEncoder submitted and awaited (the loss is not read back).
+// Each measured step is the training loop's own step (recordTrainStep, src/train/train_step.ts: zero
+// grads, forward, backward, AdamW without clipping) in one StepEncoder, submitted and awaited (the
+// loss is not read back).
 // --profile also replays every dispatch of one recorded step alone (best of 3, submit + wait each)
 // and prints the time per kernel label and per phase (forward / backward / optimizer): a
 // breakdown, not the step time (no overlap, plus one submit round trip per dispatch).
 
-import { ADAMW_HYPER_WORDS, adamw_hyperparameters, adamw_update, openGpu, type AdamWRange, type Gpu, type StepEncoder } from '@tunebench/kernels';
-import { BertModel } from '../model/bert.js';
+import { openGpu, type Gpu, type StepEncoder } from '@tunebench/kernels';
 import { makeConfig, type BertConfig } from '../model/config.js';
 import type { HeadSpec } from '../model/heads.js';
-import { initParams, mulberry32, ParamStore, paramSpecs } from '../model/params.js';
 import type { ModelBatch } from '../model/batch.js';
+import { newTrainingModel, recordTrainStep, syntheticBatch } from '../train/train_step.js';
+import type { AdamWStep } from '../train/gpu_adamw.js';
+import { DEFAULT_OPTIMIZER } from '../train/optimizer.js';
 
 export interface BenchResult {
   name: string;
@@ -36,36 +39,21 @@ export interface BenchResult {
   steps: number;
 }
 
-function batchOf(B: number, T: number, V: number, labels: 'mlm' | 'token2', seed: number): ModelBatch {
-  const rand = mulberry32(seed);
-  const n = B * T;
-  const inputIds = Int32Array.from({ length: n }, () => 1 + Math.floor(rand() * (V - 1)));
-  const lab = Int32Array.from({ length: n }, () => (labels === 'mlm' ? (rand() < 0.15 ? Math.floor(rand() * V) : -100) : Math.floor(rand() * 2)));
-  return { B, T, inputIds, attentionMask: new Int32Array(n).fill(1), tokenTypeIds: new Int32Array(n), labels: lab };
-}
-
 export async function benchTraining(
   gpu: Gpu, name: string, config: BertConfig, heads: HeadSpec[], batch: ModelBatch, trainable: (layer: number) => boolean,
   steps: number, warmup: number, profile = false,
 ): Promise<BenchResult> {
-  const store = new ParamStore(paramSpecs(config, heads));
-  initParams(store, 1, config.initializerRange);
-  const model = new BertModel(gpu, config, heads, store);
-  model.setTrainable((s) => trainable(s.layer));
-  const ranges: AdamWRange[] = store.specs.filter((s) => trainable(s.layer)).map((s) => ({ ...store.range(s.name), weightDecay: s.noDecay ? 0 : 0.01 }));
-  const m = gpu.zeros(store.totalSize * 4), v = gpu.zeros(store.totalSize * 4), hyper = gpu.zeros(ADAMW_HYPER_WORDS * 4);
+  const { model, adamw, ranges, destroy } = newTrainingModel(gpu, config, heads, { weightDecay: 0.01, trains: (s) => trainable(s.layer) });
+  const optimizer = { ...DEFAULT_OPTIMIZER, maxGradNorm: 0 };
+  const update = (step: number): AdamWStep => ({ ranges, hyper: { lr: 1e-4, step, gradScale: 1 }, optimizer });
   const times: number[] = [];
   const cpu: number[] = [];
   try {
     for (let step = 1; step <= warmup + steps; step++) {
-      gpu.write(hyper, adamw_hyperparameters({ lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, step }));
       const t0 = performance.now();
       const c0 = process.cpuUsage();
       const enc = gpu.encoder();
-      model.zeroGrads(enc);
-      model.forward(enc, batch, { train: true, seed: 1, step });
-      model.backward(enc);
-      adamw_update(gpu, enc, model.params, model.grads, m, v, hyper, null, ranges);
+      recordTrainStep(enc, model, adamw, { batch, dropoutSeed: 1, step }, update(step));
       await enc.submit();
       await gpu.sync();
       if (step > warmup) {
@@ -78,17 +66,11 @@ export async function benchTraining(
     if (!Number.isFinite(loss)) throw new Error(`${name}: loss is ${loss}`);
     if (profile) {
       const enc = gpu.encoder('profile');
-      model.zeroGrads(enc);
-      model.forward(enc, batch, { train: true, seed: 1, step: 1 });
-      const nf = enc.size;
-      model.backward(enc);
-      const nb = enc.size;
-      adamw_update(gpu, enc, model.params, model.grads, m, v, hyper, null, ranges);
-      await replayDispatches(gpu, enc, name, (i) => (i < nf ? 'forward' : i < nb ? 'backward' : 'optimizer'));
+      const { forwardEnd, backwardEnd } = recordTrainStep(enc, model, adamw, { batch, dropoutSeed: 1, step: 1 }, update(warmup + steps));
+      await replayDispatches(gpu, enc, name, (i) => (i < forwardEnd ? 'forward' : i < backwardEnd ? 'backward' : 'optimizer'));
     }
   } finally {
-    model.destroy();
-    m.destroy(); v.destroy(); hyper.destroy();
+    destroy();
   }
   times.sort((a, b) => a - b);
   cpu.sort((a, b) => a - b);
@@ -133,7 +115,7 @@ async function replayDispatches(gpu: Gpu, enc: StepEncoder, name: string, phase:
 
 export async function benchEncoderLayer(gpu: Gpu, steps = 5, warmup = 2, profile = false): Promise<BenchResult[]> {
   const shape = { hiddenSize: 128, numHeads: 4, intermediateSize: 512 };
-  const batch = batchOf(32, 64, 1000, 'token2', 1);
+  const batch = syntheticBatch(32, 64, 1000, 2, 1);
   const head: HeadSpec[] = [{ kind: 'token_cls', numLabels: 2 }];
   // Only the encoder layers (and the 2-class head, 258 parameters) train.
   const one = await benchTraining(gpu, 'encoder layer d128 h4 T64 B32 FFN512 (1-layer model: embeddings fwd + layer + head + AdamW)',
@@ -151,7 +133,7 @@ export async function benchEncoderLayer(gpu: Gpu, steps = 5, warmup = 2, profile
 
 export async function benchPreset(gpu: Gpu, preset: 'tiny' | 'mini', steps = 3, warmup = 1, profile = false): Promise<BenchResult> {
   const config = makeConfig(preset, 8192, { maxPositions: 128 });
-  return benchTraining(gpu, `${preset} MLM V8192 B32 T128`, config, [{ kind: 'mlm' }], batchOf(32, 128, 8192, 'mlm', 2), () => true, steps, warmup, profile);
+  return benchTraining(gpu, `${preset} MLM V8192 B32 T128`, config, [{ kind: 'mlm' }], syntheticBatch(32, 128, 8192, 'mlm', 2), () => true, steps, warmup, profile);
 }
 
 async function main(): Promise<void> {

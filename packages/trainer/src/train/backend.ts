@@ -5,13 +5,16 @@
 // which is exact and slow: it runs the loop's own tests (resume equivalence, strategies, CLI) at
 // tiny sizes without depending on GPU numerics, and serves as the spec of one training step.
 //
-// One optimizer step = zeroGrads → accumulate × gradAccumSteps → (EWC term) → step(ranges, ...).
+// One optimizer step = zeroGrads → accumulate × gradAccumSteps → (EWC term) → step(ranges, ...):
+// trainStep() runs all of it (trainStepInParts below; the GPU backend records the usual step,
+// one micro-batch and no EWC term, into one command buffer with recordTrainStep).
 
 import type { BertConfig, HeadSpec, LoraConfig, LossOptions, ModelBatch, ParamStore } from '../model/index.js';
 import { bertReference, toParams64 } from '../model/index.js';
 import { groupRangesByStep, type AdamwRange } from './ranges.js';
 import { adamwRangesReference, clipCoefficient, gradNormSquaredReference, type OptimizerConfig } from './optimizer.js';
 import { ewc_fisher_accumulate_reference, ewc_penalty_backward_reference } from './ewc.js';
+import type { AdamWStep } from './gpu_adamw.js';
 
 export interface StepHyper {
   lr: number;
@@ -19,6 +22,23 @@ export interface StepHyper {
   step: number;
   /** 1 / gradAccumSteps. */
   gradScale: number;
+}
+
+/** One micro-batch of a training step, with the dropout seed and the loop's step that key its dropout. */
+export interface MicroBatch {
+  batch: ModelBatch;
+  dropoutSeed: number;
+  /** The loop's step (from 0): with dropoutSeed, the key of the dropout masks. */
+  step: number;
+  /** Same key = same batch: the frozen prefix's output may be cached under it. */
+  cacheKey?: string;
+}
+
+/** One optimizer step: the micro-batches whose gradients add up, the EWC weight (null: none), then AdamW. */
+export interface TrainStep extends AdamWStep {
+  micro: MicroBatch[];
+  ewcLambda: number | null;
+  optimizer: OptimizerConfig;
 }
 
 export interface Prediction {
@@ -37,8 +57,10 @@ export interface TrainBackend {
   /** Which parameters get gradients (the strategy plan's trainable set); frozen layers below the lowest trainable one run in eval mode. */
   setTrainable(names: readonly string[]): void;
   zeroGrads(): void;
+  /** One optimizer step (zeroGrads → accumulate each micro-batch → EWC term → step), no read-back. */
+  trainStep(s: TrainStep): Promise<void>;
   /** Forward + backward of one micro-batch; parameter gradients are ADDED; the loss is accumulated for readLoss. */
-  accumulate(batch: ModelBatch, opts: { dropoutSeed: number; step: number; cacheKey?: string }): Promise<void>;
+  accumulate(batch: ModelBatch, opts: Omit<MicroBatch, 'batch'>): Promise<void>;
   /** Mean of the micro-batch losses accumulated since the last call (waits for the device). */
   readLoss(): Promise<number>;
   /** EWC: add λ·F·(θ − θ*) to the gradients. */
@@ -56,6 +78,14 @@ export interface TrainBackend {
   /** Replace weights (from store.data) and moments (resume / load). */
   load(m?: Float32Array, v?: Float32Array): void;
   destroy(): void;
+}
+
+/** One optimizer step through a backend's parts: zeroGrads → accumulate per micro-batch → EWC term → AdamW. */
+export async function trainStepInParts(b: TrainBackend, s: TrainStep): Promise<void> {
+  b.zeroGrads();
+  for (const m of s.micro) await b.accumulate(m.batch, m);
+  if (s.ewcLambda !== null) await b.addEwcGradient(s.ewcLambda);
+  await b.step(s.ranges, s.hyper, s.optimizer);
 }
 
 /** The float64 reference model as a backend (no dropout: the reference runs in eval mode). */
@@ -83,6 +113,10 @@ export class ReferenceBackend implements TrainBackend {
 
   setTrainable(): void {
     // The reference computes every gradient; AdamW's ranges decide what moves.
+  }
+
+  trainStep(s: TrainStep): Promise<void> {
+    return trainStepInParts(this, s);
   }
 
   zeroGrads(): void {

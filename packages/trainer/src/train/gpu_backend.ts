@@ -1,30 +1,30 @@
-// The GPU backend: BertModel (src/model/bert.ts) + the kernels' AdamW over the trainable ranges.
+// The GPU backend: BertModel (src/model/bert.ts) + the kernels' AdamW over the trainable ranges
+// (gpu_adamw.ts).
 //
-// Per micro-batch one command buffer: (zero grads,) forward, backward — submitted before the next
-// batch's forward, because BertModel writes the batch's ids into its buffers when forward() is
-// recorded. The optimizer step (grad norm, clipping, AdamW) is one more command buffer; its
-// hyper-parameters (lr from the schedule, bias corrections) go into a small storage buffer, so no
-// pipeline or uniform changes between steps. The only read-backs are the loss (every logEvery
-// steps: the last micro-batch's mean loss), evaluation logits and checkpoints.
+// The usual optimizer step (one micro-batch, no EWC term) is one command buffer recorded by
+// recordTrainStep (train_step.ts). With gradient accumulation each micro-batch's forward and
+// backward is a command buffer of its own, submitted before the next batch's forward, because
+// BertModel writes the batch's ids into its buffers when forward() is recorded; the optimizer step
+// (grad norm, clipping, AdamW) follows in one more. The only read-backs are the loss (every
+// logEvery steps: the last micro-batch's mean loss), evaluation logits and checkpoints.
 
-import { openGpu, adamw_hyperparameters, adamw_update, grad_norm_squared, copy, fill, ADAMW_HYPER_WORDS, type Gpu, type StepEncoder } from '@tunebench/kernels';
+import { openGpu, copy, fill, type Gpu, type StepEncoder } from '@tunebench/kernels';
 import { BertModel } from '../model/bert.js';
 import type { ModelBatch } from '../model/index.js';
-import type { Prediction, StepHyper, TrainBackend } from './backend.js';
-import { groupRangesByStep, type AdamwRange } from './ranges.js';
+import { trainStepInParts, type MicroBatch, type Prediction, type StepHyper, type TrainBackend, type TrainStep } from './backend.js';
+import type { AdamwRange } from './ranges.js';
 import type { OptimizerConfig } from './optimizer.js';
 import type { BackendArgs } from './loop.js';
 import { ewc_fisher_accumulate, ewc_penalty_backward } from './ewc.js';
+import { GpuAdamW } from './gpu_adamw.js';
+import { recordTrainStep, trainingForward } from './train_step.js';
 
 const F32 = 4;
 
 export class GpuBackend implements TrainBackend {
   readonly model: BertModel;
+  readonly adamw: GpuAdamW;
   readonly device: string;
-  private readonly m: GPUBuffer;
-  private readonly v: GPUBuffer;
-  private readonly hyper: GPUBuffer;
-  private readonly norm: GPUBuffer;
   private fisher: GPUBuffer | null = null;
   private anchor: GPUBuffer | null = null;
   private pending: StepEncoder | null = null;
@@ -33,10 +33,7 @@ export class GpuBackend implements TrainBackend {
   constructor(readonly gpu: Gpu, readonly a: BackendArgs, private readonly ownsGpu: boolean) {
     this.model = new BertModel(gpu, a.config, a.heads, a.store, { lora: a.lora });
     this.N = a.store.totalSize;
-    this.m = gpu.zeros(this.N * F32, 'adamw.m');
-    this.v = gpu.zeros(this.N * F32, 'adamw.v');
-    this.hyper = gpu.zeros(Math.max(ADAMW_HYPER_WORDS, 16) * F32, 'adamw.hyper');
-    this.norm = gpu.zeros(64 * F32, 'adamw.grad_norm_sq');
+    this.adamw = new GpuAdamW(gpu, this.N);
     const info = gpu.adapterInfo;
     this.device = `webgpu: ${[info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ')}`;
   }
@@ -65,13 +62,19 @@ export class GpuBackend implements TrainBackend {
     this.model.setTrainable(names);
   }
 
+  async trainStep(s: TrainStep): Promise<void> {
+    if (s.micro.length !== 1 || s.ewcLambda !== null) return trainStepInParts(this, s);
+    recordTrainStep(this.enc(), this.model, this.adamw, s.micro[0], s, this.a.loss);
+    await this.flush();
+  }
+
   zeroGrads(): void {
     this.model.zeroGrads(this.enc());
   }
 
-  async accumulate(batch: ModelBatch, o: { dropoutSeed: number; step: number; cacheKey?: string }): Promise<void> {
+  async accumulate(batch: ModelBatch, o: Omit<MicroBatch, 'batch'>): Promise<void> {
     const enc = this.enc();
-    this.model.forward(enc, batch, { train: true, seed: o.dropoutSeed, step: o.step, loss: this.a.loss, cacheKey: o.cacheKey });
+    this.model.forward(enc, batch, trainingForward(o, this.a.loss));
     this.model.backward(enc);
     await this.flush();
   }
@@ -100,27 +103,10 @@ export class GpuBackend implements TrainBackend {
     ewc_penalty_backward(this.gpu, this.enc(), this.model.grads, this.model.params, this.anchor, this.fisher, this.N, lambda);
   }
 
-  async step(ranges: readonly AdamwRange[], h: StepHyper, o: OptimizerConfig): Promise<void> {
+  async step(ranges: readonly AdamwRange[], hyper: StepHyper, optimizer: OptimizerConfig): Promise<void> {
     if (ranges.length === 0) return;
-    const clip = o.maxGradNorm > 0 && Number.isFinite(o.maxGradNorm);
-    const groups = groupRangesByStep(ranges, h.step);
-    const enc = this.enc();
-    // The clipping norm is global: over every trainable range, whatever its step count.
-    if (clip) grad_norm_squared(this.gpu, enc, this.norm, this.model.grads, [...groups.values()].flat().sort((a, b) => a.offset - b.offset));
-    let i = 0;
-    for (const [t, group] of groups) {
-      const hyper = this.hyperBuffer(i++);
-      this.gpu.write(hyper, adamw_hyperparameters({ lr: h.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, step: t, maxGradNorm: clip ? o.maxGradNorm : 0, gradScale: h.gradScale }));
-      adamw_update(this.gpu, enc, this.model.params, this.model.grads, this.m, this.v, hyper, clip ? this.norm : null, group);
-    }
+    this.adamw.record(this.enc(), this.model, { ranges, hyper, optimizer });
     await this.flush();
-  }
-
-  private readonly hypers: GPUBuffer[] = [];
-  private hyperBuffer(i: number): GPUBuffer {
-    if (i === 0) return this.hyper;
-    while (this.hypers.length < i) this.hypers.push(this.gpu.zeros(Math.max(ADAMW_HYPER_WORDS, 16) * F32, `adamw.hyper${this.hypers.length + 1}`));
-    return this.hypers[i - 1];
   }
 
   async predict(batch: ModelBatch): Promise<Prediction> {
@@ -135,20 +121,18 @@ export class GpuBackend implements TrainBackend {
   async sync(): Promise<{ m: Float32Array; v: Float32Array }> {
     await this.flush();
     await this.model.download();
-    const m = await this.gpu.read(this.m, Float32Array, this.N);
-    const v = await this.gpu.read(this.v, Float32Array, this.N);
-    return { m, v };
+    return this.adamw.read();
   }
 
   load(m?: Float32Array, v?: Float32Array): void {
     this.model.upload();
-    this.gpu.write(this.m, m ?? new Float32Array(this.N));
-    this.gpu.write(this.v, v ?? new Float32Array(this.N));
+    this.adamw.load(m, v);
   }
 
   destroy(): void {
     this.model.destroy();
-    for (const b of [this.m, this.v, this.hyper, this.norm, this.fisher, this.anchor, ...this.hypers]) b?.destroy();
+    this.adamw.destroy();
+    for (const b of [this.fisher, this.anchor]) b?.destroy();
     if (this.ownsGpu) this.gpu.destroy();
   }
 }

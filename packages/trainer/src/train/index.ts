@@ -14,4 +14,6 @@ export * from './progress.js';
 export * from './infer.js';
 export * from './backends.js';
 export * from './gpu_backend.js';
+export * from './gpu_adamw.js';
+export * from './train_step.js';
 export * from './init_lora.js';
