@@ -9,6 +9,7 @@ export * from './optimizer.js';
 export * from './data.js';
 export * from './backend.js';
 export * from './evaluate.js';
+export * from './run_setup.js';
 export * from './loop.js';
 export * from './progress.js';
 export * from './infer.js';

@@ -1,0 +1,310 @@
+// What a training run sets up before its backend exists (loop.ts trains with it):
+//
+//   rows (loadSplits) → tokenizer, labels, model config and parameters (buildModel: random init,
+//   or a base checkpoint with its LoRA adapter merged and its vocabulary grown) → examples,
+//   tokenized once, and collators (prepareExamples) → losses (lossOptions) → strategy plan and
+//   schedule (planSchedule).
+//
+// Nothing here writes a file: a bad input ends the run before its directory is created.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { BERT_PRESETS, makeConfig, paramSpecs, ParamStore, initParams } from '../model/index.js';
+import type { BertConfig, HeadSpec, LoraConfig, LossOptions, ParamSpec } from '../model/index.js';
+import { WordPieceTokenizer, growEmbeddings, type EmbeddingInit } from '../tokenizer/index.js';
+import { seededRng } from '../data/index.js';
+import type { TaskKind, TrainRunConfig } from '../config/schema.js';
+import { RUN_CHECKPOINT_DIR } from '../config/rundir.js';
+import { ConfigError } from '../config/load.js';
+import { mergeInitAdapter } from './init_lora.js';
+import { readCheckpoint, loadWeights, type LoadedCheckpoint } from '../checkpoint/checkpoint.js';
+import { bertConfigFromHf, assertSameArchitecture } from '../checkpoint/config_json.js';
+import { planStrategy, type StrategyConfig, type StrategyPlan } from './strategy.js';
+import { adamwRanges } from './ranges.js';
+import { warmupStepsFor, type ScheduleConfig } from './schedule.js';
+import { deriveSeed, permutation } from './rng.js';
+import { Collator, loadGazetteer, mlmOptionsOf, loadRows, labelSet, tokenizeRows, type Example, type Row } from './data.js';
+import type { ProgressPrinter } from './progress.js';
+
+export type TrainCommand = 'pretrain' | 'finetune';
+
+/** Everything a run sets up before its backend exists. */
+export interface RunSetup {
+  command: TrainCommand;
+  c: TrainRunConfig;
+  task: TaskKind;
+  progress: ProgressPrinter;
+  model: ModelSetup;
+  data: RunData;
+  loss: LossOptions;
+  schedule: RunSchedule;
+}
+
+/** The rows of a run's splits, as read from its sources. */
+export interface RunRows {
+  trainSource: string;
+  train: Row[];
+  dev: Row[];
+  test: Row[];
+}
+
+export interface ModelSetup {
+  tok: WordPieceTokenizer;
+  labels: string[];
+  config: BertConfig;
+  heads: HeadSpec[];
+  lora: LoraConfig | null;
+  specs: ParamSpec[];
+  store: ParamStore;
+}
+
+/** The tokenized examples, their collators, and the masking record the checkpoint keeps. */
+export interface RunData {
+  trainEx: Example[];
+  devEx: Example[];
+  testEx: Example[];
+  generalSource: string | null;
+  generalEx: Example[];
+  collator: Collator;
+  evalCollator: Collator;
+  maskingRecord: Record<string, unknown>;
+}
+
+export interface RunSchedule {
+  strategy: StrategyConfig;
+  /** Batch size, and micro-batches per optimizer step. */
+  B: number;
+  accum: number;
+  totalSteps: number;
+  sched: ScheduleConfig;
+  /** The plan at step 0 (gradual unfreezing grows it while training). */
+  plan: StrategyPlan;
+}
+
+export function headsFor(task: TrainRunConfig['task'], numLabels: number): HeadSpec[] {
+  switch (task.kind) {
+    case 'mlm':
+      return [{ kind: 'mlm' }];
+    case 'seq_cls':
+      return [{ kind: 'seq_cls', numLabels, pooling: task.pooling }];
+    case 'token_cls':
+      return [{ kind: 'token_cls', numLabels }];
+    case 'embedding':
+      return [{ kind: 'embedding', normalize: task.normalize }];
+  }
+}
+
+const isHeadSpec = (s: ParamSpec) => s.module === 'head' || s.module === 'pooler' || s.module === 'lora';
+const isOtherHeadName = (n: string) => n.startsWith('cls.') || n.startsWith('classifier') || n.startsWith('bert.pooler.');
+
+function strategyOf(c: TrainRunConfig): StrategyConfig {
+  const { name, embeddings, unfreezeEvery, unfreezeUnit, k, lrDecay } = c.strategy;
+  const s: StrategyConfig = { name, embeddings, unfreezeEvery, unfreezeUnit };
+  if (k !== undefined) s.k = k;
+  if (lrDecay !== undefined) s.lrDecay = lrDecay;
+  return s;
+}
+
+/** Class weights for weighted cross-entropy: n / (numClasses · count), scikit-learn's "balanced". */
+export function balancedClassWeights(examples: readonly Example[], numLabels: number): number[] {
+  const counts = new Array<number>(numLabels).fill(0);
+  let n = 0;
+  for (const e of examples) if (e.label >= 0) (counts[e.label]++, n++);
+  return counts.map((c) => (c > 0 ? n / (numLabels * c) : 0));
+}
+
+/** Set up a run up to its backend: rows, tokenizer and model, examples, losses, strategy and schedule. */
+export function setUpRun(command: TrainCommand, c: TrainRunConfig, progress: ProgressPrinter): RunSetup {
+  const task: TaskKind = c.task.kind;
+  if (task === 'embedding' && c.task.embeddingLoss !== 'mnr') {
+    throw new ConfigError("task.embeddingLoss 'cosine' needs similarity targets per pair, which the pair datasets do not have; use 'mnr'");
+  }
+  const rows = loadSplits(c, task);
+  const model = buildModel(command, c, rows, progress);
+  const data = prepareExamples(c, task, model, rows, progress);
+  const loss = lossOptions(c, task, model.labels, data.trainEx, progress);
+  const schedule = planSchedule(c, model, data.trainEx.length);
+  return { command, c, task, progress, model, data, loss, schedule };
+}
+
+/** The train / dev / test rows; a corpus without a dev split gives 2 % of its rows to dev. */
+function loadSplits(c: TrainRunConfig, task: TaskKind): RunRows {
+  const trainSource = c.data.train ?? c.data.dataset!;
+  const { dataset, maxEvalRows } = c.data;
+  const evalRows = (split: 'dev' | 'test', given: string | null, fromDataset: boolean) =>
+    given ? loadRows(given, split, task, maxEvalRows) : fromDataset ? loadRows(dataset!, split, task, maxEvalRows) : [];
+  let train = loadRows(trainSource, 'train', task, c.data.maxTrainRows);
+  let dev = evalRows('dev', c.data.dev, !!dataset);
+  const test = evalRows('test', c.data.test, !!dataset && task !== 'mlm');
+  if (task === 'mlm' && dev.length === 0 && train.length >= 50) {
+    // A corpus has no dev split: hold out 2 % (at most 500 rows), chosen by a fixed permutation.
+    const nDev = Math.min(500, Math.max(1, Math.floor(train.length * 0.02)));
+    const perm = permutation(0x0de5, 0, train.length);
+    const held = new Set(Array.from(perm.subarray(0, nDev)));
+    dev = train.filter((_, i) => held.has(i));
+    train = train.filter((_, i) => !held.has(i));
+  }
+  if (train.length === 0) throw new ConfigError(`${trainSource}: no training rows`);
+  return { trainSource, train, dev, test };
+}
+
+/** Tokenizer, labels, config and heads, and the parameters: random init, then a base checkpoint's weights if any. */
+function buildModel(command: TrainCommand, c: TrainRunConfig, rows: RunRows, progress: ProgressPrinter): ModelSetup {
+  const task = c.task.kind;
+  const base = c.model.init ? readCheckpoint(c.model.init) : null;
+  const corpus = () => rows.train.map((r) => r.text ?? (r.tokens ?? []).join(' '));
+  const { tok, trained } = makeTokenizer(c, command, base, join(c.outputDir, RUN_CHECKPOINT_DIR), corpus);
+  if (trained) progress.line(`trained a WordPiece vocabulary of ${tok.vocabSize} tokens on ${rows.train.length} rows`);
+  const labels = task === 'mlm' || task === 'embedding' ? [] : labelSet(task, rows.train, c.task.labels.length ? c.task.labels : []);
+  if ((task === 'seq_cls' || task === 'token_cls') && labels.length < 2) {
+    throw new ConfigError(`${rows.trainSource}: found ${labels.length} label(s); classification needs at least 2`);
+  }
+  const { config, grow } = modelConfig(c, base, tok);
+  if (c.data.maxLength > config.maxPositions) {
+    throw new ConfigError(`data.maxLength ${c.data.maxLength} exceeds the model's max positions ${config.maxPositions}`);
+  }
+  const heads = headsFor(c.task, labels.length);
+  const lora: LoraConfig | null = c.lora
+    ? { r: c.lora.r, alpha: c.lora.alpha, dropout: c.lora.dropout, targets: c.lora.targets as LoraConfig['targets'] }
+    : null;
+  const specs = paramSpecs(config, heads, lora);
+  const store = new ParamStore(specs);
+  initParams(store, c.seeds.init, config.initializerRange);
+  const model: ModelSetup = { tok, labels, config, heads, lora, specs, store };
+  if (base) loadBaseWeights(c, base, model, grow, progress);
+  return model;
+}
+
+/** The tokenizer of a run: given vocab, the base checkpoint's, a resumed run's, or trained on the corpus (pretrain). */
+function makeTokenizer(
+  c: TrainRunConfig, command: TrainCommand, base: LoadedCheckpoint | null, checkpointDir: string, corpus: () => string[],
+): { tok: WordPieceTokenizer; trained: boolean } {
+  const opts = { lowercase: c.tokenizer.lowercase, modelMaxLength: c.model.maxPositions };
+  if (c.tokenizer.vocab) return { tok: WordPieceTokenizer.fromVocabFile(c.tokenizer.vocab, opts), trained: false };
+  // A base model's vocabulary comes with its casing rule (recorded in its config.json).
+  const baseLower = (base?.config.tunebench as { tokenizer?: { lowercase?: boolean } } | undefined)?.tokenizer?.lowercase;
+  if (base?.vocab) {
+    const source = join(base.dir, 'vocab.txt');
+    return { tok: WordPieceTokenizer.fromVocab(base.vocab, { ...opts, lowercase: baseLower ?? opts.lowercase, source }), trained: false };
+  }
+  const resumed = join(checkpointDir, 'vocab.txt');
+  if (existsSync(resumed)) return { tok: WordPieceTokenizer.fromVocabFile(resumed, opts), trained: false };
+  if (command !== 'pretrain') {
+    throw new ConfigError('finetune needs a vocabulary: set tokenizer.vocab or model.init (a checkpoint with vocab.txt)');
+  }
+  const { vocabSize, minFrequency } = c.tokenizer;
+  return { tok: WordPieceTokenizer.train(corpus(), { ...opts, vocabSize, minFrequency }), trained: true };
+}
+
+/** The model config: the base checkpoint's (with the tokenizer's vocabulary, which may only grow) or a preset / shape. */
+function modelConfig(c: TrainRunConfig, base: LoadedCheckpoint | null, tok: WordPieceTokenizer): { config: BertConfig; grow: number } {
+  const dropout = { hiddenDropout: c.model.hiddenDropout, attentionDropout: c.model.attentionDropout };
+  if (!base) {
+    if (!(c.model.preset in BERT_PRESETS)) throw new ConfigError(`model.preset '${c.model.preset}' unknown`);
+    const config = makeConfig(c.model.shape ?? c.model.preset, tok.vocabSize, { maxPositions: c.model.maxPositions, ...dropout });
+    return { config, grow: 0 };
+  }
+  const bc = bertConfigFromHf(base.config, join(base.dir, 'config.json')) as BertConfig;
+  const grow = tok.vocabSize - bc.vocabSize;
+  if (grow < 0) {
+    throw new ConfigError(`tokenizer has ${tok.vocabSize} tokens but ${base.dir} was trained with ${bc.vocabSize}; ` +
+      'a vocabulary can only grow');
+  }
+  if (grow > 0 && base.vocab && !base.vocab.every((t, i) => tok.vocab.tokens[i] === t)) {
+    throw new ConfigError(`${c.tokenizer.vocab}: not an extension of ${base.dir}/vocab.txt (old tokens must keep their ids)`);
+  }
+  return { config: { ...bc, vocabSize: tok.vocabSize, ...dropout }, grow };
+}
+
+/** A base checkpoint into the fresh parameters: its LoRA adapter merged, its vocabulary grown; new heads keep their init. */
+function loadBaseWeights(c: TrainRunConfig, base: LoadedCheckpoint, m: ModelSetup, grow: number, progress: ProgressPrinter): void {
+  assertSameArchitecture(m.config, { ...bertConfigFromHf(base.config), vocabSize: m.tok.vocabSize }, base.dir);
+  // A LoRA-trained checkpoint: merge its adapter into the base weights (see init_lora.ts).
+  const { weights, merged } = mergeInitAdapter(base);
+  if (merged) {
+    progress.line(`merged the LoRA adapter of ${base.dir} (r ${merged.r}, alpha ${merged.alpha}, targets ${merged.targets.join(', ')}) ` +
+      `into its base weights: W += (alpha/r)·B·A` + (m.lora ? '; this run trains a fresh adapter on top' : ''));
+  }
+  if (grow > 0) {
+    growVocabulary(c, weights, grow, m.config.initializerRange);
+    progress.line(`vocabulary grown by ${grow} tokens (${c.tokenizer.growInit} init)`);
+  }
+  const specByName = new Map(m.specs.map((s) => [s.name, s]));
+  const allowMissing = (n: string) => isHeadSpec(specByName.get(n)!);
+  const rep = loadWeights(m.store, weights, { source: base.dir, allowMissing, allowUnexpected: isOtherHeadName });
+  const list = (names: string[]) => names.join(', ') || 'none';
+  progress.line(`loaded ${rep.loaded.length} tensors from ${base.dir}; new: ${list(rep.missing)}; unused: ${list(rep.unexpected)}`);
+}
+
+/** Vocabulary growth: new word-embedding rows from the old rows' statistics, new decoder bias 0. */
+function growVocabulary(c: TrainRunConfig, weights: LoadedCheckpoint['weights'], grow: number, initializerRange: number): void {
+  const old = weights.get('bert.embeddings.word_embeddings.weight')!;
+  const rows = old.shape[0], cols = old.shape[1];
+  const rng = () => seededRng(deriveSeed(c.seeds.init, 0x97));
+  const init: EmbeddingInit = c.tokenizer.growInit === 'normal'
+    ? { method: 'normal', rng: rng(), std: initializerRange }
+    : c.tokenizer.growInit === 'mean-noise' ? { method: 'mean-noise', rng: rng() } : { method: 'mean' };
+  const grown = growEmbeddings(old.data, rows, cols, grow, init);
+  weights.set('bert.embeddings.word_embeddings.weight', { shape: [rows + grow, cols], data: grown });
+  const bias = weights.get('cls.predictions.bias');
+  if (bias) {
+    const b = new Float32Array(rows + grow);
+    b.set(bias.data);
+    weights.set('cls.predictions.bias', { shape: [rows + grow], data: b });
+  }
+}
+
+/** Tokenize every split once; the collators that mask / align / pad them. */
+function prepareExamples(c: TrainRunConfig, task: TaskKind, m: ModelSetup, rows: RunRows, progress: ProgressPrinter): RunData {
+  const { tok, labels } = m;
+  const maxLen = c.data.maxLength;
+  const labelAllTokens = c.task.labelAllTokens;
+  const trainEx = tokenizeRows(rows.train, tok, task, labels, maxLen, { labelAllTokens, source: rows.trainSource });
+  const devEx = tokenizeRows(rows.dev, tok, task, labels, maxLen, { labelAllTokens, source: 'dev' });
+  const testEx = tokenizeRows(rows.test, tok, task, labels, maxLen, { labelAllTokens, source: 'test' });
+  const generalSource = c.data.general;
+  const generalRows = () => loadRows(generalSource!, 'train', task, c.data.maxTrainRows);
+  const generalEx = generalSource ? tokenizeRows(generalRows(), tok, task, labels, maxLen, { source: generalSource }) : [];
+  // MLM: the training batches are masked by c.masking; dev / test by masking.evalStrategy.
+  const collator = new Collator(tok, task, task === 'mlm' ? mlmOptionsOf(c.masking) : c.task.mlmProbability);
+  const randomEvalMasks = task === 'mlm' && c.masking.evalStrategy === 'random';
+  const evalCollator = randomEvalMasks ? new Collator(tok, task, mlmOptionsOf(c.masking, true)) : collator;
+  // The checkpoint records the masking (gazetteer phrases inline) so `evaluate` masks the same way.
+  const maskingRecord = task === 'mlm' ? { masking: { ...c.masking, gazetteer: loadGazetteer(c.masking.gazetteer) ?? null } } : {};
+  if (task === 'mlm') {
+    const k = c.masking;
+    const how = k.strategy === 'mixture' ? `mixture ${k.mixture.map((x) => `${x.strategy}:${x.weight}`).join(' ')}` : k.strategy;
+    const fractions = `${k.maskFraction}/${k.randomFraction}/${+(1 - k.maskFraction - k.randomFraction).toFixed(6)}`;
+    progress.line(`masking: ${how}, probability ${k.probability}, [MASK]/random/keep ${fractions}, eval ${k.evalStrategy}`);
+  }
+  return { trainEx, devEx, testEx, generalSource, generalEx, collator, evalCollator, maskingRecord };
+}
+
+/** Loss options: MNR for embeddings, class weights (given or balanced), focal gamma. */
+function lossOptions(c: TrainRunConfig, task: TaskKind, labels: string[], trainEx: Example[], progress: ProgressPrinter): LossOptions {
+  const loss: LossOptions = task === 'embedding' ? { embeddingLoss: 'mnr' } : {};
+  if (c.task.loss === 'weighted_ce') {
+    const given = c.task.classWeights;
+    if (given.length && given.length !== labels.length) {
+      throw new ConfigError(`task.classWeights has ${given.length} weights but there are ${labels.length} labels (${labels.join(', ')})`);
+    }
+    loss.classWeights = given.length ? given : balancedClassWeights(trainEx, labels.length);
+    progress.line(`class weights: ${labels.map((l, i) => `${l} ${loss.classWeights![i].toFixed(3)}`).join(', ')}`);
+  }
+  if (c.task.loss === 'focal') loss.focalGamma = c.task.focalGamma;
+  return loss;
+}
+
+/** The strategy's plan at step 0, the number of steps and the learning-rate schedule. */
+function planSchedule(c: TrainRunConfig, m: ModelSetup, nTrain: number): RunSchedule {
+  const strategy = strategyOf(c);
+  const B = c.training.batchSize, accum = c.optimizer.gradAccumSteps;
+  const stepsPerEpoch = Math.max(1, Math.ceil(nTrain / (B * accum)));
+  const totalSteps = c.training.maxSteps > 0 ? c.training.maxSteps : Math.max(1, Math.ceil(c.training.epochs * stepsPerEpoch));
+  const warmupSteps = warmupStepsFor(totalSteps, c.schedule.warmupSteps, c.schedule.warmupRatio);
+  const sched: ScheduleConfig = { name: c.schedule.name, lr: c.optimizer.lr, warmupSteps, totalSteps };
+  const plan = planStrategy(m.specs, strategy, { epoch: 0, step: 0 });
+  // The plan must fit the store before anything is written (the loop builds its ranges per step).
+  adamwRanges(m.store, plan, c.optimizer.weightDecay);
+  return { strategy, B, accum, totalSteps, sched, plan };
+}
