@@ -151,3 +151,21 @@ test('writeCheckpoint refuses weights that went non-finite and leaves the previo
   assert.deepEqual(readFileSync(join(target, 'model.safetensors')), before);
   assert.deepEqual(JSON.parse(readFileSync(join(target, 'config.json'), 'utf8')), { step: 1 });
 });
+
+test('training that diverges stops with the step, the loss and the first parameter whose gradient is not finite', async () => {
+  for (const backend of ['cpu', 'gpu']) {
+    const out = join(dir, `diverge_${backend}`);
+    const msg = await run(['finetune', '--out', out, '--dataset', 'wn_topic', '--init', BASE, '--max-steps', '8', '--lr', '1e30',
+      '--set', 'optimizer.maxGradNorm=0', '--set', 'training.logEvery=4', '--set', 'training.saveEvery=1', ...small, '--backend', backend]);
+    const m = /^training diverged at step (\d+): loss ([^;]+); the (?:gradient|weight) of '([^']+)' is (NaN|-?Infinity) \(element \d+\)\. Stopped; the checkpoint of step (\d+) is the last one written/.exec(msg);
+    assert.ok(m, `${backend}: ${msg}`);
+    const [, step, , param, , saved] = m;
+    assert.ok(param!.startsWith('bert.') || param!.startsWith('classifier.'));
+    // The newest checkpoint is the last finite one: its step is before the divergence, its weights load.
+    const state = JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8'));
+    assert.equal(state.step, Number(saved));
+    assert.ok(Number(saved) < Number(step));
+    assert.equal(await run(['evaluate', '--out', join(dir, `diverge_eval_${backend}`), '--checkpoint', join(out, 'checkpoint'), '--dataset', 'wn_topic',
+      '--split', 'dev', '--backend', 'cpu', '-q', '--set', 'data.maxRows=8']), '');
+  }
+});

@@ -63,6 +63,8 @@ export interface TrainBackend {
   accumulate(batch: ModelBatch, opts: Omit<MicroBatch, 'batch'>): Promise<void>;
   /** Mean of the micro-batch losses accumulated since the last call (waits for the device). */
   readLoss(): Promise<number>;
+  /** The parameter gradients of the last step, flat in the store's layout (waits for the device). */
+  readGradients(): Promise<Float32Array | Float64Array>;
   /** EWC: add λ·F·(θ − θ*) to the gradients. */
   addEwcGradient(lambda: number): Promise<void>;
   /** EWC: start a Fisher estimate (θ* := current weights, F := 0). */
@@ -131,6 +133,10 @@ export class ReferenceBackend implements TrainBackend {
     }
     this.lossSum += r.loss;
     this.lossCount++;
+  }
+
+  async readGradients(): Promise<Float64Array> {
+    return this.grads;
   }
 
   async readLoss(): Promise<number> {

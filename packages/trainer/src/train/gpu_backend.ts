@@ -84,6 +84,11 @@ export class GpuBackend implements TrainBackend {
     return this.model.readLoss();
   }
 
+  async readGradients(): Promise<Float32Array> {
+    await this.flush();
+    return this.model.readGrads();
+  }
+
   beginFisher(): void {
     this.fisher ??= this.gpu.zeros(this.N * F32, 'ewc.fisher');
     this.anchor ??= this.gpu.zeros(this.N * F32, 'ewc.anchor');

@@ -31,7 +31,7 @@ import { EarlyStopping, type EarlyStoppingState } from './early_stopping.js';
 import { EpochSampler, MixedSampler, type EpochSamplerState, type MixedSamplerState } from './sampler.js';
 import { deriveSeed, permutation } from './rng.js';
 import { loadRows, tokenizeRows, maskSeed, type Example } from './data.js';
-import { evaluateExamples, majorityBaseline } from './evaluate.js';
+import { evaluateExamples, majorityBaseline, NonFiniteError } from './evaluate.js';
 import type { MicroBatch, TrainBackend } from './backend.js';
 import { ProgressPrinter } from './progress.js';
 import { setUpRun, type RunSetup, type TrainCommand } from './run_setup.js';
@@ -222,6 +222,8 @@ class TrainingSession {
   private tokensSinceLog = 0;
   private tLog = 0;
   private stoppedEarly = false;
+  /** Step of the last checkpoint written by this process (null: none yet). */
+  private lastSavedStep: number | null = null;
 
   constructor(
     private readonly s: RunSetup,
@@ -351,7 +353,34 @@ class TrainingSession {
     this.tLog = now;
     st.history.push({ step: st.step, loss: l, lr, tokensPerSecond: tps });
     this.s.progress.update(st.step, { loss: l, lr, tps, epoch: this.feed.epoch() });
-    if (!Number.isFinite(l)) throw new Error(`training diverged: loss ${l} at step ${st.step} (lower optimizer.lr?)`);
+    await this.assertFinite(l);
+  }
+
+  /**
+   * Stop at the first sign of divergence, before any checkpoint holds it: a non-finite loss or a
+   * non-finite gradient (read back at each log and save point) or, at a save point, a non-finite
+   * weight. The error names the step, the loss and the first such parameter. `loss` null: not read
+   * at this point; `weights`: also check the weights (downloaded into the store by sync()).
+   */
+  private async assertFinite(loss: number | null, weights = false): Promise<void> {
+    const { store } = this.s.model;
+    const firstBad = (a: ArrayLike<number>) => {
+      for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return i;
+      return -1;
+    };
+    const grads = await this.backend.readGradients();
+    let what = 'gradient', values: ArrayLike<number> = grads, bad = firstBad(grads);
+    if (bad < 0 && weights) {
+      what = 'weight';
+      values = store.data;
+      bad = firstBad(store.data);
+    }
+    if (bad < 0 && (loss === null || Number.isFinite(loss))) return;
+    const param = bad < 0 ? null : store.specs.find((sp) => { const r = store.range(sp.name); return bad >= r.offset && bad < r.offset + r.length; })!;
+    const where = param ? `the ${what} of '${param.name}' is ${values[bad]} (element ${bad - store.range(param.name).offset})` : 'every gradient is finite';
+    const last = this.lastSavedStep === null ? 'no checkpoint was written' : `the checkpoint of step ${this.lastSavedStep} is the last one written`;
+    throw new NonFiniteError(`training diverged at step ${this.state.step}: loss ${loss ?? '(not read)'}; ${where}. ` +
+      `Stopped; ${last}. Lower optimizer.lr, keep optimizer.maxGradNorm > 0, or check the data.`);
   }
 
   /** Dev evaluation every evalEvery steps, or (evalEvery 0) when an epoch has ended. */
@@ -403,6 +432,7 @@ class TrainingSession {
     const { command, c, model, data, schedule } = this.s;
     const { heads, labels, lora, store } = model;
     const { m, v } = await this.backend.sync();
+    if (this.state.step > 0) await this.assertFinite(null, true);
     const st = this.state;
     st.sampler = { ...this.feed.sampler.state };
     st.mixed = this.feed.mixed ? this.feed.mixed.state : null;
@@ -416,6 +446,7 @@ class TrainingSession {
       optimizer: { m, v, step: st.step, names: model.specs.map((s) => s.name) },
       trainerState: st as unknown as Record<string, unknown>,
     }, store);
+    this.lastSavedStep = st.step;
   }
 
   /** Final dev / test metrics, metrics.json and the closing log line. */
