@@ -179,8 +179,8 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
   }
   const max = gpu.limits.maxComputeWorkgroupsPerDimension;
   const narrow = !!info.narrowTile && s.N <= info.narrowTile.maxN;
-  const tile = narrow ? info.narrowTile! : info;
-  const gx = Math.ceil(s.N / tile.tileN);
+  const tileN = narrow ? info.narrowTile!.tileN : info.tileN;
+  const gx = Math.ceil(s.N / tileN);
   if (gx > max) throw new Error(`${kernel}: N=${s.N} needs ${gx} workgroups along x, more than ${max}`);
 
   // bᵀ for variants that only read B untransposed: copy it into scratch as (K, N) per batch item.
@@ -210,14 +210,15 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
     aVec4: !!info.supportsAVec4 && !s.transA && s.K % 1024 === 0 && s.strideA % 4 === 0,
     cVec4: !!info.supportsCVec4 && s.N % 4 === 0 && s.strideOut % 4 === 0 && bindingOffset(args.out) % 16 === 0,
   };
+  const tileM = narrow ? info.narrowTile!.tileM : layout.aVec4 && info.aVec4TileM ? info.aVec4TileM : info.tileM;
 
   // Split: rows in multiples of the variant's tile (so no tile straddles two dispatches, which
   // would add twice when accumulating), batch items when one row tile of all of them is too much.
   const budget = args.maxDispatchFlops ?? MAX_DISPATCH_FLOPS;
-  const tileFlops = 2 * s.N * s.K * tile.tileM;
+  const tileFlops = 2 * s.N * s.K * tileM;
   const batchChunk = Math.max(1, Math.min(s.batch, max, Math.floor(budget / tileFlops)));
   const tilesPerChunk = Math.max(1, Math.min(max, Math.floor(budget / (tileFlops * batchChunk))));
-  const rowChunk = tilesPerChunk * tile.tileM;
+  const rowChunk = tilesPerChunk * tileM;
 
   const label = `${kernel}:${variant}${layout.bVec4 ? ':v4' : ''}${layout.aVec4 ? ':a4' : ''}${layout.cVec4 ? ':c4' : ''}${narrow ? ':narrow' : ''}`;
   const pipe = gpu.pipeline(label, info.wgsl(layout));
@@ -241,7 +242,7 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
         z0, bitsOf(s.alpha), aRow, aK,
         bCol, bK, 0, 0,
       ]);
-      enc.dispatch(pipe, [dims, args.a, b, bias, args.out], gx, Math.ceil(rows / tile.tileM), nz);
+      enc.dispatch(pipe, [dims, args.a, b, bias, args.out], gx, Math.ceil(rows / tileM), nz);
     }
   }
 }

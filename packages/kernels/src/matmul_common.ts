@@ -46,6 +46,8 @@ export interface MatmulVariantInfo {
   supportsAVec4?: boolean;
   /** True when the variant has a vec4-C epilogue (used when the shape allows it). */
   supportsCVec4?: boolean;
+  /** Rows per workgroup when layout.aVec4 (and not narrow), if they differ from tileM. */
+  aVec4TileM?: number;
   /** A second tile shape for outputs at most maxN columns wide (layout.narrow). */
   narrowTile?: { tileM: number; tileN: number; maxN: number };
   /**

@@ -168,6 +168,19 @@ test('K a multiple of 1024 (the vec4-A walk of the subgroup variant): ragged M a
   }
 });
 
+test('row counts at the edges of the subgroup row tile (24 rows, 3 A rows per lane): every layout, K on both walks of A', async () => {
+  for (const variant of variants().filter((v) => v !== 'naive')) {
+    let seed = 40;
+    for (const M of [23, 24, 25, 47, 49, 73]) {
+      for (const [transA, transB] of [[false, false], [true, false], [false, true]] as const) {
+        await checkMatmul({ M, N: 72, K: 37, transA, transB, accumulate: transA }, true, seed++, variant);
+      }
+    }
+    // vec4 walk of A (K % 1024 == 0) with a ragged last row tile.
+    await checkMatmul({ M: 49, N: 64, K: 1024 }, false, seed++, variant);
+  }
+});
+
 test('several A·Bᵀ products in one encoder share the Bᵀ scratch buffer without clobbering each other', async () => {
   for (const variant of variants()) {
     const rand = mulberry32(21);
