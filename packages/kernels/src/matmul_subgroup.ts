@@ -27,11 +27,11 @@ export const MATMUL_SUBGROUP_SIZE = 8;
 // Rows per workgroup tile: 24, 3 A values loaded per lane per k. Why 24: per k a lane makes
 // (rows / 8) A loads + 8 B loads for rows × 8 multiply-adds, so taller tiles need fewer of the
 // expensive per-lane loads per multiply-add (16 rows: 10 loads per 128, 24 rows: 11 per 192); 32
-// rows was no better (more spilled accumulators). The vec4 walk of A (K % 1024 == 0) keeps 16 rows:
-// there 24 gained nothing and compiled several times slower. Same-process A/B in NOTES.md
-// (## matmul, "24-row tile").
+// rows was no better (more spilled accumulators). 16 rows (SHORT_ROWS) remain for the vec4 walk of
+// A (K % 1024 == 0: there 24 gained nothing and compiled several times slower) and where 24 would
+// pad M much more (M = 128: 144 rows computed). Same-process A/B in NOTES.md (## matmul).
 export const MATMUL_SUBGROUP_ROWS = 3 * MATMUL_SUBGROUP_SIZE;
-const AVEC4_ROWS = 2 * MATMUL_SUBGROUP_SIZE;
+const SHORT_ROWS = 2 * MATMUL_SUBGROUP_SIZE;
 const COLS = 8; // columns per lane
 // Narrow outputs (N ≤ 32: attention values with HS 32, LoRA ranks): 32 rows × 4 columns per lane,
 // still 128 multiply-adds per k per lane (4 A loads + 1 vec4 of B), instead of a 16 × 8 tile whose
@@ -40,7 +40,8 @@ const NARROW_ROWS = 4 * MATMUL_SUBGROUP_SIZE;
 const NARROW_COLS = 4;
 
 function wgsl(layout: MatmulLayout, ROWS: number): string {
-  const rows = layout.narrow ? NARROW_ROWS : layout.aVec4 ? AVEC4_ROWS : ROWS;
+  const rows = layout.narrow ? NARROW_ROWS : (layout.tileM ?? ROWS);
+  if (rows % MATMUL_SUBGROUP_SIZE !== 0) throw new Error(`matmul subgroup: tileM=${rows} must be a multiple of ${MATMUL_SUBGROUP_SIZE}`);
   const cols = layout.narrow ? NARROW_COLS : COLS;
   const V = cols / 4; // vec4 accumulators per row
   const RB = rows / MATMUL_SUBGROUP_SIZE; // rows loaded per lane
@@ -135,7 +136,7 @@ export function subgroupMatmulVariant(rows: number): MatmulVariantInfo {
   supportsAVec4: true,
   supportsCVec4: true,
   narrowTile: { tileM: NARROW_ROWS, tileN: MATMUL_SUBGROUP_SIZE * NARROW_COLS, maxN: MATMUL_SUBGROUP_SIZE * NARROW_COLS },
-  aVec4TileM: AVEC4_ROWS,
+  shortTileM: SHORT_ROWS,
   // Bᵀ is read in place by the scalar path (column steps bCol = K), which the launcher uses only
   // for tiny products, where the extra transpose dispatch would cost more than the product.
   transBInKernel: false,
