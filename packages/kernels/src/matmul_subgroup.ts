@@ -34,13 +34,13 @@ export const MATMUL_SUBGROUP_ROWS = 3 * MATMUL_SUBGROUP_SIZE;
 const SHORT_ROWS = 2 * MATMUL_SUBGROUP_SIZE;
 const COLS = 8; // columns per lane
 // Narrow outputs (N ≤ 32: attention values with HS 32, LoRA ranks): 32 rows × 4 columns per lane,
-// still 128 multiply-adds per k per lane (4 A loads + 1 vec4 of B), instead of a 16 × 8 tile whose
+// still 128 multiply-adds per k per lane (4 A loads + 1 vec4 of B), instead of a 24 × 8 tile whose
 // lanes past column N compute duplicates.
 const NARROW_ROWS = 4 * MATMUL_SUBGROUP_SIZE;
 const NARROW_COLS = 4;
 
-function wgsl(layout: MatmulLayout, ROWS: number): string {
-  const rows = layout.narrow ? NARROW_ROWS : (layout.tileM ?? ROWS);
+function wgsl(layout: MatmulLayout, tallRows: number): string {
+  const rows = layout.narrow ? NARROW_ROWS : (layout.tileM ?? tallRows);
   if (rows % MATMUL_SUBGROUP_SIZE !== 0) throw new Error(`matmul subgroup: tileM=${rows} must be a multiple of ${MATMUL_SUBGROUP_SIZE}`);
   const cols = layout.narrow ? NARROW_COLS : COLS;
   const V = cols / 4; // vec4 accumulators per row
@@ -128,19 +128,19 @@ ${stores}
 export function subgroupMatmulVariant(rows: number): MatmulVariantInfo {
   if (rows % MATMUL_SUBGROUP_SIZE !== 0 || rows <= 0) throw new Error(`subgroupMatmulVariant: rows=${rows} must be a positive multiple of ${MATMUL_SUBGROUP_SIZE}`);
   return {
-  tileM: rows,
-  tileN: MATMUL_SUBGROUP_SIZE * COLS,
-  wgsl: (layout: MatmulLayout) => wgsl(layout, rows),
-  requires: ['subgroups'],
-  supportsBVec4: true,
-  supportsAVec4: true,
-  supportsCVec4: true,
-  narrowTile: { tileM: NARROW_ROWS, tileN: MATMUL_SUBGROUP_SIZE * NARROW_COLS, maxN: MATMUL_SUBGROUP_SIZE * NARROW_COLS },
-  shortTileM: SHORT_ROWS,
-  // Bᵀ is read in place by the scalar path (column steps bCol = K), which the launcher uses only
-  // for tiny products, where the extra transpose dispatch would cost more than the product.
-  transBInKernel: false,
-  transBInKernelBelowFlops: 2 ** 19,
+    tileM: rows,
+    tileN: MATMUL_SUBGROUP_SIZE * COLS,
+    wgsl: (layout: MatmulLayout) => wgsl(layout, rows),
+    requires: ['subgroups'],
+    supportsBVec4: true,
+    supportsAVec4: true,
+    supportsCVec4: true,
+    narrowTile: { tileM: NARROW_ROWS, tileN: MATMUL_SUBGROUP_SIZE * NARROW_COLS, maxN: MATMUL_SUBGROUP_SIZE * NARROW_COLS },
+    shortTileM: SHORT_ROWS,
+    // Bᵀ is read in place by the scalar path (column steps bCol = K), which the launcher uses only
+    // for tiny products, where the extra transpose dispatch would cost more than the product.
+    transBInKernel: false,
+    transBInKernelBelowFlops: 2 ** 19,
   };
 }
 
