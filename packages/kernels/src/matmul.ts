@@ -32,6 +32,7 @@ import {
   MATMUL_FLAG_BIAS,
   MATMUL_FLAG_TRANS_A,
   MATMUL_FLAG_TRANS_B,
+  type MatmulLayout,
   type MatmulVariantInfo,
 } from './matmul_common.js';
 import { MATMUL_SUBGROUP } from './matmul_subgroup.js';
@@ -179,8 +180,8 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
   }
   const max = gpu.limits.maxComputeWorkgroupsPerDimension;
   const narrow = !!info.narrowTile && s.N <= info.narrowTile.maxN;
-  const tile = narrow ? info.narrowTile! : info;
-  const gx = Math.ceil(s.N / tile.tileN);
+  const tileN = narrow ? info.narrowTile!.tileN : info.tileN;
+  const gx = Math.ceil(s.N / tileN);
   if (gx > max) throw new Error(`${kernel}: N=${s.N} needs ${gx} workgroups along x, more than ${max}`);
 
   // bᵀ for variants that only read B untransposed: copy it into scratch as (K, N) per batch item.
@@ -200,7 +201,7 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
     strideB = s.strideB === 0 ? 0 : s.K * s.N;
     transB = false;
   }
-  const layout = {
+  const layout: MatmulLayout = {
     bVec4: info.supportsBVec4 && !transB && s.N % 4 === 0 && s.N >= (narrow ? 4 : 8) && strideB % 4 === 0,
     narrow,
     // Only where rows of A are a multiple of 4 KiB apart (K % 1024 == 0): there the one-k-per-step
@@ -210,16 +211,27 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
     aVec4: !!info.supportsAVec4 && !s.transA && s.K % 1024 === 0 && s.strideA % 4 === 0,
     cVec4: !!info.supportsCVec4 && s.N % 4 === 0 && s.strideOut % 4 === 0 && bindingOffset(args.out) % 16 === 0,
   };
+  // Row tile: the narrow one; else the short one for the vec4-A walk (the tall one measured no
+  // faster there and compiled ~8× slower, NOTES.md ## matmul) or where the tall one would compute
+  // over 5 % more padded rows (M = 128: 6 × 24 = 144 rows against 8 × 16 = 128); else the tall one.
+  const padded = (t: number) => Math.ceil(s.M / t) * t;
+  const short = info.shortTileM;
+  const tileM = narrow
+    ? info.narrowTile!.tileM
+    : short && (layout.aVec4 || padded(info.tileM) > 1.05 * padded(short))
+      ? short
+      : info.tileM;
+  if (short && !narrow) layout.tileM = tileM;
 
   // Split: rows in multiples of the variant's tile (so no tile straddles two dispatches, which
   // would add twice when accumulating), batch items when one row tile of all of them is too much.
   const budget = args.maxDispatchFlops ?? MAX_DISPATCH_FLOPS;
-  const tileFlops = 2 * s.N * s.K * tile.tileM;
+  const tileFlops = 2 * s.N * s.K * tileM;
   const batchChunk = Math.max(1, Math.min(s.batch, max, Math.floor(budget / tileFlops)));
   const tilesPerChunk = Math.max(1, Math.min(max, Math.floor(budget / (tileFlops * batchChunk))));
-  const rowChunk = tilesPerChunk * tile.tileM;
+  const rowChunk = tilesPerChunk * tileM;
 
-  const label = `${kernel}:${variant}${layout.bVec4 ? ':v4' : ''}${layout.aVec4 ? ':a4' : ''}${layout.cVec4 ? ':c4' : ''}${narrow ? ':narrow' : ''}`;
+  const label = `${kernel}:${variant}${short && !narrow ? `:r${tileM}` : ''}${layout.bVec4 ? ':v4' : ''}${layout.aVec4 ? ':a4' : ''}${layout.cVec4 ? ':c4' : ''}${narrow ? ':narrow' : ''}`;
   const pipe = gpu.pipeline(label, info.wgsl(layout));
   const flags =
     (args.bias ? MATMUL_FLAG_BIAS : 0) |
@@ -241,7 +253,7 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
         z0, bitsOf(s.alpha), aRow, aK,
         bCol, bK, 0, 0,
       ]);
-      enc.dispatch(pipe, [dims, args.a, b, bias, args.out], gx, Math.ceil(rows / tile.tileM), nz);
+      enc.dispatch(pipe, [dims, args.a, b, bias, args.out], gx, Math.ceil(rows / tileM), nz);
     }
   }
 }

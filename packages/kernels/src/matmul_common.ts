@@ -23,6 +23,8 @@ export interface MatmulLayout {
    * launcher guarantees A untransposed, K % 4 == 0 and strideA % 4 == 0.
    */
   aVec4?: boolean;
+  /** Rows per workgroup when the variant has a short tile (MatmulVariantInfo.shortTileM); else tileM. */
+  tileM?: number;
   /** The variant's narrow tile (MatmulVariantInfo.narrowTile), chosen when N ≤ its maxN. */
   narrow?: boolean;
   /**
@@ -46,6 +48,11 @@ export interface MatmulVariantInfo {
   supportsAVec4?: boolean;
   /** True when the variant has a vec4-C epilogue (used when the shape allows it). */
   supportsCVec4?: boolean;
+  /**
+   * A shorter row tile (layout.tileM) that the launcher picks when layout.aVec4, or when the
+   * tall tile would compute over 5 % more padded rows than this one (M = 128: 144 rows against 128).
+   */
+  shortTileM?: number;
   /** A second tile shape for outputs at most maxN columns wide (layout.narrow). */
   narrowTile?: { tileM: number; tileN: number; maxN: number };
   /**

@@ -4,11 +4,11 @@
 // Why: lavapipe runs 8 consecutive invocations as the 8 SIMD lanes of one CPU thread, and every
 // storage-buffer load becomes one scalar load per lane (see NOTES.md). Speed therefore follows the
 // number of loads per multiply-add. Here each lane owns 8 consecutive output columns (two vec4
-// accumulators per row) of a 16-row tile; per k it loads 8 values of B (its own columns, as two
-// vec4 when the layout allows) and just 2 values of A (rows lane and 8 + lane of the tile). Every
-// lane then obtains all 16 row values of A with subgroupBroadcast(x, r) for constant r, which
-// lavapipe compiles into a register shuffle: 10 loads per 128 multiply-adds, against 12 per 32 in
-// the plain register-tiled variant.
+// accumulators per row) of a 24-row tile; per k it loads 8 values of B (its own columns, as two
+// vec4 when the layout allows) and just 3 values of A (rows lane, 8 + lane, 16 + lane of the
+// tile). Every lane then obtains all 24 row values of A with subgroupBroadcast(x, r) for constant
+// r, which lavapipe compiles into a register shuffle: 11 loads per 192 multiply-adds, against 12
+// per 32 in the plain register-tiled variant.
 //
 // Correctness needs subgroups of exactly 8 lanes inside a workgroup of 8 (one subgroup per
 // workgroup); tune.ts only picks this variant when the adapter reports subgroup sizes 8..8 or the
@@ -24,16 +24,24 @@ import { matmulHeader, type MatmulLayout, type MatmulVariantInfo } from './matmu
 
 /** Subgroup size the broadcast pattern is written for. */
 export const MATMUL_SUBGROUP_SIZE = 8;
-const ROWS = 2 * MATMUL_SUBGROUP_SIZE; // 16 rows per workgroup, 2 loaded per lane
+// Rows per workgroup tile: 24, 3 A values loaded per lane per k. Why 24: per k a lane makes
+// (rows / 8) A loads + 8 B loads for rows × 8 multiply-adds, so taller tiles need fewer of the
+// expensive per-lane loads per multiply-add (16 rows: 10 loads per 128, 24 rows: 11 per 192); 32
+// rows was no better (more spilled accumulators). 16 rows (SHORT_ROWS) remain for the vec4 walk of
+// A (K % 1024 == 0: there 24 gained nothing and compiled several times slower) and where 24 would
+// pad M much more (M = 128: 144 rows computed). Same-process A/B in NOTES.md (## matmul).
+export const MATMUL_SUBGROUP_ROWS = 3 * MATMUL_SUBGROUP_SIZE;
+const SHORT_ROWS = 2 * MATMUL_SUBGROUP_SIZE;
 const COLS = 8; // columns per lane
 // Narrow outputs (N ≤ 32: attention values with HS 32, LoRA ranks): 32 rows × 4 columns per lane,
-// still 128 multiply-adds per k per lane (4 A loads + 1 vec4 of B), instead of a 16 × 8 tile whose
+// still 128 multiply-adds per k per lane (4 A loads + 1 vec4 of B), instead of a 24 × 8 tile whose
 // lanes past column N compute duplicates.
 const NARROW_ROWS = 4 * MATMUL_SUBGROUP_SIZE;
 const NARROW_COLS = 4;
 
-function wgsl(layout: MatmulLayout): string {
-  const rows = layout.narrow ? NARROW_ROWS : ROWS;
+function wgsl(layout: MatmulLayout, tallRows: number): string {
+  const rows = layout.narrow ? NARROW_ROWS : (layout.tileM ?? tallRows);
+  if (rows % MATMUL_SUBGROUP_SIZE !== 0) throw new Error(`matmul subgroup: tileM=${rows} must be a multiple of ${MATMUL_SUBGROUP_SIZE}`);
   const cols = layout.narrow ? NARROW_COLS : COLS;
   const V = cols / 4; // vec4 accumulators per row
   const RB = rows / MATMUL_SUBGROUP_SIZE; // rows loaded per lane
@@ -116,17 +124,24 @@ ${stores}
 `;
 }
 
-export const MATMUL_SUBGROUP: MatmulVariantInfo = {
-  tileM: ROWS,
-  tileN: MATMUL_SUBGROUP_SIZE * COLS,
-  wgsl,
-  requires: ['subgroups'],
-  supportsBVec4: true,
-  supportsAVec4: true,
-  supportsCVec4: true,
-  narrowTile: { tileM: NARROW_ROWS, tileN: MATMUL_SUBGROUP_SIZE * NARROW_COLS, maxN: MATMUL_SUBGROUP_SIZE * NARROW_COLS },
-  // Bᵀ is read in place by the scalar path (column steps bCol = K), which the launcher uses only
-  // for tiny products, where the extra transpose dispatch would cost more than the product.
-  transBInKernel: false,
-  transBInKernelBelowFlops: 2 ** 19,
-};
+/** The subgroup variant with a tile of `rows` rows (a multiple of 8); exported for A/B timing. */
+export function subgroupMatmulVariant(rows: number): MatmulVariantInfo {
+  if (rows % MATMUL_SUBGROUP_SIZE !== 0 || rows <= 0) throw new Error(`subgroupMatmulVariant: rows=${rows} must be a positive multiple of ${MATMUL_SUBGROUP_SIZE}`);
+  return {
+    tileM: rows,
+    tileN: MATMUL_SUBGROUP_SIZE * COLS,
+    wgsl: (layout: MatmulLayout) => wgsl(layout, rows),
+    requires: ['subgroups'],
+    supportsBVec4: true,
+    supportsAVec4: true,
+    supportsCVec4: true,
+    narrowTile: { tileM: NARROW_ROWS, tileN: MATMUL_SUBGROUP_SIZE * NARROW_COLS, maxN: MATMUL_SUBGROUP_SIZE * NARROW_COLS },
+    shortTileM: SHORT_ROWS,
+    // Bᵀ is read in place by the scalar path (column steps bCol = K), which the launcher uses only
+    // for tiny products, where the extra transpose dispatch would cost more than the product.
+    transBInKernel: false,
+    transBInKernelBelowFlops: 2 ** 19,
+  };
+}
+
+export const MATMUL_SUBGROUP: MatmulVariantInfo = subgroupMatmulVariant(MATMUL_SUBGROUP_ROWS);

@@ -168,6 +168,21 @@ test('K a multiple of 1024 (the vec4-A walk of the subgroup variant): ragged M a
   }
 });
 
+// The subgroup variant uses 24-row tiles, or 16 where 24 would pad M by over 5 % more rows or A is
+// walked as vec4: 23, 24, 47, 71, 143 take 24 rows (ragged or exact), 25, 49, 121 take 16.
+test('row counts at the edges of the subgroup row tiles (24 and 16 rows): every layout, K on both walks of A', async () => {
+  for (const variant of variants().filter((v) => v !== 'naive')) {
+    let seed = 40;
+    for (const M of [23, 24, 25, 47, 49, 71, 121, 143]) {
+      for (const [transA, transB] of [[false, false], [true, false], [false, true]] as const) {
+        await checkMatmul({ M, N: 72, K: 37, transA, transB, accumulate: transA }, true, seed++, variant);
+      }
+    }
+    // vec4 walk of A (K % 1024 == 0) with a ragged last row tile.
+    await checkMatmul({ M: 49, N: 64, K: 1024 }, false, seed++, variant);
+  }
+});
+
 test('several A·Bᵀ products in one encoder share the Bᵀ scratch buffer without clobbering each other', async () => {
   for (const variant of variants()) {
     const rand = mulberry32(21);
