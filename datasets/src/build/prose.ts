@@ -157,7 +157,7 @@ export function splitLong(text: string, max: number): string[] {
 
 const EMAIL_ADDRESS = /[\w.+-]+@[\w-]+(\.[\w-]+)+/u;
 const MAIL_HEADER = /^(from|to|cc|bcc|subject|date|reply-to|message-id|sender|received|return-path|x-[\w-]+):\s/iu;
-const LICENCE = /\b(copyright\s*(©|\(c\)|\d{4})|©\s*\d{4}|all rights reserved|permission is (hereby )?granted|without any warranty|(gnu )?(general|lesser|library|free documentation) (public )?licen[cs]e|creative commons|licensed under|distributed under the terms|warranty of merchantability|free software foundation|public domain dedication|spdx-license)/iu;
+const LICENCE = /\b(copyright\s*(©|\(c\)|\d{4})|©\s*\d{4}|all rights reserved|permission is (hereby )?granted|without any warranty|(gnu )?(general|lesser|library|free documentation) (public )?licen[cs]e|creative ?commons|licensed under|distributed under the terms|warranty of merchantability|free software foundation|public domain dedication|spdx-license)/iu;
 const CODE_TOKEN = /[{}<>=;$\\|`~^]|::|->|=>|\(\)|^[-]{1,2}[a-z]|^\/\w|\w\/\w+\/|\.\w{1,4}$|^[a-z]+[A-Z]\w*$|\w_\w/u;
 
 /** Why a paragraph is not usable English prose, or null when it is. `minWords` is the shortest
