@@ -1,6 +1,6 @@
 // Reads JSONL rows, validating every line; a malformed line ends the load with
 // `file:line: what is wrong`.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rowProblem, type RowKind, type RowOf } from './schema.js';
@@ -107,7 +107,7 @@ export function datasetPath(name: string, split: Split | 'corpus', root = DATASE
   return join(root, name, fileFor(name, split));
 }
 
-type KindOf<N extends string> = N extends 'pretrain_en' | 'zh_pretrain' ? 'corpus'
+type KindOf<N extends string> = N extends 'pretrain_en' | 'pretrain_en_full' | 'zh_pretrain' ? 'corpus'
   : N extends 'ner_en' ? 'ner' : N extends 'en_zh_pairs' ? 'pairs' : 'classification';
 
 /** Loads one split of a shipped dataset with its row kind and closed label set, e.g.
@@ -119,6 +119,9 @@ export function loadDataset<N extends string>(name: N, split: Split | 'corpus', 
 export function loadDataset(name: string, split: Split | 'corpus', root = DATASETS_DIR): RowOf[RowKind][] {
   const info = DATASETS[name];
   const path = datasetPath(name, split, root);
+  if (info?.onDemand && !existsSync(path)) {
+    throw new Error(`dataset ${name} is not built (it is not committed): run \`${info.onDemand.build}\` to build ${path}`);
+  }
   if (split === 'corpus' && info!.corpusFrom) {
     // A corpus view of a labelled split: same ids and text, no label.
     return loadJsonl(path, 'classification', { labels: info!.labels }).map((r) => ({ id: r.id, text: r.text }));

@@ -14,6 +14,9 @@ export interface DatasetInfo {
   /** A corpus that is a view of another file (email: the train split's text, unlabelled), so
    * the same text is not shipped twice. */
   corpusFrom?: string;
+  /** Built on demand and not committed (git-ignored): the manifest records its hash, verify
+   * checks it only when it is present, and loading it before it is built says how to build it. */
+  onDemand?: { build: string };
 }
 
 export const SPLIT_FILES = ['train.jsonl', 'dev.jsonl', 'test.jsonl'];
@@ -39,7 +42,9 @@ export function emailBinaryLabel(label: string): 'ham' | 'spam' {
 // inherited property.
 export const DATASETS: Record<string, DatasetInfo> = Object.assign(Object.create(null) as Record<string, DatasetInfo>, {
   pretrain_en: { name: 'pretrain_en', kind: 'corpus', files: ['corpus.jsonl'],
-    description: 'General English: WordNet definitions and example sentences + Debian fortunes.' },
+    description: 'General English (committed sample of pretrain_en_full): WordNet, fortunes, dictionaries, manuals, a Bible, an FAQ.' },
+  pretrain_en_full: { name: 'pretrain_en_full', kind: 'corpus', files: ['corpus.jsonl'], onDemand: { build: 'npm run datasets:build -- pretrain_en' },
+    description: 'General English, the full corpus (not committed; build it with npm run datasets:build -- pretrain_en).' },
   email: { name: 'email', kind: 'classification', files: SPLIT_FILES, labels: EMAIL_LABELS, corpusFrom: 'train.jsonl',
     description: 'SpamAssassin bodies: easy_ham / hard_ham / spam (binary view: emailBinaryLabel); the corpus is the train split text only.' },
   wn_topic: { name: 'wn_topic', kind: 'classification', files: SPLIT_FILES, labels: WN_TOPIC_LABELS,

@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { cmp } from '../text.js';
+import { cmp, sha256Hex } from '../text.js';
+import { DEB_SHA256 } from './sources.js';
 
 export function log(msg: string): void {
   process.stderr.write(`[datasets] ${msg}\n`);
@@ -58,9 +59,16 @@ export function fetchDebs(work: string, group: string, specs: string[]): Map<str
   log(`apt-get download: ${specs.length} ${group} packages into ${dir}`);
   for (let i = 0; i < specs.length; i += 60) run('apt-get', ['download', '-q', ...specs.slice(i, i + 60)], dir);
   const debs = readdirSync(dir).filter((f) => f.endsWith('.deb')).sort(cmp);
-  for (const [name, root] of roots) {
+  for (const s of specs) {
+    const name = s.slice(0, s.indexOf('='));
+    const root = roots.get(name)!;
     const deb = debs.find((f) => f.startsWith(`${name}_`));
     if (!deb) throw new Error(`apt-get download gave no .deb for ${name} in ${dir}`);
+    const want = DEB_SHA256[s];
+    if (want) {
+      const got = sha256Hex(readFileSync(join(dir, deb)));
+      if (got !== want) throw new Error(`${join(dir, deb)}: sha256 ${got} differs from the pinned ${want} (src/build/sources.ts DEB_SHA256)`);
+    }
     mkdirSync(root, { recursive: true });
     run('dpkg', ['-x', deb, root], dir);
   }

