@@ -1,4 +1,5 @@
 export * from './runtime.js';
+export * from './dawn_poll.js';
 export * from './check.js';
 export * from './matmul.js';
 export * from './testing.js';
