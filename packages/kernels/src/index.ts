@@ -16,5 +16,4 @@ export * from './adamw.js';
 export * from './attention.js';
 export * from './lora.js';
 export * from './embedding.js';
-export * from './mlm_loss.js';
 export * from './int8_matmul.js';
