@@ -44,6 +44,8 @@ export function installDawnPollBackoff(env: NodeJS.ProcessEnv = process.env): bo
   if (installed) return true;
   installed = true;
   const original = globalThis.setImmediate;
+  // Captured now, so that a test mocking timers later cannot stall the GPU waits.
+  const timeout = globalThis.setTimeout;
   let waitStart = 0;
   let lastPoll = -Infinity;
   const wrapped = function setImmediate(callback: (...args: unknown[]) => void, ...args: unknown[]) {
@@ -55,7 +57,7 @@ export function installDawnPollBackoff(env: NodeJS.ProcessEnv = process.env): bo
       lastPoll = performance.now();
       callback(...args);
     };
-    return delay === 0 ? original(poll) : setTimeout(poll, delay);
+    return delay === 0 ? original(poll) : timeout(poll, delay);
   };
   // util.promisify(setImmediate) keeps working: it looks up this symbol on the function.
   Object.defineProperty(wrapped, promisify.custom, { value: (original as unknown as Record<symbol, unknown>)[promisify.custom] });
