@@ -35,6 +35,11 @@ export function pollDelayMs(ageMs: number): number {
   return ageMs < 1 ? 0 : Math.min(MAX_DELAY_MS, ageMs / 16);
 }
 
+/** Whether installDawnPollBackoff() has replaced setImmediate in this thread. */
+export function dawnPollBackoffInstalled(): boolean {
+  return installed;
+}
+
 /**
  * Make Dawn's event polling sleep between polls (see the file header). Idempotent; called by
  * openGpu(). Returns false when disabled by TUNEBENCH_DAWN_POLL=spin.

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
-import { copy, installDawnPollBackoff, isNativeCallback, openGpu, pollDelayMs, type Gpu } from '../src/index.js';
+import { copy, dawnPollBackoffInstalled, installDawnPollBackoff, isNativeCallback, openGpu, pollDelayMs, type Gpu } from '../src/index.js';
 
 let gpu: Gpu;
 before(async () => { gpu = await openGpu(); });
@@ -28,8 +28,14 @@ test('isNativeCallback: native functions yes; arrow, plain, async and bound Java
   assert.equal(isNativeCallback(undefined), false);
 });
 
-test('installed by openGpu: JavaScript callbacks run as immediates with their arguments; promisify still works', async () => {
+test('openGpu installs the back-off unless TUNEBENCH_DAWN_POLL=spin', () => {
+  assert.equal(dawnPollBackoffInstalled(), process.env.TUNEBENCH_DAWN_POLL !== 'spin');
+  assert.equal(installDawnPollBackoff({ TUNEBENCH_DAWN_POLL: 'spin' }), false);
+});
+
+test('installed: JavaScript callbacks run as immediates with their arguments; promisify still works', async () => {
   assert.ok(installDawnPollBackoff({}));
+  assert.ok(dawnPollBackoffInstalled());
   assert.notEqual(setImmediate.name, '', 'the wrapper keeps a name');
   const got: number[] = [];
   await new Promise<void>((resolve) => {
