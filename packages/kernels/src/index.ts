@@ -1,4 +1,5 @@
 export * from './runtime.js';
+export * from './dawn_poll.js';
 export * from './check.js';
 export * from './matmul.js';
 export * from './testing.js';
@@ -15,5 +16,4 @@ export * from './adamw.js';
 export * from './attention.js';
 export * from './lora.js';
 export * from './embedding.js';
-export * from './mlm_loss.js';
 export * from './int8_matmul.js';

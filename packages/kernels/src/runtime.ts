@@ -10,6 +10,7 @@
 // step), and a StepEncoder that records many dispatches into one command buffer and submits once.
 
 import { create, globals } from 'webgpu';
+import { installDawnPollBackoff } from './dawn_poll.js';
 
 /** What to install when no adapter exists. Printed by openGpu(), doctor and the tests. */
 export const NO_ADAPTER_HELP = [
@@ -81,6 +82,7 @@ export async function openGpu(options: OpenGpuOptions = {}): Promise<Gpu> {
   // Dawn's Vulkan loader wants a runtime directory; CI containers often have none.
   if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp';
   installGlobals();
+  installDawnPollBackoff();
   const flags = options.dawnFlags ?? dawnFlagsFromEnv();
   let navigatorGpu: GPU;
   try {
