@@ -35,6 +35,7 @@ interface RunFlags {
   backend?: 'gpu' | 'cpu';
   retries: string;
   report: boolean;
+  cache: boolean;
   phaseTimeout?: string;
 }
 
@@ -80,10 +81,12 @@ export async function benchRun(suites: string[], f: RunFlags): Promise<number> {
   console.log(`tunebench bench: ${preset.name} preset (${preset.description}); ${plan.runs.length} runs over suites ${[...new Set(plan.runs.map((r) => r.suite))].join(', ')}${shard ? `, shard ${shard.index}/${shard.count}` : ''}; backend ${backend}`);
   console.log(`base model: ${baseDir ? shown(baseDir) : 'pretrained by the sweep'}; output: ${shown(outDir)}`);
   const summary = await runSweep(plan, {
-    outDir, backend, baseDir, shard, retries,
+    outDir, backend, baseDir, shard, retries, cache: f.cache,
     phaseTimeoutS: f.phaseTimeout ? Number(f.phaseTimeout) : preset.phaseTimeoutS,
   });
   console.log(`sweep: ${summary.done} runs done, ${summary.skipped} skipped (record exists), ${summary.failed.length} failed, in ${summary.wallTimeS.toFixed(0)} s`);
+  const ph = summary.phases;
+  console.log(`phases: ${ph.ran} run, ${ph.cached} reused from the phase cache, ${ph.resumed} resumed${f.cache ? '' : ' (--no-cache)'}`);
   for (const x of summary.failed) console.log(`  failed: ${x.runId}: ${x.error} (see ${shown(join(outDir, 'failures', x.runId + '.json'))})`);
   if (f.report) {
     if (!summary.records.length) {
@@ -117,6 +120,7 @@ export function benchCommand(): Command {
     .option('--retries <n>', 'retries of a failed run', '1')
     .option('--phase-timeout <s>', "kill a phase after this many seconds (counts as a failure; default: the preset's)")
     .option('--no-report', 'do not write the leaderboard at the end')
+    .option('--no-cache', 'run every phase, even one equal (same resolved config and inputs) to a phase already run in the output directory')
     .action(async (suites: string[], f: RunFlags) => {
       process.exitCode = await benchRun(suites, f);
     });

@@ -25,6 +25,10 @@ export interface PhaseResult {
   totalParams: number;
   /** The resolved trainer config (config.json of the phase's run directory). */
   config: Record<string, unknown>;
+  /** Content key of the phase's resolved config and inputs (phase_cache.ts); absent with --no-cache. */
+  cacheKey?: string;
+  /** Set when this run did not run the phase but reused an identical one from the phase cache: who ran it. */
+  cachedFrom?: { runId: string; phase: string; gitRevision: string | null };
 }
 
 export interface CurvePoint {
@@ -122,6 +126,13 @@ export const RECORD_SCHEMA = {
           trainableParams: { type: 'integer', minimum: 0 },
           totalParams: { type: 'integer', minimum: 0 },
           config: { type: 'object' },
+          cacheKey: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+          cachedFrom: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['runId', 'phase', 'gitRevision'],
+            properties: { runId: { type: 'string', minLength: 1 }, phase: { type: 'string', minLength: 1 }, gitRevision: { type: ['string', 'null'] } },
+          },
         },
       },
     },

@@ -4,12 +4,14 @@
 // retried once, and the sweep moves on. A run whose record exists is skipped, and a phase whose
 // metrics.json exists is reused, so a killed sweep continues where it stopped. `shard i/n` runs
 // every n-th run (by position in the plan), for splitting a sweep across machines; `merge`
-// (merge.ts) joins the records afterwards.
+// (merge.ts) joins the records afterwards. A phase equal to one already run in the output
+// directory (same resolved config and inputs) is taken from the phase cache (phase_cache.ts).
 //
 // Layout of the output directory:
 //   records/<suite>/<dataset>/<strategy>/seed<N>.json    one validated RunRecord per finished run
 //   failures/<same path>.json                            the last failure of a run that has no record
 //   runs/<runId>/<phase>/                                the trainer's run directories
+//   cache/phases/<key>/                                  finished phases by content key (phase_cache.ts)
 //   base/                                                the sweep's own base model (micro preset)
 
 import { spawn } from 'node:child_process';
@@ -19,6 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { INIT_BASE, INIT_PRETRAINED, applyOverrides, manifestHash, repoRoot, type PhasePlan, type RunPlan, type SweepPlan } from './plan.js';
 import { acquireSweepLock } from './sweep_lock.js';
+import { PhaseCache, checkpointSha256, initIdentity, phaseKeyMaterial } from './phase_cache.js';
 import { RECORD_SCHEMA_VERSION, STRATEGY_BENCHMARK, checkRecord, readRecord, type CurvePoint, type PhaseResult, type RunRecord } from './record.js';
 
 export interface Shard {
@@ -55,6 +58,8 @@ export interface RunnerOptions {
   log?: (line: string) => void;
   /** Kill a phase after this many seconds (default: none). */
   phaseTimeoutS?: number;
+  /** Reuse phases equal to one already run in outDir (default true; `--no-cache` sets false). */
+  cache?: boolean;
 }
 
 export interface SweepSummary {
@@ -64,6 +69,8 @@ export interface SweepSummary {
   failed: { runId: string; error: string }[];
   records: string[];
   wallTimeS: number;
+  /** Phases of runs (the base model aside) by where their result came from. */
+  phases: { ran: number; cached: number; resumed: number };
 }
 
 const DEFAULT_BIN = join(repoRoot, 'bin', 'tunebench.mjs');
@@ -109,6 +116,15 @@ interface PhaseOutcome {
   dir: string;
   metrics: Record<string, unknown>;
   config: Record<string, unknown>;
+  /** ran: a child process ran it now; resumed: its metrics.json was there; cached: another run's phase. */
+  source: 'ran' | 'resumed' | 'cached';
+  cacheKey?: string;
+  cachedFrom?: { runId: string; phase: string; gitRevision: string | null };
+}
+
+function readOutcome(dir: string, source: PhaseOutcome['source']): PhaseOutcome {
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { config?: Record<string, unknown> };
+  return { dir, metrics: JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')), config: config.config ?? {}, source };
 }
 
 function tail(text: string, lines = 40): string {
@@ -119,9 +135,7 @@ function tail(text: string, lines = 40): string {
 async function runPhase(phase: PhasePlan, dir: string, init: { base: string | null; pretrained: string | null }, opts: RunnerOptions, onLine: (l: string) => void): Promise<PhaseOutcome> {
   const metricsFile = join(dir, 'metrics.json');
   const configFile = join(dir, 'config.json');
-  if (existsSync(metricsFile) && existsSync(configFile)) {
-    return { dir, metrics: JSON.parse(readFileSync(metricsFile, 'utf8')), config: JSON.parse(readFileSync(configFile, 'utf8')).config ?? {} };
-  }
+  if (existsSync(metricsFile) && existsSync(configFile)) return readOutcome(dir, 'resumed');
   // A phase killed half-way: start it again from nothing (its partial directory would be refused).
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dirname(dir), { recursive: true });
@@ -178,7 +192,26 @@ async function runPhase(phase: PhasePlan, dir: string, init: { base: string | nu
   }
   if (!existsSync(metricsFile)) throw new PhaseFailure(`${phase.name} phase exited 0 but wrote no ${metricsFile}`, tail(stderrText), 0, null);
   unlinkSync(cfgFile);
-  return { dir, metrics: JSON.parse(readFileSync(metricsFile, 'utf8')), config: JSON.parse(readFileSync(configFile, 'utf8')).config ?? cfg };
+  return { dir, metrics: JSON.parse(readFileSync(metricsFile, 'utf8')), config: JSON.parse(readFileSync(configFile, 'utf8')).config ?? cfg, source: 'ran' };
+}
+
+interface CacheContext {
+  cache: PhaseCache;
+  runId: string;
+  gitRevision: string | null;
+  baseSha256: () => string;
+  pretrainKey: string | null;
+}
+
+/** runPhase through the phase cache (phase_cache.ts): an identical phase already run is reused. */
+async function runPhaseCached(phase: PhasePlan, dir: string, init: { base: string | null; pretrained: string | null }, ctx: CacheContext, opts: RunnerOptions, onLine: (l: string) => void): Promise<PhaseOutcome> {
+  const initId = initIdentity((phase.config.model as { init?: unknown } | undefined)?.init, { baseSha256: ctx.baseSha256, pretrainKey: ctx.pretrainKey });
+  const material = phaseKeyMaterial(phase, initId, opts.backend, { root: repoRoot, manifestHash });
+  const resumable = existsSync(join(dir, 'metrics.json')) && existsSync(join(dir, 'config.json'));
+  const staleAfterS = (opts.phaseTimeoutS ?? 6 * 3600) + 60;
+  const r = await ctx.cache.run(material, { runId: ctx.runId, phase: phase.name, gitRevision: ctx.gitRevision }, { resumable, staleAfterS }, () => runPhase(phase, dir, init, opts, onLine));
+  if ('hit' in r) return { ...readOutcome(r.hit.dir, 'cached'), cacheKey: r.key, cachedFrom: r.hit.entry.producer };
+  return { ...r.ran, cacheKey: r.key };
 }
 
 const n = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
@@ -198,6 +231,8 @@ function phaseResult(p: PhasePlan, o: PhaseOutcome): PhaseResult {
     trainableParams: int(m.trainableParams),
     totalParams: int(m.totalParams),
     config: o.config,
+    ...(o.cacheKey ? { cacheKey: o.cacheKey } : {}),
+    ...(o.cachedFrom ? { cachedFrom: o.cachedFrom } : {}),
   };
 }
 
@@ -315,7 +350,7 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
   const t0 = Date.now();
   const runs = shardRuns(plan.runs, opts.shard);
   const git = gitRevision();
-  const summary: SweepSummary = { total: runs.length, skipped: 0, done: 0, failed: [], records: [], wallTimeS: 0 };
+  const summary: SweepSummary = { total: runs.length, skipped: 0, done: 0, failed: [], records: [], wallTimeS: 0, phases: { ran: 0, cached: 0, resumed: 0 } };
   mkdirSync(outDir, { recursive: true });
   writeJsonAtomic(join(outDir, 'sweep.json'), {
     preset: plan.preset.name, backend: opts.backend, shard: opts.shard ?? null, runs: runs.map((r) => r.runId), skippedVariants: plan.skipped, gitRevision: git, startedAt: new Date().toISOString(),
@@ -364,6 +399,9 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
     baseModel = { source: baseDir.startsWith(repoRoot) ? baseDir.slice(repoRoot.length + 1) : baseDir, sha256: fileSha256(join(baseDir, 'model.safetensors')) };
   }
 
+  const cache = opts.cache === false ? null : new PhaseCache(outDir, log);
+  let baseSha: string | null = null;
+  const baseSha256 = () => (baseSha ??= checkpointSha256(baseDir!));
   const times: number[] = [];
   for (let i = 0; i < todo.length; i++) {
     const run = todo[i]!;
@@ -379,10 +417,15 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
         for (const phase of run.phases) {
           const dir = join(outDir, 'runs', run.runId, phase.name);
           const tp = Date.now();
-          const o = await runPhase(phase, dir, { base: baseDir, pretrained: outcomes.get('pretrain') ? join(outcomes.get('pretrain')!.dir, 'checkpoint') : null }, opts, heartbeat(log));
+          const init = { base: baseDir, pretrained: outcomes.get('pretrain') ? join(outcomes.get('pretrain')!.dir, 'checkpoint') : null };
+          const o = cache
+            ? await runPhaseCached(phase, dir, init, { cache, runId: run.runId, gitRevision: git, baseSha256, pretrainKey: outcomes.get('pretrain')?.cacheKey ?? null }, opts, heartbeat(log))
+            : await runPhase(phase, dir, init, opts, heartbeat(log));
           outcomes.set(phase.name, o);
+          summary.phases[o.source]++;
           const r = phaseResult(phase, o);
-          log(`    ${phase.name.padEnd(8)} ${phase.dataset.padEnd(10)} ${r.steps} steps, ${r.tokens} tokens, ${fmtS((Date.now() - tp) / 1000)}: main_score ${r.main_score === null ? '-' : r.main_score.toFixed(4)}`);
+          const how = o.cachedFrom ? `from the cache (${o.cachedFrom.runId} ${o.cachedFrom.phase}${o.cachedFrom.gitRevision !== git ? `, made at revision ${o.cachedFrom.gitRevision?.slice(0, 10) ?? 'unknown'}` : ''})` : `${fmtS((Date.now() - tp) / 1000)}`;
+          log(`    ${phase.name.padEnd(8)} ${phase.dataset.padEnd(10)} ${r.steps} steps, ${r.tokens} tokens, ${how}: main_score ${r.main_score === null ? '-' : r.main_score.toFixed(4)}`);
         }
         const rec = buildRecord(run, plan, outcomes, { gitRevision: git, baseModel });
         writeJsonAtomic(recordPath(outDir, run.runId), rec);

@@ -80,9 +80,11 @@ test('a phase killed half-way (no metrics.json) is started again; a finished pha
   assert.equal(typeof rec.metrics.probe_wn_topic, 'number');
   // finetune started from the pretrained checkpoint
   assert.equal(rec.phases[1].config.model.init, join(out, 'runs', id, 'pretrain', 'checkpoint'));
-  // Simulate a kill during the finetune phase: record and finetune metrics gone, pretrain intact.
+  // Simulate a kill during the finetune phase: record and finetune metrics gone, pretrain intact
+  // (a killed phase is never published to the phase cache either).
   rmSync(recordPath(out, id));
   rmSync(join(out, 'runs', id, 'finetune', 'metrics.json'));
+  rmSync(join(out, 'cache', 'phases', rec.phases[1].cacheKey), { recursive: true });
   const before = calls(callsFile).length;
   await sweep(p, out, { FAKE_CALLS: callsFile });
   const newCalls = calls(callsFile).slice(before);
