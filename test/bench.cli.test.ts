@@ -15,6 +15,8 @@ test('tunebench lists bench and profile beside doctor and the trainer commands',
   for (const c of ['doctor', 'bench', 'profile']) assert.match(r.stdout, new RegExp(`^  ${c}\\b`, 'm'));
   const b = tunebench(['bench', '--help']);
   for (const c of ['run', 'report', 'merge', 'list', 'perf', 'compare', 'peers']) assert.match(b.stdout, new RegExp(`^  ${c}\\b`, 'm'));
+  const run = tunebench(['bench', 'run', '--help']);
+  assert.match(run.stdout, /^  --no-cache +run every phase, even one equal/m);
 });
 
 test('bench list: four suites with their baselines, three presets', () => {

@@ -24,6 +24,10 @@ test('micro preset end to end: freezing + domain on the real trainer, records, l
   assert.match(r.stdout, /base model: pretraining the preset's own base model/);
   assert.match(r.stdout, /\[1\/10\] freezing\/wn_topic\/full\/seed0/);
   assert.match(r.stdout, /sweep: 10 runs done, 0 skipped \(record exists\), 0 failed/);
+  // In micro the domain baseline's forgetting probe (full fine-tune of the base on wn_topic) is
+  // freezing/full's fine-tune, phase for phase: the phase cache runs it once per seed.
+  assert.match(r.stdout, /phases: 14 run, 2 reused from the phase cache, 0 resumed\n/);
+  assert.match(r.stdout, /probe +wn_topic .*from the cache \(freezing\/wn_topic\/full\/seed0 finetune\)/);
   assert.match(r.stdout, /## Freezing: which weights to train — wn_topic \(accuracy\)/);
   assert.match(r.stdout, /\| full \(baseline\) \|/);
   assert.match(r.stdout, new RegExp(`report: ${join(out, 'leaderboard', 'report.html').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
