@@ -35,6 +35,7 @@ import { hostname } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { DATASETS } from '@tunebench/datasets';
 import { INIT_BASE, INIT_PRETRAINED, resolvePhaseConfig, type PhasePlan } from './plan.js';
+import { alive } from './sweep_lock.js';
 
 export const PHASE_KEY_VERSION = 1;
 export const ENTRY_FILE = 'cache-entry.json';
@@ -346,13 +347,4 @@ function staleLock(path: string, staleAfterS: number): string | null {
   if (l.host === hostname() && typeof l.pid === 'number' && !alive(l.pid)) return `process ${l.pid} is gone`;
   if (ageS > staleAfterS) return `held for ${ageS.toFixed(0)} s, longer than a phase may run`;
   return null;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -38,7 +38,8 @@ function readHolder(path: string): LockHolder | null {
   }
 }
 
-function alive(pid: number): boolean {
+/** Does process `pid` exist on this host? (Also used by the phase cache's locks.) */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
