@@ -66,17 +66,8 @@ export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<
   return worst;
 }
 
-/** A small seeded PRNG (mulberry32) returning floats in [0, 1): tests draw values from a fast-check seed. */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Tests and benches draw their values from this seeded PRNG (from a fast-check seed): @tunebench/rng's, re-exported. */
+export { mulberry32 } from '@tunebench/rng';
 
 /** `n` floats uniform in [lo, hi), rounded to f32. */
 export function randomF32(rand: () => number, n: number, lo = -1, hi = 1): Float32Array {

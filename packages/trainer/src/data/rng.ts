@@ -1,7 +1,8 @@
 // Seeded randomness for the collators, samplers and augmentation. Every random choice in
 // src/data takes an `Rng` argument: a function returning floats uniform in [0, 1). Pass
-// `seededRng(seed)` (or the kernels package's `mulberry32(seed)`, the same generator) so the same
+// `seededRng(seed)` (@tunebench/rng's `mulberry32(seed)`, with a check of the seed) so the same
 // seed gives the same batch.
+import { mulberry32 } from '@tunebench/rng';
 
 /** A source of floats uniform in [0, 1). */
 export type Rng = () => number;
@@ -9,14 +10,7 @@ export type Rng = () => number;
 /** mulberry32: small, fast, good enough for sampling masks and batches (not for cryptography). */
 export function seededRng(seed: number): Rng {
   if (!Number.isFinite(seed)) throw new Error(`seededRng: seed must be a finite number, got ${seed}`);
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 /** Integer uniform in [0, n). */

@@ -2,6 +2,7 @@
 // holding all of them (the same layout as the model's flat GPU buffer; each tensor starts at a
 // multiple of 64 floats = 256 bytes, the storage-buffer offset alignment of every adapter).
 
+import { mulberry32 } from '@tunebench/rng';
 import { validateConfig, type BertConfig } from './config.js';
 import { classifierPrefix, validateHeads, type HeadSpec } from './heads.js';
 
@@ -180,17 +181,8 @@ export class ParamStore {
   }
 }
 
-/** Deterministic 32-bit generator (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic 32-bit generator (mulberry32, from @tunebench/rng): weight init and tests draw from it. */
+export { mulberry32 };
 
 /** Standard normal samples from a uniform generator (Box–Muller). */
 export function gaussian(rand: () => number): () => number {

@@ -3,8 +3,9 @@
 // Every random choice of a run (data order, masking, corpus mixing, dropout seeds) comes from a
 // StatefulRng whose whole state is one u32, so resume restores it exactly. Data order per epoch does not
 // even need saved state: permutation(seed, epoch, n) is a pure function.
+import { mulberry32Output, mulberry32Step } from '@tunebench/rng';
 
-/** mulberry32: small, fast, good enough for shuffling and sampling; state is one u32. */
+/** @tunebench/rng's mulberry32 with its state in view: small, fast, good enough for shuffling and sampling; state is one u32. */
 export class StatefulRng {
   private s: number;
   constructor(seed: number) {
@@ -13,11 +14,8 @@ export class StatefulRng {
   }
   /** Uniform in [0, 1). */
   next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.s = mulberry32Step(this.s);
+    return mulberry32Output(this.s);
   }
   /** Uniform integer in [0, n). */
   int(n: number): number {
