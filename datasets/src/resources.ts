@@ -25,15 +25,11 @@ export function loadSynonyms(path = SYNONYMS_PATH): Map<string, string[]> {
 }
 
 /** The jieba dictionary (`word freq POS` per line, 349,045 words) that @node-rs/jieba ships as
- * `dict.txt`; it is a dependency of packages/trainer, so the file is resolved from there (or
- * from the root node_modules where npm hoists it). Use with `Jieba.withDict(readFileSync(path))`. */
+ * `dict.txt` (a dependency of this package). Use with `Jieba.withDict(readFileSync(path))`. */
 export function jiebaDictPath(): string {
-  const candidates = [join(DATASETS_DIR, '..', 'packages', 'trainer', 'package.json'), join(DATASETS_DIR, 'package.json')];
-  for (const c of candidates) {
-    try {
-      const req = createRequire(c);
-      return join(req.resolve('@node-rs/jieba/package.json'), '..', 'dict.txt');
-    } catch { /* try the next */ }
+  try {
+    return join(createRequire(import.meta.url).resolve('@node-rs/jieba/package.json'), '..', 'dict.txt');
+  } catch {
+    throw new Error('@node-rs/jieba is not installed: run `npm install` at the repository root (it is a dependency of @tunebench/datasets)');
   }
-  throw new Error('@node-rs/jieba is not installed: run `npm install` at the repository root (it is a dependency of @tunebench/trainer)');
 }

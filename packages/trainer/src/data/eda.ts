@@ -10,10 +10,10 @@
 // Text is cleaned as eda.py's get_only_chars (lowercase, a–z and spaces only) unless
 // `normalize: 'whitespace'` (split on whitespace, keep everything: for other languages).
 // Synonyms come from a map lemma → synonyms (most frequent sense first), e.g. the WordNet map
-// built into datasets/resources/wordnet_synonyms.json; eda.py used NLTK's WordNet directly.
+// that @tunebench/datasets ships (SYNONYMS_PATH, the default here); eda.py used NLTK's WordNet directly.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { SYNONYMS_PATH } from '@tunebench/datasets';
 import { randInt, shuffleInPlace, type Rng } from './rng.js';
 
 export type SynonymMap = ReadonlyMap<string, readonly string[]>;
@@ -33,9 +33,6 @@ export const EDA_STOP_WORDS: ReadonlySet<string> = new Set([
   'should', 'now', '',
 ]);
 
-/** Where the datasets package writes the WordNet synonym map. */
-export const DEFAULT_SYNONYM_PATH = fileURLToPath(new URL('../../../../datasets/resources/wordnet_synonyms.json', import.meta.url));
-
 /** Validate a plain object lemma → synonyms (or { synonyms: {...} }) into a SynonymMap. */
 export function synonymMapFromObject(obj: unknown, source = 'synonym map'): SynonymMap {
   let o = obj;
@@ -54,7 +51,7 @@ export function synonymMapFromObject(obj: unknown, source = 'synonym map'): Syno
 }
 
 /** Read a synonym-map JSON file; errors name the file. */
-export function loadSynonymMap(path: string = DEFAULT_SYNONYM_PATH): SynonymMap {
+export function loadSynonymMap(path: string = SYNONYMS_PATH): SynonymMap {
   if (!existsSync(path)) throw new Error(`synonym map not found: ${path} (build it with the datasets package)`);
   let parsed: unknown;
   try {
@@ -66,7 +63,7 @@ export function loadSynonymMap(path: string = DEFAULT_SYNONYM_PATH): SynonymMap 
 }
 
 /** Like loadSynonymMap, but null when the file does not exist (yet). */
-export function tryLoadSynonymMap(path: string = DEFAULT_SYNONYM_PATH): SynonymMap | null {
+export function tryLoadSynonymMap(path: string = SYNONYMS_PATH): SynonymMap | null {
   return existsSync(path) ? loadSynonymMap(path) : null;
 }
 
