@@ -69,6 +69,16 @@ export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<
 /** Tests and benches draw their values from this seeded PRNG (from a fast-check seed): @tunebench/rng's, re-exported. */
 export { mulberry32 } from '@tunebench/rng';
 
+/** `n` distinct indices of 0..total−1 in random order: the first `n` of a Fisher–Yates shuffle (rows to gather). */
+export function pickRows(rand: () => number, total: number, n: number): Int32Array {
+  const all = Array.from({ length: total }, (_, i) => i);
+  for (let i = total - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [all[i], all[j]] = [all[j], all[i]];
+  }
+  return Int32Array.from(all.slice(0, n));
+}
+
 /** `n` floats uniform in [lo, hi), rounded to f32. */
 export function randomF32(rand: () => number, n: number, lo = -1, hi = 1): Float32Array {
   return Float32Array.from({ length: n }, () => lo + (hi - lo) * rand());

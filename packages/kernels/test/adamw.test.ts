@@ -1,7 +1,8 @@
 // AdamW over ranges + deterministic gradient norm + clipping: GPU vs float64 reference per step,
 // frozen elements bit-identical, determinism, PyTorch goldens (5 steps of torch.optim.AdamW with
 // parameter groups and a changing lr; clip_grad_norm_), bad input.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
@@ -14,7 +15,6 @@ import {
   grad_norm_squared,
   grad_norm_squared_reference,
   mulberry32,
-  openGpu,
   poisoned,
   randomF32,
   setAdamwScalarOnly,
@@ -23,10 +23,7 @@ import {
 } from '../src/index.js';
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 function randomRanges(rand: () => number, total: number): AdamWRange[] {
   const ranges: AdamWRange[] = [];

@@ -1,12 +1,13 @@
 // attention forward/backward on the GPU against the float64 reference, with padding masks
 // (partly and fully padded sequences), T = 1, odd head sizes; finite differences on the reference.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   assertAllClose, attention_backward, attention_backward_reference, attention_forward, attention_forward_reference,
-  mulberry32, openGpu, poisoned, probeSubgroupSize, randomF32, setAttentionChunkPairs, setAttentionVariant, subgroupMatmulUsable, type AttentionDropout, type AttentionVariant, type Gpu,
+  mulberry32, poisoned, probeSubgroupSize, randomF32, setAttentionChunkPairs, setAttentionVariant, subgroupMatmulUsable, type AttentionDropout, type AttentionVariant, type Gpu,
 } from '../src/index.js';
 import { setAttentionVecOut } from '../src/attention.js';
 
@@ -14,12 +15,11 @@ let gpu: Gpu;
 // Both product-kernel variants are tested where the device has them: 'register' everywhere,
 // 'subgroup' where 8-lane subgroups are usable (lavapipe).
 let variants: AttentionVariant[] = ['register'];
-before(async () => {
-  gpu = await openGpu();
+gpuForTests(async (g) => {
+  gpu = g;
   await probeSubgroupSize(gpu);
   if (subgroupMatmulUsable(gpu)) variants = ['register', 'subgroup'];
-});
-after(() => { setAttentionVariant(null); gpu?.destroy(); });
+}, () => setAttentionVariant(null));
 
 const U = 2 ** -24;
 

@@ -1,16 +1,16 @@
 // dropout: GPU mask bit-exact with the reference hash, p = 0 is a copy, keep rate within a binomial
 // bound, forward and backward use the same mask.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   assertAllClose, dropout_backward, dropout_backward_reference, dropout_forward, dropout_forward_reference,
-  dropoutKeep, dropoutKey, dropoutThreshold, lowbias32, setDropoutScalarOnly, mulberry32, openGpu, poisoned, randomF32, type Gpu,
+  dropoutKeep, dropoutKey, dropoutThreshold, lowbias32, setDropoutScalarOnly, mulberry32, poisoned, randomF32, type Gpu,
 } from '../src/index.js';
 
 let gpu: Gpu;
-before(async () => { gpu = await openGpu(); });
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 const U = 2 ** -24;
 

@@ -1,15 +1,15 @@
 // elementwise kernels (add, accumulate, scale, copy, fill) on the GPU against their float64 references.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   accumulate, accumulate_reference, add_forward, add_forward_reference, assertAllClose, copy, copy_reference,
-  fill, fill_reference, grid2d, mulberry32, openGpu, poisoned, randomF32, scale, scale_reference, type Gpu,
+  fill, fill_reference, grid2d, mulberry32, poisoned, randomF32, scale, scale_reference, type Gpu,
 } from '../src/index.js';
 
 let gpu: Gpu;
-before(async () => { gpu = await openGpu(); });
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 const U = 2 ** -24; // f32 unit roundoff
 // Sizes: 1, small odd, around one workgroup's 256 elements, and a few thousand.

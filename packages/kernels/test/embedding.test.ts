@@ -1,18 +1,18 @@
 // embedding forward/backward on the GPU: forward against the float64 reference; backward bit-exact
 // with an f32 sum in the documented order (so the same bits every run), and against the float64
 // reference; out-of-range ids; finite differences on the reference.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   assertAllClose, embedding_backward, embedding_backward_reference, embedding_forward, embedding_forward_reference,
-  mulberry32, openGpu, poisoned, randomF32, type Gpu,
+  mulberry32, poisoned, randomF32, type Gpu,
 } from '../src/index.js';
 
 let gpu: Gpu;
-before(async () => { gpu = await openGpu(); });
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 const U = 2 ** -24;
 const f = Math.fround;

@@ -1,6 +1,7 @@
 // gather_rows_forward / backward: GPU vs float64 reference (exact: a gather moves bits and the
 // backward adds one term per element, so the bound is the f32 rounding of one addition).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
@@ -10,26 +11,14 @@ import {
   gather_rows_forward,
   gather_rows_forward_reference,
   mulberry32,
-  openGpu,
+  pickRows,
   poisoned,
   randomF32,
   type Gpu,
 } from '../src/index.js';
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
-
-function pickRows(rand: () => number, total: number, n: number): Int32Array {
-  const all = Array.from({ length: total }, (_, i) => i);
-  for (let i = total - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [all[i], all[j]] = [all[j], all[i]];
-  }
-  return Int32Array.from(all.slice(0, n));
-}
+gpuForTests((g) => { gpu = g; });
 
 /** Gather n of `total` rows of width C on the GPU, forward and backward, against the references. */
 async function checkGather(rand: () => number, total: number, n: number, C: number, label: string): Promise<void> {

@@ -1,18 +1,18 @@
 // GELU (exact erf form and tanh form), its backward, and the fused bias + GELU, against float64
 // references; the reference's derivative against finite differences.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   assertAllClose, bias_gelu_backward, bias_gelu_backward_reference, bias_gelu_forward, bias_gelu_forward_reference,
   erfc64, gelu64, gelu_backward, gelu_backward_reference, gelu_forward, gelu_forward_reference, gelu_grad64,
-  mulberry32, openGpu, poisoned, randomF32, setGeluScalarOnly, type GeluApproximate, type Gpu,
+  mulberry32, poisoned, randomF32, setGeluScalarOnly, type GeluApproximate, type Gpu,
 } from '../src/index.js';
 
 let gpu: Gpu;
-before(async () => { gpu = await openGpu(); });
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 // Error bounds (relative to the float64 value, per element):
 //  forward:  |gpu − ref| ≤ (2e-6 + 2e-7·x²)·|ref| + 1e-37

@@ -1,7 +1,8 @@
 // INT8: quantization (GPU vs reference, reconstruction bound), packed integer matmul with
 // dot4I8Packed and with the fallback (exact integer sums), error against fp32 (reported and
 // bounded), bad input.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
@@ -30,14 +31,10 @@ import {
 let gpu: Gpu;
 /** Quantization variants this device runs ('subgroup': 8 lanes per row, lavapipe's default; 'rows': any adapter). */
 let variants: QuantizeVariant[] = ['rows'];
-before(async () => {
-  gpu = await openGpu();
+gpuForTests((g) => {
+  gpu = g;
   if (subgroupMatmulUsable(gpu)) variants = ['subgroup', 'rows'];
-});
-after(() => {
-  setQuantizeVariant(null);
-  gpu?.destroy();
-});
+}, () => setQuantizeVariant(null));
 
 const U = 2 ** -24;
 

@@ -2,7 +2,8 @@
 // ('subgroup': 8 lanes per row, lavapipe's default; 'rows': one invocation per row, any adapter);
 // the reference backward against finite differences; determinism of the parameter-gradient
 // reduction; the variant choice.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
@@ -13,14 +14,10 @@ import {
 
 let gpu: Gpu;
 let variants: LayernormVariant[] = ['rows'];
-before(async () => {
-  gpu = await openGpu();
+gpuForTests((g) => {
+  gpu = g;
   if (subgroupMatmulUsable(gpu)) variants = ['subgroup', 'rows'];
-});
-after(() => {
-  setLayernormVariant(null);
-  gpu?.destroy();
-});
+}, () => setLayernormVariant(null));
 
 const U = 2 ** -24;
 

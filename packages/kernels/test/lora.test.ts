@@ -1,6 +1,7 @@
 // LoRA: fused forward, backward (x, A, B; W frozen), merge / unmerge. GPU vs float64 reference
 // (fast-check), finite differences of the reference backward, PyTorch goldens, bad input.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
@@ -14,17 +15,13 @@ import {
   lora_merge_reference,
   lora_unmerge,
   mulberry32,
-  openGpu,
   poisoned,
   randomF32,
   type Gpu,
 } from '../src/index.js';
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 const U = 2 ** -24;
 

@@ -1,5 +1,6 @@
 // matmul_forward on the GPU against its float64 reference, over random shapes and values.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
@@ -7,17 +8,13 @@ import {
   matmul_forward,
   matmul_forward_reference,
   mulberry32,
-  openGpu,
   poisoned,
   randomF32,
   type Gpu,
 } from '../src/index.js';
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 // Error bound, per element: |gpu − ref| ≤ 2·K·2⁻²⁴ · (Σₖ |a_ik·b_kj| + |bias_j|).
 // That is the worst-case bound of a K-term f32 dot product (Higham), doubled for the f32

@@ -1,7 +1,8 @@
 // matmul (general), linear_forward/backward and bias_backward on the GPU against their float64
 // references, for every variant forced explicitly; the references' backward against finite
 // differences; bad input rejected before anything is recorded.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
@@ -27,11 +28,10 @@ import {
 } from '../src/index.js';
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
+gpuForTests(async (g) => {
+  gpu = g;
   await probeSubgroupSize(gpu);
 });
-after(() => gpu?.destroy());
 
 const U = 2 ** -24; // unit roundoff of f32
 

@@ -1,7 +1,8 @@
 // matmul and the linear layer against PyTorch goldens (test/fixtures/matmul_torch.json, written by
 // scripts/golden_matmul.py in float64 from float32-rounded inputs). Both the float64 reference and
 // the GPU kernels (default variant for this adapter) are compared.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
@@ -12,7 +13,6 @@ import {
   linear_forward_reference,
   matmul,
   matmul_reference,
-  openGpu,
   poisoned,
   type Gpu,
 } from '../src/index.js';
@@ -31,10 +31,7 @@ const fixture = JSON.parse(readFileSync(new URL('./fixtures/matmul_torch.json', 
 };
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 // Reference (float64) vs torch (float64): same math, different summation order → ~1e-15 relative.
 // GPU (float32 accumulation) vs torch, per element: 2·(n+2)·2⁻²⁴·Σ|terms| for an n-term sum,

@@ -2,7 +2,8 @@
 // GPU vs float64 reference (fast-check), finite differences of every reference backward,
 // PyTorch goldens for the whole pool → normalize → cosine → contrastive-CE chain, and the
 // contrastive loss's invariance to a common scale of the embeddings.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
@@ -21,7 +22,6 @@ import {
   mean_pool_forward,
   mean_pool_forward_reference,
   mulberry32,
-  openGpu,
   poisoned,
   randomF32,
   softmax_cross_entropy,
@@ -30,10 +30,7 @@ import {
 } from '../src/index.js';
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 function randomMask(rand: () => number, B: number, T: number): Int32Array {
   const m = new Int32Array(B * T);

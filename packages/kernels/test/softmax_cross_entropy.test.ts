@@ -1,13 +1,13 @@
 // softmax_cross_entropy: GPU vs float64 reference (fast-check), loss-math properties on the
 // reference, finite differences of the reference, PyTorch goldens, bad input.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   assertAllClose,
   mulberry32,
-  openGpu,
   poisoned,
   randomF32,
   softmax_cross_entropy,
@@ -20,10 +20,7 @@ import {
 } from '../src/index.js';
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 interface Case {
   N: number;

@@ -1,14 +1,14 @@
 // transpose_batched (matmul's Bᵀ scratch, attention's Kᵀ/Vᵀ heads) against a plain JS transpose,
 // in its vec4 and scalar forms, for plain batches and for heads of a (B, T, C) tensor.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { mulberry32, openGpu, poisoned, randomF32, type Gpu } from '../src/index.js';
+import { mulberry32, poisoned, randomF32, type Gpu } from '../src/index.js';
 import { setTransposeVec4, transpose_batched, type TransposeLayout } from '../src/transpose.js';
 
 let gpu: Gpu;
-before(async () => { gpu = await openGpu(); });
-after(() => { setTransposeVec4(true); gpu?.destroy(); });
+gpuForTests((g) => { gpu = g; }, () => setTransposeVec4(true));
 
 function expected(inp: Float32Array, t: Required<TransposeLayout>): Float32Array {
   const out = new Float32Array(t.batch * t.N * t.K);

@@ -1,18 +1,16 @@
 // One test per strategy flag on the GPU model (BertModel + the AdamW kernel through GpuBackend):
 // after one optimizer step with dropout on, exactly the parameters the strategy trains changed
 // and every frozen one is bit-identical (read back from the GPU).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '@tunebench/kernels/test-gpu';
 import assert from 'node:assert/strict';
-import { openGpu, type Gpu } from '@tunebench/kernels';
+import { type Gpu } from '@tunebench/kernels';
 import { makeConfig, paramSpecs, ParamStore, initParams, type HeadSpec, type LoraConfig } from '../src/model/index.js';
 import { GpuBackend } from '../src/train/gpu_backend.js';
 import { planStrategy, adamwRanges, DEFAULT_OPTIMIZER, type StrategyConfig } from '../src/train/index.js';
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 const L = 3;
 const config = makeConfig({ numLayers: L, hiddenSize: 16, numHeads: 2, intermediateSize: 32 }, 40, { maxPositions: 16, hiddenDropout: 0.1, attentionDropout: 0 });

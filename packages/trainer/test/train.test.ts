@@ -1,9 +1,10 @@
 // Schedules (hand-computed values of Hugging Face's schedules), clipping, early stopping, seeded
 // samplers and their resumable state, and the EWC kernels against their float64 references.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '@tunebench/kernels/test-gpu';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { openGpu, randomF32, mulberry32, assertAllClose, type Gpu } from '@tunebench/kernels';
+import { randomF32, mulberry32, assertAllClose, type Gpu } from '@tunebench/kernels';
 import {
   learningRate,
   lrLambda,
@@ -165,10 +166,7 @@ test('mixed-corpus sampler: general fraction close to the ratio, seeded, resumab
 });
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 test('EWC kernels match their float64 references (Fisher accumulation, penalty gradient)', async () => {
   for (const N of [1, 7, 256, 1000, 300_001]) {

@@ -9,18 +9,16 @@
 //     float32, as in dropout_grad.test.ts);
 //   - the attention mask is its own stream: with hidden dropout on too, turning attention dropout
 //     on still changes the output (the streams are not the same mask).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '@tunebench/kernels/test-gpu';
 import assert from 'node:assert/strict';
-import { openGpu, type Gpu } from '@tunebench/kernels';
+import { type Gpu } from '@tunebench/kernels';
 import { BertModel, type BertConfig, type HeadSpec } from '../../src/model/index.js';
 import type { ModelBatch } from '../../src/model/index.js';
 import { randomBatch, randomStore, tinyConfig, directionalDerivative } from './helpers.js';
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 const heads: HeadSpec[] = [{ kind: 'seq_cls', numLabels: 3, pooling: 'cls' }];
 

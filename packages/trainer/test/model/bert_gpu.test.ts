@@ -2,19 +2,17 @@
 // parameter gradient, for every head and loss, LoRA, frozen prefixes, the prefix cache and dropout.
 // Bound (float32 kernels vs float64): per tensor, max |gpu − ref| ≤ 2e-4 · max(|ref|) + 1e-6;
 // loss |gpu − ref| ≤ 1e-4 · |ref| + 1e-6.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '@tunebench/kernels/test-gpu';
 import assert from 'node:assert/strict';
-import { openGpu, type Gpu } from '@tunebench/kernels';
+import { type Gpu } from '@tunebench/kernels';
 import {
   BertModel, bertReference, toParams64, type BertConfig, type HeadSpec, type LoraConfig, type LossOptions, type ModelBatch, type ParamSpec, type ParamStore,
 } from '../../src/model/index.js';
 import { randomBatch, randomStore, tensorClose, tinyConfig } from './helpers.js';
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 
 async function runGpu(model: BertModel, batch: ModelBatch, head: number, loss: LossOptions | undefined, o: { train?: boolean; cacheKey?: string } = {}) {

@@ -2,18 +2,16 @@
 // is checked against its own forward: with the dropout masks fixed by (seed, step), the directional
 // derivative along the gradient, (L(θ + εu) − L(θ − εu)) / 2ε with u = g/‖g‖, must equal ‖g‖.
 // Bound: within 2 % (ε = 1e-2 on float32; the measured error is far smaller).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '@tunebench/kernels/test-gpu';
 import assert from 'node:assert/strict';
-import { openGpu, type Gpu } from '@tunebench/kernels';
+import { type Gpu } from '@tunebench/kernels';
 import { BertModel, type HeadSpec, type LoraConfig } from '../../src/model/index.js';
 import type { ModelBatch } from '../../src/model/index.js';
 import { randomBatch, randomStore, tinyConfig, directionalDerivative } from './helpers.js';
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 const directional = (model: BertModel, batch: ModelBatch, head = 0) => directionalDerivative(gpu, model, batch, head);
 

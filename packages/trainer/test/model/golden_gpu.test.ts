@@ -4,18 +4,16 @@
 // Bounds: loss 1e-4 relative; logits and gradients per tensor max |gpu − torch| ≤ 2e-4·max|torch| + 1e-6;
 // weights after 5 steps |gpu − torch| ≤ 1e-5 absolute (measured 2.6e-7; lr 1e-2, 5 steps move a weight by ≤ 5e-2,
 // and Adam's m/√v amplifies float32 noise where a gradient is near zero).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '@tunebench/kernels/test-gpu';
 import assert from 'node:assert/strict';
-import { ADAMW_HYPER_WORDS, adamw_hyperparameters, adamw_update, openGpu, type AdamWRange, type Gpu } from '@tunebench/kernels';
+import { ADAMW_HYPER_WORDS, adamw_hyperparameters, adamw_update, type AdamWRange, type Gpu } from '@tunebench/kernels';
 import { BertModel } from '../../src/model/index.js';
 import { goldenBatch, goldenParams, loadGolden } from './golden.js';
 import { tensorClose } from './helpers.js';
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 for (const file of ['bert_mlm.json', 'bert_seq_cls.json'] as const) {
   test(`GPU model matches PyTorch: ${file}`, async () => {

@@ -2,17 +2,15 @@
 // of the same (B, T) shape has more masked rows than any before, and later, smaller batches reuse
 // them. Loss and logits are compared with the float64 reference after every batch.
 // Bound as in bert_gpu.test.ts: loss |gpu − ref| ≤ 1e-4·|ref| + 1e-6; logits per tensor 2e-4·max + 1e-6.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '@tunebench/kernels/test-gpu';
 import assert from 'node:assert/strict';
-import { openGpu, type Gpu } from '@tunebench/kernels';
+import { type Gpu } from '@tunebench/kernels';
 import { BertModel, bertReference, mulberry32, toParams64, type HeadSpec } from '../../src/model/index.js';
 import { randomBatch, randomStore, tensorClose, tinyConfig } from './helpers.js';
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 test('MLM batches of one shape with 3, 300 and 40 masked rows match the reference', async () => {
   const config = tinyConfig({ vocabSize: 29, hiddenSize: 16, intermediateSize: 32, maxPositions: 80 });
