@@ -63,25 +63,3 @@ test('a run that fails on bad input leaves no run directory behind (so it can si
   assert.match(await run(['evaluate', '--out', join(dir, 'failed_eval'), '--checkpoint', join(dir, 'none'), '--file', bad, '--backend', 'cpu']), /does not exist/);
   assert.ok(!existsSync(join(dir, 'failed_eval')));
 });
-
-test('the tunebench binary: a tiny finetune → evaluate run on the cpu backend, and exit code 1 with the message on bad input', async () => {
-  const { spawnSync } = await import('node:child_process');
-  const bin = new URL('../../../bin/tunebench.mjs', import.meta.url).pathname;
-  const sh = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, TUNEBENCH_DEBUG: '' } });
-  const train = join(dir, 'bin_train.jsonl');
-  writeFileSync(train, Array.from({ length: 16 }, (_, i) => JSON.stringify({ id: `b${i}`, text: i % 2 ? 'good film' : 'bad film', label: i % 2 ? 'pos' : 'neg' })).join('\n') + '\n');
-  const vocab = join(dir, 'bin_vocab.txt');
-  writeFileSync(vocab, ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'good', 'bad', 'film'].join('\n') + '\n');
-  const out = join(dir, 'bin_run');
-  const r = sh(['finetune', '--backend', 'cpu', '--train', train, '--dev', train, '--vocab', vocab, '--out', out, '--max-steps', '3', '--batch-size', '8',
-    '--set', 'model.shape={"numLayers":1,"hiddenSize":8,"numHeads":2,"intermediateSize":16}', '--set', 'model.maxPositions=8', '--set', 'data.maxLength=8', '--set', 'training.logEvery=1']);
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /step 3\/3 epoch \d+ loss \d/);
-  assert.ok(existsSync(join(out, 'checkpoint', 'model.safetensors')));
-  const e = sh(['evaluate', '--backend', 'cpu', '--checkpoint', join(out, 'checkpoint'), '--file', train, '--out', join(dir, 'bin_eval')]);
-  assert.equal(e.status, 0, e.stderr);
-  assert.match(e.stdout, /accuracy \d\.\d{4}/);
-  const bad = sh(['finetune', '--backend', 'cpu', '--train', train, '--vocab', vocab, '--out', out]);
-  assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /tunebench: .*bin_run already holds a run; use --resume/);
-});
