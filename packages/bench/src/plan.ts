@@ -170,7 +170,7 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
     const { variants, datasets } = selected(suite, preset, opts);
     for (const variant of variants) {
       // Validate the variant's phase configs once (seed 0, first dataset) with the trainer's loader.
-      const trial = phasesFor(suite, variant, datasets[0] ?? suite.datasets[0], 0, preset, scratchShape);
+      const trial = phasesFor(variant, datasets[0] ?? suite.datasets[0], 0, preset, scratchShape);
       const problem = validatePhases(trial);
       if (problem) {
         if (opts.strategies?.includes(variant.name)) throw new Error(`suite ${suite.name}, strategy ${variant.name}: ${problem}`);
@@ -186,7 +186,7 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
             strategy: variant.name,
             params: variant.params,
             seed,
-            phases: phasesFor(suite, variant, dataset, seed, preset, scratchShape),
+            phases: phasesFor(variant, dataset, seed, preset, scratchShape),
           });
         }
       }
@@ -196,7 +196,7 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
   return { preset, runs, basePhase, skipped };
 }
 
-function phasesFor(suite: Suite, v: Variant, dataset: string, seed: number, preset: Preset, scratchShape: Record<string, unknown>): PhasePlan[] {
+function phasesFor(v: Variant, dataset: string, seed: number, preset: Preset, scratchShape: Record<string, unknown>): PhasePlan[] {
   const phases: PhasePlan[] = [];
   let init = INIT_BASE;
   if (v.pretrain) {
@@ -222,7 +222,6 @@ function phasesFor(suite: Suite, v: Variant, dataset: string, seed: number, pres
     applyOverrides({ data: { dataset: ds }, task: { kind: 'seq_cls', labels: labels(ds) }, model: { init } }, { ...sizesConfig(sizes, seed), ...v.finetune });
   phases.push({ name: 'finetune', command: 'finetune', dataset, config: ft(dataset, preset.finetune) });
   if (v.probe) phases.push({ name: 'probe', command: 'finetune', dataset: 'wn_topic', config: ft('wn_topic', preset.probe) });
-  void suite;
   return phases;
 }
 

@@ -11,8 +11,13 @@ import { groupBySuiteDataset, tableRows, ONE_SEED_NOTE } from './tables.js';
 
 function table(rows: Aggregate[]): string {
   const t = tableRows(rows);
-  return `<table class="leaderboard"><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
-${t.body.map((b, i) => `<tr${rows[i]!.isBaseline ? ' class="baseline"' : ''}>${b.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}
+  const head = t.head.map((h) => `<th>${esc(h)}</th>`).join('');
+  const body = t.body.map((b, i) => {
+    const cells = b.map((c) => `<td>${esc(c)}</td>`).join('');
+    return `<tr${rows[i]!.isBaseline ? ' class="baseline"' : ''}>${cells}</tr>`;
+  });
+  return `<table class="leaderboard"><thead><tr>${head}</tr></thead><tbody>
+${body.join('\n')}
 </tbody></table>`;
 }
 
@@ -23,32 +28,58 @@ function sectionPlots(rows: Aggregate[], metric: string): string[] {
   const byStrategy = (f: (r: Aggregate) => number): Series[] => rows.map((r) => ({
     name: r.strategy,
     color: colorOf(r),
-    points: [{ x: f(r), y: r.mean, lo: r.ciLo ?? undefined, hi: r.ciHi ?? undefined, label: `${r.strategy}: ${r.mean.toFixed(4)} at ${f(r)}` }],
+    points: [{
+      x: f(r), y: r.mean, lo: r.ciLo ?? undefined, hi: r.ciHi ?? undefined,
+      label: `${r.strategy}: ${r.mean.toFixed(4)} at ${f(r)}`,
+    }],
   }));
   const front = paretoFront(rows, (r) => r.trainableParams, (r) => r.mean).map((r) => ({ x: r.trainableParams, y: r.mean }));
-  plots.push(chart(byStrategy((r) => r.trainableParams), { title: `${metric} vs trainable parameters (Pareto front dashed)`, xLabel: 'trainable parameters', yLabel: metric, xLog: true, front }));
+  plots.push(chart(byStrategy((r) => r.trainableParams), {
+    title: `${metric} vs trainable parameters (Pareto front dashed)`, xLabel: 'trainable parameters', yLabel: metric, xLog: true, front,
+  }));
   const cfront = paretoFront(rows, (r) => r.tokens, (r) => r.mean).map((r) => ({ x: r.tokens, y: r.mean }));
-  plots.push(chart(byStrategy((r) => r.tokens), { title: `${metric} vs compute (training tokens, all phases)`, xLabel: 'tokens processed', yLabel: metric, xLog: true, front: cfront }));
-  const dev = rows.filter((r) => r.curve.some((p) => p.dev_main_score !== undefined));
-  if (dev.length) {
-    plots.push(chart(dev.map((r) => ({ name: r.strategy, color: colorOf(r), line: true, points: r.curve.filter((p) => p.dev_main_score !== undefined).map((p) => ({ x: p.step, y: p.dev_main_score!, label: `${r.strategy} step ${p.step}: dev ${p.dev_main_score!.toFixed(4)}` })) })),
-      { title: 'learning curves: dev main_score (mean over seeds)', xLabel: 'optimizer step', yLabel: `dev ${metric}` }));
-  }
-  const loss = rows.filter((r) => r.curve.some((p) => p.loss !== undefined));
-  if (loss.length) {
-    plots.push(chart(loss.map((r) => ({ name: r.strategy, color: colorOf(r), line: true, points: r.curve.filter((p) => p.loss !== undefined).map((p) => ({ x: p.step, y: p.loss!, label: `${r.strategy} step ${p.step}: loss ${p.loss!.toFixed(4)}` })) })),
-      { title: 'learning curves: training loss (mean over seeds)', xLabel: 'optimizer step', yLabel: 'training loss' }));
-  }
+  plots.push(chart(byStrategy((r) => r.tokens), {
+    title: `${metric} vs compute (training tokens, all phases)`, xLabel: 'tokens processed', yLabel: metric, xLog: true, front: cfront,
+  }));
+  // Learning curves: one line per strategy through the curve points that carry the value.
+  const curve = (key: 'dev_main_score' | 'loss', what: string): Series[] => rows
+    .filter((r) => r.curve.some((p) => p[key] !== undefined))
+    .map((r) => ({
+      name: r.strategy,
+      color: colorOf(r),
+      line: true,
+      points: r.curve.filter((p) => p[key] !== undefined)
+        .map((p) => ({ x: p.step, y: p[key]!, label: `${r.strategy} step ${p.step}: ${what} ${p[key]!.toFixed(4)}` })),
+    }));
+  const dev = curve('dev_main_score', 'dev');
+  const xLabel = 'optimizer step';
+  if (dev.length) plots.push(chart(dev, { title: 'learning curves: dev main_score (mean over seeds)', xLabel, yLabel: `dev ${metric}` }));
+  const loss = curve('loss', 'loss');
+  if (loss.length) plots.push(chart(loss, { title: 'learning curves: training loss (mean over seeds)', xLabel, yLabel: 'training loss' }));
   // Domain adaptation: the score on the task vs on the general probe (forgetting), and vs the
   // masked-token accuracy of the pretraining phase (masking), when the records carry them.
-  for (const [key, label] of [['probe_wn_topic', 'wn_topic accuracy after pretraining (forgetting probe)'], ['mlm_accuracy', 'masked-token accuracy of the pretraining phase (dev)']] as const) {
+  const byMetric = [
+    ['probe_wn_topic', 'wn_topic accuracy after pretraining (forgetting probe)'],
+    ['mlm_accuracy', 'masked-token accuracy of the pretraining phase (dev)'],
+  ] as const;
+  for (const [key, label] of byMetric) {
     const withKey = rows.filter((r) => typeof r.metrics[key] === 'number');
     if (withKey.length >= 2) {
-      plots.push(chart(withKey.map((r) => ({ name: r.strategy, color: colorOf(r), points: [{ x: r.metrics[key]!, y: r.mean, label: `${r.strategy}: ${metric} ${r.mean.toFixed(4)}, ${key} ${r.metrics[key]!.toFixed(4)}` }] })),
-        { title: `${metric} vs ${key}`, xLabel: label, yLabel: metric }));
+      const series = withKey.map((r) => ({
+        name: r.strategy,
+        color: colorOf(r),
+        points: [{
+          x: r.metrics[key]!, y: r.mean,
+          label: `${r.strategy}: ${metric} ${r.mean.toFixed(4)}, ${key} ${r.metrics[key]!.toFixed(4)}`,
+        }],
+      }));
+      plots.push(chart(series, { title: `${metric} vs ${key}`, xLabel: label, yLabel: metric }));
     }
   }
-  plots.push(dotPlot(rows.map((r) => ({ name: r.strategy, values: r.scores, mean: r.mean, lo: r.ciLo, hi: r.ciHi, seeds: r.seeds, color: colorOf(r) })), { title: `${metric} per seed (bar: mean, whisker: 95 % CI)`, yLabel: metric }));
+  const perSeed = rows.map((r) => ({
+    name: r.strategy, values: r.scores, mean: r.mean, lo: r.ciLo, hi: r.ciHi, seeds: r.seeds, color: colorOf(r),
+  }));
+  plots.push(dotPlot(perSeed, { title: `${metric} per seed (bar: mean, whisker: 95 % CI)`, yLabel: metric }));
   return plots;
 }
 
@@ -59,28 +90,59 @@ function curvePlot(rows: Aggregate[], param: string, metric: string): string | n
   const series: Series[] = stages.map((s) => ({
     name: s,
     line: true,
-    points: withParam.filter((r) => String(r.params.stage ?? 'all') === s).map((r) => ({ x: r.params[param] as number, y: r.mean, lo: r.ciLo ?? undefined, hi: r.ciHi ?? undefined, label: `${r.strategy}: ${r.mean.toFixed(4)}` })),
+    points: withParam.filter((r) => String(r.params.stage ?? 'all') === s).map((r) => ({
+      x: r.params[param] as number, y: r.mean, lo: r.ciLo ?? undefined, hi: r.ciHi ?? undefined,
+      label: `${r.strategy}: ${r.mean.toFixed(4)}`,
+    })),
   }));
   return chart(series, { title: `${metric} vs ${param}, one curve per stage`, xLabel: param, yLabel: metric, xLog: true });
 }
 
-export function htmlReport(rows: Aggregate[], meta: { preset: string; records: number; generatedAt: string; failures: string[]; skipped: string[] }): string {
+/** What the report says about the whole set of runs (beside the rows). */
+export interface HtmlReportMeta {
+  preset: string;
+  records: number;
+  generatedAt: string;
+  failures: string[];
+  skipped: string[];
+}
+
+/** The last line of the style sheet (a constant: the line is long, the page's bytes stay the same). */
+const CSS_WARNING_META = '.question{font-style:italic}.warning{background:#fff4e5;border-left:4px solid #f0a030;padding:6px 10px}'
+  + '.meta{color:#666;font-size:12px}code{font-size:12px}';
+
+/** How the numbers are computed, under the title. */
+const METHOD_NOTE = 'Scores are means over seeds ± sample std; 95 % CIs are percentile bootstraps over seeds; '
+  + "Δ vs the suite's baseline is paired by seed (bootstrap CI; p from the exact sign-flip permutation test, "
+  + 'whose smallest value with n seeds is 2/2ⁿ). Compute counts the tokens of every training phase of a method '
+  + '(continued pretraining included; the forgetting probe excluded).';
+
+/** ONE_SEED_NOTE (Markdown) as HTML: its first **bold** run and its `code` spans. */
+function oneSeedWarning(): string {
+  const html = esc(ONE_SEED_NOTE).replace(/\*\*(.*?)\*\*/, '<strong>$1</strong>').replace(/`([^`]+)`/g, '<code>$1</code>');
+  return `<p class="warning">${html}</p>`;
+}
+
+export function htmlReport(rows: Aggregate[], meta: HtmlReportMeta): string {
   const sections: string[] = [];
   const toc: string[] = [];
   for (const g of groupBySuiteDataset(rows)) {
     const suite = SUITES[g.suite];
     const id = `${g.suite}-${g.dataset}`;
-    const metric = g.rows[0]!.mainMetric;
+    const first = g.rows[0]!;
+    const metric = first.mainMetric;
     toc.push(`<li><a href="#${esc(id)}">${esc(suite?.title ?? g.suite)} — ${esc(g.dataset)}</a></li>`);
     const plots = sectionPlots(g.rows, metric);
     if (suite?.curveParam) {
       const c = curvePlot(g.rows, suite.curveParam, metric);
       if (c) plots.unshift(c);
     }
+    const question = suite ? `<p class="question">${esc(suite.question)} Baseline: <code>${esc(suite.baseline)}</code>.</p>` : '';
+    const where = `on the ${esc(first.split)} split · dataset manifest sha256 <code>${esc(first.manifestHash.slice(0, 16))}…</code>`;
     sections.push(`<section id="${esc(id)}" class="suite">
 <h2>${esc(suite?.title ?? g.suite)} — <code>${esc(g.dataset)}</code></h2>
-${suite ? `<p class="question">${esc(suite.question)} Baseline: <code>${esc(suite.baseline)}</code>.</p>` : ''}
-<p class="meta">main_score = ${esc(metric)} on the ${esc(g.rows[0]!.split)} split · dataset manifest sha256 <code>${esc(g.rows[0]!.manifestHash.slice(0, 16))}…</code> · adapter ${esc(g.rows[0]!.adapter)}</p>
+${question}
+<p class="meta">main_score = ${esc(metric)} ${where} · adapter ${esc(first.adapter)}</p>
 ${table(g.rows)}
 <div class="plots">${plots.map((p) => `<figure>${p}</figure>`).join('\n')}</div>
 </section>`);
@@ -96,12 +158,12 @@ body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1240px;paddi
 table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}th,td{border:1px solid #ddd;padding:4px 8px;text-align:right}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}tr.baseline td{background:#fffbe6}
 .plots{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0;border:1px solid #eee;padding:4px}
-.question{font-style:italic}.warning{background:#fff4e5;border-left:4px solid #f0a030;padding:6px 10px}.meta{color:#666;font-size:12px}code{font-size:12px}
+${CSS_WARNING_META}
 </style></head>
 <body>
 <h1>tunebench leaderboard — ${esc(meta.preset)} preset</h1>
-<p>${meta.records} runs, generated ${esc(meta.generatedAt)}. Scores are means over seeds ± sample std; 95 % CIs are percentile bootstraps over seeds; Δ vs the suite's baseline is paired by seed (bootstrap CI; p from the exact sign-flip permutation test, whose smallest value with n seeds is 2/2ⁿ). Compute counts the tokens of every training phase of a method (continued pretraining included; the forgetting probe excluded).</p>
-${rows.length && rows.every((r) => r.seeds.length < 2) ? `<p class="warning">${esc(ONE_SEED_NOTE).replace(/\*\*(.*?)\*\*/, '<strong>$1</strong>').replace(/`([^`]+)`/g, '<code>$1</code>')}</p>` : ''}
+<p>${meta.records} runs, generated ${esc(meta.generatedAt)}. ${METHOD_NOTE}</p>
+${rows.length && rows.every((r) => r.seeds.length < 2) ? oneSeedWarning() : ''}
 <ul class="toc">${toc.join('')}</ul>
 ${notes.length ? `<ul class="notes">${notes.join('')}</ul>` : ''}
 ${sections.join('\n')}

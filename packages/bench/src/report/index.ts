@@ -1,6 +1,6 @@
 // Writes every leaderboard file of an output directory from its records.
 import { mkdirSync, readFileSync, existsSync, readdirSync, statSync, writeFileSync, renameSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { aggregate, loadRecords, type Aggregate } from '../leaderboard.js';
 import type { RunRecord } from '../record.js';
 import { htmlReport } from './html.js';
@@ -74,6 +74,5 @@ export function writeReports(outDir: string, opts: { resamples?: number } = {}):
   write(files.markdown, md);
   write(files.json, JSON.stringify(mtebJson(rows, { preset, generatedAt }), null, 2) + '\n');
   write(files.html, htmlReport(rows, { preset, records: records.length, generatedAt, failures, skipped }));
-  void relative;
   return { files, rows, records, markdown: md };
 }
