@@ -1,10 +1,13 @@
 // The benchmark commands are wired into `tunebench` (packages/bench/src/cli.ts) and `npm start`
-// runs the quick preset of every suite (the main job).
+// runs the quick preset of every suite (the main job): its command is parsed by the CLI itself.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildCli, planSweep, presetByName, PRESETS, SUITE_NAMES } from '@tunebench/bench';
 
 const bin = fileURLToPath(new URL('../bin/tunebench.mjs', import.meta.url));
 const tunebench = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -29,7 +32,26 @@ test('bench list: four suites with their baselines, three presets', () => {
   for (const p of ['micro', 'quick', 'full']) assert.match(r.stdout, new RegExp(`^preset ${p}: `, 'm'));
 });
 
-test('npm start is the quick preset of every suite', () => {
+test('npm start is the quick preset of every suite: its command parses, through the real CLI, to that sweep', async () => {
   const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'));
-  assert.equal(pkg.scripts.start, 'node bin/tunebench.mjs bench run --preset quick');
+  const [node, script, ...argv] = (pkg.scripts.start as string).split(/\s+/);
+  assert.equal(node, 'node');
+  assert.equal(fileURLToPath(new URL(`../${script}`, import.meta.url)), bin);
+  // The `bench run` command of the CLI the binary runs, with its action caught instead of sweeping.
+  const cli = buildCli().exitOverride();
+  const run = cli.commands.find((c) => c.name() === 'bench')?.commands.find((c) => c.name() === 'run');
+  assert.ok(run, 'tunebench bench run exists');
+  const calls: { suites: string[]; flags: Record<string, unknown> }[] = [];
+  run.exitOverride().action((suites: string[], flags: Record<string, unknown>) => { calls.push({ suites, flags }); });
+  await cli.parseAsync(argv, { from: 'user' });
+  assert.equal(calls.length, 1, `npm start (${pkg.scripts.start}) reaches tunebench bench run`);
+  const { suites, flags } = calls[0]!;
+  assert.equal(flags.preset, 'quick');
+  assert.deepEqual([suites, flags.strategy, flags.dataset, flags.seeds, flags.shard, flags.report], [[], [], [], undefined, undefined, true]);
+  // No suite named means every suite, each with the variants the quick preset picks, at its seeds.
+  const baseDir = mkdtempSync(join(tmpdir(), 'tunebench-start-'));
+  writeFileSync(join(baseDir, 'config.json'), JSON.stringify({ vocab_size: 100 }));
+  const plan = planSweep(presetByName(flags.preset as string), { suites, baseDir });
+  assert.deepEqual([...new Set(plan.runs.map((r) => r.suite))].sort(), [...SUITE_NAMES].sort());
+  assert.deepEqual([...new Set(plan.runs.map((r) => r.seed))], PRESETS.quick.seeds);
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { planSweep, validatePhases, PRESETS, runSweep, shardRuns, parseShard, mergeRecords, loadRecords, recordPath, failurePath, writeReports, type SweepPlan } from '../src/index.js';
+import { planSweep, validatePhases, PRESETS, SUITES, INIT_BASE, INIT_PRETRAINED, runSweep, shardRuns, parseShard, mergeRecords, loadRecords, recordPath, failurePath, writeReports, type SweepPlan } from '../src/index.js';
 
 const fake = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
 const tmp = () => mkdtempSync(join(tmpdir(), 'tunebench-runner-'));
@@ -135,15 +135,61 @@ test('bad selections are clear errors before anything runs', () => {
   assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], seeds: [-1] }), /non-negative/);
 });
 
-test('every suite plans valid trainer configs in every preset (checked by the trainer loader)', () => {
-  for (const preset of ['micro'] as const) {
-    const p = planSweep(PRESETS[preset]);
-    assert.ok(p.runs.length > 0);
-    const suites = new Set(p.runs.map((r) => r.suite));
-    assert.deepEqual([...suites].sort(), ['domain', 'freezing', 'masking', 'sensitivity']);
+test('every preset plans every suite: valid trainer configs, the preset\'s sizes and seeds, the baselines kept', () => {
+  // The shipped base model is only read for its vocabulary size: a stand-in directory will do.
+  const baseDir = tmp();
+  writeFileSync(join(baseDir, 'config.json'), JSON.stringify({ vocab_size: 100 }));
+  const plans = Object.fromEntries(Object.values(PRESETS).map((preset) => [preset.name, planSweep(preset, { baseDir })])) as Record<keyof typeof PRESETS, SweepPlan>;
+  assert.deepEqual(Object.keys(plans).sort(), ['full', 'micro', 'quick']);
+  for (const [name, p] of Object.entries(plans)) {
+    const preset = PRESETS[name as keyof typeof PRESETS];
+    assert.deepEqual([...new Set(p.runs.map((r) => r.suite))].sort(), ['domain', 'freezing', 'masking', 'sensitivity'], name);
     // Left-out variants say why (e.g. a masking unit the trainer's config cannot express yet).
     for (const s of p.skipped) assert.match(s.reason, /phase: /);
+    assert.equal(new Set(p.runs.map((r) => r.runId)).size, p.runs.length, `${name}: run ids are unique`);
+    // Every (suite, dataset, strategy) runs once per seed of the preset.
+    const seedsOf = new Map<string, number[]>();
+    for (const r of p.runs) seedsOf.set(`${r.suite}/${r.dataset}/${r.strategy}`, [...(seedsOf.get(`${r.suite}/${r.dataset}/${r.strategy}`) ?? []), r.seed]);
+    for (const [k, seeds] of seedsOf) assert.deepEqual(seeds.sort(), [...preset.seeds].sort(), `${name} ${k}`);
+    for (const suite of Object.values(SUITES)) {
+      const planned = new Set(p.runs.filter((r) => r.suite === suite.name).map((r) => r.strategy));
+      assert.ok(planned.has(suite.baseline), `${name}: ${suite.name} keeps its baseline ${suite.baseline}`);
+      const chosen = suite.presets?.[preset.name]?.variants ?? suite.variants.map((v) => v.name);
+      const left = p.skipped.filter((s) => s.suite === suite.name).map((s) => s.strategy);
+      assert.deepEqual([...planned, ...left].sort(), [...chosen].sort(), `${name} ${suite.name}: each chosen variant is planned or left out with a reason`);
+    }
+    // The base model: pretrained by the sweep (micro) or the shipped one.
+    assert.equal(p.basePhase === null, preset.base === 'shipped', name);
+    if (p.basePhase && preset.base !== 'shipped') {
+      assert.equal(validatePhases([p.basePhase]), null);
+      assert.equal((p.basePhase.config.training as { maxSteps: number }).maxSteps, preset.base.sizes.maxSteps);
+    }
+    for (const r of p.runs) {
+      assert.equal(validatePhases(r.phases), null, r.runId);
+      const variant = SUITES[r.suite]!.variants.find((v) => v.name === r.strategy)!;
+      assert.deepEqual(r.phases.map((ph) => ph.name), [...(variant.pretrain ? ['pretrain'] : []), 'finetune', ...(variant.probe ? ['probe'] : [])], r.runId);
+      for (const ph of r.phases) {
+        const c = ph.config as { seeds: unknown; training: Record<string, unknown>; data: Record<string, unknown>; model: { init: unknown } };
+        assert.deepEqual(c.seeds, { init: r.seed, data: r.seed, dropout: r.seed }, `${r.runId} ${ph.name}`);
+        // Sizes come from the preset unless the variant sets them (the sensitivity sweeps).
+        const sizes = preset[ph.name as 'pretrain' | 'finetune' | 'probe'];
+        const set: Record<string, unknown> = (ph.name === 'pretrain' ? variant.pretrain?.set : variant.finetune) ?? {};
+        for (const [key, value] of [['training.maxSteps', sizes.maxSteps], ['training.epochs', sizes.epochs], ['training.batchSize', sizes.batchSize],
+          ['data.maxLength', sizes.maxLength], ['data.maxTrainRows', sizes.maxTrainRows], ['data.maxEvalRows', sizes.maxEvalRows]] as const) {
+          const [group, field] = key.split('.') as ['training' | 'data', string];
+          assert.equal(c[group][field], key in set ? set[key] : value, `${r.runId} ${ph.name} ${key}`);
+        }
+        if (ph.name !== 'pretrain') assert.equal(c.model.init, variant.pretrain ? INIT_PRETRAINED : INIT_BASE, `${r.runId} ${ph.name} starts from ${c.model.init}`);
+      }
+    }
   }
+  // Between presets: micro is the smallest, quick a subset of full's variants with fewer seeds.
+  assert.ok(PRESETS.micro.finetune.maxSteps > 0 && PRESETS.micro.finetune.maxSteps < PRESETS.quick.finetune.maxSteps);
+  assert.ok(PRESETS.quick.seeds.every((s) => PRESETS.full.seeds.includes(s)) && PRESETS.quick.seeds.length < PRESETS.full.seeds.length);
+  const strategies = (p: SweepPlan) => new Set(p.runs.map((r) => `${r.suite}/${r.strategy}`));
+  for (const s of strategies(plans.quick)) assert.ok(strategies(plans.full).has(s), `quick's ${s} is in full`);
+  assert.ok(plans.quick.runs.length < plans.full.runs.length);
+  rmSync(baseDir, { recursive: true, force: true });
 });
 
 test('variants the trainer cannot express are left out with the reason, never faked', () => {

@@ -20,9 +20,20 @@ function close(actual: number, expected: number, what: string, rel = 1e-12, abs 
   assert.ok(Math.abs(actual - expected) <= tol, `${what}: got ${actual}, scikit-learn/scipy ${expected} (|diff| ${Math.abs(actual - expected)} > ${tol})`);
 }
 
-test('fixture was made by the script and versions it names', () => {
-  assert.equal(fx.generatedBy, 'packages/eval/scripts/make-fixture.py');
-  assert.ok(fx.classification.length >= 100, 'enough classification cases');
+test('the fixture holds the cases the comparisons below claim to cover', () => {
+  const c = fx.classification as { yTrue: Label[]; labels: Label[] | null; zeroDivision: number; binary?: object | null }[];
+  assert.ok(c.length >= 100, 'enough classification cases');
+  assert.deepEqual([...new Set(c.map((x) => x.zeroDivision))].sort(), [0, 1], 'both zero_division settings');
+  assert.ok(c.some((x) => x.labels !== null) && c.some((x) => x.labels === null), 'explicit and inferred label lists');
+  assert.ok(c.some((x) => x.binary), 'binary-average cases');
+  assert.deepEqual([...new Set(c.map((x) => typeof x.yTrue[0]))].sort(), ['number', 'string'], 'number and string labels');
+  const b = fx.binaryScores as { yTrue: number[]; scores: number[]; rocAuc?: number }[];
+  assert.ok(b.some((x) => new Set(x.scores).size < x.scores.length), 'tied scores');
+  assert.ok(b.some((x) => !x.yTrue.includes(1) && x.rocAuc === undefined), 'no positives (ROC-AUC undefined)');
+  const m = fx.mannWhitney as { x: number[]; y: number[]; alternative: string; useContinuity: boolean }[];
+  assert.deepEqual([...new Set(m.map((x) => x.alternative))].sort(), ['greater', 'less', 'two-sided'], 'every alternative');
+  assert.deepEqual([...new Set(m.map((x) => x.useContinuity))].sort(), [false, true], 'with and without continuity correction');
+  assert.ok(m.some((x) => new Set([...x.x, ...x.y]).size < x.x.length + x.y.length), 'tied samples');
 });
 
 test('precision / recall / F1 / accuracy / MCC / confusion matrix = scikit-learn', () => {
