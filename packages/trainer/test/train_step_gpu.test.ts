@@ -5,19 +5,17 @@
 // ranges of different Adam step counts (two hyper-parameter buffers) in play. GpuAdamW on its own
 // follows the float64 AdamW step by step, also when a step repeats the last hyper-parameters (its
 // buffers are written only when they change).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '@tunebench/kernels/test-gpu';
 import assert from 'node:assert/strict';
-import { adamw_hyperparameters, adamw_update_reference, mulberry32, openGpu, randomF32, type Gpu } from '@tunebench/kernels';
+import { adamw_hyperparameters, adamw_update_reference, mulberry32, randomF32, type Gpu } from '@tunebench/kernels';
 import { makeConfig, paramSpecs, ParamStore, initParams, type HeadSpec, type ModelBatch } from '../src/model/index.js';
 import { GpuBackend } from '../src/train/gpu_backend.js';
 import { planStrategy, adamwRanges, trainStepInParts, groupRangesByStep, GpuAdamW, DEFAULT_OPTIMIZER } from '../src/train/index.js';
 import type { AdamwRange, TrainStep } from '../src/train/index.js';
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 const shape = { numLayers: 2, hiddenSize: 16, numHeads: 2, intermediateSize: 32 };
 const config = makeConfig(shape, 40, { maxPositions: 16, hiddenDropout: 0.1, attentionDropout: 0.1 });
