@@ -1,15 +1,15 @@
 // The back-off for Dawn's event polling (src/dawn_poll.ts): JavaScript callbacks of setImmediate
 // are untouched, native ones (Dawn's poll) move to timers once a wait lasts, and GPU waits still
 // resolve with the back-off installed.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
-import { copy, dawnPollBackoffInstalled, installDawnPollBackoff, isNativeCallback, openGpu, pollDelayMs, type Gpu } from '../src/index.js';
+import { copy, dawnPollBackoffInstalled, installDawnPollBackoff, isNativeCallback, pollDelayMs, type Gpu } from '../src/index.js';
 
 let gpu: Gpu;
-before(async () => { gpu = await openGpu(); });
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 test('pollDelayMs: no delay in the first millisecond, then nondecreasing, at most 4 ms and at most 1/16 of the wait so far', () => {
   assert.equal(pollDelayMs(0), 0);
