@@ -17,3 +17,4 @@ export * from './attention.js';
 export * from './lora.js';
 export * from './embedding.js';
 export * from './int8_matmul.js';
+export * from './crf.js';
