@@ -16,7 +16,7 @@ export {
   recallOfClass, expectedCost, minimumCostDecisions, metricsAtThreshold, thresholdForRecall, predictWithThreshold,
   type BinaryCounts, type ThresholdChoice,
 } from './costly.js';
-export { nerScores, sentenceEntities, type Entity, type NerMode, type NerScheme, type NerScores, type NerTypeScores } from './ner.js';
+export { MISSED, nerConfusion, nerScores, sentenceEntities, SPURIOUS, type Entity, type NerMode, type NerScheme, type NerScores, type NerTypeScores } from './ner.js';
 export { recallAtK, mrr, ndcgAtK, rankDocuments, type Relevance } from './retrieval.js';
 export { mlmScores, mlmAccuracy, perplexity, type MlmScores } from './mlm.js';
 export { tokenizationStats, type TokenizationStats } from './tokenization.js';

@@ -192,3 +192,42 @@ export function nerScores(
     weighted: { precision: wmean('precision'), recall: wmean('recall'), f1: wmean('f1'), support: g },
   };
 }
+
+/** Row or column of a confusion table that is not an entity type. */
+export const MISSED = 'missed';
+export const SPURIOUS = 'spurious';
+
+/**
+ * Confusion of entity types, counted on entity spans: counts[gold][pred]. A gold entity whose
+ * exact span (sentence, start, end) a predicted entity also has counts under that prediction's
+ * type (the diagonal = correct types); a gold entity with no predicted entity on its span counts
+ * under pred = 'missed'; a predicted entity on no gold span counts under gold = 'spurious'.
+ * Entities are read as nerScores reads them (mode / scheme). Each gold entity is counted once,
+ * each predicted entity at most once: Σ over a gold row = gold entities of that type, Σ over a
+ * predicted column (incl. 'spurious') = predicted entities of that type.
+ */
+export function nerConfusion(
+  gold: ReadonlyArray<readonly string[]>,
+  pred: ReadonlyArray<readonly string[]>,
+  opts: { mode?: NerMode; scheme?: NerScheme } = {},
+): Record<string, Record<string, number>> {
+  const fn = 'nerConfusion';
+  checkNonEmpty(fn, 'gold', gold);
+  checkSameLength(fn, 'gold', gold, 'pred', pred);
+  const counts: Record<string, Record<string, number>> = {};
+  const add = (g: string, p: string) => {
+    counts[g] ??= {};
+    counts[g][p] = (counts[g][p] ?? 0) + 1;
+  };
+  for (let s = 0; s < gold.length; s++) {
+    if (gold[s].length !== pred[s].length) fail(fn, `sentence ${s}: 'gold[${s}]' has ${gold[s].length} tags but 'pred[${s}]' has ${pred[s].length}`);
+    const ge = sentenceEntities(gold[s], { ...opts, sentence: s, fn, name: `gold[${s}]` });
+    const pe = sentenceEntities(pred[s], { ...opts, sentence: s, fn, name: `pred[${s}]` });
+    const span = (e: Entity) => `${e.start}:${e.end}`;
+    const predBySpan = new Map(pe.map((e) => [span(e), e]));
+    const goldSpans = new Set(ge.map(span));
+    for (const e of ge) add(e.type, predBySpan.get(span(e))?.type ?? MISSED);
+    for (const e of pe) if (!goldSpans.has(span(e))) add(SPURIOUS, e.type);
+  }
+  return counts;
+}

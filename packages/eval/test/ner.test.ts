@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { nerScores, sentenceEntities, type NerScheme } from '../src/index.js';
+import { MISSED, nerConfusion, nerScores, sentenceEntities, SPURIOUS, type NerScheme } from '../src/index.js';
 
 const spans = (tags: string[], mode: 'default' | 'strict', scheme: NerScheme = 'IOB2') =>
   sentenceEntities(tags, { mode, scheme }).map((e) => [e.type, e.start, e.end + 1]);
@@ -107,4 +107,36 @@ test('bad input: unknown tags, E-/S- tags in strict IOB2, mismatched sentence le
   assert.throws(() => nerScores([['O']], [['O'], ['O']]), /'gold' has 1 entries but 'pred' has 2/);
   assert.throws(() => nerScores([], []), /'gold' is empty/);
   assert.throws(() => nerScores([['O']], [['O']], { mode: 'lenient' as never }), /'mode' must be 'default' or 'strict'/);
+});
+
+test('nerConfusion: worked example — right type, wrong type, missed, spurious, and a wrong span (missed + spurious)', () => {
+  const gold = [['B-PER', 'I-PER', 'O', 'B-LOC', 'O', 'B-ORG', 'O', 'B-LOC', 'I-LOC']];
+  const pred = [['B-PER', 'I-PER', 'O', 'B-ORG', 'O', 'O', 'B-PER', 'B-LOC', 'O']];
+  assert.deepEqual(nerConfusion(gold, pred, { mode: 'strict' }), {
+    PER: { PER: 1 },
+    LOC: { ORG: 1, [MISSED]: 1 }, // LOC 3..3 predicted as ORG; LOC 7..8 predicted only as 7..7
+    ORG: { [MISSED]: 1 },
+    [SPURIOUS]: { PER: 1, LOC: 1 },
+  });
+});
+
+test('nerConfusion agrees with nerScores: row sums = gold support, diagonal = correct, column sums = predicted (both modes)', () => {
+  const tag = fc.constantFrom('O', 'O', 'O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-ORG');
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 6 }).chain((lens) =>
+      fc.tuple(fc.tuple(...lens.map((n) => fc.array(tag, { minLength: n, maxLength: n }))), fc.tuple(...lens.map((n) => fc.array(tag, { minLength: n, maxLength: n }))))),
+    fc.constantFrom<'default' | 'strict'>('default', 'strict'),
+    ([gold, pred], mode) => {
+      const c = nerConfusion(gold, pred, { mode });
+      const s = nerScores(gold, pred, { mode });
+      for (const [type, sc] of Object.entries(s.perType)) {
+        const row = c[type] ?? {};
+        assert.equal(Object.values(row).reduce((a, x) => a + x, 0), sc.support, `gold ${type} row sum`);
+        assert.equal(row[type] ?? 0, sc.correct, `${type} diagonal`);
+        const col = Object.values(c).reduce((a, r) => a + (r[type] ?? 0), 0);
+        assert.equal(col, sc.predicted, `pred ${type} column sum`);
+      }
+    }),
+    { numRuns: 200 },
+  );
 });

@@ -3,12 +3,12 @@
 // over the model (HeadHost), one branch per head kind, mirroring reference.ts:
 //   mlm        gather the labelled rows → transform dense + GELU + LayerNorm → tied decoder + bias → CE
 //   seq_cls    [CLS] row → pooler dense + tanh (or masked mean) → dropout → classifier → CE
-//   token_cls  dropout → classifier on every token → CE
+//   token_cls  dropout → classifier on every token → CE (or, with a CRF, the CRF's NLL: crfLoss)
 //   embedding  masked mean (+ L2) → cosine similarities of anchors × pairs → MNR (CE, scale 20) or
 //              CosineSimilarityLoss
 
 import {
-  bias_gelu_backward, bias_gelu_forward, cosine_similarity_backward, cosine_similarity_forward, dropout_backward,
+  bias_gelu_backward, bias_gelu_forward, cosine_similarity_backward, crf_backward, crf_forward, cosine_similarity_forward, dropout_backward,
   dropout_forward, fill, gather_rows_backward, gather_rows_forward, l2_normalize_backward, l2_normalize_forward,
   linear_backward, linear_forward, mean_pool_backward, mean_pool_forward, softmax_cross_entropy,
   type Binding, type GeluApproximate, type Gpu, type StepEncoder,
@@ -17,6 +17,7 @@ import type { BertConfig } from './config.js';
 import { classifierPrefix, crossEntropyNormalizer, MNR_SCALE, type HeadSpec, type LossOptions } from './heads.js';
 import { validateLabels, type ModelBatch } from './batch.js';
 import { cosine_mse, tanh_backward, tanh_forward } from './head_kernels.js';
+import { checkGoldPaths, crfAllowed, crfParamName, crfSequences, type CrfHeadSpec } from './crf_head.js';
 
 export interface LayerActs {
   q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; att: GPUBuffer; lse: GPUBuffer;
@@ -90,6 +91,44 @@ export function crossEntropyLoss(m: HeadHost, enc: StepEncoder, losses: GPUBuffe
 }
 
 
+/**
+ * The CRF head's loss (crf_head.ts): the labelled tokens of each row are gathered into CRF
+ * sequences, crf_forward writes the per-sequence NLL into h.losses (B rows), and with gradients
+ * crf_backward's d emissions are scattered back into h.dlogits (zeros elsewhere) for the usual
+ * classifier backward. Returns the loss divisor Σ lengths (0 = nothing to learn).
+ */
+function crfLoss(m: HeadHost, enc: StepEncoder, acts: Acts, batch: ModelBatch, headIndex: number, spec: CrfHeadSpec, C: number,
+  h: Record<string, GPUBuffer>, o: { grad: boolean; lossScale: number }): number {
+  const gpu = m.gpu;
+  const { B, T, M } = acts;
+  const seq = crfSequences(batch.labels, B, T);
+  if (seq.count === 0) {
+    fill(gpu, enc, h.losses, 0, B);
+    if (o.grad) fill(gpu, enc, h.dlogits, 0, M * C);
+    return 0;
+  }
+  const allowedMask = crfAllowed(spec);
+  checkGoldPaths(seq, allowedMask, C, spec.labels);
+  const c = m.headActs(acts, `crf${headIndex}`, { rows: M, tags: M, lengths: B, logZ: B, em: M * C, dem: M * C, dcrfSink: (C + 2) * C });
+  gpu.write(c.rows, seq.rows);
+  gpu.write(c.tags, seq.tags);
+  gpu.write(c.lengths, seq.lengths);
+  const n = B * seq.S;
+  gather_rows_forward(gpu, enc, c.em, h.logits, c.rows, n, C, M);
+  const name = crfParamName(m.heads, headIndex);
+  const ops = {
+    emissions: c.em, tags: c.tags, lengths: c.lengths, lengthValues: seq.lengths, crf: m.param(name),
+    allowed: allowedMask ? m.small(Int32Array.from(allowedMask), 'crf_allowed') : null, B, T: seq.S, K: C,
+  };
+  crf_forward(gpu, enc, { ...ops, losses: h.losses, logZ: c.logZ });
+  if (o.grad) {
+    crf_backward(gpu, enc, { ...ops, demissions: c.dem, dcrf: m.grad(name) ?? c.dcrfSink, normalizer: seq.count / o.lossScale });
+    fill(gpu, enc, h.dlogits, 0, M * C);
+    gather_rows_backward(gpu, enc, h.dlogits, c.dem, c.rows, n, C, M);
+  }
+  return seq.count;
+}
+
 export function headForward(m: HeadHost, enc: StepEncoder, acts: Acts, batch: ModelBatch, hidden: GPUBuffer, headIndex: number, head: HeadSpec, loss: LossOptions,
   o: { train: boolean; grad: boolean; seed: number; step: number; lossScale: number; lowest: number }): LastForward {
   const gpu = m.gpu, cfg = m.config;
@@ -149,6 +188,10 @@ export function headForward(m: HeadHost, enc: StepEncoder, acts: Acts, batch: Mo
     }
     if (drop) dropout_forward(gpu, enc, h.dropped, feats, rowsN * H, cfg.hiddenDropout, m.dropSeed(o.seed, headSite), o.step);
     linear_forward(gpu, enc, h.logits, drop ? h.dropped : feats, m.param(`${cp}.weight`), m.param(`${cp}.bias`), rowsN, C, H);
+    if (head.kind === 'token_cls' && head.crf) {
+      const normalizer = crfLoss(m, enc, acts, batch, headIndex, head.crf, C, h, o);
+      return { ...base, lossRows: B, normalizer, logitRows: rowsN, logitCols: C, logits: h.logits, feats };
+    }
     const normalizer = crossEntropyLoss(m, enc, h.losses, o.grad ? h.dlogits : null, h.logits, h.targets, batch.labels, rowsN, C, loss, o.lossScale);
     return { ...base, lossRows: rowsN, normalizer, logitRows: rowsN, logitCols: C, logits: h.logits, feats };
   }

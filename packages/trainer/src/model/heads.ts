@@ -5,13 +5,16 @@
 // seq_cls:   'cls' pooling = bert.pooler (dense + tanh on [CLS]) → dropout → classifier, as in
 //            BertForSequenceClassification; 'mean' pooling = masked mean of the last hidden states
 //            → dropout → classifier (no pooler).
-// token_cls: dropout → classifier on every token (BertForTokenClassification).
+// token_cls: dropout → classifier on every token (BertForTokenClassification); with `crf` the
+//            logits are a linear-chain CRF's emissions (NLL loss, Viterbi decoding; crf_head.ts).
 // embedding: masked mean pooling, optionally L2-normalised (sentence-transformers' default).
+
+import { validateCrfSpec, type CrfHeadSpec } from './crf_head.js';
 
 export type HeadSpec =
   | { kind: 'mlm' }
   | { kind: 'seq_cls'; numLabels: number; pooling: 'cls' | 'mean' }
-  | { kind: 'token_cls'; numLabels: number }
+  | { kind: 'token_cls'; numLabels: number; crf?: CrfHeadSpec }
   | { kind: 'embedding'; normalize: boolean };
 
 /**
@@ -50,6 +53,7 @@ export function validateHeads(heads: HeadSpec[]): void {
         break;
       case 'token_cls':
         if (!Number.isInteger(h.numLabels) || h.numLabels < 1) throw new Error(`${where}.numLabels must be a positive integer, got ${String(h.numLabels)}`);
+        if (h.crf) validateCrfSpec(h.crf, h.numLabels, where);
         break;
       case 'embedding':
         if (typeof h.normalize !== 'boolean') throw new Error(`${where}.normalize must be a boolean`);

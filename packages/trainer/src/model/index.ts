@@ -7,3 +7,4 @@ export * from './bert.js';
 export * from './head_kernels.js';
 export * from './lora.js';
 export * from './resize.js';
+export * from './crf_head.js';

@@ -5,6 +5,7 @@
 import { mulberry32 } from '@tunebench/rng';
 import { validateConfig, type BertConfig } from './config.js';
 import { classifierPrefix, validateHeads, type HeadSpec } from './heads.js';
+import { crfParamName } from './crf_head.js';
 
 export type LoraTarget = 'query' | 'key' | 'value' | 'attention_output' | 'ffn_in' | 'ffn_out';
 
@@ -116,6 +117,8 @@ export function paramSpecs(config: BertConfig, heads: HeadSpec[], lora?: LoraCon
       bias('cls.predictions.bias', V, L, 'head');
     } else if (h.kind === 'seq_cls' || h.kind === 'token_cls') {
       linear(classifierPrefix(heads, i), h.numLabels, H, L, 'head');
+      // CRF: transitions, start and end scores packed as (K + 2, K) (crf_head.ts); zeros = no preference
+      if (h.kind === 'token_cls' && h.crf) specs.push({ name: crfParamName(heads, i), shape: [h.numLabels + 2, h.numLabels], init: 'zeros', layer: L, module: 'head', noDecay: true });
     }
   });
   return specs;

@@ -22,6 +22,7 @@ import { geluApproximate, validateConfig } from './config.js';
 import { classifierPrefix, crossEntropyNormalizer, MNR_SCALE, validateHeads, type HeadSpec, type LossOptions } from './heads.js';
 import type { LoraConfig, ParamStore } from './params.js';
 import { validateBatch, validateLabels, type ModelBatch } from './batch.js';
+import { crfAllowed, crfLossReference, crfParamName } from './crf_head.js';
 import { cosine_mse_reference, tanh_backward_reference, tanh_forward_reference } from './head_kernels.js';
 
 export type Params64 = Map<string, Float64Array>;
@@ -308,9 +309,20 @@ export function bertReference(
     const cp = classifierPrefix(heads, headIndex);
     const cl = lin(cp, hidden, M, H, head.numLabels);
     logits = cl.y;
-    const ce = crossEntropyReference(logits, batch.labels, M, head.numLabels, lossOpts);
-    loss = ce.loss;
-    if (wantGrads) dHidden.set(linBack(cp, ce.dlogits, cl.c, M, H, head.numLabels));
+    if (head.crf) {
+      // CRF head: NLL of the gold tag paths over the labelled tokens (crf_head.ts)
+      const name = crfParamName(heads, headIndex);
+      const r = crfLossReference(logits, batch.labels, B, T, head.numLabels, P(name), crfAllowed(head.crf), head.crf.labels);
+      loss = r.loss;
+      if (wantGrads) {
+        G(name).set(r.dcrf);
+        dHidden.set(linBack(cp, r.dlogits, cl.c, M, H, head.numLabels));
+      }
+    } else {
+      const ce = crossEntropyReference(logits, batch.labels, M, head.numLabels, lossOpts);
+      loss = ce.loss;
+      if (wantGrads) dHidden.set(linBack(cp, ce.dlogits, cl.c, M, H, head.numLabels));
+    }
   } else {
     const pooled = new Float64Array(B * H);
     mean_pool_forward_reference(pooled, hidden, mask, B, T, H);

@@ -10,7 +10,7 @@
 // one micro-batch and no EWC term, into one command buffer with recordTrainStep).
 
 import type { BertConfig, HeadSpec, LoraConfig, LossOptions, ModelBatch, ParamStore } from '../model/index.js';
-import { bertReference, toParams64 } from '../model/index.js';
+import { bertReference, crfParamName, toParams64 } from '../model/index.js';
 import { groupRangesByStep, type AdamwRange } from './ranges.js';
 import { adamwRangesReference, clipCoefficient, gradNormSquaredReference, type OptimizerConfig } from './optimizer.js';
 import { ewc_fisher_accumulate_reference, ewc_penalty_backward_reference } from './ewc.js';
@@ -46,6 +46,8 @@ export interface Prediction {
   logits: Float32Array;
   /** Mean loss of the batch (NaN when the batch has no labels). */
   loss: number;
+  /** token_cls with a CRF: the packed CRF parameters ((K + 2, K), crf_head.ts) the logits are decoded with. */
+  crf?: Float32Array;
 }
 
 export interface TrainBackend {
@@ -175,7 +177,9 @@ export class ReferenceBackend implements TrainBackend {
     // Unlabelled rows (predict): score against label 0 and drop the loss.
     const b = hasLabels || this.heads[0].kind === 'mlm' ? batch : { ...batch, labels: new Int32Array(batch.labels.length) };
     const r = bertReference(this.config, this.heads, toParams64(this.store), b, { lora: this.lora, loss: this.loss, grads: false });
-    return { logits: Float32Array.from(r.logits), loss: hasLabels ? r.loss : Number.NaN };
+    const head = this.heads[0];
+    const crf = head.kind === 'token_cls' && head.crf ? this.store.get(crfParamName(this.heads, 0)).slice() : undefined;
+    return { logits: Float32Array.from(r.logits), loss: hasLabels ? r.loss : Number.NaN, ...(crf ? { crf } : {}) };
   }
 
   async sync(): Promise<{ m: Float32Array; v: Float32Array }> {

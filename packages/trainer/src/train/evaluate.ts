@@ -1,8 +1,11 @@
 // Scoring a model on labelled examples with @tunebench/eval's metrics, and turning predictions
 // into output rows. One `main_score` per task: accuracy (seq_cls), entity micro-F1 (token_cls,
-// seqeval default mode), masked-token accuracy (mlm).
+// seqeval strict IOB2 mode; `f1` is the default, lenient mode), masked-token accuracy (mlm).
+// token_cls is scored at word level, whatever the head: each word takes the prediction of its
+// first sub-token (wordPredictions); a CRF head's prediction is its Viterbi path.
 
-import { accuracy, precisionRecallF1, nerScores, mlmScores, recallAtK, mrr } from '@tunebench/eval';
+import { accuracy, precisionRecallF1, nerConfusion, nerScores, mlmScores, recallAtK, mrr } from '@tunebench/eval';
+import { crfAllowed, crfDecode, crfPositions } from '../model/index.js';
 import { wordPredictions, IGNORE_INDEX } from '../data/index.js';
 import type { TaskKind } from '../config/schema.js';
 import type { TrainBackend } from './backend.js';
@@ -82,9 +85,19 @@ export async function evaluateExamples(
       });
     } else if (task === 'token_cls') {
       const L = labels.length;
+      const head = backend.heads[0];
+      const crf = head.kind === 'token_cls' && head.crf ? head.crf : null;
+      if (crf && !pred.crf) throw new Error('evaluate: the CRF head returned no CRF parameters to decode with');
       items.forEach((e, b) => {
         const tokPred = new Int32Array(T);
-        for (let t = 0; t < T; t++) tokPred[t] = argmaxRow(pred.logits, (b * T + t) * L, L);
+        if (crf) {
+          // Viterbi over the tokens the CRF was trained on (first pieces, or every piece)
+          const positions = crfPositions(e.enc.wordIds, crf.align ?? 'first');
+          const path = crfDecode(pred.logits.subarray(b * T * L, (b + 1) * T * L), positions, pred.crf!, crfAllowed(crf), L);
+          positions.forEach((t, s) => (tokPred[t] = path[s]));
+        } else {
+          for (let t = 0; t < T; t++) tokPred[t] = argmaxRow(pred.logits, (b * T + t) * L, L);
+        }
         const words = wordPredictions(e.enc.wordIds, tokPred, e.tokens!.length, 0);
         const tags = [...words].map((w) => labels[w]);
         predictions.push({ id: e.id, tags });
@@ -133,11 +146,7 @@ export async function evaluateExamples(
       metrics.main_score = metrics.accuracy;
       metrics.count = yTrue.length;
     } else if (task === 'token_cls' && goldTags.length) {
-      const s = nerScores(goldTags, predTags);
-      metrics.f1 = s.micro.f1;
-      metrics.precision = s.micro.precision;
-      metrics.recall = s.micro.recall;
-      metrics.main_score = s.micro.f1;
+      Object.assign(metrics, nerMetrics(goldTags, predTags));
       metrics.count = goldTags.length;
     } else if (task === 'embedding' && anchors.length) {
       // Retrieval of each anchor's own pair among all dev positives, by cosine similarity.
@@ -157,6 +166,39 @@ export async function evaluateExamples(
     }
   }
   return { metrics, predictions };
+}
+
+/**
+ * Word-level NER metrics: entity precision / recall / F1 in seqeval's default (lenient) mode
+ * (`precision`, `recall`, `f1`) and strict IOB2 mode (`strict_*`, = main_score), micro and per
+ * entity type (`f1_<TYPE>`, `strict_f1_<TYPE>`, `support_<TYPE>`), word accuracy
+ * (`token_accuracy`), and the strict entity-type confusion counts (`confusion_<GOLD>_<PRED>`,
+ * with GOLD = 'spurious' for predictions on no gold span and PRED = 'missed' for gold entities
+ * with no prediction on their span).
+ */
+export function nerMetrics(gold: readonly string[][], pred: readonly string[][]): Record<string, number> {
+  const m: Record<string, number> = {};
+  const lenient = nerScores(gold, pred);
+  const strict = nerScores(gold, pred, { mode: 'strict', scheme: 'IOB2' });
+  m.f1 = lenient.micro.f1;
+  m.precision = lenient.micro.precision;
+  m.recall = lenient.micro.recall;
+  m.strict_f1 = strict.micro.f1;
+  m.strict_precision = strict.micro.precision;
+  m.strict_recall = strict.micro.recall;
+  for (const [type, s] of Object.entries(lenient.perType)) m[`f1_${type}`] = s.f1;
+  for (const [type, s] of Object.entries(strict.perType)) {
+    m[`strict_f1_${type}`] = s.f1;
+    m[`support_${type}`] = s.support;
+  }
+  let words = 0, right = 0;
+  gold.forEach((g, i) => g.forEach((t, j) => { words++; if (pred[i][j] === t) right++; }));
+  m.token_accuracy = words ? right / words : 0;
+  for (const [g, row] of Object.entries(nerConfusion(gold, pred, { mode: 'strict', scheme: 'IOB2' }))) {
+    for (const [p, n] of Object.entries(row)) m[`confusion_${g}_${p}`] = n;
+  }
+  m.main_score = m.strict_f1;
+  return m;
 }
 
 /** Share of the most frequent label (the majority-class baseline accuracy). */

@@ -10,7 +10,7 @@
 
 import { openGpu, copy, fill, type Gpu, type StepEncoder } from '@tunebench/kernels';
 import { BertModel } from '../model/bert.js';
-import type { ModelBatch } from '../model/index.js';
+import { crfParamName, type ModelBatch } from '../model/index.js';
 import { trainStepInParts, type MicroBatch, type Prediction, type StepHyper, type TrainBackend, type TrainStep } from './backend.js';
 import type { AdamwRange } from './ranges.js';
 import type { OptimizerConfig } from './optimizer.js';
@@ -120,7 +120,12 @@ export class GpuBackend implements TrainBackend {
     this.model.forward(this.enc(), b, { train: false, grad: false });
     await this.flush();
     const logits = await this.model.readLogits();
-    return { logits: logits.data, loss: hasLabels ? await this.model.readLoss() : Number.NaN };
+    const loss = hasLabels ? await this.model.readLoss() : Number.NaN;
+    const head = this.heads[0];
+    if (head.kind !== 'token_cls' || !head.crf) return { logits: logits.data, loss };
+    // the CRF parameters as trained so far, for Viterbi decoding on the host
+    const r = this.a.store.range(crfParamName(this.heads, 0));
+    return { logits: logits.data, loss, crf: await this.gpu.read(this.model.params, Float32Array, r.length, r.offset) };
   }
 
   async sync(): Promise<{ m: Float32Array; v: Float32Array }> {

@@ -34,6 +34,11 @@ const cases: Case[] = [
   { name: 'seq_cls cls pooling, gelu_tanh', heads: [{ kind: 'seq_cls', numLabels: 3, pooling: 'cls' }], labels: 'row', numLabels: 3, act: 'gelu_tanh' },
   { name: 'seq_cls mean pooling, class weights', heads: [{ kind: 'seq_cls', numLabels: 3, pooling: 'mean' }], labels: 'row', numLabels: 3, loss: { classWeights: [0.5, 2, 1.5] } },
   { name: 'token_cls focal', heads: [{ kind: 'token_cls', numLabels: 4 }], labels: 'token', numLabels: 4, loss: { focalGamma: 2, focalAlpha: [0.25, 0.5, 1, 0.75] } },
+  { name: 'token_cls CRF (labelled tokens with gaps form the sequences)', heads: [{ kind: 'token_cls', numLabels: 4, crf: { constraints: 'none' } }], labels: 'token', numLabels: 4 },
+  {
+    name: 'token_cls CRF in a multi-task model (heads.1.crf.transitions)', heads: [{ kind: 'seq_cls', numLabels: 2, pooling: 'mean' }, { kind: 'token_cls', numLabels: 3, crf: { constraints: 'none' } }],
+    head: 1, labels: 'token', numLabels: 3,
+  },
   { name: 'embedding mnr, normalized', heads: [{ kind: 'embedding', normalize: true }], labels: 'none', numLabels: 0 },
   { name: 'embedding cosine', heads: [{ kind: 'embedding', normalize: false }], labels: 'none', numLabels: 0, loss: { embeddingLoss: 'cosine', cosineTargets: [0.9, -0.2] } },
   {

@@ -14,6 +14,7 @@ const cases: Case[] = [
   { name: 'seq_cls cls pooling', heads: [{ kind: 'seq_cls', numLabels: 3, pooling: 'cls' }], labels: 'row', numLabels: 3 },
   { name: 'seq_cls mean pooling, class weights', heads: [{ kind: 'seq_cls', numLabels: 3, pooling: 'mean' }], labels: 'row', numLabels: 3, loss: { classWeights: [0.5, 2, 1.5] } },
   { name: 'token_cls focal', heads: [{ kind: 'token_cls', numLabels: 4 }], labels: 'token', numLabels: 4, loss: { focalGamma: 2, focalAlpha: [0.25, 0.5, 1, 0.75] } },
+  { name: 'token_cls CRF (labelled tokens with gaps form the sequences)', heads: [{ kind: 'token_cls', numLabels: 4, crf: { constraints: 'none' } }], labels: 'token', numLabels: 4 },
   { name: 'embedding mnr normalized', heads: [{ kind: 'embedding', normalize: true }], labels: 'none', numLabels: 0, B: 4 },
   { name: 'embedding cosine', heads: [{ kind: 'embedding', normalize: false }], labels: 'none', numLabels: 0, B: 4, loss: { embeddingLoss: 'cosine', cosineTargets: [0.9, -0.2] } },
   {
