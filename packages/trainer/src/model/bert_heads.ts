@@ -17,7 +17,7 @@ import type { BertConfig } from './config.js';
 import { classifierPrefix, crossEntropyNormalizer, MNR_SCALE, type HeadSpec, type LossOptions } from './heads.js';
 import { validateLabels, type ModelBatch } from './batch.js';
 import { cosine_mse, tanh_backward, tanh_forward } from './head_kernels.js';
-import { checkGoldPaths, crfAllowed, crfParamName, crfSequences, type CrfHeadSpec } from './crf_head.js';
+import { checkGoldPaths, crfAllowed, crfParamName, crfSequences, repairIob2, type CrfHeadSpec } from './crf_head.js';
 
 export interface LayerActs {
   q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; att: GPUBuffer; lse: GPUBuffer;
@@ -108,6 +108,7 @@ function crfLoss(m: HeadHost, enc: StepEncoder, acts: Acts, batch: ModelBatch, h
     return 0;
   }
   const allowedMask = crfAllowed(spec);
+  if (allowedMask && spec.labels) repairIob2(seq, spec.labels);
   checkGoldPaths(seq, allowedMask, C, spec.labels);
   const c = m.headActs(acts, `crf${headIndex}`, { rows: M, tags: M, lengths: B, logZ: B, em: M * C, dem: M * C, dcrfSink: (C + 2) * C });
   gpu.write(c.rows, seq.rows);

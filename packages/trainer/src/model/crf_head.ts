@@ -93,6 +93,34 @@ export function crfSequences(labels: ArrayLike<number>, B: number, T: number): C
 }
 
 /**
+ * BIO heads: rewrite each gold I-X that does not continue an X entity within its CRF sequence
+ * into B-X (IOB2, as seqeval's lenient reading sees it). Word-level IOB2 tags stay IOB2 after
+ * alignment except where a word between B-X and I-X produced no token (an empty or unknown-only
+ * word dropped by the tokenizer); there the gold path would be impossible under the constraints.
+ * Returns how many tags were rewritten. An I-X without a B-X in the label set is left as it is
+ * (checkGoldPaths then reports it).
+ */
+export function repairIob2(seq: CrfSequences, labelNames: readonly string[]): number {
+  const id = new Map(labelNames.map((l, i) => [l, i]));
+  let n = 0;
+  for (let b = 0; b < seq.lengths.length; b++) {
+    for (let s = 0; s < seq.lengths[b]; s++) {
+      const l = labelNames[seq.tags[b * seq.S + s]];
+      if (!l?.startsWith('I-')) continue;
+      const prev = s > 0 ? labelNames[seq.tags[b * seq.S + s - 1]] : 'O';
+      const type = l.slice(2);
+      if ((prev.startsWith('B-') || prev.startsWith('I-')) && prev.slice(2) === type) continue;
+      const begin = id.get(`B-${type}`);
+      if (begin !== undefined) {
+        seq.tags[b * seq.S + s] = begin;
+        n++;
+      }
+    }
+  }
+  return n;
+}
+
+/**
  * Throws, naming the row and position, when a gold tag path uses a transition the mask forbids
  * (e.g. a silver label O followed by I-X): its likelihood would be 0 and its loss infinite.
  */
@@ -166,6 +194,7 @@ export function crfLossReference(
   const seq = crfSequences(labels, B, T);
   const dlogits = new Float64Array(B * T * K), dcrf = new Float64Array((K + 2) * K);
   if (seq.count === 0) return { loss: 0, dlogits, dcrf, count: 0 };
+  if (allowed && labelNames) repairIob2(seq, labelNames);
   checkGoldPaths(seq, allowed, K, labelNames);
   const ops = { emissions: gatherEmissions(logits, seq, K), lengths: seq.lengths, crf, allowed, tags: seq.tags, B, T: seq.S, K };
   const losses = new Float64Array(B), logZ = new Float64Array(B);
