@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { loadTrainConfig, loadInferConfig } from '../src/config/index.js';
 import { runTraining, runInference, backendFactory } from '../src/train/index.js';
 import { readCheckpoint } from '../src/checkpoint/index.js';
+import type { HeadSpec } from '../src/model/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tb-feat-'));
 const cpu = backendFactory('cpu');
@@ -68,6 +69,41 @@ test('token classification: trains, scores entity F1 (seqeval default), predicts
   const gold = nerRows(24, 2);
   assert.equal(preds.length, 24);
   preds.forEach((p, i) => assert.equal(p.tags.length, gold[i].tokens.length));
+});
+
+test('token classification with a CRF head (task.crf, BIO): trains, stores crf.transitions and the head spec in the checkpoint, decodes with Viterbi at predict', async () => {
+  const train = jsonl('ner_crf_train.jsonl', nerRows(64, 1));
+  const dev = jsonl('ner_crf_dev.jsonl', nerRows(24, 2));
+  const cfg = loadTrainConfig('finetune', {
+    file: write('ner_crf.json', JSON.stringify({
+      outputDir: join(dir, 'ner_crf'),
+      model: { shape: SHAPE, maxPositions: 16, hiddenDropout: 0, attentionDropout: 0 },
+      tokenizer: { vocab: nerVocab },
+      data: { train, dev, maxLength: 16 },
+      task: { kind: 'token_cls', crf: true, crfConstraints: 'bio', labels: ['O', 'B-LOC', 'I-LOC', 'B-PER', 'I-PER'] },
+      optimizer: { lr: 1e-2 },
+      training: { batchSize: 16, epochs: 10, logEvery: 5 },
+    })),
+  });
+  const r = await runTraining('finetune', cfg, { backend: cpu, progress: false });
+  const m = r.metrics as { dev: Record<string, number>; trainLossFirst: number; trainLossLast: number };
+  assert.ok(m.trainLossLast < m.trainLossFirst / 2, `loss ${m.trainLossFirst} → ${m.trainLossLast}`);
+  assert.ok(m.dev.strict_f1 > 0.8, `dev strict entity F1 ${m.dev.strict_f1}`);
+  assert.equal(m.dev.main_score, m.dev.strict_f1, 'main_score is the strict micro F1');
+  for (const k of ['f1', 'token_accuracy', 'strict_f1_PER', 'strict_f1_LOC', 'confusion_PER_PER']) assert.equal(typeof m.dev[k], 'number', k);
+  const ck = readCheckpoint(join(dir, 'ner_crf', 'checkpoint'));
+  assert.deepEqual(ck.weights.get('crf.transitions')?.shape, [7, 5]);
+  const heads = (ck.config.tunebench as { heads: HeadSpec[] }).heads;
+  assert.deepEqual(heads, [{ kind: 'token_cls', numLabels: 5, crf: { constraints: 'bio', labels: ['O', 'B-LOC', 'I-LOC', 'B-PER', 'I-PER'], align: 'first' } }]);
+  await runInference('predict', loadInferConfig('predict', { sets: [`outputDir=${join(dir, 'ner_crf_pred')}`, `checkpoint=${join(dir, 'ner_crf', 'checkpoint')}`, `data.file=${dev}`] }), cpu, { progress: false });
+  const preds = readFileSync(join(dir, 'ner_crf_pred', 'predictions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tags: string[] });
+  assert.equal(preds.length, 24);
+  for (const p of preds) {
+    // Viterbi under BIO constraints never predicts an I-X that does not continue an X entity
+    p.tags.forEach((t, i) => { if (t.startsWith('I-')) assert.ok(i > 0 && p.tags[i - 1].slice(2) === t.slice(2) && p.tags[i - 1] !== 'O', p.tags.join(' ')); });
+  }
+  assert.throws(() => loadTrainConfig('finetune', { file: write('ner_crf_bad.json', JSON.stringify({ outputDir: join(dir, 'x'), tokenizer: { vocab: nerVocab }, data: { train }, task: { kind: 'seq_cls', crf: true } })) }), /task\.crf needs task\.kind token_cls/);
+  assert.throws(() => loadTrainConfig('finetune', { file: write('ner_crf_bad2.json', JSON.stringify({ outputDir: join(dir, 'x'), tokenizer: { vocab: nerVocab }, data: { train }, task: { kind: 'token_cls', crf: true, loss: 'focal' } })) }), /task\.loss 'focal' cannot apply/);
 });
 
 // Corpora for continued pretraining.

@@ -180,6 +180,12 @@ export function loadTrainConfig(command: 'pretrain' | 'finetune', src: ConfigSou
   if (c.ewc && !c.ewc.data && !c.data.general) {
     throw new ConfigError(`${where('ewc')}: EWC needs general data for the Fisher estimate: set ewc.data or data.general`);
   }
+  if (c.task.crf && c.task.kind !== 'token_cls') {
+    throw new ConfigError(`${where('task.crf')}: task.crf needs task.kind token_cls (got ${JSON.stringify(c.task.kind)})`);
+  }
+  if (c.task.crf && c.task.loss !== 'ce') {
+    throw new ConfigError(`${where('task.loss')}: with task.crf the loss is the CRF's negative log-likelihood; task.loss '${c.task.loss}' cannot apply (leave it 'ce')`);
+  }
   if (c.training.earlyStopping && !c.data.dev && !c.data.dataset) {
     throw new ConfigError(`${where('training.earlyStopping')}: early stopping needs a dev set (data.dev or data.dataset)`);
   }

@@ -98,6 +98,10 @@ export interface TrainRunConfig {
     mlmProbability: number;
     /** token_cls: label every sub-token (true) or only the first (false, −100 for the rest). */
     labelAllTokens: boolean;
+    /** token_cls: a linear-chain CRF over the classifier's logits (NLL loss, Viterbi decoding) instead of per-token softmax CE. */
+    crf: boolean;
+    /** CRF transition constraints: 'bio' forbids O → I-X, B-X → I-Y and a start on I-X; 'none' allows all. */
+    crfConstraints: 'bio' | 'none';
     embeddingLoss: 'mnr' | 'cosine';
     normalize: boolean;
   };
@@ -210,6 +214,8 @@ export const TRAIN_SCHEMA = {
       focalGamma: num({ minimum: 0, default: 2 }),
       mlmProbability: num({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.15 }),
       labelAllTokens: { type: 'boolean', default: false },
+      crf: { type: 'boolean', default: false },
+      crfConstraints: { enum: ['bio', 'none'], default: 'bio' },
       embeddingLoss: { enum: ['mnr', 'cosine'], default: 'mnr' },
       normalize: { type: 'boolean', default: true },
     }),

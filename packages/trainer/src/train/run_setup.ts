@@ -81,14 +81,19 @@ export interface RunSchedule {
   plan: StrategyPlan;
 }
 
-export function headsFor(task: TrainRunConfig['task'], numLabels: number): HeadSpec[] {
+export function headsFor(task: TrainRunConfig['task'], numLabels: number, labels: readonly string[] = []): HeadSpec[] {
   switch (task.kind) {
     case 'mlm':
       return [{ kind: 'mlm' }];
     case 'seq_cls':
       return [{ kind: 'seq_cls', numLabels, pooling: task.pooling }];
     case 'token_cls':
-      return [{ kind: 'token_cls', numLabels }];
+      if (!task.crf) return [{ kind: 'token_cls', numLabels }];
+      // CRF head: BIO constraints need the tag names; the CRF runs over the tokens the alignment labels
+      return [{
+        kind: 'token_cls', numLabels,
+        crf: { constraints: task.crfConstraints, ...(task.crfConstraints === 'bio' ? { labels: [...labels] } : {}), align: task.labelAllTokens ? 'all' : 'first' },
+      }];
     case 'embedding':
       return [{ kind: 'embedding', normalize: task.normalize }];
   }
@@ -163,7 +168,7 @@ function buildModel(command: TrainCommand, c: TrainRunConfig, rows: RunRows, pro
   if (c.data.maxLength > config.maxPositions) {
     throw new ConfigError(`data.maxLength ${c.data.maxLength} exceeds the model's max positions ${config.maxPositions}`);
   }
-  const heads = headsFor(c.task, labels.length);
+  const heads = headsFor(c.task, labels.length, labels);
   const lora: LoraConfig | null = c.lora
     ? { r: c.lora.r, alpha: c.lora.alpha, dropout: c.lora.dropout, targets: c.lora.targets as LoraConfig['targets'] }
     : null;
