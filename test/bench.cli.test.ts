@@ -22,13 +22,15 @@ test('tunebench lists bench and profile beside doctor and the trainer commands',
   assert.match(run.stdout, /^  --no-cache +run every phase, even one equal/m);
 });
 
-test('bench list: four suites with their baselines, three presets', () => {
+test('bench list: the suites with their baselines, three presets', () => {
   const r = tunebench(['bench', 'list']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^freezing: .*baseline full\)$/m);
   assert.match(r.stdout, /^domain: .*baseline a_base_finetune\)$/m);
   assert.match(r.stdout, /^masking: .*baseline rate15_random\)$/m);
   assert.match(r.stdout, /^sensitivity: .*baseline ft_lr_3e-4\)$/m);
+  assert.match(r.stdout, /^ner: .*baseline first_subtoken\)$/m);
+  for (const s of ['first_subtoken', 'all_subtokens', 'crf_first', 'crf_all']) assert.match(r.stdout, new RegExp(`^  ${s} +labels=`, 'm'));
   for (const p of ['micro', 'quick', 'full']) assert.match(r.stdout, new RegExp(`^preset ${p}: `, 'm'));
 });
 

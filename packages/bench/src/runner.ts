@@ -236,7 +236,7 @@ function phaseResult(p: PhasePlan, o: PhaseOutcome): PhaseResult {
   };
 }
 
-const MAIN_METRIC: Record<string, string> = { seq_cls: 'accuracy', token_cls: 'f1', mlm: 'accuracy', embedding: 'main_score' };
+const MAIN_METRIC: Record<string, string> = { seq_cls: 'accuracy', token_cls: 'strict_f1', mlm: 'accuracy', embedding: 'main_score' };
 
 /** Turn the phases' metrics.json into the run's record (validated). */
 export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string, PhaseOutcome>, ctx: { gitRevision: string | null; baseModel: RunRecord['baseModel'] }): RunRecord {

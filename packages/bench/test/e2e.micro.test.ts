@@ -113,10 +113,36 @@ test('micro preset end to end: masking and sensitivity suites (one seed)', async
   rmSync(out, { recursive: true, force: true });
 });
 
+test('micro preset end to end: the ner suite (softmax vs CRF head on ner_en, one seed), strict F1 as main_score, NER report tables', () => {
+  const out = mkdtempSync(join(tmpdir(), 'tunebench-e2e-ner-'));
+  const r = run(['bench', 'run', 'ner', '--preset', 'micro', '--out', out, '--seeds', '0']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const recs = loadRecords(join(out, 'records'));
+  assert.deepEqual(recs.map((x) => x.runId).sort(), ['ner/ner_en/crf_first/seed0', 'ner/ner_en/first_subtoken/seed0']);
+  for (const rec of recs) {
+    assert.equal(rec.mainMetric, 'strict_f1');
+    assert.equal(rec.metrics.main_score, rec.metrics.strict_f1);
+    for (const k of ['f1', 'token_accuracy', 'strict_f1_LOC', 'f1_PER', 'confusion_LOC_missed', 'confusion_spurious_ORG']) assert.equal(typeof rec.metrics[k], 'number', k);
+    const task = (rec.phases[0]!.config as { task: { kind: string; crf: boolean } }).task;
+    assert.equal(task.kind, 'token_cls');
+    assert.equal(task.crf, rec.strategy === 'crf_first');
+  }
+  // the CRF run's checkpoint holds the transition tensor
+  const crfRun = JSON.parse(readFileSync(join(out, 'runs', 'ner', 'ner_en', 'crf_first', 'seed0', 'finetune', 'checkpoint', 'config.json'), 'utf8')) as { tunebench: { heads: { crf?: { constraints: string; labels: string[] } }[] } };
+  assert.equal(crfRun.tunebench.heads[0]!.crf?.constraints, 'bio');
+  assert.equal(crfRun.tunebench.heads[0]!.crf?.labels.length, 7);
+  const md = readFileSync(join(out, 'leaderboard', 'leaderboard.md'), 'utf8');
+  assert.match(md, /## NER: sub-token labels and a CRF layer — ner_en \(strict_f1\)/);
+  assert.match(md, /SILVER labels/);
+  assert.match(md, /_Entity F1 per type: strict IOB2/);
+  assert.match(md, /_crf_first: gold entity type \(rows\) vs predicted \(columns\)/);
+  rmSync(out, { recursive: true, force: true });
+});
+
 test('bad input on the command line is a clear error', () => {
   const r1 = run(['bench', 'run', 'nosuchsuite', '--preset', 'micro']);
   assert.equal(r1.status, 1);
-  assert.match(r1.stderr, /tunebench: unknown suite 'nosuchsuite' \(known: freezing, domain, masking, sensitivity\)/);
+  assert.match(r1.stderr, /tunebench: unknown suite 'nosuchsuite' \(known: freezing, domain, masking, sensitivity, ner\)/);
   const r2 = run(['bench', 'run', 'freezing', '--preset', 'micro', '--strategy', 'top_99']);
   assert.match(r2.stderr, /unknown strategy 'top_99'/);
   const r3 = run(['bench', 'run', '--preset', 'huge']);

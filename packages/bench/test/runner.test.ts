@@ -128,7 +128,7 @@ test('shards partition the runs (property) and merged shards equal one sweep', a
 });
 
 test('bad selections are clear errors before anything runs', () => {
-  assert.throws(() => planSweep(PRESETS.micro, { suites: ['nope'] }), /unknown suite 'nope' \(known: freezing, domain, masking, sensitivity\)/);
+  assert.throws(() => planSweep(PRESETS.micro, { suites: ['nope'] }), /unknown suite 'nope' \(known: freezing, domain, masking, sensitivity, ner\)/);
   assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], strategies: ['top_99'] }), /unknown strategy 'top_99'/);
   assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], datasets: ['imdb'] }), /unknown dataset 'imdb'/);
   assert.throws(() => planSweep(PRESETS.quick, { suites: ['freezing'] }), /no base model directory was given/);
@@ -143,7 +143,7 @@ test('every preset plans every suite: valid trainer configs, the preset\'s sizes
   assert.deepEqual(Object.keys(plans).sort(), ['full', 'micro', 'quick']);
   for (const [name, p] of Object.entries(plans)) {
     const preset = PRESETS[name as keyof typeof PRESETS];
-    assert.deepEqual([...new Set(p.runs.map((r) => r.suite))].sort(), ['domain', 'freezing', 'masking', 'sensitivity'], name);
+    assert.deepEqual([...new Set(p.runs.map((r) => r.suite))].sort(), ['domain', 'freezing', 'masking', 'ner', 'sensitivity'], name);
     // Left-out variants say why (e.g. a masking unit the trainer's config cannot express yet).
     for (const s of p.skipped) assert.match(s.reason, /phase: /);
     assert.equal(new Set(p.runs.map((r) => r.runId)).size, p.runs.length, `${name}: run ids are unique`);
@@ -217,6 +217,16 @@ test('variants the trainer cannot express are left out with the reason, never fa
   // full: 3 seeds of everything else
   assert.ok(p.runs.every((r) => [0, 1, 2].includes(r.seed)));
   assert.equal(p.runs.filter((r) => r.suite === 'freezing').length, 9 * 2 * 3);
+  // ner: 4 strategies on ner_en, token classification with the full tag set; the CRF variants set task.crf
+  const ner = p.runs.filter((r) => r.suite === 'ner');
+  assert.equal(ner.length, 4 * 3);
+  for (const r of ner) {
+    const task = r.phases.find((ph) => ph.name === 'finetune')!.config.task as { kind: string; crf: boolean; labelAllTokens: boolean; labels: string[] };
+    assert.equal(task.kind, 'token_cls');
+    assert.equal(task.crf, r.strategy.startsWith('crf_'));
+    assert.equal(task.labelAllTokens, r.strategy.endsWith('_all') || r.strategy === 'all_subtokens');
+    assert.equal(task.labels.length, 7);
+  }
   rmSync(base, { recursive: true, force: true });
 });
 

@@ -8,6 +8,7 @@ import { paretoFront } from '../leaderboard.js';
 import { SUITES } from '../suites/index.js';
 import { chart, dotPlot, esc, PALETTE, type Series } from './svg.js';
 import { groupBySuiteDataset, tableRows, ONE_SEED_NOTE } from './tables.js';
+import { nerTables } from './ner.js';
 
 function table(rows: Aggregate[]): string {
   const t = tableRows(rows);
@@ -144,6 +145,9 @@ export function htmlReport(rows: Aggregate[], meta: HtmlReportMeta): string {
 ${question}
 <p class="meta">main_score = ${esc(metric)} ${where} · adapter ${esc(first.adapter)}</p>
 ${table(g.rows)}
+${nerTables(g.rows).map((t) => `<table class="ner"><caption>${esc(t.caption)}</caption><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
+${t.body.map((b) => `<tr>${b.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}
+</tbody></table>`).join('\n')}
 <div class="plots">${plots.map((p) => `<figure>${p}</figure>`).join('\n')}</div>
 </section>`);
   }
@@ -156,7 +160,7 @@ ${table(g.rows)}
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1240px;padding:0 16px;color:#222}
 table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}th,td{border:1px solid #ddd;padding:4px 8px;text-align:right}
-th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}tr.baseline td{background:#fffbe6}
+th{background:#f4f4f4}caption{text-align:left;font-size:12px;color:#444;padding:2px 0}td:first-child,th:first-child{text-align:left}tr.baseline td{background:#fffbe6}
 .plots{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0;border:1px solid #eee;padding:4px}
 ${CSS_WARNING_META}
 </style></head>

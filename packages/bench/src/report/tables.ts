@@ -5,6 +5,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { RunRecord } from '../record.js';
 import type { Aggregate } from '../leaderboard.js';
 import { SUITES } from '../suites/index.js';
+import { nerTables } from './ner.js';
 
 export function longCsv(records: RunRecord[]): string {
   const rows: (string | number | null)[][] = [];
@@ -93,6 +94,11 @@ export function markdown(rows: Aggregate[], meta: { preset: string; records: num
     lines.push(`| ${t.head.map(esc).join(' | ')} |`, `|${t.head.map(() => '---').join('|')}|`);
     for (const b of t.body) lines.push(`| ${b.map(esc).join(' | ')} |`);
     lines.push('');
+    for (const n of nerTables(g.rows)) {
+      lines.push(`_${n.caption}_`, '', `| ${n.head.map(esc).join(' | ')} |`, `|${n.head.map(() => '---').join('|')}|`);
+      for (const b of n.body) lines.push(`| ${b.map(esc).join(' | ')} |`);
+      lines.push('');
+    }
   }
   return lines.join('\n');
 }

@@ -146,7 +146,7 @@ export async function evaluateExamples(
       metrics.main_score = metrics.accuracy;
       metrics.count = yTrue.length;
     } else if (task === 'token_cls' && goldTags.length) {
-      Object.assign(metrics, nerMetrics(goldTags, predTags));
+      Object.assign(metrics, nerMetrics(goldTags, predTags, labels));
       metrics.count = goldTags.length;
     } else if (task === 'embedding' && anchors.length) {
       // Retrieval of each anchor's own pair among all dev positives, by cosine similarity.
@@ -176,8 +176,10 @@ export async function evaluateExamples(
  * with GOLD = 'spurious' for predictions on no gold span and PRED = 'missed' for gold entities
  * with no prediction on their span).
  */
-export function nerMetrics(gold: readonly string[][], pred: readonly string[][]): Record<string, number> {
+export function nerMetrics(gold: readonly string[][], pred: readonly string[][], labels: readonly string[] = []): Record<string, number> {
   const m: Record<string, number> = {};
+  // Every entity type of the label set gets its keys (0 when absent), so runs and seeds have the same metrics.
+  const types = [...new Set(labels.filter((l) => /^[BI]-./.test(l)).map((l) => l.slice(2)))];
   const lenient = nerScores(gold, pred);
   const strict = nerScores(gold, pred, { mode: 'strict', scheme: 'IOB2' });
   m.f1 = lenient.micro.f1;
@@ -186,15 +188,19 @@ export function nerMetrics(gold: readonly string[][], pred: readonly string[][])
   m.strict_f1 = strict.micro.f1;
   m.strict_precision = strict.micro.precision;
   m.strict_recall = strict.micro.recall;
-  for (const [type, s] of Object.entries(lenient.perType)) m[`f1_${type}`] = s.f1;
-  for (const [type, s] of Object.entries(strict.perType)) {
-    m[`strict_f1_${type}`] = s.f1;
-    m[`support_${type}`] = s.support;
+  for (const type of new Set([...types, ...Object.keys(lenient.perType), ...Object.keys(strict.perType)])) {
+    m[`f1_${type}`] = lenient.perType[type]?.f1 ?? 0;
+    m[`strict_f1_${type}`] = strict.perType[type]?.f1 ?? 0;
+    m[`support_${type}`] = strict.perType[type]?.support ?? 0;
   }
   let words = 0, right = 0;
   gold.forEach((g, i) => g.forEach((t, j) => { words++; if (pred[i][j] === t) right++; }));
   m.token_accuracy = words ? right / words : 0;
-  for (const [g, row] of Object.entries(nerConfusion(gold, pred, { mode: 'strict', scheme: 'IOB2' }))) {
+  const confusion = nerConfusion(gold, pred, { mode: 'strict', scheme: 'IOB2' });
+  for (const g of [...types, 'spurious']) {
+    for (const p of [...types, 'missed']) if (g !== 'spurious' || p !== 'missed') m[`confusion_${g}_${p}`] = 0;
+  }
+  for (const [g, row] of Object.entries(confusion)) {
     for (const [p, n] of Object.entries(row)) m[`confusion_${g}_${p}`] = n;
   }
   m.main_score = m.strict_f1;
