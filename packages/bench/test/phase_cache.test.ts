@@ -119,7 +119,7 @@ test('the key ignores output paths, run ids, key order and values equal to the d
   assert.deepEqual(initIdentity('$base', { baseSha256: () => 'x'.repeat(64), pretrainKey: null }), { checkpointSha256: 'x'.repeat(64) });
 });
 
-test('the quick preset shares three phases between its suites (37 phases, 34 keys)', () => {
+test('the quick preset shares three phases between its suites (41 phases, 38 keys; ner adds 4 unshared fine-tunes)', () => {
   const base = tmp();
   writeFileSync(join(base, 'config.json'), JSON.stringify({ vocab_size: 100 }));
   const p = planSweep(PRESETS.quick, { baseDir: base });
@@ -138,8 +138,8 @@ test('the quick preset shares three phases between its suites (37 phases, 34 key
     'domain/email/b_continued/seed0 finetune = masking/email/rate15_random/seed0 finetune',
     'domain/email/b_continued/seed0 pretrain = masking/email/rate15_random/seed0 pretrain',
   ]);
-  assert.equal(p.runs.reduce((s, r) => s + r.phases.length, 0), 37);
-  assert.equal(byKey.size, 34);
+  assert.equal(p.runs.reduce((s, r) => s + r.phases.length, 0), 41);
+  assert.equal(byKey.size, 38);
   rmSync(base, { recursive: true, force: true });
 });
 

@@ -13,7 +13,7 @@ import {
   toParams64, validateHeads, type BertConfig, type HeadSpec, type ModelBatch,
 } from '../src/model/index.js';
 import { GpuBackend } from '../src/train/gpu_backend.js';
-import type { TrainBackend } from '../src/train/backend.js';
+import { ReferenceBackend, type TrainBackend } from '../src/train/backend.js';
 import { tensorClose, tinyConfig } from './model/helpers.js';
 
 let gpu: Gpu;
@@ -230,4 +230,27 @@ test('synthetic alternating tags (hard transition rule): a head-only CRF fine-tu
   assert.ok(crfAcc >= 0.95, `CRF word accuracy ${crfAcc.toFixed(3)} < 0.95`);
   assert.ok(softmaxAcc <= crfAcc - 0.2, `softmax word accuracy ${softmaxAcc.toFixed(3)} is not clearly below the CRF's ${crfAcc.toFixed(3)}`);
   assert.equal(crfParamName([{ kind: 'token_cls', numLabels: 2 }], 0), 'crf.transitions');
+});
+
+test('predict without labels on a BIO CRF head whose tag 0 is an I- tag: no dummy gold path, Viterbi-ready logits and CRF parameters (GPU and CPU backends)', async () => {
+  const config = tinyConfig({ vocabSize: 17, hiddenSize: 16, intermediateSize: 32, maxPositions: 10 });
+  const labels = ['I-PER', 'O', 'B-PER'];
+  const heads: HeadSpec[] = [{ kind: 'token_cls', numLabels: 3, crf: { constraints: 'bio', labels } }];
+  const store = new ParamStore(paramSpecs(config, heads));
+  initParams(store, 5, 0.3);
+  const batch: ModelBatch = { B: 2, T: 6, inputIds: Int32Array.from({ length: 12 }, (_, i) => 5 + (i % 9)), attentionMask: new Int32Array(12).fill(1), tokenTypeIds: new Int32Array(12), labels: new Int32Array(12).fill(-100) };
+  const backends: TrainBackend[] = [new GpuBackend(gpu, { config, heads, store, lora: null, loss: {}, maxBatch: 2, maxLength: 6 }, false), new ReferenceBackend(config, heads, store)];
+  for (const backend of backends) {
+    try {
+      backend.load();
+      const pred = await backend.predict(batch);
+      assert.ok(Number.isNaN(pred.loss));
+      assert.equal(pred.logits.length, 12 * 3);
+      assert.deepEqual(Array.from(pred.crf!), Array.from(store.get('crf.transitions')));
+      const path = crfDecode(pred.logits.subarray(0, 18), [1, 2, 3, 4], pred.crf!, bioAllowed(labels), 3);
+      assert.notEqual(labels[path[0]], 'I-PER', 'a BIO path cannot start inside an entity');
+    } finally {
+      backend.destroy();
+    }
+  }
 });

@@ -175,7 +175,10 @@ export class ReferenceBackend implements TrainBackend {
   async predict(batch: ModelBatch): Promise<Prediction> {
     const hasLabels = batch.labels.some((l) => l !== -100);
     // Unlabelled rows (predict): score against label 0 and drop the loss.
-    const b = hasLabels || this.heads[0].kind === 'mlm' ? batch : { ...batch, labels: new Int32Array(batch.labels.length) };
+    // (a CRF head keeps the −100s: its sequences are the labelled tokens, and a dummy gold path of
+    // label 0 could be one its BIO constraints forbid)
+    const crfHead = this.heads[0].kind === 'token_cls' && this.heads[0].crf !== undefined;
+    const b = hasLabels || this.heads[0].kind === 'mlm' || crfHead ? batch : { ...batch, labels: new Int32Array(batch.labels.length) };
     const r = bertReference(this.config, this.heads, toParams64(this.store), b, { lora: this.lora, loss: this.loss, grads: false });
     const head = this.heads[0];
     const crf = head.kind === 'token_cls' && head.crf ? this.store.get(crfParamName(this.heads, 0)).slice() : undefined;

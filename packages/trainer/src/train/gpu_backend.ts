@@ -116,7 +116,10 @@ export class GpuBackend implements TrainBackend {
 
   async predict(batch: ModelBatch): Promise<Prediction> {
     const hasLabels = batch.labels.some((l) => l !== -100);
-    const b = hasLabels || this.heads[0].kind === 'mlm' ? batch : { ...batch, labels: new Int32Array(batch.labels.length) };
+    // (a CRF head keeps the −100s: its sequences are the labelled tokens, and a dummy gold path of
+    // label 0 could be one its BIO constraints forbid)
+    const crfHead = this.heads[0].kind === 'token_cls' && this.heads[0].crf !== undefined;
+    const b = hasLabels || this.heads[0].kind === 'mlm' || crfHead ? batch : { ...batch, labels: new Int32Array(batch.labels.length) };
     this.model.forward(this.enc(), b, { train: false, grad: false });
     await this.flush();
     const logits = await this.model.readLogits();
