@@ -174,13 +174,23 @@ export async function evaluateExamples(
  * entity type (`f1_<TYPE>`, `strict_f1_<TYPE>`, `support_<TYPE>`), word accuracy
  * (`token_accuracy`), and the strict entity-type confusion counts (`confusion_<GOLD>_<PRED>`,
  * with GOLD = 'spurious' for predictions on no gold span and PRED = 'missed' for gold entities
- * with no prediction on their span).
+ * with no prediction on their span). Tags outside IOB2 (e.g. IOBES): lenient micro scores only.
  */
 export function nerMetrics(gold: readonly string[][], pred: readonly string[][], labels: readonly string[] = []): Record<string, number> {
   const m: Record<string, number> = {};
   // Every entity type of the label set gets its keys (0 when absent), so runs and seeds have the same metrics.
   const types = [...new Set(labels.filter((l) => /^[BI]-./.test(l)).map((l) => l.slice(2)))];
   const lenient = nerScores(gold, pred);
+  // Strict IOB2 reads only O / B-X / I-X tags; a label set in another scheme (IOBES) is scored
+  // in the lenient mode only, and its main_score is the lenient micro-F1.
+  const iob2 = [...gold, ...pred].every((ts) => ts.every((t) => t === 'O' || /^[BI]-/.test(t)));
+  if (!iob2) {
+    m.f1 = lenient.micro.f1;
+    m.precision = lenient.micro.precision;
+    m.recall = lenient.micro.recall;
+    m.main_score = m.f1;
+    return m;
+  }
   const strict = nerScores(gold, pred, { mode: 'strict', scheme: 'IOB2' });
   m.f1 = lenient.micro.f1;
   m.precision = lenient.micro.precision;
