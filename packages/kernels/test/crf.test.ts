@@ -1,7 +1,8 @@
 // crf: GPU vs float64 reference (fast-check), brute-force properties of the reference (log
 // partition = log-sum-exp over every path, ≥ every path score; Viterbi = the best path), finite
 // differences of the reference backward, a PyTorch golden, BIO constraints, bad input.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
@@ -16,7 +17,6 @@ import {
   crf_viterbi_reference,
   crfPathScore,
   mulberry32,
-  openGpu,
   poisoned,
   randomF32,
   type CrfOperands,
@@ -24,10 +24,7 @@ import {
 } from '../src/index.js';
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 const BIO_LABELS = ['O', 'B-A', 'I-A', 'B-B', 'I-B', 'B-C', 'I-C'];
 

@@ -2,10 +2,11 @@
 // CRF path (positions = labelled tokens, never specials or padding; decode → word labels round
 // trip), BIO gold-path checks, GPU = reference with BIO constraints, and a fine-tune on a synthetic
 // task with a hard transition rule where the CRF head beats the per-token softmax head.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { gpuForTests } from '@tunebench/kernels/test-gpu';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { bioAllowed, openGpu, type Gpu } from '@tunebench/kernels';
+import { bioAllowed, type Gpu } from '@tunebench/kernels';
 import { WordPieceTokenizer } from '../src/tokenizer/index.js';
 import { alignLabels, wordLabelsFromPredictions } from '../src/data/index.js';
 import {
@@ -17,10 +18,7 @@ import { ReferenceBackend, type TrainBackend } from '../src/train/backend.js';
 import { tensorClose, tinyConfig } from './model/helpers.js';
 
 let gpu: Gpu;
-before(async () => {
-  gpu = await openGpu();
-});
-after(() => gpu?.destroy());
+gpuForTests((g) => { gpu = g; });
 
 const LABELS = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC'];
 
