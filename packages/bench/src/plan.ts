@@ -9,6 +9,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadTrainConfig } from '@tunebench/trainer';
 import { DATASETS, DATASETS_DIR, DATASET_NAMES, datasetDirHash, isDatasetDir, loadDatasetDir } from '@tunebench/datasets';
+import type { RunRecord } from './record.js';
 import { PRESETS, SUITE_NAMES, suiteByName, type PhaseSizes, type Preset, type Suite, type Variant } from './suites/index.js';
 
 export type PhaseName = 'base' | 'pretrain' | 'finetune' | 'probe';
@@ -139,9 +140,9 @@ export function datasetDirManifestHash(dir: string): string {
 }
 
 /** What a record stores of a dataset directory: its path, every file's sha256, the dev carving. */
-export function datasetFilesOf(dir: string): { dir: string; files: { file: string; sha256: string }[]; devCarved: string | null } {
+export function datasetFilesOf(dir: string): NonNullable<RunRecord['datasetFiles']> {
   const d = loadDatasetDir(dir);
-  return { dir: d.dir, files: d.files, devCarved: d.devCarved?.rule ?? null };
+  return { dir: d.dir, files: d.files, devCarved: d.devCarved?.rule ?? null, kind: d.kind, labels: d.labels, costlyClass: d.costlyClass, language: d.language };
 }
 
 function selected(suite: Suite, preset: Preset, opts: PlanOptions, inPlay: Suite[], dirs: Record<string, string>): { variants: Variant[]; datasets: string[] } {

@@ -68,7 +68,11 @@ export interface RunRecord {
   curve: CurvePoint[];
   createdAt: string;
   /** A dataset directory (bring your own data): its path, each file's sha256, the dev-carving rule. */
-  datasetFiles?: { dir: string; files: { file: string; sha256: string }[]; devCarved: string | null };
+  datasetFiles?: {
+    dir: string; files: { file: string; sha256: string }[]; devCarved: string | null;
+    /** The card's (or inferred) task kind and label set, costly class and language. */
+    kind?: string; labels?: string[]; costlyClass?: string | null; language?: string | null;
+  };
   /** The suite file the run was planned from (sha256 of its text) and its baseline strategy. */
   suiteFile?: { file: string; sha256: string; baseline: string };
   /** main_score ranks ascending (the suite says so). */
@@ -161,6 +165,10 @@ export const RECORD_SCHEMA = {
           items: { type: 'object', additionalProperties: false, required: ['file', 'sha256'], properties: { file: { type: 'string' }, sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } } },
         },
         devCarved: { type: ['string', 'null'] },
+        kind: { type: 'string' },
+        labels: { type: 'array', items: { type: 'string' } },
+        costlyClass: { type: ['string', 'null'] },
+        language: { type: ['string', 'null'] },
       },
     },
     suiteFile: {

@@ -118,6 +118,7 @@ test('a suite file over dataset directories plans the shipped configs; records c
   assert.equal(rec.metrics.main_score, rec.metrics.macro_f1);
   assert.deepEqual(rec.suiteFile, { file, sha256: createHash('sha256').update(readFileSync(file)).digest('hex'), baseline: 'full' });
   assert.deepEqual(rec.datasetFiles!.files.map((f) => f.file), ['dataset.yaml', 'train.csv', 'dev.csv', 'test.csv']);
+  assert.deepEqual([rec.datasetFiles!.kind, rec.datasetFiles!.labels, rec.datasetFiles!.devCarved], ['seq_cls', [...WN_TOPIC_LABELS], null]);
   for (const f of rec.datasetFiles!.files) assert.equal(f.sha256, createHash('sha256').update(readFileSync(join(root, 'data/wn_csv', f.file))).digest('hex'));
   // Different files, different hashes: two leaderboards on "the same" data can be told apart.
   const hashes = new Set(suite.datasets.map((d) => readRecord(recordPath(out, `mine/${d}/full/seed0`)).manifestHash));
