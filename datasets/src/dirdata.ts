@@ -65,6 +65,8 @@ export const CARD_SCHEMA = {
   },
 };
 
+const validateCard = new Ajv({ allErrors: false, strict: true }).compile(CARD_SCHEMA);
+
 export interface DirFile { file: string; sha256: string }
 
 export interface DirRow { id: string; text?: string; label?: string; tokens?: string[]; tags?: string[]; en?: string; zh?: string }
@@ -115,9 +117,8 @@ export function readCard(dir: string, files: DirFile[] = []): DatasetCard | null
     throw new DatasetError(path, e.linePos?.[0]?.line ?? 1, `${present[0]!.endsWith('.json') ? 'JSON' : 'YAML'} syntax error: ${e.message.split('\n')[0]}`);
   }
   const card = doc.toJS() as unknown;
-  const ajv = new Ajv({ allErrors: false, strict: true });
-  const validate = ajv.compile(CARD_SCHEMA);
-  if (!validate(card)) {
+  if (!validateCard(card)) {
+    const validate = validateCard;
     const e = validate.errors![0]!;
     const key = e.instancePath.slice(1).replace(/\//g, '.');
     const node = key ? doc.getIn(key.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k)), true) as { range?: [number, number] } | undefined : undefined;
