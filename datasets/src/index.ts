@@ -8,3 +8,7 @@ export {
 export { verifyManifest, readManifest, MANIFEST_FILE, type Manifest, type VerifyReport } from './manifest.js';
 export { loadSynonyms, jiebaDictPath, SYNONYMS_PATH } from './resources.js';
 export { normalise, textKey, splitOf, type Split, SPLITS } from './text.js';
+export {
+  loadDatasetDir, isDatasetDir, readCard, carveDev, datasetDirHash, CARD_SCHEMA, CARD_FILES, DIR_KINDS, ROW_KIND_OF,
+  type LoadedDir, type DatasetCard, type DirTaskKind, type DirFile, type DirRow,
+} from './dirdata.js';

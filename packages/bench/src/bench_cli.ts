@@ -11,6 +11,7 @@ import { writeReports } from './report/index.js';
 import { mergeRecords } from './merge.js';
 import { PRESETS, PRESET_NAMES, SUITES, presetByName, type PresetName } from './suites/index.js';
 import { perfCommands } from './perf/commands.js';
+import { loadSuiteFile, SUITE_FILE_SCHEMA } from './suite_file.js';
 import { runProfile, profileTable, writeTrace } from './profile.js';
 
 const collect = (v: string, prev: string[]) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -37,6 +38,7 @@ interface RunFlags {
   report: boolean;
   cache: boolean;
   phaseTimeout?: string;
+  suiteFile: string[];
 }
 
 function resolveBase(preset: PresetName, flag: string | undefined): string | null {
@@ -71,7 +73,10 @@ export async function benchRun(suites: string[], f: RunFlags): Promise<number> {
     effective = { ...preset, base: preset.fallbackBase };
     baseDir = null;
   }
-  const plan = planSweep(effective, { suites, strategies: f.strategy, datasets: f.dataset, seeds, baseDir });
+  const suiteDefs = (f.suiteFile ?? []).map(loadSuiteFile);
+  const clash = suiteDefs.find((s) => SUITES[s.name] || suites.includes(s.name));
+  if (clash) throw new Error(`${clash.source!.file}: suite name '${clash.name}' is a built-in suite's; give the file's suite another name`);
+  const plan = planSweep(effective, { suites, suiteDefs, strategies: f.strategy, datasets: f.dataset, seeds, baseDir });
   const outDir = resolve(f.out ?? defaultOutDir(preset.name));
   const shard = f.shard ? parseShard(f.shard) : null;
   const retries = Number(f.retries);
@@ -111,7 +116,8 @@ export function benchCommand(): Command {
     .argument('[suites...]', `suites to run (default: all of ${Object.keys(SUITES).join(', ')})`)
     .addOption(new Option('-p, --preset <name>', 'size of every run').choices([...PRESET_NAMES]).default('quick'))
     .option('-s, --strategy <names>', 'only these strategies (repeatable or comma-separated; the baseline is added)', collect, [])
-    .option('-d, --dataset <names>', 'only these datasets (repeatable or comma-separated)', collect, [])
+    .option('-d, --dataset <names>', 'only these datasets (repeatable or comma-separated); a dataset directory is run in addition', collect, [])
+    .option('-f, --suite-file <file>', 'a suite described as data (YAML or JSON; `tunebench bench schema` prints its schema); repeatable', (v: string, prev: string[]) => [...prev, v], [])
     .option('--seeds <list>', "seeds, e.g. 0,1,2 (default: the preset's)")
     .option('-o, --out <dir>', 'output directory (default bench-results/<preset>)')
     .option('--shard <i/n>', 'run only every n-th run, starting at the i-th (1-based): split a sweep across machines')
@@ -153,9 +159,17 @@ export function benchCommand(): Command {
     .action(() => {
       for (const s of Object.values(SUITES)) {
         console.log(`${s.name}: ${s.title} (datasets ${s.datasets.join(', ')}; baseline ${s.baseline})`);
+        console.log(`  defined in packages/bench/src/suites/${s.name}.ts (run your own with --suite-file; see tunebench bench schema)`);
         for (const v of s.variants) console.log(`  ${v.name.padEnd(18)} ${Object.entries(v.params).map(([k, x]) => `${k}=${String(x)}`).join(' ')}`);
       }
       for (const p of Object.values(PRESETS)) console.log(`preset ${p.name}: ${p.description}; seeds ${p.seeds.join(',')}`);
+    });
+
+  bench
+    .command('schema')
+    .description('print the JSON schema of suite files (bench run --suite-file)')
+    .action(() => {
+      console.log(JSON.stringify(SUITE_FILE_SCHEMA, null, 2));
     });
 
   for (const c of perfCommands()) bench.addCommand(c);

@@ -13,3 +13,4 @@ export * from './perf/compare.js';
 export * from './perf/run.js';
 export * from './perf/cases.js';
 export * from './perf/peers.js';
+export * from './suite_file.js';

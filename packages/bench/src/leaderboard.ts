@@ -111,7 +111,8 @@ export function aggregate(records: RunRecord[], opts: { resamples?: number } = {
       strategy: first.strategy,
       params: first.params,
       mainMetric: first.mainMetric,
-      isBaseline: suite?.baseline === first.strategy,
+      // A suite file's records carry their baseline (the suite is not in SUITES).
+      isBaseline: (suite?.baseline ?? first.suiteFile?.baseline) === first.strategy,
       seeds: g.map((r) => r.seed),
       scores,
       mean: ms.mean,
@@ -148,7 +149,9 @@ export function aggregate(records: RunRecord[], opts: { resamples?: number } = {
     row.vsBaseline = { delta: pb.delta, lo: pb.lo, hi: pb.hi, pBootstrap: pb.pValue, pPermutation: pp, seeds: shared.length };
   }
   const order = Object.keys(SUITES);
-  rows.sort((x, y) => (order.indexOf(x.suite) - order.indexOf(y.suite)) || x.dataset.localeCompare(y.dataset) || (y.mean - x.mean) || x.strategy.localeCompare(y.strategy));
+  const lower = new Set(records.filter((r) => r.lowerIsBetter).map((r) => r.suite));
+  const better = (x: Aggregate, y: Aggregate) => (lower.has(x.suite) ? x.mean - y.mean : y.mean - x.mean);
+  rows.sort((x, y) => (order.indexOf(x.suite) - order.indexOf(y.suite)) || x.dataset.localeCompare(y.dataset) || better(x, y) || x.strategy.localeCompare(y.strategy));
   return rows;
 }
 

@@ -8,8 +8,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadTrainConfig } from '@tunebench/trainer';
-import { DATASETS, DATASETS_DIR } from '@tunebench/datasets';
-import { SUITES, SUITE_NAMES, suiteByName, type PhaseSizes, type Preset, type Suite, type Variant } from './suites/index.js';
+import { DATASETS, DATASETS_DIR, DATASET_NAMES, datasetDirHash, isDatasetDir, loadDatasetDir } from '@tunebench/datasets';
+import type { RunRecord } from './record.js';
+import { PRESETS, SUITE_NAMES, suiteByName, type PhaseSizes, type Preset, type Suite, type Variant } from './suites/index.js';
 
 export type PhaseName = 'base' | 'pretrain' | 'finetune' | 'probe';
 
@@ -33,6 +34,13 @@ export interface RunPlan {
   params: Variant['params'];
   seed: number;
   phases: PhasePlan[];
+  /** The directory of a dataset directory (bring your own data); absent for shipped datasets. */
+  datasetDir?: string;
+  /** The suite's main metric and ranking direction, when the suite names them (suite files). */
+  mainMetric?: string;
+  lowerIsBetter?: boolean;
+  /** The suite file the run was planned from, and its baseline (the leaderboard pairs with it). */
+  suiteFile?: { file: string; sha256: string; baseline: string };
 }
 
 export interface SweepPlan {
@@ -46,8 +54,11 @@ export interface SweepPlan {
 
 export interface PlanOptions {
   suites?: string[];
+  /** Suites given as definitions (suite files) instead of built-in names. */
+  suiteDefs?: Suite[];
   /** Only these variants (strategy names); unknown names are errors. */
   strategies?: string[];
+  /** Only these datasets; a directory (bring your own data) is added to every suite's datasets. */
   datasets?: string[];
   seeds?: number[];
   /** Base model checkpoint directory for presets with base 'shipped'. */
@@ -111,12 +122,35 @@ export function manifestHash(dataset: string): string {
   return createHash('sha256').update(JSON.stringify(entry)).digest('hex');
 }
 
-function selected(suite: Suite, preset: Preset, opts: PlanOptions): { variants: Variant[]; datasets: string[] } {
+/** A dataset reference that is a directory: its run name (card name or base name) and path; null
+ * for a shipped dataset name. Throws when it is neither. */
+export function datasetDirRef(ref: string, base = process.cwd()): { name: string; dir: string } | null {
+  if (DATASETS[ref]) return null;
+  const dir = resolve(base, ref);
+  if (!isDatasetDir(dir)) throw new Error(`unknown dataset '${ref}' (known: ${DATASET_NAMES.join(', ')}; or a dataset directory: train/dev/test .jsonl, .csv or .tsv)`);
+  const d = loadDatasetDir(dir);
+  if (!/^[A-Za-z0-9_.=+-]+$/.test(d.name)) throw new Error(`${dir}: '${d.name}' cannot name runs (letters, digits, _ . = + -); set "name" in its dataset.json`);
+  if (DATASETS[d.name]) throw new Error(`${dir}: named '${d.name}', the name of a shipped dataset; set another "name" in its dataset.json`);
+  return { name: d.name, dir: d.dir };
+}
+
+/** sha256 of a dataset directory's files (the directory counterpart of manifestHash). */
+export function datasetDirManifestHash(dir: string): string {
+  return datasetDirHash(loadDatasetDir(dir));
+}
+
+/** What a record stores of a dataset directory: its path, every file's sha256, the dev carving. */
+export function datasetFilesOf(dir: string): NonNullable<RunRecord['datasetFiles']> {
+  const d = loadDatasetDir(dir);
+  return { dir: d.dir, files: d.files, devCarved: d.devCarved?.rule ?? null, kind: d.kind, labels: d.labels, costlyClass: d.costlyClass, language: d.language };
+}
+
+function selected(suite: Suite, preset: Preset, opts: PlanOptions, inPlay: Suite[], dirs: Record<string, string>): { variants: Variant[]; datasets: string[] } {
   const p = suite.presets?.[preset.name];
   let variants = p?.variants ? suite.variants.filter((v) => p.variants!.includes(v.name)) : suite.variants;
   let datasets = p?.datasets ?? suite.datasets;
   if (opts.strategies?.length) {
-    const all = SUITE_NAMES.flatMap((s) => SUITES[s]!.variants.map((v) => v.name));
+    const all = inPlay.flatMap((s) => s.variants.map((v) => v.name));
     for (const s of opts.strategies) {
       if (!all.includes(s)) throw new Error(`unknown strategy '${s}' (known: ${[...new Set(all)].join(', ')})`);
     }
@@ -128,15 +162,19 @@ function selected(suite: Suite, preset: Preset, opts: PlanOptions): { variants: 
     }
   }
   if (opts.datasets?.length) {
-    for (const d of opts.datasets) if (!DATASETS[d]) throw new Error(`unknown dataset '${d}' (known: ${Object.keys(DATASETS).join(', ')})`);
-    datasets = datasets.filter((d) => opts.datasets!.includes(d));
+    const refs = opts.datasets.map((d) => ({ d, dir: datasetDirRef(d) }));
+    const names = refs.filter((r) => !r.dir).map((r) => r.d);
+    const added = refs.flatMap((r) => (r.dir ? [r.dir] : []));
+    for (const a of added) dirs[a.name] = a.dir;
+    // Names filter the suite's datasets; directories are run in addition (alone when no name is given).
+    datasets = [...(names.length ? datasets.filter((d) => names.includes(d)) : added.length ? [] : datasets), ...added.map((a) => a.name)];
   }
   return { variants, datasets };
 }
 
 export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
-  const suiteNames = opts.suites?.length ? opts.suites : SUITE_NAMES;
-  const suites = suiteNames.map(suiteByName);
+  const suiteNames = opts.suites?.length ? opts.suites : opts.suiteDefs?.length ? [] : SUITE_NAMES;
+  const suites = [...suiteNames.map(suiteByName), ...(opts.suiteDefs ?? [])];
   const seeds = opts.seeds ?? preset.seeds;
   if (!seeds.length) throw new Error('no seeds to run');
   for (const s of seeds) if (!Number.isInteger(s) || s < 0) throw new Error(`seed ${s}: seeds are non-negative integers`);
@@ -167,10 +205,11 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
   const skipped: SweepPlan['skipped'] = [];
   for (const suite of suites) {
     if (!suite.variants.some((v) => v.name === suite.baseline)) throw new Error(`suite ${suite.name}: baseline '${suite.baseline}' is not one of its variants`);
-    const { variants, datasets } = selected(suite, preset, opts);
+    const dirs: Record<string, string> = { ...suite.datasetDirs };
+    const { variants, datasets } = selected(suite, preset, opts, suites, dirs);
     for (const variant of variants) {
       // Validate the variant's phase configs once (seed 0, first dataset) with the trainer's loader.
-      const trial = phasesFor(variant, datasets[0] ?? suite.datasets[0], 0, preset, scratchShape);
+      const trial = phasesFor(suite, variant, datasets[0] ?? suite.datasets[0], 0, preset, scratchShape, dirs);
       const problem = validatePhases(trial);
       if (problem) {
         if (opts.strategies?.includes(variant.name)) throw new Error(`suite ${suite.name}, strategy ${variant.name}: ${problem}`);
@@ -186,7 +225,11 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
             strategy: variant.name,
             params: variant.params,
             seed,
-            phases: phasesFor(variant, dataset, seed, preset, scratchShape),
+            phases: phasesFor(suite, variant, dataset, seed, preset, scratchShape, dirs),
+            ...(dirs[dataset] ? { datasetDir: dirs[dataset] } : {}),
+            ...(suite.mainMetric ? { mainMetric: suite.mainMetric } : {}),
+            ...(suite.lowerIsBetter ? { lowerIsBetter: true } : {}),
+            ...(suite.source ? { suiteFile: { ...suite.source, baseline: suite.baseline } } : {}),
           });
         }
       }
@@ -196,12 +239,17 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
   return { preset, runs, basePhase, skipped };
 }
 
-function phasesFor(v: Variant, dataset: string, seed: number, preset: Preset, scratchShape: Record<string, unknown>): PhasePlan[] {
+function phasesFor(suite: Suite, v: Variant, dataset: string, seed: number, preset: Preset, scratchShape: Record<string, unknown>, dirs: Record<string, string> = {}): PhasePlan[] {
   const phases: PhasePlan[] = [];
+  // A suite's own sizes for this preset (suite files) replace the preset's, key by key.
+  const own = suite.presets?.[preset.name]?.sizes;
+  const size = (phase: 'finetune' | 'pretrain' | 'probe'): PhaseSizes => ({ ...preset[phase], ...own?.[phase] });
+  // A dataset directory is named by its run name and read from its path.
+  const source = (ds: string) => dirs[ds] ?? ds;
   let init = INIT_BASE;
   if (v.pretrain) {
     const fromScratch = v.pretrain.from === 'scratch';
-    const base = { data: { dataset: v.pretrain.dataset }, task: { kind: 'mlm' }, model: { init: fromScratch ? null : INIT_BASE } };
+    const base = { data: { dataset: source(v.pretrain.dataset) }, task: { kind: 'mlm' }, model: { init: fromScratch ? null : INIT_BASE } };
     // Every pretraining phase scores its dev masked-token accuracy under plain random masks, so
     // mlm_accuracy compares across variants and suites (for random masking this is the same
     // masks as 'same'), and equal continued-pretraining phases of different suites (domain's
@@ -212,17 +260,32 @@ function phasesFor(v: Variant, dataset: string, seed: number, preset: Preset, sc
       name: 'pretrain',
       command: 'pretrain',
       dataset: v.pretrain.dataset,
-      config: applyOverrides(base, { ...sizesConfig(preset.pretrain, seed), ...(fromScratch ? scratchShape : {}), ...evalMasks, ...v.pretrain.set }),
+      config: applyOverrides(base, { ...sizesConfig(size('pretrain'), seed), ...(fromScratch ? scratchShape : {}), ...evalMasks, ...v.pretrain.set }),
     });
     init = INIT_PRETRAINED;
   }
   // The dataset's closed label set (not the labels that happen to occur in a capped training split).
-  const labels = (ds: string) => [...(DATASETS[ds]?.labels ?? [])];
+  const labels = (ds: string) => (dirs[ds] ? loadDatasetDir(dirs[ds]!).labels : [...(DATASETS[ds]?.labels ?? [])]);
+  const kind = (ds: string) => {
+    if (!dirs[ds]) return 'seq_cls';
+    const k = loadDatasetDir(dirs[ds]!).kind;
+    if (k !== 'seq_cls' && k !== 'token_cls') throw new Error(`dataset directory ${dirs[ds]} holds ${k} rows; suites fine-tune classifiers (seq_cls or token_cls)`);
+    return k;
+  };
   const ft = (ds: string, sizes: PhaseSizes) =>
-    applyOverrides({ data: { dataset: ds }, task: { kind: 'seq_cls', labels: labels(ds) }, model: { init } }, { ...sizesConfig(sizes, seed), ...v.finetune });
-  phases.push({ name: 'finetune', command: 'finetune', dataset, config: ft(dataset, preset.finetune) });
-  if (v.probe) phases.push({ name: 'probe', command: 'finetune', dataset: 'wn_topic', config: ft('wn_topic', preset.probe) });
+    applyOverrides({ data: { dataset: source(ds) }, task: { kind: kind(ds), labels: labels(ds) }, model: { init } }, { ...sizesConfig(sizes, seed), ...v.finetune });
+  phases.push({ name: 'finetune', command: 'finetune', dataset, config: ft(dataset, size('finetune')) });
+  if (v.probe) phases.push({ name: 'probe', command: 'finetune', dataset: 'wn_topic', config: ft('wn_topic', size('probe')) });
   return phases;
+}
+
+/** The first problem the trainer's config loader finds in a variant's phases (micro preset sizes),
+ * or null: how a suite file's overrides are checked before anything is planned. */
+export function variantProblem(suite: Suite, v: Variant): string | null {
+  const preset = PRESETS.micro;
+  const b = preset.base as Exclude<Preset['base'], 'shipped'>;
+  const scratchShape = { 'model.preset': b.preset, 'model.shape': b.shape, 'tokenizer.vocabSize': b.vocabSize, 'tokenizer.minFrequency': 1 };
+  return validatePhases(phasesFor(suite, v, suite.datasets[0]!, 0, preset, scratchShape, { ...suite.datasetDirs }));
 }
 
 /** The first problem the trainer's config loader finds in the phases, or null. */

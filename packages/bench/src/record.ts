@@ -67,6 +67,16 @@ export interface RunRecord {
   /** Learning curve of the final phase: training loss and dev main score by step. */
   curve: CurvePoint[];
   createdAt: string;
+  /** A dataset directory (bring your own data): its path, each file's sha256, the dev-carving rule. */
+  datasetFiles?: {
+    dir: string; files: { file: string; sha256: string }[]; devCarved: string | null;
+    /** The card's (or inferred) task kind and label set, costly class and language. */
+    kind?: string; labels?: string[]; costlyClass?: string | null; language?: string | null;
+  };
+  /** The suite file the run was planned from (sha256 of its text) and its baseline strategy. */
+  suiteFile?: { file: string; sha256: string; baseline: string };
+  /** main_score ranks ascending (the suite says so). */
+  lowerIsBetter?: boolean;
 }
 
 const num = { type: 'number' };
@@ -146,6 +156,26 @@ export const RECORD_SCHEMA = {
       },
     },
     createdAt: { type: 'string' },
+    datasetFiles: {
+      type: 'object', additionalProperties: false, required: ['dir', 'files', 'devCarved'],
+      properties: {
+        dir: { type: 'string' },
+        files: {
+          type: 'array', minItems: 1,
+          items: { type: 'object', additionalProperties: false, required: ['file', 'sha256'], properties: { file: { type: 'string' }, sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } } },
+        },
+        devCarved: { type: ['string', 'null'] },
+        kind: { type: 'string' },
+        labels: { type: 'array', items: { type: 'string' } },
+        costlyClass: { type: ['string', 'null'] },
+        language: { type: ['string', 'null'] },
+      },
+    },
+    suiteFile: {
+      type: 'object', additionalProperties: false, required: ['file', 'sha256', 'baseline'],
+      properties: { file: { type: 'string' }, sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' }, baseline: { type: 'string' } },
+    },
+    lowerIsBetter: { type: 'boolean' },
   },
 } as const;
 

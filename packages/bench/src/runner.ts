@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { INIT_BASE, INIT_PRETRAINED, applyOverrides, manifestHash, repoRoot, type PhasePlan, type RunPlan, type SweepPlan } from './plan.js';
+import { INIT_BASE, INIT_PRETRAINED, applyOverrides, manifestHash, datasetDirManifestHash, datasetFilesOf, repoRoot, type PhasePlan, type RunPlan, type SweepPlan } from './plan.js';
 import { acquireSweepLock } from './sweep_lock.js';
 import { PhaseCache, checkpointSha256, initIdentity, phaseKeyMaterial } from './phase_cache.js';
 import { RECORD_SCHEMA_VERSION, STRATEGY_BENCHMARK, checkRecord, readRecord, type CurvePoint, type PhaseResult, type RunRecord } from './record.js';
@@ -246,7 +246,10 @@ export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string,
   const dev = ft.dev as Record<string, number> | null;
   const scored = test ?? dev;
   if (!scored || typeof scored.main_score !== 'number') throw new Error(`${run.runId}: the finetune phase reported no main_score (metrics.json has neither test nor dev scores)`);
-  const metrics: RunRecord['metrics'] = { main_score: scored.main_score };
+  // A suite may name the metric that is main_score (suite files: mainMetric).
+  const main = run.mainMetric ? scored[run.mainMetric] : scored.main_score;
+  if (typeof main !== 'number') throw new Error(`${run.runId}: the suite's mainMetric '${run.mainMetric}' is not among the finetune phase's test metrics (${Object.keys(scored).join(', ')})`);
+  const metrics: RunRecord['metrics'] = { main_score: main };
   for (const [k, v] of Object.entries(scored)) if (k !== 'main_score' && k !== 'count' && typeof v === 'number') metrics[k] = v;
   if (dev && test) metrics.dev_main_score = n(dev.main_score);
   const maj = (ft.majorityBaseline as { test?: number; dev?: number } | null) ?? null;
@@ -277,10 +280,10 @@ export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string,
     strategy: run.strategy,
     params: run.params,
     dataset: run.dataset,
-    manifestHash: manifestHash(run.dataset),
+    manifestHash: run.datasetDir ? datasetDirManifestHash(run.datasetDir) : manifestHash(run.dataset),
     split: test ? 'test' : 'dev',
     seed: run.seed,
-    mainMetric: MAIN_METRIC[String(ft.task)] ?? 'main_score',
+    mainMetric: run.mainMetric ?? MAIN_METRIC[String(ft.task)] ?? 'main_score',
     metrics,
     trainableParams: ftPhase.trainableParams,
     totalParams: Math.max(1, ftPhase.totalParams),
@@ -294,6 +297,11 @@ export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string,
     curve,
     createdAt: new Date().toISOString(),
   };
+  // Bring your own data / suite: the files the dataset was read from (sha256 each, dev carving),
+  // the suite file and its hash, the ranking direction.
+  if (run.datasetDir) rec.datasetFiles = datasetFilesOf(run.datasetDir);
+  if (run.suiteFile) rec.suiteFile = run.suiteFile;
+  if (run.lowerIsBetter) rec.lowerIsBetter = true;
   return checkRecord(rec, `record of ${run.runId}`);
 }
 

@@ -43,10 +43,18 @@ export interface Suite {
   baseline: string;
   datasets: string[];
   variants: Variant[];
-  /** Per preset: a subset of variants / datasets (default: all). */
-  presets?: Partial<Record<PresetName, { variants?: string[]; datasets?: string[] }>>;
+  /** Per preset: a subset of variants / datasets (default: all), and phase sizes replacing the preset's. */
+  presets?: Partial<Record<PresetName, { variants?: string[]; datasets?: string[]; sizes?: Partial<Record<'finetune' | 'pretrain' | 'probe', Partial<PhaseSizes>>> }>>;
   /** A curve plot of main_score against this numeric param (sensitivity sweeps). */
   curveParam?: string;
+  /** The fine-tune test metric recorded as main_score (default: the task's, accuracy / f1). */
+  mainMetric?: string;
+  /** main_score ranks ascending (a loss, an error rate). */
+  lowerIsBetter?: boolean;
+  /** Datasets that are directories (bring your own data): name used in runs → absolute directory. */
+  datasetDirs?: Record<string, string>;
+  /** Where the suite was defined when it came from a suite file (suite_file.ts), with its hash. */
+  source?: { file: string; sha256: string };
 }
 
 export type PresetName = 'micro' | 'quick' | 'full';

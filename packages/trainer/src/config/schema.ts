@@ -72,7 +72,7 @@ export interface TrainRunConfig {
     growInit: 'mean' | 'mean-noise' | 'normal';
   };
   data: {
-    /** A shipped dataset name (datasets/ registry) or null to give files. */
+    /** A shipped dataset name (datasets/ registry), a dataset directory (datasets/src/dirdata.ts), or null to give files. */
     dataset: string | null;
     train: string | null;
     dev: string | null;

@@ -10,7 +10,7 @@
 // Rows are tokenized with truncation to data.maxLength; batches are padded to their longest row.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { loadDataset, loadJsonl, DATASETS, DATASET_NAMES, type RowKind } from '@tunebench/datasets';
+import { loadDataset, loadJsonl, DATASETS, DATASET_NAMES, isDatasetDir, loadDatasetDir, ROW_KIND_OF, type RowKind, type LoadedDir } from '@tunebench/datasets';
 import type { WordPieceTokenizer, Encoding } from '../tokenizer/index.js';
 import { MlmCollator, padBatch, alignLabels, seededRng, IGNORE_INDEX, type MaskStrategyName, type MlmOptions } from '../data/index.js';
 import type { ModelBatch } from '../model/index.js';
@@ -39,7 +39,8 @@ function kindFor(task: TaskKind): RowKind {
 }
 
 /**
- * Rows of one split: `source` is a shipped dataset name or a JSONL path. For mlm, a classification
+ * Rows of one split: `source` is a shipped dataset name, a dataset directory (train / dev / test
+ * JSONL, CSV or TSV and an optional dataset.json: @tunebench/datasets dirdata.ts) or a JSONL path. For mlm, a classification
  * or NER dataset's rows are read for their text (a dataset's corpus file when it has one).
  */
 export function loadRows(source: string, split: 'train' | 'dev' | 'test', task: TaskKind, limit = 0, opts: { unlabelled?: boolean } = {}): Row[] {
@@ -59,6 +60,8 @@ export function loadRows(source: string, split: 'train' | 'dev' | 'test', task: 
       if (info.kind !== kindFor(task)) throw new Error(`dataset ${source} holds ${info.kind} rows; task ${task} needs ${kindFor(task)} rows`);
       rows = loadDataset(source, split) as Row[];
     }
+  } else if (isDatasetDir(source)) {
+    rows = dirRows(loadDatasetDirOnce(source), split, task);
   } else {
     if (!existsSync(source)) {
       throw new Error(`unknown dataset ${JSON.stringify(source)} (known: ${DATASET_NAMES.join(', ')}) and no JSONL file at that path`);
@@ -66,6 +69,47 @@ export function loadRows(source: string, split: 'train' | 'dev' | 'test', task: 
     rows = loadJsonl(source, task === 'mlm' ? 'corpus' : kindFor(task), { unlabelled: opts.unlabelled }) as Row[];
   }
   return limit > 0 ? rows.slice(0, limit) : rows;
+}
+
+const announced = new Set<string>();
+/** A dataset directory, loaded (cached) and its inferences / dev carving said once per process
+ * (on stderr: stdout may be a machine-read record). */
+export function loadDatasetDirOnce(source: string): LoadedDir {
+  const d = loadDatasetDir(source);
+  if (!announced.has(d.dir)) {
+    announced.add(d.dir);
+    for (const n of d.notes) process.stderr.write(`${n}\n`);
+  }
+  return d;
+}
+
+/** A directory's rows for `task`: its own kind, or its text for masked-LM pretraining. */
+function dirRows(d: LoadedDir, split: 'train' | 'dev' | 'test', task: TaskKind): Row[] {
+  const rows = d.splits[split] as Row[];
+  if (task === 'mlm') {
+    if (d.kind === 'corpus' && split !== 'train') return []; // held out by the caller, as for shipped corpora
+    if (d.kind === 'token_cls') return rows.map((r) => ({ id: r.id, text: r.tokens!.join(' ') }));
+    if (d.kind === 'pairs') return rows.flatMap((r) => [{ id: `${r.id}/en`, text: r.en! }, { id: `${r.id}/zh`, text: r.zh! }]);
+    return rows.map((r) => ({ id: r.id, text: r.text! }));
+  }
+  if (ROW_KIND_OF[d.kind] !== kindFor(task)) throw new Error(`dataset directory ${d.dir} holds ${d.kind} rows; task ${task} needs ${kindFor(task)} rows`);
+  return rows;
+}
+
+/** The label set a source declares (a dataset directory's card or inferred set; a shipped
+ * dataset's closed set), or null. */
+export function sourceLabels(source: string, task: TaskKind): string[] | null {
+  if (task !== 'seq_cls' && task !== 'token_cls') return null;
+  if (DATASETS[source]) return DATASETS[source]!.labels ? [...DATASETS[source]!.labels!] : null;
+  if (isDatasetDir(source)) return loadDatasetDirOnce(source).labels;
+  return null;
+}
+
+/** The files a source was read from, with their sha256 (dataset directories), or null. */
+export function sourceFiles(source: string): { dir: string; files: { file: string; sha256: string }[]; devCarved: LoadedDir['devCarved'] } | null {
+  if (DATASETS[source] || !isDatasetDir(source)) return null;
+  const d = loadDatasetDirOnce(source);
+  return { dir: d.dir, files: d.files, devCarved: d.devCarved };
 }
 
 /** Label names: given, or the sorted set of the training rows' labels / tags. */

@@ -12,7 +12,7 @@ import { ConfigError } from '../config/load.js';
 import { readCheckpoint, loadWeights, CheckpointError } from '../checkpoint/checkpoint.js';
 import { bertConfigFromHf } from '../checkpoint/config_json.js';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
-import { Collator, loadRows, mlmOptionsOf, tokenizeRows } from './data.js';
+import { Collator, loadRows, mlmOptionsOf, sourceFiles, tokenizeRows } from './data.js';
 import { evaluateExamples, majorityBaseline } from './evaluate.js';
 import type { BackendFactory } from './loop.js';
 
@@ -81,6 +81,7 @@ export async function runInference(command: 'evaluate' | 'predict', c: InferRunC
       checkpoint: c.checkpoint,
       data: source,
       split: c.data.file ? null : c.data.split,
+      datasetFiles: c.data.file ? null : sourceFiles(source),
       task,
       rows: ex.length,
       metrics: r.metrics,

@@ -30,7 +30,7 @@ import { learningRate } from './schedule.js';
 import { EarlyStopping, type EarlyStoppingState } from './early_stopping.js';
 import { EpochSampler, MixedSampler, type EpochSamplerState, type MixedSamplerState } from './sampler.js';
 import { deriveSeed, permutation } from './rng.js';
-import { loadRows, tokenizeRows, maskSeed, type Example } from './data.js';
+import { loadRows, tokenizeRows, maskSeed, sourceFiles, type Example } from './data.js';
 import { evaluateExamples, majorityBaseline, NonFiniteError } from './evaluate.js';
 import type { MicroBatch, TrainBackend } from './backend.js';
 import { ProgressPrinter } from './progress.js';
@@ -461,6 +461,8 @@ class TrainingSession {
       task,
       strategy: this.plan.strategy,
       dataset: c.data.dataset ?? c.data.train,
+      // A dataset directory: the sha256 of every file read and the dev-carving rule, if any.
+      datasetFiles: c.data.dataset ? sourceFiles(c.data.dataset) : null,
       seeds: c.seeds,
       steps: st.step,
       totalSteps: schedule.totalSteps,

@@ -23,7 +23,8 @@ import { planStrategy, type StrategyConfig, type StrategyPlan } from './strategy
 import { adamwRanges } from './ranges.js';
 import { warmupStepsFor, type ScheduleConfig } from './schedule.js';
 import { deriveSeed, permutation } from './rng.js';
-import { Collator, loadGazetteer, mlmOptionsOf, loadRows, labelSet, tokenizeRows, type Example, type Row } from './data.js';
+import { Collator, loadGazetteer, mlmOptionsOf, loadRows, labelSet, sourceLabels, tokenizeRows, type Example, type Row } from './data.js';
+import { DATASETS } from '@tunebench/datasets';
 import type { ProgressPrinter } from './progress.js';
 
 export type TrainCommand = 'pretrain' | 'finetune';
@@ -160,7 +161,10 @@ function buildModel(command: TrainCommand, c: TrainRunConfig, rows: RunRows, pro
   const corpus = () => rows.train.map((r) => r.text ?? (r.tokens ?? []).join(' '));
   const { tok, trained } = makeTokenizer(c, command, base, join(c.outputDir, RUN_CHECKPOINT_DIR), corpus);
   if (trained) progress.line(`trained a WordPiece vocabulary of ${tok.vocabSize} tokens on ${rows.train.length} rows`);
-  const labels = task === 'mlm' || task === 'embedding' ? [] : labelSet(task, rows.train, c.task.labels.length ? c.task.labels : []);
+  // A dataset directory's label set (its card's order, or inferred from all of train before any
+  // row cap) wins over the labels that happen to occur in a capped training split.
+  const declared = c.task.labels.length ? c.task.labels : (!c.data.train && c.data.dataset && !DATASETS[c.data.dataset] ? sourceLabels(c.data.dataset, task) ?? [] : []);
+  const labels = task === 'mlm' || task === 'embedding' ? [] : labelSet(task, rows.train, declared);
   if ((task === 'seq_cls' || task === 'token_cls') && labels.length < 2) {
     throw new ConfigError(`${rows.trainSource}: found ${labels.length} label(s); classification needs at least 2`);
   }
