@@ -83,6 +83,25 @@ function sectionPlots(rows: Aggregate[], metric: string): string[] {
   return plots;
 }
 
+/**
+ * Vocabulary suites: the trade-off of the target-language score (y) against English retention
+ * (x: the wn_topic probe), point area proportional to tokens per character on the scored text.
+ */
+function tradeOffPlot(rows: Aggregate[], metric: string): string | null {
+  const ok = rows.filter((r) => typeof r.metrics.probe_wn_topic === 'number' && typeof r.metrics.tokens_per_char === 'number');
+  if (ok.length < 2) return null;
+  const maxTpc = Math.max(...ok.map((r) => r.metrics.tokens_per_char!));
+  return chart(ok.map((r, i) => ({
+    name: r.strategy,
+    color: PALETTE[rows.indexOf(r) % PALETTE.length] ?? PALETTE[i % PALETTE.length],
+    points: [{
+      x: r.metrics.probe_wn_topic!, y: r.mean, r: 3 + 7 * Math.sqrt(r.metrics.tokens_per_char! / maxTpc),
+      label: `${r.strategy}: ${metric} ${r.mean.toFixed(4)}, English probe ${r.metrics.probe_wn_topic!.toFixed(4)}, ` +
+        `${r.metrics.tokens_per_char!.toFixed(3)} tokens/char, UNK rate ${typeof r.metrics.unk_rate === 'number' ? r.metrics.unk_rate.toFixed(4) : '–'}`,
+    }],
+  })), { title: `trade-off: ${metric} vs English retention (point area ∝ tokens per character)`, xLabel: 'wn_topic accuracy after pretraining (English retention)', yLabel: metric });
+}
+
 function curvePlot(rows: Aggregate[], param: string, metric: string): string | null {
   const withParam = rows.filter((r) => typeof r.params[param] === 'number');
   if (withParam.length < 2) return null;
@@ -133,6 +152,10 @@ export function htmlReport(rows: Aggregate[], meta: HtmlReportMeta): string {
     const metric = first.mainMetric;
     toc.push(`<li><a href="#${esc(id)}">${esc(suite?.title ?? g.suite)} — ${esc(g.dataset)}</a></li>`);
     const plots = sectionPlots(g.rows, metric);
+    if (suite?.languageMetrics) {
+      const t = tradeOffPlot(g.rows, metric);
+      if (t) plots.unshift(t);
+    }
     if (suite?.curveParam) {
       const c = curvePlot(g.rows, suite.curveParam, metric);
       if (c) plots.unshift(c);

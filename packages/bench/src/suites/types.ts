@@ -47,6 +47,12 @@ export interface Suite {
   presets?: Partial<Record<PresetName, { variants?: string[]; datasets?: string[] }>>;
   /** A curve plot of main_score against this numeric param (sensitivity sweeps). */
   curveParam?: string;
+  /**
+   * Record how the vocabulary fits the scored text (unk_rate, tokens_per_char of the fine-tune's
+   * test split) and the pretraining phase's held-out MLM loss (mlm_loss); the report adds a
+   * trade-off plot (score vs probe, point size tokens per character). Vocabulary suites.
+   */
+  languageMetrics?: boolean;
 }
 
 export type PresetName = 'micro' | 'quick' | 'full';

@@ -479,6 +479,7 @@ class TrainingSession {
       device: this.backend.device,
       labels: model.labels,
       vocabSize: model.tok.vocabSize,
+      tokenizer: data.fertility,
       modelConfig: model.config,
       history: st.history,
       setupS: (this.t0 - this.started) / 1000,

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BERT_PRESETS, makeConfig, paramSpecs, ParamStore, initParams } from '../model/index.js';
 import type { BertConfig, HeadSpec, LoraConfig, LossOptions, ParamSpec } from '../model/index.js';
-import { WordPieceTokenizer, extendVocabulary } from '../tokenizer/index.js';
+import { WordPieceTokenizer, extendVocabulary, fertilityReport, type FertilityReport } from '../tokenizer/index.js';
 import { addedTokenPieces, checkpointTokenizer, embeddingInitOf, extensionSource, growWeights } from './vocab_extend.js';
 import type { TaskKind, TrainRunConfig } from '../config/schema.js';
 import { RUN_CHECKPOINT_DIR } from '../config/rundir.js';
@@ -68,6 +68,8 @@ export interface RunData {
   collator: Collator;
   evalCollator: Collator;
   maskingRecord: Record<string, unknown>;
+  /** How the run's vocabulary fits its scored split's text (test, else dev): [UNK] rate, tokens per character. */
+  fertility: ({ split: 'test' | 'dev' } & FertilityReport) | null;
 }
 
 export interface RunSchedule {
@@ -272,7 +274,10 @@ function prepareExamples(c: TrainRunConfig, task: TaskKind, m: ModelSetup, rows:
     const fractions = `${k.maskFraction}/${k.randomFraction}/${+(1 - k.maskFraction - k.randomFraction).toFixed(6)}`;
     progress.line(`masking: ${how}, probability ${k.probability}, [MASK]/random/keep ${fractions}, eval ${k.evalStrategy}`);
   }
-  return { trainEx, devEx, testEx, generalSource, generalEx, collator, evalCollator, maskingRecord };
+  const scored = rows.test.length ? { split: 'test' as const, rows: rows.test } : rows.dev.length ? { split: 'dev' as const, rows: rows.dev } : null;
+  const texts = scored?.rows.map((r) => r.text ?? (r.tokens ?? []).join(' ')) ?? [];
+  const fertility = scored ? { split: scored.split, ...fertilityReport(tok, texts) } : null;
+  return { trainEx, devEx, testEx, generalSource, generalEx, collator, evalCollator, maskingRecord, fertility };
 }
 
 /** Loss options: MNR for embeddings, class weights (given or balanced), focal gamma. */
