@@ -260,6 +260,7 @@ export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string,
     metrics.unk_rate = n(fert?.unkRate);
     metrics.tokens_per_char = n(fert?.tokensPerCharacter);
     metrics.mlm_loss = pre ? n((pre.metrics.dev as { loss?: number } | null)?.loss) : null;
+    metrics.mlm_loss_general = pre ? n((pre.metrics.devGeneral as { loss?: number } | null | undefined)?.loss) : null;
   }
   const probe = outcomes.get('probe');
   if (probe) metrics.probe_wn_topic = n((probe.metrics.test as { main_score?: number } | null)?.main_score ?? (probe.metrics.dev as { main_score?: number } | null)?.main_score);

@@ -49,7 +49,8 @@ export interface Suite {
   curveParam?: string;
   /**
    * Record how the vocabulary fits the scored text (unk_rate, tokens_per_char of the fine-tune's
-   * test split) and the pretraining phase's held-out MLM loss (mlm_loss); the report adds a
+   * test split) and the pretraining phase's held-out MLM losses (mlm_loss on the pretraining
+   * dataset, mlm_loss_general on the mixed-in general corpus); the report adds a
    * trade-off plot (score vs probe, point size tokens per character). Vocabulary suites.
    */
   languageMetrics?: boolean;

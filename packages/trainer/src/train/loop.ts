@@ -455,6 +455,7 @@ class TrainingSession {
     const st = this.state;
     const dev = await this.evaluateDev();
     const test = data.testEx.length ? await this.evaluate(data.testEx) : null;
+    const devGeneral = data.generalDevEx.length ? await this.evaluate(data.generalDevEx) : null;
     const lossHistory = st.history.filter((h) => h.loss !== undefined);
     const metrics = {
       command,
@@ -471,6 +472,7 @@ class TrainingSession {
       trainLossLast: lossHistory[lossHistory.length - 1]?.loss ?? null,
       dev,
       test,
+      devGeneral,
       main_score: (test ?? dev)?.main_score ?? null,
       majorityBaseline: task === 'seq_cls' ? { dev: majorityBaseline(data.devEx), test: majorityBaseline(data.testEx) } : null,
       tokens: st.tokens,

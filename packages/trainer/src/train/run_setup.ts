@@ -65,6 +65,8 @@ export interface RunData {
   testEx: Example[];
   generalSource: string | null;
   generalEx: Example[];
+  /** MLM with data.general: the general corpus's held-out rows (scored at the end as devGeneral). */
+  generalDevEx: Example[];
   collator: Collator;
   evalCollator: Collator;
   maskingRecord: Record<string, unknown>;
@@ -260,8 +262,23 @@ function prepareExamples(c: TrainRunConfig, task: TaskKind, m: ModelSetup, rows:
   const devEx = tokenizeRows(rows.dev, tok, task, labels, maxLen, { labelAllTokens, source: 'dev' });
   const testEx = tokenizeRows(rows.test, tok, task, labels, maxLen, { labelAllTokens, source: 'test' });
   const generalSource = c.data.general;
-  const generalRows = () => loadRows(generalSource!, 'train', task, c.data.maxTrainRows);
-  const generalEx = generalSource ? tokenizeRows(generalRows(), tok, task, labels, maxLen, { source: generalSource }) : [];
+  let generalEx: Example[] = [];
+  let generalDevEx: Example[] = [];
+  if (generalSource) {
+    let gRows = loadRows(generalSource, 'train', task, c.data.maxTrainRows);
+    let gDev: Row[] = [];
+    if (task === 'mlm' && gRows.length >= 50) {
+      // Held out as a corpus's dev (2 %, at most 500 rows, a fixed permutation): the general
+      // corpus's MLM loss after mixed pretraining is measured on text the run did not train on.
+      const nDev = Math.min(500, Math.max(1, Math.floor(gRows.length * 0.02)));
+      const held = new Set(Array.from(permutation(0x0de6, 0, gRows.length).subarray(0, nDev)));
+      gDev = gRows.filter((_, i) => held.has(i));
+      gRows = gRows.filter((_, i) => !held.has(i));
+      if (c.data.maxEvalRows > 0) gDev = gDev.slice(0, c.data.maxEvalRows);
+    }
+    generalEx = tokenizeRows(gRows, tok, task, labels, maxLen, { source: generalSource });
+    generalDevEx = tokenizeRows(gDev, tok, task, labels, maxLen, { source: `${generalSource} (held out)` });
+  }
   // MLM: the training batches are masked by c.masking; dev / test by masking.evalStrategy.
   const collator = new Collator(tok, task, task === 'mlm' ? mlmOptionsOf(c.masking) : c.task.mlmProbability);
   const randomEvalMasks = task === 'mlm' && c.masking.evalStrategy === 'random';
@@ -277,7 +294,7 @@ function prepareExamples(c: TrainRunConfig, task: TaskKind, m: ModelSetup, rows:
   const scored = rows.test.length ? { split: 'test' as const, rows: rows.test } : rows.dev.length ? { split: 'dev' as const, rows: rows.dev } : null;
   const texts = scored?.rows.map((r) => r.text ?? (r.tokens ?? []).join(' ')) ?? [];
   const fertility = scored ? { split: scored.split, ...fertilityReport(tok, texts) } : null;
-  return { trainEx, devEx, testEx, generalSource, generalEx, collator, evalCollator, maskingRecord, fertility };
+  return { trainEx, devEx, testEx, generalSource, generalEx, generalDevEx, collator, evalCollator, maskingRecord, fertility };
 }
 
 /** Loss options: MNR for embeddings, class weights (given or balanced), focal gamma. */
