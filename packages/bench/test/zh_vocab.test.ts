@@ -75,7 +75,7 @@ test('zh_vocab micro sweep: en_base vs extend_frozen_lower, vocabulary metrics i
   assert.match(ptLog, /vocabulary grown by \d+ tokens \(mean init\)/);
   assert.match(ptLog, /step 2: unfroze to \d+ tensors/); // ceil(0.5 · 3)
   const html = readFileSync(join(out, 'leaderboard', 'report.html'), 'utf8');
-  assert.match(html, /trade-off: accuracy vs English retention \(point area ∝ tokens per character\)/);
+  assert.match(html, /trade-off: accuracy vs English retention \(point size: tokens per character\)/);
   assert.match(readFileSync(join(out, 'leaderboard', 'leaderboard.md'), 'utf8'), /unk_rate 0\.9\d+, tokens_per_char/);
   rmSync(out, { recursive: true, force: true });
 });

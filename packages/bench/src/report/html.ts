@@ -85,21 +85,23 @@ function sectionPlots(rows: Aggregate[], metric: string): string[] {
 
 /**
  * Vocabulary suites: the trade-off of the target-language score (y) against English retention
- * (x: the wn_topic probe), point area proportional to tokens per character on the scored text.
+ * (x: the wn_topic probe); the marker radius grows with tokens per character on the scored text
+ * (3 px + 7 px · sqrt(share of the largest)).
  */
 function tradeOffPlot(rows: Aggregate[], metric: string): string | null {
   const ok = rows.filter((r) => typeof r.metrics.probe_wn_topic === 'number' && typeof r.metrics.tokens_per_char === 'number');
   if (ok.length < 2) return null;
   const maxTpc = Math.max(...ok.map((r) => r.metrics.tokens_per_char!));
-  return chart(ok.map((r, i) => ({
-    name: r.strategy,
-    color: PALETTE[rows.indexOf(r) % PALETTE.length] ?? PALETTE[i % PALETTE.length],
-    points: [{
-      x: r.metrics.probe_wn_topic!, y: r.mean, r: 3 + 7 * Math.sqrt(r.metrics.tokens_per_char! / maxTpc),
-      label: `${r.strategy}: ${metric} ${r.mean.toFixed(4)}, English probe ${r.metrics.probe_wn_topic!.toFixed(4)}, ` +
-        `${r.metrics.tokens_per_char!.toFixed(3)} tokens/char, UNK rate ${typeof r.metrics.unk_rate === 'number' ? r.metrics.unk_rate.toFixed(4) : '–'}`,
-    }],
-  })), { title: `trade-off: ${metric} vs English retention (point area ∝ tokens per character)`, xLabel: 'wn_topic accuracy after pretraining (English retention)', yLabel: metric });
+  const unk = (r: Aggregate) => (typeof r.metrics.unk_rate === 'number' ? r.metrics.unk_rate.toFixed(4) : '–');
+  const series: Series[] = ok.map((r) => {
+    const probe = r.metrics.probe_wn_topic!, tpc = r.metrics.tokens_per_char!;
+    const label = `${r.strategy}: ${metric} ${r.mean.toFixed(4)}, English probe ${probe.toFixed(4)}, ` +
+      `${tpc.toFixed(3)} tokens/char, UNK rate ${unk(r)}`;
+    const point = { x: probe, y: r.mean, r: 3 + 7 * Math.sqrt(tpc / maxTpc), label };
+    return { name: r.strategy, color: PALETTE[rows.indexOf(r) % PALETTE.length], points: [point] };
+  });
+  const title = `trade-off: ${metric} vs English retention (point size: tokens per character)`;
+  return chart(series, { title, xLabel: 'wn_topic accuracy after pretraining (English retention)', yLabel: metric });
 }
 
 function curvePlot(rows: Aggregate[], param: string, metric: string): string | null {
