@@ -98,7 +98,7 @@ export type ManifestHash = (dataset: string) => string;
 
 // Config keys that name an input (a shipped dataset, or a file relative to the repository root).
 // A new trainer key that reads a file must be added here (phase_cache.test.ts checks the schema).
-export const INPUT_KEYS = ['data.dataset', 'data.train', 'data.dev', 'data.test', 'data.general', 'tokenizer.vocab', 'masking.gazetteer', 'ewc.data'] as const;
+export const INPUT_KEYS = ['data.dataset', 'data.train', 'data.dev', 'data.test', 'data.general', 'tokenizer.vocab', 'masking.gazetteer', 'ewc.data', 'tokenizer.extendCorpus'] as const;
 
 function at(o: Record<string, unknown>, key: string): unknown {
   let v: unknown = o;

@@ -22,6 +22,7 @@ import { execFileSync } from 'node:child_process';
 import { INIT_BASE, INIT_PRETRAINED, applyOverrides, manifestHash, datasetDirManifestHash, datasetFilesOf, repoRoot, type PhasePlan, type RunPlan, type SweepPlan } from './plan.js';
 import { acquireSweepLock } from './sweep_lock.js';
 import { PhaseCache, checkpointSha256, initIdentity, phaseKeyMaterial } from './phase_cache.js';
+import { SUITES } from './suites/index.js';
 import { RECORD_SCHEMA_VERSION, STRATEGY_BENCHMARK, checkRecord, readRecord, type CurvePoint, type PhaseResult, type RunRecord } from './record.js';
 
 export interface Shard {
@@ -256,6 +257,14 @@ export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string,
   if (maj) metrics.majority_baseline = n(test ? maj.test : maj.dev);
   const pre = outcomes.get('pretrain');
   if (pre) metrics.mlm_accuracy = n((pre.metrics.dev as { main_score?: number } | null)?.main_score);
+  if (SUITES[run.suite]?.languageMetrics) {
+    // Vocabulary suites: how the run's vocabulary fits the scored text, and the held-out MLM loss of its pretraining.
+    const fert = ft.tokenizer as { unkRate?: number; tokensPerCharacter?: number } | null | undefined;
+    metrics.unk_rate = n(fert?.unkRate);
+    metrics.tokens_per_char = n(fert?.tokensPerCharacter);
+    metrics.mlm_loss = pre ? n((pre.metrics.dev as { loss?: number } | null)?.loss) : null;
+    metrics.mlm_loss_general = pre ? n((pre.metrics.devGeneral as { loss?: number } | null | undefined)?.loss) : null;
+  }
   const probe = outcomes.get('probe');
   if (probe) metrics.probe_wn_topic = n((probe.metrics.test as { main_score?: number } | null)?.main_score ?? (probe.metrics.dev as { main_score?: number } | null)?.main_score);
   // Compute of the method: every phase except the forgetting probe (a measurement, not training).

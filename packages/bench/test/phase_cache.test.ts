@@ -119,7 +119,7 @@ test('the key ignores output paths, run ids, key order and values equal to the d
   assert.deepEqual(initIdentity('$base', { baseSha256: () => 'x'.repeat(64), pretrainKey: null }), { checkpointSha256: 'x'.repeat(64) });
 });
 
-test('the quick preset shares three phases between its suites (41 phases, 38 keys; ner adds 4 unshared fine-tunes)', () => {
+test('the quick preset shares four phases between its suites (55 phases, 51 keys; ner adds 4 unshared fine-tunes)', () => {
   const base = tmp();
   writeFileSync(join(base, 'config.json'), JSON.stringify({ vocab_size: 100 }));
   const p = planSweep(PRESETS.quick, { baseDir: base });
@@ -135,11 +135,12 @@ test('the quick preset shares three phases between its suites (41 phases, 38 key
   const shared = [...byKey.values()].filter((v) => v.length > 1).map((v) => v.sort().join(' = ')).sort();
   assert.deepEqual(shared, [
     'domain/email/a_base_finetune/seed0 finetune = sensitivity/email/ft_lr_3e-4/seed0 finetune',
+    'domain/email/a_base_finetune/seed0 probe = zh_vocab/zh_poetry/en_base/seed0 probe',
     'domain/email/b_continued/seed0 finetune = masking/email/rate15_random/seed0 finetune',
     'domain/email/b_continued/seed0 pretrain = masking/email/rate15_random/seed0 pretrain',
   ]);
-  assert.equal(p.runs.reduce((s, r) => s + r.phases.length, 0), 41);
-  assert.equal(byKey.size, 38);
+  assert.equal(p.runs.reduce((s, r) => s + r.phases.length, 0), 55);
+  assert.equal(byKey.size, 51);
   rmSync(base, { recursive: true, force: true });
 });
 

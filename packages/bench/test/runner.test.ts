@@ -128,7 +128,7 @@ test('shards partition the runs (property) and merged shards equal one sweep', a
 });
 
 test('bad selections are clear errors before anything runs', () => {
-  assert.throws(() => planSweep(PRESETS.micro, { suites: ['nope'] }), /unknown suite 'nope' \(known: freezing, domain, masking, sensitivity, ner\)/);
+  assert.throws(() => planSweep(PRESETS.micro, { suites: ['nope'] }), /unknown suite 'nope' \(known: freezing, domain, masking, sensitivity, ner, zh_vocab\)/);
   assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], strategies: ['top_99'] }), /unknown strategy 'top_99'/);
   assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], datasets: ['imdb'] }), /unknown dataset 'imdb'/);
   assert.throws(() => planSweep(PRESETS.quick, { suites: ['freezing'] }), /no base model directory was given/);
@@ -143,7 +143,7 @@ test('every preset plans every suite: valid trainer configs, the preset\'s sizes
   assert.deepEqual(Object.keys(plans).sort(), ['full', 'micro', 'quick']);
   for (const [name, p] of Object.entries(plans)) {
     const preset = PRESETS[name as keyof typeof PRESETS];
-    assert.deepEqual([...new Set(p.runs.map((r) => r.suite))].sort(), ['domain', 'freezing', 'masking', 'ner', 'sensitivity'], name);
+    assert.deepEqual([...new Set(p.runs.map((r) => r.suite))].sort(), ['domain', 'freezing', 'masking', 'ner', 'sensitivity', 'zh_vocab'], name);
     // Left-out variants say why (e.g. a masking unit the trainer's config cannot express yet).
     for (const s of p.skipped) assert.match(s.reason, /phase: /);
     assert.equal(new Set(p.runs.map((r) => r.runId)).size, p.runs.length, `${name}: run ids are unique`);

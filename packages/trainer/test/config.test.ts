@@ -38,7 +38,7 @@ test('--set and flags override the file; values parse as JSON or stay strings', 
     flags: [{ key: 'training.batchSize', value: 8, flag: '--batch-size 8' }, { key: 'outputDir', value: undefined, flag: '--out' }],
   });
   assert.equal(c.optimizer.lr, 3e-5);
-  assert.deepEqual(c.strategy, { name: 'top_k', k: 1, embeddings: 'default', unfreezeEvery: 1, unfreezeUnit: 'epoch' });
+  assert.deepEqual(c.strategy, { name: 'top_k', k: 1, embeddings: 'default', unfreezeEvery: 1, unfreezeUnit: 'epoch', unfreezeAllAt: 0 });
   assert.deepEqual(c.task.labels, ['a', 'b']);
   assert.equal(c.training.batchSize, 8);
   assert.equal(c.outputDir, 'runs/b');

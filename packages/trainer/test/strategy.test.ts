@@ -102,6 +102,21 @@ test('gradual unfreezing goes top-down, one layer per epoch, embeddings last', (
   assert.deepEqual([...new Set(s(5).trainable.map(layerOf).filter((l) => l !== null))].sort(), [2, 3]);
 });
 
+test('two-stage freezing (unfreezeAllAt): the strategy until ceil(share · totalSteps), then everything but LoRA', () => {
+  const names = specs.map((s) => s.name);
+  const cfg: StrategyConfig = { name: 'top_k', k: 1, embeddings: 'trained', unfreezeAllAt: 0.3 };
+  const at = (step: number) => new Set(planStrategy(specs, cfg, { epoch: 0, step, totalSteps: 10 }).trainable);
+  // ceil(0.3 · 10) = 3
+  for (const step of [0, 1, 2]) assert.deepEqual(at(step), oracle(cfg, names), `step ${step}`);
+  for (const step of [3, 9]) assert.deepEqual(at(step), oracle({ name: 'full' }, names), `step ${step}`);
+  // embeddings frozen explicitly stay frozen in the second stage
+  const frozenEmb = planStrategy(specs, { ...cfg, embeddings: 'frozen' }, { epoch: 0, step: 5, totalSteps: 10 });
+  assert.deepEqual(new Set(frozenEmb.trainable), oracle({ name: 'full', embeddings: 'frozen' }, names));
+  assert.throws(() => planStrategy(specs, cfg, { epoch: 0, step: 0 }), /needs the run's total steps/);
+  assert.throws(() => planStrategy(loraSpecs, { name: 'lora', unfreezeAllAt: 0.5 }, { epoch: 0, step: 0, totalSteps: 4 }), /does not apply to 'lora'/);
+  assert.throws(() => planStrategy(specs, { name: 'full', unfreezeAllAt: 1.5 }), /must be in \[0, 1\]/);
+});
+
 test('layer-wise LR decay: scale = decay^(L − layer), worked by hand for L = 4, decay 0.5', () => {
   const plan = planStrategy(specs, { name: 'layerwise_lr_decay', lrDecay: 0.5 });
   const by = new Map(plan.params.map((p) => [p.name, p.lrScale]));

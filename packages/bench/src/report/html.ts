@@ -84,6 +84,27 @@ function sectionPlots(rows: Aggregate[], metric: string): string[] {
   return plots;
 }
 
+/**
+ * Vocabulary suites: the trade-off of the target-language score (y) against English retention
+ * (x: the wn_topic probe); the marker radius grows with tokens per character on the scored text
+ * (3 px + 7 px · sqrt(share of the largest)).
+ */
+function tradeOffPlot(rows: Aggregate[], metric: string): string | null {
+  const ok = rows.filter((r) => typeof r.metrics.probe_wn_topic === 'number' && typeof r.metrics.tokens_per_char === 'number');
+  if (ok.length < 2) return null;
+  const maxTpc = Math.max(...ok.map((r) => r.metrics.tokens_per_char!));
+  const unk = (r: Aggregate) => (typeof r.metrics.unk_rate === 'number' ? r.metrics.unk_rate.toFixed(4) : '–');
+  const series: Series[] = ok.map((r) => {
+    const probe = r.metrics.probe_wn_topic!, tpc = r.metrics.tokens_per_char!;
+    const label = `${r.strategy}: ${metric} ${r.mean.toFixed(4)}, English probe ${probe.toFixed(4)}, ` +
+      `${tpc.toFixed(3)} tokens/char, UNK rate ${unk(r)}`;
+    const point = { x: probe, y: r.mean, r: 3 + 7 * Math.sqrt(tpc / maxTpc), label };
+    return { name: r.strategy, color: PALETTE[rows.indexOf(r) % PALETTE.length], points: [point] };
+  });
+  const title = `trade-off: ${metric} vs English retention (point size: tokens per character)`;
+  return chart(series, { title, xLabel: 'wn_topic accuracy after pretraining (English retention)', yLabel: metric });
+}
+
 function curvePlot(rows: Aggregate[], param: string, metric: string): string | null {
   const withParam = rows.filter((r) => typeof r.params[param] === 'number');
   if (withParam.length < 2) return null;
@@ -134,6 +155,10 @@ export function htmlReport(rows: Aggregate[], meta: HtmlReportMeta): string {
     const metric = first.mainMetric;
     toc.push(`<li><a href="#${esc(id)}">${esc(suite?.title ?? g.suite)} — ${esc(g.dataset)}</a></li>`);
     const plots = sectionPlots(g.rows, metric);
+    if (suite?.languageMetrics) {
+      const t = tradeOffPlot(g.rows, metric);
+      if (t) plots.unshift(t);
+    }
     if (suite?.curveParam) {
       const c = curvePlot(g.rows, suite.curveParam, metric);
       if (c) plots.unshift(c);

@@ -72,6 +72,8 @@ export interface Point {
   lo?: number;
   hi?: number;
   label: string;
+  /** Marker radius in pixels (a third quantity as point size); default 4.5 (2.5 on lines). */
+  r?: number;
 }
 export interface Series {
   name: string;
@@ -139,7 +141,7 @@ export function chart(series: Series[], o: ChartOptions): string {
       if (p.lo !== undefined && p.hi !== undefined && Number.isFinite(p.lo) && Number.isFinite(p.hi)) {
         body.push(`<line x1="${cx}" x2="${cx}" y1="${ys(p.lo).toFixed(1)}" y2="${ys(p.hi).toFixed(1)}" stroke="${c}" stroke-width="1.2" class="ci"/>`);
       }
-      body.push(`<circle class="mark" cx="${cx}" cy="${cy}" r="${s.line ? 2.5 : 4.5}" fill="${c}"><title>${esc(p.label)}</title></circle>`);
+      body.push(`<circle class="mark" cx="${cx}" cy="${cy}" r="${p.r ?? (s.line ? 2.5 : 4.5)}" fill="${c}"><title>${esc(p.label)}</title></circle>`);
     }
     const ly = M.t + 6 + i * 16;
     legend.push(`<circle cx="${w - M.r + 14}" cy="${ly}" r="4.5" fill="${c}"/><text x="${w - M.r + 24}" y="${ly + 4}">${esc(s.name.length > 22 ? s.name.slice(0, 21) + '…' : s.name)}</text>`);

@@ -4,12 +4,14 @@ import { domain } from './domain.js';
 import { masking } from './masking.js';
 import { sensitivity } from './sensitivity.js';
 import { ner } from './ner.js';
+import { zhVocab } from './zh_vocab.js';
 import type { Suite } from './types.js';
 
 export * from './types.js';
 export * from './presets.js';
+export { zhVocabSuite, type ZhVocabOptions } from './zh_vocab.js';
 
-export const SUITES: Record<string, Suite> = { freezing, domain, masking, sensitivity, ner };
+export const SUITES: Record<string, Suite> = { freezing, domain, masking, sensitivity, ner, zh_vocab: zhVocab };
 export const SUITE_NAMES = Object.keys(SUITES);
 
 export function suiteByName(name: string): Suite {

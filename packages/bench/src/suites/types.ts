@@ -55,6 +55,13 @@ export interface Suite {
   datasetDirs?: Record<string, string>;
   /** Where the suite was defined when it came from a suite file (suite_file.ts), with its hash. */
   source?: { file: string; sha256: string };
+  /**
+   * Record how the vocabulary fits the scored text (unk_rate, tokens_per_char of the fine-tune's
+   * test split) and the pretraining phase's held-out MLM losses (mlm_loss on the pretraining
+   * dataset, mlm_loss_general on the mixed-in general corpus); the report adds a
+   * trade-off plot (score vs probe, point size tokens per character). Vocabulary suites.
+   */
+  languageMetrics?: boolean;
 }
 
 export type PresetName = 'micro' | 'quick' | 'full';

@@ -7,6 +7,7 @@ import { loadTrainConfig, loadInferConfig, type ConfigSources } from '../config/
 import { runTraining } from '../train/loop.js';
 import { runInference } from '../train/infer.js';
 import { backendFactory, closeBackends, BACKEND_NAMES } from '../train/backends.js';
+import { vocabCommand } from './vocab.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const intArg = (flag: string) => (v: string) => {
@@ -164,7 +165,7 @@ export function predictCommand(): Command {
   return inferCommand('predict', 'predict labels / tags for a split or file (predictions.jsonl)');
 }
 
-/** All four, for `program.addCommand(...)`. */
+/** All of them (pretrain, finetune, evaluate, predict, vocab), for `program.addCommand(...)`. */
 export function trainerCommands(): Command[] {
-  return [pretrainCommand(), finetuneCommand(), evaluateCommand(), predictCommand()];
+  return [pretrainCommand(), finetuneCommand(), evaluateCommand(), predictCommand(), vocabCommand()];
 }

@@ -68,8 +68,15 @@ export interface TrainRunConfig {
     /** WordPiece training when no vocab is given. */
     vocabSize: number;
     minFrequency: number;
-    /** Vocabulary growth (tokenizer.vocab extends the base checkpoint's): init of the new embedding rows. */
-    growInit: 'mean' | 'mean-noise' | 'normal';
+    /** Vocabulary growth (tokenizer.vocab or extendCorpus extends the base checkpoint's): init of the new embedding rows. */
+    growInit: 'mean' | 'mean-noise' | 'subtoken' | 'normal';
+    /**
+     * Extend the base checkpoint's vocabulary (model.init) with a WordPiece of extendSize tokens
+     * trained on this dataset's training text (e.g. zh_pretrain), as `tunebench vocab extend`;
+     * null = no extension.
+     */
+    extendCorpus: string | null;
+    extendSize: number;
   };
   data: {
     /** A shipped dataset name (datasets/ registry), a dataset directory (datasets/src/dirdata.ts), or null to give files. */
@@ -112,6 +119,8 @@ export interface TrainRunConfig {
     lrDecay?: number;
     unfreezeEvery: number;
     unfreezeUnit: 'epoch' | 'step';
+    /** Two-stage freezing: after this share of the run's optimizer steps every parameter trains (0 = never). */
+    unfreezeAllAt: number;
   };
   masking: MaskingConfig;
   lora: { r: number; alpha: number; dropout: number; targets: string[] } | null;
@@ -192,7 +201,9 @@ export const TRAIN_SCHEMA = {
       lowercase: { type: 'boolean', default: true },
       vocabSize: int({ minimum: 16, default: 8192 }),
       minFrequency: int({ minimum: 1, default: 2 }),
-      growInit: { enum: ['mean', 'mean-noise', 'normal'], default: 'mean-noise' },
+      growInit: { enum: ['mean', 'mean-noise', 'subtoken', 'normal'], default: 'mean-noise' },
+      extendCorpus: nullableStr(),
+      extendSize: int({ minimum: 16, default: 4000 }),
     }),
     data: obj({
       dataset: nullableStr(),
@@ -226,6 +237,7 @@ export const TRAIN_SCHEMA = {
       lrDecay: num({ exclusiveMinimum: 0, maximum: 1 }),
       unfreezeEvery: int({ minimum: 1, default: 1 }),
       unfreezeUnit: { enum: ['epoch', 'step'], default: 'epoch' },
+      unfreezeAllAt: num({ minimum: 0, maximum: 1, default: 0 }),
     }),
     masking: obj({
       strategy: { enum: [...MASKING_STRATEGIES], default: 'random' },

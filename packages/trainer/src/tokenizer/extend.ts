@@ -119,7 +119,12 @@ export function extendVocabulary(
     addedTokens: added,
     addedIds: added.map((_, k) => oldSize + k),
     oldToNew,
-    newTokenPieces: added.map((t) => base.wordPieceIds(body(t), t.startsWith(CONTINUATION_PREFIX))),
+    newTokenPieces: subtokenPieces(base, added),
     skipped,
   };
+}
+
+/** Each token's pieces (ids) under the old tokenizer `base`: what 'subtoken' initialisation averages. */
+export function subtokenPieces(base: WordPieceTokenizer, tokens: readonly string[]): number[][] {
+  return tokens.map((t) => base.wordPieceIds(body(t), t.startsWith(CONTINUATION_PREFIX)));
 }

@@ -6,3 +6,4 @@ export * from './train.js';
 export * from './extend.js';
 export * from './embeddings.js';
 export * from './fertility.js';
+export * from './vocab_stats.js';

@@ -18,3 +18,4 @@ export * from './gpu_backend.js';
 export * from './gpu_adamw.js';
 export * from './train_step.js';
 export * from './init_lora.js';
+export * from './vocab_extend.js';

@@ -24,7 +24,7 @@ import { RunDir } from '../config/rundir.js';
 import { ConfigError, loadTrainConfig } from '../config/load.js';
 import { readCheckpoint, loadWeights, readOptimizer, writeCheckpoint } from '../checkpoint/checkpoint.js';
 import { bertConfigFromHf, hfConfig, hfArchitecture, assertSameArchitecture } from '../checkpoint/config_json.js';
-import { planStrategy, firstTrainableLayer, type StrategyPlan } from './strategy.js';
+import { planStrategy, firstTrainableLayer, changesOverTime, type StrategyPlan } from './strategy.js';
 import { adamwRanges, type AdamwRange } from './ranges.js';
 import { learningRate } from './schedule.js';
 import { EarlyStopping, type EarlyStoppingState } from './early_stopping.js';
@@ -175,7 +175,7 @@ class BatchFeed {
   constructor(private readonly s: RunSetup, private readonly noCacheKeys: boolean) {
     const { c, data, schedule } = s;
     const B = schedule.B;
-    const frozenPrefix = schedule.strategy.name !== 'gradual_unfreezing' && firstTrainableLayer(s.model.specs, schedule.plan) >= 0;
+    const frozenPrefix = !changesOverTime(schedule.strategy) && firstTrainableLayer(s.model.specs, schedule.plan) >= 0;
     const cacheable = s.task !== 'mlm' && data.generalEx.length === 0 && c.training.cachePrefix && frozenPrefix;
     this.fixedBatches = cacheable ? chunk(Array.from(permutation(c.seeds.data, 0, data.trainEx.length)), B) : null;
     this.maxCached = Math.floor(PREFIX_CACHE_BYTES / (B * c.data.maxLength * s.model.config.hiddenSize * 4));
@@ -306,7 +306,7 @@ class TrainingSession {
   private async trainStep(): Promise<number> {
     const { c, data, schedule } = this.s;
     const step = this.state.step;
-    if (schedule.strategy.name === 'gradual_unfreezing') this.unfreeze(step);
+    if (changesOverTime(schedule.strategy)) this.unfreeze(step);
     const micro: MicroBatch[] = [];
     for (let k = 0; k < schedule.accum; k++) {
       const nb = this.feed.next();
@@ -325,9 +325,9 @@ class TrainingSession {
     return lr;
   }
 
-  /** Gradual unfreezing: the plan for this epoch / step; the backend learns when it grows. */
+  /** Gradual unfreezing / two-stage freezing: the plan for this epoch / step; the backend learns when it grows. */
   private unfreeze(step: number): void {
-    const p = planStrategy(this.s.model.specs, this.s.schedule.strategy, { epoch: this.feed.epoch(), step });
+    const p = planStrategy(this.s.model.specs, this.s.schedule.strategy, { epoch: this.feed.epoch(), step, totalSteps: this.s.schedule.totalSteps });
     if (p.trainable.length === this.plan.trainable.length) return;
     this.plan = p;
     this.backend.setTrainable(p.trainable);
@@ -455,6 +455,7 @@ class TrainingSession {
     const st = this.state;
     const dev = await this.evaluateDev();
     const test = data.testEx.length ? await this.evaluate(data.testEx) : null;
+    const devGeneral = data.generalDevEx.length ? await this.evaluate(data.generalDevEx) : null;
     const lossHistory = st.history.filter((h) => h.loss !== undefined);
     const metrics = {
       command,
@@ -473,6 +474,7 @@ class TrainingSession {
       trainLossLast: lossHistory[lossHistory.length - 1]?.loss ?? null,
       dev,
       test,
+      devGeneral,
       main_score: (test ?? dev)?.main_score ?? null,
       majorityBaseline: task === 'seq_cls' ? { dev: majorityBaseline(data.devEx), test: majorityBaseline(data.testEx) } : null,
       tokens: st.tokens,
@@ -481,6 +483,7 @@ class TrainingSession {
       device: this.backend.device,
       labels: model.labels,
       vocabSize: model.tok.vocabSize,
+      tokenizer: data.fertility,
       modelConfig: model.config,
       history: st.history,
       setupS: (this.t0 - this.started) / 1000,

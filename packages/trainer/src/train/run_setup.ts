@@ -11,8 +11,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BERT_PRESETS, makeConfig, paramSpecs, ParamStore, initParams } from '../model/index.js';
 import type { BertConfig, HeadSpec, LoraConfig, LossOptions, ParamSpec } from '../model/index.js';
-import { WordPieceTokenizer, growEmbeddings, type EmbeddingInit } from '../tokenizer/index.js';
-import { seededRng } from '../data/index.js';
+import { WordPieceTokenizer, extendVocabulary, fertilityReport, type FertilityReport } from '../tokenizer/index.js';
+import { addedTokenPieces, checkpointTokenizer, embeddingInitOf, extensionSource, growWeights } from './vocab_extend.js';
 import type { TaskKind, TrainRunConfig } from '../config/schema.js';
 import { RUN_CHECKPOINT_DIR } from '../config/rundir.js';
 import { ConfigError } from '../config/load.js';
@@ -66,9 +66,13 @@ export interface RunData {
   testEx: Example[];
   generalSource: string | null;
   generalEx: Example[];
+  /** MLM with data.general: the general corpus's held-out rows (scored at the end as devGeneral). */
+  generalDevEx: Example[];
   collator: Collator;
   evalCollator: Collator;
   maskingRecord: Record<string, unknown>;
+  /** How the run's vocabulary fits its scored split's text (test, else dev): [UNK] rate, tokens per character. */
+  fertility: ({ split: 'test' | 'dev' } & FertilityReport) | null;
 }
 
 export interface RunSchedule {
@@ -104,8 +108,9 @@ const isHeadSpec = (s: ParamSpec) => s.module === 'head' || s.module === 'pooler
 const isOtherHeadName = (n: string) => n.startsWith('cls.') || n.startsWith('classifier') || n.startsWith('bert.pooler.');
 
 function strategyOf(c: TrainRunConfig): StrategyConfig {
-  const { name, embeddings, unfreezeEvery, unfreezeUnit, k, lrDecay } = c.strategy;
+  const { name, embeddings, unfreezeEvery, unfreezeUnit, unfreezeAllAt, k, lrDecay } = c.strategy;
   const s: StrategyConfig = { name, embeddings, unfreezeEvery, unfreezeUnit };
+  if (unfreezeAllAt > 0) s.unfreezeAllAt = unfreezeAllAt;
   if (k !== undefined) s.k = k;
   if (lrDecay !== undefined) s.lrDecay = lrDecay;
   return s;
@@ -160,7 +165,8 @@ function buildModel(command: TrainCommand, c: TrainRunConfig, rows: RunRows, pro
   const base = c.model.init ? readCheckpoint(c.model.init) : null;
   const corpus = () => rows.train.map((r) => r.text ?? (r.tokens ?? []).join(' '));
   const { tok, trained } = makeTokenizer(c, command, base, join(c.outputDir, RUN_CHECKPOINT_DIR), corpus);
-  if (trained) progress.line(`trained a WordPiece vocabulary of ${tok.vocabSize} tokens on ${rows.train.length} rows`);
+  if (trained && base) progress.line(`extended the vocabulary of ${base.dir} to ${tok.vocabSize} tokens with a WordPiece of ${c.tokenizer.extendSize} trained on ${c.tokenizer.extendCorpus}`);
+  else if (trained) progress.line(`trained a WordPiece vocabulary of ${tok.vocabSize} tokens on ${rows.train.length} rows`);
   // A dataset directory's label set (its card's order, or inferred from all of train before any
   // row cap) wins over the labels that happen to occur in a capped training split.
   const declared = c.task.labels.length ? c.task.labels : (!c.data.train && c.data.dataset && !DATASETS[c.data.dataset] ? sourceLabels(c.data.dataset, task) ?? [] : []);
@@ -189,12 +195,21 @@ function makeTokenizer(
   c: TrainRunConfig, command: TrainCommand, base: LoadedCheckpoint | null, checkpointDir: string, corpus: () => string[],
 ): { tok: WordPieceTokenizer; trained: boolean } {
   const opts = { lowercase: c.tokenizer.lowercase, modelMaxLength: c.model.maxPositions };
+  if (c.tokenizer.extendCorpus && (c.tokenizer.vocab || !base?.vocab)) {
+    throw new ConfigError(`tokenizer.extendCorpus ${c.tokenizer.extendCorpus} extends the vocabulary of model.init; ` +
+      (c.tokenizer.vocab ? 'it cannot be combined with tokenizer.vocab' : 'set model.init to a checkpoint with vocab.txt'));
+  }
   if (c.tokenizer.vocab) return { tok: WordPieceTokenizer.fromVocabFile(c.tokenizer.vocab, opts), trained: false };
   // A base model's vocabulary comes with its casing rule (recorded in its config.json).
   const baseLower = (base?.config.tunebench as { tokenizer?: { lowercase?: boolean } } | undefined)?.tokenizer?.lowercase;
   if (base?.vocab) {
     const source = join(base.dir, 'vocab.txt');
-    return { tok: WordPieceTokenizer.fromVocab(base.vocab, { ...opts, lowercase: baseLower ?? opts.lowercase, source }), trained: false };
+    const baseTok = WordPieceTokenizer.fromVocab(base.vocab, { ...opts, lowercase: baseLower ?? opts.lowercase, source });
+    if (!c.tokenizer.extendCorpus) return { tok: baseTok, trained: false };
+    // tokenizer.extendCorpus: `tunebench vocab extend` inside the run (deterministic, so a resumed run gets the same vocabulary).
+    const corpus = loadRows(c.tokenizer.extendCorpus, 'train', 'mlm').map((r) => r.text ?? '');
+    const ext = extendVocabulary(baseTok, extensionSource(corpus, c.tokenizer.extendSize, c.tokenizer.minFrequency));
+    return { tok: ext.tokenizer, trained: true };
   }
   const resumed = join(checkpointDir, 'vocab.txt');
   if (existsSync(resumed)) return { tok: WordPieceTokenizer.fromVocabFile(resumed, opts), trained: false };
@@ -235,7 +250,9 @@ function loadBaseWeights(c: TrainRunConfig, base: LoadedCheckpoint, m: ModelSetu
       `into its base weights: W += (alpha/r)·B·A` + (m.lora ? '; this run trains a fresh adapter on top' : ''));
   }
   if (grow > 0) {
-    growVocabulary(c, weights, grow, m.config.initializerRange);
+    // subtoken: each new token's pieces under the base checkpoint's own tokenizer.
+    const pieces = c.tokenizer.growInit === 'subtoken' ? addedTokenPieces(checkpointTokenizer(base), m.tok) : undefined;
+    growWeights(weights, grow, embeddingInitOf(c.tokenizer.growInit, { seed: c.seeds.init, initializerRange: m.config.initializerRange, pieces }));
     progress.line(`vocabulary grown by ${grow} tokens (${c.tokenizer.growInit} init)`);
   }
   const specByName = new Map(m.specs.map((s) => [s.name, s]));
@@ -243,24 +260,6 @@ function loadBaseWeights(c: TrainRunConfig, base: LoadedCheckpoint, m: ModelSetu
   const rep = loadWeights(m.store, weights, { source: base.dir, allowMissing, allowUnexpected: isOtherHeadName });
   const list = (names: string[]) => names.join(', ') || 'none';
   progress.line(`loaded ${rep.loaded.length} tensors from ${base.dir}; new: ${list(rep.missing)}; unused: ${list(rep.unexpected)}`);
-}
-
-/** Vocabulary growth: new word-embedding rows from the old rows' statistics, new decoder bias 0. */
-function growVocabulary(c: TrainRunConfig, weights: LoadedCheckpoint['weights'], grow: number, initializerRange: number): void {
-  const old = weights.get('bert.embeddings.word_embeddings.weight')!;
-  const rows = old.shape[0], cols = old.shape[1];
-  const rng = () => seededRng(deriveSeed(c.seeds.init, 0x97));
-  const init: EmbeddingInit = c.tokenizer.growInit === 'normal'
-    ? { method: 'normal', rng: rng(), std: initializerRange }
-    : c.tokenizer.growInit === 'mean-noise' ? { method: 'mean-noise', rng: rng() } : { method: 'mean' };
-  const grown = growEmbeddings(old.data, rows, cols, grow, init);
-  weights.set('bert.embeddings.word_embeddings.weight', { shape: [rows + grow, cols], data: grown });
-  const bias = weights.get('cls.predictions.bias');
-  if (bias) {
-    const b = new Float32Array(rows + grow);
-    b.set(bias.data);
-    weights.set('cls.predictions.bias', { shape: [rows + grow], data: b });
-  }
 }
 
 /** Tokenize every split once; the collators that mask / align / pad them. */
@@ -272,8 +271,23 @@ function prepareExamples(c: TrainRunConfig, task: TaskKind, m: ModelSetup, rows:
   const devEx = tokenizeRows(rows.dev, tok, task, labels, maxLen, { labelAllTokens, source: 'dev' });
   const testEx = tokenizeRows(rows.test, tok, task, labels, maxLen, { labelAllTokens, source: 'test' });
   const generalSource = c.data.general;
-  const generalRows = () => loadRows(generalSource!, 'train', task, c.data.maxTrainRows);
-  const generalEx = generalSource ? tokenizeRows(generalRows(), tok, task, labels, maxLen, { source: generalSource }) : [];
+  let generalEx: Example[] = [];
+  let generalDevEx: Example[] = [];
+  if (generalSource) {
+    let gRows = loadRows(generalSource, 'train', task, c.data.maxTrainRows);
+    let gDev: Row[] = [];
+    if (task === 'mlm' && gRows.length >= 50) {
+      // Held out as a corpus's dev (2 %, at most 500 rows, a fixed permutation): the general
+      // corpus's MLM loss after mixed pretraining is measured on text the run did not train on.
+      const nDev = Math.min(500, Math.max(1, Math.floor(gRows.length * 0.02)));
+      const held = new Set(Array.from(permutation(0x0de6, 0, gRows.length).subarray(0, nDev)));
+      gDev = gRows.filter((_, i) => held.has(i));
+      gRows = gRows.filter((_, i) => !held.has(i));
+      if (c.data.maxEvalRows > 0) gDev = gDev.slice(0, c.data.maxEvalRows);
+    }
+    generalEx = tokenizeRows(gRows, tok, task, labels, maxLen, { source: generalSource });
+    generalDevEx = tokenizeRows(gDev, tok, task, labels, maxLen, { source: `${generalSource} (held out)` });
+  }
   // MLM: the training batches are masked by c.masking; dev / test by masking.evalStrategy.
   const collator = new Collator(tok, task, task === 'mlm' ? mlmOptionsOf(c.masking) : c.task.mlmProbability);
   const randomEvalMasks = task === 'mlm' && c.masking.evalStrategy === 'random';
@@ -286,7 +300,10 @@ function prepareExamples(c: TrainRunConfig, task: TaskKind, m: ModelSetup, rows:
     const fractions = `${k.maskFraction}/${k.randomFraction}/${+(1 - k.maskFraction - k.randomFraction).toFixed(6)}`;
     progress.line(`masking: ${how}, probability ${k.probability}, [MASK]/random/keep ${fractions}, eval ${k.evalStrategy}`);
   }
-  return { trainEx, devEx, testEx, generalSource, generalEx, collator, evalCollator, maskingRecord };
+  const scored = rows.test.length ? { split: 'test' as const, rows: rows.test } : rows.dev.length ? { split: 'dev' as const, rows: rows.dev } : null;
+  const texts = scored?.rows.map((r) => r.text ?? (r.tokens ?? []).join(' ')) ?? [];
+  const fertility = scored ? { split: scored.split, ...fertilityReport(tok, texts) } : null;
+  return { trainEx, devEx, testEx, generalSource, generalEx, generalDevEx, collator, evalCollator, maskingRecord, fertility };
 }
 
 /** Loss options: MNR for embeddings, class weights (given or balanced), focal gamma. */
@@ -312,7 +329,7 @@ function planSchedule(c: TrainRunConfig, m: ModelSetup, nTrain: number): RunSche
   const totalSteps = c.training.maxSteps > 0 ? c.training.maxSteps : Math.max(1, Math.ceil(c.training.epochs * stepsPerEpoch));
   const warmupSteps = warmupStepsFor(totalSteps, c.schedule.warmupSteps, c.schedule.warmupRatio);
   const sched: ScheduleConfig = { name: c.schedule.name, lr: c.optimizer.lr, warmupSteps, totalSteps };
-  const plan = planStrategy(m.specs, strategy, { epoch: 0, step: 0 });
+  const plan = planStrategy(m.specs, strategy, { epoch: 0, step: 0, totalSteps });
   // The plan must fit the store before anything is written (the loop builds its ranges per step).
   adamwRanges(m.store, plan, c.optimizer.weightDecay);
   return { strategy, B, accum, totalSteps, sched, plan };

@@ -59,12 +59,20 @@ export interface StrategyConfig {
   unfreezeEvery?: number;
   /** gradual_unfreezing: the unit of the schedule (default 'epoch'). */
   unfreezeUnit?: 'epoch' | 'step';
+  /**
+   * Two-stage freezing (vocabulary extension, Q140): from step ceil(unfreezeAllAt · totalSteps)
+   * on, every parameter trains (the embeddings unless they are frozen explicitly); before it, the
+   * strategy's own plan. 0 (default) = never. Not for lora.
+   */
+  unfreezeAllAt?: number;
 }
 
 /** Training progress, for strategies that change over time (gradual unfreezing). */
 export interface TrainingProgress {
   epoch: number;
   step: number;
+  /** The run's optimizer steps (needed by unfreezeAllAt). */
+  totalSteps?: number;
 }
 
 export interface ParamPlan {
@@ -138,7 +146,22 @@ export function validateStrategy(cfg: StrategyConfig, numLayers: number): Requir
   if (emb !== 'default' && emb !== 'frozen' && emb !== 'trained') {
     throw new StrategyError(`strategy.embeddings='${emb}' must be 'default', 'frozen' or 'trained'`);
   }
-  return { name: cfg.name, k: cfg.k ?? 0, embeddings: emb, lrDecay, unfreezeEvery: every, unfreezeUnit: unit };
+  const allAt = cfg.unfreezeAllAt ?? 0;
+  if (!(allAt >= 0 && allAt <= 1)) throw new StrategyError(`strategy.unfreezeAllAt=${cfg.unfreezeAllAt} must be in [0, 1]`);
+  if (allAt > 0 && cfg.name === 'lora') throw new StrategyError("strategy.unfreezeAllAt does not apply to 'lora' (the base weights are not parameters of the run)");
+  return { name: cfg.name, k: cfg.k ?? 0, embeddings: emb, lrDecay, unfreezeEvery: every, unfreezeUnit: unit, unfreezeAllAt: allAt };
+}
+
+/** True when the plan changes while training (the loop re-plans every step). */
+export function changesOverTime(cfg: StrategyConfig): boolean {
+  return cfg.name === 'gradual_unfreezing' || (cfg.unfreezeAllAt ?? 0) > 0;
+}
+
+/** Two-stage freezing: has the run reached its second stage (everything trains)? */
+export function inSecondStage(cfg: Required<StrategyConfig>, progress: TrainingProgress): boolean {
+  if (!(cfg.unfreezeAllAt > 0)) return false;
+  if (progress.totalSteps === undefined) throw new StrategyError('strategy.unfreezeAllAt needs the run\'s total steps in the training progress');
+  return progress.step >= Math.ceil(cfg.unfreezeAllAt * progress.totalSteps);
 }
 
 /**
@@ -174,9 +197,11 @@ export function planStrategy(
   const embDefault = c.name === 'full' || c.name === 'bottom_k' || c.name === 'layerwise_lr_decay' || c.name === 'gradual_unfreezing';
   const embTrain = c.embeddings === 'default' ? embDefault : c.embeddings === 'trained';
   const stage = c.name === 'gradual_unfreezing' ? unfrozenStage(c, progress) : 0;
+  const allTrain = inSecondStage(c, progress);
 
   const trains = (s: ParamInfo): boolean => {
     if (isHead(s)) return true; // every strategy trains the task head
+    if (allTrain) return isEmbedding(s) ? c.embeddings !== 'frozen' : s.module !== 'lora';
     if (isEmbedding(s)) {
       if (c.name === 'gradual_unfreezing') return embTrain && stage > L;
       return embTrain;

@@ -1,0 +1,86 @@
+// Vocabulary extension for Chinese (Q140; issue #17): an English base model meets Chinese. Its
+// vocabulary maps nearly every Chinese character to [UNK] (`tunebench vocab stats`), so either
+// the vocabulary grows (a Chinese WordPiece merged in, old ids unchanged, new embedding rows
+// initialised by a rule; `tunebench vocab extend`, here tokenizer.extendCorpus inside the
+// pretraining phase) and the model continues masked-LM pretraining on a mixed Chinese + English
+// corpus, or it only adapts with LoRA, or a Chinese model is trained from scratch. Scored on
+// zh_poetry after the standard fine-tune; English retention by the wn_topic probe (the same
+// fine-tune recipe from the pretrained checkpoint) against en_base.
+//
+//   en_base              the English base as it is
+//   lora_only            continued MLM with LoRA (r 8 on query/value), no vocabulary change
+//   extend_frozen_lower  extension, then two stages: the top layer, the embeddings (the new rows
+//                        always train) and the MLM head first, every parameter after half the steps
+//   extend_full          extension (mean init), everything trains from the start
+//   extend_init_*        as extend_full with the other rules: mean_noise, subtoken, random
+//                        (extend_full is the mean one). With the "old tokenization unchanged"
+//                        guarantee each new token is a character the base lacks, which the old
+//                        tokenizer makes [UNK]: subtoken = the [UNK] row for every new token.
+//   zh_scratch           from scratch on zh_pretrain (its own vocabulary), the same steps
+//
+// Every pretraining phase has the preset's pretraining size (same steps × batch × length: the
+// same token budget); the English share of the mixture is a parameter (default 20 %).
+import type { Overrides, Suite, Variant } from './types.js';
+
+export interface ZhVocabOptions {
+  /** Share of English (pretrain_en) sequences in continued pretraining; default 0.2. */
+  enRatio?: number;
+  /** Size of the Chinese WordPiece merged into the base vocabulary; default 4000. */
+  size?: number;
+}
+
+const PT_LR = 1e-4;
+const FT = { 'strategy.name': 'full', 'optimizer.lr': 3e-4 };
+const INITS = { mean: 'mean', mean_noise: 'mean-noise', subtoken: 'subtoken', random: 'normal' } as const;
+
+export function zhVocabSuite(o: ZhVocabOptions = {}): Suite {
+  const enRatio = o.enRatio ?? 0.2;
+  const size = o.size ?? 4000;
+  if (!(enRatio >= 0 && enRatio < 1)) throw new Error(`zh_vocab: enRatio ${enRatio} must be in [0, 1)`);
+  const mix: Overrides = enRatio > 0 ? { 'data.general': 'pretrain_en', 'data.generalRatio': enRatio } : {};
+  const pretrain = (set: Overrides): Variant['pretrain'] => ({ from: 'base', dataset: 'zh_pretrain', set: { 'optimizer.lr': PT_LR, ...mix, ...set } });
+  const extend = (init: keyof typeof INITS): Overrides => ({ 'tokenizer.extendCorpus': 'zh_pretrain', 'tokenizer.extendSize': size, 'tokenizer.growInit': INITS[init] });
+  const common = { en_ratio: enRatio };
+  const extendVariant = (name: string, init: keyof typeof INITS, stages: 'full' | 'frozen_lower'): Variant => ({
+    name,
+    params: { ...common, vocab: 'extended', size, init, stages },
+    pretrain: pretrain({
+      ...extend(init),
+      ...(stages === 'full'
+        ? { 'strategy.name': 'full' }
+        : { 'strategy.name': 'top_k', 'strategy.k': 1, 'strategy.embeddings': 'trained', 'strategy.unfreezeAllAt': 0.5 }),
+    }),
+    finetune: FT,
+    probe: true,
+  });
+  return {
+    name: 'zh_vocab',
+    title: 'Vocabulary extension for Chinese',
+    question: 'An English base model on Chinese: extend the vocabulary (which initialisation, which layers first), adapt with LoRA only, or train from scratch — and how much English does each keep?',
+    baseline: 'en_base',
+    datasets: ['zh_poetry'],
+    languageMetrics: true,
+    variants: [
+      { name: 'en_base', params: { vocab: 'base', pretrain: 'none' }, finetune: FT, probe: true },
+      {
+        name: 'lora_only', params: { ...common, vocab: 'base', pretrain: 'continued-lora', r: 8 },
+        pretrain: pretrain({ 'optimizer.lr': 1e-3, 'strategy.name': 'lora', lora: { r: 8, alpha: 8, dropout: 0, targets: ['query', 'value'] } }), finetune: FT, probe: true,
+      },
+      extendVariant('extend_frozen_lower', 'mean', 'frozen_lower'),
+      extendVariant('extend_full', 'mean', 'full'),
+      extendVariant('extend_init_mean_noise', 'mean_noise', 'full'),
+      extendVariant('extend_init_subtoken', 'subtoken', 'full'),
+      extendVariant('extend_init_random', 'random', 'full'),
+      {
+        name: 'zh_scratch', params: { vocab: 'zh', pretrain: 'scratch' },
+        pretrain: { from: 'scratch', dataset: 'zh_pretrain', set: { 'optimizer.lr': 5e-4 } }, finetune: FT, probe: true,
+      },
+    ],
+    presets: {
+      quick: { variants: ['en_base', 'lora_only', 'extend_frozen_lower', 'extend_full', 'zh_scratch'] },
+      micro: { variants: ['en_base', 'extend_frozen_lower'] },
+    },
+  };
+}
+
+export const zhVocab = zhVocabSuite();
