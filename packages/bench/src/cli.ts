@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { runDoctor } from '@tunebench/kernels';
 import { trainerCommands } from '@tunebench/trainer';
 import { benchCommand, profileCommand } from './bench_cli.js';
+import { fewshotCommand } from './fewshot/cli.js';
 
 export function buildCli(): Command {
   const program = new Command('tunebench')
@@ -24,6 +25,8 @@ export function buildCli(): Command {
   // bench run | report | merge | list | compare | peers (bench_cli.ts) and profile.
   program.addCommand(benchCommand());
   program.addCommand(profileCommand());
+  // fewshot: one phase of the few-shot suite (started by the sweep runner).
+  program.addCommand(fewshotCommand());
 
   return program;
 }
