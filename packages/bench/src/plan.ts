@@ -11,12 +11,15 @@ import { loadTrainConfig } from '@tunebench/trainer';
 import { DATASETS, DATASETS_DIR, DATASET_NAMES, datasetDirHash, isDatasetDir, loadDatasetDir } from '@tunebench/datasets';
 import type { RunRecord } from './record.js';
 import { PRESETS, SUITE_NAMES, suiteByName, type PhaseSizes, type Preset, type Suite, type Variant } from './suites/index.js';
+import { fewshotPhaseConfig } from './fewshot/plan_phase.js';
+import { checkFewshotConfig } from './fewshot/config.js';
 
 export type PhaseName = 'base' | 'pretrain' | 'finetune' | 'probe';
 
 export interface PhasePlan {
   name: PhaseName;
-  command: 'pretrain' | 'finetune';
+  /** A trainer command, or `fewshot` (one few-shot phase: fewshot/phase.ts). */
+  command: 'pretrain' | 'finetune' | 'fewshot';
   dataset: string;
   /** Trainer config without outputDir; `model.init` may hold a placeholder (see INIT_*). */
   config: Record<string, unknown>;
@@ -65,6 +68,8 @@ export interface PlanOptions {
   baseDir?: string | null;
   /** Vocabulary size of from-scratch pretraining when the base is shipped (default: the base's). */
   scratchVocabSize?: number;
+  /** The sentence-encoder base of the fewshot suite's *_st variants (default: models/tiny-en-st). */
+  stBaseDir?: string | null;
 }
 
 /** Dotted-key overrides applied onto a nested object (copy). */
@@ -175,9 +180,13 @@ function selected(suite: Suite, preset: Preset, opts: PlanOptions, inPlay: Suite
 export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
   const suiteNames = opts.suites?.length ? opts.suites : opts.suiteDefs?.length ? [] : SUITE_NAMES;
   const suites = [...suiteNames.map(suiteByName), ...(opts.suiteDefs ?? [])];
-  const seeds = opts.seeds ?? preset.seeds;
-  if (!seeds.length) throw new Error('no seeds to run');
-  for (const s of seeds) if (!Number.isInteger(s) || s < 0) throw new Error(`seed ${s}: seeds are non-negative integers`);
+  const seedsOf = (suite: Suite) => opts.seeds ?? suite.presets?.[preset.name]?.seeds ?? preset.seeds;
+  for (const suite of suites) {
+    const seeds = seedsOf(suite);
+    if (!seeds.length) throw new Error('no seeds to run');
+    for (const s of seeds) if (!Number.isInteger(s) || s < 0) throw new Error(`seed ${s}: seeds are non-negative integers`);
+  }
+  const stBase = opts.stBaseDir ?? join(repoRoot, 'models', 'tiny-en-st');
 
   let basePhase: PhasePlan | null = null;
   let scratchShape: Record<string, unknown>;
@@ -207,9 +216,10 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
     if (!suite.variants.some((v) => v.name === suite.baseline)) throw new Error(`suite ${suite.name}: baseline '${suite.baseline}' is not one of its variants`);
     const dirs: Record<string, string> = { ...suite.datasetDirs };
     const { variants, datasets } = selected(suite, preset, opts, suites, dirs);
+    const seeds = seedsOf(suite);
     for (const variant of variants) {
       // Validate the variant's phase configs once (seed 0, first dataset) with the trainer's loader.
-      const trial = phasesFor(suite, variant, datasets[0] ?? suite.datasets[0], 0, preset, scratchShape, dirs);
+      const trial = phasesFor(suite, variant, datasets[0] ?? suite.datasets[0], 0, preset, scratchShape, dirs, stBase);
       const problem = validatePhases(trial);
       if (problem) {
         if (opts.strategies?.includes(variant.name)) throw new Error(`suite ${suite.name}, strategy ${variant.name}: ${problem}`);
@@ -225,7 +235,7 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
             strategy: variant.name,
             params: variant.params,
             seed,
-            phases: phasesFor(suite, variant, dataset, seed, preset, scratchShape, dirs),
+            phases: phasesFor(suite, variant, dataset, seed, preset, scratchShape, dirs, stBase),
             ...(dirs[dataset] ? { datasetDir: dirs[dataset] } : {}),
             ...(suite.mainMetric ? { mainMetric: suite.mainMetric } : {}),
             ...(suite.lowerIsBetter ? { lowerIsBetter: true } : {}),
@@ -239,8 +249,13 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
   return { preset, runs, basePhase, skipped };
 }
 
-function phasesFor(suite: Suite, v: Variant, dataset: string, seed: number, preset: Preset, scratchShape: Record<string, unknown>, dirs: Record<string, string> = {}): PhasePlan[] {
+function phasesFor(suite: Suite, v: Variant, dataset: string, seed: number, preset: Preset, scratchShape: Record<string, unknown>, dirs: Record<string, string> = {}, stBase = join(repoRoot, 'models', 'tiny-en-st')): PhasePlan[] {
   const phases: PhasePlan[] = [];
+  if (v.fewshot) {
+    // One phase, scored like a fine-tune (the runner reads its metrics.json the same way).
+    const labels = [...(DATASETS[dataset]?.labels ?? [])];
+    return [{ name: 'finetune', command: 'fewshot', dataset, config: fewshotPhaseConfig(v.fewshot, dataset, labels, seed, preset, { base: INIT_BASE, st: stBase }) }];
+  }
   // A suite's own sizes for this preset (suite files) replace the preset's, key by key.
   const own = suite.presets?.[preset.name]?.sizes;
   const size = (phase: 'finetune' | 'pretrain' | 'probe'): PhaseSizes => ({ ...preset[phase], ...own?.[phase] });
@@ -293,6 +308,11 @@ export function validatePhases(phases: PhasePlan[]): string | null {
   // A LoRA-only pretraining phase is fine: the trainer merges the adapter of an init checkpoint
   // into its base weights (packages/trainer/src/train/init_lora.ts).
   for (const p of phases) {
+    if (p.command === 'fewshot') {
+      const problem = validateFewshotPhase(p);
+      if (problem) return problem;
+      continue;
+    }
     try {
       resolvePhaseConfig(p);
     } catch (e) {
@@ -307,11 +327,30 @@ export function validatePhases(phases: PhasePlan[]): string | null {
  * with placeholders for outputDir and a `$base` / `$pretrain` init. Throws the loader's error.
  */
 export function resolvePhaseConfig(p: PhasePlan): Record<string, unknown> {
+  // A few-shot phase: its own config (fewshot/config.ts) with every default filled in.
+  if (p.command === 'fewshot') return checkFewshotConfig({ ...p.config, outputDir: '/nonexistent/plan-check' }, `${p.name} phase (fewshot)`) as unknown as Record<string, unknown>;
   const cfg = applyOverrides(p.config, { outputDir: '/nonexistent/plan-check' });
   const init = (cfg.model as { init?: unknown } | undefined)?.init;
   if (typeof init === 'string' && init.startsWith('$')) (cfg.model as Record<string, unknown>).init = '/nonexistent/init';
   const c = loadTrainConfig(p.command, { flags: Object.entries(flatten(cfg)).map(([key, value]) => ({ key, value, flag: `${p.name} phase ${key}` })) });
   return c as unknown as Record<string, unknown>;
+}
+
+/** A few-shot phase: its own config, the trainer config inside it (finetune), and its encoder directory. */
+function validateFewshotPhase(p: PhasePlan): string | null {
+  try {
+    const c = checkFewshotConfig({ ...p.config, outputDir: '/nonexistent/plan-check' }, `${p.name} phase (fewshot)`);
+    if (!c.model.init.startsWith('$') && !existsSync(join(c.model.init, 'model.safetensors'))) {
+      return `${p.name} phase: the encoder ${c.model.init} does not exist (the sentence-encoder base is made by \`npm run make:tiny-en-st\`)`;
+    }
+    if (c.trainer) {
+      const cfg = applyOverrides(c.trainer, { outputDir: '/nonexistent/plan-check', 'data.dataset': c.data.dataset, 'data.train': null, 'model.init': '/nonexistent/init', 'task.kind': 'seq_cls', 'task.labels': c.data.labels });
+      loadTrainConfig('finetune', { flags: Object.entries(flatten(cfg)).map(([key, value]) => ({ key, value, flag: `${p.name} phase trainer.${key}` })) });
+    }
+  } catch (e) {
+    return `${p.name} phase: ${(e as Error).message}`;
+  }
+  return null;
 }
 
 function flatten(o: Record<string, unknown>, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {

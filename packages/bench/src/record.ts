@@ -15,7 +15,7 @@ export const STRATEGY_BENCHMARK = 'tunebench-strategies';
 export interface PhaseResult {
   /** 'pretrain' | 'finetune' | 'probe' (forgetting probe) | 'base' */
   name: string;
-  command: 'pretrain' | 'finetune';
+  command: 'pretrain' | 'finetune' | 'fewshot';
   dataset: string;
   steps: number;
   tokens: number;
@@ -127,7 +127,7 @@ export const RECORD_SCHEMA = {
         required: ['name', 'command', 'dataset', 'steps', 'tokens', 'wallTimeS', 'main_score', 'trainableParams', 'totalParams', 'config'],
         properties: {
           name: { type: 'string' },
-          command: { enum: ['pretrain', 'finetune'] },
+          command: { enum: ['pretrain', 'finetune', 'fewshot'] },
           dataset: { type: 'string' },
           steps: { type: 'integer', minimum: 0 },
           tokens: { type: 'integer', minimum: 0 },

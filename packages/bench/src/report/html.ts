@@ -105,19 +105,19 @@ function tradeOffPlot(rows: Aggregate[], metric: string): string | null {
   return chart(series, { title, xLabel: 'wn_topic accuracy after pretraining (English retention)', yLabel: metric });
 }
 
-function curvePlot(rows: Aggregate[], param: string, metric: string): string | null {
+function curvePlot(rows: Aggregate[], param: string, metric: string, group = 'stage'): string | null {
   const withParam = rows.filter((r) => typeof r.params[param] === 'number');
   if (withParam.length < 2) return null;
-  const stages = [...new Set(withParam.map((r) => String(r.params.stage ?? 'all')))];
+  const stages = [...new Set(withParam.map((r) => String(r.params[group] ?? 'all')))];
   const series: Series[] = stages.map((s) => ({
     name: s,
     line: true,
-    points: withParam.filter((r) => String(r.params.stage ?? 'all') === s).map((r) => ({
+    points: withParam.filter((r) => String(r.params[group] ?? 'all') === s).map((r) => ({
       x: r.params[param] as number, y: r.mean, lo: r.ciLo ?? undefined, hi: r.ciHi ?? undefined,
       label: `${r.strategy}: ${r.mean.toFixed(4)}`,
     })),
   }));
-  return chart(series, { title: `${metric} vs ${param}, one curve per stage`, xLabel: param, yLabel: metric, xLog: true });
+  return chart(series, { title: `${metric} vs ${param}, one curve per ${group}`, xLabel: param, yLabel: metric, xLog: true });
 }
 
 /** What the report says about the whole set of runs (beside the rows). */
@@ -160,7 +160,7 @@ export function htmlReport(rows: Aggregate[], meta: HtmlReportMeta): string {
       if (t) plots.unshift(t);
     }
     if (suite?.curveParam) {
-      const c = curvePlot(g.rows, suite.curveParam, metric);
+      const c = curvePlot(g.rows, suite.curveParam, metric, suite.curveGroup);
       if (c) plots.unshift(c);
     }
     const question = suite ? `<p class="question">${esc(suite.question)} Baseline: <code>${esc(suite.baseline)}</code>.</p>` : '';

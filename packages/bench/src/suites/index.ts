@@ -5,13 +5,14 @@ import { masking } from './masking.js';
 import { sensitivity } from './sensitivity.js';
 import { ner } from './ner.js';
 import { zhVocab } from './zh_vocab.js';
+import { fewshot } from './fewshot.js';
 import type { Suite } from './types.js';
 
 export * from './types.js';
 export * from './presets.js';
 export { zhVocabSuite, type ZhVocabOptions } from './zh_vocab.js';
 
-export const SUITES: Record<string, Suite> = { freezing, domain, masking, sensitivity, ner, zh_vocab: zhVocab };
+export const SUITES: Record<string, Suite> = { freezing, domain, masking, sensitivity, ner, zh_vocab: zhVocab, fewshot };
 export const SUITE_NAMES = Object.keys(SUITES);
 
 export function suiteByName(name: string): Suite {

@@ -32,6 +32,19 @@ export interface Variant {
   finetune?: Overrides;
   /** Run the forgetting probe after the pretraining phase (or from the base model). */
   probe?: boolean;
+  /** A few-shot variant: one `tunebench fewshot` phase instead of the trainer phases (suites/fewshot.ts). */
+  fewshot?: FewshotSpec;
+}
+
+export interface FewshotSpec {
+  /** What the phase does with the labelled sample (fewshot/config.ts). */
+  method: 'frozen_lr' | 'setfit' | 'finetune' | 'self_training';
+  /** Labelled examples per class. */
+  shots: number;
+  /** 'base': the run's base model; 'st': the sentence-encoder base (models/tiny-en-st). */
+  encoder: 'base' | 'st';
+  /** Overrides of the phase config (dotted keys of fewshot/config.ts; trainer.* for the trainer's). */
+  set?: Overrides;
 }
 
 export interface Suite {
@@ -43,10 +56,12 @@ export interface Suite {
   baseline: string;
   datasets: string[];
   variants: Variant[];
-  /** Per preset: a subset of variants / datasets (default: all), and phase sizes replacing the preset's. */
-  presets?: Partial<Record<PresetName, { variants?: string[]; datasets?: string[]; sizes?: Partial<Record<'finetune' | 'pretrain' | 'probe', Partial<PhaseSizes>>> }>>;
+  /** Per preset: a subset of variants / datasets (default: all), phase sizes replacing the preset's, and seeds (default: the preset's). */
+  presets?: Partial<Record<PresetName, { variants?: string[]; datasets?: string[]; sizes?: Partial<Record<'finetune' | 'pretrain' | 'probe', Partial<PhaseSizes>>>; seeds?: number[] }>>;
   /** A curve plot of main_score against this numeric param (sensitivity sweeps). */
   curveParam?: string;
+  /** The param whose values make the curves of that plot (default 'stage'). */
+  curveGroup?: string;
   /** The fine-tune test metric recorded as main_score (default: the task's, accuracy / f1). */
   mainMetric?: string;
   /** main_score ranks ascending (a loss, an error rate). */
