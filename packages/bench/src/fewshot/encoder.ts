@@ -157,7 +157,8 @@ export async function contrastiveTrain(enc: Encoder, texts: readonly string[], p
 export async function saveEncoder(enc: Encoder, dir: string, extra: Record<string, unknown> = {}): Promise<void> {
   await enc.backend.sync();
   const prev = (enc.ckptConfig.tunebench ?? {}) as Record<string, unknown>;
-  const config = hfConfig(enc.config, { tunebench: { ...prev, heads: HEADS, task: { ...(prev.task as object), kind: 'embedding', pooling: 'mean', normalize: true }, ...extra } });
+  // hfConfig puts its second argument under config.json's "tunebench" key.
+  const config = hfConfig(enc.config, { ...prev, heads: HEADS, task: { ...(prev.task as object), kind: 'embedding', pooling: 'mean', normalize: true }, ...extra });
   writeCheckpoint(dir, enc.store, { config, vocab: enc.vocab });
 }
 

@@ -1,0 +1,124 @@
+// The few-shot protocol: pair generation (SetFit), the stratified labelled sample (the same for
+// every strategy of a seed), the unlabelled pool (labels never exposed), EDA copies deterministic
+// per seed, and the plan of the fewshot suite.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { generatePairs } from '../../src/fewshot/pairs.js';
+import { drawLabelledSample, unlabelledPool, type LabelledRow } from '../../src/fewshot/sample.js';
+import { augmentSample } from '../../src/fewshot/phase.js';
+import { planSweep, presetByName } from '../../src/index.js';
+import { fewshot } from '../../src/suites/fewshot.js';
+
+/** Labels of a sample: K classes with 2..6 examples each, in a shuffled order. */
+const sampleLabels = fc.integer({ min: 2, max: 5 }).chain((K) =>
+  fc.array(fc.integer({ min: 2, max: 6 }), { minLength: K, maxLength: K }).chain((counts) =>
+    fc.shuffledSubarray(counts.flatMap((c, k) => Array.from({ length: c }, () => `l${k}`)), { minLength: counts.reduce((a, b) => a + b, 0) })));
+
+test('pairs: 2·n·iterations pairs, half positive; positives share the label, negatives do not; never an example with itself; only sample indices', () => {
+  fc.assert(
+    fc.property(sampleLabels, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (labels, iterations, seed) => {
+      const pairs = generatePairs(labels, iterations, seed);
+      const n = labels.length;
+      assert.equal(pairs.length, 2 * n * iterations);
+      assert.equal(pairs.filter((p) => p.target === 1).length, n * iterations);
+      for (const p of pairs) {
+        assert.ok(Number.isInteger(p.a) && p.a >= 0 && p.a < n && Number.isInteger(p.b) && p.b >= 0 && p.b < n);
+        assert.notEqual(p.a, p.b);
+        assert.equal(labels[p.a] === labels[p.b], p.target === 1);
+      }
+      // every example anchors exactly one positive and one negative per iteration
+      for (let i = 0; i < n; i++) {
+        assert.equal(pairs.filter((p) => p.a === i && p.target === 1).length, iterations);
+        assert.equal(pairs.filter((p) => p.a === i && p.target === 0).length, iterations);
+      }
+      assert.deepEqual(generatePairs(labels, iterations, seed), pairs, 'deterministic for a seed');
+    }),
+  );
+});
+
+test('pairs: a class with one example or a single class is refused', () => {
+  assert.throws(() => generatePairs(['a', 'a', 'b'], 1, 0), /label "b" has one example/);
+  assert.throws(() => generatePairs(['a', 'a'], 1, 0), /single label/);
+});
+
+const rowsArb = fc.integer({ min: 2, max: 4 }).chain((K) =>
+  fc.array(fc.record({ text: fc.string({ maxLength: 12 }), k: fc.integer({ min: 0, max: K - 1 }) }), { minLength: 4 * K, maxLength: 60 }).map((rs) => {
+    const rows: LabelledRow[] = rs.map((r, i) => ({ id: `r${i}`, text: r.text, label: `c${r.k}` }));
+    // every class has ≥ 2 rows
+    for (let k = 0; k < K; k++) rows.push({ id: `x${k}a`, text: 'a', label: `c${k}` }, { id: `x${k}b`, text: 'b', label: `c${k}` });
+    return { rows, labels: Array.from({ length: K }, (_, k) => `c${k}`) };
+  }));
+
+test('sample: stratified (shots per class), drawn from the rows, independent of row order, nested across shots, the same for a seed', () => {
+  fc.assert(
+    fc.property(rowsArb, fc.integer({ min: 0, max: 1e6 }), ({ rows, labels }, seed) => {
+      const minCount = Math.min(...labels.map((l) => rows.filter((r) => r.label === l).length));
+      const shots = Math.max(1, Math.min(minCount, 3));
+      const s = drawLabelledSample(rows, labels, shots, seed);
+      for (const l of labels) assert.equal(s.filter((r) => r.label === l).length, shots);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (const r of s) assert.deepEqual(byId.get(r.id), r);
+      assert.equal(new Set(s.map((r) => r.id)).size, s.length);
+      assert.deepEqual(drawLabelledSample([...rows].reverse(), labels, shots, seed), s, 'row order does not matter');
+      if (shots >= 2) {
+        const small = drawLabelledSample(rows, labels, shots - 1, seed).map((r) => r.id);
+        const big = new Set(s.map((r) => r.id));
+        for (const id of small) assert.ok(big.has(id), 'the smaller sample is inside the larger one');
+      }
+    }),
+  );
+  assert.throws(() => drawLabelledSample([{ id: '1', text: 't', label: 'a' }, { id: '2', text: 't', label: 'b' }], ['a', 'b'], 2, 0), /fewer than 2 shots/);
+});
+
+test('unlabelled pool: the rows outside the sample, as {id, text} only, so no label can be read', () => {
+  fc.assert(
+    fc.property(rowsArb, fc.integer({ min: 0, max: 1e6 }), ({ rows, labels }, seed) => {
+      const s = drawLabelledSample(rows, labels, 2, seed);
+      const pool = unlabelledPool(rows, s);
+      const taken = new Set(s.map((r) => r.id));
+      assert.equal(pool.length + s.length, rows.length);
+      for (const p of pool) {
+        assert.deepEqual(Object.keys(p).sort(), ['id', 'text']);
+        assert.ok(!taken.has(p.id));
+        assert.equal((p as unknown as { label?: string }).label, undefined);
+        assert.ok(Object.isFrozen(p));
+        assert.ok(!JSON.stringify(p).includes('"label"'));
+      }
+    }),
+  );
+});
+
+test('EDA copies: deterministic for a seed, N copies per example with its label', () => {
+  const sample: LabelledRow[] = [
+    { id: 'a', text: 'the quick brown fox jumps over the lazy dog near the river bank', label: 'x' },
+    { id: 'b', text: 'please send the quarterly report to the finance team before friday', label: 'y' },
+  ];
+  const aug = { copies: 3, alphaSr: 0.2, alphaRi: 0.2, alphaRs: 0.2, pRd: 0.2 };
+  const one = augmentSample(sample, aug, 7);
+  assert.deepEqual(augmentSample(sample, aug, 7), one);
+  assert.equal(one.length, 6);
+  for (const r of one) assert.equal(r.label, r.id.startsWith('a/') ? 'x' : 'y');
+  assert.notDeepEqual(augmentSample(sample, aug, 8).map((r) => r.text), one.map((r) => r.text));
+});
+
+test('plan: one fewshot phase per run; every strategy of a seed gets the same sample (dataset, shots, seed); quick = 2 seeds × shots 8, 32', () => {
+  const plan = planSweep(presetByName('quick'), { suites: ['fewshot'], baseDir: new URL('../../../../models/tiny-en-base', import.meta.url).pathname, stBaseDir: '/nonexistent/tiny-en-st' });
+  assert.ok(plan.runs.length > 0);
+  const seeds = new Set(plan.runs.map((r) => r.seed));
+  assert.deepEqual([...seeds].sort(), [0, 1]);
+  const shots = new Set(plan.runs.map((r) => r.params.shots));
+  assert.deepEqual([...shots].sort((a, b) => Number(a) - Number(b)), [8, 32]);
+  for (const r of plan.runs) {
+    assert.equal(r.phases.length, 1);
+    const c = r.phases[0]!.config as { data: { seed: number; shots: number; dataset: string } };
+    assert.equal(r.phases[0]!.command, 'fewshot');
+    assert.equal(c.data.seed, r.seed);
+    assert.equal(c.data.shots, r.params.shots);
+    assert.equal(c.data.dataset, r.dataset);
+  }
+  // the sentence-encoder variants are left out, with the reason, while models/tiny-en-st is missing
+  const st = plan.skipped.filter((s) => /_st\./.test(s.strategy));
+  assert.ok(st.length > 0 && st.every((s) => /tiny-en-st/.test(s.reason)));
+  assert.ok(fewshot.variants.every((v) => /^[a-z0-9_.=-]+$/.test(v.name)));
+});
