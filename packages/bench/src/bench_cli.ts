@@ -160,6 +160,7 @@ export function benchCommand(): Command {
       for (const s of Object.values(SUITES)) {
         console.log(`${s.name}: ${s.title} (datasets ${s.datasets.join(', ')}; baseline ${s.baseline})`);
         console.log(`  defined in packages/bench/src/suites/${s.name}.ts (run your own with --suite-file; see tunebench bench schema)`);
+        for (const [p, sel] of Object.entries(s.presets ?? {})) if (sel?.seeds) console.log(`  (preset ${p}: seeds ${sel.seeds.join(',')})`);
         for (const v of s.variants) console.log(`  ${v.name.padEnd(18)} ${Object.entries(v.params).map(([k, x]) => `${k}=${String(x)}`).join(' ')}`);
       }
       for (const p of Object.values(PRESETS)) console.log(`preset ${p.name}: ${p.description}; seeds ${p.seeds.join(',')}`);

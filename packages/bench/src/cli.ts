@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { runDoctor } from '@tunebench/kernels';
 import { trainerCommands } from '@tunebench/trainer';
 import { benchCommand, profileCommand } from './bench_cli.js';
-import { fewshotCommand } from './fewshot/cli.js';
+import { fewshotCommand, makeStCommand } from './fewshot/cli.js';
 
 export function buildCli(): Command {
   const program = new Command('tunebench')
@@ -27,6 +27,7 @@ export function buildCli(): Command {
   program.addCommand(profileCommand());
   // fewshot: one phase of the few-shot suite (started by the sweep runner).
   program.addCommand(fewshotCommand());
+  program.addCommand(makeStCommand());
 
   return program;
 }

@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { closeBackends } from '@tunebench/trainer';
 import { runFewshotPhase } from './phase.js';
+import { makeSentenceEncoder } from './make_st.js';
+import { join } from 'node:path';
+import { repoRoot } from '../plan.js';
 
 export function fewshotCommand(): Command {
   return new Command('fewshot')
@@ -19,6 +22,32 @@ export function fewshotCommand(): Command {
       }
       try {
         await runFewshotPhase(raw, f.backend, { source: f.config });
+      } finally {
+        await closeBackends();
+      }
+    });
+}
+
+const num = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new Error(`${flag} ${v}: expected a number`);
+  return n;
+};
+
+/** `tunebench make-st`: the sentence-encoder base models/tiny-en-st (make_st.ts). */
+export function makeStCommand(): Command {
+  return new Command('make-st')
+    .description('make the sentence-encoder base models/tiny-en-st: MNR on WordNet headwords ↔ gloss pairs mined from wn_topic train, with a retrieval check vs the raw base')
+    .option('--base <dir>', 'base encoder', join(repoRoot, 'models', 'tiny-en-base'))
+    .option('--out <dir>', 'output checkpoint directory', join(repoRoot, 'models', 'tiny-en-st'))
+    .option('--steps <n>', 'optimizer steps', num('--steps'), 1500)
+    .option('--batch-size <n>', 'pairs per batch (in-batch negatives)', num('--batch-size'), 64)
+    .option('--lr <x>', 'peak learning rate', num('--lr'), 2e-4)
+    .option('--max-length <n>', 'tokens per sentence', num('--max-length'), 48)
+    .addOption(new Option('--backend <name>', 'gpu or cpu').choices(['gpu', 'cpu']).default('gpu'))
+    .action(async (f: { base: string; out: string; steps: number; batchSize: number; lr: number; maxLength: number; backend: 'gpu' | 'cpu' }) => {
+      try {
+        await makeSentenceEncoder({ base: f.base, out: f.out, backend: f.backend, steps: f.steps, batchSize: f.batchSize, lr: f.lr, maxLength: f.maxLength });
       } finally {
         await closeBackends();
       }

@@ -9,6 +9,8 @@ import { drawLabelledSample, unlabelledPool, type LabelledRow } from '../../src/
 import { augmentSample } from '../../src/fewshot/phase.js';
 import { planSweep, presetByName } from '../../src/index.js';
 import { fewshot } from '../../src/suites/fewshot.js';
+import { evaluationTexts, mineGlossPairs } from '../../src/fewshot/make_st.js';
+import { loadDataset } from '@tunebench/datasets';
 
 /** Labels of a sample: K classes with 2..6 examples each, in a shuffled order. */
 const sampleLabels = fc.integer({ min: 2, max: 5 }).chain((K) =>
@@ -121,4 +123,18 @@ test('plan: one fewshot phase per run; every strategy of a seed gets the same sa
   const st = plan.skipped.filter((s) => /_st\./.test(s.strategy));
   assert.ok(st.length > 0 && st.every((s) => /tiny-en-st/.test(s.reason)));
   assert.ok(fewshot.variants.every((v) => /^[a-z0-9_.=-]+$/.test(v.name)));
+});
+
+test('tiny-en-st pairs: mined from wn_topic train only, no dev/test text of any dataset, held-out pairs disjoint from training pairs', () => {
+  const { train, heldout } = mineGlossPairs();
+  assert.ok(train.length > 1000 && heldout.length > 100);
+  const avoid = evaluationTexts();
+  const norm = (s: string) => s.toLowerCase().replace(/\s+/g, ' ').trim();
+  const trainIds = new Set(loadDataset('wn_topic', 'train').map((r) => r.id));
+  const heldIds = new Set(heldout.map((p) => p.id));
+  for (const p of [...train, ...heldout]) {
+    assert.ok(trainIds.has(p.id), `${p.id} is not a wn_topic train row`);
+    assert.ok(!avoid.has(norm(p.zh)), `${p.id}: its gloss is an evaluation text`);
+  }
+  for (const p of train) assert.ok(!heldIds.has(p.id));
 });
