@@ -127,6 +127,8 @@ export interface HtmlReportMeta {
   generatedAt: string;
   failures: string[];
   skipped: string[];
+  /** Extra sections (HTML) after the suites' (e.g. report/projection.ts). */
+  extra?: string;
 }
 
 /** The last line of the style sheet (a constant: the line is long, the page's bytes stay the same). */
@@ -195,7 +197,7 @@ ${CSS_WARNING_META}
 ${rows.length && rows.every((r) => r.seeds.length < 2) ? oneSeedWarning() : ''}
 <ul class="toc">${toc.join('')}</ul>
 ${notes.length ? `<ul class="notes">${notes.join('')}</ul>` : ''}
-${sections.join('\n')}
+${sections.join('\n')}${meta.extra ? '\n' + meta.extra : ''}
 </body></html>
 `;
 }

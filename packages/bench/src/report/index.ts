@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { aggregate, loadRecords, type Aggregate } from '../leaderboard.js';
 import type { RunRecord } from '../record.js';
 import { htmlReport } from './html.js';
+import { projectionSection } from './projection.js';
 import { longCsv, markdown, mtebJson, wideCsv } from './tables.js';
 
 export * from './tables.js';
@@ -73,6 +74,6 @@ export function writeReports(outDir: string, opts: { resamples?: number } = {}):
   write(files.wideCsv, wideCsv(rows));
   write(files.markdown, md);
   write(files.json, JSON.stringify(mtebJson(rows, { preset, generatedAt }), null, 2) + '\n');
-  write(files.html, htmlReport(rows, { preset, records: records.length, generatedAt, failures, skipped }));
+  write(files.html, htmlReport(rows, { preset, records: records.length, generatedAt, failures, skipped, extra: projectionSection(outDir, records) }));
   return { files, rows, records, markdown: md };
 }

@@ -12,6 +12,7 @@ import { DATASETS } from '@tunebench/datasets';
 import { runFewshotPhase } from '../../src/fewshot/phase.js';
 import { openEncoder, embed, closeEncoder, contrastiveTrain } from '../../src/fewshot/encoder.js';
 import { generatePairs } from '../../src/fewshot/pairs.js';
+import { buildRecord, planSweep, presetByName } from '../../src/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tunebench-fewshot-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -89,4 +90,19 @@ test('the contrastive step on the reference backend lowers the cosine loss of it
   } finally {
     closeEncoder(enc);
   }
+});
+
+test('a fewshot phase becomes a valid run record (runner.buildRecord) with the separation numbers in its metrics', async () => {
+  const plan = planSweep(presetByName('micro'), { suites: ['fewshot'], strategies: ['setfit.k8'] });
+  const run = plan.runs.find((r) => r.strategy === 'setfit.k8')!;
+  const cfg = { ...(run.phases[0]!.config as Record<string, any>) };
+  cfg.model = { init: tinyEncoder() };
+  cfg.data = { ...cfg.data, shots: 3, maxEvalRows: 10 };
+  cfg.outputDir = join(root, 'record');
+  const metrics = await runFewshotPhase(cfg, 'cpu', quiet);
+  const rec = buildRecord(run, plan, new Map([['finetune', { dir: cfg.outputDir, metrics, config: cfg }]]), { gitRevision: null, baseModel: null });
+  assert.equal(rec.phases[0]!.command, 'fewshot');
+  assert.equal(rec.metrics.main_score, (metrics.test as { main_score: number }).main_score);
+  for (const k of ['separation_silhouette_before', 'separation_silhouette_after', 'separation_centroid_acc_before', 'separation_centroid_acc_after']) assert.equal(typeof rec.metrics[k], 'number', k);
+  assert.equal(rec.params.shots, 8);
 });
