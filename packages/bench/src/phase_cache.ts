@@ -46,7 +46,7 @@ export type InitIdentity = { none: true } | { checkpointSha256: string } | { pha
 /** Everything the key is the hash of (stored in the entry, so two entries can be diffed). */
 export interface PhaseKeyMaterial {
   version: number;
-  command: 'pretrain' | 'finetune';
+  command: 'pretrain' | 'finetune' | 'fewshot';
   /** The trainer's resolved config without outputDir; model.init is replaced by `init`. */
   config: Record<string, unknown>;
   init: InitIdentity;

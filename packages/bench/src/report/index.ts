@@ -74,6 +74,7 @@ export function writeReports(outDir: string, opts: { resamples?: number } = {}):
   write(files.wideCsv, wideCsv(rows));
   write(files.markdown, md);
   write(files.json, JSON.stringify(mtebJson(rows, { preset, generatedAt }), null, 2) + '\n');
-  write(files.html, htmlReport(rows, { preset, records: records.length, generatedAt, failures, skipped, extra: projectionSection(outDir, records) }));
+  const extra = projectionSection(outDir, records);
+  write(files.html, htmlReport(rows, { preset, records: records.length, generatedAt, failures, skipped, extra }));
   return { files, rows, records, markdown: md };
 }

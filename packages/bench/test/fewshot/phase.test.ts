@@ -100,7 +100,7 @@ test('a fewshot phase becomes a valid run record (runner.buildRecord) with the s
   cfg.data = { ...cfg.data, shots: 3, maxEvalRows: 10 };
   cfg.outputDir = join(root, 'record');
   const metrics = await runFewshotPhase(cfg, 'cpu', quiet);
-  const rec = buildRecord(run, plan, new Map([['finetune', { dir: cfg.outputDir, metrics, config: cfg }]]), { gitRevision: null, baseModel: null });
+  const rec = buildRecord(run, plan, new Map([['finetune', { dir: cfg.outputDir, metrics, config: cfg, source: 'ran' as const }]]), { gitRevision: null, baseModel: null });
   assert.equal(rec.phases[0]!.command, 'fewshot');
   assert.equal(rec.metrics.main_score, (metrics.test as { main_score: number }).main_score);
   for (const k of ['separation_silhouette_before', 'separation_silhouette_after', 'separation_centroid_acc_before', 'separation_centroid_acc_after']) assert.equal(typeof rec.metrics[k], 'number', k);
