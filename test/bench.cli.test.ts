@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildCli, planSweep, presetByName, PRESETS, SUITE_NAMES } from '@tunebench/bench';
+import { buildCli, planSweep, presetByName, PRESETS, SUITE_NAMES, SUITES } from '@tunebench/bench';
 
 const bin = fileURLToPath(new URL('../bin/tunebench.mjs', import.meta.url));
 const tunebench = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -31,6 +31,7 @@ test('bench list: the suites with their baselines, three presets', () => {
   assert.match(r.stdout, /^sensitivity: .*baseline ft_lr_3e-4\)$/m);
   assert.match(r.stdout, /^ner: .*baseline first_subtoken\)$/m);
   for (const s of ['first_subtoken', 'all_subtokens', 'crf_first', 'crf_all']) assert.match(r.stdout, new RegExp(`^  ${s} +labels=`, 'm'));
+  assert.match(r.stdout, /^fewshot: .*baseline full\.k8\)$/m);
   for (const p of ['micro', 'quick', 'full']) assert.match(r.stdout, new RegExp(`^preset ${p}: `, 'm'));
 });
 
@@ -55,5 +56,9 @@ test('npm start is the quick preset of every suite: its command parses, through 
   writeFileSync(join(baseDir, 'config.json'), JSON.stringify({ vocab_size: 100 }));
   const plan = planSweep(presetByName(flags.preset as string), { suites, baseDir });
   assert.deepEqual([...new Set(plan.runs.map((r) => r.suite))].sort(), [...SUITE_NAMES].sort());
-  assert.deepEqual([...new Set(plan.runs.map((r) => r.seed))], PRESETS.quick.seeds);
+  // (at the preset's seeds, or the suite's own for that preset: fewshot)
+  for (const name of SUITE_NAMES) {
+    const seeds = [...new Set(plan.runs.filter((r) => r.suite === name).map((r) => r.seed))];
+    assert.deepEqual(seeds, SUITES[name]!.presets?.quick?.seeds ?? PRESETS.quick.seeds, name);
+  }
 });

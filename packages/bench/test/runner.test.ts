@@ -128,7 +128,7 @@ test('shards partition the runs (property) and merged shards equal one sweep', a
 });
 
 test('bad selections are clear errors before anything runs', () => {
-  assert.throws(() => planSweep(PRESETS.micro, { suites: ['nope'] }), /unknown suite 'nope' \(known: freezing, domain, masking, sensitivity, ner, zh_vocab\)/);
+  assert.throws(() => planSweep(PRESETS.micro, { suites: ['nope'] }), /unknown suite 'nope' \(known: freezing, domain, masking, sensitivity, ner, zh_vocab, fewshot\)/);
   assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], strategies: ['top_99'] }), /unknown strategy 'top_99'/);
   assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], datasets: ['imdb'] }), /unknown dataset 'imdb'/);
   assert.throws(() => planSweep(PRESETS.quick, { suites: ['freezing'] }), /no base model directory was given/);
@@ -143,14 +143,15 @@ test('every preset plans every suite: valid trainer configs, the preset\'s sizes
   assert.deepEqual(Object.keys(plans).sort(), ['full', 'micro', 'quick']);
   for (const [name, p] of Object.entries(plans)) {
     const preset = PRESETS[name as keyof typeof PRESETS];
-    assert.deepEqual([...new Set(p.runs.map((r) => r.suite))].sort(), ['domain', 'freezing', 'masking', 'ner', 'sensitivity', 'zh_vocab'], name);
+    assert.deepEqual([...new Set(p.runs.map((r) => r.suite))].sort(), ['domain', 'fewshot', 'freezing', 'masking', 'ner', 'sensitivity', 'zh_vocab'], name);
     // Left-out variants say why (e.g. a masking unit the trainer's config cannot express yet).
     for (const s of p.skipped) assert.match(s.reason, /phase: /);
     assert.equal(new Set(p.runs.map((r) => r.runId)).size, p.runs.length, `${name}: run ids are unique`);
     // Every (suite, dataset, strategy) runs once per seed of the preset.
     const seedsOf = new Map<string, number[]>();
     for (const r of p.runs) seedsOf.set(`${r.suite}/${r.dataset}/${r.strategy}`, [...(seedsOf.get(`${r.suite}/${r.dataset}/${r.strategy}`) ?? []), r.seed]);
-    for (const [k, seeds] of seedsOf) assert.deepEqual(seeds.sort(), [...preset.seeds].sort(), `${name} ${k}`);
+    // (a suite may set its own seeds for a preset: fewshot's few-shot variance wants more)
+    for (const [k, seeds] of seedsOf) assert.deepEqual(seeds.sort(), [...(SUITES[k.split('/')[0]!]!.presets?.[preset.name]?.seeds ?? preset.seeds)].sort(), `${name} ${k}`);
     for (const suite of Object.values(SUITES)) {
       const planned = new Set(p.runs.filter((r) => r.suite === suite.name).map((r) => r.strategy));
       assert.ok(planned.has(suite.baseline), `${name}: ${suite.name} keeps its baseline ${suite.baseline}`);
@@ -167,6 +168,19 @@ test('every preset plans every suite: valid trainer configs, the preset\'s sizes
     for (const r of p.runs) {
       assert.equal(validatePhases(r.phases), null, r.runId);
       const variant = SUITES[r.suite]!.variants.find((v) => v.name === r.strategy)!;
+      if (variant.fewshot) {
+        // One few-shot phase: the labelled sample of the run's seed, the preset's fine-tuning sizes.
+        assert.deepEqual(r.phases.map((ph) => [ph.name, ph.command]), [['finetune', 'fewshot']], r.runId);
+        const c = r.phases[0]!.config as { data: Record<string, unknown>; batchSize: number; model: { init: unknown }; trainer: { training: Record<string, unknown> } | null };
+        assert.equal(c.data.seed, r.seed, r.runId);
+        assert.equal(c.data.shots, variant.fewshot.shots, r.runId);
+        assert.equal(c.data.maxLength, preset.finetune.maxLength, r.runId);
+        assert.equal(c.data.maxEvalRows, preset.finetune.maxEvalRows, r.runId);
+        assert.equal(c.batchSize, preset.finetune.batchSize, r.runId);
+        if (variant.fewshot.encoder === 'base') assert.equal(c.model.init, INIT_BASE, r.runId);
+        if (c.trainer) assert.equal(c.trainer.training.maxSteps, preset.finetune.maxSteps, r.runId);
+        continue;
+      }
       assert.deepEqual(r.phases.map((ph) => ph.name), [...(variant.pretrain ? ['pretrain'] : []), 'finetune', ...(variant.probe ? ['probe'] : [])], r.runId);
       for (const ph of r.phases) {
         const c = ph.config as { seeds: unknown; training: Record<string, unknown>; data: Record<string, unknown>; model: { init: unknown } };
@@ -214,8 +228,9 @@ test('variants the trainer cannot express are left out with the reason, never fa
     assert.ok(r.phases.some((ph) => ph.name === 'finetune'));
   }
   for (const r of p.runs) assert.ok(!skipped.has(r.strategy));
-  // full: 3 seeds of everything else
-  assert.ok(p.runs.every((r) => [0, 1, 2].includes(r.seed)));
+  // full: 3 seeds of everything else; fewshot sets 5 for its preset (few-shot variance is large)
+  assert.ok(p.runs.filter((r) => r.suite !== 'fewshot').every((r) => [0, 1, 2].includes(r.seed)));
+  assert.deepEqual([...new Set(p.runs.filter((r) => r.suite === 'fewshot').map((r) => r.seed))].sort(), [0, 1, 2, 3, 4]);
   assert.equal(p.runs.filter((r) => r.suite === 'freezing').length, 9 * 2 * 3);
   // ner: 4 strategies on ner_en, token classification with the full tag set; the CRF variants set task.crf
   const ner = p.runs.filter((r) => r.suite === 'ner');
