@@ -136,6 +136,21 @@ test('micro preset end to end: the ner suite (softmax vs CRF head on ner_en, one
   assert.match(md, /SILVER labels/);
   assert.match(md, /_Entity F1 per type: strict IOB2/);
   assert.match(md, /_crf_first: gold entity type \(rows\) vs predicted \(columns\)/);
+
+test('micro preset end to end: the fewshot suite (frozen_lr and setfit vs full at 8 shots, one seed) through `tunebench fewshot` phases', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'tunebench-e2e-fewshot-'));
+  const r = run(['bench', 'run', 'fewshot', '--preset', 'micro', '--out', out, '--seeds', '0', '--strategy', 'frozen_lr.k8,setfit.k8']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const recs = loadRecords(join(out, 'records'));
+  assert.deepEqual(recs.map((x) => x.runId).sort(), ['fewshot/email/frozen_lr.k8/seed0', 'fewshot/email/full.k8/seed0', 'fewshot/email/setfit.k8/seed0']);
+  // the same 24 labelled rows (8 per class) for every strategy of the seed
+  const sampleOf = (id: string) => readFileSync(join(out, 'runs', id, 'finetune', 'sample.jsonl'), 'utf8');
+  assert.equal(sampleOf('fewshot/email/frozen_lr.k8/seed0').trim().split('\n').length, 24);
+  for (const x of recs) assert.equal(sampleOf(x.runId), sampleOf('fewshot/email/frozen_lr.k8/seed0'), x.runId);
+  const setfit = recs.find((x) => x.strategy === 'setfit.k8')!;
+  assert.equal(setfit.phases[0]!.command, 'fewshot');
+  assert.equal(typeof setfit.metrics.separation_silhouette_after, 'number');
+  assert.match(readFileSync(join(out, 'leaderboard', 'report.html'), 'utf8'), /id="fewshot-projection"/);
   rmSync(out, { recursive: true, force: true });
 });
 
