@@ -119,7 +119,7 @@ test('the key ignores output paths, run ids, key order and values equal to the d
   assert.deepEqual(initIdentity('$base', { baseSha256: () => 'x'.repeat(64), pretrainKey: null }), { checkpointSha256: 'x'.repeat(64) });
 });
 
-test('the quick preset shares four phases between its suites (55 phases, 51 keys; ner adds 4 unshared fine-tunes)', () => {
+test('the quick preset shares four phases between its suites (127 phases, 123 keys; ner adds 4 and fewshot 72 unshared phases)', () => {
   const base = tmp();
   writeFileSync(join(base, 'config.json'), JSON.stringify({ vocab_size: 100 }));
   const p = planSweep(PRESETS.quick, { baseDir: base });
@@ -139,8 +139,11 @@ test('the quick preset shares four phases between its suites (55 phases, 51 keys
     'domain/email/b_continued/seed0 finetune = masking/email/rate15_random/seed0 finetune',
     'domain/email/b_continued/seed0 pretrain = masking/email/rate15_random/seed0 pretrain',
   ]);
-  assert.equal(p.runs.reduce((s, r) => s + r.phases.length, 0), 55);
-  assert.equal(byKey.size, 51);
+  // 55 trainer phases of the trainer suites + 72 fewshot phases (9 strategies × k 8, 32 ×
+  // 2 datasets × 2 seeds), none of which shares a key
+  assert.equal(p.runs.filter((r) => r.suite !== 'fewshot').reduce((s, r) => s + r.phases.length, 0), 55);
+  assert.equal(p.runs.filter((r) => r.suite === 'fewshot').reduce((s, r) => s + r.phases.length, 0), 72);
+  assert.equal(byKey.size, 51 + 72);
   rmSync(base, { recursive: true, force: true });
 });
 
