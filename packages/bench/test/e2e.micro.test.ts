@@ -136,6 +136,8 @@ test('micro preset end to end: the ner suite (softmax vs CRF head on ner_en, one
   assert.match(md, /SILVER labels/);
   assert.match(md, /_Entity F1 per type: strict IOB2/);
   assert.match(md, /_crf_first: gold entity type \(rows\) vs predicted \(columns\)/);
+  rmSync(out, { recursive: true, force: true });
+});
 
 test('micro preset end to end: the fewshot suite (frozen_lr and setfit vs full at 8 shots, one seed) through `tunebench fewshot` phases', async () => {
   const out = mkdtempSync(join(tmpdir(), 'tunebench-e2e-fewshot-'));
