@@ -170,7 +170,7 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
     const { variants, datasets } = selected(suite, preset, opts);
     for (const variant of variants) {
       // Validate the variant's phase configs once (seed 0, first dataset) with the trainer's loader.
-      const trial = phasesFor(variant, datasets[0] ?? suite.datasets[0], 0, preset, scratchShape);
+      const trial = phasesFor(suite, variant, datasets[0] ?? suite.datasets[0], 0, preset, scratchShape);
       const problem = validatePhases(trial);
       if (problem) {
         if (opts.strategies?.includes(variant.name)) throw new Error(`suite ${suite.name}, strategy ${variant.name}: ${problem}`);
@@ -186,7 +186,7 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
             strategy: variant.name,
             params: variant.params,
             seed,
-            phases: phasesFor(variant, dataset, seed, preset, scratchShape),
+            phases: phasesFor(suite, variant, dataset, seed, preset, scratchShape),
           });
         }
       }
@@ -196,7 +196,7 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
   return { preset, runs, basePhase, skipped };
 }
 
-function phasesFor(v: Variant, dataset: string, seed: number, preset: Preset, scratchShape: Record<string, unknown>): PhasePlan[] {
+function phasesFor(suite: Suite, v: Variant, dataset: string, seed: number, preset: Preset, scratchShape: Record<string, unknown>): PhasePlan[] {
   const phases: PhasePlan[] = [];
   let init = INIT_BASE;
   if (v.pretrain) {
@@ -220,7 +220,7 @@ function phasesFor(v: Variant, dataset: string, seed: number, preset: Preset, sc
   const labels = (ds: string) => [...(DATASETS[ds]?.labels ?? [])];
   const ft = (ds: string, sizes: PhaseSizes) =>
     applyOverrides({ data: { dataset: ds }, task: { kind: 'seq_cls', labels: labels(ds) }, model: { init } }, { ...sizesConfig(sizes, seed), ...v.finetune });
-  phases.push({ name: 'finetune', command: 'finetune', dataset, config: ft(dataset, preset.finetune) });
+  phases.push({ name: 'finetune', command: 'finetune', dataset, config: ft(dataset, { ...preset.finetune, ...suite.presets?.[preset.name]?.finetune }) });
   if (v.probe) phases.push({ name: 'probe', command: 'finetune', dataset: 'wn_topic', config: ft('wn_topic', preset.probe) });
   return phases;
 }
@@ -260,6 +260,6 @@ function flatten(o: Record<string, unknown>, prefix = '', out: Record<string, un
   }
   return out;
 }
-const WHOLE_VALUES = new Set(['model.shape', 'lora', 'ewc', 'training.earlyStopping', 'seeds']);
+const WHOLE_VALUES = new Set(['model.shape', 'lora', 'ewc', 'training.earlyStopping', 'seeds', 'task.costMatrix']);
 
 export const repoRoot = resolve(new URL('../../..', import.meta.url).pathname);

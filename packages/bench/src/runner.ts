@@ -22,7 +22,7 @@ import { execFileSync } from 'node:child_process';
 import { INIT_BASE, INIT_PRETRAINED, applyOverrides, manifestHash, repoRoot, type PhasePlan, type RunPlan, type SweepPlan } from './plan.js';
 import { acquireSweepLock } from './sweep_lock.js';
 import { PhaseCache, checkpointSha256, initIdentity, phaseKeyMaterial } from './phase_cache.js';
-import { RECORD_SCHEMA_VERSION, STRATEGY_BENCHMARK, checkRecord, readRecord, type CurvePoint, type PhaseResult, type RunRecord } from './record.js';
+import { RECORD_SCHEMA_VERSION, STRATEGY_BENCHMARK, checkRecord, readRecord, type CostlyDetails, type CurvePoint, type PhaseResult, type RunRecord } from './record.js';
 
 export interface Shard {
   index: number;
@@ -280,7 +280,8 @@ export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string,
     manifestHash: manifestHash(run.dataset),
     split: test ? 'test' : 'dev',
     seed: run.seed,
-    mainMetric: MAIN_METRIC[String(ft.task)] ?? 'main_score',
+    // A costly-class run names its own main metric (expected_cost, lower is better).
+    mainMetric: typeof ft.mainMetric === 'string' ? ft.mainMetric : MAIN_METRIC[String(ft.task)] ?? 'main_score',
     metrics,
     trainableParams: ftPhase.trainableParams,
     totalParams: Math.max(1, ftPhase.totalParams),
@@ -294,6 +295,7 @@ export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string,
     curve,
     createdAt: new Date().toISOString(),
   };
+  if (ft.costly) rec.costly = ft.costly as CostlyDetails;
   return checkRecord(rec, `record of ${run.runId}`);
 }
 

@@ -3,12 +3,13 @@ import { freezing } from './freezing.js';
 import { domain } from './domain.js';
 import { masking } from './masking.js';
 import { sensitivity } from './sensitivity.js';
+import { costly } from './costly.js';
 import type { Suite } from './types.js';
 
 export * from './types.js';
 export * from './presets.js';
 
-export const SUITES: Record<string, Suite> = { freezing, domain, masking, sensitivity };
+export const SUITES: Record<string, Suite> = { freezing, domain, masking, sensitivity, costly };
 export const SUITE_NAMES = Object.keys(SUITES);
 
 export function suiteByName(name: string): Suite {

@@ -43,10 +43,12 @@ export interface Suite {
   baseline: string;
   datasets: string[];
   variants: Variant[];
-  /** Per preset: a subset of variants / datasets (default: all). */
-  presets?: Partial<Record<PresetName, { variants?: string[]; datasets?: string[] }>>;
+  /** Per preset: a subset of variants / datasets (default: all), and sizes of the scored phase that differ from the preset's (e.g. more eval rows for a rare class). */
+  presets?: Partial<Record<PresetName, { variants?: string[]; datasets?: string[]; finetune?: Partial<PhaseSizes> }>>;
   /** A curve plot of main_score against this numeric param (sensitivity sweeps). */
   curveParam?: string;
+  /** Costly-class suites: the cost matrix every variant is scored with (printed in the report). */
+  costMatrix?: { labels: string[]; costlyClass: string; matrix: number[][] };
 }
 
 export type PresetName = 'micro' | 'quick' | 'full';

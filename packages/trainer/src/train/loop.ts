@@ -31,7 +31,8 @@ import { EarlyStopping, type EarlyStoppingState } from './early_stopping.js';
 import { EpochSampler, MixedSampler, type EpochSamplerState, type MixedSamplerState } from './sampler.js';
 import { deriveSeed, permutation } from './rng.js';
 import { loadRows, tokenizeRows, maskSeed, type Example } from './data.js';
-import { evaluateExamples, majorityBaseline, NonFiniteError } from './evaluate.js';
+import { evaluateExamples, majorityBaseline, NonFiniteError, type EvalResult } from './evaluate.js';
+import { finalCostlyMetrics } from './costly.js';
 import type { MicroBatch, TrainBackend } from './backend.js';
 import { ProgressPrinter } from './progress.js';
 import { setUpRun, type RunSetup, type TrainCommand } from './run_setup.js';
@@ -417,10 +418,14 @@ class TrainingSession {
   }
 
   private async evaluate(examples: Example[]): Promise<Record<string, number>> {
-    const { c, task, model, data, schedule } = this.s;
+    return (await this.evaluateFull(examples)).metrics;
+  }
+
+  /** Metrics and, for seq_cls, the labels and probabilities (a costly class decides from them). */
+  private async evaluateFull(examples: Example[]): Promise<EvalResult> {
+    const { c, task, model, data, schedule, costly } = this.s;
     const batchSize = Math.max(schedule.B, 8);
-    const r = await evaluateExamples(this.backend, data.evalCollator, task, model.labels, examples, batchSize, { evalSeed: c.seeds.data });
-    return r.metrics;
+    return evaluateExamples(this.backend, data.evalCollator, task, model.labels, examples, batchSize, { evalSeed: c.seeds.data, costly });
   }
 
   private elapsed(): number {
@@ -453,8 +458,12 @@ class TrainingSession {
   private async finish(): Promise<TrainResult> {
     const { command, c, task, progress, model, data, schedule } = this.s;
     const st = this.state;
-    const dev = await this.evaluateDev();
-    const test = data.testEx.length ? await this.evaluate(data.testEx) : null;
+    const devR = data.devEx.length ? await this.evaluateFull(data.devEx) : null;
+    const testR = data.testEx.length ? await this.evaluateFull(data.testEx) : null;
+    // A costly class: the final decision rule (threshold chosen on dev, or minimum expected cost).
+    const fin = this.s.costly ? finalCostlyMetrics(this.s.costly, devR?.scored ?? null, testR?.scored ?? null) : null;
+    const dev = fin?.dev ? { ...devR!.metrics, ...fin.dev } : devR?.metrics ?? null;
+    const test = fin?.test ? { ...testR!.metrics, ...fin.test } : testR?.metrics ?? null;
     const lossHistory = st.history.filter((h) => h.loss !== undefined);
     const metrics = {
       command,
@@ -472,6 +481,8 @@ class TrainingSession {
       dev,
       test,
       main_score: (test ?? dev)?.main_score ?? null,
+      mainMetric: this.s.costly ? 'expected_cost' : undefined,
+      costly: fin?.details ?? null,
       majorityBaseline: task === 'seq_cls' ? { dev: majorityBaseline(data.devEx), test: majorityBaseline(data.testEx) } : null,
       tokens: st.tokens,
       wallTimeS: this.elapsed(),
