@@ -29,3 +29,4 @@ export { mannWhitneyU, mannWhitneyCounts, type Alternative, type MannWhitneyOpti
 export { erfc, normalSf } from './normal.js';
 export { mulberry32 } from './rng.js';
 export { toRows } from './rows.js';
+export { smote, tomekLinks, tomekClean, kNearestNeighbors, type SmoteOptions, type SmoteResult } from './resampling.js';
