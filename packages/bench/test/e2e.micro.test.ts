@@ -113,6 +113,39 @@ test('micro preset end to end: masking and sensitivity suites (one seed)', async
   rmSync(out, { recursive: true, force: true });
 });
 
+test('micro preset end to end: the costly suite (expected cost, lower is better; one seed)', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'tunebench-e2e3-'));
+  const r = run(['bench', 'run', 'costly', '--preset', 'micro', '--out', out, '--seeds', '0']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /## Costly class: expected cost on changelog urgency — changelog_urgency \(expected_cost, lower is better\)/);
+  assert.match(r.stdout, /\| high \| 0 \| 10 \| 10 \|/, 'the cost matrix is printed');
+  const recs = loadRecords(join(out, 'records'));
+  assert.deepEqual(recs.map((x) => x.strategy).sort(), ['ce', 'ce.threshold', 'oversample.min_cost']);
+  for (const rec of recs) {
+    assert.equal(rec.mainMetric, 'expected_cost');
+    assert.equal(rec.metrics.main_score, rec.metrics.expected_cost);
+    assert.ok(rec.metrics.main_score >= 0 && rec.metrics.main_score <= 10);
+    for (const k of ['costly_recall', 'costly_precision', 'costly_pr_auc', 'costly_roc_auc', 'macro_f1', 'cm_high_high']) assert.equal(typeof rec.metrics[k], 'number', `${rec.strategy} ${k}`);
+    assert.deepEqual(rec.costly?.costMatrix, [[0, 10, 10], [1, 0, 1], [1, 1, 0]]);
+    assert.equal(rec.costly?.decision, rec.params.decision);
+    assert.equal(rec.costly?.confusion.flat().reduce((a, b) => a + b, 0), 160);
+  }
+  assert.equal(typeof recs.find((x) => x.strategy === 'ce.threshold')!.metrics.decision_threshold, 'number');
+  const rows = aggregate(recs, { resamples: 100 });
+  for (let i = 1; i < rows.length; i++) assert.ok(rows[i - 1]!.mean <= rows[i]!.mean, 'lowest cost first');
+  const chromium = findChromium();
+  if (chromium) {
+    const html = await renderReport(join(out, 'leaderboard', 'report.html'), chromium);
+    assert.deepEqual(html.tables.map((t) => t.rows), [3]);
+    for (const title of ['precision-recall curve of', 'expected cost vs threshold']) {
+      const p = html.plots.find((x) => x.label.includes(title));
+      assert.ok(p && p.marks > 0, title);
+    }
+    for (const p of html.plots) assert.equal(p.visibleMarks, p.marks, p.label);
+  }
+  rmSync(out, { recursive: true, force: true });
+});
+
 test('bad input on the command line is a clear error', () => {
   const r1 = run(['bench', 'run', 'nosuchsuite', '--preset', 'micro']);
   assert.equal(r1.status, 1);
