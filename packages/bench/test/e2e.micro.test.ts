@@ -88,12 +88,13 @@ test('micro preset end to end: freezing + domain on the real trainer, records, l
   rmSync(out, { recursive: true, force: true });
 });
 
-test('micro preset end to end: masking and sensitivity suites (one seed)', async () => {
+test('micro preset end to end: masking, sensitivity and costly suites (one seed)', async () => {
   const out = mkdtempSync(join(tmpdir(), 'tunebench-e2e2-'));
-  const r = run(['bench', 'run', 'masking', 'sensitivity', '--preset', 'micro', '--out', out, '--seeds', '0']);
+  const r = run(['bench', 'run', 'masking', 'sensitivity', 'costly', '--preset', 'micro', '--out', out, '--seeds', '0']);
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /One seed per run/);
-  const recs = loadRecords(join(out, 'records'));
+  const all = loadRecords(join(out, 'records'));
+  const recs = all.filter((x) => x.suite !== 'costly');
   assert.deepEqual(recs.map((x) => x.runId).sort(), [
     'masking/email/rate15_random/seed0', 'masking/email/rate25_random/seed0',
     'sensitivity/email/ft_lr_1e-4/seed0', 'sensitivity/email/ft_lr_3e-4/seed0', 'sensitivity/email/pt_lr_1e-4/seed0',
@@ -110,18 +111,12 @@ test('micro preset end to end: masking and sensitivity suites (one seed)', async
     assert.ok(curve, 'the sensitivity section has a score-vs-learning-rate plot');
     assert.equal(curve!.marks, 3);
   }
-  rmSync(out, { recursive: true, force: true });
-});
-
-test('micro preset end to end: the costly suite (expected cost, lower is better; one seed)', async () => {
-  const out = mkdtempSync(join(tmpdir(), 'tunebench-e2e3-'));
-  const r = run(['bench', 'run', 'costly', '--preset', 'micro', '--out', out, '--seeds', '0']);
-  assert.equal(r.status, 0, r.stdout + r.stderr);
+  // costly: expected cost per example, lower is better
   assert.match(r.stdout, /## Costly class: expected cost on changelog urgency — changelog_urgency \(expected_cost, lower is better\)/);
   assert.match(r.stdout, /\| high \| 0 \| 10 \| 10 \|/, 'the cost matrix is printed');
-  const recs = loadRecords(join(out, 'records'));
-  assert.deepEqual(recs.map((x) => x.strategy).sort(), ['ce', 'ce.threshold', 'oversample.min_cost']);
-  for (const rec of recs) {
+  const costlyRecs = all.filter((x) => x.suite === 'costly');
+  assert.deepEqual(costlyRecs.map((x) => x.strategy).sort(), ['ce', 'ce.threshold', 'oversample.min_cost']);
+  for (const rec of costlyRecs) {
     assert.equal(rec.mainMetric, 'expected_cost');
     assert.equal(rec.metrics.main_score, rec.metrics.expected_cost);
     assert.ok(rec.metrics.main_score >= 0 && rec.metrics.main_score <= 10);
@@ -130,18 +125,17 @@ test('micro preset end to end: the costly suite (expected cost, lower is better;
     assert.equal(rec.costly?.decision, rec.params.decision);
     assert.equal(rec.costly?.confusion.flat().reduce((a, b) => a + b, 0), 160);
   }
-  assert.equal(typeof recs.find((x) => x.strategy === 'ce.threshold')!.metrics.decision_threshold, 'number');
-  const rows = aggregate(recs, { resamples: 100 });
+  assert.equal(typeof costlyRecs.find((x) => x.strategy === 'ce.threshold')!.metrics.decision_threshold, 'number');
+  const rows = aggregate(costlyRecs, { resamples: 100 });
   for (let i = 1; i < rows.length; i++) assert.ok(rows[i - 1]!.mean <= rows[i]!.mean, 'lowest cost first');
-  const chromium = findChromium();
   if (chromium) {
-    const html = await renderReport(join(out, 'leaderboard', 'report.html'), chromium);
-    assert.deepEqual(html.tables.map((t) => t.rows), [3]);
+    const report = await renderReport(join(out, 'leaderboard', 'report.html'), chromium);
+    assert.deepEqual(report.tables.map((t) => t.rows), [2, 3, 3]); // masking, sensitivity, costly
     for (const title of ['precision-recall curve of', 'expected cost vs threshold']) {
-      const p = html.plots.find((x) => x.label.includes(title));
+      const p = report.plots.find((x) => x.label.includes(title));
       assert.ok(p && p.marks > 0, title);
     }
-    for (const p of html.plots) assert.equal(p.visibleMarks, p.marks, p.label);
+    for (const p of report.plots) assert.equal(p.visibleMarks, p.marks, p.label);
   }
   rmSync(out, { recursive: true, force: true });
 });
