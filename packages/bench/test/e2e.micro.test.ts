@@ -115,7 +115,7 @@ test('micro preset end to end: masking, sensitivity and costly suites (one seed)
   assert.match(r.stdout, /## Costly class: expected cost on changelog urgency — changelog_urgency \(expected_cost, lower is better\)/);
   assert.match(r.stdout, /\| high \| 0 \| 10 \| 10 \|/, 'the cost matrix is printed');
   const costlyRecs = all.filter((x) => x.suite === 'costly');
-  assert.deepEqual(costlyRecs.map((x) => x.strategy).sort(), ['ce', 'ce.threshold', 'oversample.min_cost']);
+  assert.deepEqual(costlyRecs.map((x) => x.strategy).sort(), ['ce', 'ce.threshold', 'smote_embed.min_cost']);
   for (const rec of costlyRecs) {
     assert.equal(rec.mainMetric, 'expected_cost');
     assert.equal(rec.metrics.main_score, rec.metrics.expected_cost);
@@ -126,6 +126,9 @@ test('micro preset end to end: masking, sensitivity and costly suites (one seed)
     assert.equal(rec.costly?.confusion.flat().reduce((a, b) => a + b, 0), 160);
   }
   assert.equal(typeof costlyRecs.find((x) => x.strategy === 'ce.threshold')!.metrics.decision_threshold, 'number');
+  const smoteCfg = costlyRecs.find((x) => x.strategy === 'smote_embed.min_cost')!.phases[0]!.config as { data: { embedResample: string } };
+  assert.equal(smoteCfg.data.embedResample, 'smote');
+  assert.match(readFileSync(join(out, 'runs', 'costly', 'changelog_urgency', 'smote_embed.min_cost', 'seed0', 'finetune.stdout.log'), 'utf8'), /data.embedResample smote on pooled embeddings: high 2→\d+/);
   const rows = aggregate(costlyRecs, { resamples: 100 });
   for (let i = 1; i < rows.length; i++) assert.ok(rows[i - 1]!.mean <= rows[i]!.mean, 'lowest cost first');
   if (chromium) {

@@ -196,7 +196,7 @@ test('every preset plans every suite: valid trainer configs, the preset\'s sizes
 
 test('the costly suite: cost matrix and decision rule in every phase config and record params; suite sizes override the preset', () => {
   const p = planSweep(PRESETS.micro, { suites: ['costly'] });
-  assert.deepEqual(p.runs.map((r) => r.strategy), ['ce', 'ce', 'ce.threshold', 'ce.threshold', 'oversample.min_cost', 'oversample.min_cost']);
+  assert.deepEqual(p.runs.map((r) => r.strategy), ['ce', 'ce', 'ce.threshold', 'ce.threshold', 'smote_embed.min_cost', 'smote_embed.min_cost']);
   for (const r of p.runs) {
     const task = (r.phases[0]!.config as { task: Record<string, unknown> }).task;
     assert.equal(task.costlyClass, 'high');
@@ -206,20 +206,20 @@ test('the costly suite: cost matrix and decision rule in every phase config and 
     assert.equal(r.params.false_alarm_cost, 1);
     const data = (r.phases[0]!.config as { data: Record<string, unknown> }).data;
     assert.equal(data.maxEvalRows, 160, 'the suite asks for more eval rows than the micro preset (a rare class)');
-    assert.equal(data.maxTrainRows, 96);
+    assert.equal(data.maxTrainRows, 230);
   }
-  const o = p.runs.find((r) => r.strategy === 'oversample.min_cost')!;
-  assert.equal((o.phases[0]!.config as { data: { resample: string } }).data.resample, 'oversample');
+  const o = p.runs.find((r) => r.strategy === 'smote_embed.min_cost')!;
+  assert.equal((o.phases[0]!.config as { data: { embedResample: string } }).data.embedResample, 'smote');
   // Every variant of the full suite is a valid trainer config.
   const base = mkdtempSync(join(tmpdir(), 'tunebench-base-'));
   writeFileSync(join(base, 'config.json'), JSON.stringify({ vocab_size: 100 }));
   const full = planSweep(PRESETS.full, { suites: ['costly'], baseDir: base, seeds: [0] });
   assert.deepEqual(full.skipped, []);
-  assert.equal(full.runs.length, 24);
+  assert.equal(full.runs.length, 32); // 8 trainings × 4 decision rules
   const focal = full.runs.find((r) => r.strategy === 'focal')!;
   assert.deepEqual((focal.phases[0]!.config as { task: { focalAlpha: number[] } }).task.focalAlpha, [0.75, 0.25, 0.25]);
   const quick = planSweep(PRESETS.quick, { suites: ['costly'], baseDir: base });
-  assert.equal(quick.runs.length, 8);
+  assert.equal(quick.runs.length, 10);
   assert.equal((quick.runs[0]!.phases[0]!.config as { data: { maxEvalRows: number } }).data.maxEvalRows, 0, 'whole dev / test splits');
 });
 

@@ -240,3 +240,72 @@ test('a run refuses a costly class or focal α that does not fit its labels', as
   await assert.rejects(runTraining('finetune', cfg('bad1', { costlyClass: 'urgent' }), { backend: cpu, progress: false }), /task.costlyClass 'urgent' is not one of the labels/);
   await assert.rejects(runTraining('finetune', cfg('bad2', { loss: 'focal', focalAlpha: [1, 1] }), { backend: cpu, progress: false }), /task.focalAlpha has 2 values but there are 3 labels/);
 });
+
+test('pooled embeddings through the identity-classifier copy reproduce the model: logits = W·pooled + b', async () => {
+  const { pooledEmbeddings } = await import('../src/train/embed_resample.js');
+  const { ParamStore, paramSpecs, initParams, makeConfig } = await import('../src/model/index.js');
+  const { WordPieceTokenizer } = await import('../src/tokenizer/index.js');
+  const { Collator, loadRows, tokenizeRows } = await import('../src/train/data.js');
+  const tok = WordPieceTokenizer.fromVocabFile(vocabFile, { lowercase: true, modelMaxLength: 16 });
+  const config = makeConfig({ numLayers: 1, hiddenSize: 16, numHeads: 2, intermediateSize: 32 }, tok.vocabSize, { maxPositions: 16, hiddenDropout: 0, attentionDropout: 0 });
+  for (const pooling of ['cls', 'mean'] as const) {
+    const heads = [{ kind: 'seq_cls' as const, numLabels: 3, pooling }];
+    const store = new ParamStore(paramSpecs(config, heads, null));
+    initParams(store, 5, 0.2);
+    const ex = tokenizeRows(loadRows(devFile, 'dev', 'seq_cls', 12), tok, 'seq_cls', LABELS, 16, { source: 'dev' });
+    const collator = new Collator(tok, 'seq_cls', 0.15);
+    const X = await pooledEmbeddings(cpu, config, heads[0]!, store, null, collator, ex, 8, 16);
+    assert.equal(X.length, ex.length);
+    const model = await cpu({ config, heads, store, lora: null, loss: {}, maxBatch: 12, maxLength: 16 });
+    model.load();
+    const logits = (await model.predict(collator.collate(ex, 0))).logits;
+    const w = store.range('classifier.weight'), b = store.range('classifier.bias');
+    X.forEach((x, n) => {
+      for (let l = 0; l < 3; l++) {
+        let z = store.data[b.offset + l]!;
+        for (let h = 0; h < 16; h++) z += store.data[w.offset + l * 16 + h]! * x[h]!;
+        assert.ok(Math.abs(z - logits[n * 3 + l]!) < 1e-5, `${pooling} row ${n} label ${l}: ${z} vs ${logits[n * 3 + l]}`);
+      }
+    });
+  }
+});
+
+test('the softmax head trained on embeddings lowers its loss from the given start and is deterministic', async () => {
+  const { trainSoftmaxHead } = await import('../src/train/embed_resample.js');
+  const X = [[1, 0], [0.9, 0.2], [0, 1], [0.1, 0.8], [-1, -1], [-0.8, -1.2]];
+  const y = [0, 0, 1, 1, 2, 2];
+  const a = trainSoftmaxHead(X, y, new Float64Array(6), new Float64Array(3), 3, 200, 0.05);
+  assert.ok(Math.abs(a.lossBefore - Math.log(3)) < 1e-12, 'zero weights: loss log 3');
+  assert.ok(a.lossAfter < 0.1, `loss after ${a.lossAfter}`);
+  assert.deepEqual(trainSoftmaxHead(X, y, new Float64Array(6), new Float64Array(3), 3, 200, 0.05), a);
+  const zero = trainSoftmaxHead(X, y, a.W, a.b, 3, 1, 1e-12);
+  assert.ok(Math.abs(zero.lossBefore - a.lossAfter) < 1e-12, 'the returned weights are the ones scored');
+});
+
+test('SMOTE and Tomek links on pooled embeddings: counts as configured, the classifier retrained, recorded in metrics.json', async () => {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (l: string) => lines.push(String(l));
+  try {
+    await runTraining('finetune', cfg('smote', { costlyClass: 'high', decision: 'min_cost' }, { embedResample: 'smote', smoteK: 3, embedHeadSteps: 50 }), { backend: cpu, progress: true });
+    await runTraining('finetune', cfg('tomek', { costlyClass: 'high' }, { embedResample: 'tomek', embedHeadSteps: 50 }), { backend: cpu, progress: true });
+  } finally {
+    console.log = log;
+  }
+  const counts = LABELS.map((l) => rows(80, 1).filter((r) => (r as { label: string }).label === l).length);
+  const s = metricsOf('smote').embedResample;
+  assert.equal(s.method, 'smote');
+  assert.deepEqual(s.before, counts);
+  assert.deepEqual(s.after, [counts[2], counts[1], counts[2]], "'high' grows to the largest class (ratio 1)");
+  assert.equal(s.k, 3);
+  assert.ok(s.headLossAfter < s.headLossBefore);
+  const t = metricsOf('tomek').embedResample;
+  assert.equal(t.after[0], counts[0], 'Tomek cleaning never drops the costly class');
+  assert.ok(t.after[1] <= counts[1] && t.after[2] <= counts[2]);
+  assert.match(lines.join('\n'), /data.embedResample smote on pooled embeddings: high \d+→\d+, low \d+→\d+, medium \d+→\d+; classifier retrained \(50 Adam steps, lr 0.01\)/);
+  // the checkpoint holds the retrained classifier: the final test scores come from it
+  assert.equal(typeof metricsOf('smote').test.expected_cost, 'number');
+  const sets = (...x: string[]) => () => loadTrainConfig('finetune', { sets: ['outputDir=/nonexistent/x', 'data.dataset=changelog_urgency', ...x] });
+  assert.throws(sets('data.embedResample=smote'), /'data.embedResample' needs task.costlyClass/);
+  assert.throws(sets('task.costlyClass=high', 'data.embedResample=smote', 'data.resample=oversample'), /two resamplings of one split; choose one/);
+});

@@ -3,7 +3,8 @@
 // usual remedies lowers the expected cost of the decisions?
 //   training:  ce (baseline), weighted_ce with inverse / square-root-inverse class frequencies,
 //              focal loss (γ 2, α per class), random oversampling of `high`, random
-//              undersampling of the other classes;
+//              undersampling of the other classes, SMOTE and Tomek-link cleaning on the encoder's
+//              pooled embeddings (the classifier retrained on the resampled embeddings);
 //   deciding:  argmax, `threshold` (the threshold on p(high) of lowest dev cost, or `recallNN`:
 //              the highest threshold with dev recall ≥ NN %), `min_cost` (Bayes decision under the
 //              cost matrix).
@@ -45,6 +46,9 @@ const TRAININGS: Training[] = [
   { name: 'focal', params: { loss: 'focal', gamma: 2, alpha_high: 0.75, alpha_other: 0.25, resample: 'none' }, set: { 'task.loss': 'focal', 'task.focalGamma': 2, 'task.focalAlpha': FOCAL_ALPHA } },
   { name: 'oversample', params: { loss: 'ce', resample: 'oversample', resample_ratio: 1 }, set: { 'task.loss': 'ce', 'data.resample': 'oversample', 'data.resampleRatio': 1 } },
   { name: 'undersample', params: { loss: 'ce', resample: 'undersample', resample_ratio: 1 }, set: { 'task.loss': 'ce', 'data.resample': 'undersample', 'data.resampleRatio': 1 } },
+  // After the CE fine-tune: resample the pooled embeddings, retrain the classifier on them.
+  { name: 'smote_embed', params: { loss: 'ce', resample: 'smote_embed', resample_ratio: 1, smote_k: 5 }, set: { 'task.loss': 'ce', 'data.embedResample': 'smote', 'data.resampleRatio': 1, 'data.smoteK': 5 } },
+  { name: 'tomek_embed', params: { loss: 'ce', resample: 'tomek_embed' }, set: { 'task.loss': 'ce', 'data.embedResample': 'tomek' } },
 ];
 
 interface Decision {
@@ -76,11 +80,11 @@ export const costly: Suite = {
   presets: {
     // Whole dev / test splits (21 `high` rows each): 300 rows would hold only a handful.
     quick: {
-      variants: ['ce', 'ce.threshold', 'ce.min_cost', 'weighted_ce_inverse', 'weighted_ce_sqrt_inverse', 'focal', 'oversample', 'undersample'],
+      variants: ['ce', 'ce.threshold', 'ce.min_cost', 'weighted_ce_inverse', 'weighted_ce_sqrt_inverse', 'focal', 'oversample', 'undersample', 'smote_embed', 'tomek_embed'],
       finetune: { maxEvalRows: 0 },
     },
-    // The first 96 training rows hold one `high`, the first 160 dev / test rows two / four.
-    micro: { variants: ['ce', 'ce.threshold', 'oversample.min_cost'], finetune: { maxTrainRows: 96, maxEvalRows: 160 } },
+    // The first 230 training rows hold two `high` (SMOTE's least), the first 160 dev / test rows two / four.
+    micro: { variants: ['ce', 'ce.threshold', 'smote_embed.min_cost'], finetune: { maxTrainRows: 230, maxEvalRows: 160 } },
   },
   costMatrix: { labels: [...LABELS], costlyClass: COSTLY_CLASS, matrix: COST_MATRIX },
 };

@@ -88,6 +88,13 @@ export interface TrainRunConfig {
     resample: 'none' | 'oversample' | 'undersample';
     /** oversample: the costly class grows to ratio × the largest other class; undersample: every other class shrinks to count(costly) / ratio. */
     resampleRatio: number;
+    /** After fine-tuning: SMOTE or Tomek-link cleaning on the pooled embeddings, then the classifier retrained on them (train/embed_resample.ts). */
+    embedResample: 'none' | 'smote' | 'tomek';
+    /** SMOTE: minority neighbours (imbalanced-learn's k_neighbors). */
+    smoteK: number;
+    /** Adam steps and learning rate of the classifier retrained on the resampled embeddings. */
+    embedHeadSteps: number;
+    embedHeadLr: number;
   };
   task: {
     kind: TaskKind;
@@ -222,6 +229,10 @@ export const TRAIN_SCHEMA = {
       generalRatio: num({ minimum: 0, maximum: 1, default: 0 }),
       resample: { enum: ['none', 'oversample', 'undersample'], default: 'none' },
       resampleRatio: num({ exclusiveMinimum: 0, maximum: 100, default: 1 }),
+      embedResample: { enum: ['none', 'smote', 'tomek'], default: 'none' },
+      smoteK: int({ minimum: 1, default: 5 }),
+      embedHeadSteps: int({ minimum: 1, default: 300 }),
+      embedHeadLr: num({ exclusiveMinimum: 0, default: 1e-2 }),
     }),
     task: obj({
       kind: { enum: ['mlm', 'seq_cls', 'token_cls', 'embedding'], default: 'seq_cls' },

@@ -33,6 +33,7 @@ import { deriveSeed, permutation } from './rng.js';
 import { loadRows, tokenizeRows, maskSeed, type Example } from './data.js';
 import { evaluateExamples, majorityBaseline, NonFiniteError, type EvalResult } from './evaluate.js';
 import { finalCostlyMetrics } from './costly.js';
+import { embedResampleStage, type EmbedResampleReport } from './embed_resample.js';
 import type { MicroBatch, TrainBackend } from './backend.js';
 import { ProgressPrinter } from './progress.js';
 import { setUpRun, type RunSetup, type TrainCommand } from './run_setup.js';
@@ -262,8 +263,9 @@ class TrainingSession {
       if (this.stoppedEarly) break;
     }
     progress.stop();
+    const embedResample = await this.embedResample();
     await this.saveCheckpoint();
-    return this.finish();
+    return this.finish(embedResample);
   }
 
   /** Resume: weights, moments, samplers, early stopping and counters from the run's checkpoint. Otherwise upload the initial weights. */
@@ -454,8 +456,19 @@ class TrainingSession {
     this.lastSavedStep = st.step;
   }
 
+  /** data.embedResample: SMOTE / Tomek links on the pooled training embeddings, the classifier retrained on them (embed_resample.ts). */
+  private async embedResample(): Promise<EmbedResampleReport | null> {
+    const { c, model, data, schedule, progress } = this.s;
+    return embedResampleStage(this.backend, {
+      method: c.data.embedResample, factory: this.opts.backend, config: model.config, heads: model.heads, store: model.store, lora: model.lora,
+      collator: data.collator, trainEx: data.trainEx, labels: model.labels, costlyClass: c.task.costlyClass, ratio: c.data.resampleRatio,
+      smoteK: c.data.smoteK, steps: c.data.embedHeadSteps, lr: c.data.embedHeadLr, seed: c.seeds.data, batchSize: schedule.B, maxLength: c.data.maxLength,
+      log: (l) => progress.line(l),
+    });
+  }
+
   /** Final dev / test metrics, metrics.json and the closing log line. */
-  private async finish(): Promise<TrainResult> {
+  private async finish(embedResample: EmbedResampleReport | null = null): Promise<TrainResult> {
     const { command, c, task, progress, model, data, schedule } = this.s;
     const st = this.state;
     const devR = data.devEx.length ? await this.evaluateFull(data.devEx) : null;
@@ -483,6 +496,7 @@ class TrainingSession {
       main_score: (test ?? dev)?.main_score ?? null,
       mainMetric: this.s.costly ? 'expected_cost' : undefined,
       costly: fin?.details ?? null,
+      embedResample,
       majorityBaseline: task === 'seq_cls' ? { dev: majorityBaseline(data.devEx), test: majorityBaseline(data.testEx) } : null,
       tokens: st.tokens,
       wallTimeS: this.elapsed(),
