@@ -11,8 +11,12 @@
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootstrapCi, meanStd, pairedBootstrap, permutationTest } from '@tunebench/eval';
-import { readRecord, RecordError, type RunRecord } from './record.js';
+import { readRecord, RecordError, type CostlyDetails, type RunRecord } from './record.js';
 import { SUITES } from './suites/index.js';
+
+/** Main metrics where a lower value is better (costs, losses); every other main metric is higher-is-better. */
+export const LOWER_IS_BETTER: ReadonlySet<string> = new Set(['expected_cost', 'loss', 'perplexity']);
+export const higherIsBetter = (metric: string): boolean => !LOWER_IS_BETTER.has(metric);
 
 export interface Aggregate {
   suite: string;
@@ -20,6 +24,10 @@ export interface Aggregate {
   strategy: string;
   params: RunRecord['params'];
   mainMetric: string;
+  /** Direction of mainMetric: rows are ordered best first, and "best" / "better" follow it. */
+  higherIsBetter: boolean;
+  /** 1 = best mean in its (suite, dataset) group (ties share a rank). */
+  rank: number;
   isBaseline: boolean;
   seeds: number[];
   scores: number[];
@@ -34,10 +42,16 @@ export interface Aggregate {
   tokens: number;
   wallTimeS: number;
   tokensPerSecond: number;
-  /** Against the suite's baseline on the shared seeds (null for the baseline or < 2 shared seeds). */
-  vsBaseline: { delta: number; lo: number; hi: number; pBootstrap: number; pPermutation: number; seeds: number } | null;
+  /**
+   * Against the suite's baseline on the shared seeds (null for the baseline or < 2 shared seeds).
+   * delta = mean(row − baseline) in the metric's own units, whatever its direction: for a
+   * lower-is-better metric a negative delta is an improvement (`better` says which it is).
+   */
+  vsBaseline: { delta: number; lo: number; hi: number; pBootstrap: number; pPermutation: number; seeds: number; better: boolean | null } | null;
   /** Mean learning curve over seeds (steps present in every seed). */
   curve: { step: number; loss?: number; dev_main_score?: number }[];
+  /** Costly-class runs: the cost matrix, decision and curves of the lowest seed's run (record.costly). */
+  costly: { seed: number; details: CostlyDetails } | null;
   manifestHash: string;
   preset: string;
   split: string;
@@ -93,6 +107,8 @@ export function aggregate(records: RunRecord[], opts: { resamples?: number } = {
     groups.set(key, g);
   }
   const rows: Aggregate[] = [];
+  // Suites whose records say main_score ranks ascending (suite files with lowerIsBetter).
+  const lowerSuites = new Set(records.filter((r) => r.lowerIsBetter).map((r) => r.suite));
   for (const g of groups.values()) {
     g.sort((a, b) => a.seed - b.seed);
     const first = g[0]!;
@@ -101,6 +117,8 @@ export function aggregate(records: RunRecord[], opts: { resamples?: number } = {
     const scores = g.map((r) => r.metrics.main_score);
     const ms = meanStd(scores);
     const ci = g.length >= 2 ? bootstrapCi(scores, { resamples, seed: 0 }) : null;
+    const mainMetrics = new Set(g.map((r) => r.mainMetric));
+    if (mainMetrics.size > 1) throw new RecordError(`${first.suite}/${first.dataset}/${first.strategy}: records disagree on the main metric (${[...mainMetrics].join(', ')})`);
     const metricNames = Object.keys(first.metrics).filter((k) => g.every((r) => typeof r.metrics[k] === 'number'));
     const metrics: Record<string, number> = {};
     for (const k of metricNames) metrics[k] = mean(g.map((r) => r.metrics[k] as number));
@@ -111,6 +129,10 @@ export function aggregate(records: RunRecord[], opts: { resamples?: number } = {
       strategy: first.strategy,
       params: first.params,
       mainMetric: first.mainMetric,
+      // A suite file says its direction (record.lowerIsBetter); otherwise the main metric does
+      // (expected_cost ranks ascending).
+      higherIsBetter: !lowerSuites.has(first.suite) && higherIsBetter(first.mainMetric),
+      rank: 0,
       // A suite file's records carry their baseline (the suite is not in SUITES).
       isBaseline: (suite?.baseline ?? first.suiteFile?.baseline) === first.strategy,
       seeds: g.map((r) => r.seed),
@@ -127,6 +149,7 @@ export function aggregate(records: RunRecord[], opts: { resamples?: number } = {
       tokensPerSecond: mean(g.map((r) => r.tokensPerSecond)),
       vsBaseline: null,
       curve: meanCurve(g),
+      costly: g.find((r) => r.costly) ? { seed: g.find((r) => r.costly)!.seed, details: g.find((r) => r.costly)!.costly! } : null,
       manifestHash: first.manifestHash,
       preset: first.preset,
       split: first.split,
@@ -146,12 +169,18 @@ export function aggregate(records: RunRecord[], opts: { resamples?: number } = {
     const pb = pairedBootstrap(a, b, { resamples, seed: 0 });
     // Exact sign-flip test when 2^n is small; otherwise the Monte-Carlo approximate randomisation.
     const pp = shared.length <= 12 ? exactSignFlip(a, b) : permutationTest(a, b, { resamples: 10000, seed: 0 }).pValue;
-    row.vsBaseline = { delta: pb.delta, lo: pb.lo, hi: pb.hi, pBootstrap: pb.pValue, pPermutation: pp, seeds: shared.length };
+    const better = pb.delta === 0 ? null : (pb.delta > 0) === row.higherIsBetter;
+    row.vsBaseline = { delta: pb.delta, lo: pb.lo, hi: pb.hi, pBootstrap: pb.pValue, pPermutation: pp, seeds: shared.length, better };
+  }
+  // One direction per (suite, dataset): a board cannot rank costs against accuracies.
+  for (const row of rows) {
+    const peers = rows.filter((r) => r.suite === row.suite && r.dataset === row.dataset);
+    const other = peers.find((r) => r.higherIsBetter !== row.higherIsBetter);
+    if (other) throw new RecordError(`${row.suite}/${row.dataset}: main metrics of opposite directions in one leaderboard (${row.strategy}: ${row.mainMetric}, ${other.strategy}: ${other.mainMetric})`);
+    row.rank = 1 + peers.filter((r) => (row.higherIsBetter ? r.mean > row.mean : r.mean < row.mean)).length;
   }
   const order = Object.keys(SUITES);
-  const lower = new Set(records.filter((r) => r.lowerIsBetter).map((r) => r.suite));
-  const better = (x: Aggregate, y: Aggregate) => (lower.has(x.suite) ? x.mean - y.mean : y.mean - x.mean);
-  rows.sort((x, y) => (order.indexOf(x.suite) - order.indexOf(y.suite)) || x.dataset.localeCompare(y.dataset) || better(x, y) || x.strategy.localeCompare(y.strategy));
+  rows.sort((x, y) => (order.indexOf(x.suite) - order.indexOf(y.suite)) || x.dataset.localeCompare(y.dataset) || (x.higherIsBetter ? y.mean - x.mean : x.mean - y.mean) || x.strategy.localeCompare(y.strategy));
   return rows;
 }
 
@@ -169,7 +198,11 @@ export function exactSignFlip(a: number[], b: number[]): number {
   return extreme / (1 << n);
 }
 
-/** The Pareto front of (cost, score): rows no other row beats on both (lower cost, higher score). */
-export function paretoFront<T>(items: T[], cost: (t: T) => number, score: (t: T) => number): T[] {
-  return items.filter((a) => !items.some((b) => b !== a && cost(b) <= cost(a) && score(b) >= score(a) && (cost(b) < cost(a) || score(b) > score(a))));
+/**
+ * The Pareto front of (cost, score): rows no other row beats on both (lower cost, better score).
+ * `higherIsBetter` false: a lower score is better (expected cost as the main score).
+ */
+export function paretoFront<T>(items: T[], cost: (t: T) => number, score: (t: T) => number, higherIsBetter = true): T[] {
+  const s = higherIsBetter ? score : (t: T) => -score(t);
+  return items.filter((a) => !items.some((b) => b !== a && cost(b) <= cost(a) && s(b) >= s(a) && (cost(b) < cost(a) || s(b) > s(a))));
 }

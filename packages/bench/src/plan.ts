@@ -362,6 +362,6 @@ function flatten(o: Record<string, unknown>, prefix = '', out: Record<string, un
   }
   return out;
 }
-const WHOLE_VALUES = new Set(['model.shape', 'lora', 'ewc', 'training.earlyStopping', 'seeds']);
+const WHOLE_VALUES = new Set(['model.shape', 'lora', 'ewc', 'training.earlyStopping', 'seeds', 'task.costMatrix']);
 
 export const repoRoot = resolve(new URL('../../..', import.meta.url).pathname);

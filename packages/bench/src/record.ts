@@ -77,6 +77,22 @@ export interface RunRecord {
   suiteFile?: { file: string; sha256: string; baseline: string };
   /** main_score ranks ascending (the suite says so). */
   lowerIsBetter?: boolean;
+  /** Costly-class runs (task.costlyClass): cost matrix, decision rule and the curves of the report (test split). */
+  costly?: CostlyDetails;
+}
+
+/** The trainer's metrics.json `costly` block (packages/trainer/src/train/costly.ts). */
+export interface CostlyDetails {
+  costlyClass: string;
+  labels: string[];
+  costMatrix: number[][];
+  decision: 'argmax' | 'threshold' | 'min_cost';
+  targetRecall: number | null;
+  threshold: number | null;
+  split: 'test' | 'dev';
+  confusion: number[][];
+  prCurve: { precision: number[]; recall: number[] };
+  costCurve: { threshold: number[]; cost: number[] };
 }
 
 const num = { type: 'number' };
@@ -176,6 +192,23 @@ export const RECORD_SCHEMA = {
       properties: { file: { type: 'string' }, sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' }, baseline: { type: 'string' } },
     },
     lowerIsBetter: { type: 'boolean' },
+    costly: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['costlyClass', 'labels', 'costMatrix', 'decision', 'targetRecall', 'threshold', 'split', 'confusion', 'prCurve', 'costCurve'],
+      properties: {
+        costlyClass: { type: 'string' },
+        labels: { type: 'array', items: { type: 'string' } },
+        costMatrix: { type: 'array', items: { type: 'array', items: num } },
+        decision: { enum: ['argmax', 'threshold', 'min_cost'] },
+        targetRecall: nullableNum,
+        threshold: nullableNum,
+        split: { enum: ['test', 'dev'] },
+        confusion: { type: 'array', items: { type: 'array', items: { type: 'integer', minimum: 0 } } },
+        prCurve: { type: 'object', additionalProperties: false, required: ['precision', 'recall'], properties: { precision: { type: 'array', items: num }, recall: { type: 'array', items: num } } },
+        costCurve: { type: 'object', additionalProperties: false, required: ['threshold', 'cost'], properties: { threshold: { type: 'array', items: num }, cost: { type: 'array', items: num } } },
+      },
+    },
   },
 } as const;
 

@@ -23,7 +23,7 @@ import { INIT_BASE, INIT_PRETRAINED, applyOverrides, manifestHash, datasetDirMan
 import { acquireSweepLock } from './sweep_lock.js';
 import { PhaseCache, checkpointSha256, initIdentity, phaseKeyMaterial } from './phase_cache.js';
 import { SUITES } from './suites/index.js';
-import { RECORD_SCHEMA_VERSION, STRATEGY_BENCHMARK, checkRecord, readRecord, type CurvePoint, type PhaseResult, type RunRecord } from './record.js';
+import { RECORD_SCHEMA_VERSION, STRATEGY_BENCHMARK, checkRecord, readRecord, type CostlyDetails, type CurvePoint, type PhaseResult, type RunRecord } from './record.js';
 
 export interface Shard {
   index: number;
@@ -292,7 +292,9 @@ export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string,
     manifestHash: run.datasetDir ? datasetDirManifestHash(run.datasetDir) : manifestHash(run.dataset),
     split: test ? 'test' : 'dev',
     seed: run.seed,
-    mainMetric: run.mainMetric ?? MAIN_METRIC[String(ft.task)] ?? 'main_score',
+    // A suite file's main metric first; else a costly-class run names its own (expected_cost,
+    // lower is better); else the task's.
+    mainMetric: run.mainMetric ?? (typeof ft.mainMetric === 'string' ? ft.mainMetric : undefined) ?? MAIN_METRIC[String(ft.task)] ?? 'main_score',
     metrics,
     trainableParams: ftPhase.trainableParams,
     totalParams: Math.max(1, ftPhase.totalParams),
@@ -311,6 +313,7 @@ export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string,
   if (run.datasetDir) rec.datasetFiles = datasetFilesOf(run.datasetDir);
   if (run.suiteFile) rec.suiteFile = run.suiteFile;
   if (run.lowerIsBetter) rec.lowerIsBetter = true;
+  if (ft.costly) rec.costly = ft.costly as CostlyDetails;
   return checkRecord(rec, `record of ${run.runId}`);
 }
 

@@ -88,12 +88,13 @@ test('micro preset end to end: freezing + domain on the real trainer, records, l
   rmSync(out, { recursive: true, force: true });
 });
 
-test('micro preset end to end: masking and sensitivity suites (one seed)', async () => {
+test('micro preset end to end: masking, sensitivity and costly suites (one seed)', async () => {
   const out = mkdtempSync(join(tmpdir(), 'tunebench-e2e2-'));
-  const r = run(['bench', 'run', 'masking', 'sensitivity', '--preset', 'micro', '--out', out, '--seeds', '0']);
+  const r = run(['bench', 'run', 'masking', 'sensitivity', 'costly', '--preset', 'micro', '--out', out, '--seeds', '0']);
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /One seed per run/);
-  const recs = loadRecords(join(out, 'records'));
+  const all = loadRecords(join(out, 'records'));
+  const recs = all.filter((x) => x.suite !== 'costly');
   assert.deepEqual(recs.map((x) => x.runId).sort(), [
     'masking/email/rate15_random/seed0', 'masking/email/rate25_random/seed0',
     'sensitivity/email/ft_lr_1e-4/seed0', 'sensitivity/email/ft_lr_3e-4/seed0', 'sensitivity/email/pt_lr_1e-4/seed0',
@@ -109,6 +110,35 @@ test('micro preset end to end: masking and sensitivity suites (one seed)', async
     const curve = html.plots.find((p) => /vs lr, one curve per stage/.test(p.label));
     assert.ok(curve, 'the sensitivity section has a score-vs-learning-rate plot');
     assert.equal(curve!.marks, 3);
+  }
+  // costly: expected cost per example, lower is better
+  assert.match(r.stdout, /## Costly class: expected cost on changelog urgency — changelog_urgency \(expected_cost, lower is better\)/);
+  assert.match(r.stdout, /\| high \| 0 \| 10 \| 10 \|/, 'the cost matrix is printed');
+  const costlyRecs = all.filter((x) => x.suite === 'costly');
+  assert.deepEqual(costlyRecs.map((x) => x.strategy).sort(), ['ce', 'ce.threshold', 'smote_embed.min_cost']);
+  for (const rec of costlyRecs) {
+    assert.equal(rec.mainMetric, 'expected_cost');
+    assert.equal(rec.metrics.main_score, rec.metrics.expected_cost);
+    assert.ok(rec.metrics.main_score >= 0 && rec.metrics.main_score <= 10);
+    for (const k of ['costly_recall', 'costly_precision', 'costly_pr_auc', 'costly_roc_auc', 'macro_f1', 'cm_high_high']) assert.equal(typeof rec.metrics[k], 'number', `${rec.strategy} ${k}`);
+    assert.deepEqual(rec.costly?.costMatrix, [[0, 10, 10], [1, 0, 1], [1, 1, 0]]);
+    assert.equal(rec.costly?.decision, rec.params.decision);
+    assert.equal(rec.costly?.confusion.flat().reduce((a, b) => a + b, 0), 160);
+  }
+  assert.equal(typeof costlyRecs.find((x) => x.strategy === 'ce.threshold')!.metrics.decision_threshold, 'number');
+  const smoteCfg = costlyRecs.find((x) => x.strategy === 'smote_embed.min_cost')!.phases[0]!.config as { data: { embedResample: string } };
+  assert.equal(smoteCfg.data.embedResample, 'smote');
+  assert.match(readFileSync(join(out, 'runs', 'costly', 'changelog_urgency', 'smote_embed.min_cost', 'seed0', 'finetune.stdout.log'), 'utf8'), /data.embedResample smote on pooled embeddings: high 2→\d+/);
+  const rows = aggregate(costlyRecs, { resamples: 100 });
+  for (let i = 1; i < rows.length; i++) assert.ok(rows[i - 1]!.mean <= rows[i]!.mean, 'lowest cost first');
+  if (chromium) {
+    const report = await renderReport(join(out, 'leaderboard', 'report.html'), chromium);
+    assert.deepEqual(report.tables.map((t) => t.rows), [2, 3, 3]); // masking, sensitivity, costly
+    for (const title of ['precision-recall curve of', 'expected cost vs threshold']) {
+      const p = report.plots.find((x) => x.label.includes(title));
+      assert.ok(p && p.marks > 0, title);
+    }
+    for (const p of report.plots) assert.equal(p.visibleMarks, p.marks, p.label);
   }
   rmSync(out, { recursive: true, force: true });
 });
@@ -159,7 +189,7 @@ test('micro preset end to end: the fewshot suite (frozen_lr and setfit vs full a
 test('bad input on the command line is a clear error', () => {
   const r1 = run(['bench', 'run', 'nosuchsuite', '--preset', 'micro']);
   assert.equal(r1.status, 1);
-  assert.match(r1.stderr, /tunebench: unknown suite 'nosuchsuite' \(known: freezing, domain, masking, sensitivity, ner, zh_vocab, fewshot\)/);
+  assert.match(r1.stderr, /tunebench: unknown suite 'nosuchsuite' \(known: freezing, domain, masking, sensitivity, ner, zh_vocab, fewshot, costly\)/);
   const r2 = run(['bench', 'run', 'freezing', '--preset', 'micro', '--strategy', 'top_99']);
   assert.match(r2.stderr, /unknown strategy 'top_99'/);
   const r3 = run(['bench', 'run', '--preset', 'huge']);

@@ -118,7 +118,7 @@ test('CSV long / wide, Markdown and MTEB-like JSON from an output directory', ()
   assert.equal(longCsv(recs), readFileSync(rep.files.longCsv, 'utf8'));
   assert.equal(wideCsv(rep.rows), readFileSync(rep.files.wideCsv, 'utf8'));
   const md = readFileSync(rep.files.markdown, 'utf8');
-  assert.match(md, /\| full \(baseline\) \| 0\.8000 ± 0\.0200 \|/);
+  assert.match(md, /\| full \(baseline\) \| 0\.8000 ± 0\.0200 ★ best \|/);
   assert.match(md, /\| head_only \| 0\.7000 ± 0\.0100 \| .* \| -0\.1000 \[/);
   const json = JSON.parse(readFileSync(rep.files.json, 'utf8'));
   const h = json.results.find((x: { model_name: string }) => x.model_name === 'freezing/head_only');

@@ -119,7 +119,7 @@ test('the key ignores output paths, run ids, key order and values equal to the d
   assert.deepEqual(initIdentity('$base', { baseSha256: () => 'x'.repeat(64), pretrainKey: null }), { checkpointSha256: 'x'.repeat(64) });
 });
 
-test('the quick preset shares four phases between its suites (127 phases, 123 keys; ner adds 4 and fewshot 72 unshared phases)', () => {
+test('the quick preset shares four phases between its suites (137 phases, 133 keys; ner adds 4, fewshot 72 and costly 10 unshared phases)', () => {
   const base = tmp();
   writeFileSync(join(base, 'config.json'), JSON.stringify({ vocab_size: 100 }));
   const p = planSweep(PRESETS.quick, { baseDir: base });
@@ -139,11 +139,13 @@ test('the quick preset shares four phases between its suites (127 phases, 123 ke
     'domain/email/b_continued/seed0 finetune = masking/email/rate15_random/seed0 finetune',
     'domain/email/b_continued/seed0 pretrain = masking/email/rate15_random/seed0 pretrain',
   ]);
-  // 55 trainer phases of the trainer suites + 72 fewshot phases (9 strategies × k 8, 32 ×
-  // 2 datasets × 2 seeds), none of which shares a key
-  assert.equal(p.runs.filter((r) => r.suite !== 'fewshot').reduce((s, r) => s + r.phases.length, 0), 55);
+  // 65 trainer phases of the trainer suites (costly's 10 quick fine-tunes among them, none
+  // shared) + 72 fewshot phases (9 strategies × k 8, 32 × 2 datasets × 2 seeds), none of which
+  // shares a key
+  assert.equal(p.runs.filter((r) => r.suite !== 'fewshot').reduce((s, r) => s + r.phases.length, 0), 65);
+  assert.equal(p.runs.filter((r) => r.suite === 'costly').reduce((s, r) => s + r.phases.length, 0), 10);
   assert.equal(p.runs.filter((r) => r.suite === 'fewshot').reduce((s, r) => s + r.phases.length, 0), 72);
-  assert.equal(byKey.size, 51 + 72);
+  assert.equal(byKey.size, 51 + 10 + 72);
   rmSync(base, { recursive: true, force: true });
 });
 
@@ -155,7 +157,7 @@ test('every string-valued trainer config key is either a hashed input or known n
     if (types.includes('string')) strings.push(path);
   };
   walk(TRAIN_SCHEMA as never, '');
-  const notFiles = ['$schema', 'outputDir', 'model.init', 'training.earlyStopping.metric'];
+  const notFiles = ['$schema', 'outputDir', 'model.init', 'training.earlyStopping.metric', 'task.costlyClass'];
   assert.deepEqual(strings.filter((k) => !notFiles.includes(k)).sort(), [...INPUT_KEYS].sort(), 'a new key that names a file must be hashed by the phase cache (INPUT_KEYS)');
 });
 

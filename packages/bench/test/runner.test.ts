@@ -128,7 +128,7 @@ test('shards partition the runs (property) and merged shards equal one sweep', a
 });
 
 test('bad selections are clear errors before anything runs', () => {
-  assert.throws(() => planSweep(PRESETS.micro, { suites: ['nope'] }), /unknown suite 'nope' \(known: freezing, domain, masking, sensitivity, ner, zh_vocab, fewshot\)/);
+  assert.throws(() => planSweep(PRESETS.micro, { suites: ['nope'] }), /unknown suite 'nope' \(known: freezing, domain, masking, sensitivity, ner, zh_vocab, fewshot, costly\)/);
   assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], strategies: ['top_99'] }), /unknown strategy 'top_99'/);
   assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], datasets: ['imdb'] }), /unknown dataset 'imdb'/);
   assert.throws(() => planSweep(PRESETS.quick, { suites: ['freezing'] }), /no base model directory was given/);
@@ -143,7 +143,7 @@ test('every preset plans every suite: valid trainer configs, the preset\'s sizes
   assert.deepEqual(Object.keys(plans).sort(), ['full', 'micro', 'quick']);
   for (const [name, p] of Object.entries(plans)) {
     const preset = PRESETS[name as keyof typeof PRESETS];
-    assert.deepEqual([...new Set(p.runs.map((r) => r.suite))].sort(), ['domain', 'fewshot', 'freezing', 'masking', 'ner', 'sensitivity', 'zh_vocab'], name);
+    assert.deepEqual([...new Set(p.runs.map((r) => r.suite))].sort(), ['costly', 'domain', 'fewshot', 'freezing', 'masking', 'ner', 'sensitivity', 'zh_vocab'], name);
     // Left-out variants say why (e.g. a masking unit the trainer's config cannot express yet).
     for (const s of p.skipped) assert.match(s.reason, /phase: /);
     assert.equal(new Set(p.runs.map((r) => r.runId)).size, p.runs.length, `${name}: run ids are unique`);
@@ -185,8 +185,11 @@ test('every preset plans every suite: valid trainer configs, the preset\'s sizes
       for (const ph of r.phases) {
         const c = ph.config as { seeds: unknown; training: Record<string, unknown>; data: Record<string, unknown>; model: { init: unknown } };
         assert.deepEqual(c.seeds, { init: r.seed, data: r.seed, dropout: r.seed }, `${r.runId} ${ph.name}`);
-        // Sizes come from the preset unless the variant sets them (the sensitivity sweeps).
-        const sizes = preset[ph.name as 'pretrain' | 'finetune' | 'probe'];
+        // Sizes come from the preset unless the suite's preset entry (the costly suite's eval
+        // rows) or the variant (the sensitivity sweeps) sets them.
+        const kind = ph.name as 'pretrain' | 'finetune' | 'probe';
+        const suiteSizes = SUITES[r.suite]!.presets?.[preset.name]?.sizes?.[kind];
+        const sizes = { ...preset[kind], ...suiteSizes };
         const set: Record<string, unknown> = (ph.name === 'pretrain' ? variant.pretrain?.set : variant.finetune) ?? {};
         for (const [key, value] of [['training.maxSteps', sizes.maxSteps], ['training.epochs', sizes.epochs], ['training.batchSize', sizes.batchSize],
           ['data.maxLength', sizes.maxLength], ['data.maxTrainRows', sizes.maxTrainRows], ['data.maxEvalRows', sizes.maxEvalRows]] as const) {
@@ -204,6 +207,35 @@ test('every preset plans every suite: valid trainer configs, the preset\'s sizes
   for (const s of strategies(plans.quick)) assert.ok(strategies(plans.full).has(s), `quick's ${s} is in full`);
   assert.ok(plans.quick.runs.length < plans.full.runs.length);
   rmSync(baseDir, { recursive: true, force: true });
+});
+
+test('the costly suite: cost matrix and decision rule in every phase config and record params; suite sizes override the preset', () => {
+  const p = planSweep(PRESETS.micro, { suites: ['costly'] });
+  assert.deepEqual(p.runs.map((r) => r.strategy), ['ce', 'ce', 'ce.threshold', 'ce.threshold', 'smote_embed.min_cost', 'smote_embed.min_cost']);
+  for (const r of p.runs) {
+    const task = (r.phases[0]!.config as { task: Record<string, unknown> }).task;
+    assert.equal(task.costlyClass, 'high');
+    assert.deepEqual(task.costMatrix, [[0, 10, 10], [1, 0, 1], [1, 1, 0]]); // labels high, low, medium
+    assert.equal(task.decision, r.params.decision);
+    assert.equal(r.params.miss_cost, 10);
+    assert.equal(r.params.false_alarm_cost, 1);
+    const data = (r.phases[0]!.config as { data: Record<string, unknown> }).data;
+    assert.equal(data.maxEvalRows, 160, 'the suite asks for more eval rows than the micro preset (a rare class)');
+    assert.equal(data.maxTrainRows, 230);
+  }
+  const o = p.runs.find((r) => r.strategy === 'smote_embed.min_cost')!;
+  assert.equal((o.phases[0]!.config as { data: { embedResample: string } }).data.embedResample, 'smote');
+  // Every variant of the full suite is a valid trainer config.
+  const base = mkdtempSync(join(tmpdir(), 'tunebench-base-'));
+  writeFileSync(join(base, 'config.json'), JSON.stringify({ vocab_size: 100 }));
+  const full = planSweep(PRESETS.full, { suites: ['costly'], baseDir: base, seeds: [0] });
+  assert.deepEqual(full.skipped, []);
+  assert.equal(full.runs.length, 32); // 8 trainings × 4 decision rules
+  const focal = full.runs.find((r) => r.strategy === 'focal')!;
+  assert.deepEqual((focal.phases[0]!.config as { task: { focalAlpha: number[] } }).task.focalAlpha, [0.75, 0.25, 0.25]);
+  const quick = planSweep(PRESETS.quick, { suites: ['costly'], baseDir: base });
+  assert.equal(quick.runs.length, 10);
+  assert.equal((quick.runs[0]!.phases[0]!.config as { data: { maxEvalRows: number } }).data.maxEvalRows, 0, 'whole dev / test splits');
 });
 
 test('variants the trainer cannot express are left out with the reason, never faked', () => {

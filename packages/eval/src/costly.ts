@@ -167,3 +167,46 @@ export function predictWithThreshold(probs: ReadonlyArray<ArrayLike<number>>, cl
   return out;
 }
 
+
+/**
+ * Expected cost per example of `predictWithThreshold(probs, cls, t)` for each threshold t.
+ * yTrue holds class indices (columns of probs and rows of the cost matrix).
+ */
+export function costByThreshold(yTrue: ArrayLike<number>, probs: ReadonlyArray<ArrayLike<number>>, cls: number, cost: ReadonlyArray<ArrayLike<number>>, thresholds: ArrayLike<number>): number[] {
+  const fn = 'costByThreshold';
+  const k = checkCostMatrix(fn, cost);
+  checkMatrix(fn, 'probs', probs, k);
+  checkSameLength(fn, 'yTrue', yTrue, 'probs', probs);
+  checkNonEmpty(fn, 'yTrue', yTrue);
+  for (let i = 0; i < yTrue.length; i++) {
+    if (!Number.isInteger(yTrue[i]) || yTrue[i] < 0 || yTrue[i] >= k) fail(fn, `yTrue[${i}] = ${yTrue[i]} is not a class index in [0, ${k})`);
+  }
+  return Array.from(thresholds, (t) => {
+    const pred = predictWithThreshold(probs, cls, t);
+    let total = 0;
+    for (let i = 0; i < pred.length; i++) total += cost[yTrue[i]][pred[i]];
+    return total / pred.length;
+  });
+}
+
+export interface CostThresholdChoice {
+  threshold: number;
+  /** Expected cost per example at that threshold on the data it was chosen on. */
+  cost: number;
+}
+
+/**
+ * The threshold on column `cls` with the lowest expected cost on this data (use dev data, then
+ * apply it to test). Candidates are the distinct probabilities of `cls` and +∞ (never predict
+ * it); on ties the highest threshold wins (the fewest alarms for the same cost).
+ */
+export function thresholdForMinCost(yTrue: ArrayLike<number>, probs: ReadonlyArray<ArrayLike<number>>, cls: number, cost: ReadonlyArray<ArrayLike<number>>): CostThresholdChoice {
+  const fn = 'thresholdForMinCost';
+  const k = checkMatrix(fn, 'probs', probs);
+  if (!Number.isInteger(cls) || cls < 0 || cls >= k) fail(fn, `'cls' = ${cls} is not a column index in [0, ${k})`);
+  const candidates = [Infinity, ...[...new Set(probs.map((r) => r[cls]))].sort((a, b) => b - a)];
+  const costs = costByThreshold(yTrue, probs, cls, cost, candidates);
+  let best = 0;
+  for (let i = 1; i < costs.length; i++) if (costs[i] < costs[best] - 1e-15) best = i;
+  return { threshold: candidates[best], cost: costs[best] };
+}

@@ -13,8 +13,8 @@ export {
 } from './ranking.js';
 export { argmax, calibration, expectedCalibrationError, type Calibration, type CalibrationBin } from './calibration.js';
 export {
-  recallOfClass, expectedCost, minimumCostDecisions, metricsAtThreshold, thresholdForRecall, predictWithThreshold,
-  type BinaryCounts, type ThresholdChoice,
+  recallOfClass, expectedCost, minimumCostDecisions, metricsAtThreshold, thresholdForRecall, predictWithThreshold, costByThreshold, thresholdForMinCost,
+  type BinaryCounts, type ThresholdChoice, type CostThresholdChoice,
 } from './costly.js';
 export { MISSED, nerConfusion, nerScores, sentenceEntities, SPURIOUS, type Entity, type NerMode, type NerScheme, type NerScores, type NerTypeScores } from './ner.js';
 export { recallAtK, mrr, ndcgAtK, rankDocuments, type Relevance } from './retrieval.js';
@@ -29,3 +29,4 @@ export { mannWhitneyU, mannWhitneyCounts, type Alternative, type MannWhitneyOpti
 export { erfc, normalSf } from './normal.js';
 export { mulberry32 } from './rng.js';
 export { toRows } from './rows.js';
+export { smote, tomekLinks, tomekClean, kNearestNeighbors, type SmoteOptions, type SmoteResult } from './resampling.js';

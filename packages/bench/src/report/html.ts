@@ -15,15 +15,64 @@ function table(rows: Aggregate[]): string {
   const head = t.head.map((h) => `<th>${esc(h)}</th>`).join('');
   const body = t.body.map((b, i) => {
     const cells = b.map((c) => `<td>${esc(c)}</td>`).join('');
-    return `<tr${rows[i]!.isBaseline ? ' class="baseline"' : ''}>${cells}</tr>`;
+    const cls = [rows[i]!.isBaseline ? 'baseline' : '', rows[i]!.rank === 1 ? 'best' : ''].filter(Boolean).join(' ');
+    return `<tr${cls ? ` class="${cls}"` : ''}>${cells}</tr>`;
   });
   return `<table class="leaderboard"><thead><tr>${head}</tr></thead><tbody>
 ${body.join('\n')}
 </tbody></table>`;
 }
 
+/** A small table: rows = true label, columns = predicted label. */
+function matrixTable(caption: string, labels: string[], m: number[][], highlight?: string): string {
+  const head = labels.map((l) => `<th>${esc(l)}</th>`).join('');
+  const body = labels.map((l, i) => {
+    const cells = m[i]!.map((v) => `<td>${esc(String(v))}</td>`).join('');
+    return `<tr${l === highlight ? ' class="costly"' : ''}><th>${esc(l)}</th>${cells}</tr>`;
+  });
+  return `<table class="matrix"><caption>${esc(caption)}</caption><thead><tr><th>true \\ predicted</th>${head}</tr></thead><tbody>
+${body.join('\n')}
+</tbody></table>`;
+}
+
+/** Costly-class sections: PR curve of the costly class and expected cost vs threshold (one line per strategy), and each strategy's confusion matrix. */
+function costlyPlots(rows: Aggregate[], colorOf: (r: Aggregate) => string): { plots: string[]; matrices: string[] } {
+  const withC = rows.filter((r) => r.costly);
+  if (!withC.length) return { plots: [], matrices: [] };
+  const cls = withC[0]!.costly!.details.costlyClass;
+  const split = withC[0]!.costly!.details.split;
+  const seedOf = (r: Aggregate) => `${r.strategy} (seed ${r.costly!.seed})`;
+  const pr: Series[] = withC.map((r) => {
+    const d = r.costly!.details;
+    return {
+      name: r.strategy, color: colorOf(r), line: true,
+      points: d.prCurve.recall.map((x, i) => ({ x, y: d.prCurve.precision[i]!, label: `${seedOf(r)}: recall ${x.toFixed(3)}, precision ${d.prCurve.precision[i]!.toFixed(3)}` })),
+    };
+  });
+  const cost: Series[] = withC.map((r) => {
+    const d = r.costly!.details;
+    return {
+      name: r.strategy, color: colorOf(r), line: true,
+      points: d.costCurve.threshold.map((x, i) => ({ x, y: d.costCurve.cost[i]!, label: `${seedOf(r)}: threshold ${x.toFixed(2)}, expected cost ${d.costCurve.cost[i]!.toFixed(4)}` })),
+    };
+  });
+  const plots = [
+    chart(pr, { title: `precision-recall curve of '${cls}' (${split}, one seed per strategy)`, xLabel: `recall of '${cls}'`, yLabel: `precision of '${cls}'` }),
+    chart(cost, { title: `expected cost vs threshold on p('${cls}') (${split})`, xLabel: `threshold on p('${cls}')`, yLabel: 'expected cost per example' }),
+  ];
+  const matrices = withC.map((r) => {
+    const d = r.costly!.details;
+    const how = d.targetRecall === null ? 'lowest cost' : `recall ≥ ${d.targetRecall}`;
+    const rule = d.decision === 'threshold' ? `threshold ${d.threshold === null ? 'never' : d.threshold.toFixed(3)} (chosen on dev, ${how})` : d.decision;
+    return matrixTable(`${r.strategy} — ${split}, seed ${r.costly!.seed}, decision: ${rule}`, d.labels, d.confusion, d.costlyClass);
+  });
+  return { plots, matrices };
+}
+
 function sectionPlots(rows: Aggregate[], metric: string): string[] {
   const plots: string[] = [];
+  // Lower-is-better main scores (expected cost): the Pareto fronts minimise the score.
+  const dir = rows[0]?.higherIsBetter ?? true;
   // One colour per strategy in every plot of the section.
   const colorOf = (r: Aggregate) => PALETTE[rows.indexOf(r) % PALETTE.length];
   const byStrategy = (f: (r: Aggregate) => number): Series[] => rows.map((r) => ({
@@ -34,11 +83,11 @@ function sectionPlots(rows: Aggregate[], metric: string): string[] {
       label: `${r.strategy}: ${r.mean.toFixed(4)} at ${f(r)}`,
     }],
   }));
-  const front = paretoFront(rows, (r) => r.trainableParams, (r) => r.mean).map((r) => ({ x: r.trainableParams, y: r.mean }));
+  const front = paretoFront(rows, (r) => r.trainableParams, (r) => r.mean, dir).map((r) => ({ x: r.trainableParams, y: r.mean }));
   plots.push(chart(byStrategy((r) => r.trainableParams), {
     title: `${metric} vs trainable parameters (Pareto front dashed)`, xLabel: 'trainable parameters', yLabel: metric, xLog: true, front,
   }));
-  const cfront = paretoFront(rows, (r) => r.tokens, (r) => r.mean).map((r) => ({ x: r.tokens, y: r.mean }));
+  const cfront = paretoFront(rows, (r) => r.tokens, (r) => r.mean, dir).map((r) => ({ x: r.tokens, y: r.mean }));
   plots.push(chart(byStrategy((r) => r.tokens), {
     title: `${metric} vs compute (training tokens, all phases)`, xLabel: 'tokens processed', yLabel: metric, xLog: true, front: cfront,
   }));
@@ -80,6 +129,7 @@ function sectionPlots(rows: Aggregate[], metric: string): string[] {
   const perSeed = rows.map((r) => ({
     name: r.strategy, values: r.scores, mean: r.mean, lo: r.ciLo, hi: r.ciHi, seeds: r.seeds, color: colorOf(r),
   }));
+  plots.push(...costlyPlots(rows, colorOf).plots);
   plots.push(dotPlot(perSeed, { title: `${metric} per seed (bar: mean, whisker: 95 % CI)`, yLabel: metric }));
   return plots;
 }
@@ -155,6 +205,10 @@ export function htmlReport(rows: Aggregate[], meta: HtmlReportMeta): string {
     const id = `${g.suite}-${g.dataset}`;
     const first = g.rows[0]!;
     const metric = first.mainMetric;
+    const lower = first.higherIsBetter ? '' : ' (lower is better)';
+    const matrices = costlyPlots(g.rows, (r) => PALETTE[g.rows.indexOf(r) % PALETTE.length]!).matrices;
+    const cm = suite?.costMatrix;
+    const costs = cm ? `<div class="costs">${matrixTable(`cost matrix (costly class '${cm.costlyClass}')`, cm.labels, cm.matrix, cm.costlyClass)}</div>\n` : '';
     toc.push(`<li><a href="#${esc(id)}">${esc(suite?.title ?? g.suite)} — ${esc(g.dataset)}</a></li>`);
     const plots = sectionPlots(g.rows, metric);
     if (suite?.languageMetrics) {
@@ -170,12 +224,12 @@ export function htmlReport(rows: Aggregate[], meta: HtmlReportMeta): string {
     sections.push(`<section id="${esc(id)}" class="suite">
 <h2>${esc(suite?.title ?? g.suite)} — <code>${esc(g.dataset)}</code></h2>
 ${question}
-<p class="meta">main_score = ${esc(metric)} ${where} · adapter ${esc(first.adapter)}</p>
-${table(g.rows)}
+<p class="meta">main_score = ${esc(metric)}${lower} ${where} · adapter ${esc(first.adapter)}</p>
+${costs}${table(g.rows)}
 ${nerTables(g.rows).map((t) => `<table class="ner"><caption>${esc(t.caption)}</caption><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
 ${t.body.map((b) => `<tr>${b.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}
 </tbody></table>`).join('\n')}
-<div class="plots">${plots.map((p) => `<figure>${p}</figure>`).join('\n')}</div>
+${matrices.length ? `<div class="matrices">${matrices.join('\n')}</div>\n` : ''}<div class="plots">${plots.map((p) => `<figure>${p}</figure>`).join('\n')}</div>
 </section>`);
   }
   const notes = [
@@ -187,7 +241,8 @@ ${t.body.map((b) => `<tr>${b.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).j
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1240px;padding:0 16px;color:#222}
 table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}th,td{border:1px solid #ddd;padding:4px 8px;text-align:right}
-th{background:#f4f4f4}caption{text-align:left;font-size:12px;color:#444;padding:2px 0}td:first-child,th:first-child{text-align:left}tr.baseline td{background:#fffbe6}
+th{background:#f4f4f4}caption{text-align:left;font-size:12px;color:#444;padding:2px 0}td:first-child,th:first-child{text-align:left}tr.baseline td{background:#fffbe6}tr.best td{font-weight:bold}
+.matrices{display:flex;flex-wrap:wrap;gap:12px}table.matrix caption{font-size:12px;text-align:left}tr.costly th{color:#b00}
 .plots{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0;border:1px solid #eee;padding:4px}
 ${CSS_WARNING_META}
 </style></head>

@@ -24,8 +24,8 @@ export function wideCsv(rows: Aggregate[]): string {
   const extra = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))].filter((k) => k !== 'main_score').sort();
   const paramKeys = [...new Set(rows.flatMap((r) => Object.keys(r.params)))].sort();
   const data = rows.map((r) => [
-    r.suite, r.dataset, r.strategy, r.isBaseline ? 'yes' : '', r.mainMetric, r.seeds.length, r.mean, r.std, r.ciLo, r.ciHi,
-    r.vsBaseline?.delta ?? null, r.vsBaseline?.lo ?? null, r.vsBaseline?.hi ?? null, r.vsBaseline?.pPermutation ?? null, r.vsBaseline?.pBootstrap ?? null,
+    r.suite, r.dataset, r.strategy, r.isBaseline ? 'yes' : '', r.mainMetric, r.higherIsBetter ? 'yes' : 'no', r.rank, r.seeds.length, r.mean, r.std, r.ciLo, r.ciHi,
+    r.vsBaseline?.delta ?? null, r.vsBaseline ? verdict(r.vsBaseline.better) : null, r.vsBaseline?.lo ?? null, r.vsBaseline?.hi ?? null, r.vsBaseline?.pPermutation ?? null, r.vsBaseline?.pBootstrap ?? null,
     r.trainableParams, r.totalParams, r.tokens, r.wallTimeS, r.tokensPerSecond,
     ...extra.map((k) => r.metrics[k] ?? null),
     ...paramKeys.map((k) => (r.params[k] === undefined ? null : String(r.params[k]))),
@@ -33,13 +33,18 @@ export function wideCsv(rows: Aggregate[]): string {
   return stringify(data, {
     header: true,
     columns: [
-      'suite', 'dataset', 'strategy', 'baseline', 'main_metric', 'seeds', 'main_score_mean', 'main_score_std', 'ci95_lo', 'ci95_hi',
-      'delta_vs_baseline', 'delta_ci95_lo', 'delta_ci95_hi', 'p_permutation', 'p_bootstrap',
+      'suite', 'dataset', 'strategy', 'baseline', 'main_metric', 'higher_is_better', 'rank', 'seeds', 'main_score_mean', 'main_score_std', 'ci95_lo', 'ci95_hi',
+      'delta_vs_baseline', 'delta_verdict', 'delta_ci95_lo', 'delta_ci95_hi', 'p_permutation', 'p_bootstrap',
       'trainable_params', 'total_params', 'tokens', 'wall_time_s', 'tokens_per_s',
       ...extra.map((k) => `mean_${k}`), ...paramKeys.map((k) => `param_${k}`),
     ],
   });
 }
+
+/** 'better' / 'worse' than the baseline in the main metric's direction ('same' for a zero Δ). */
+export const verdict = (better: boolean | null): string => (better === null ? 'same' : better ? 'better' : 'worse');
+
+export const BEST_MARK = '★ best';
 
 export const fmt = (x: number | null | undefined, d = 4): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 export function fmtCount(n: number): string {
@@ -53,12 +58,12 @@ export function fmtCount(n: number): string {
 export function tableRows(rows: Aggregate[]): { head: string[]; body: string[][] } {
   const head = ['strategy', 'main_score (mean ± std)', '95 % CI', 'Δ vs baseline [95 % CI]', 'p (sign-flip)', 'seeds', 'trainable / total params', 'tokens', 'wall time', 'extra'];
   const body = rows.map((r) => {
-    const extra = ['probe_wn_topic', 'mlm_accuracy', 'macro_f1', 'unk_rate', 'tokens_per_char', 'mlm_loss'].filter((k) => r.metrics[k] !== undefined).map((k) => `${k} ${fmt(r.metrics[k])}`).join(', ');
+    const extra = ['probe_wn_topic', 'mlm_accuracy', 'costly_recall', 'costly_pr_auc', 'macro_f1', 'unk_rate', 'tokens_per_char', 'mlm_loss'].filter((k) => r.metrics[k] !== undefined).map((k) => `${k} ${fmt(r.metrics[k])}`).join(', ');
     return [
       r.isBaseline ? `${r.strategy} (baseline)` : r.strategy,
-      `${fmt(r.mean)} ± ${fmt(r.std)}`,
+      `${fmt(r.mean)} ± ${fmt(r.std)}${r.rank === 1 ? ` ${BEST_MARK}` : ''}`,
       r.ciLo === null ? '–' : `[${fmt(r.ciLo)}, ${fmt(r.ciHi)}]`,
-      r.vsBaseline ? `${r.vsBaseline.delta >= 0 ? '+' : ''}${fmt(r.vsBaseline.delta)} [${fmt(r.vsBaseline.lo)}, ${fmt(r.vsBaseline.hi)}]` : '–',
+      r.vsBaseline ? `${r.vsBaseline.delta >= 0 ? '+' : ''}${fmt(r.vsBaseline.delta)} [${fmt(r.vsBaseline.lo)}, ${fmt(r.vsBaseline.hi)}] (${verdict(r.vsBaseline.better)})` : '–',
       r.vsBaseline ? fmt(r.vsBaseline.pPermutation, 3) : '–',
       String(r.seeds.length),
       `${fmtCount(r.trainableParams)} / ${fmtCount(r.totalParams)} (${((100 * r.trainableParams) / r.totalParams).toFixed(1)} %)`,
@@ -88,8 +93,10 @@ export function markdown(rows: Aggregate[], meta: { preset: string; records: num
   if (rows.length && rows.every((r) => r.seeds.length < 2)) lines.push(ONE_SEED_NOTE, '');
   for (const g of groupBySuiteDataset(rows)) {
     const suite = SUITES[g.suite];
-    lines.push(`## ${suite?.title ?? g.suite} — ${g.dataset} (${g.rows[0]!.mainMetric})`, '');
+    const first = g.rows[0]!;
+    lines.push(`## ${suite?.title ?? g.suite} — ${g.dataset} (${first.mainMetric}${first.higherIsBetter ? '' : ', lower is better'})`, '');
     if (suite) lines.push(`_${suite.question}_`, '');
+    if (suite?.costMatrix) lines.push(...costMatrixMarkdown(suite.costMatrix), '');
     const t = tableRows(g.rows);
     lines.push(`| ${t.head.map(esc).join(' | ')} |`, `|${t.head.map(() => '---').join('|')}|`);
     for (const b of t.body) lines.push(`| ${b.map(esc).join(' | ')} |`);
@@ -101,6 +108,15 @@ export function markdown(rows: Aggregate[], meta: { preset: string; records: num
     }
   }
   return lines.join('\n');
+}
+
+/** The cost matrix as a Markdown table (rows: truth, columns: prediction). */
+export function costMatrixMarkdown(c: { labels: string[]; costlyClass: string; matrix: number[][] }): string[] {
+  return [
+    `Cost matrix (rows: true label, columns: predicted; costly class \`${c.costlyClass}\`):`, '',
+    `| true \\ predicted | ${c.labels.join(' | ')} |`, `|---|${c.labels.map(() => '---').join('|')}|`,
+    ...c.labels.map((l, i) => `| ${l} | ${c.matrix[i]!.join(' | ')} |`),
+  ];
 }
 
 /** MTEB-like summary: one entry per (suite, strategy, task) with scores per split. */
@@ -119,6 +135,9 @@ export function mtebJson(rows: Aggregate[], meta: { preset: string; generatedAt:
           hf_subset: 'default',
           languages: ['eng-Latn'],
           main_score: r.mean,
+          main_metric: r.mainMetric,
+          higher_is_better: r.higherIsBetter,
+          rank: r.rank,
           ...Object.fromEntries(Object.entries(r.metrics).filter(([k]) => k !== 'main_score')),
           main_score_std: r.std,
           main_score_ci95: r.ciLo === null ? null : [r.ciLo, r.ciHi],

@@ -56,7 +56,7 @@ export interface Suite {
   baseline: string;
   datasets: string[];
   variants: Variant[];
-  /** Per preset: a subset of variants / datasets (default: all), phase sizes replacing the preset's, and seeds (default: the preset's). */
+  /** Per preset: a subset of variants / datasets (default: all), phase sizes replacing the preset's (e.g. more eval rows for a rare class), and seeds (default: the preset's). */
   presets?: Partial<Record<PresetName, { variants?: string[]; datasets?: string[]; sizes?: Partial<Record<'finetune' | 'pretrain' | 'probe', Partial<PhaseSizes>>>; seeds?: number[] }>>;
   /** A curve plot of main_score against this numeric param (sensitivity sweeps). */
   curveParam?: string;
@@ -77,6 +77,8 @@ export interface Suite {
    * trade-off plot (score vs probe, point size tokens per character). Vocabulary suites.
    */
   languageMetrics?: boolean;
+  /** Costly-class suites: the cost matrix every variant is scored with (printed in the report). */
+  costMatrix?: { labels: string[]; costlyClass: string; matrix: number[][] };
 }
 
 export type PresetName = 'micro' | 'quick' | 'full';

@@ -189,6 +189,22 @@ export function loadTrainConfig(command: 'pretrain' | 'finetune', src: ConfigSou
   if (c.training.earlyStopping && !c.data.dev && !c.data.dataset) {
     throw new ConfigError(`${where('training.earlyStopping')}: early stopping needs a dev set (data.dev or data.dataset)`);
   }
+  const t = c.task;
+  const costlyKeys = ([['task.costMatrix', t.costMatrix.length > 0], ['task.decision', t.decision !== 'argmax'], ['task.targetRecall', t.targetRecall !== null], ['data.resample', c.data.resample !== 'none'], ['data.embedResample', c.data.embedResample !== 'none']] as const).filter(([, on]) => on);
+  if (costlyKeys.length && !t.costlyClass) {
+    throw new ConfigError(`${where(costlyKeys[0][0])}: '${costlyKeys[0][0]}' needs task.costlyClass (the label whose misses are costly)`);
+  }
+  if (t.costlyClass && t.kind !== 'seq_cls') throw new ConfigError(`${where('task.costlyClass')}: task.costlyClass needs task.kind seq_cls (got ${t.kind})`);
+  if (t.targetRecall !== null && t.decision !== 'threshold') {
+    throw new ConfigError(`${where('task.targetRecall')}: task.targetRecall is only used by task.decision 'threshold' (got '${t.decision}')`);
+  }
+  if (c.data.embedResample !== 'none' && c.data.resample !== 'none') {
+    throw new ConfigError(`${where('data.embedResample')}: data.embedResample '${c.data.embedResample}' and data.resample '${c.data.resample}' are two resamplings of one split; choose one`);
+  }
+  if (t.focalAlpha.length && t.loss !== 'focal') throw new ConfigError(`${where('task.focalAlpha')}: task.focalAlpha is given but task.loss is '${t.loss}' (use 'focal')`);
+  if (t.costMatrix.some((row) => row.length !== t.costMatrix.length)) {
+    throw new ConfigError(`${where('task.costMatrix')}: task.costMatrix must be square (one row and one column per label); got rows of ${t.costMatrix.map((r) => r.length).join(', ')} entries for ${t.costMatrix.length} rows`);
+  }
   if (c.optimizer.lr === 0) {
     // Allowed (a dry run of the pipeline), but almost always a mistake.
     console.error(`[tunebench] warning: ${where('optimizer.lr')}: optimizer.lr is 0: no parameter will change during training`);

@@ -91,6 +91,17 @@ export interface TrainRunConfig {
     /** Mixed corpus (continued pretraining): general corpus (dataset name or JSONL file) and its share. */
     general: string | null;
     generalRatio: number;
+    /** Resampling of the training split around task.costlyClass (train/resample.ts). */
+    resample: 'none' | 'oversample' | 'undersample';
+    /** oversample: the costly class grows to ratio × the largest other class; undersample: every other class shrinks to count(costly) / ratio. */
+    resampleRatio: number;
+    /** After fine-tuning: SMOTE or Tomek-link cleaning on the pooled embeddings, then the classifier retrained on them (train/embed_resample.ts). */
+    embedResample: 'none' | 'smote' | 'tomek';
+    /** SMOTE: minority neighbours (imbalanced-learn's k_neighbors). */
+    smoteK: number;
+    /** Adam steps and learning rate of the classifier retrained on the resampled embeddings. */
+    embedHeadSteps: number;
+    embedHeadLr: number;
   };
   task: {
     kind: TaskKind;
@@ -101,6 +112,22 @@ export interface TrainRunConfig {
     /** weighted_ce: one weight per label (in label order); empty = scikit-learn's "balanced" n / (k · count). */
     classWeights: number[];
     focalGamma: number;
+    /** focal: α per class (in label order); empty = 1 for every class. */
+    focalAlpha: number[];
+    /** weighted_ce without classWeights: 'inverse' = scikit-learn's "balanced" n / (k · count), 'sqrt_inverse' = its square root. */
+    classWeightScheme: 'inverse' | 'sqrt_inverse';
+    /**
+     * seq_cls: the label whose misses are costly (train/costly.ts). When set, the metrics add its
+     * recall / precision / F1, PR-AUC, ROC-AUC, the confusion matrix and the expected cost per
+     * example under costMatrix, and main_score becomes that expected cost (lower is better).
+     */
+    costlyClass: string | null;
+    /** cost[i][j]: cost of predicting label j when the truth is label i (label order); empty = missing costlyClass costs 10, any other error 1. */
+    costMatrix: number[][];
+    /** Decision rule: argmax; 'threshold' on costlyClass's probability, chosen on dev; 'min_cost': Bayes decision under costMatrix. */
+    decision: 'argmax' | 'threshold' | 'min_cost';
+    /** threshold: the highest threshold reaching this recall of costlyClass on dev; null = the threshold of lowest dev cost. */
+    targetRecall: number | null;
     /** Kept for existing configs: the same value as masking.probability (give either). */
     mlmProbability: number;
     /** token_cls: label every sub-token (true) or only the first (false, −100 for the rest). */
@@ -215,6 +242,12 @@ export const TRAIN_SCHEMA = {
       maxEvalRows: int({ minimum: 0, default: 0 }),
       general: nullableStr(),
       generalRatio: num({ minimum: 0, maximum: 1, default: 0 }),
+      resample: { enum: ['none', 'oversample', 'undersample'], default: 'none' },
+      resampleRatio: num({ exclusiveMinimum: 0, maximum: 100, default: 1 }),
+      embedResample: { enum: ['none', 'smote', 'tomek'], default: 'none' },
+      smoteK: int({ minimum: 1, default: 5 }),
+      embedHeadSteps: int({ minimum: 1, default: 300 }),
+      embedHeadLr: num({ exclusiveMinimum: 0, default: 1e-2 }),
     }),
     task: obj({
       kind: { enum: ['mlm', 'seq_cls', 'token_cls', 'embedding'], default: 'seq_cls' },
@@ -223,6 +256,12 @@ export const TRAIN_SCHEMA = {
       loss: { enum: ['ce', 'weighted_ce', 'focal'], default: 'ce' },
       classWeights: { type: 'array', items: num({ minimum: 0 }), default: [] },
       focalGamma: num({ minimum: 0, default: 2 }),
+      focalAlpha: { type: 'array', items: num({ minimum: 0 }), default: [] },
+      classWeightScheme: { enum: ['inverse', 'sqrt_inverse'], default: 'inverse' },
+      costlyClass: nullableStr(),
+      costMatrix: { type: 'array', items: { type: 'array', items: num({ minimum: 0 }) }, default: [] },
+      decision: { enum: ['argmax', 'threshold', 'min_cost'], default: 'argmax' },
+      targetRecall: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1, default: null },
       mlmProbability: num({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.15 }),
       labelAllTokens: { type: 'boolean', default: false },
       crf: { type: 'boolean', default: false },

@@ -10,11 +10,14 @@ import { wordPredictions, IGNORE_INDEX } from '../data/index.js';
 import type { TaskKind } from '../config/schema.js';
 import type { TrainBackend } from './backend.js';
 import { evalBatches, maskSeed, type Collator, type Example } from './data.js';
+import { costlyMetrics, decide, type CostlySetup, type Scored } from './costly.js';
 
 export interface EvalResult {
   metrics: Record<string, number>;
   /** Per example: predicted label (seq_cls) or tags (token_cls). */
   predictions: { id: string; label?: string; tags?: string[]; probs?: number[]; embedding?: number[] }[];
+  /** seq_cls with labels: true label index and probabilities per labelled example (costly-class decisions). */
+  scored?: Scored;
 }
 
 function argmaxRow(a: Float32Array, off: number, n: number): number {
@@ -50,12 +53,13 @@ export async function evaluateExamples(
   labels: string[],
   examples: readonly Example[],
   batchSize: number,
-  opts: { withLabels?: boolean; evalSeed?: number } = {},
+  opts: { withLabels?: boolean; evalSeed?: number; costly?: CostlySetup | null } = {},
 ): Promise<EvalResult> {
   const withLabels = opts.withLabels ?? true;
   const predictions: EvalResult['predictions'] = [];
   let lossSum = 0, lossRows = 0;
   const yTrue: number[] = [], yPred: number[] = [];
+  const yProbs: number[][] = [];
   const goldTags: string[][] = [], predTags: string[][] = [];
   let mlmCorrect = 0, mlmCount = 0, mlmNll = 0;
   const anchors: Float64Array[] = [], positives: Float64Array[] = [];
@@ -77,10 +81,12 @@ export async function evaluateExamples(
       const L = labels.length;
       items.forEach((e, b) => {
         const p = argmaxRow(pred.logits, b * L, L);
-        predictions.push({ id: e.id, label: labels[p], probs: softmaxRow(pred.logits, b * L, L) });
+        const probs = softmaxRow(pred.logits, b * L, L);
+        predictions.push({ id: e.id, label: labels[p], probs });
         if (e.label !== IGNORE_INDEX) {
           yTrue.push(e.label);
           yPred.push(p);
+          yProbs.push(probs);
         }
       });
     } else if (task === 'token_cls') {
@@ -144,6 +150,9 @@ export async function evaluateExamples(
       metrics.accuracy = accuracy(yTrue, yPred);
       metrics.macro_f1 = precisionRecallF1(yTrue, yPred, { average: 'macro', labels: labels.map((_, i) => i) }).f1;
       metrics.main_score = metrics.accuracy;
+      // A costly class: its metrics and the expected cost (the main score, lower is better) of the
+      // argmax decisions; the run's final decision rule is applied by finalCostlyMetrics.
+      if (opts.costly) Object.assign(metrics, costlyMetrics(opts.costly, { yTrue, probs: yProbs }, decide({ ...opts.costly, decision: 'argmax' }, yProbs, null)));
       metrics.count = yTrue.length;
     } else if (task === 'token_cls' && goldTags.length) {
       Object.assign(metrics, nerMetrics(goldTags, predTags, labels));
@@ -165,7 +174,7 @@ export async function evaluateExamples(
       metrics.count = mlmCount;
     }
   }
-  return { metrics, predictions };
+  return task === 'seq_cls' ? { metrics, predictions, scored: { yTrue, probs: yProbs } } : { metrics, predictions };
 }
 
 /**

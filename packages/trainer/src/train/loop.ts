@@ -31,7 +31,9 @@ import { EarlyStopping, type EarlyStoppingState } from './early_stopping.js';
 import { EpochSampler, MixedSampler, type EpochSamplerState, type MixedSamplerState } from './sampler.js';
 import { deriveSeed, permutation } from './rng.js';
 import { loadRows, tokenizeRows, maskSeed, sourceFiles, type Example } from './data.js';
-import { evaluateExamples, majorityBaseline, NonFiniteError } from './evaluate.js';
+import { evaluateExamples, majorityBaseline, NonFiniteError, type EvalResult } from './evaluate.js';
+import { finalCostlyMetrics } from './costly.js';
+import { embedResampleStage, type EmbedResampleReport } from './embed_resample.js';
 import type { MicroBatch, TrainBackend } from './backend.js';
 import { ProgressPrinter } from './progress.js';
 import { setUpRun, type RunSetup, type TrainCommand } from './run_setup.js';
@@ -261,8 +263,9 @@ class TrainingSession {
       if (this.stoppedEarly) break;
     }
     progress.stop();
+    const embedResample = await this.embedResample();
     await this.saveCheckpoint();
-    return this.finish();
+    return this.finish(embedResample);
   }
 
   /** Resume: weights, moments, samplers, early stopping and counters from the run's checkpoint. Otherwise upload the initial weights. */
@@ -417,10 +420,14 @@ class TrainingSession {
   }
 
   private async evaluate(examples: Example[]): Promise<Record<string, number>> {
-    const { c, task, model, data, schedule } = this.s;
+    return (await this.evaluateFull(examples)).metrics;
+  }
+
+  /** Metrics and, for seq_cls, the labels and probabilities (a costly class decides from them). */
+  private async evaluateFull(examples: Example[]): Promise<EvalResult> {
+    const { c, task, model, data, schedule, costly } = this.s;
     const batchSize = Math.max(schedule.B, 8);
-    const r = await evaluateExamples(this.backend, data.evalCollator, task, model.labels, examples, batchSize, { evalSeed: c.seeds.data });
-    return r.metrics;
+    return evaluateExamples(this.backend, data.evalCollator, task, model.labels, examples, batchSize, { evalSeed: c.seeds.data, costly });
   }
 
   private elapsed(): number {
@@ -449,12 +456,27 @@ class TrainingSession {
     this.lastSavedStep = st.step;
   }
 
+  /** data.embedResample: SMOTE / Tomek links on the pooled training embeddings, the classifier retrained on them (embed_resample.ts). */
+  private async embedResample(): Promise<EmbedResampleReport | null> {
+    const { c, model, data, schedule, progress } = this.s;
+    return embedResampleStage(this.backend, {
+      method: c.data.embedResample, factory: this.opts.backend, config: model.config, heads: model.heads, store: model.store, lora: model.lora,
+      collator: data.collator, trainEx: data.trainEx, labels: model.labels, costlyClass: c.task.costlyClass, ratio: c.data.resampleRatio,
+      smoteK: c.data.smoteK, steps: c.data.embedHeadSteps, lr: c.data.embedHeadLr, seed: c.seeds.data, batchSize: schedule.B, maxLength: c.data.maxLength,
+      log: (l) => progress.line(l),
+    });
+  }
+
   /** Final dev / test metrics, metrics.json and the closing log line. */
-  private async finish(): Promise<TrainResult> {
+  private async finish(embedResample: EmbedResampleReport | null = null): Promise<TrainResult> {
     const { command, c, task, progress, model, data, schedule } = this.s;
     const st = this.state;
-    const dev = await this.evaluateDev();
-    const test = data.testEx.length ? await this.evaluate(data.testEx) : null;
+    const devR = data.devEx.length ? await this.evaluateFull(data.devEx) : null;
+    const testR = data.testEx.length ? await this.evaluateFull(data.testEx) : null;
+    // A costly class: the final decision rule (threshold chosen on dev, or minimum expected cost).
+    const fin = this.s.costly ? finalCostlyMetrics(this.s.costly, devR?.scored ?? null, testR?.scored ?? null) : null;
+    const dev = fin?.dev ? { ...devR!.metrics, ...fin.dev } : devR?.metrics ?? null;
+    const test = fin?.test ? { ...testR!.metrics, ...fin.test } : testR?.metrics ?? null;
     const devGeneral = data.generalDevEx.length ? await this.evaluate(data.generalDevEx) : null;
     const lossHistory = st.history.filter((h) => h.loss !== undefined);
     const metrics = {
@@ -476,6 +498,9 @@ class TrainingSession {
       test,
       devGeneral,
       main_score: (test ?? dev)?.main_score ?? null,
+      mainMetric: this.s.costly ? 'expected_cost' : undefined,
+      costly: fin?.details ?? null,
+      embedResample,
       majorityBaseline: task === 'seq_cls' ? { dev: majorityBaseline(data.devEx), test: majorityBaseline(data.testEx) } : null,
       tokens: st.tokens,
       wallTimeS: this.elapsed(),

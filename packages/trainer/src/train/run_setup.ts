@@ -26,6 +26,8 @@ import { deriveSeed, permutation } from './rng.js';
 import { Collator, loadGazetteer, mlmOptionsOf, loadRows, labelSet, sourceLabels, tokenizeRows, type Example, type Row } from './data.js';
 import { DATASETS } from '@tunebench/datasets';
 import type { ProgressPrinter } from './progress.js';
+import { costlySetup, type CostlySetup } from './costly.js';
+import { resampleTraining } from './resample.js';
 
 export type TrainCommand = 'pretrain' | 'finetune';
 
@@ -39,6 +41,8 @@ export interface RunSetup {
   data: RunData;
   loss: LossOptions;
   schedule: RunSchedule;
+  /** task.costlyClass: its label index, the cost matrix and the decision rule (costly.ts); null when unset. */
+  costly: CostlySetup | null;
 }
 
 /** The rows of a run's splits, as read from its sources. */
@@ -116,12 +120,12 @@ function strategyOf(c: TrainRunConfig): StrategyConfig {
   return s;
 }
 
-/** Class weights for weighted cross-entropy: n / (numClasses · count), scikit-learn's "balanced". */
-export function balancedClassWeights(examples: readonly Example[], numLabels: number): number[] {
+/** Class weights for weighted cross-entropy: n / (numClasses · count), scikit-learn's "balanced" ('inverse'), or its square root ('sqrt_inverse'). */
+export function balancedClassWeights(examples: readonly Example[], numLabels: number, scheme: 'inverse' | 'sqrt_inverse' = 'inverse'): number[] {
   const counts = new Array<number>(numLabels).fill(0);
   let n = 0;
   for (const e of examples) if (e.label >= 0) (counts[e.label]++, n++);
-  return counts.map((c) => (c > 0 ? n / (numLabels * c) : 0));
+  return counts.map((c) => (c > 0 ? (scheme === 'sqrt_inverse' ? Math.sqrt(n / (numLabels * c)) : n / (numLabels * c)) : 0));
 }
 
 /** Set up a run up to its backend: rows, tokenizer and model, examples, losses, strategy and schedule. */
@@ -132,10 +136,11 @@ export function setUpRun(command: TrainCommand, c: TrainRunConfig, progress: Pro
   }
   const rows = loadSplits(c, task);
   const model = buildModel(command, c, rows, progress);
+  const costly = costlySetup(c.task, model.labels);
   const data = prepareExamples(c, task, model, rows, progress);
   const loss = lossOptions(c, task, model.labels, data.trainEx, progress);
   const schedule = planSchedule(c, model, data.trainEx.length);
-  return { command, c, task, progress, model, data, loss, schedule };
+  return { command, c, task, progress, model, data, loss, schedule, costly };
 }
 
 /** The train / dev / test rows; a corpus without a dev split gives 2 % of its rows to dev. */
@@ -267,7 +272,9 @@ function prepareExamples(c: TrainRunConfig, task: TaskKind, m: ModelSetup, rows:
   const { tok, labels } = m;
   const maxLen = c.data.maxLength;
   const labelAllTokens = c.task.labelAllTokens;
-  const trainEx = tokenizeRows(rows.train, tok, task, labels, maxLen, { labelAllTokens, source: rows.trainSource });
+  // data.resample: random over/undersampling around task.costlyClass (resample.ts).
+  const trainEx = resampleTraining(tokenizeRows(rows.train, tok, task, labels, maxLen, { labelAllTokens, source: rows.trainSource }),
+    c.data.resample, c.data.resampleRatio, labels, c.task.costlyClass, c.seeds.data, (l) => progress.line(l));
   const devEx = tokenizeRows(rows.dev, tok, task, labels, maxLen, { labelAllTokens, source: 'dev' });
   const testEx = tokenizeRows(rows.test, tok, task, labels, maxLen, { labelAllTokens, source: 'test' });
   const generalSource = c.data.general;
@@ -306,7 +313,7 @@ function prepareExamples(c: TrainRunConfig, task: TaskKind, m: ModelSetup, rows:
   return { trainEx, devEx, testEx, generalSource, generalEx, generalDevEx, collator, evalCollator, maskingRecord, fertility };
 }
 
-/** Loss options: MNR for embeddings, class weights (given or balanced), focal gamma. */
+/** Loss options: MNR for embeddings, class weights (given, balanced or its square root), focal gamma and alpha. */
 function lossOptions(c: TrainRunConfig, task: TaskKind, labels: string[], trainEx: Example[], progress: ProgressPrinter): LossOptions {
   const loss: LossOptions = task === 'embedding' ? { embeddingLoss: 'mnr' } : {};
   if (c.task.loss === 'weighted_ce') {
@@ -314,10 +321,15 @@ function lossOptions(c: TrainRunConfig, task: TaskKind, labels: string[], trainE
     if (given.length && given.length !== labels.length) {
       throw new ConfigError(`task.classWeights has ${given.length} weights but there are ${labels.length} labels (${labels.join(', ')})`);
     }
-    loss.classWeights = given.length ? given : balancedClassWeights(trainEx, labels.length);
+    loss.classWeights = given.length ? given : balancedClassWeights(trainEx, labels.length, c.task.classWeightScheme);
     progress.line(`class weights: ${labels.map((l, i) => `${l} ${loss.classWeights![i].toFixed(3)}`).join(', ')}`);
   }
   if (c.task.loss === 'focal') loss.focalGamma = c.task.focalGamma;
+  if (c.task.focalAlpha.length) {
+    if (c.task.focalAlpha.length !== labels.length) throw new ConfigError(`task.focalAlpha has ${c.task.focalAlpha.length} values but there are ${labels.length} labels (${labels.join(', ')})`);
+    loss.focalAlpha = c.task.focalAlpha;
+    progress.line(`focal loss: gamma ${c.task.focalGamma}, alpha ${labels.map((l, i) => `${l} ${c.task.focalAlpha[i]}`).join(', ')}`);
+  }
   return loss;
 }
 
