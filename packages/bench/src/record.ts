@@ -4,6 +4,7 @@
 // and where (adapter, tunebench git revision). Records are validated with ajv on write and on
 // read, so a leaderboard is never built from a half-written or foreign file.
 
+import type { CostlyDetails } from '@tunebench/trainer';
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 
@@ -81,19 +82,8 @@ export interface RunRecord {
   costly?: CostlyDetails;
 }
 
-/** The trainer's metrics.json `costly` block (packages/trainer/src/train/costly.ts). */
-export interface CostlyDetails {
-  costlyClass: string;
-  labels: string[];
-  costMatrix: number[][];
-  decision: 'argmax' | 'threshold' | 'min_cost';
-  targetRecall: number | null;
-  threshold: number | null;
-  split: 'test' | 'dev';
-  confusion: number[][];
-  prCurve: { precision: number[]; recall: number[] };
-  costCurve: { threshold: number[]; cost: number[] };
-}
+/** The trainer's metrics.json `costly` block (one definition, in packages/trainer/src/train/costly.ts). */
+export type { CostlyDetails };
 
 const num = { type: 'number' };
 const nullableNum = { type: ['number', 'null'] };

@@ -19,3 +19,4 @@ export * from './gpu_adamw.js';
 export * from './train_step.js';
 export * from './init_lora.js';
 export * from './vocab_extend.js';
+export type { CostlyDetails } from './costly.js';
