@@ -18,7 +18,7 @@ export {
 } from './costly.js';
 export { MISSED, nerConfusion, nerScores, sentenceEntities, SPURIOUS, type Entity, type NerMode, type NerScheme, type NerScores, type NerTypeScores } from './ner.js';
 export { recallAtK, mrr, ndcgAtK, rankDocuments, type Relevance } from './retrieval.js';
-export { mlmScores, mlmAccuracy, perplexity, type MlmScores } from './mlm.js';
+export { mlmScores, mlmAccuracy, perplexity, unigramScores, type MlmScores } from './mlm.js';
 export { tokenizationStats, type TokenizationStats } from './tokenization.js';
 export {
   meanStd, percentile, bootstrapCi, pairedBootstrap, permutationTest,

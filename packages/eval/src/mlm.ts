@@ -81,3 +81,36 @@ export function perplexity(a: number, tokens?: number): number {
   }
   return Math.exp(a);
 }
+
+/**
+ * The context-free baseline a masked-LM must beat: a unigram model that predicts every masked
+ * token from token frequencies alone. p(v) = (count[v] + 1) / (N + K) (add-one smoothing over the K
+ * entries of `counts` that are not excluded, so no held-out token gets probability 0); excluded
+ * ids (special tokens, which are never masked) get probability 0 and are never predicted. Scores
+ * the same masked labels as `mlmScores`, so both can be set side by side on the same masks.
+ */
+export function unigramScores(counts: ArrayLike<number>, maskedLabels: ArrayLike<number>, opts: { exclude?: Iterable<number> } = {}): MlmScores {
+  const fn = 'unigramScores';
+  checkNonEmpty(fn, 'counts', counts);
+  checkNonEmpty(fn, 'maskedLabels', maskedLabels);
+  const excluded = new Set(opts.exclude ?? []);
+  let total = 0, kept = 0, best = -1;
+  for (let v = 0; v < counts.length; v++) {
+    if (excluded.has(v)) continue;
+    const c = counts[v];
+    if (!(c >= 0) || !Number.isFinite(c)) fail(fn, `'counts[${v}]' = ${String(c)} is not a finite count ≥ 0`);
+    total += c;
+    kept++;
+    if (best < 0 || c > counts[best]) best = v; // first maximum, as argmax elsewhere
+  }
+  if (kept === 0) fail(fn, `every id of 'counts' is excluded`);
+  let nll = 0, correct = 0;
+  for (let i = 0; i < maskedLabels.length; i++) {
+    const y = maskedLabels[i];
+    if (!Number.isInteger(y) || y < 0 || y >= counts.length || excluded.has(y)) fail(fn, `'maskedLabels[${i}]' = ${String(y)} is not a scorable token id`);
+    nll -= Math.log((counts[y] + 1) / (total + kept));
+    if (y === best) correct++;
+  }
+  const crossEntropy = nll / maskedLabels.length;
+  return { accuracy: correct / maskedLabels.length, crossEntropy, perplexity: Math.exp(crossEntropy), count: maskedLabels.length };
+}

@@ -143,6 +143,16 @@ export function setUpRun(command: TrainCommand, c: TrainRunConfig, progress: Pro
   return { command, c, task, progress, model, data, loss, schedule, costly };
 }
 
+/**
+ * A corpus without a dev split gives 2 % of its rows (at most 500) to dev, chosen by a fixed
+ * permutation: the rows a pretrained model's held-out MLM scores are measured on.
+ */
+export function mlmHoldout<R>(rows: readonly R[]): { train: R[]; dev: R[] } {
+  const nDev = Math.min(500, Math.max(1, Math.floor(rows.length * 0.02)));
+  const held = new Set(Array.from(permutation(0x0de5, 0, rows.length).subarray(0, nDev)));
+  return { train: rows.filter((_, i) => !held.has(i)), dev: rows.filter((_, i) => held.has(i)) };
+}
+
 /** The train / dev / test rows; a corpus without a dev split gives 2 % of its rows to dev. */
 function loadSplits(c: TrainRunConfig, task: TaskKind): RunRows {
   const trainSource = c.data.train ?? c.data.dataset!;
@@ -152,14 +162,7 @@ function loadSplits(c: TrainRunConfig, task: TaskKind): RunRows {
   let train = loadRows(trainSource, 'train', task, c.data.maxTrainRows);
   let dev = evalRows('dev', c.data.dev, !!dataset);
   const test = evalRows('test', c.data.test, !!dataset && task !== 'mlm');
-  if (task === 'mlm' && dev.length === 0 && train.length >= 50) {
-    // A corpus has no dev split: hold out 2 % (at most 500 rows), chosen by a fixed permutation.
-    const nDev = Math.min(500, Math.max(1, Math.floor(train.length * 0.02)));
-    const perm = permutation(0x0de5, 0, train.length);
-    const held = new Set(Array.from(perm.subarray(0, nDev)));
-    dev = train.filter((_, i) => held.has(i));
-    train = train.filter((_, i) => !held.has(i));
-  }
+  if (task === 'mlm' && dev.length === 0 && train.length >= 50) ({ train, dev } = mlmHoldout(train));
   if (train.length === 0) throw new ConfigError(`${trainSource}: no training rows`);
   return { trainSource, train, dev, test };
 }
