@@ -301,7 +301,8 @@ export function fiellerRatio(a: number[], b: number[]): { ratio: number; ci: [nu
   const C = ma * ma - t2n * saa;
   const disc = B * B - A * C;
   // mean(b) not clearly away from 0: the set is unbounded (a union of rays, or everything).
-  if (!(A > 0) || disc < 0) return { ratio, ci: [-Infinity, Infinity] };
+  if (!(A > 0)) return { ratio, ci: [-Infinity, Infinity] };
+  // With A > 0 the estimate ma/mb always lies inside (its t is 0), so disc ≥ 0: a negative one is rounding.
   const r = Math.sqrt(Math.max(0, disc));
   return { ratio, ci: [(B - r) / A, (B + r) / A] };
 }
@@ -448,7 +449,7 @@ export function claimsMarkdown(r: ClaimsReport): string {
     '## What the evidence says',
     '',
     `The seed's claims (${r.results.length} claim × dataset results from ${r.records} records; claims file sha256 ${r.claimsSha256.slice(0, 12)}…). ` +
-      'ClaimVerdict: **supported** when the 95 % CI of the effect lies entirely on the claimed side of the threshold, **contradicted** when entirely on the other, ' +
+      'Verdict: **supported** when the 95 % CI of the effect lies entirely on the claimed side of the threshold, **contradicted** when entirely on the other, ' +
       'else **inconclusive**; **no data** when the suite, a strategy or the metric was not run. p: two-sided, H0 "a and b score the same".',
     '',
     '| claim | question | dataset | verdict | test | test verdict | effect | 95 % CI | p | n | method | note |',
