@@ -472,9 +472,10 @@ export function claimsHtml(r: ClaimsReport): string {
     const first = i === 0;
     const span = c.tests.length > 1 ? ` rowspan="${c.tests.length}"` : '';
     const lead = first
-      ? `<td${span}><code>${esc(c.id)}</code><br><span class="meta">${esc(c.text)}</span></td><td${span}>${esc(c.question)}</td><td${span}>${esc(c.dataset ?? '–')}</td><td${span} class="${VERDICT_CLASS[c.verdict]}">${esc(c.verdict)}</td>`
+      ? `<td${span} class="claim"><code>${esc(c.id)}</code><br><span class="meta">${esc(c.text)}</span></td><td${span}>${esc(c.question)}</td><td${span}>${esc(c.dataset ?? '–')}</td><td${span} class="${VERDICT_CLASS[c.verdict]}">${esc(c.verdict)}</td>`
       : '';
-    return `<tr>${lead}<td>${esc(t.label)}</td><td class="${VERDICT_CLASS[t.verdict]}">${esc(t.verdict)}</td><td>${esc(effectText(t))}</td><td>${esc(ciText(t))}</td><td>${esc(pText(t.p))}</td><td>${t.n}</td><td>${esc(t.method ?? '–')}${t.note ? `<br><span class="meta">${esc(t.note)}</span>` : ''}</td></tr>`;
+    // Cells carry classes: the leaderboard tables are the report's only bare <tr><td> rows.
+    return `<tr class="claim-test">${lead}<td class="test">${esc(t.label)}</td><td class="${VERDICT_CLASS[t.verdict]}">${esc(t.verdict)}</td><td class="num">${esc(effectText(t))}</td><td class="num">${esc(ciText(t))}</td><td class="num">${esc(pText(t.p))}</td><td>${t.n}</td><td class="method">${esc(t.method ?? '–')}${t.note ? `<br><span class="meta">${esc(t.note)}</span>` : ''}</td></tr>`;
   }));
   const count = (v: ClaimVerdict) => r.results.filter((c) => c.verdict === v).length;
   return `<section id="claims" class="claims">

@@ -301,7 +301,7 @@ test("every leaderboard build writes the claims and puts 'What the evidence says
   const html = readFileSync(rep.files.html, 'utf8');
   const at = html.indexOf('<h2>What the evidence says</h2>');
   assert.ok(at > 0 && at < html.indexOf('<section id="freezing-wn_topic"'), 'the claims come before the first suite');
-  assert.match(html, /<td rowspan="2" class="v-supported">supported<\/td><td>score within 2 points: \|lora_r8 − full\| &lt; 0\.02<\/td>/);
+  assert.match(html, /<td rowspan="2" class="v-supported">supported<\/td><td class="test">score within 2 points: \|lora_r8 − full\| &lt; 0\.02<\/td>/);
   // One dataset in the records: one result per shipped claim.
   assert.equal(rep.claims.results.length, shipped.claims.length);
 });

@@ -189,7 +189,7 @@ const CSS_WARNING_META = '.question{font-style:italic}.warning{background:#fff4e
 
 /** The claims table (claims.ts): one colour per verdict. */
 const CSS_CLAIMS = 'td.v-supported{background:#e6f4ea}td.v-contradicted{background:#fde8e8}td.v-inconclusive{background:#f4f4f4}td.v-nodata{color:#888}'
-  + 'table.claims td{vertical-align:top}';
+  + 'table.claims td{vertical-align:top}table.claims td.test,table.claims td.method{text-align:left}table.claims td.num{white-space:nowrap}';
 
 /** How the numbers are computed, under the title. */
 const METHOD_NOTE = 'Scores are means over seeds ± sample std; 95 % CIs are percentile bootstraps over seeds; '
