@@ -34,7 +34,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync, mkdirSync, unlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
@@ -43,6 +43,7 @@ import { compareStrategies, metricOf, seedPairs, tSummary } from './evidence.js'
 import type { RunRecord } from './record.js';
 import { SUITES } from './suites/index.js';
 import { lineOf } from './suite_file.js';
+import { repoRoot } from './plan.js';
 import { esc } from './report/svg.js';
 
 /** The claims shipped with tunebench (packages/bench/claims.yaml; the same path from src/ and dist/). */
@@ -418,7 +419,9 @@ export function evaluateClaims(records: RunRecord[], file: ClaimsFile): ClaimsRe
       results.push({ ...head, dataset: d, verdict: combine(tests), tests });
     }
   }
-  return { claimsFile: file.file, claimsSha256: file.sha256, records: records.length, results };
+  // The shipped file by its repository path, so a committed claims.json does not name a machine's folders.
+  const rel = relative(repoRoot, file.file);
+  return { claimsFile: rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file.file, claimsSha256: file.sha256, records: records.length, results };
 }
 
 // ---------------------------------------------------------------------------------------------

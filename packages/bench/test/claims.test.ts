@@ -283,6 +283,7 @@ test('bench claims writes leaderboard/claims.{json,md} atomically; a bad claims 
   assert.deepEqual(readdirSync(lb).sort(), ['claims.json', 'claims.md']);
   const json = JSON.parse(readFileSync(out.json, 'utf8')) as { results: ClaimResult[]; records: number };
   assert.equal(json.records, rs.length);
+  assert.equal((json as unknown as { claimsFile: string }).claimsFile, 'packages/bench/claims.yaml');
   assert.equal(byId(json.results, 'q130_top2_90pct_of_full').verdict, 'supported');
   // ±∞ (no interval) is written as null, never as a bare Infinity that JSON cannot read.
   const inf = claimsJson(evaluateClaims(rs.filter((r) => r.seed === 0), shipped));
