@@ -1,4 +1,4 @@
-// `tunebench bench run | report | merge | list | compare | peers` and `tunebench profile`:
+// `tunebench bench run | report | claims | merge | list | compare | peers` and `tunebench profile`:
 // commander subcommands, registered by cli.ts. The work lives in runner.ts, report/,
 // merge.ts, perf/ and profile/.
 
@@ -8,6 +8,8 @@ import { join, relative, resolve } from 'node:path';
 import { planSweep, findShippedBase, repoRoot } from './plan.js';
 import { runSweep, parseShard } from './runner.js';
 import { writeReports } from './report/index.js';
+import { loadRecords } from './leaderboard.js';
+import { claimsMarkdown, evaluateClaims, loadClaims, writeClaims, DEFAULT_CLAIMS_FILE } from './claims.js';
 import { mergeRecords } from './merge.js';
 import { PRESETS, PRESET_NAMES, SUITES, presetByName, type PresetName } from './suites/index.js';
 import { perfCommands } from './perf/commands.js';
@@ -102,9 +104,24 @@ export async function benchRun(suites: string[], f: RunFlags): Promise<number> {
       console.log(r.markdown);
       console.log(`report: ${shown(r.files.html)}`);
       console.log(`tables: ${shown(r.files.wideCsv)}, ${shown(r.files.longCsv)}, ${shown(r.files.markdown)}, ${shown(r.files.json)}`);
+      console.log(`claims: ${claimsLine(r.claims.results)} (${shown(r.files.claimsMarkdown)}, ${shown(r.files.claimsJson)})`);
     }
   }
   return summary.failed.length ? 2 : 0;
+}
+
+/** "3 supported, 1 contradicted, ..." of a claims evaluation. */
+function claimsLine(results: { verdict: string }[]): string {
+  return ['supported', 'contradicted', 'inconclusive', 'no data'].map((v) => `${results.filter((c) => c.verdict === v).length} ${v}`).join(', ');
+}
+
+/** `bench claims`: evaluate the claims file on the records of `outDir`; writes leaderboard/claims.{json,md}. */
+export function benchClaims(outDir: string, claimsFile: string = DEFAULT_CLAIMS_FILE): { json: string; markdown: string; text: string; summary: string } {
+  const claims = loadClaims(claimsFile);
+  const records = loadRecords(join(outDir, 'records'));
+  const r = evaluateClaims(records, claims);
+  const files = writeClaims(join(outDir, 'leaderboard'), r);
+  return { ...files, text: claimsMarkdown(r), summary: claimsLine(r.results) };
 }
 
 export function benchCommand(): Command {
@@ -139,6 +156,19 @@ export function benchCommand(): Command {
       const r = writeReports(resolve(f.out));
       console.log(r.markdown);
       console.log(`report: ${shown(r.files.html)}`);
+      console.log(`claims: ${claimsLine(r.claims.results)} (${shown(r.files.claimsMarkdown)})`);
+    });
+
+  bench
+    .command('claims')
+    .description("evaluate the seed's claims (packages/bench/claims.yaml) on the records of an output directory: leaderboard/claims.json and claims.md")
+    .option('-o, --out <dir>', 'output directory of a sweep', defaultOutDir('quick'))
+    .option('--claims <file>', 'claims file (YAML or JSON)', DEFAULT_CLAIMS_FILE)
+    .action((f: { out: string; claims: string }) => {
+      const r = benchClaims(resolve(f.out), f.claims);
+      console.log(r.text);
+      console.log(`claims: ${r.summary}`);
+      console.log(`written: ${shown(r.markdown)}, ${shown(r.json)}`);
     });
 
   bench

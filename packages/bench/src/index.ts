@@ -14,3 +14,5 @@ export * from './perf/run.js';
 export * from './perf/cases.js';
 export * from './perf/peers.js';
 export * from './suite_file.js';
+export * from './claims.js';
+export * from './evidence.js';

@@ -110,7 +110,7 @@ interface RawSuite {
 }
 
 /** Line of a key path in the parsed document (the key itself for a map entry), else 1. */
-function lineOf(doc: Document, lc: LineCounter, path: (string | number)[], keyOnly = false): number {
+export function lineOf(doc: Document, lc: LineCounter, path: (string | number)[], keyOnly = false): number {
   for (let n = path.length; n >= 0; n--) {
     const parent = n === 0 ? doc.contents : doc.getIn(path.slice(0, n - 1), true);
     if (n > 0 && isMap(parent)) {

@@ -27,6 +27,7 @@ export {
 } from './stats.js';
 export { mannWhitneyU, mannWhitneyCounts, type Alternative, type MannWhitneyOptions, type MannWhitneyResult } from './mannwhitney.js';
 export { erfc, normalSf } from './normal.js';
+export { lnGamma, incompleteBeta, studentTCdf, studentTTwoSided, studentTQuantile } from './student_t.js';
 export { mulberry32 } from './rng.js';
 export { toRows } from './rows.js';
 export { smote, tomekLinks, tomekClean, kNearestNeighbors, type SmoteOptions, type SmoteResult } from './resampling.js';

@@ -179,11 +179,17 @@ export interface HtmlReportMeta {
   skipped: string[];
   /** Extra sections (HTML) after the suites' (e.g. report/projection.ts). */
   extra?: string;
+  /** A section before the suites' (the claims: "What the evidence says", claims.ts). */
+  top?: string;
 }
 
 /** The last line of the style sheet (a constant: the line is long, the page's bytes stay the same). */
 const CSS_WARNING_META = '.question{font-style:italic}.warning{background:#fff4e5;border-left:4px solid #f0a030;padding:6px 10px}'
   + '.meta{color:#666;font-size:12px}code{font-size:12px}';
+
+/** The claims table (claims.ts): one colour per verdict. */
+const CSS_CLAIMS = 'td.v-supported{background:#e6f4ea}td.v-contradicted{background:#fde8e8}td.v-inconclusive{background:#f4f4f4}td.v-nodata{color:#888}'
+  + 'table.claims td{vertical-align:top}table.claims td.test,table.claims td.method{text-align:left}table.claims td.num{white-space:nowrap}';
 
 /** How the numbers are computed, under the title. */
 const METHOD_NOTE = 'Scores are means over seeds ± sample std; 95 % CIs are percentile bootstraps over seeds; '
@@ -245,12 +251,13 @@ th{background:#f4f4f4}caption{text-align:left;font-size:12px;color:#444;padding:
 .matrices{display:flex;flex-wrap:wrap;gap:12px}table.matrix caption{font-size:12px;text-align:left}tr.costly th{color:#b00}
 .plots{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0;border:1px solid #eee;padding:4px}
 ${CSS_WARNING_META}
+${CSS_CLAIMS}
 </style></head>
 <body>
 <h1>tunebench leaderboard — ${esc(meta.preset)} preset</h1>
 <p>${meta.records} runs, generated ${esc(meta.generatedAt)}. ${METHOD_NOTE}</p>
 ${rows.length && rows.every((r) => r.seeds.length < 2) ? oneSeedWarning() : ''}
-<ul class="toc">${toc.join('')}</ul>
+${meta.top ? meta.top + '\n' : ''}<ul class="toc">${toc.join('')}</ul>
 ${notes.length ? `<ul class="notes">${notes.join('')}</ul>` : ''}
 ${sections.join('\n')}${meta.extra ? '\n' + meta.extra : ''}
 </body></html>

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { aggregate, loadRecords, type Aggregate } from '../leaderboard.js';
 import type { RunRecord } from '../record.js';
 import { htmlReport } from './html.js';
+import { claimsHtml, evaluateClaims, loadClaims, writeClaims, DEFAULT_CLAIMS_FILE, type ClaimsReport } from '../claims.js';
 import { projectionSection } from './projection.js';
 import { longCsv, markdown, mtebJson, wideCsv } from './tables.js';
 
@@ -18,6 +19,9 @@ export interface ReportFiles {
   markdown: string;
   json: string;
   html: string;
+  /** The seed's claims evaluated on the records (claims.ts). */
+  claimsJson: string;
+  claimsMarkdown: string;
 }
 
 function write(path: string, text: string): void {
@@ -44,11 +48,17 @@ function listFailures(outDir: string): string[] {
   return out;
 }
 
-/** Aggregate the records of `outDir` and write leaderboard/{long.csv, wide.csv, leaderboard.md, results.json, report.html}. */
-export function writeReports(outDir: string, opts: { resamples?: number } = {}): { files: ReportFiles; rows: Aggregate[]; records: RunRecord[]; markdown: string } {
+/**
+ * Aggregate the records of `outDir` and write leaderboard/{long.csv, wide.csv, leaderboard.md,
+ * results.json, report.html, claims.json, claims.md}; the claims (default: packages/bench/claims.yaml)
+ * are loaded first, so a malformed claims file stops before anything is written.
+ */
+export function writeReports(outDir: string, opts: { resamples?: number; claimsFile?: string } = {}): { files: ReportFiles; rows: Aggregate[]; records: RunRecord[]; markdown: string; claims: ClaimsReport } {
+  const claimsFile = loadClaims(opts.claimsFile ?? DEFAULT_CLAIMS_FILE);
   const records = loadRecords(join(outDir, 'records'));
   if (!records.length) throw new Error(`${join(outDir, 'records')}: no run records yet`);
   const rows = aggregate(records, opts);
+  const claims = evaluateClaims(records, claimsFile);
   const generatedAt = new Date().toISOString();
   const preset = records[0]!.preset;
   const dir = join(outDir, 'leaderboard');
@@ -69,12 +79,15 @@ export function writeReports(outDir: string, opts: { resamples?: number } = {}):
     markdown: join(dir, 'leaderboard.md'),
     json: join(dir, 'results.json'),
     html: join(dir, 'report.html'),
+    claimsJson: join(dir, 'claims.json'),
+    claimsMarkdown: join(dir, 'claims.md'),
   };
+  writeClaims(dir, claims);
   write(files.longCsv, longCsv(records));
   write(files.wideCsv, wideCsv(rows));
   write(files.markdown, md);
   write(files.json, JSON.stringify(mtebJson(rows, { preset, generatedAt }), null, 2) + '\n');
   const extra = projectionSection(outDir, records);
-  write(files.html, htmlReport(rows, { preset, records: records.length, generatedAt, failures, skipped, extra }));
-  return { files, rows, records, markdown: md };
+  write(files.html, htmlReport(rows, { preset, records: records.length, generatedAt, failures, skipped, extra, top: claimsHtml(claims) }));
+  return { files, rows, records, markdown: md, claims };
 }
