@@ -11,6 +11,7 @@ import { loadTrainConfig } from '@tunebench/trainer';
 import { DATASETS, DATASETS_DIR, DATASET_NAMES, datasetDirHash, isDatasetDir, loadDatasetDir } from '@tunebench/datasets';
 import type { RunRecord } from './record.js';
 import { PRESETS, SUITE_NAMES, suiteByName, type PhaseSizes, type Preset, type Suite, type Variant } from './suites/index.js';
+import { NER_LABELS } from './suites/ner.js';
 import { fewshotPhaseConfig } from './fewshot/plan_phase.js';
 import { checkFewshotConfig } from './fewshot/config.js';
 
@@ -280,9 +281,10 @@ function phasesFor(suite: Suite, v: Variant, dataset: string, seed: number, pres
     init = INIT_PRETRAINED;
   }
   // The dataset's closed label set (not the labels that happen to occur in a capped training split).
-  const labels = (ds: string) => (dirs[ds] ? loadDatasetDir(dirs[ds]!).labels : [...(DATASETS[ds]?.labels ?? [])]);
+  // A shipped NER dataset fine-tunes a token tagger on its full tag set (a suite may still set task.* itself).
+  const labels = (ds: string) => (dirs[ds] ? loadDatasetDir(dirs[ds]!).labels : DATASETS[ds]?.kind === 'ner' ? [...NER_LABELS] : [...(DATASETS[ds]?.labels ?? [])]);
   const kind = (ds: string) => {
-    if (!dirs[ds]) return 'seq_cls';
+    if (!dirs[ds]) return DATASETS[ds]?.kind === 'ner' ? 'token_cls' : 'seq_cls';
     const k = loadDatasetDir(dirs[ds]!).kind;
     if (k !== 'seq_cls' && k !== 'token_cls') throw new Error(`dataset directory ${dirs[ds]} holds ${k} rows; suites fine-tune classifiers (seq_cls or token_cls)`);
     return k;

@@ -128,7 +128,7 @@ test('shards partition the runs (property) and merged shards equal one sweep', a
 });
 
 test('bad selections are clear errors before anything runs', () => {
-  assert.throws(() => planSweep(PRESETS.micro, { suites: ['nope'] }), /unknown suite 'nope' \(known: freezing, domain, masking, sensitivity, ner, zh_vocab, fewshot, costly\)/);
+  assert.throws(() => planSweep(PRESETS.micro, { suites: ['nope'] }), /unknown suite 'nope' \(known: freezing, domain, masking, sensitivity, ner, zh_vocab, fewshot, costly, base_check\)/);
   assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], strategies: ['top_99'] }), /unknown strategy 'top_99'/);
   assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], datasets: ['imdb'] }), /unknown dataset 'imdb'/);
   assert.throws(() => planSweep(PRESETS.quick, { suites: ['freezing'] }), /no base model directory was given/);
@@ -143,7 +143,7 @@ test('every preset plans every suite: valid trainer configs, the preset\'s sizes
   assert.deepEqual(Object.keys(plans).sort(), ['full', 'micro', 'quick']);
   for (const [name, p] of Object.entries(plans)) {
     const preset = PRESETS[name as keyof typeof PRESETS];
-    assert.deepEqual([...new Set(p.runs.map((r) => r.suite))].sort(), ['costly', 'domain', 'fewshot', 'freezing', 'masking', 'ner', 'sensitivity', 'zh_vocab'], name);
+    assert.deepEqual([...new Set(p.runs.map((r) => r.suite))].sort(), ['base_check', 'costly', 'domain', 'fewshot', 'freezing', 'masking', 'ner', 'sensitivity', 'zh_vocab'], name);
     // Left-out variants say why (e.g. a masking unit the trainer's config cannot express yet).
     for (const s of p.skipped) assert.match(s.reason, /phase: /);
     assert.equal(new Set(p.runs.map((r) => r.runId)).size, p.runs.length, `${name}: run ids are unique`);
@@ -307,4 +307,19 @@ test('a phase that hangs is killed after the timeout and recorded as a failure',
   assert.match(s.failed[0]!.error, /timed out after 2 s \(killed\)/);
   assert.equal(s.done, 1, 'the baseline still ran');
   rmSync(out, { recursive: true, force: true });
+});
+
+test('base_check: the pretrained row starts from the base, random_init from its shape and vocabulary only; ner_en fine-tunes a tagger', () => {
+  const baseDir = tmp();
+  writeFileSync(join(baseDir, 'config.json'), JSON.stringify({ vocab_size: 100 }));
+  const p = planSweep(PRESETS.quick, { baseDir, suites: ['base_check'] });
+  assert.deepEqual([...new Set(p.runs.map((r) => `${r.dataset}/${r.strategy}`))].sort(),
+    ['email/pretrained', 'email/random_init', 'ner_en/pretrained', 'ner_en/random_init', 'wn_topic/pretrained', 'wn_topic/random_init']);
+  for (const r of p.runs) {
+    const ft = r.phases.find((ph) => ph.name === 'finetune')!.config as { model: { init: string; reinit?: boolean }; task: { kind: string; labels: string[] } };
+    assert.equal(ft.model.init, INIT_BASE);
+    assert.equal(ft.model.reinit === true, r.strategy === 'random_init', r.runId);
+    assert.equal(ft.task.kind, r.dataset === 'ner_en' ? 'token_cls' : 'seq_cls', r.runId);
+    if (r.dataset === 'ner_en') assert.deepEqual(ft.task.labels, ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-ORG', 'I-ORG']);
+  }
 });

@@ -9,7 +9,7 @@ import type { Suite, Variant } from './types.js';
 
 const LR = 3e-4;
 /** The full tag set, fixed so a capped training split cannot lose a tag that dev / test use. */
-const NER_LABELS = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-ORG', 'I-ORG'];
+export const NER_LABELS = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-ORG', 'I-ORG'];
 
 const v = (name: string, labelAllTokens: boolean, crf: boolean): Variant => ({
   name,

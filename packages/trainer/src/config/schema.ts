@@ -57,6 +57,11 @@ export interface TrainRunConfig {
     shape: { numLayers: number; hiddenSize: number; numHeads: number; intermediateSize: number } | null;
     /** Checkpoint directory to start from (a base model); null = random init. */
     init: string | null;
+    /**
+     * Take only the architecture and vocabulary of `init`, not its weights: a random init
+     * (seeds.init) with the base's vocabulary — the control a pretrained base must beat.
+     */
+    reinit: boolean;
     maxPositions: number;
     hiddenDropout: number;
     attentionDropout: number;
@@ -219,6 +224,7 @@ export const TRAIN_SCHEMA = {
         },
       },
       init: nullableStr(),
+      reinit: { type: 'boolean', default: false },
       maxPositions: int({ minimum: 8, maximum: 512, default: 128 }),
       hiddenDropout: num({ minimum: 0, exclusiveMaximum: 1, default: 0.1 }),
       attentionDropout: num({ minimum: 0, exclusiveMaximum: 1, default: 0.1 }),

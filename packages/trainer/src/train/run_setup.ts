@@ -171,6 +171,7 @@ function loadSplits(c: TrainRunConfig, task: TaskKind): RunRows {
 function buildModel(command: TrainCommand, c: TrainRunConfig, rows: RunRows, progress: ProgressPrinter): ModelSetup {
   const task = c.task.kind;
   const base = c.model.init ? readCheckpoint(c.model.init) : null;
+  if (c.model.reinit && !base) throw new ConfigError('model.reinit takes the architecture and vocabulary of model.init: set model.init to a checkpoint');
   const corpus = () => rows.train.map((r) => r.text ?? (r.tokens ?? []).join(' '));
   const { tok, trained } = makeTokenizer(c, command, base, join(c.outputDir, RUN_CHECKPOINT_DIR), corpus);
   if (trained && base) progress.line(`extended the vocabulary of ${base.dir} to ${tok.vocabSize} tokens with a WordPiece of ${c.tokenizer.extendSize} trained on ${c.tokenizer.extendCorpus}`);
@@ -194,7 +195,8 @@ function buildModel(command: TrainCommand, c: TrainRunConfig, rows: RunRows, pro
   const store = new ParamStore(specs);
   initParams(store, c.seeds.init, config.initializerRange);
   const model: ModelSetup = { tok, labels, config, heads, lora, specs, store };
-  if (base) loadBaseWeights(c, base, model, grow, progress);
+  if (base && c.model.reinit) progress.line(`model.reinit: the architecture and vocabulary of ${base.dir}, random weights (seed ${c.seeds.init})`);
+  else if (base) loadBaseWeights(c, base, model, grow, progress);
   return model;
 }
 
