@@ -13,7 +13,7 @@
 // The cosine targets of a batch are handed to the backend through its LossOptions object, which
 // the backends read at every forward (set before each step).
 import {
-  backendFactory, bertConfigFromHf, hfConfig, loadWeights, padBatch, paramSpecs, ParamStore, readCheckpoint, WordPieceTokenizer, writeCheckpoint,
+  backendFactory, bertConfigFromHf, checkpointTokenizerOptions, hfConfig, loadWeights, padBatch, paramSpecs, ParamStore, readCheckpoint, WordPieceTokenizer, writeCheckpoint,
   learningRate, type BertConfig, type HeadSpec, type LossOptions, type ModelBatch, type TrainBackend, type AdamwRange, type Encoding,
 } from '@tunebench/trainer';
 import { join } from 'node:path';
@@ -46,13 +46,13 @@ const isHeadTensor = (n: string) => n.startsWith('cls.') || n.startsWith('classi
 export async function openEncoder(dir: string, opts: EncoderOptions): Promise<Encoder> {
   const ck = readCheckpoint(dir);
   if (!ck.vocab) throw new Error(`${dir} has no vocab.txt`);
-  const tb = ck.config.tunebench as { lora?: unknown; tokenizer?: { lowercase?: boolean } } | undefined;
+  const tb = ck.config.tunebench as { lora?: unknown } | undefined;
   if (tb?.lora) throw new Error(`${dir}: a LoRA checkpoint; the few-shot suite needs a plain encoder (merge the adapter first)`);
   const config = bertConfigFromHf(ck.config, join(dir, 'config.json')) as BertConfig;
   if (opts.maxLength > config.maxPositions) throw new Error(`maxLength ${opts.maxLength} exceeds ${dir}'s max positions ${config.maxPositions}`);
   const store = new ParamStore(paramSpecs(config, HEADS, null));
   loadWeights(store, ck.weights, { source: dir, allowUnexpected: isHeadTensor });
-  const tok = WordPieceTokenizer.fromVocab(ck.vocab, { lowercase: tb?.tokenizer?.lowercase ?? true, source: join(dir, 'vocab.txt'), modelMaxLength: config.maxPositions });
+  const tok = WordPieceTokenizer.fromVocab(ck.vocab, { lowercase: true, ...checkpointTokenizerOptions(ck.config, join(dir, 'config.json')), source: join(dir, 'vocab.txt'), modelMaxLength: config.maxPositions });
   const loss: LossOptions = { embeddingLoss: 'mnr' };
   const backend = await backendFactory(opts.backend)({ config, heads: HEADS, store, lora: null, loss, maxBatch: 2 * opts.batchSize, maxLength: opts.maxLength });
   backend.load();

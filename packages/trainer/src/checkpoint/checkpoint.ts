@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeDirAtomic, writeFileAtomic } from './atomic.js';
 import { decodeSafetensors, encodeSafetensors, type TensorIn } from './safetensors.js';
+import { importHf, missingSafetensorsError, type HfImportReport } from './hf_import.js';
 
 /** The part of ParamStore a checkpoint needs (structural). */
 export interface TensorStore {
@@ -99,6 +100,8 @@ export interface LoadedCheckpoint {
   vocab: string[] | null;
   trainerState: Record<string, unknown> | null;
   hasOptimizer: boolean;
+  /** A plain Hugging Face directory (config.json without a "tunebench" block), imported by hf_import.ts: what that did. */
+  hf: HfImportReport | null;
 }
 
 function readJson(path: string): Record<string, unknown> {
@@ -115,21 +118,45 @@ function readJson(path: string): Record<string, unknown> {
   }
 }
 
-/** Read a checkpoint directory (weights, config, vocab, trainer state; optimizer on demand). */
+/**
+ * Read a checkpoint directory (weights, config, vocab, trainer state; optimizer on demand). A plain
+ * Hugging Face BERT directory (no "tunebench" block in config.json) is imported by hf_import.ts
+ * into the same view, with `hf` saying what that did.
+ */
 export function readCheckpoint(dir: string): LoadedCheckpoint {
   if (!existsSync(dir)) throw new CheckpointError(`checkpoint directory ${dir} does not exist`);
   const wpath = join(dir, WEIGHTS_FILE);
-  if (!existsSync(wpath)) throw new CheckpointError(`${dir} is not a checkpoint: ${WEIGHTS_FILE} is missing`);
-  const config = readJson(join(dir, CONFIG_FILE));
-  const dec = decodeSafetensors(readFileSync(wpath), wpath);
-  const weights = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [name, t] of dec.tensors) {
-    if (t.dtype !== 'F32') throw new CheckpointError(`${wpath}: tensor '${name}' is ${t.dtype}; tunebench loads F32 weights only`);
-    assertFinite(t.data as Float32Array, `${wpath}: tensor '${name}'`);
-    weights.set(name, { shape: t.shape, data: t.data as Float32Array });
+  if (!existsSync(wpath)) throw missingSafetensorsError(dir);
+  let config = readJson(join(dir, CONFIG_FILE));
+  if (!config || typeof config !== 'object' || Array.isArray(config)) throw new CheckpointError(`${join(dir, CONFIG_FILE)}: not a JSON object`);
+  const isHf = config.tunebench === undefined;
+  let dec;
+  try {
+    dec = decodeSafetensors(readFileSync(wpath), wpath);
+  } catch (e) {
+    const m = (e as Error).message;
+    // Half-precision Hugging Face weights: say how to get F32 ones.
+    throw new CheckpointError(/dtype "(F16|BF16)"/.test(m) ? `${m}; tunebench loads F32 weights: convert them once, e.g. ` +
+      `python3 -c "import torch; from safetensors.torch import load_file, save_file; p='${wpath}'; ` +
+      `save_file({k: v.float() for k, v in load_file(p).items()}, p, metadata={'format': 'pt'})"` : m);
+  }
+  let weights = new Map<string, { shape: number[]; data: Float32Array }>();
+  let hf: HfImportReport | null = null;
+  if (isHf) {
+    const imp = importHf(dir, config, dec.tensors, wpath);
+    config = imp.config;
+    weights = imp.weights;
+    hf = imp.report;
+    for (const [name, t] of weights) assertFinite(t.data, `${wpath}: tensor '${name}'`);
+  } else {
+    for (const [name, t] of dec.tensors) {
+      if (t.dtype !== 'F32') throw new CheckpointError(`${wpath}: tensor '${name}' is ${t.dtype}; tunebench loads F32 weights only`);
+      assertFinite(t.data as Float32Array, `${wpath}: tensor '${name}'`);
+      weights.set(name, { shape: t.shape, data: t.data as Float32Array });
+    }
   }
   const vpath = join(dir, VOCAB_FILE);
-  const vocab = existsSync(vpath) ? readFileSync(vpath, 'utf8').replace(/\n$/, '').split('\n') : null;
+  const vocab = existsSync(vpath) ? readFileSync(vpath, 'utf8').replace(/\r?\n$/, '').split(/\r?\n/) : null;
   // A vocab.txt that does not match the embedding is a damaged or mismatched checkpoint, not a
   // request to grow the vocabulary (growth is asked for with tokenizer.vocab / --vocab).
   const vocabSize = config.vocab_size;
@@ -137,9 +164,10 @@ export function readCheckpoint(dir: string): LoadedCheckpoint {
     throw new CheckpointError(`${dir}: ${VOCAB_FILE} has ${vocab.length} tokens but ${CONFIG_FILE} says vocab_size ${vocabSize}; ` +
       'the checkpoint is damaged or mixes two models (to extend a vocabulary, pass the extended vocab.txt with --vocab)');
   }
+  if (isHf && !vocab) hf!.notes.push(`${dir} has no vocab.txt (give one with --vocab / tokenizer.vocab)`);
   const spath = join(dir, TRAINER_STATE_FILE);
   const trainerState = existsSync(spath) ? readJson(spath) : null;
-  return { dir, config, weights, vocab, trainerState, hasOptimizer: existsSync(join(dir, OPTIMIZER_FILE)) };
+  return { dir, config, weights, vocab, trainerState, hasOptimizer: existsSync(join(dir, OPTIMIZER_FILE)), hf };
 }
 
 /** Throws when `data` holds a NaN or an infinity, naming `what`, the first such index and `why`. */

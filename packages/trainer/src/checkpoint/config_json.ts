@@ -71,3 +71,34 @@ export function assertSameArchitecture(model: BertConfigLike, checkpoint: BertCo
     throw new CheckpointError(`${source} was saved from a different model configuration:\n  ${diffs.join('\n  ')}`);
   }
 }
+
+/** How a checkpoint's vocab.txt is to be used: the tokenizer options its config.json records (tunebench.tokenizer). */
+export interface CheckpointTokenizerOptions {
+  lowercase?: boolean;
+  stripAccents?: boolean;
+  tokenizeChineseChars?: boolean;
+  specialTokens?: Partial<Record<'pad' | 'unk' | 'cls' | 'sep' | 'mask', string>>;
+}
+
+/**
+ * The tokenizer options recorded in config.json's tunebench.tokenizer (our checkpoints; for a
+ * Hugging Face directory, hf_import.ts fills them from tokenizer_config.json). Options a checkpoint
+ * does not record are left out, so the caller's defaults apply (older checkpoints record lowercase only).
+ */
+export function checkpointTokenizerOptions(config: Record<string, unknown>, source = 'config.json'): CheckpointTokenizerOptions {
+  const t = (config.tunebench as { tokenizer?: unknown } | undefined)?.tokenizer;
+  if (t === undefined || t === null) return {};
+  if (typeof t !== 'object' || Array.isArray(t)) throw new CheckpointError(`${source}: tunebench.tokenizer must be an object`);
+  const r = t as Record<string, unknown>;
+  const out: CheckpointTokenizerOptions = {};
+  for (const k of ['lowercase', 'stripAccents', 'tokenizeChineseChars'] as const) {
+    if (r[k] === undefined || r[k] === null) continue;
+    if (typeof r[k] !== 'boolean') throw new CheckpointError(`${source}: tunebench.tokenizer.${k} must be a boolean, got ${JSON.stringify(r[k])}`);
+    out[k] = r[k] as boolean;
+  }
+  if (r.specialTokens !== undefined && r.specialTokens !== null) {
+    if (typeof r.specialTokens !== 'object') throw new CheckpointError(`${source}: tunebench.tokenizer.specialTokens must be an object`);
+    out.specialTokens = { ...(r.specialTokens as Record<string, string>) };
+  }
+  return out;
+}

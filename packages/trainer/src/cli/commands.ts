@@ -8,6 +8,7 @@ import { runTraining } from '../train/loop.js';
 import { runInference } from '../train/infer.js';
 import { backendFactory, closeBackends, BACKEND_NAMES } from '../train/backends.js';
 import { vocabCommand } from './vocab.js';
+import { exportCommand } from './export.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const intArg = (flag: string) => (v: string) => {
@@ -70,7 +71,7 @@ function addCommonTrainOptions(cmd: Command): Command {
     .option('--dataset <name|dir>', 'shipped dataset (data.dataset), e.g. wn_topic, pretrain_en; pretrain_en_full once built (npm run datasets:build -- pretrain_en); or a dataset directory (train/dev/test .jsonl, .csv or .tsv + optional dataset.json)')
     .option('--train <file>', 'training JSONL (data.train)')
     .option('--dev <file>', 'dev JSONL (data.dev)')
-    .option('--init <dir>', 'start from this checkpoint directory (model.init)')
+    .option('--init <dir>', 'start from this checkpoint directory (model.init): ours, or a Hugging Face BERT directory')
     .option('--vocab <file>', 'vocab.txt (tokenizer.vocab)')
     .option('--strategy <name>', 'fine-tuning strategy (strategy.name)')
     .option('--k <n>', 'layers for top_k / bottom_k (strategy.k)', intArg('--k'))
@@ -128,7 +129,7 @@ function inferCommand(name: 'evaluate' | 'predict', description: string): Comman
     .option('-c, --config <file>', 'JSON config (outputDir, checkpoint, data, batchSize)')
     .option('--set <key=value>', 'override any config key (repeatable)', collect, [])
     .option('-o, --out <dir>', 'run directory (outputDir)')
-    .option('--checkpoint <dir>', 'checkpoint directory written by pretrain / finetune')
+    .option('--checkpoint <dir>', 'checkpoint directory written by pretrain / finetune, or a Hugging Face BERT directory')
     .option('--dataset <name|dir>', 'shipped dataset or dataset directory (data.dataset)')
     .option('--split <name>', 'train, dev or test (data.split)')
     .option('--file <jsonl>', 'JSONL rows instead of a dataset (data.file)')
@@ -165,7 +166,7 @@ export function predictCommand(): Command {
   return inferCommand('predict', 'predict labels / tags for a split or file (predictions.jsonl)');
 }
 
-/** All of them (pretrain, finetune, evaluate, predict, vocab), for `program.addCommand(...)`. */
+/** All of them (pretrain, finetune, evaluate, predict, vocab, export), for `program.addCommand(...)`. */
 export function trainerCommands(): Command[] {
-  return [pretrainCommand(), finetuneCommand(), evaluateCommand(), predictCommand(), vocabCommand()];
+  return [pretrainCommand(), finetuneCommand(), evaluateCommand(), predictCommand(), vocabCommand(), exportCommand()];
 }

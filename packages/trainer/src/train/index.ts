@@ -20,3 +20,4 @@ export * from './train_step.js';
 export * from './init_lora.js';
 export * from './vocab_extend.js';
 export type { CostlyDetails } from './costly.js';
+export * from './hf_export.js';

@@ -4,13 +4,13 @@
 // directory.
 
 import { join } from 'node:path';
-import { paramSpecs, ParamStore, type BertConfig, type HeadSpec, type LoraConfig } from '../model/index.js';
+import { initParams, paramSpecs, ParamStore, type BertConfig, type HeadSpec, type LoraConfig } from '../model/index.js';
 import { WordPieceTokenizer } from '../tokenizer/index.js';
 import type { InferRunConfig, MaskingConfig, TaskKind, TrainRunConfig } from '../config/schema.js';
 import { RunDir } from '../config/rundir.js';
 import { ConfigError } from '../config/load.js';
 import { readCheckpoint, loadWeights, CheckpointError } from '../checkpoint/checkpoint.js';
-import { bertConfigFromHf } from '../checkpoint/config_json.js';
+import { bertConfigFromHf, checkpointTokenizerOptions } from '../checkpoint/config_json.js';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
 import { Collator, loadRows, mlmOptionsOf, sourceFiles, tokenizeRows } from './data.js';
 import { evaluateExamples, majorityBaseline } from './evaluate.js';
@@ -26,21 +26,40 @@ export interface LoadedModel {
   masking: MaskingConfig | null;
   store: ParamStore;
   tok: WordPieceTokenizer;
+  /** What loading said (a Hugging Face import: what was mapped, ignored or initialised); logged by evaluate / predict. */
+  notes: string[];
 }
 
-/** Load a tunebench checkpoint directory for inference (names and shapes checked strictly). */
+/**
+ * Load a checkpoint directory for inference: one of ours (names and shapes checked strictly), or a
+ * plain Hugging Face BERT directory (hf_import.ts: its head from "architectures", its labels from
+ * id2label; head tensors it lacks are initialised as a fresh run would and reported in `notes`,
+ * tensors of other heads ignored and reported).
+ */
 export function loadModel(dir: string): LoadedModel {
   const ck = readCheckpoint(dir);
-  const tb = ck.config.tunebench as { heads?: HeadSpec[]; labels?: string[]; task?: TrainRunConfig['task']; masking?: MaskingConfig; lora?: LoraConfig | null; tokenizer?: { lowercase?: boolean } } | undefined;
+  const tb = ck.config.tunebench as { heads?: HeadSpec[]; labels?: string[]; task?: TrainRunConfig['task']; masking?: MaskingConfig; lora?: LoraConfig | null } | undefined;
   if (!tb?.heads || !tb.task) throw new CheckpointError(`${dir}/config.json has no "tunebench" block with heads and task; was it written by tunebench?`);
   if (!ck.vocab) throw new CheckpointError(`${dir} has no vocab.txt`);
   const config = bertConfigFromHf(ck.config, join(dir, 'config.json')) as BertConfig;
   if (ck.vocab.length !== config.vocabSize) throw new CheckpointError(`${dir}: vocab.txt has ${ck.vocab.length} tokens but config.json says vocab_size ${config.vocabSize}`);
   const lora = tb.lora ?? null;
-  const store = new ParamStore(paramSpecs(config, tb.heads, lora));
-  loadWeights(store, ck.weights, { source: dir });
-  const tok = WordPieceTokenizer.fromVocab(ck.vocab, { lowercase: tb.tokenizer?.lowercase ?? true, source: join(dir, 'vocab.txt'), modelMaxLength: config.maxPositions });
-  return { config, heads: tb.heads, lora, labels: tb.labels ?? [], task: tb.task, masking: tb.masking ?? null, store, tok };
+  const specs = paramSpecs(config, tb.heads, lora);
+  const store = new ParamStore(specs);
+  const notes = [...(ck.hf?.notes ?? [])];
+  if (ck.hf) {
+    // A Hugging Face model may come without the head (or pooler) its class names: initialise it as
+    // a fresh run would (seed 0) and say so, since its outputs then mean nothing until trained.
+    initParams(store, 0, config.initializerRange);
+    const isHead = new Set(specs.filter((s) => s.module === 'head' || s.module === 'pooler').map((s) => s.name));
+    const rep = loadWeights(store, ck.weights, { source: dir, allowMissing: (n) => isHead.has(n), allowUnexpected: (n) => n.startsWith('bert.pooler.') || n.startsWith('cls.') || n.startsWith('classifier.') });
+    if (rep.missing.length) notes.push(`WARNING: ${dir} lacks ${rep.missing.join(', ')}: initialised at random (seed 0); the outputs depend on them`);
+    if (rep.unexpected.length) notes.push(`ignored ${rep.unexpected.join(', ')} (not used by the ${tb.heads[0]!.kind} head)`);
+  } else {
+    loadWeights(store, ck.weights, { source: dir });
+  }
+  const tok = WordPieceTokenizer.fromVocab(ck.vocab, { lowercase: true, ...checkpointTokenizerOptions(ck.config, join(dir, 'config.json')), source: join(dir, 'vocab.txt'), modelMaxLength: config.maxPositions });
+  return { config, heads: tb.heads, lora, labels: tb.labels ?? [], task: tb.task, masking: tb.masking ?? null, store, tok, notes };
 }
 
 export async function runInference(command: 'evaluate' | 'predict', c: InferRunConfig, backendFactory: BackendFactory, opts: { progress?: boolean } = {}): Promise<Record<string, unknown>> {
@@ -70,6 +89,7 @@ export async function runInference(command: 'evaluate' | 'predict', c: InferRunC
   });
   const out: RunDir = new RunDir(c.outputDir, c, { resume: false, command });
   run = out;
+  for (const l of m.notes) say(l);
   const backend = await backendFactory({ config: m.config, heads: m.heads, store: m.store, lora: m.lora, loss: {}, maxBatch: c.batchSize, maxLength });
   try {
     backend.load();

@@ -445,7 +445,13 @@ class TrainingSession {
     st.mixed = this.feed.mixed ? this.feed.mixed.state : null;
     st.earlyStopping = this.es ? { ...this.es.state } : null;
     st.elapsedS = this.elapsed();
-    const tokenizer = { lowercase: c.tokenizer.lowercase };
+    // The rules of the tokenizer the run used (a base checkpoint's may differ from tokenizer.lowercase).
+    const b = model.tok.basic;
+    const specials = Object.entries(model.tok.specialTokens).filter(([role, s]) => s !== `[${role.toUpperCase()}]`);
+    const tokenizer = {
+      lowercase: b.lowercase, stripAccents: b.stripAccents, tokenizeChineseChars: b.tokenizeChineseChars,
+      ...(specials.length ? { specialTokens: Object.fromEntries(specials) } : {}),
+    };
     const record = { command, heads, labels, task: c.task, ...data.maskingRecord, lora, strategy: schedule.strategy, tokenizer };
     writeCheckpoint(this.runDir.checkpointDir, store, {
       config: hfConfig(model.config, record, hfArchitecture(heads[0].kind)),

@@ -18,7 +18,7 @@ import { RUN_CHECKPOINT_DIR } from '../config/rundir.js';
 import { ConfigError } from '../config/load.js';
 import { mergeInitAdapter } from './init_lora.js';
 import { readCheckpoint, loadWeights, type LoadedCheckpoint } from '../checkpoint/checkpoint.js';
-import { bertConfigFromHf, assertSameArchitecture } from '../checkpoint/config_json.js';
+import { bertConfigFromHf, assertSameArchitecture, checkpointTokenizerOptions } from '../checkpoint/config_json.js';
 import { planStrategy, type StrategyConfig, type StrategyPlan } from './strategy.js';
 import { adamwRanges } from './ranges.js';
 import { warmupStepsFor, type ScheduleConfig } from './schedule.js';
@@ -210,11 +210,11 @@ function makeTokenizer(
       (c.tokenizer.vocab ? 'it cannot be combined with tokenizer.vocab' : 'set model.init to a checkpoint with vocab.txt'));
   }
   if (c.tokenizer.vocab) return { tok: WordPieceTokenizer.fromVocabFile(c.tokenizer.vocab, opts), trained: false };
-  // A base model's vocabulary comes with its casing rule (recorded in its config.json).
-  const baseLower = (base?.config.tunebench as { tokenizer?: { lowercase?: boolean } } | undefined)?.tokenizer?.lowercase;
+  // A base model's vocabulary comes with its rules (casing, accents, Chinese characters, special
+  // tokens) recorded in its config.json, or, for a Hugging Face directory, its tokenizer_config.json.
   if (base?.vocab) {
     const source = join(base.dir, 'vocab.txt');
-    const baseTok = WordPieceTokenizer.fromVocab(base.vocab, { ...opts, lowercase: baseLower ?? opts.lowercase, source });
+    const baseTok = WordPieceTokenizer.fromVocab(base.vocab, { ...opts, ...checkpointTokenizerOptions(base.config, join(base.dir, 'config.json')), source });
     if (!c.tokenizer.extendCorpus) return { tok: baseTok, trained: false };
     // tokenizer.extendCorpus: `tunebench vocab extend` inside the run (deterministic, so a resumed run gets the same vocabulary).
     const corpus = loadRows(c.tokenizer.extendCorpus, 'train', 'mlm').map((r) => r.text ?? '');
@@ -265,11 +265,54 @@ function loadBaseWeights(c: TrainRunConfig, base: LoadedCheckpoint, m: ModelSetu
     growWeights(weights, grow, embeddingInitOf(c.tokenizer.growInit, { seed: c.seeds.init, initializerRange: m.config.initializerRange, pieces }));
     progress.line(`vocabulary grown by ${grow} tokens (${c.tokenizer.growInit} init)`);
   }
+  if (base.hf) {
+    for (const l of base.hf.notes) progress.line(l);
+    const said = alignHfClassifier(weights, base, m);
+    if (said) progress.line(said);
+  }
   const specByName = new Map(m.specs.map((s) => [s.name, s]));
   const allowMissing = (n: string) => isHeadSpec(specByName.get(n)!);
   const rep = loadWeights(m.store, weights, { source: base.dir, allowMissing, allowUnexpected: isOtherHeadName });
   const list = (names: string[]) => names.join(', ') || 'none';
   progress.line(`loaded ${rep.loaded.length} tensors from ${base.dir}; new: ${list(rep.missing)}; unused: ${list(rep.unexpected)}`);
+}
+
+/**
+ * A Hugging Face classifier (classifier.weight / .bias, its labels from id2label) against the run's
+ * task and labels: kept when the labels are the same, its rows reordered when they are the same
+ * set in another order, dropped (the run's head starts fresh) otherwise. Returns what it did.
+ */
+export function alignHfClassifier(weights: Map<string, { shape: number[]; data: Float32Array }>, base: LoadedCheckpoint, m: Pick<ModelSetup, 'heads' | 'labels'>): string | null {
+  const w = weights.get('classifier.weight');
+  const b = weights.get('classifier.bias');
+  if (!w) return null;
+  const tb = base.config.tunebench as { heads?: HeadSpec[]; labels?: string[] } | undefined;
+  const ckKind = tb?.heads?.[0]?.kind;
+  const ckLabels = tb?.labels ?? [];
+  const drop = (why: string) => {
+    weights.delete('classifier.weight');
+    weights.delete('classifier.bias');
+    return `the ${ckKind} classifier of ${base.dir} (labels ${ckLabels.join(', ')}) is not used: ${why}`;
+  };
+  const run = m.heads.filter((h) => h.kind === 'seq_cls' || h.kind === 'token_cls');
+  if (run.length !== 1) return drop(run.length ? 'this run has several classifier heads' : 'this run has no classifier head');
+  if (run[0]!.kind !== ckKind) return drop(`this run's head is ${run[0]!.kind}`);
+  if (ckLabels.length === m.labels.length && ckLabels.every((l, i) => l === m.labels[i])) return `kept the classifier of ${base.dir} (same labels, same order)`;
+  const pos = new Map(ckLabels.map((l, i) => [l, i]));
+  if (ckLabels.length !== m.labels.length || !m.labels.every((l) => pos.has(l))) {
+    return drop(`its labels differ from this run's (${m.labels.join(', ')}); the run's classifier starts fresh`);
+  }
+  const H = w.shape[1]!;
+  const nw = new Float32Array(w.data.length);
+  const nb = b ? new Float32Array(b.data.length) : null;
+  m.labels.forEach((l, i) => {
+    const j = pos.get(l)!;
+    nw.set(w.data.subarray(j * H, (j + 1) * H), i * H);
+    if (nb && b) nb[i] = b.data[j]!;
+  });
+  weights.set('classifier.weight', { shape: w.shape, data: nw });
+  if (nb && b) weights.set('classifier.bias', { shape: b.shape, data: nb });
+  return `kept the classifier of ${base.dir}, its rows reordered to this run's labels (${m.labels.join(', ')})`;
 }
 
 /** Tokenize every split once; the collators that mask / align / pad them. */

@@ -11,7 +11,7 @@
 //   normal      N(0, initializer_range²) (a fresh row, as random init)
 
 import { join } from 'node:path';
-import { readCheckpoint, writeCheckpoint, type LoadedCheckpoint } from '../checkpoint/index.js';
+import { checkpointTokenizerOptions, readCheckpoint, writeCheckpoint, type LoadedCheckpoint } from '../checkpoint/index.js';
 import { seededRng } from '../data/rng.js';
 import { deriveSeed } from './rng.js';
 import { WordPieceTokenizer, extendVocabulary, growEmbeddings, subtokenPieces, type EmbeddingInit, type ExtensionSource, type VocabularyExtension } from '../tokenizer/index.js';
@@ -63,9 +63,9 @@ export function growWeights(weights: NamedWeights, grow: number, init: Embedding
 /** The tokenizer of a checkpoint, with the casing rule its config.json records. */
 export function checkpointTokenizer(ck: LoadedCheckpoint): WordPieceTokenizer {
   if (!ck.vocab) throw new Error(`${ck.dir}: no vocab.txt`);
-  const lower = (ck.config.tunebench as { tokenizer?: { lowercase?: boolean } } | undefined)?.tokenizer?.lowercase;
   const maxPos = typeof ck.config.max_position_embeddings === 'number' ? ck.config.max_position_embeddings : undefined;
-  return WordPieceTokenizer.fromVocab(ck.vocab, { lowercase: lower ?? true, modelMaxLength: maxPos, source: join(ck.dir, 'vocab.txt') });
+  const opts = checkpointTokenizerOptions(ck.config, join(ck.dir, 'config.json'));
+  return WordPieceTokenizer.fromVocab(ck.vocab, { lowercase: true, ...opts, modelMaxLength: maxPos, source: join(ck.dir, 'vocab.txt') });
 }
 
 /**
