@@ -331,8 +331,12 @@ test('export hf: each fixture exported and read back gives the same model (tenso
     assert.match(raw.subarray(0, 400).toString('latin1'), /"embeddings\.LayerNorm\.bias"/, 'BertModel names are bare in the file');
     const mlmRaw = readFileSync(join(dir, 'mlm', 'model.safetensors')).toString('latin1');
     assert.ok(!mlmRaw.includes('position_ids') && !mlmRaw.includes('decoder'), 'no buffer, no tied decoder in an export');
-    // Refusals.
+    // Refusals; --force replaces a previous export.
     assert.match(await runTrainerCli(['export', 'hf', '--checkpoint', fixture('mlm'), '--out', fixture('mlm')]), /is the checkpoint itself/);
+    assert.match(await runTrainerCli(['export', 'hf', '--checkpoint', fixture('seq_cls'), '--out', join(dir, 'mlm')]), /mlm exists and is not empty; pass --force to replace it/);
+    assert.equal(loadModel(join(dir, 'mlm')).heads[0]!.kind, 'mlm', 'left as it was');
+    assert.equal(await runTrainerCli(['export', 'hf', '--checkpoint', fixture('seq_cls'), '--out', join(dir, 'mlm'), '--force', '-q']), '');
+    assert.equal(loadModel(join(dir, 'mlm')).heads[0]!.kind, 'seq_cls');
     assert.match(await runTrainerCli(['export', 'hf', '--checkpoint', fixture('mlm')]), /required option '--out <dir>'/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -67,7 +67,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   rmSync(tmp, { recursive: true, force: true });
   makeRoundtripCheckpoint(tmp);
   mkdirSync(out, { recursive: true });
-  exportHf(tmp, join(out, 'export'));
+  exportHf(tmp, join(out, 'export'), { force: true });
   rmSync(tmp, { recursive: true, force: true });
   const inputs = join(out, 'inputs.json');
   writeFileSync(inputs, JSON.stringify(ROUNDTRIP_INPUTS) + '\n');

@@ -14,6 +14,7 @@
 // transformers equivalent is refused (mean-pooled seq_cls, several classifier heads) or dropped
 // with a note (a CRF layer's transitions: transformers decodes per token).
 
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeDirAtomic, writeFileAtomic } from '../checkpoint/atomic.js';
 import { CheckpointError, readCheckpoint } from '../checkpoint/checkpoint.js';
@@ -33,9 +34,15 @@ export interface HfExportResult {
 
 const SPECIAL_KEYS = [['unk', 'unk_token'], ['sep', 'sep_token'], ['pad', 'pad_token'], ['cls', 'cls_token'], ['mask', 'mask_token']] as const;
 
-/** Write checkpoint `checkpointDir` as a Hugging Face BERT directory `outDir` (see the header). */
-export function exportHf(checkpointDir: string, outDir: string): HfExportResult {
+/**
+ * Write checkpoint `checkpointDir` as a Hugging Face BERT directory `outDir` (see the header). An
+ * existing non-empty `outDir` is replaced only with `force` (the replacement removes it whole).
+ */
+export function exportHf(checkpointDir: string, outDir: string, opts: { force?: boolean } = {}): HfExportResult {
   if (resolve(checkpointDir) === resolve(outDir)) throw new CheckpointError(`export hf: --out ${outDir} is the checkpoint itself; choose another directory`);
+  if (existsSync(outDir) && (!statSync(outDir).isDirectory() || readdirSync(outDir).length > 0) && !opts.force) {
+    throw new CheckpointError(`export hf: ${outDir} exists and is not empty; pass --force to replace it (everything in it is removed)`);
+  }
   const ck = readCheckpoint(checkpointDir);
   const cfgPath = join(checkpointDir, 'config.json');
   const notes: string[] = [...(ck.hf?.notes ?? [])];
