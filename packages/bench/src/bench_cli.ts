@@ -94,12 +94,14 @@ export async function benchRun(suites: string[], f: RunFlags): Promise<number> {
   console.log(`sweep: ${summary.done} runs done, ${summary.skipped} skipped (record exists), ${summary.failed.length} failed, in ${summary.wallTimeS.toFixed(0)} s`);
   const ph = summary.phases;
   console.log(`phases: ${ph.ran} run, ${ph.cached} reused from the phase cache, ${ph.resumed} resumed${f.cache ? '' : ' (--no-cache)'}`);
-  for (const x of summary.failed) console.log(`  failed: ${x.runId}: ${x.error} (see ${shown(join(outDir, 'failures', x.runId + '.json'))})`);
+  for (const x of summary.failed) console.log(`  failed: ${x.runId}: ${x.error} (see ${shown(join(summary.stageDir, 'failures', x.runId + '.json'))})`);
+  if (shard) console.log(`shard ${shard.index}/${shard.count}: records in ${shown(summary.stageDir)}; join the shards with \`tunebench bench merge --out ${shown(outDir)}\``);
   if (f.report) {
     if (!summary.records.length) {
       console.log('no records: nothing to report');
     } else {
-      const r = writeReports(outDir);
+      // A shard reports its own part (its staging folder); the merge reports the whole sweep.
+      const r = writeReports(existsSync(join(summary.stageDir, 'records')) ? summary.stageDir : outDir);
       console.log('');
       console.log(r.markdown);
       console.log(`report: ${shown(r.files.html)}`);
@@ -173,12 +175,12 @@ export function benchCommand(): Command {
 
   bench
     .command('merge')
-    .description('join the records of sharded sweeps into one output directory')
-    .argument('<sources...>', 'output directories of the shards')
+    .description('join the records of sharded sweeps into one output directory (refuses two different records of one run, naming both files)')
+    .argument('[sources...]', "output directories of the shards (their records/ and shards/<i>of<n>/records/); default: the --out folder's own shards")
     .requiredOption('-o, --out <dir>', 'merged output directory')
     .option('--no-report', 'do not write the leaderboard')
     .action((sources: string[], f: { out: string; report: boolean }) => {
-      const m = mergeRecords(f.out, sources);
+      const m = mergeRecords(f.out, sources.length ? sources : [f.out]);
       console.log(`merge: ${m.copied} records copied, ${m.identical} already present`);
       if (f.report) console.log(`report: ${shown(writeReports(resolve(f.out)).files.html)}`);
     });

@@ -4,7 +4,10 @@
 // retried once, and the sweep moves on. A run whose record exists is skipped, and a phase whose
 // metrics.json exists is reused, so a killed sweep continues where it stopped. `shard i/n` runs
 // every n-th run (by position in the plan), for splitting a sweep across machines; `merge`
-// (merge.ts) joins the records afterwards. A phase equal to one already run in the output
+// (merge.ts) joins the records afterwards. A shard writes everything it owns into its own staging
+// folder `shards/<i>of<n>/` (records, failures, run directories, sweep.json, its base model), so
+// shards sharing one --out folder (a cluster's shared disk) never write the same file; only the
+// phase cache (cache/phases/, with its own locks) and the lock files are shared. A phase equal to one already run in the output
 // directory (same resolved config and inputs) is taken from the phase cache (phase_cache.ts).
 //
 // Layout of the output directory:
@@ -13,9 +16,12 @@
 //   runs/<runId>/<phase>/                                the trainer's run directories
 //   cache/phases/<key>/                                  finished phases by content key (phase_cache.ts)
 //   base/                                                the sweep's own base model (micro preset)
+//   shards/<i>of<n>/                                     a shard's staging folder: records/, failures/,
+//                                                        runs/, base/, sweep.json (merge joins them)
 
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -69,12 +75,19 @@ export interface SweepSummary {
   done: number;
   failed: { runId: string; error: string }[];
   records: string[];
+  /** Where the records were written: the output folder, or the shard's staging folder in it. */
+  stageDir: string;
   wallTimeS: number;
   /** Phases of runs (the base model aside) by where their result came from. */
   phases: { ran: number; cached: number; resumed: number };
 }
 
 const DEFAULT_BIN = join(repoRoot, 'bin', 'tunebench.mjs');
+
+/** The staging folder of shard i/n inside a shared output folder. */
+export function shardDir(outDir: string, shard: Shard): string {
+  return join(outDir, 'shards', `${shard.index}of${shard.count}`);
+}
 
 export function recordPath(outDir: string, runId: string): string {
   return join(outDir, 'records', `${runId}.json`);
@@ -83,9 +96,14 @@ export function failurePath(outDir: string, runId: string): string {
   return join(outDir, 'failures', `${runId}.json`);
 }
 
-function writeJsonAtomic(path: string, value: unknown): void {
+/** A temp name beside `path` that no other process, on this host or another sharing the disk, uses. */
+export function tempPathFor(path: string): string {
+  return `${path}.tmp-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+export function writeJsonAtomic(path: string, value: unknown): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = tempPathFor(path);
   writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
   renameSync(tmp, path);
 }
@@ -370,17 +388,21 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
   const t0 = Date.now();
   const runs = shardRuns(plan.runs, opts.shard);
   const git = gitRevision();
-  const summary: SweepSummary = { total: runs.length, skipped: 0, done: 0, failed: [], records: [], wallTimeS: 0, phases: { ran: 0, cached: 0, resumed: 0 } };
-  mkdirSync(outDir, { recursive: true });
-  writeJsonAtomic(join(outDir, 'sweep.json'), {
+  // Where this sweep writes: the folder itself, or a shard's own staging folder in it.
+  const stage = opts.shard ? shardDir(outDir, opts.shard) : outDir;
+  const summary: SweepSummary = { total: runs.length, skipped: 0, done: 0, failed: [], records: [], stageDir: stage, wallTimeS: 0, phases: { ran: 0, cached: 0, resumed: 0 } };
+  mkdirSync(stage, { recursive: true });
+  writeJsonAtomic(join(stage, 'sweep.json'), {
     preset: plan.preset.name, backend: opts.backend, shard: opts.shard ?? null, runs: runs.map((r) => r.runId), skippedVariants: plan.skipped, gitRevision: git, startedAt: new Date().toISOString(),
   });
   for (const s of plan.skipped) log(`note: ${s.suite}/${s.strategy} is left out: ${s.reason.split('\n').join(' ')}`);
 
-  const todo = runs.filter((r) => !hasGoodRecord(recordPath(outDir, r.runId), log));
+  // A shard's run is done when its staging folder or the merged records/ (an earlier merge) hold it.
+  const doneAt = (r: RunPlan) => (opts.shard && existsSync(recordPath(outDir, r.runId)) && hasGoodRecord(recordPath(outDir, r.runId), log) ? recordPath(outDir, r.runId) : recordPath(stage, r.runId));
+  const todo = runs.filter((r) => !hasGoodRecord(doneAt(r), log));
   summary.skipped = runs.length - todo.length;
   if (summary.skipped) log(`${summary.skipped} of ${runs.length} runs already have a record (skipped)`);
-  for (const r of runs) if (!todo.includes(r)) summary.records.push(recordPath(outDir, r.runId));
+  for (const r of runs) if (!todo.includes(r)) summary.records.push(doneAt(r));
   // Records made from another base model must not be mixed with new ones in one leaderboard.
   if (summary.records.length && !plan.basePhase && opts.baseDir) {
     const sha = fileSha256(join(resolve(opts.baseDir), 'model.safetensors'));
@@ -400,26 +422,37 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
   // ---- the base model
   let baseDir: string | null = opts.baseDir ? resolve(opts.baseDir) : null;
   let baseModel: RunRecord['baseModel'] = null;
+  const cache = opts.cache === false ? null : new PhaseCache(outDir, log);
   if (plan.basePhase) {
-    const dir = join(outDir, 'base');
+    const dir = join(stage, 'base');
     log(`base model: pretraining the preset's own base model (${plan.basePhase.dataset}) in ${dir}`);
     let outcome: PhaseOutcome | null = null;
     for (let attempt = 0; attempt <= retries && !outcome; attempt++) {
       try {
-        outcome = await runPhase(plan.basePhase, dir, { base: null, pretrained: null }, opts, heartbeat(log));
+        const pretrainBase = () => runPhase(plan.basePhase!, dir, { base: null, pretrained: null }, opts, heartbeat(log));
+        if (opts.shard && cache) {
+          // Shards on one folder pretrain the base model once: the first takes the phase cache's
+          // lock and runs it, the others wait for its entry (the same key: same config, no init).
+          const material = phaseKeyMaterial(plan.basePhase, { none: true }, opts.backend, { root: repoRoot, manifestHash });
+          const resumable = existsSync(join(dir, 'metrics.json')) && existsSync(join(dir, 'config.json'));
+          const r = await cache.run(material, { runId: 'base', phase: 'base', gitRevision: git }, { resumable, staleAfterS: (opts.phaseTimeoutS ?? 6 * 3600) + 60 }, pretrainBase);
+          outcome = 'hit' in r ? readOutcome(r.hit.dir, 'cached') : r.ran;
+          if ('hit' in r) log(`base model: taken from the phase cache (${r.hit.dir})`);
+        } else {
+          outcome = await pretrainBase();
+        }
       } catch (e) {
         log(`base model: ${(e as Error).message}${attempt < retries ? ' (retrying)' : ''}`);
       }
     }
     if (!outcome) throw new Error(`the base model could not be pretrained; see ${dir}.stderr.log`);
-    baseDir = join(dir, 'checkpoint');
+    baseDir = join(outcome.dir, 'checkpoint');
     baseModel = { source: `pretrained by the sweep (${plan.preset.name} preset) in ${baseDir}`, sha256: fileSha256(join(baseDir, 'model.safetensors')) };
   } else {
     if (!baseDir) throw new Error('no base model directory');
     baseModel = { source: baseDir.startsWith(repoRoot) ? baseDir.slice(repoRoot.length + 1) : baseDir, sha256: fileSha256(join(baseDir, 'model.safetensors')) };
   }
 
-  const cache = opts.cache === false ? null : new PhaseCache(outDir, log);
   let baseSha: string | null = null;
   const baseSha256 = () => (baseSha ??= checkpointSha256(baseDir!));
   const times: number[] = [];
@@ -435,7 +468,7 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
       const outcomes = new Map<string, PhaseOutcome>();
       try {
         for (const phase of run.phases) {
-          const dir = join(outDir, 'runs', run.runId, phase.name);
+          const dir = join(stage, 'runs', run.runId, phase.name);
           const tp = Date.now();
           const init = { base: baseDir, pretrained: outcomes.get('pretrain') ? join(outcomes.get('pretrain')!.dir, 'checkpoint') : null };
           const o = cache
@@ -448,22 +481,22 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
           log(`    ${phase.name.padEnd(8)} ${phase.dataset.padEnd(10)} ${r.steps} steps, ${r.tokens} tokens, ${how}: main_score ${r.main_score === null ? '-' : r.main_score.toFixed(4)}`);
         }
         const rec = buildRecord(run, plan, outcomes, { gitRevision: git, baseModel });
-        writeJsonAtomic(recordPath(outDir, run.runId), rec);
-        rmSync(failurePath(outDir, run.runId), { force: true });
-        summary.records.push(recordPath(outDir, run.runId));
+        writeJsonAtomic(recordPath(stage, run.runId), rec);
+        rmSync(failurePath(stage, run.runId), { force: true });
+        summary.records.push(recordPath(stage, run.runId));
         summary.done++;
         lastError = null;
         break;
       } catch (e) {
         lastError = e as Error;
         const f = e instanceof PhaseFailure ? e : null;
-        writeJsonAtomic(failurePath(outDir, run.runId), {
+        writeJsonAtomic(failurePath(stage, run.runId), {
           runId: run.runId, attempt: attempt + 1, error: (e as Error).message, exitCode: f?.exitCode ?? null, signal: f?.signal ?? null,
           stderrTail: f?.stderrTail ?? String((e as Error).stack ?? ''), stdoutTail: f?.stdoutTail ?? '', at: new Date().toISOString(),
         });
         log(`    FAILED (attempt ${attempt + 1} of ${retries + 1}): ${(e as Error).message}`);
         // Retry from scratch: drop the phases of this attempt (a crash may have left them inconsistent).
-        rmSync(join(outDir, 'runs', run.runId), { recursive: true, force: true });
+        rmSync(join(stage, 'runs', run.runId), { recursive: true, force: true });
       }
     }
     if (lastError) summary.failed.push({ runId: run.runId, error: lastError.message });

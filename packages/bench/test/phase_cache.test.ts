@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { TRAIN_SCHEMA } from '@tunebench/trainer';
-import { PRESETS, applyOverrides, loadRecords, manifestHash, planSweep, recordPath, repoRoot, runSweep, parseShard, writeReports, type PhasePlan, type RunRecord, type SweepPlan } from '../src/index.js';
+import { PRESETS, applyOverrides, loadRecords, manifestHash, planSweep, recordPath, repoRoot, runSweep, parseShard, mergeRecords, writeReports, type PhasePlan, type RunRecord, type SweepPlan } from '../src/index.js';
 import { ENTRY_FILE, INPUT_KEYS, PhaseCache, canonicalJson, initIdentity, phaseKey, phaseKeyMaterial, type InitIdentity, type PhaseKeyMaterial } from '../src/phase_cache.js';
 
 const fake = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
@@ -257,6 +257,8 @@ test('shards of one sweep on a shared folder run a shared phase once', async () 
   assert.equal(calls(callsFile).length, 5);
   assert.deepEqual(readdirSync(join(shared, 'cache', 'phases')).filter((n) => !/^[0-9a-f]{64}$/.test(n)), [], 'no lock or temp directory left');
   await sweep(p, single, {}, { baseDir: base });
+  // The shards staged their records (shards/<i>of<n>/records/); the merge joins them into records/.
+  assert.equal(mergeRecords(shared, [shared]).copied, 3);
   assert.deepEqual(byId(shared).map(numbers), byId(single).map(numbers));
   rmSync(out, { recursive: true, force: true });
 });

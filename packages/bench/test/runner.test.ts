@@ -4,12 +4,12 @@
 // same records as one unsharded sweep. (The real trainer runs in e2e.micro.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { planSweep, validatePhases, PRESETS, SUITES, INIT_BASE, INIT_PRETRAINED, runSweep, shardRuns, parseShard, mergeRecords, loadRecords, recordPath, failurePath, writeReports, type SweepPlan } from '../src/index.js';
+import { planSweep, validatePhases, PRESETS, SUITES, INIT_BASE, INIT_PRETRAINED, runSweep, shardRuns, parseShard, mergeRecords, loadRecords, recordPath, failurePath, writeReports, shardDir, recordResults, type SweepPlan } from '../src/index.js';
 
 const fake = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
 const tmp = () => mkdtempSync(join(tmpdir(), 'tunebench-runner-'));
@@ -108,23 +108,65 @@ test('shards partition the runs (property) and merged shards equal one sweep', a
   await sweep(p, a, {}, '1/2');
   await sweep(p, b, {}, '2/2');
   await sweep(p, whole);
-  assert.equal(loadRecords(join(a, 'records')).length + loadRecords(join(b, 'records')).length, 6);
+  // A shard writes its records into its own staging folder, never into records/.
+  assert.ok(!existsSync(join(a, 'records')) && !existsSync(join(b, 'records')));
+  const aRecs = join(shardDir(a, parseShard('1/2')), 'records'), bRecs = join(shardDir(b, parseShard('2/2')), 'records');
+  assert.equal(loadRecords(aRecs).length + loadRecords(bRecs).length, 6);
   const m = mergeRecords(merged, [a, b]);
   assert.equal(m.copied, 6);
   const strip = (dir: string) => loadRecords(join(dir, 'records')).map((r) => ({ id: r.runId, metrics: r.metrics, tokens: r.tokens })).sort((x, y) => x.id.localeCompare(y.id));
   assert.deepEqual(strip(merged), strip(whole));
-  // Merging again is a no-op; a conflicting record is an error naming the run.
-  assert.equal(mergeRecords(merged, [a]).identical, loadRecords(join(a, 'records')).length);
-  const r0 = loadRecords(join(a, 'records'))[0]!;
+  // Merging again is a no-op; a conflicting record is an error naming the run and both files.
+  assert.equal(mergeRecords(merged, [a]).identical, loadRecords(aRecs).length);
+  const r0 = loadRecords(aRecs)[0]!;
   const path = recordPath(whole, r0.runId);
   const changed = JSON.parse(readFileSync(path, 'utf8'));
   changed.metrics.main_score += 0.1;
   writeFileSync(path, JSON.stringify(changed));
-  assert.throws(() => mergeRecords(merged, [whole]), new RegExp(`${r0.runId.replace(/\//g, '\\/')} exists in .* with other results`));
+  const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  assert.throws(() => mergeRecords(merged, [whole]), new RegExp(`${esc(r0.runId)} was produced twice with different results: ${esc(recordPath(merged, r0.runId))} and ${esc(path)}`));
   // The merged directory reports like any other.
   const rep = writeReports(merged, { resamples: 200 });
   assert.equal(rep.rows.length, 3);
   for (const d of [a, b, whole, merged]) rmSync(d, { recursive: true, force: true });
+});
+
+test('shards on one shared folder: each writes only its staging folder; merge joins them and refuses a run two shards produced differently', async () => {
+  const p = plan();
+  const shared = tmp(), whole = tmp();
+  const callsFile = join(shared, 'calls.txt');
+  // Three shards at once on one folder (as a job array on a shared disk), then the merge job.
+  const results = await Promise.all(['1/3', '2/3', '3/3'].map((s) => sweep(p, shared, { FAKE_CALLS: callsFile }, s)));
+  assert.equal(results.reduce((n, r) => n + r.s.done, 0), p.runs.length);
+  for (const [i, r] of results.entries()) assert.equal(r.s.stageDir, shardDir(shared, { index: i + 1, count: 3 }));
+  // The base model was pretrained once, by one shard, and taken from the phase cache by the others.
+  assert.equal(calls(callsFile).filter((l) => l.includes('base')).length, 1, calls(callsFile).join('\n'));
+  assert.ok(!existsSync(join(shared, 'records')) && !existsSync(join(shared, 'sweep.json')));
+  for (const s of ['1of3', '2of3', '3of3']) assert.ok(existsSync(join(shared, 'shards', s, 'sweep.json')));
+  const leftovers = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? leftovers(join(dir, e.name)) : /\.tmp-/.test(e.name) ? [join(dir, e.name)] : []));
+  assert.deepEqual(leftovers(shared), [], 'no temp file left');
+  assert.deepEqual(mergeRecords(shared, [shared]), { copied: p.runs.length, identical: 0 });
+  await sweep(p, whole);
+  const strip = (dir: string) => loadRecords(join(dir, 'records')).map((r) => recordResults(r)).sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+  assert.deepEqual(strip(shared), strip(whole));
+  // A run that two shards both produced, with different results: refused, naming both staging files.
+  const id = p.runs[0]!.runId;
+  const first = recordPath(shardDir(shared, { index: 1, count: 3 }), id);
+  const dup = recordPath(shardDir(shared, { index: 2, count: 3 }), id);
+  const rec = JSON.parse(readFileSync(first, 'utf8'));
+  rec.metrics.main_score = rec.metrics.main_score / 2 + 0.25;
+  mkdirSync(dirname(dup), { recursive: true });
+  writeFileSync(dup, JSON.stringify(rec));
+  const before = readFileSync(recordPath(shared, id), 'utf8');
+  assert.throws(() => mergeRecords(shared, [shared]), (e: Error) => e.message.includes(`${id} was produced twice with different results: ${first} and ${dup}`));
+  assert.equal(readFileSync(recordPath(shared, id), 'utf8'), before, 'a refused merge writes nothing');
+  // The same record again (only where and when differ) is no conflict.
+  const same = JSON.parse(readFileSync(first, 'utf8'));
+  same.createdAt = '2030-01-01T00:00:00.000Z';
+  same.wallTimeS += 7;
+  writeFileSync(dup, JSON.stringify(same));
+  assert.equal(mergeRecords(shared, [shared]).copied, 0);
+  for (const d of [shared, whole]) rmSync(d, { recursive: true, force: true });
 });
 
 test('bad selections are clear errors before anything runs', () => {
