@@ -1,4 +1,4 @@
-// `tunebench bench run | report | claims | merge | list | compare | peers` and `tunebench profile`:
+// `tunebench bench run | plan | report | claims | merge | list | compare | peers` and `tunebench profile`:
 // commander subcommands, registered by cli.ts. The work lives in runner.ts, report/,
 // merge.ts, perf/ and profile/.
 
@@ -6,7 +6,8 @@ import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { planSweep, findShippedBase, repoRoot } from './plan.js';
-import { runSweep, parseShard } from './runner.js';
+import { runSweep, parseShard, shardRuns } from './runner.js';
+import { EMIT_TARGETS, emitJobs, writeEmitted, type EmitTarget } from './emit.js';
 import { writeReports } from './report/index.js';
 import { loadRecords } from './leaderboard.js';
 import { claimsMarkdown, evaluateClaims, loadClaims, writeClaims, DEFAULT_CLAIMS_FILE } from './claims.js';
@@ -25,6 +26,26 @@ export function defaultOutDir(preset: string): string {
 function shown(p: string): string {
   const r = relative(process.cwd(), p);
   return r && !r.startsWith('..') ? r : p;
+}
+
+interface PlanFlags {
+  preset: string;
+  strategy: string[];
+  dataset: string[];
+  seeds?: string;
+  suiteFile: string[];
+  base?: string;
+  backend?: 'gpu' | 'cpu';
+  phaseTimeout?: string;
+  emit?: EmitTarget;
+  shards: string;
+  out?: string;
+  dir?: string;
+  name?: string;
+  workdir: string;
+  image: string;
+  pvc: string;
+  cpus: string;
 }
 
 interface RunFlags {
@@ -61,7 +82,8 @@ function resolveBase(preset: PresetName, flag: string | undefined): string | nul
   return found;
 }
 
-export async function benchRun(suites: string[], f: RunFlags): Promise<number> {
+/** The sweep a `bench run` (or `bench plan`) command line stands for: planned and validated. */
+export function planFromFlags(suites: string[], f: Omit<RunFlags, 'retries' | 'report' | 'cache'>, log: (l: string) => void = console.log) {
   const preset = presetByName(f.preset);
   const seeds = f.seeds === undefined ? undefined : f.seeds.split(',').map((s) => {
     if (!/^\d+$/.test(s.trim())) throw new Error(`--seeds ${f.seeds}: expected comma-separated non-negative integers`);
@@ -70,8 +92,8 @@ export async function benchRun(suites: string[], f: RunFlags): Promise<number> {
   let baseDir = resolveBase(preset.name, f.base);
   let effective = preset;
   if (preset.base === 'shipped' && !baseDir && preset.fallbackBase) {
-    console.log(`NOTE: no shipped base model under models/ (a checkpoint directory with config.json, model.safetensors, vocab.txt);`);
-    console.log(`      this sweep first pretrains its own ${preset.fallbackBase.preset} base model on ${preset.fallbackBase.dataset} (${preset.fallbackBase.sizes.maxSteps} steps). Pass --base DIR to use another.`);
+    log(`NOTE: no shipped base model under models/ (a checkpoint directory with config.json, model.safetensors, vocab.txt);`);
+    log(`      this sweep first pretrains its own ${preset.fallbackBase.preset} base model on ${preset.fallbackBase.dataset} (${preset.fallbackBase.sizes.maxSteps} steps). Pass --base DIR to use another.`);
     effective = { ...preset, base: preset.fallbackBase };
     baseDir = null;
   }
@@ -79,6 +101,11 @@ export async function benchRun(suites: string[], f: RunFlags): Promise<number> {
   const clash = suiteDefs.find((s) => SUITES[s.name] || suites.includes(s.name));
   if (clash) throw new Error(`${clash.source!.file}: suite name '${clash.name}' is a built-in suite's; give the file's suite another name`);
   const plan = planSweep(effective, { suites, suiteDefs, strategies: f.strategy, datasets: f.dataset, seeds, baseDir });
+  return { preset, plan, baseDir };
+}
+
+export async function benchRun(suites: string[], f: RunFlags): Promise<number> {
+  const { preset, plan, baseDir } = planFromFlags(suites, f);
   const outDir = resolve(f.out ?? defaultOutDir(preset.name));
   const shard = f.shard ? parseShard(f.shard) : null;
   const retries = Number(f.retries);
@@ -148,6 +175,62 @@ export function benchCommand(): Command {
     .option('--no-cache', 'run every phase, even one equal (same resolved config and inputs) to a phase already run in the output directory')
     .action(async (suites: string[], f: RunFlags) => {
       process.exitCode = await benchRun(suites, f);
+    });
+
+  bench
+    .command('plan')
+    .description('print how a sweep splits into shards, or write ready-to-submit job descriptions for it (--emit slurm|k8s|github)')
+    .argument('[suites...]', `suites (default: all of ${Object.keys(SUITES).join(', ')})`)
+    .addOption(new Option('-p, --preset <name>', 'size of every run').choices([...PRESET_NAMES]).default('quick'))
+    .option('-s, --strategy <names>', 'only these strategies (repeatable or comma-separated; the baseline is added)', collect, [])
+    .option('-d, --dataset <names>', 'only these datasets (repeatable or comma-separated); a dataset directory is run in addition', collect, [])
+    .option('-f, --suite-file <file>', 'a suite described as data (YAML or JSON); repeatable', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--seeds <list>', "seeds, e.g. 0,1,2 (default: the preset's)")
+    .option('--base <dir>', 'base model checkpoint directory (default: the shipped one under models/)')
+    .addOption(new Option('--backend <name>', "trainer backend (default: the preset's)").choices(['gpu', 'cpu']))
+    .option('--phase-timeout <s>', 'kill a phase after this many seconds')
+    .addOption(new Option('--emit <engine>', 'write job descriptions for this engine').choices([...EMIT_TARGETS]))
+    .option('--shards <n>', 'number of shards (array tasks, pods, matrix jobs)', '1')
+    .option('-o, --out <dir>', 'the sweep\'s output folder as the jobs see it (default: slurm bench-results/<preset> here, k8s /results/<name>, github bench-results/<preset>)')
+    .option('--dir <dir>', 'where to write the job files (default bench-results/jobs/<name>/<engine>)')
+    .option('--name <name>', 'job name (default tunebench-<preset>)')
+    .option('--workdir <dir>', 'slurm: the tunebench checkout on the shared folder', repoRoot)
+    .option('--image <image>', 'k8s: container image (this repository at /app, npm run setup done)', 'tunebench:latest')
+    .option('--pvc <claim>', 'k8s: ReadWriteMany PersistentVolumeClaim mounted at /results', 'tunebench-results')
+    .option('--cpus <n>', 'CPUs per shard', '2')
+    .action((suites: string[], f: PlanFlags) => {
+      const shards = Number(f.shards);
+      if (!Number.isInteger(shards) || shards < 1) throw new Error(`--shards ${f.shards}: expected a positive integer`);
+      const cpus = Number(f.cpus);
+      if (!Number.isInteger(cpus) || cpus < 1) throw new Error(`--cpus ${f.cpus}: expected a positive integer`);
+      const { preset, plan } = planFromFlags(suites, f);
+      const parts = Array.from({ length: shards }, (_, i) => shardRuns(plan.runs, { index: i + 1, count: shards }));
+      console.log(`${plan.runs.length} runs (${preset.name} preset) in ${shards} shard${shards > 1 ? 's' : ''}: ${parts.map((p) => p.length).join(', ')} runs each`);
+      for (const s of plan.skipped) console.log(`note: ${s.suite}/${s.strategy} is left out: ${s.reason.split('\n').join(' ')}`);
+      if (!f.emit) {
+        parts.forEach((p, i) => console.log(`shard ${i + 1}/${shards}:\n${p.map((r) => `  ${r.runId}`).join('\n')}`));
+        return;
+      }
+      const name = f.name ?? `tunebench-${preset.name}`;
+      // Slurm jobs see this machine's shared folder: paths are made absolute. In a container or a
+      // checkout on a runner, paths are those of the repository (relative to its root, as given).
+      const path = (p: string) => (f.emit === 'slurm' ? resolve(p) : p);
+      const runArgs = [
+        ...suites, '--preset', preset.name,
+        ...(f.strategy.length ? ['--strategy', f.strategy.join(',')] : []),
+        ...(f.dataset.length ? ['--dataset', f.dataset.map((d) => (existsSync(d) ? path(d) : d)).join(',')] : []),
+        ...(f.seeds !== undefined ? ['--seeds', f.seeds] : []),
+        ...f.suiteFile.flatMap((x) => ['--suite-file', path(x)]),
+        ...(f.base ? ['--base', path(f.base)] : []),
+        ...(f.backend ? ['--backend', f.backend] : []),
+        ...(f.phaseTimeout ? ['--phase-timeout', f.phaseTimeout] : []),
+      ];
+      const outDir = f.out ? path(f.out) : f.emit === 'slurm' ? defaultOutDir(preset.name) : f.emit === 'k8s' ? `/results/${name}` : `bench-results/${preset.name}`;
+      const files = emitJobs({ target: f.emit, shards, runArgs, outDir, name, workdir: resolve(f.workdir), image: f.image, pvc: f.pvc, cpus, runs: plan.runs.length, preset: preset.name });
+      const dir = resolve(f.dir ?? join(repoRoot, 'bench-results', 'jobs', name, f.emit));
+      for (const p of writeEmitted(dir, files)) console.log(`wrote ${shown(p)}`);
+      const how = { slurm: `sh ${shown(join(dir, 'submit.sh'))}`, k8s: `sh ${shown(join(dir, 'submit.sh'))}`, github: `copy ${shown(join(dir, `${name}.yml`))} to .github/workflows/ and run it (workflow_dispatch)` }[f.emit];
+      console.log(`submit: ${how}`);
     });
 
   bench

@@ -4,6 +4,7 @@ export * from './plan.js';
 export * from './runner.js';
 export * from './leaderboard.js';
 export * from './merge.js';
+export * from './emit.js';
 export * from './report/index.js';
 export * from './suites/index.js';
 export * from './bench_cli.js';
