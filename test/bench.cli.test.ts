@@ -17,7 +17,7 @@ test('tunebench lists bench and profile beside doctor and the trainer commands',
   assert.equal(r.status, 0, r.stderr);
   for (const c of ['doctor', 'bench', 'profile']) assert.match(r.stdout, new RegExp(`^  ${c}\\b`, 'm'));
   const b = tunebench(['bench', '--help']);
-  for (const c of ['run', 'report', 'merge', 'list', 'perf', 'compare', 'peers']) assert.match(b.stdout, new RegExp(`^  ${c}\\b`, 'm'));
+  for (const c of ['run', 'plan', 'report', 'merge', 'list', 'perf', 'compare', 'peers']) assert.match(b.stdout, new RegExp(`^  ${c}\\b`, 'm'));
   const run = tunebench(['bench', 'run', '--help']);
   assert.match(run.stdout, /^  --no-cache +run every phase, even one equal/m);
 });
