@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadRecords, recordResults } from '@tunebench/bench';
 
@@ -81,7 +81,8 @@ class LocalSlurm {
     const port = 20000 + (process.pid % 20000);
     writeFileSync(this.conf, [
       'ClusterName=tunebench-test',
-      `SlurmctldHost=${host}`,
+      // Loopback addresses: no name resolution needed on a fresh machine.
+      `SlurmctldHost=${host}(127.0.0.1)`,
       `SlurmctldPort=${port}`,
       `SlurmdPort=${port + 1}`,
       'SlurmUser=root',
@@ -102,7 +103,7 @@ class LocalSlurm {
       `SlurmdPidFile=${d}/slurmd.pid`,
       `SlurmctldLogFile=${d}/log/slurmctld.log`,
       `SlurmdLogFile=${d}/log/slurmd.log`,
-      `NodeName=${host} CPUs=${cpus().length} RealMemory=2000 State=UNKNOWN`,
+      `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${cpus().length} RealMemory=2000 State=UNKNOWN`,
       'PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP',
       '',
     ].join('\n'));
@@ -180,7 +181,8 @@ test('a real Slurm runs the micro sweep as a 3-task job array plus an afterok me
     const sharded = join(dir, 'sharded'), whole = join(dir, 'whole'), jobs = join(dir, 'jobs');
     const emit = sh(process.execPath, [bin, 'bench', 'plan', ...SWEEP, '--emit', 'slurm', '--shards', '3', '--cpus', '1', '--out', sharded, '--dir', jobs], { timeout: 120_000 });
     assert.equal(emit.status, 0, emit.stderr);
-    const submit = sh(join(jobs, 'submit.sh'), [], { env: slurm.env });
+    // sbatch hands its environment to the jobs: this node first on their PATH.
+    const submit = sh(join(jobs, 'submit.sh'), [], { env: { ...slurm.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}` } });
     assert.equal(submit.status, 0, `${submit.stdout}${submit.stderr}\n${slurm.log('slurmctld')}`);
     const [, arrayId, mergeId] = /array job (\d+) \(3 tasks\), merge job (\d+)/.exec(submit.stdout) ?? [];
     assert.ok(arrayId && mergeId, submit.stdout);
