@@ -66,7 +66,9 @@ function slurm(spec: EmitSpec): EmittedFile[] {
 #   - a shared folder that every node mounts at the same path, holding
 #       the tunebench checkout ${spec.workdir} (npm ci / npm run setup done there), and
 #       the sweep's output folder ${spec.outDir} (each shard writes only shards/<i>of${n}/ in it);
-#   - node (>= 20) on the PATH of the compute nodes (sbatch passes the submitting shell's PATH);
+#   - no container image: the jobs run on the nodes' own system (at a site with containers, put
+#     e.g. \`apptainer exec <image>\` before the node command); node (>= 20) on the PATH of the
+#     compute nodes (sbatch passes the submitting shell's environment, PATH included);
 #   - a WebGPU adapter on the compute nodes for GPU presets: a GPU with a Vulkan driver, or Mesa's
 #     software Vulkan driver (lavapipe, mesa-vulkan-drivers >= 23: scripts/setup-vulkan.sh);
 #     the ${spec.preset} preset${spec.preset === 'micro' ? ' trains on the CPU backend and needs none' : ' uses it'}.`;
@@ -227,7 +229,8 @@ function github(spec: EmitSpec): EmittedFile[] {
 # Written by \`tunebench bench plan --emit github\`; copy it to .github/workflows/ and run it from
 # the Actions tab (workflow_dispatch).
 # Assumes:
-#   - GitHub-hosted ubuntu-24.04 runners (root through sudo for apt-get); no shared folder: each
+#   - GitHub-hosted ubuntu-24.04 runners, no container image (root through sudo for apt-get,
+#     node 22 from actions/setup-node); no shared folder: each
 #     shard uploads its staging folder's records (${spec.outDir}/shards/<i>of${n}/) as an
 #     artifact, the artifact store is what joins them;
 #   - the software Vulkan driver (Mesa lavapipe from apt, scripts/setup-vulkan.sh); the ${spec.preset}

@@ -7,8 +7,9 @@
 // (merge.ts) joins the records afterwards. A shard writes everything it owns into its own staging
 // folder `shards/<i>of<n>/` (records, failures, run directories, sweep.json, its base model), so
 // shards sharing one --out folder (a cluster's shared disk) never write the same file; only the
-// phase cache (cache/phases/, with its own locks) and the lock files are shared. A phase equal to one already run in the output
-// directory (same resolved config and inputs) is taken from the phase cache (phase_cache.ts).
+// phase cache (cache/phases/, with its own locks) and the lock files are shared. A phase equal to
+// one already run in the output directory (same resolved config and inputs) is taken from the
+// phase cache (phase_cache.ts); shards share the sweep's own base model through it.
 //
 // Layout of the output directory:
 //   records/<suite>/<dataset>/<strategy>/seed<N>.json    one validated RunRecord per finished run
