@@ -119,7 +119,7 @@ test('the key ignores output paths, run ids, key order and values equal to the d
   assert.deepEqual(initIdentity('$base', { baseSha256: () => 'x'.repeat(64), pretrainKey: null }), { checkpointSha256: 'x'.repeat(64) });
 });
 
-test('the quick preset shares four phases between its suites (137 phases, 133 keys; ner adds 4, fewshot 72 and costly 10 unshared phases)', () => {
+test('the quick preset shares phases between its suites (143 phases, 136 keys; ner adds 4, fewshot 72 and costly 10 unshared phases; base_check\'s pretrained rows are other suites\' full fine-tunes)', () => {
   const base = tmp();
   writeFileSync(join(base, 'config.json'), JSON.stringify({ vocab_size: 100 }));
   const p = planSweep(PRESETS.quick, { baseDir: base });
@@ -134,18 +134,20 @@ test('the quick preset shares four phases between its suites (137 phases, 133 ke
   }
   const shared = [...byKey.values()].filter((v) => v.length > 1).map((v) => v.sort().join(' = ')).sort();
   assert.deepEqual(shared, [
-    'domain/email/a_base_finetune/seed0 finetune = sensitivity/email/ft_lr_3e-4/seed0 finetune',
+    'base_check/email/pretrained/seed0 finetune = domain/email/a_base_finetune/seed0 finetune = sensitivity/email/ft_lr_3e-4/seed0 finetune',
+    'base_check/ner_en/pretrained/seed0 finetune = ner/ner_en/first_subtoken/seed0 finetune',
+    'base_check/wn_topic/pretrained/seed0 finetune = freezing/wn_topic/full/seed0 finetune',
     'domain/email/a_base_finetune/seed0 probe = zh_vocab/zh_poetry/en_base/seed0 probe',
     'domain/email/b_continued/seed0 finetune = masking/email/rate15_random/seed0 finetune',
     'domain/email/b_continued/seed0 pretrain = masking/email/rate15_random/seed0 pretrain',
   ]);
-  // 65 trainer phases of the trainer suites (costly's 10 quick fine-tunes among them, none
-  // shared) + 72 fewshot phases (9 strategies × k 8, 32 × 2 datasets × 2 seeds), none of which
+  // 71 trainer phases of the trainer suites (costly's 10 quick fine-tunes among them, none
+  // shared; base_check's 6, of which only the 3 random_init fine-tunes are new) + 72 fewshot phases (9 strategies × k 8, 32 × 2 datasets × 2 seeds), none of which
   // shares a key
-  assert.equal(p.runs.filter((r) => r.suite !== 'fewshot').reduce((s, r) => s + r.phases.length, 0), 65);
+  assert.equal(p.runs.filter((r) => r.suite !== 'fewshot').reduce((s, r) => s + r.phases.length, 0), 71);
   assert.equal(p.runs.filter((r) => r.suite === 'costly').reduce((s, r) => s + r.phases.length, 0), 10);
   assert.equal(p.runs.filter((r) => r.suite === 'fewshot').reduce((s, r) => s + r.phases.length, 0), 72);
-  assert.equal(byKey.size, 51 + 10 + 72);
+  assert.equal(byKey.size, 54 + 10 + 72);
   rmSync(base, { recursive: true, force: true });
 });
 
