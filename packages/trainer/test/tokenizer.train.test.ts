@@ -15,6 +15,7 @@ import {
   trainWordPiece,
 } from '../src/tokenizer/index.js';
 import { seededRng } from '../src/data/index.js';
+import { randNormal } from '../src/data/rng.js';
 
 const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 
@@ -181,6 +182,32 @@ test('embedding init: mean, sub-token average, and normal draws (checked against
   assert.ok(Math.abs(std - 0.02) < 0.002, `std ${std}`);
   assert.throws(() => initAddedRows(old, rows, cols, 1, { method: 'subtoken', pieces: [[9]] }), /piece id 9 of new row 0 is outside the old matrix \(7 rows\)/);
   assert.throws(() => initAddedRows(old, rows, cols + 1, 1, { method: 'mean' }), /expected rows·cols = 7·6 = 42/);
+});
+
+test("embedding init: 'subtoken' gives tokens without an informative piece (none, or only [UNK]) the mean + seeded N(0, std²) noise; other rows stay the exact piece average", () => {
+  const rows = 6, cols = 4, unk = 1;
+  const g = seededRng(5);
+  const old = Float32Array.from({ length: rows * cols }, () => g() * 2 - 1);
+  const mean = embeddingMean(old, rows, cols);
+  const pieces = [[unk], [2, 3], [unk], [], [unk, unk]];
+  const out = initAddedRows(old, rows, cols, pieces.length, { method: 'subtoken', pieces, unkId: unk, fallback: { rng: seededRng(9), std: 0.02 } });
+  // The same stream by hand: fallback rows draw in row order (rows 0, 2, 3, 4), one value per column.
+  const z = seededRng(9);
+  for (const r of [0, 2, 3, 4]) for (let c = 0; c < cols; c++) assert.equal(out[r * cols + c], Math.fround(mean[c] + 0.02 * randNormal(z)), `row ${r} col ${c}`);
+  for (let c = 0; c < cols; c++) assert.equal(out[cols + c], Math.fround((old[2 * cols + c] + old[3 * cols + c]) / 2));
+  // Distinct new characters now start distinct (they were all the [UNK] row).
+  assert.notDeepEqual(out.subarray(0, cols), out.subarray(2 * cols, 3 * cols));
+  // Without a fallback: the plain mean for them; without unkId, [UNK] is an ordinary piece (the issue's exact rule).
+  const plain = initAddedRows(old, rows, cols, 2, { method: 'subtoken', pieces: [[unk], []], unkId: unk });
+  for (let c = 0; c < cols; c++) for (const r of [0, 1]) assert.equal(plain[r * cols + c], Math.fround(mean[c]));
+  const exact = initAddedRows(old, rows, cols, 1, { method: 'subtoken', pieces: [[unk]] });
+  assert.deepEqual(exact, old.subarray(unk * cols, (unk + 1) * cols));
+  // Reproducible for a seed, different for another.
+  const again = initAddedRows(old, rows, cols, pieces.length, { method: 'subtoken', pieces, unkId: unk, fallback: { rng: seededRng(9), std: 0.02 } });
+  assert.deepEqual(again, out);
+  const other = initAddedRows(old, rows, cols, pieces.length, { method: 'subtoken', pieces, unkId: unk, fallback: { rng: seededRng(10), std: 0.02 } });
+  assert.notDeepEqual(other.subarray(0, cols), out.subarray(0, cols));
+  assert.throws(() => initAddedRows(old, rows, cols, 1, { method: 'subtoken', pieces: [[unk]], unkId: unk, fallback: { rng: seededRng(1), std: -1 } }), /fallback std must be ≥ 0/);
 });
 
 test('embedding init: mean + noise draws from N(mean, s·Σ) (HF mean_resizing, s = 1e-9 by default)', () => {

@@ -15,10 +15,10 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import fc from 'fast-check';
 import { loadTrainConfig, loadInferConfig } from '../src/config/index.js';
-import { runTraining, runInference, backendFactory, extendCheckpoint, checkpointTokenizer, type GrowInit } from '../src/train/index.js';
+import { runTraining, runInference, backendFactory, extendCheckpoint, checkpointTokenizer, extensionCorpusTexts, mlmHoldout, type GrowInit } from '../src/train/index.js';
 import { readCheckpoint, writeCheckpoint } from '../src/checkpoint/index.js';
 import { WordPieceTokenizer, vocabStats, initAddedRows, subtokenPieces } from '../src/tokenizer/index.js';
-import { seededRng } from '../src/data/rng.js';
+import { seededRng, randNormal } from '../src/data/rng.js';
 import { growSeed } from '../src/train/vocab_extend.js';
 import { jiebaSegmenter } from '../src/data/chinese.js';
 import { runTrainerCli } from './cli_helpers.js';
@@ -94,9 +94,20 @@ test('vocab extend: old ids, old tokenization and old rows unchanged; every init
       }
     } else if (init === 'subtoken') {
       // Each new token is a character the old vocabulary lacks: the old tokenizer made it [UNK].
+      // No informative piece, so each gets the mean of the old rows + N(0, 0.02²) from the growth seed's stream, in row order.
       const pieces = subtokenPieces(baseTok, ck.vocab!.slice(V));
       for (const p of pieces) assert.deepEqual(p, [baseTok.specialIds.unk]);
-      for (let r = 0; r < ZH.length; r++) assert.deepEqual(added.subarray(r * H, (r + 1) * H), oldW.subarray(baseTok.specialIds.unk * H, (baseTok.specialIds.unk + 1) * H));
+      const z = seededRng(growSeed(3));
+      for (let r = 0; r < ZH.length; r++) {
+        for (let c = 0; c < H; c++) {
+          let m = 0;
+          for (let o = 0; o < V; o++) m += oldW[o * H + c];
+          assert.equal(added[r * H + c], Math.fround(m / V + 0.02 * randNormal(z)), `row ${r} col ${c}`);
+        }
+      }
+      const unkRow = oldW.subarray(baseTok.specialIds.unk * H, (baseTok.specialIds.unk + 1) * H);
+      for (let r = 0; r < ZH.length; r++) assert.notDeepEqual(added.subarray(r * H, (r + 1) * H), unkRow, 'no longer the [UNK] row');
+      assert.equal(new Set(Array.from({ length: ZH.length }, (_, r) => added.subarray(r * H, (r + 1) * H).join(','))).size, ZH.length, 'the new characters start distinct');
     } else {
       // mean-noise / normal: the library rule with the seed's stream, bit for bit; a second call agrees.
       const rule = init === 'normal' ? { method: 'normal' as const, rng: seededRng(growSeed(3)), std: 0.02 } : { method: 'mean-noise' as const, rng: seededRng(growSeed(3)) };
@@ -119,16 +130,20 @@ test('trainer growth path: subtoken rows = mean of the rows of the old pieces (b
   const base = readCheckpoint(BASE);
   const V = base.vocab!.length, H = SHAPE.hiddenSize;
   const vocab = write('grown_vocab.txt', [...base.vocab!, 'berlin', '猫'].join('\n') + '\n');
-  const r = await runTraining('pretrain', trainCfg('pretrain', 'grown_sub', {
+  const cfg = trainCfg('pretrain', 'grown_sub', {
     model: { init: BASE, hiddenDropout: 0, attentionDropout: 0 }, tokenizer: { vocab, growInit: 'subtoken' },
     data: { train: enCorpus, maxLength: 16 }, optimizer: { lr: 0 }, training: { batchSize: 8, maxSteps: 1, logEvery: 1 },
-  }), { backend: cpu, progress: false });
+  });
+  const r = await runTraining('pretrain', cfg, { backend: cpu, progress: false });
   const w = r.store.get(EMB), old = base.weights.get(EMB)!.data;
   const ber = base.vocab!.indexOf('ber'), lin = base.vocab!.indexOf('##lin'), unk = base.vocab!.indexOf('[UNK]');
+  // '猫' is [UNK] to the old tokenizer: the fallback (mean + seeded noise), the one fallback row of the stream.
+  const fallback = initAddedRows(old, V, H, 1, { method: 'subtoken', pieces: [[unk]], unkId: unk, fallback: { rng: seededRng(growSeed(cfg.seeds.init)), std: 0.02 } });
   for (let c = 0; c < H; c++) {
     assert.equal(w[V * H + c], Math.fround((old[ber * H + c] + old[lin * H + c]) / 2));
-    assert.equal(w[(V + 1) * H + c], old[unk * H + c]);
+    assert.equal(w[(V + 1) * H + c], fallback[c]);
   }
+  assert.notDeepEqual(w.subarray((V + 1) * H, (V + 2) * H), old.subarray(unk * H, (unk + 1) * H));
   assert.match(readFileSync(join(dir, 'grown_sub', 'log.txt'), 'utf8'), /vocabulary grown by 2 tokens \(subtoken init\)/);
 });
 
@@ -144,6 +159,39 @@ test('tokenizer.extendCorpus in a run builds the same model as vocab extend', as
     runTraining('pretrain', trainCfg('pretrain', 'bad_ext', { tokenizer: { extendCorpus: zhCorpus }, data: { train: zhCorpus, maxLength: 16 } }), { backend: cpu, progress: false }),
     /tokenizer\.extendCorpus .* set model\.init/,
   );
+});
+
+test("the extension WordPiece never sees held-out rows: the trainer's 2 % rule on the whole corpus, and a run's own dev rows", async () => {
+  await baseReady;
+  // 100 rows: mlmHoldout holds 2 out; a run that reads only the first 60 holds 1 of those out.
+  // Each held-out row carries a character no other row has, so a WordPiece (minFrequency 1) fitted on it would add it.
+  const N = 100, LIMIT = 60;
+  const heldAll = new Set(mlmHoldout(Array.from({ length: N }, (_, i) => i)).dev);
+  const heldRun = new Set(mlmHoldout(Array.from({ length: LIMIT }, (_, i) => i)).dev);
+  const RARE = ['龍', '鳳', '麟', '龜'];
+  const marked = [...heldAll, ...[...heldRun].filter((i) => !heldAll.has(i))];
+  assert.ok(marked.length >= 2 && marked.length <= RARE.length);
+  const rareOf = new Map(marked.map((i, k) => [i, RARE[k]!]));
+  const texts = Array.from({ length: N }, (_, i) => zhText(i) + (rareOf.get(i) ?? ''));
+  const corpus = jsonl('zh100.jsonl', texts.map((text, i) => ({ id: `h${i}`, text })));
+  const fitted = extensionCorpusTexts(corpus);
+  assert.deepEqual(fitted, texts.filter((_, i) => !heldAll.has(i)), 'the corpus less exactly its held-out rows, in order');
+  const fittedRun = extensionCorpusTexts(corpus, [...heldRun].map((i) => texts[i]!));
+  for (const i of heldRun) assert.ok(!fittedRun.includes(texts[i]!));
+  // vocab extend (the command's corpus): none of the held-out rows' characters is added; the control (all rows) adds them.
+  const out = join(dir, 'ext_heldout');
+  const { extension } = extendCheckpoint({ baseDir: BASE, corpus: fitted, size: 40, init: 'mean', minFrequency: 1, outDir: out });
+  for (const i of heldAll) assert.ok(!extension.addedTokens.includes(rareOf.get(i)!), `held-out character ${rareOf.get(i)} added`);
+  const control = extendCheckpoint({ baseDir: BASE, corpus: texts, size: 40, init: 'mean', minFrequency: 1, outDir: join(dir, 'ext_heldout_ctl') });
+  for (const i of heldAll) assert.ok(control.extension.addedTokens.includes(rareOf.get(i)!), 'control: the character is learnable');
+  // In a run (tokenizer.extendCorpus, training on the first 60 rows): neither the corpus's nor the run's held-out characters.
+  await runTraining('pretrain', trainCfg('pretrain', 'inrun_heldout', {
+    model: { init: BASE, hiddenDropout: 0, attentionDropout: 0 }, tokenizer: { extendCorpus: corpus, extendSize: 40, minFrequency: 1, growInit: 'mean' },
+    data: { train: corpus, maxTrainRows: LIMIT, maxLength: 16 }, optimizer: { lr: 0 }, training: { batchSize: 8, maxSteps: 1, logEvery: 1 },
+  }), { backend: cpu, progress: false });
+  const v = readCheckpoint(join(dir, 'inrun_heldout', 'checkpoint')).vocab!;
+  for (const ch of rareOf.values()) assert.ok(!v.includes(ch), `${ch} in the run's vocabulary`);
+  assert.ok(v.includes('猫'));
 });
 
 test('an extended checkpoint fine-tunes and evaluates; continued pretraining on it (two-stage freezing) resumes bit-exactly', async () => {

@@ -15,7 +15,11 @@
 //   extend_init_*        as extend_full with the other rules: mean_noise, subtoken, random
 //                        (extend_full is the mean one). With the "old tokenization unchanged"
 //                        guarantee each new token is a character the base lacks, which the old
-//                        tokenizer makes [UNK]: subtoken = the [UNK] row for every new token.
+//                        tokenizer makes [UNK]: subtoken falls back to mean + seeded N(0, 0.02²)
+//                        noise for those (not the one [UNK] row for all), the piece average for
+//                        any token with real pieces.
+// The extension WordPiece is fitted on zh_pretrain less its held-out rows (the 2 % the held-out
+// Chinese MLM loss is measured on).
 //   zh_scratch           from scratch on zh_pretrain (its own vocabulary), the same steps
 //
 // Every pretraining phase has the preset's pretraining size (same steps × batch × length: the

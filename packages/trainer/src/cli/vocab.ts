@@ -10,6 +10,7 @@ import { jiebaSegmenter } from '../data/chinese.js';
 import { vocabStats, formatVocabStats, type VocabStats } from '../tokenizer/index.js';
 import { loadRows } from '../train/data.js';
 import { checkpointTokenizer, extendCheckpoint, GROW_INIT_ALIASES } from '../train/vocab_extend.js';
+import { extensionCorpusTexts } from '../train/run_setup.js';
 
 const SPLITS = ['train', 'dev', 'test'] as const;
 
@@ -56,7 +57,7 @@ export function vocabCommand(): Command {
     .command('extend')
     .description('train a WordPiece on a corpus, append the tokens the base lacks (old ids unchanged), grow the embedding rows; write a checkpoint')
     .requiredOption('--base <dir>', 'base checkpoint directory')
-    .requiredOption('--corpus <name>', 'shipped dataset (its training text) or JSONL file, e.g. zh_pretrain')
+    .requiredOption('--corpus <name>', "shipped dataset (its training text, less the trainer's 2 % held-out rows) or JSONL file, e.g. zh_pretrain")
     .option('--size <n>', 'vocabulary size of the WordPiece trained on the corpus', intArg('--size', 16), 4000)
     .addOption(new Option('--init <rule>', 'initialisation of the new rows').choices(['mean', 'mean_noise', 'subtoken', 'random']).default('mean'))
     .requiredOption('-o, --out <dir>', 'output checkpoint directory')
@@ -65,7 +66,7 @@ export function vocabCommand(): Command {
     .action((f: ExtendFlags) => {
       const rule = GROW_INIT_ALIASES[f.init]!;
       const { extension } = extendCheckpoint({
-        baseDir: f.base, corpus: datasetTexts(f.corpus, 'train'), corpusName: f.corpus, size: f.size, init: rule, seed: f.seed, minFrequency: f.minFrequency, outDir: f.out,
+        baseDir: f.base, corpus: extensionCorpusTexts(f.corpus), corpusName: f.corpus, size: f.size, init: rule, seed: f.seed, minFrequency: f.minFrequency, outDir: f.out,
       });
       const sk = extension.skipped;
       process.stdout.write(`${f.out}: ${extension.oldVocabSize} → ${extension.tokenizer.vocabSize} tokens (+${extension.addedTokens.length}, ${rule} init); ` +

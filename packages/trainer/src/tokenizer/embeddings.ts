@@ -6,8 +6,12 @@
 //                 from N(mean, s·Σ), Σ the old rows' covariance (divided by the row count, as HF)
 //                 and s = covarianceScale, 1e-9 in HF; falls back to the mean when s·Σ is not
 //                 positive definite (as HF).
-//   'subtoken'    the average of the old rows of the token's pieces under the old tokenizer
-//                 (the mean of all old rows when it has no pieces).
+//   'subtoken'    the average of the old rows of the token's pieces under the old tokenizer.
+//                 A token with no informative piece (no pieces, or only [UNK]: every single CJK
+//                 character an English vocabulary lacks) would otherwise get the same row as every
+//                 other such token (the [UNK] row), so nothing tells them apart at the start of
+//                 training; it gets the mean of the old rows plus N(0, std²) noise from a seeded
+//                 stream instead (`fallback`; without it, the plain mean).
 //   'normal'      HF's mean_resizing=False: N(0, std²), std = initializer_range 0.02.
 
 import { randNormal, type Rng } from '../data/rng.js';
@@ -15,7 +19,14 @@ import { randNormal, type Rng } from '../data/rng.js';
 export type EmbeddingInit =
   | { method: 'mean' }
   | { method: 'mean-noise'; rng: Rng; covarianceScale?: number }
-  | { method: 'subtoken'; pieces: readonly (readonly number[])[] }
+  | {
+    method: 'subtoken';
+    pieces: readonly (readonly number[])[];
+    /** The old tokenizer's [UNK] id: a token whose pieces are all [UNK] has no informative piece. */
+    unkId?: number;
+    /** Rows without an informative piece: mean + N(0, std²) per value (else the plain mean). */
+    fallback?: { rng: Rng; std: number };
+  }
   | { method: 'normal'; rng: Rng; std?: number };
 
 function checkMatrix(what: string, w: Float32Array, rows: number, cols: number): void {
@@ -111,12 +122,15 @@ export function initAddedRows(old: Float32Array, rows: number, cols: number, add
       if (init.pieces.length !== added) {
         throw new Error(`initAddedRows: 'subtoken' needs pieces for each of the ${added} new rows, got ${init.pieces.length}`);
       }
+      const fb = init.fallback;
+      if (fb && !(fb.std >= 0)) throw new Error(`initAddedRows: 'subtoken' fallback std must be ≥ 0, got ${fb.std}`);
       let mean: Float64Array | null = null;
       const acc = new Float64Array(cols);
       init.pieces.forEach((ps, r) => {
-        if (ps.length === 0) {
+        if (ps.length === 0 || (init.unkId !== undefined && ps.every((id) => id === init.unkId))) {
           mean ??= embeddingMean(old, rows, cols);
-          for (let c = 0; c < cols; c++) out[r * cols + c] = mean[c];
+          // Rows are drawn in order, one stream: row r's noise depends only on the seed and r's rank among the fallback rows.
+          for (let c = 0; c < cols; c++) out[r * cols + c] = mean[c] + (fb ? fb.std * randNormal(fb.rng) : 0);
           return;
         }
         acc.fill(0);

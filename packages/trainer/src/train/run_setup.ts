@@ -153,6 +153,21 @@ export function mlmHoldout<R>(rows: readonly R[]): { train: R[]; dev: R[] } {
   return { train: rows.filter((_, i) => !held.has(i)), dev: rows.filter((_, i) => held.has(i)) };
 }
 
+/**
+ * The texts a new-language WordPiece is trained on (tokenizer.extendCorpus, `vocab extend`): the
+ * corpus's training rows minus its held-out rows — the trainer's rule above applied to the whole
+ * corpus (the rows heldout_mlm and a continued pretraining on the whole corpus score) — and minus
+ * any text in `exclude` (a run's own dev rows, which differ when data.maxTrainRows cuts the
+ * corpus first). A vocabulary fitted on the held-out text would flatter its held-out MLM loss.
+ */
+export function extensionCorpusTexts(name: string, exclude: Iterable<string> = []): string[] {
+  const all = loadRows(name, 'train', 'mlm');
+  if (!all.length) throw new ConfigError(`${name}: no training rows to fit the extension vocabulary on`);
+  const rows = all.length >= 50 ? mlmHoldout(all).train : all;
+  const skip = new Set(exclude);
+  return rows.map((r) => r.text ?? '').filter((t) => !skip.has(t));
+}
+
 /** The train / dev / test rows; a corpus without a dev split gives 2 % of its rows to dev. */
 function loadSplits(c: TrainRunConfig, task: TaskKind): RunRows {
   const trainSource = c.data.train ?? c.data.dataset!;
@@ -173,7 +188,8 @@ function buildModel(command: TrainCommand, c: TrainRunConfig, rows: RunRows, pro
   const base = c.model.init ? readCheckpoint(c.model.init) : null;
   if (c.model.reinit && !base) throw new ConfigError('model.reinit takes the architecture and vocabulary of model.init: set model.init to a checkpoint');
   const corpus = () => rows.train.map((r) => r.text ?? (r.tokens ?? []).join(' '));
-  const { tok, trained } = makeTokenizer(c, command, base, join(c.outputDir, RUN_CHECKPOINT_DIR), corpus);
+  const devTexts = () => rows.dev.map((r) => r.text ?? (r.tokens ?? []).join(' '));
+  const { tok, trained } = makeTokenizer(c, command, base, join(c.outputDir, RUN_CHECKPOINT_DIR), corpus, devTexts);
   if (trained && base) progress.line(`extended the vocabulary of ${base.dir} to ${tok.vocabSize} tokens with a WordPiece of ${c.tokenizer.extendSize} trained on ${c.tokenizer.extendCorpus}`);
   else if (trained) progress.line(`trained a WordPiece vocabulary of ${tok.vocabSize} tokens on ${rows.train.length} rows`);
   // A dataset directory's label set (its card's order, or inferred from all of train before any
@@ -202,7 +218,7 @@ function buildModel(command: TrainCommand, c: TrainRunConfig, rows: RunRows, pro
 
 /** The tokenizer of a run: given vocab, the base checkpoint's, a resumed run's, or trained on the corpus (pretrain). */
 function makeTokenizer(
-  c: TrainRunConfig, command: TrainCommand, base: LoadedCheckpoint | null, checkpointDir: string, corpus: () => string[],
+  c: TrainRunConfig, command: TrainCommand, base: LoadedCheckpoint | null, checkpointDir: string, corpus: () => string[], devTexts: () => string[],
 ): { tok: WordPieceTokenizer; trained: boolean } {
   const opts = { lowercase: c.tokenizer.lowercase, modelMaxLength: c.model.maxPositions };
   if (c.tokenizer.extendCorpus && (c.tokenizer.vocab || !base?.vocab)) {
@@ -217,7 +233,7 @@ function makeTokenizer(
     const baseTok = WordPieceTokenizer.fromVocab(base.vocab, { ...opts, ...checkpointTokenizerOptions(base.config, join(base.dir, 'config.json')), source });
     if (!c.tokenizer.extendCorpus) return { tok: baseTok, trained: false };
     // tokenizer.extendCorpus: `tunebench vocab extend` inside the run (deterministic, so a resumed run gets the same vocabulary).
-    const corpus = loadRows(c.tokenizer.extendCorpus, 'train', 'mlm').map((r) => r.text ?? '');
+    const corpus = extensionCorpusTexts(c.tokenizer.extendCorpus, devTexts());
     const ext = extendVocabulary(baseTok, extensionSource(corpus, c.tokenizer.extendSize, c.tokenizer.minFrequency));
     return { tok: ext.tokenizer, trained: true };
   }
@@ -261,8 +277,9 @@ function loadBaseWeights(c: TrainRunConfig, base: LoadedCheckpoint, m: ModelSetu
   }
   if (grow > 0) {
     // subtoken: each new token's pieces under the base checkpoint's own tokenizer.
-    const pieces = c.tokenizer.growInit === 'subtoken' ? addedTokenPieces(checkpointTokenizer(base), m.tok) : undefined;
-    growWeights(weights, grow, embeddingInitOf(c.tokenizer.growInit, { seed: c.seeds.init, initializerRange: m.config.initializerRange, pieces }));
+    const baseTok = c.tokenizer.growInit === 'subtoken' ? checkpointTokenizer(base) : null;
+    const pieces = baseTok ? addedTokenPieces(baseTok, m.tok) : undefined;
+    growWeights(weights, grow, embeddingInitOf(c.tokenizer.growInit, { seed: c.seeds.init, initializerRange: m.config.initializerRange, pieces, unkId: baseTok?.specialIds.unk }));
     progress.line(`vocabulary grown by ${grow} tokens (${c.tokenizer.growInit} init)`);
   }
   if (base.hf) {

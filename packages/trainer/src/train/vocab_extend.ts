@@ -7,7 +7,9 @@
 // Rules (names as on the command line; the config spells mean_noise 'mean-noise' and random 'normal'):
 //   mean        every new row = the mean of the old rows
 //   mean-noise  N(mean, 1e-9·Σ) (Hugging Face's mean_resizing)
-//   subtoken    the mean of the old rows of the pieces the old tokenizer made of the token
+//   subtoken    the mean of the old rows of the pieces the old tokenizer made of the token; a
+//               token the old tokenizer makes [UNK] (a new single CJK character) gets the mean of
+//               the old rows + N(0, initializer_range²) noise (seeded), so new characters differ
 //   normal      N(0, initializer_range²) (a fresh row, as random init)
 
 import { join } from 'node:path';
@@ -31,14 +33,15 @@ export type NamedWeights = Map<string, { shape: number[]; data: Float32Array }>;
 export const growSeed = (initSeed: number): number => deriveSeed(initSeed, 0x97);
 
 /** The EmbeddingInit of a rule; `pieces` (each new token's old-tokenizer ids) only for subtoken. */
-export function embeddingInitOf(rule: GrowInit, o: { seed: number; initializerRange: number; pieces?: number[][] }): EmbeddingInit {
+export function embeddingInitOf(rule: GrowInit, o: { seed: number; initializerRange: number; pieces?: number[][]; unkId?: number }): EmbeddingInit {
   switch (rule) {
     case 'mean': return { method: 'mean' };
     case 'mean-noise': return { method: 'mean-noise', rng: seededRng(growSeed(o.seed)) };
     case 'normal': return { method: 'normal', rng: seededRng(growSeed(o.seed)), std: o.initializerRange };
     case 'subtoken':
       if (!o.pieces) throw new Error("growth init 'subtoken' needs each new token's pieces under the old tokenizer");
-      return { method: 'subtoken', pieces: o.pieces };
+      // Tokens without an informative piece: mean + noise at the model's init scale, from the growth seed's stream.
+      return { method: 'subtoken', pieces: o.pieces, unkId: o.unkId, fallback: { rng: seededRng(growSeed(o.seed)), std: o.initializerRange } };
     default:
       throw new Error(`unknown growth init '${String(rule)}' (expected ${GROW_INITS.join(', ')})`);
   }
@@ -104,7 +107,7 @@ export function extendCheckpoint(o: ExtendCheckpointOptions): ExtendCheckpointRe
   // A LoRA-trained base: its adapter merged into the weights, so the output is a plain model.
   const { weights, merged } = mergeInitAdapter(base);
   const initializerRange = typeof base.config.initializer_range === 'number' ? base.config.initializer_range : 0.02;
-  const init = embeddingInitOf(o.init, { seed: o.seed ?? 0, initializerRange, pieces: extension.newTokenPieces });
+  const init = embeddingInitOf(o.init, { seed: o.seed ?? 0, initializerRange, pieces: extension.newTokenPieces, unkId: baseTok.specialIds.unk });
   growWeights(weights, extension.addedTokens.length, init);
   const config = structuredClone(base.config);
   config.vocab_size = extension.tokenizer.vocabSize;
