@@ -138,6 +138,15 @@ test('bench run --dataset <dir> adds a directory to a built-in suite', () => {
   assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], datasets: [join(root, 'nope')] }), /unknown dataset '.*nope' \(known: .*or a dataset directory/);
 });
 
+test('a suite file strategy may augment its fine-tune with EDA (data.augment, the trainer\'s key)', () => {
+  const text = MY_SUITE.replace('datasets: [data/wn_jsonl, data/wn_csv, data/plain_jsonl, data/plain_csv]', 'datasets: [data/wn_jsonl]')
+    .replace('    finetune: { strategy.name: full, optimizer.lr: 3.0e-4 }', '    finetune: { strategy.name: full, optimizer.lr: 3.0e-4, data.augment.copies: 2 }');
+  const suite = loadSuiteFile(write('eda.yaml', text));
+  const plan = planSweep(PRESETS.micro, { suiteDefs: [suite] });
+  const ft = plan.runs.find((r) => r.strategy === 'full')!.phases.find((p) => p.name === 'finetune')!;
+  assert.equal((ft.config as { data: { augment: { copies: number } } }).data.augment.copies, 2);
+});
+
 test('bad suite files: one clear message each, naming file, line and key', () => {
   const base = MY_SUITE.replace('datasets: [data/wn_jsonl, data/wn_csv, data/plain_jsonl, data/plain_csv]', 'datasets: [data/wn_jsonl]');
   write('data/no_test/train.jsonl', jsonl(rows.train));
@@ -154,6 +163,7 @@ test('bad suite files: one clear message each, naming file, line and key', () =>
     ['unknown preset strategy', base.replace('  micro:\n', '  micro:\n    strategies: [head_only, lora]\n'), /bad\.yaml:16: presets\.micro\.strategies\[1\]: 'lora' is not one of the strategies/],
     ['bad size key', base.replace('maxSteps: 2', 'maxStep: 2'), /bad\.yaml:\d+: presets\.micro\.sizes\.finetune\.maxStep: unknown key "maxStep" \(known: maxSteps, /],
     ['JSON syntax error', '{ "name": "x",\n  "question": "q"\n  "datasets": [] }', /bad\.json:\d+: JSON\/YAML syntax error/],
+    ['bad data.augment rate', base.replace('optimizer.lr: 3.0e-4 }', 'optimizer.lr: 3.0e-4, data.augment.alphaSr: 2 }'), /bad\.yaml:13: strategies\.full\.finetune\.data\.augment\.alphaSr: 'data\.augment\.alphaSr' must be <= 1/],
   ];
   for (const [what, text, re] of cases) {
     const file = write(what === 'JSON syntax error' ? 'bad.json' : 'bad.yaml', text);

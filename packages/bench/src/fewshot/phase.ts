@@ -7,7 +7,7 @@
 // of the test embeddings, both states, with the labels) for the report's figure.
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eda, loadRows, loadSynonymMap, loadTrainConfig, runTraining, backendFactory, seededRng, type TrainRunConfig } from '@tunebench/trainer';
+import { loadRows, loadTrainConfig, runTraining, backendFactory, type TrainRunConfig } from '@tunebench/trainer';
 import { accuracy, precisionRecallF1 } from '@tunebench/eval';
 import { checkFewshotConfig, type FewshotPhaseConfig } from './config.js';
 import { drawLabelledSample, unlabelledPool, type LabelledRow } from './sample.js';
@@ -41,19 +41,6 @@ function majority(y: number[]): number {
   const c = new Map<number, number>();
   for (const v of y) c.set(v, (c.get(v) ?? 0) + 1);
   return Math.max(...c.values()) / y.length;
-}
-
-/** EDA copies of the sample (eda.py: the augmented sentences, not the original), labels kept. */
-export function augmentSample(sample: readonly LabelledRow[], a: NonNullable<FewshotPhaseConfig['data']['augment']>, seed: number, synonymPath?: string): LabelledRow[] {
-  const synonyms = loadSynonymMap(synonymPath);
-  const rng = seededRng((seed * 7_368_787 + 101) >>> 0);
-  const out: LabelledRow[] = [];
-  for (const r of sample) {
-    const aug = eda(r.text, { synonyms, rng, alphaSr: a.alphaSr, alphaRi: a.alphaRi, alphaRs: a.alphaRs, pRd: a.pRd, numAug: a.copies });
-    // The last sentence eda() returns is the cleaned original: the copies are the ones before it.
-    aug.slice(0, -1).slice(0, a.copies).forEach((text, i) => out.push({ id: `${r.id}/eda${i}`, text, label: r.label }));
-  }
-  return out;
 }
 
 export async function runFewshotPhase(raw: unknown, backend: 'gpu' | 'cpu', opts: { source?: string; log?: (l: string) => void } = {}): Promise<Record<string, unknown>> {
@@ -100,23 +87,24 @@ export async function runFewshotPhase(raw: unknown, backend: 'gpu' | 'cpu', opts
 
 /** finetune: the trainer on the sample (+ EDA copies), dev and test from the dataset. */
 async function finetunePhase(c: FewshotPhaseConfig, sample: LabelledRow[], backend: 'gpu' | 'cpu', log: (l: string) => void): Promise<Record<string, unknown>> {
-  const rows = c.data.augment ? [...sample, ...augmentSample(sample, c.data.augment, c.data.seed)] : sample;
+  // The sample only; data.augment is the trainer's (EDA copies of its training rows, seeded by seeds.data).
   const trainFile = join(c.outputDir, 'train.jsonl');
-  writeFileSync(trainFile, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  if (c.data.augment) log(`  EDA: ${rows.length - sample.length} copies added (${c.data.augment.copies} per example)`);
+  writeFileSync(trainFile, sample.map((r) => JSON.stringify(r)).join('\n') + '\n');
   const cfgFile = join(c.outputDir, 'trainer.config.json');
   const nested = structuredClone(c.trainer!) as Record<string, Record<string, unknown>>;
   nested.model = { ...(nested.model ?? {}), init: c.model.init };
   nested.data = { ...(nested.data ?? {}), dataset: c.data.dataset, train: trainFile, maxTrainRows: 0, maxEvalRows: c.data.maxEvalRows, maxLength: c.data.maxLength };
+  if (c.data.augment) nested.data.augment = c.data.augment;
   nested.task = { ...(nested.task ?? {}), kind: 'seq_cls', labels: c.data.labels };
   (nested as Record<string, unknown>).outputDir = join(c.outputDir, 'train');
   writeFileSync(cfgFile, JSON.stringify(nested, null, 2) + '\n');
   const cfg: TrainRunConfig = loadTrainConfig('finetune', { file: cfgFile });
   const r = await runTraining('finetune', cfg, { backend: backendFactory(backend), progress: false });
   const m = r.metrics;
+  if (m.augmentedRows > 0) log(`  EDA: ${m.augmentedRows} copies added (${c.data.augment!.copies} per example)`);
   return {
     steps: m.steps, tokens: m.tokens, trainableParams: m.trainableParams, totalParams: m.totalParams, device: m.device,
-    dev: m.dev, test: m.test, history: m.history, trainRows: rows.length,
+    dev: m.dev, test: m.test, history: m.history, trainRows: sample.length + m.augmentedRows,
   };
 }
 

@@ -71,9 +71,12 @@ test('every method of a seed sees the same labelled sample; metrics.json has wha
   assert.equal(proj.after.points[0].length, 2);
   assert.ok(self.test.pseudo_labelled_round1 >= 0 && self.test.pseudo_labelled_round2 <= 20);
   assert.equal(self.test.pool_rows, 20);
+  // The sample goes to the trainer as is; its data.augment adds the EDA copies (2 per row).
   assert.equal(ft.trainRows, 9 * 3);
   const trainFile = readFileSync(join(root, 'ft-eda', 'train.jsonl'), 'utf8').trim().split('\n');
-  assert.equal(trainFile.length, 27);
+  assert.equal(trainFile.length, 9);
+  const trainerCfg = JSON.parse(readFileSync(join(root, 'ft-eda', 'trainer.config.json'), 'utf8'));
+  assert.equal(trainerCfg.data.augment.copies, 2);
 });
 
 test('the contrastive step on the reference backend lowers the cosine loss of its pairs', async () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { generatePairs } from '../../src/fewshot/pairs.js';
 import { drawLabelledSample, unlabelledPool, type LabelledRow } from '../../src/fewshot/sample.js';
-import { augmentSample } from '../../src/fewshot/phase.js';
+import { augmentRows } from '@tunebench/trainer';
 import { planSweep, presetByName } from '../../src/index.js';
 import { fewshot } from '../../src/suites/fewshot.js';
 import { evaluationTexts, mineGlossPairs } from '../../src/fewshot/make_st.js';
@@ -91,17 +91,17 @@ test('unlabelled pool: the rows outside the sample, as {id, text} only, so no la
   );
 });
 
-test('EDA copies: deterministic for a seed, N copies per example with its label', () => {
+test('EDA copies (the trainer\'s data.augment): deterministic for a seed, N copies per example with its label', () => {
   const sample: LabelledRow[] = [
     { id: 'a', text: 'the quick brown fox jumps over the lazy dog near the river bank', label: 'x' },
     { id: 'b', text: 'please send the quarterly report to the finance team before friday', label: 'y' },
   ];
   const aug = { copies: 3, alphaSr: 0.2, alphaRi: 0.2, alphaRs: 0.2, pRd: 0.2 };
-  const one = augmentSample(sample, aug, 7);
-  assert.deepEqual(augmentSample(sample, aug, 7), one);
+  const one = augmentRows(sample, aug, 7);
+  assert.deepEqual(augmentRows(sample, aug, 7), one);
   assert.equal(one.length, 6);
   for (const r of one) assert.equal(r.label, r.id.startsWith('a/') ? 'x' : 'y');
-  assert.notDeepEqual(augmentSample(sample, aug, 8).map((r) => r.text), one.map((r) => r.text));
+  assert.notDeepEqual(augmentRows(sample, aug, 8).map((r) => r.text), one.map((r) => r.text));
 });
 
 test('plan: one fewshot phase per run; every strategy of a seed gets the same sample (dataset, shots, seed); quick = 2 seeds × shots 8, 32', () => {

@@ -174,6 +174,15 @@ export function loadTrainConfig(command: 'pretrain' | 'finetune', src: ConfigSou
   if (c.strategy.name !== 'lora' && c.lora) {
     throw new ConfigError(`${where('lora')}: a "lora" block is given but strategy.name is '${c.strategy.name}' (use strategy 'lora')`);
   }
+  const aug = c.data.augment;
+  if (aug) {
+    if (command !== 'finetune' || c.task.kind !== 'seq_cls') {
+      throw new ConfigError(`${where('data.augment')}: data.augment (EDA) rewrites the text of labelled rows: it needs finetune with task.kind seq_cls (got ${command}, ${c.task.kind})`);
+    }
+    if (aug.alphaSr === 0 && aug.alphaRi === 0 && aug.alphaRs === 0 && aug.pRd === 0) {
+      throw new ConfigError(`${where('data.augment')}: data.augment with every rate 0 (alphaSr, alphaRi, alphaRs, pRd) makes no copies; set one above 0 or use data.augment=null`);
+    }
+  }
   if (c.data.generalRatio > 0 && !c.data.general) {
     throw new ConfigError(`${where('data.generalRatio')}: data.generalRatio > 0 needs data.general (the general corpus)`);
   }

@@ -46,6 +46,20 @@ export interface MaskingConfig {
   evalStrategy: 'same' | 'random';
 }
 
+/** data.augment: EDA (eda.py) on the training rows; rates as eda.py's alpha_sr, alpha_ri, alpha_rs, p_rd. */
+export interface AugmentConfig {
+  /** New sentences per training row (eda.py's num_aug); the originals are kept. */
+  copies: number;
+  /** Share of words replaced by a WordNet synonym. */
+  alphaSr: number;
+  /** Share of words inserted (a synonym of a random word, at a random place). */
+  alphaRi: number;
+  /** Share of words swapped. */
+  alphaRs: number;
+  /** Probability of deleting each word. */
+  pRd: number;
+}
+
 /** Fully resolved config of a training run (pretrain / finetune). */
 export interface TrainRunConfig {
   /** Run directory (resolved config, log, metrics, checkpoint). */
@@ -96,6 +110,8 @@ export interface TrainRunConfig {
     /** Mixed corpus (continued pretraining): general corpus (dataset name or JSONL file) and its share. */
     general: string | null;
     generalRatio: number;
+    /** EDA copies of the training rows (seq_cls; train/augment.ts); null = none. */
+    augment: AugmentConfig | null;
     /** Resampling of the training split around task.costlyClass (train/resample.ts). */
     resample: 'none' | 'oversample' | 'undersample';
     /** oversample: the costly class grows to ratio × the largest other class; undersample: every other class shrinks to count(costly) / ratio. */
@@ -248,6 +264,18 @@ export const TRAIN_SCHEMA = {
       maxEvalRows: int({ minimum: 0, default: 0 }),
       general: nullableStr(),
       generalRatio: num({ minimum: 0, maximum: 1, default: 0 }),
+      augment: {
+        type: ['object', 'null'],
+        additionalProperties: false,
+        default: null,
+        properties: {
+          copies: int({ minimum: 1, maximum: 32, default: 4 }),
+          alphaSr: num({ minimum: 0, maximum: 1, default: 0.1 }),
+          alphaRi: num({ minimum: 0, maximum: 1, default: 0.1 }),
+          alphaRs: num({ minimum: 0, maximum: 1, default: 0.1 }),
+          pRd: num({ minimum: 0, maximum: 1, default: 0.1 }),
+        },
+      },
       resample: { enum: ['none', 'oversample', 'undersample'], default: 'none' },
       resampleRatio: num({ exclusiveMinimum: 0, maximum: 100, default: 1 }),
       embedResample: { enum: ['none', 'smote', 'tomek'], default: 'none' },

@@ -19,5 +19,6 @@ export * from './gpu_adamw.js';
 export * from './train_step.js';
 export * from './init_lora.js';
 export * from './vocab_extend.js';
+export * from './augment.js';
 export type { CostlyDetails } from './costly.js';
 export * from './hf_export.js';

@@ -515,6 +515,7 @@ class TrainingSession {
       labels: model.labels,
       vocabSize: model.tok.vocabSize,
       tokenizer: data.fertility,
+      augmentedRows: data.augmentedRows,
       modelConfig: model.config,
       history: st.history,
       setupS: (this.t0 - this.started) / 1000,

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { BERT_PRESETS, makeConfig, paramSpecs, ParamStore, initParams } from '../model/index.js';
 import type { BertConfig, HeadSpec, LoraConfig, LossOptions, ParamSpec } from '../model/index.js';
 import { WordPieceTokenizer, extendVocabulary, fertilityReport, type FertilityReport } from '../tokenizer/index.js';
+import { augmentRows } from './augment.js';
 import { addedTokenPieces, checkpointTokenizer, embeddingInitOf, extensionSource, growWeights } from './vocab_extend.js';
 import type { TaskKind, TrainRunConfig } from '../config/schema.js';
 import { RUN_CHECKPOINT_DIR } from '../config/rundir.js';
@@ -51,6 +52,8 @@ export interface RunRows {
   train: Row[];
   dev: Row[];
   test: Row[];
+  /** data.augment: how many of the training rows are EDA copies (0 without). */
+  augmented: number;
 }
 
 export interface ModelSetup {
@@ -77,6 +80,8 @@ export interface RunData {
   maskingRecord: Record<string, unknown>;
   /** How the run's vocabulary fits its scored split's text (test, else dev): [UNK] rate, tokens per character. */
   fertility: ({ split: 'test' | 'dev' } & FertilityReport) | null;
+  /** data.augment: EDA copies among the training rows (0 without). */
+  augmentedRows: number;
 }
 
 export interface RunSchedule {
@@ -179,7 +184,9 @@ function loadSplits(c: TrainRunConfig, task: TaskKind): RunRows {
   const test = evalRows('test', c.data.test, !!dataset && task !== 'mlm');
   if (task === 'mlm' && dev.length === 0 && train.length >= 50) ({ train, dev } = mlmHoldout(train));
   if (train.length === 0) throw new ConfigError(`${trainSource}: no training rows`);
-  return { trainSource, train, dev, test };
+  // data.augment: EDA copies after the row cap (data.maxTrainRows caps the real rows, not the copies).
+  const augmented = c.data.augment ? augmentRows(train, c.data.augment, c.seeds.data) : [];
+  return { trainSource, train: [...train, ...augmented], dev, test, augmented: augmented.length };
 }
 
 /** Tokenizer, labels, config and heads, and the parameters: random init, then a base checkpoint's weights if any. */
@@ -337,6 +344,10 @@ function prepareExamples(c: TrainRunConfig, task: TaskKind, m: ModelSetup, rows:
   const { tok, labels } = m;
   const maxLen = c.data.maxLength;
   const labelAllTokens = c.task.labelAllTokens;
+  if (rows.augmented > 0) {
+    const a = c.data.augment!;
+    progress.line(`data.augment: ${rows.augmented} EDA copies of ${rows.train.length - rows.augmented} training rows (${a.copies} each; sr ${a.alphaSr}, ri ${a.alphaRi}, rs ${a.alphaRs}, rd ${a.pRd})`);
+  }
   // data.resample: random over/undersampling around task.costlyClass (resample.ts).
   const trainEx = resampleTraining(tokenizeRows(rows.train, tok, task, labels, maxLen, { labelAllTokens, source: rows.trainSource }),
     c.data.resample, c.data.resampleRatio, labels, c.task.costlyClass, c.seeds.data, (l) => progress.line(l));
@@ -375,7 +386,7 @@ function prepareExamples(c: TrainRunConfig, task: TaskKind, m: ModelSetup, rows:
   const scored = rows.test.length ? { split: 'test' as const, rows: rows.test } : rows.dev.length ? { split: 'dev' as const, rows: rows.dev } : null;
   const texts = scored?.rows.map((r) => r.text ?? (r.tokens ?? []).join(' ')) ?? [];
   const fertility = scored ? { split: scored.split, ...fertilityReport(tok, texts) } : null;
-  return { trainEx, devEx, testEx, generalSource, generalEx, generalDevEx, collator, evalCollator, maskingRecord, fertility };
+  return { trainEx, devEx, testEx, generalSource, generalEx, generalDevEx, collator, evalCollator, maskingRecord, fertility, augmentedRows: rows.augmented };
 }
 
 /** Loss options: MNR for embeddings, class weights (given, balanced or its square root), focal gamma and alpha. */
