@@ -101,10 +101,11 @@ async function finetunePhase(c: FewshotPhaseConfig, sample: LabelledRow[], backe
   const cfg: TrainRunConfig = loadTrainConfig('finetune', { file: cfgFile });
   const r = await runTraining('finetune', cfg, { backend: backendFactory(backend), progress: false });
   const m = r.metrics;
-  if (m.augmentedRows > 0) log(`  EDA: ${m.augmentedRows} copies added (${c.data.augment!.copies} per example)`);
+  const augmented = Number(m.augmentedRows ?? 0);
+  if (augmented > 0) log(`  EDA: ${m.augmentedRows} copies added (${c.data.augment!.copies} per example)`);
   return {
     steps: m.steps, tokens: m.tokens, trainableParams: m.trainableParams, totalParams: m.totalParams, device: m.device,
-    dev: m.dev, test: m.test, history: m.history, trainRows: sample.length + m.augmentedRows,
+    dev: m.dev, test: m.test, history: m.history, trainRows: sample.length + augmented,
   };
 }
 
