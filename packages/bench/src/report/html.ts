@@ -162,6 +162,7 @@ function curvePlot(rows: Aggregate[], param: string, metric: string, group = 'st
   const series: Series[] = stages.map((s) => ({
     name: s,
     line: true,
+    band: true,
     points: withParam.filter((r) => String(r.params[group] ?? 'all') === s).map((r) => ({
       x: r.params[param] as number, y: r.mean, lo: r.ciLo ?? undefined, hi: r.ciHi ?? undefined,
       label: `${r.strategy}: ${r.mean.toFixed(4)}`,

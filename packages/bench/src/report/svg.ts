@@ -82,6 +82,12 @@ export interface Series {
   line?: boolean;
   /** Fixed colour (so a strategy keeps its colour across plots); default: by position. */
   color?: string;
+  /**
+   * Draw the points' CIs as a shaded band (a polygon through the upper ends left to right and the
+   * lower ends back, under the line) instead of whiskers: the learning-curve figure (score vs k).
+   * A point without a CI interrupts the band.
+   */
+  band?: boolean;
 }
 
 export interface ChartOptions {
@@ -119,7 +125,7 @@ ${legend}
 </svg>`;
 }
 
-/** Scatter / line chart of several series; points may carry a CI (lo, hi) drawn as a whisker. */
+/** Scatter / line chart of several series; points may carry a CI (lo, hi) drawn as a whisker, or as a band (Series.band). */
 export function chart(series: Series[], o: ChartOptions): string {
   const w = o.width ?? W, h = o.height ?? H;
   const pts = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!o.xLog || p.x > 0));
@@ -135,10 +141,29 @@ export function chart(series: Series[], o: ChartOptions): string {
   series.forEach((s, i) => {
     const c = s.color ?? PALETTE[i % PALETTE.length];
     const ok = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!o.xLog || p.x > 0)).sort((a, b) => a.x - b.x);
+    const hasCi = (p: Point) => p.lo !== undefined && p.hi !== undefined && Number.isFinite(p.lo) && Number.isFinite(p.hi);
+    if (s.band) {
+      // Consecutive points with a CI make one polygon each: upper ends left → right, lower ends right → left.
+      const runs: Point[][] = [];
+      let run: Point[] = [];
+      for (const p of ok) {
+        if (hasCi(p)) run.push(p);
+        else if (run.length) (runs.push(run), (run = []));
+      }
+      if (run.length) runs.push(run);
+      for (const r of runs) {
+        if (r.length < 2) continue; // a lone CI has no width: its whisker below
+        const up = r.map((p) => `${xs(p.x).toFixed(1)},${ys(p.hi!).toFixed(1)}`);
+        const down = [...r].reverse().map((p) => `${xs(p.x).toFixed(1)},${ys(p.lo!).toFixed(1)}`);
+        body.push(`<polygon class="ci-band" fill="${c}" fill-opacity="0.18" stroke="none" points="${[...up, ...down].join(' ')}"><title>${esc(`${s.name}: 95 % CI`)}</title></polygon>`);
+      }
+    }
+    const banded = new Set<Point>();
+    if (s.band) ok.forEach((p, j) => { if (hasCi(p) && ((j > 0 && hasCi(ok[j - 1]!)) || (j + 1 < ok.length && hasCi(ok[j + 1]!)))) banded.add(p); });
     if (s.line && ok.length > 1) body.push(`<polyline fill="none" stroke="${c}" stroke-width="1.8" points="${ok.map((p) => `${xs(p.x).toFixed(1)},${ys(p.y).toFixed(1)}`).join(' ')}"/>`);
     for (const p of ok) {
       const cx = xs(p.x).toFixed(1), cy = ys(p.y).toFixed(1);
-      if (p.lo !== undefined && p.hi !== undefined && Number.isFinite(p.lo) && Number.isFinite(p.hi)) {
+      if (hasCi(p) && !banded.has(p)) {
         body.push(`<line x1="${cx}" x2="${cx}" y1="${ys(p.lo).toFixed(1)}" y2="${ys(p.hi).toFixed(1)}" stroke="${c}" stroke-width="1.2" class="ci"/>`);
       }
       body.push(`<circle class="mark" cx="${cx}" cy="${cy}" r="${p.r ?? (s.line ? 2.5 : 4.5)}" fill="${c}"><title>${esc(p.label)}</title></circle>`);

@@ -10,7 +10,7 @@
 //                  (confidence ≥ 0.9) and refitting the head
 // frozen_lr and setfit also start from the sentence-encoder base models/tiny-en-st (…_st), which
 // separates what the contrastive step adds from what sentence pretraining adds. Plotted as score vs
-// labels per class, one curve per strategy (whiskers: 95 % CI over seeds).
+// labels per class, one curve per strategy with its 95 % CI over seeds as a shaded band (the SetFit figure).
 import type { FewshotSpec, Suite, Variant } from './types.js';
 
 export const FEWSHOT_SHOTS = [8, 16, 32, 64];
