@@ -5,8 +5,10 @@
 //   setfit         contrastive stage on pairs of the sample (setfit.*) → logistic-regression head
 //   finetune       the trainer's classification fine-tune on the sample (trainer.*: strategy,
 //                  lr, ...), optionally on EDA copies of it (data.augment)
-//   self_training  setfit (or frozen_lr when setfit is null), then rounds of pseudo-labelling
-//                  the unlabelled pool above a confidence threshold and refitting the head
+//   self_training  a teacher, then rounds of pseudo-labelling the unlabelled pool above a
+//                  confidence threshold: with setfit (or frozen_lr when setfit is null) the head is
+//                  refitted; with a "trainer" section (full fine-tuning) a fresh model is
+//                  fine-tuned from the base on the sample + pseudo-labels each round
 import { Ajv } from 'ajv';
 
 export type FewshotMethod = 'frozen_lr' | 'setfit' | 'finetune' | 'self_training';
@@ -53,7 +55,7 @@ export interface FewshotPhaseConfig {
   head: { C: number };
   setfit: SetFitConfig | null;
   selfTraining: { rounds: number; threshold: number } | null;
-  /** finetune: the trainer's run config (without outputDir, data.train, model.init). */
+  /** finetune, self_training with a fine-tuned teacher: the trainer's run config (without outputDir, data.train, model.init). */
   trainer: Record<string, unknown> | null;
 }
 
@@ -133,6 +135,9 @@ export function checkFewshotConfig(raw: unknown, source = 'few-shot config'): Fe
   if (f.method === 'setfit' && !f.setfit) throw new Error(`${source}: method setfit needs a "setfit" section`);
   if (f.method === 'finetune' && !f.trainer) throw new Error(`${source}: method finetune needs a "trainer" section (the trainer's run config)`);
   if (f.method === 'self_training' && !f.selfTraining) throw new Error(`${source}: method self_training needs a "selfTraining" section`);
-  if (f.data.augment && f.method !== 'finetune') throw new Error(`${source}: data.augment applies to method finetune only`);
+  if (f.method === 'self_training' && f.trainer && f.setfit) throw new Error(`${source}: self_training has one teacher: a "trainer" section (fine-tuning) or a "setfit" section, not both`);
+  const fineTunes = f.method === 'finetune' || (f.method === 'self_training' && !!f.trainer);
+  if (f.data.augment && !fineTunes) throw new Error(`${source}: data.augment applies to fine-tuning (method finetune, or self_training with a trainer section) only`);
+  if (f.trainer && !fineTunes) throw new Error(`${source}: a "trainer" section is used by method finetune and self_training only`);
   return f;
 }

@@ -5,9 +5,9 @@
 // well the test embeddings separate the labels before and after the contrastive step
 // (silhouette, nearest-centroid accuracy: test.separation_*) and writes projection.json (2-D PCA
 // of the test embeddings, both states, with the labels) for the report's figure.
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadRows, loadTrainConfig, runTraining, backendFactory, type TrainRunConfig } from '@tunebench/trainer';
+import { loadInferConfig, loadRows, loadTrainConfig, runInference, runTraining, backendFactory, type TrainRunConfig } from '@tunebench/trainer';
 import { accuracy, precisionRecallF1 } from '@tunebench/eval';
 import { checkFewshotConfig, type FewshotPhaseConfig } from './config.js';
 import { drawLabelledSample, unlabelledPool, type LabelledRow } from './sample.js';
@@ -64,7 +64,7 @@ export async function runFewshotPhase(raw: unknown, backend: 'gpu' | 'cpu', opts
   log(`fewshot ${c.method}: ${c.data.dataset}, ${c.data.shots} shots × ${labels.length} labels = ${sample.length} labelled rows (seed ${c.data.seed}); ${test.length} test rows`);
 
   let metrics: Record<string, unknown>;
-  if (c.method === 'finetune') metrics = await finetunePhase(c, sample, backend, log);
+  if (c.method === 'finetune' || (c.method === 'self_training' && c.trainer)) metrics = await finetunePhase(c, sample, train, backend, log);
   else metrics = await embeddingPhase(c, sample, ySample, train, test, yTest, backend, log);
 
   const out: Record<string, unknown> = {
@@ -85,27 +85,62 @@ export async function runFewshotPhase(raw: unknown, backend: 'gpu' | 'cpu', opts
   return out;
 }
 
-/** finetune: the trainer on the sample (+ EDA copies), dev and test from the dataset. */
-async function finetunePhase(c: FewshotPhaseConfig, sample: LabelledRow[], backend: 'gpu' | 'cpu', log: (l: string) => void): Promise<Record<string, unknown>> {
+/**
+ * finetune: the trainer on the sample (the trainer's data.augment adds EDA copies), dev and test
+ * from the dataset. self_training with a trainer section (the `full` teacher): then, each round,
+ * the last model predicts the unlabelled pool (labels never read), the rows whose top probability
+ * reaches the threshold join the sample with the predicted label, and a fresh model is fine-tuned
+ * from the base on sample + pseudo-labels (a student, as in classic self-training); the scores are
+ * the last model's, steps and tokens those of every training.
+ */
+async function finetunePhase(c: FewshotPhaseConfig, sample: LabelledRow[], train: LabelledRow[], backend: 'gpu' | 'cpu', log: (l: string) => void): Promise<Record<string, unknown>> {
+  const trainOn = async (rows: readonly { id: string; text: string; label: string }[], dir: string) => {
+    mkdirSync(dir, { recursive: true });
+    const trainFile = join(dir, 'train.jsonl');
+    writeFileSync(trainFile, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const cfgFile = join(dir, 'trainer.config.json');
+    const nested = structuredClone(c.trainer!) as Record<string, Record<string, unknown>>;
+    nested.model = { ...(nested.model ?? {}), init: c.model.init };
+    nested.data = { ...(nested.data ?? {}), dataset: c.data.dataset, train: trainFile, maxTrainRows: 0, maxEvalRows: c.data.maxEvalRows, maxLength: c.data.maxLength };
+    if (c.data.augment) nested.data.augment = c.data.augment;
+    nested.task = { ...(nested.task ?? {}), kind: 'seq_cls', labels: c.data.labels };
+    (nested as Record<string, unknown>).outputDir = join(dir, 'train');
+    writeFileSync(cfgFile, JSON.stringify(nested, null, 2) + '\n');
+    const cfg: TrainRunConfig = loadTrainConfig('finetune', { file: cfgFile });
+    const r = await runTraining('finetune', cfg, { backend: backendFactory(backend), progress: false });
+    return { m: r.metrics, checkpoint: join(dir, 'train', 'checkpoint') };
+  };
   // The sample only; data.augment is the trainer's (EDA copies of its training rows, seeded by seeds.data).
-  const trainFile = join(c.outputDir, 'train.jsonl');
-  writeFileSync(trainFile, sample.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  const cfgFile = join(c.outputDir, 'trainer.config.json');
-  const nested = structuredClone(c.trainer!) as Record<string, Record<string, unknown>>;
-  nested.model = { ...(nested.model ?? {}), init: c.model.init };
-  nested.data = { ...(nested.data ?? {}), dataset: c.data.dataset, train: trainFile, maxTrainRows: 0, maxEvalRows: c.data.maxEvalRows, maxLength: c.data.maxLength };
-  if (c.data.augment) nested.data.augment = c.data.augment;
-  nested.task = { ...(nested.task ?? {}), kind: 'seq_cls', labels: c.data.labels };
-  (nested as Record<string, unknown>).outputDir = join(c.outputDir, 'train');
-  writeFileSync(cfgFile, JSON.stringify(nested, null, 2) + '\n');
-  const cfg: TrainRunConfig = loadTrainConfig('finetune', { file: cfgFile });
-  const r = await runTraining('finetune', cfg, { backend: backendFactory(backend), progress: false });
-  const m = r.metrics;
+  let { m, checkpoint } = await trainOn(sample, c.outputDir);
+  let steps = Number(m.steps), tokens = Number(m.tokens);
   const augmented = Number(m.augmentedRows ?? 0);
-  if (augmented > 0) log(`  EDA: ${m.augmentedRows} copies added (${c.data.augment!.copies} per example)`);
+  if (augmented > 0) log(`  EDA: ${augmented} copies added (${c.data.augment!.copies} per example)`);
+  const extra: Record<string, number> = {};
+  let trainRows = sample.length + augmented;
+  if (c.selfTraining) {
+    const pool = unlabelledPool(train, sample, c.data.poolRows);
+    const poolFile = join(c.outputDir, 'pool.jsonl');
+    writeFileSync(poolFile, pool.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    for (let round = 1; round <= c.selfTraining.rounds; round++) {
+      const out = join(c.outputDir, `round${round}`, 'predict');
+      const pc = loadInferConfig('predict', { sets: [`outputDir=${out}`, `checkpoint=${checkpoint}`, `data.file=${poolFile}`, `data.maxLength=${c.data.maxLength}`] });
+      await runInference('predict', pc, backendFactory(backend), { progress: false });
+      const preds = readFileSync(join(out, 'predictions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; label: string; probs: number[] });
+      const byId = new Map(pool.map((r) => [r.id, r]));
+      const picked = preds.filter((p) => Math.max(...p.probs) >= c.selfTraining!.threshold).map((p) => ({ id: p.id, text: byId.get(p.id)!.text, label: p.label }));
+      extra[`pseudo_labelled_round${round}`] = picked.length;
+      log(`  self-training round ${round}: ${picked.length} of ${pool.length} pool rows above ${c.selfTraining.threshold}; retraining from the base`);
+      ({ m, checkpoint } = await trainOn([...sample, ...picked], join(c.outputDir, `round${round}`)));
+      steps += Number(m.steps);
+      tokens += Number(m.tokens);
+      trainRows = sample.length + picked.length + Number(m.augmentedRows ?? 0);
+    }
+    extra.pool_rows = pool.length;
+  }
+  const test = m.test ? { ...(m.test as Record<string, unknown>), ...extra } : m.test;
   return {
-    steps: m.steps, tokens: m.tokens, trainableParams: m.trainableParams, totalParams: m.totalParams, device: m.device,
-    dev: m.dev, test: m.test, history: m.history, trainRows: sample.length + augmented,
+    steps, tokens, trainableParams: m.trainableParams, totalParams: m.totalParams, device: m.device,
+    dev: m.dev, test, history: m.history, trainRows,
   };
 }
 

@@ -32,9 +32,9 @@ export function fewshotPhaseConfig(
     data: { dataset, labels, shots: spec.shots, seed, maxLength: s.maxLength, maxEvalRows: s.maxEvalRows, poolRows: s.maxTrainRows },
     batchSize: s.batchSize,
     head: { C: 1 },
-    setfit: spec.method === 'setfit' || spec.method === 'self_training' ? { ...SETFIT_SIZES[preset.name], loss: 'cosine', epochs: 1, lr: 2e-5 } : null,
+    setfit: spec.method === 'setfit' || (spec.method === 'self_training' && spec.teacher !== 'full') ? { ...SETFIT_SIZES[preset.name], loss: 'cosine', epochs: 1, lr: 2e-5 } : null,
     selfTraining: null,
-    trainer: spec.method === 'finetune'
+    trainer: spec.method === 'finetune' || (spec.method === 'self_training' && spec.teacher === 'full')
       ? {
         training: { maxSteps: s.maxSteps, epochs: s.epochs, batchSize: s.batchSize, logEvery: s.logEvery, evalEvery: s.evalEvery },
         data: { maxEvalRows: s.maxEvalRows },

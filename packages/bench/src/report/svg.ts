@@ -141,7 +141,7 @@ export function chart(series: Series[], o: ChartOptions): string {
   series.forEach((s, i) => {
     const c = s.color ?? PALETTE[i % PALETTE.length];
     const ok = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!o.xLog || p.x > 0)).sort((a, b) => a.x - b.x);
-    const hasCi = (p: Point) => p.lo !== undefined && p.hi !== undefined && Number.isFinite(p.lo) && Number.isFinite(p.hi);
+    const hasCi = (p: Point): p is Point & { lo: number; hi: number } => p.lo !== undefined && p.hi !== undefined && Number.isFinite(p.lo) && Number.isFinite(p.hi);
     if (s.band) {
       // Consecutive points with a CI make one polygon each: upper ends left → right, lower ends right → left.
       const runs: Point[][] = [];

@@ -7,7 +7,9 @@
 //   head_only      the classification fine-tune with the encoder frozen
 //   full           full fine-tuning; full_eda: on the sample plus 4 EDA copies of each example
 //   self_training  setfit, then 2 rounds of pseudo-labelling the unlabelled rest of the train split
-//                  (confidence ≥ 0.9) and refitting the head
+//                  (confidence ≥ 0.9) and refitting the head; self_training_full: the same rounds on
+//                  top of full fine-tuning (each round a fresh fine-tune from the base on the
+//                  sample + pseudo-labels)
 // frozen_lr and setfit also start from the sentence-encoder base models/tiny-en-st (…_st), which
 // separates what the contrastive step adds from what sentence pretraining adds. Plotted as score vs
 // labels per class, one curve per strategy with its 95 % CI over seeds as a shaded band (the SetFit figure).
@@ -34,6 +36,11 @@ const METHODS: { name: string; spec: Omit<FewshotSpec, 'shots'>; params: Variant
     name: 'self_training',
     spec: { method: 'self_training', encoder: 'base', set: { 'setfit.loss': 'cosine', selfTraining: { rounds: 2, threshold: 0.9 } } },
     params: { encoder: 'base', rounds: 2, threshold: 0.9 },
+  },
+  {
+    name: 'self_training_full',
+    spec: { method: 'self_training', teacher: 'full', encoder: 'base', set: { 'trainer.strategy.name': 'full', 'trainer.optimizer.lr': FT_LR, selfTraining: { rounds: 2, threshold: 0.9 } } },
+    params: { encoder: 'base', lr: FT_LR, rounds: 2, threshold: 0.9, teacher: 'full' },
   },
 ];
 

@@ -45,6 +45,8 @@ export interface FewshotSpec {
   encoder: 'base' | 'st';
   /** Overrides of the phase config (dotted keys of fewshot/config.ts; trainer.* for the trainer's). */
   set?: Overrides;
+  /** self_training: the teacher (and each round's student) — SetFit (default) or full fine-tuning. */
+  teacher?: 'setfit' | 'full';
 }
 
 export interface Suite {

@@ -79,6 +79,35 @@ test('every method of a seed sees the same labelled sample; metrics.json has wha
   assert.equal(trainerCfg.data.augment.copies, 2);
 });
 
+test('self-training on full fine-tuning: rounds of pool predictions above the threshold, a fresh fine-tune each round on sample + pseudo-labels, labels never read', async () => {
+  const trainer = { training: { maxSteps: 2, batchSize: 4 }, strategy: { name: 'full' }, optimizer: { lr: 1e-2 } };
+  // threshold 0: every pool row is pseudo-labelled; 1.01 is above any probability, so none is.
+  const all = await runFewshotPhase(base('self_training', 'self-full', { trainer, selfTraining: { rounds: 2, threshold: 0 } }), 'cpu', quiet) as Record<string, any>;
+  const none = await runFewshotPhase(base('self_training', 'self-full-none', { trainer, selfTraining: { rounds: 1, threshold: 1 } }), 'cpu', quiet) as Record<string, any>;
+  const ft = await runFewshotPhase(base('finetune', 'ft-plain', { trainer }), 'cpu', quiet) as Record<string, any>;
+  assert.equal(all.test.pool_rows, 20);
+  assert.equal(all.test.pseudo_labelled_round1, 20);
+  assert.equal(all.test.pseudo_labelled_round2, 20);
+  assert.equal(all.steps, 3 * 2, 'three trainings of 2 steps: the teacher and one student per round');
+  assert.equal(all.trainRows, 9 + 20);
+  assert.deepEqual(all.sampleIds, ft.sampleIds);
+  // Each round trains on the sample + the pool rows with the previous model's predicted labels.
+  const sampleIds = new Set(all.sampleIds as string[]);
+  for (const round of [1, 2]) {
+    const rows = readFileSync(join(root, 'self-full', `round${round}`, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(rows.length, 29);
+    const preds = new Map(readFileSync(join(root, 'self-full', `round${round}`, 'predict', 'predictions.jsonl'), 'utf8').trim().split('\n').map((l) => { const p = JSON.parse(l); return [p.id, p.label]; }));
+    for (const r of rows) if (!sampleIds.has(r.id)) assert.equal(r.label, preds.get(r.id), `round ${round}: ${r.id} carries the predicted label`);
+  }
+  // The pool file the model predicts holds no label.
+  for (const l of readFileSync(join(root, 'self-full', 'pool.jsonl'), 'utf8').trim().split('\n')) assert.deepEqual(Object.keys(JSON.parse(l)).sort(), ['id', 'text']);
+  // Nothing above the threshold: the student trains on the sample alone, from the same base and seeds as the plain fine-tune.
+  assert.equal(none.test.pseudo_labelled_round1, 0);
+  assert.equal(none.test.main_score, ft.test.main_score);
+  await assert.rejects(runFewshotPhase(base('self_training', 'bad', { trainer, setfit: { iterations: 1 }, selfTraining: { rounds: 1, threshold: 0.5 } }), 'cpu', quiet), /one teacher/);
+  await assert.rejects(runFewshotPhase(base('frozen_lr', 'bad2', { data: { ...base('x', 'x').data, augment: { copies: 2 } } }), 'cpu', quiet), /data.augment applies to fine-tuning/);
+});
+
 test('the contrastive step on the reference backend lowers the cosine loss of its pairs', async () => {
   const enc = await openEncoder(tinyEncoder(), { backend: 'cpu', maxLength: 16, batchSize: 4 });
   try {
