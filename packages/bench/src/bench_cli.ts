@@ -274,7 +274,8 @@ export function benchCommand(): Command {
     .action(() => {
       for (const s of Object.values(SUITES)) {
         console.log(`${s.name}: ${s.title} (datasets ${s.datasets.join(', ')}; baseline ${s.baseline})`);
-        console.log(`  defined in packages/bench/src/suites/${s.name}.ts (run your own with --suite-file; see tunebench bench schema)`);
+        console.log(`  from ${s.shipped ?? s.source?.file ?? '(built in)'} (copy it, edit it, run it with --suite-file; format: tunebench bench schema)`);
+        if (s.claims?.length) console.log(`  claims: ${s.claims.map((c) => c.id).join(', ')}`);
         for (const [p, sel] of Object.entries(s.presets ?? {})) if (sel?.seeds) console.log(`  (preset ${p}: seeds ${sel.seeds.join(',')})`);
         if (s.costMatrix) console.log(`  cost matrix (rows: true label, columns: predicted; ${s.costMatrix.labels.join(', ')}; costly class ${s.costMatrix.costlyClass}): ${JSON.stringify(s.costMatrix.matrix)}; main_score = expected cost per test example (lower is better)`);
         for (const v of s.variants) console.log(`  ${v.name.padEnd(18)} ${Object.entries(v.params).map(([k, x]) => `${k}=${String(x)}`).join(' ')}`);

@@ -42,7 +42,8 @@ import { studentTQuantile } from '@tunebench/eval';
 import { compareStrategies, metricOf, seedPairs, tSummary } from './evidence.js';
 import type { RunRecord } from './record.js';
 import { SUITES } from './suites/index.js';
-import { lineOf } from './suite_file.js';
+import { lineOf } from './suites/from_file.js';
+import { CLAIM_KEYS, CLAIM_SCHEMA, CLAIM_TEST_KEYS } from './claim_schema.js';
 import { repoRoot } from './plan.js';
 import { esc } from './report/svg.js';
 
@@ -123,10 +124,7 @@ export interface ClaimsReport {
 // ---------------------------------------------------------------------------------------------
 // The file: YAML or JSON, validated by ajv; every error names the file, line, claim id and field.
 
-const SIDES: Side[] = ['>', '>=', '<', '<=', 'within'];
-const KINDS: CompareKind[] = ['difference', 'ratio', 'spread', 'trainable_fraction'];
-const TEST_KEYS = ['label', 'compare', 'metric', 'a', 'b', 'pairBy', 'claim', 'threshold'];
-const CLAIM_KEYS = ['id', 'question', 'text', 'suite', 'datasets', 'tests'];
+const TEST_KEYS = CLAIM_TEST_KEYS;
 
 /** The JSON schema of a claims file. */
 export const CLAIMS_SCHEMA = {
@@ -136,41 +134,7 @@ export const CLAIMS_SCHEMA = {
   additionalProperties: false,
   required: ['claims'],
   properties: {
-    claims: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['id', 'question', 'text', 'suite', 'tests'],
-        properties: {
-          id: { type: 'string', pattern: '^[a-z0-9_.-]+$', description: 'unique name of the claim' },
-          question: { type: 'string', pattern: '^Q[0-9]+([–-]Q[0-9]+)?$', description: "the seed's question it comes from (Q130, Q131–Q133)" },
-          text: { type: 'string', minLength: 1 },
-          suite: { type: 'string', minLength: 1, description: 'the suite whose records decide it' },
-          datasets: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },
-          tests: {
-            type: 'array',
-            minItems: 1,
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['compare', 'a', 'claim', 'threshold'],
-              properties: {
-                label: { type: 'string', minLength: 1 },
-                compare: { enum: KINDS },
-                metric: { type: 'string', minLength: 1, description: 'a key of the records\' metrics (default main_score)' },
-                a: { type: 'string', minLength: 1 },
-                b: { type: 'string', minLength: 1 },
-                pairBy: { type: 'string', minLength: 1 },
-                claim: { enum: SIDES },
-                threshold: { type: 'number' },
-              },
-            },
-          },
-        },
-      },
-    },
+    claims: { type: 'array', minItems: 1, items: CLAIM_SCHEMA },
   },
 } as const;
 
@@ -204,6 +168,34 @@ function problemOf(e: ErrorObject): { path: (string | number)[]; problem: string
     default:
       return { path, problem: e.message ?? 'is invalid' };
   }
+}
+
+/** A parsed claim with its tests checked (b where the comparison needs it, pairBy only for a
+ * spread, a positive 'within' threshold) and, when the suite's strategy names are known, every
+ * strategy (or spread pattern) it names found among them. `fail` gets the path under the claim. */
+export function checkClaim(c: Omit<Claim, 'tests'> & { tests: (Omit<ClaimTest, 'metric'> & { metric?: string })[] }, names: string[] | null, fail: (p: (string | number)[], problem: string) => never): Claim {
+  const tests = c.tests.map((t, j): ClaimTest => {
+    const at = (k: string) => ['tests', j, k];
+    const needsB = t.compare !== 'trainable_fraction';
+    if (needsB && t.b === undefined) fail(['tests', j], `missing key "b" (a ${t.compare} compares a with b)`);
+    if (!needsB && t.b !== undefined) fail(at('b'), 'trainable_fraction takes one strategy (a), not b');
+    if (t.pairBy !== undefined && t.compare !== 'spread') fail(at('pairBy'), 'pairBy applies to compare: spread only');
+    if (t.claim === 'within' && !(t.threshold > 0)) fail(at('threshold'), `'within' needs a positive threshold (|effect| < threshold), got ${t.threshold}`);
+    if (t.compare === 'ratio' && t.claim === 'within') fail(at('claim'), "'within' is for differences (|a − b| < threshold)");
+    if (names) {
+      for (const k of needsB ? (['a', 'b'] as const) : (['a'] as const)) {
+        const v = t[k]!;
+        if (t.compare === 'spread') {
+          const m = names.filter((x) => globToRegExp(v).test(x));
+          if (m.length < 2) fail(at(k), `pattern '${v}' matches ${m.length} strategies of suite '${c.suite}' (a spread needs at least 2; strategies: ${names.join(', ')})`);
+        } else if (!names.includes(v)) {
+          fail(at(k), `'${v}' is not a strategy of suite '${c.suite}' (known: ${names.join(', ')})`);
+        }
+      }
+    }
+    return { ...t, metric: t.metric ?? 'main_score' };
+  });
+  return { ...c, tests };
 }
 
 /** Parses and validates a claims file. Strategy names of a built-in suite are checked against it;
@@ -243,29 +235,7 @@ export function loadClaims(path: string = DEFAULT_CLAIMS_FILE): ClaimsFile {
     if (seen.has(c.id)) fail(['claims', i, 'id'], `duplicate id (also claims[${seen.get(c.id)}])`);
     seen.set(c.id, i);
     const suite = SUITES[c.suite];
-    const tests = c.tests.map((t, j): ClaimTest => {
-      const at = (k: string) => ['claims', i, 'tests', j, k];
-      const needsB = t.compare !== 'trainable_fraction';
-      if (needsB && t.b === undefined) fail(['claims', i, 'tests', j], `missing key "b" (a ${t.compare} compares a with b)`);
-      if (!needsB && t.b !== undefined) fail(at('b'), 'trainable_fraction takes one strategy (a), not b');
-      if (t.pairBy !== undefined && t.compare !== 'spread') fail(at('pairBy'), 'pairBy applies to compare: spread only');
-      if (t.claim === 'within' && !(t.threshold > 0)) fail(at('threshold'), `'within' needs a positive threshold (|effect| < threshold), got ${t.threshold}`);
-      if (t.compare === 'ratio' && t.claim === 'within') fail(at('claim'), "'within' is for differences (|a − b| < threshold)");
-      if (suite) {
-        const names = suite.variants.map((v) => v.name);
-        for (const k of needsB ? (['a', 'b'] as const) : (['a'] as const)) {
-          const v = t[k]!;
-          if (t.compare === 'spread') {
-            const m = names.filter((x) => globToRegExp(v).test(x));
-            if (m.length < 2) fail(at(k), `pattern '${v}' matches ${m.length} strategies of suite '${c.suite}' (a spread needs at least 2; strategies: ${names.join(', ')})`);
-          } else if (!names.includes(v)) {
-            fail(at(k), `'${v}' is not a strategy of suite '${c.suite}' (known: ${names.join(', ')})`);
-          }
-        }
-      }
-      return { ...t, metric: t.metric ?? 'main_score' };
-    });
-    return { ...c, tests };
+    return checkClaim(c, suite ? suite.variants.map((v) => v.name) : null, (p, problem) => fail(['claims', i, ...p], problem));
   });
   return { file: path, sha256: createHash('sha256').update(text).digest('hex'), claims: out };
 }
