@@ -10,11 +10,11 @@ import { runSweep, parseShard, shardRuns } from './runner.js';
 import { EMIT_TARGETS, emitJobs, writeEmitted, type EmitTarget } from './emit.js';
 import { writeReports } from './report/index.js';
 import { loadRecords } from './leaderboard.js';
-import { claimsMarkdown, evaluateClaims, loadClaims, writeClaims, DEFAULT_CLAIMS_FILE } from './claims.js';
+import { claimsMarkdown, loadClaims, writeClaims, DEFAULT_CLAIMS_FILE } from './claims.js';
 import { mergeRecords } from './merge.js';
 import { PRESETS, PRESET_NAMES, SUITES, presetByName, type PresetName } from './suites/index.js';
 import { perfCommands } from './perf/commands.js';
-import { loadSuiteFile, SUITE_FILE_SCHEMA } from './suite_file.js';
+import { evaluateAllClaims, loadSuiteFile, SUITE_FILE_SCHEMA } from './suite_file.js';
 import { runProfile, profileTable, writeTrace } from './profile.js';
 
 const collect = (v: string, prev: string[]) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -148,7 +148,7 @@ function claimsLine(results: { verdict: string }[]): string {
 export function benchClaims(outDir: string, claimsFile: string = DEFAULT_CLAIMS_FILE): { json: string; markdown: string; text: string; summary: string } {
   const claims = loadClaims(claimsFile);
   const records = loadRecords(join(outDir, 'records'));
-  const r = evaluateClaims(records, claims);
+  const r = evaluateAllClaims(records, claims);
   const files = writeClaims(join(outDir, 'leaderboard'), r);
   return { ...files, text: claimsMarkdown(r), summary: claimsLine(r.results) };
 }
@@ -246,7 +246,7 @@ export function benchCommand(): Command {
 
   bench
     .command('claims')
-    .description("evaluate the seed's claims (packages/bench/claims.yaml) on the records of an output directory: leaderboard/claims.json and claims.md")
+    .description("evaluate the seed's claims (packages/bench/claims.yaml), and the claims of the suite files the runs were planned from, on the records of an output directory: leaderboard/claims.json and claims.md")
     .option('-o, --out <dir>', 'output directory of a sweep', defaultOutDir('quick'))
     .option('--claims <file>', 'claims file (YAML or JSON)', DEFAULT_CLAIMS_FILE)
     .action((f: { out: string; claims: string }) => {

@@ -119,6 +119,9 @@ export interface ClaimsReport {
   claimsSha256: string;
   records: number;
   results: ClaimResult[];
+  /** Suite files whose claims were evaluated too (their runs' records name them), and why any was not. */
+  suiteFiles?: { file: string; sha256: string; claims: string[] }[];
+  notes?: string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -433,7 +436,10 @@ export function claimsMarkdown(r: ClaimsReport): string {
       lines.push(`| ${i === 0 ? `\`${c.id}\`` : ''} | ${i === 0 ? c.question : ''} | ${i === 0 ? c.dataset ?? '–' : ''} | ${i === 0 ? `**${c.verdict}**` : ''} | ${cell(t.label)} | ${t.verdict} | ${effectText(t)} | ${ciText(t)} | ${pText(t.p)} | ${t.n} | ${t.method ?? '–'} | ${cell(t.note ?? '')} |`);
     });
   }
-  lines.push('', ...[...new Map(r.results.map((c) => [c.id, c])).values()].map((c) => `- \`${c.id}\` (${c.question}, suite ${c.suite}): ${c.text}`), '');
+  lines.push('', ...[...new Map(r.results.map((c) => [`${c.suite}/${c.id}`, c])).values()].map((c) => `- \`${c.id}\` (${c.question}, suite ${c.suite}): ${c.text}`));
+  for (const f of r.suiteFiles ?? []) lines.push(`- claims of suite file ${f.file} (sha256 ${f.sha256.slice(0, 12)}…): ${f.claims.join(', ')}`);
+  for (const n of r.notes ?? []) lines.push(`- ${n}`);
+  lines.push('');
   return lines.join('\n');
 }
 
@@ -445,7 +451,7 @@ export function claimsHtml(r: ClaimsReport): string {
     const first = i === 0;
     const span = c.tests.length > 1 ? ` rowspan="${c.tests.length}"` : '';
     const lead = first
-      ? `<td${span} class="claim"><code>${esc(c.id)}</code><br><span class="meta">${esc(c.text)}</span></td><td${span}>${esc(c.question)}</td><td${span}>${esc(c.dataset ?? '–')}</td><td${span} class="${VERDICT_CLASS[c.verdict]}">${esc(c.verdict)}</td>`
+      ? `<td${span} class="claim"><code>${esc(c.id)}</code><br><span class="meta">${esc(c.text)}${r.suiteFiles ? ` (suite ${esc(c.suite)})` : ''}</span></td><td${span}>${esc(c.question)}</td><td${span}>${esc(c.dataset ?? '–')}</td><td${span} class="${VERDICT_CLASS[c.verdict]}">${esc(c.verdict)}</td>`
       : '';
     // Cells carry classes: the leaderboard tables are the report's only bare <tr><td> rows.
     return `<tr class="claim-test">${lead}<td class="test">${esc(t.label)}</td><td class="${VERDICT_CLASS[t.verdict]}">${esc(t.verdict)}</td><td class="num">${esc(effectText(t))}</td><td class="num">${esc(ciText(t))}</td><td class="num">${esc(pText(t.p))}</td><td>${t.n}</td><td class="method">${esc(t.method ?? '–')}${t.note ? `<br><span class="meta">${esc(t.note)}</span>` : ''}</td></tr>`;
@@ -456,7 +462,7 @@ export function claimsHtml(r: ClaimsReport): string {
 <p>The seed's claims checked against these records: ${count('supported')} supported, ${count('contradicted')} contradicted, ${count('inconclusive')} inconclusive, ${count('no data')} without data (claim × dataset). <span class="meta">A test is supported when the 95 % CI of its effect lies entirely on the claimed side of the threshold, contradicted when it lies entirely on the other side; a claim needs all its tests. p: two-sided, H0 “a and b score the same”. Claims file sha256 <code>${esc(r.claimsSha256.slice(0, 16))}…</code>.</span></p>
 <table class="claims"><thead><tr><th>claim</th><th>question</th><th>dataset</th><th>verdict</th><th>test</th><th>test verdict</th><th>effect</th><th>95 % CI</th><th>p</th><th>n</th><th>method</th></tr></thead><tbody>
 ${rows.join('\n')}
-</tbody></table>
+</tbody></table>${[...(r.suiteFiles ?? []).map((f) => `claims of suite file ${f.file} (sha256 ${f.sha256.slice(0, 12)}…): ${f.claims.join(', ')}`), ...(r.notes ?? [])].map((n) => `\n<p class="meta">${esc(n)}</p>`).join('')}
 </section>`;
 }
 

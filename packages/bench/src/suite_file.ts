@@ -7,8 +7,9 @@
 // checks that need the trainer's config loader and the claims file. `tunebench bench run
 // --suite-file my_suite.yaml` runs one; `tunebench bench schema` prints SUITE_FILE_SCHEMA.
 
-import { loadClaims, checkClaim, DEFAULT_CLAIMS_FILE, type Claim, type ClaimTest } from './claims.js';
-import { variantProblem } from './plan.js';
+import { loadClaims, checkClaim, evaluateClaims, DEFAULT_CLAIMS_FILE, type Claim, type ClaimTest, type ClaimsFile, type ClaimsReport } from './claims.js';
+import { relative } from 'node:path';
+import { repoRoot, variantProblem } from './plan.js';
 import type { RunRecord } from './record.js';
 import { parseSuiteFile, type RawSuite } from './suites/from_file.js';
 import type { Suite } from './suites/index.js';
@@ -52,7 +53,7 @@ function suiteClaims(suite: Suite, s: RawSuite, fail: (p: (string | number)[], p
     if (typeof c === 'string') {
       shipped ??= loadClaims(DEFAULT_CLAIMS_FILE).claims;
       const found = shipped.find((x) => x.id === c);
-      if (!found) at([], `no claim '${c}' in ${DEFAULT_CLAIMS_FILE} (ids: ${shipped.map((x) => x.id).join(', ')}); or write the claim here`);
+      if (!found) at([], `no claim '${c}' in ${relative(repoRoot, DEFAULT_CLAIMS_FILE)} (ids: ${shipped.map((x) => x.id).join(', ')}); or write the claim here`);
       claim = checkClaim({ ...found!, suite: suite.name }, names, (_p, problem) => at([], `claim '${c}' of the claims file: ${problem}`));
     } else {
       if (c.suite !== undefined && c.suite !== suite.name) at(['suite'], `a claim in a suite file is about that suite ('${suite.name}'); leave suite out`);
@@ -68,10 +69,11 @@ function suiteClaims(suite: Suite, s: RawSuite, fail: (p: (string | number)[], p
 /** The claims of the suite files that records were planned from (record.suiteFile), for `bench
  * claims` and the report. A file that is gone or changed since is skipped, with a note (its
  * claims would no longer be the ones the runs were made for). */
-export function suiteFileClaims(records: RunRecord[]): { claims: Claim[]; notes: string[] } {
+export function suiteFileClaims(records: RunRecord[]): { claims: Claim[]; files: NonNullable<ClaimsReport['suiteFiles']>; notes: string[] } {
   const files = new Map<string, string>();
   for (const r of records) if (r.suiteFile) files.set(r.suiteFile.file, r.suiteFile.sha256);
   const claims: Claim[] = [];
+  const used: NonNullable<ClaimsReport['suiteFiles']> = [];
   const notes: string[] = [];
   for (const [file, sha] of files) {
     let suite: Suite;
@@ -85,7 +87,16 @@ export function suiteFileClaims(records: RunRecord[]): { claims: Claim[]; notes:
       notes.push(`claims of suite file ${file} not checked: the file changed since its runs (sha256 ${sha.slice(0, 12)}… then, ${suite.source!.sha256.slice(0, 12)}… now)`);
       continue;
     }
-    claims.push(...(suite.claims ?? []));
+    if (!suite.claims?.length) continue;
+    claims.push(...suite.claims);
+    used.push({ file, sha256: sha, claims: suite.claims.map((c) => c.id) });
   }
-  return { claims, notes };
+  return { claims, files: used, notes };
+}
+
+/** The claims file and the claims of the suite files behind `records`, evaluated on them. */
+export function evaluateAllClaims(records: RunRecord[], file: ClaimsFile): ClaimsReport {
+  const extra = suiteFileClaims(records);
+  const r = evaluateClaims(records, { ...file, claims: [...file.claims, ...extra.claims] });
+  return { ...r, ...(extra.files.length ? { suiteFiles: extra.files } : {}), ...(extra.notes.length ? { notes: extra.notes } : {}) };
 }

@@ -123,6 +123,7 @@ export const SUITE_FILE_SCHEMA = {
 
 const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
 const validate = ajv.compile(SUITE_FILE_SCHEMA);
+const validateClaim = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(SUITE_CLAIM_SCHEMA);
 
 export class SuiteFileError extends Error {
   constructor(readonly file: string, readonly line: number, readonly key: string, problem: string) {
@@ -189,10 +190,10 @@ function schemaProblem(e: ErrorObject, raw: RawSuite): { path: (string | number)
       // A claim that is neither an id nor a claim object: say what the object form lacks.
       const item = path.reduce<unknown>((o, k) => (o as Record<string | number, unknown> | undefined)?.[k], raw);
       if (item && typeof item === 'object' && !Array.isArray(item)) {
-        const inner = ajv.compile(SUITE_CLAIM_SCHEMA);
-        if (!inner(item)) {
-          const sub = schemaProblem({ ...inner.errors![0]!, instancePath: `${e.instancePath}${inner.errors![0]!.instancePath}` }, raw);
-          return sub;
+        if (!validateClaim(item)) {
+          // An unknown key first: a misspelt "text" is the reason "text" is missing.
+          const first = validateClaim.errors!.find((x) => x.keyword === 'additionalProperties') ?? validateClaim.errors![0]!;
+          return schemaProblem({ ...first, instancePath: `${e.instancePath}${first.instancePath}` }, raw);
         }
       }
       return { path, problem: 'a claim is an id of the claims file (a string) or a claim (id, text, tests)' };
@@ -222,7 +223,9 @@ export function parseSuiteText(text: string, path: string, shown: string = path)
   }
   const raw = doc.toJS() as unknown;
   if (!validate(raw)) {
-    const { path: p, problem, keyOnly } = schemaProblem(validate.errors![0]!, raw as RawSuite);
+    // A claim fails both forms of its anyOf (id or claim): ajv lists the branches' errors first.
+    const errs = validate.errors!;
+    const { path: p, problem, keyOnly } = schemaProblem(errs.find((e) => e.keyword === 'anyOf') ?? errs[0]!, raw as RawSuite);
     throw new SuiteFileError(shown, lineOf(doc, lc, p, keyOnly), dotted(p), problem);
   }
   const s = raw as RawSuite;
