@@ -21,8 +21,8 @@ import { parseDocument } from 'yaml';
 import { DatasetError, decodeUtf8 } from './loader.js';
 import { rowProblem, type RowKind } from './schema.js';
 
-export type DirTaskKind = 'seq_cls' | 'token_cls' | 'pairs' | 'corpus';
-export const DIR_KINDS: readonly DirTaskKind[] = ['seq_cls', 'token_cls', 'pairs', 'corpus'];
+import { DIR_KINDS, type DirTaskKind } from './card_schema.js';
+export { DIR_KINDS, type DirTaskKind };
 export const ROW_KIND_OF: Record<DirTaskKind, RowKind> = { seq_cls: 'classification', token_cls: 'ner', pairs: 'pairs', corpus: 'corpus' };
 export const CARD_FILES = ['dataset.json', 'dataset.yaml', 'dataset.yml'];
 const SPLIT_NAMES = ['train', 'dev', 'test'] as const;
@@ -44,26 +44,8 @@ export interface DatasetCard {
   devSeed?: number;
 }
 
-export const CARD_SCHEMA = {
-  $id: 'tunebench/dataset-card',
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
-    kind: { enum: [...DIR_KINDS] },
-    fields: {
-      type: 'object',
-      additionalProperties: false,
-      properties: Object.fromEntries(['id', 'text', 'text_pair', 'label', 'tokens', 'tags'].map((f) => [f, { type: 'string', minLength: 1 }])),
-    },
-    labels: { type: 'array', minItems: 2, uniqueItems: true, items: { type: 'string', minLength: 1 } },
-    costlyClass: { type: 'string', minLength: 1 },
-    language: { type: 'string', minLength: 1 },
-    description: { type: 'string' },
-    devFraction: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
-    devSeed: { type: 'integer', minimum: 0 },
-  },
-};
+export { CARD_SCHEMA } from './card_schema.js';
+import { CARD_SCHEMA } from './card_schema.js';
 
 const validateCard = new Ajv({ allErrors: false, strict: true }).compile(CARD_SCHEMA);
 

@@ -1,5 +1,13 @@
-// The datasets this package ships: name → row kind, files and label set. The builder writes
-// exactly these files; the loader and the verifier read this table, never a directory listing.
+// The datasets this package ships: a list of directories (SHIPPED_DATASET_DIRS), each with its
+// card (datasets/<name>/dataset.json: kind, label set in order, language, description — the format
+// of a dataset directory of your own, dirdata.ts) and its README. DATASETS (name → row kind, files,
+// label set) is read from those cards when the package loads. The builder writes exactly these
+// files; the loader and the verifier read this table, never a directory listing.
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import { CARD_SCHEMA, type DirTaskKind } from './card_schema.js';
 import type { RowKind } from './schema.js';
 import type { Split } from './text.js';
 
@@ -17,6 +25,9 @@ export interface DatasetInfo {
   /** Built on demand and not committed (git-ignored): the manifest records its hash, verify
    * checks it only when it is present, and loading it before it is built says how to build it. */
   onDemand?: { build: string };
+  language?: string;
+  /** The class whose misses cost most (changelog_urgency: high). */
+  costlyClass?: string;
 }
 
 export const SPLIT_FILES = ['train.jsonl', 'dev.jsonl', 'test.jsonl'];
@@ -38,28 +49,44 @@ export function emailBinaryLabel(label: string): 'ham' | 'spam' {
   throw new Error(`emailBinaryLabel: unknown email label ${JSON.stringify(label)} (expected one of ${EMAIL_LABELS.join(', ')})`);
 }
 
+/** The shipped datasets, in the order they are listed: directories under datasets/, each with a dataset.json card. */
+export const SHIPPED_DATASET_DIRS = ['pretrain_en', 'pretrain_en_full', 'email', 'wn_topic', 'zh_pretrain', 'zh_poetry', 'en_zh_pairs', 'ner_en', 'changelog_urgency'];
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ROW_KIND: Record<DirTaskKind, RowKind> = { seq_cls: 'classification', token_cls: 'ner', pairs: 'pairs', corpus: 'corpus' };
+const validateCard = new Ajv({ allErrors: false, strict: true }).compile(CARD_SCHEMA);
+
+interface ShippedCard { name: string; kind: DirTaskKind; labels?: string[]; description: string; language?: string; costlyClass?: string; corpusFrom?: string; onDemand?: { build: string } }
+
+/** A shipped dataset's entry, from its card: a corpus is corpus.jsonl, anything else the three splits. */
+export function shippedDatasetInfo(dir: string, root: string = ROOT): DatasetInfo {
+  const path = join(root, dir, 'dataset.json');
+  let card: ShippedCard;
+  try {
+    card = JSON.parse(readFileSync(path, 'utf8')) as ShippedCard;
+  } catch (e) {
+    throw new Error(`${path}: cannot read the shipped dataset's card (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!validateCard(card)) throw new Error(`${path}: ${validateCard.errors![0]!.instancePath || 'card'} ${validateCard.errors![0]!.message}`);
+  for (const k of ['name', 'kind', 'description'] as const) if (card[k] === undefined) throw new Error(`${path}: a shipped dataset's card needs "${k}"`);
+  if (card.name !== dir) throw new Error(`${path}: names the dataset '${card.name}'; a shipped dataset is named after its directory`);
+  return {
+    name: card.name,
+    kind: ROW_KIND[card.kind],
+    files: card.kind === 'corpus' ? ['corpus.jsonl'] : SPLIT_FILES,
+    ...(card.labels ? { labels: card.labels } : {}),
+    description: card.description,
+    ...(card.corpusFrom ? { corpusFrom: card.corpusFrom } : {}),
+    ...(card.onDemand ? { onDemand: card.onDemand } : {}),
+    ...(card.language ? { language: card.language } : {}),
+    ...(card.costlyClass ? { costlyClass: card.costlyClass } : {}),
+  };
+}
+
 // A null-prototype table: a name like 'constructor' or 'toString' is an unknown dataset, not an
 // inherited property.
-export const DATASETS: Record<string, DatasetInfo> = Object.assign(Object.create(null) as Record<string, DatasetInfo>, {
-  pretrain_en: { name: 'pretrain_en', kind: 'corpus', files: ['corpus.jsonl'],
-    description: 'General English (committed sample of pretrain_en_full): WordNet, fortunes, dictionaries, manuals, a Bible, an FAQ.' },
-  pretrain_en_full: { name: 'pretrain_en_full', kind: 'corpus', files: ['corpus.jsonl'], onDemand: { build: 'npm run datasets:build -- pretrain_en' },
-    description: 'General English, the full corpus (not committed; build it with npm run datasets:build -- pretrain_en).' },
-  email: { name: 'email', kind: 'classification', files: SPLIT_FILES, labels: EMAIL_LABELS, corpusFrom: 'train.jsonl',
-    description: 'SpamAssassin bodies: easy_ham / hard_ham / spam (binary view: emailBinaryLabel); the corpus is the train split text only.' },
-  wn_topic: { name: 'wn_topic', kind: 'classification', files: SPLIT_FILES, labels: WN_TOPIC_LABELS,
-    description: 'WordNet definition → lexicographer class (10 classes).' },
-  zh_pretrain: { name: 'zh_pretrain', kind: 'corpus', files: ['corpus.jsonl'],
-    description: 'Chinese: Song shi (simplified), fortunes-zh prose, zh_CN catalogue strings.' },
-  zh_poetry: { name: 'zh_poetry', kind: 'classification', files: SPLIT_FILES, labels: ZH_POETRY_LABELS,
-    description: 'Classical Chinese poem (simplified) → genre/dynasty.' },
-  en_zh_pairs: { name: 'en_zh_pairs', kind: 'pairs', files: SPLIT_FILES,
-    description: 'English ↔ Chinese UI sentences from zh_CN gettext catalogues.' },
-  ner_en: { name: 'ner_en', kind: 'ner', files: SPLIT_FILES,
-    description: 'Silver BIO PER/LOC/ORG tags on WordNet glosses from gazetteers.' },
-  changelog_urgency: { name: 'changelog_urgency', kind: 'classification', files: SPLIT_FILES, labels: URGENCY_LABELS,
-    description: 'Debian changelog entry text → urgency low / medium / high.' },
-});
+export const DATASETS: Record<string, DatasetInfo> = Object.assign(Object.create(null) as Record<string, DatasetInfo>,
+  Object.fromEntries(SHIPPED_DATASET_DIRS.map((d) => [d, shippedDatasetInfo(d)])));
 
 export const DATASET_NAMES = Object.keys(DATASETS);
 

@@ -10,11 +10,11 @@ import { runSweep, parseShard, shardRuns } from './runner.js';
 import { EMIT_TARGETS, emitJobs, writeEmitted, type EmitTarget } from './emit.js';
 import { writeReports } from './report/index.js';
 import { loadRecords } from './leaderboard.js';
-import { claimsMarkdown, evaluateClaims, loadClaims, writeClaims, DEFAULT_CLAIMS_FILE } from './claims.js';
+import { claimsMarkdown, loadClaims, writeClaims, DEFAULT_CLAIMS_FILE } from './claims.js';
 import { mergeRecords } from './merge.js';
 import { PRESETS, PRESET_NAMES, SUITES, presetByName, type PresetName } from './suites/index.js';
 import { perfCommands } from './perf/commands.js';
-import { loadSuiteFile, SUITE_FILE_SCHEMA } from './suite_file.js';
+import { evaluateAllClaims, loadSuiteFile, SUITE_FILE_SCHEMA } from './suite_file.js';
 import { runProfile, profileTable, writeTrace } from './profile.js';
 
 const collect = (v: string, prev: string[]) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -148,7 +148,7 @@ function claimsLine(results: { verdict: string }[]): string {
 export function benchClaims(outDir: string, claimsFile: string = DEFAULT_CLAIMS_FILE): { json: string; markdown: string; text: string; summary: string } {
   const claims = loadClaims(claimsFile);
   const records = loadRecords(join(outDir, 'records'));
-  const r = evaluateClaims(records, claims);
+  const r = evaluateAllClaims(records, claims);
   const files = writeClaims(join(outDir, 'leaderboard'), r);
   return { ...files, text: claimsMarkdown(r), summary: claimsLine(r.results) };
 }
@@ -246,7 +246,7 @@ export function benchCommand(): Command {
 
   bench
     .command('claims')
-    .description("evaluate the seed's claims (packages/bench/claims.yaml) on the records of an output directory: leaderboard/claims.json and claims.md")
+    .description("evaluate the seed's claims (packages/bench/claims.yaml), and the claims of the suite files the runs were planned from, on the records of an output directory: leaderboard/claims.json and claims.md")
     .option('-o, --out <dir>', 'output directory of a sweep', defaultOutDir('quick'))
     .option('--claims <file>', 'claims file (YAML or JSON)', DEFAULT_CLAIMS_FILE)
     .action((f: { out: string; claims: string }) => {
@@ -274,7 +274,8 @@ export function benchCommand(): Command {
     .action(() => {
       for (const s of Object.values(SUITES)) {
         console.log(`${s.name}: ${s.title} (datasets ${s.datasets.join(', ')}; baseline ${s.baseline})`);
-        console.log(`  defined in packages/bench/src/suites/${s.name}.ts (run your own with --suite-file; see tunebench bench schema)`);
+        console.log(`  from ${s.shipped ?? s.source?.file ?? '(built in)'} (copy it, edit it, run it with --suite-file; format: tunebench bench schema)`);
+        if (s.claims?.length) console.log(`  claims: ${s.claims.map((c) => c.id).join(', ')}`);
         for (const [p, sel] of Object.entries(s.presets ?? {})) if (sel?.seeds) console.log(`  (preset ${p}: seeds ${sel.seeds.join(',')})`);
         if (s.costMatrix) console.log(`  cost matrix (rows: true label, columns: predicted; ${s.costMatrix.labels.join(', ')}; costly class ${s.costMatrix.costlyClass}): ${JSON.stringify(s.costMatrix.matrix)}; main_score = expected cost per test example (lower is better)`);
         for (const v of s.variants) console.log(`  ${v.name.padEnd(18)} ${Object.entries(v.params).map(([k, x]) => `${k}=${String(x)}`).join(' ')}`);

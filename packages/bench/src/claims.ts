@@ -42,7 +42,8 @@ import { studentTQuantile } from '@tunebench/eval';
 import { compareStrategies, metricOf, seedPairs, tSummary } from './evidence.js';
 import type { RunRecord } from './record.js';
 import { SUITES } from './suites/index.js';
-import { lineOf } from './suite_file.js';
+import { lineOf } from './suites/from_file.js';
+import { CLAIM_KEYS, CLAIM_SCHEMA, CLAIM_TEST_KEYS } from './claim_schema.js';
 import { repoRoot } from './plan.js';
 import { esc } from './report/svg.js';
 
@@ -118,15 +119,15 @@ export interface ClaimsReport {
   claimsSha256: string;
   records: number;
   results: ClaimResult[];
+  /** Suite files whose claims were evaluated too (their runs' records name them), and why any was not. */
+  suiteFiles?: { file: string; sha256: string; claims: string[] }[];
+  notes?: string[];
 }
 
 // ---------------------------------------------------------------------------------------------
 // The file: YAML or JSON, validated by ajv; every error names the file, line, claim id and field.
 
-const SIDES: Side[] = ['>', '>=', '<', '<=', 'within'];
-const KINDS: CompareKind[] = ['difference', 'ratio', 'spread', 'trainable_fraction'];
-const TEST_KEYS = ['label', 'compare', 'metric', 'a', 'b', 'pairBy', 'claim', 'threshold'];
-const CLAIM_KEYS = ['id', 'question', 'text', 'suite', 'datasets', 'tests'];
+const TEST_KEYS = CLAIM_TEST_KEYS;
 
 /** The JSON schema of a claims file. */
 export const CLAIMS_SCHEMA = {
@@ -136,41 +137,7 @@ export const CLAIMS_SCHEMA = {
   additionalProperties: false,
   required: ['claims'],
   properties: {
-    claims: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['id', 'question', 'text', 'suite', 'tests'],
-        properties: {
-          id: { type: 'string', pattern: '^[a-z0-9_.-]+$', description: 'unique name of the claim' },
-          question: { type: 'string', pattern: '^Q[0-9]+([–-]Q[0-9]+)?$', description: "the seed's question it comes from (Q130, Q131–Q133)" },
-          text: { type: 'string', minLength: 1 },
-          suite: { type: 'string', minLength: 1, description: 'the suite whose records decide it' },
-          datasets: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },
-          tests: {
-            type: 'array',
-            minItems: 1,
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['compare', 'a', 'claim', 'threshold'],
-              properties: {
-                label: { type: 'string', minLength: 1 },
-                compare: { enum: KINDS },
-                metric: { type: 'string', minLength: 1, description: 'a key of the records\' metrics (default main_score)' },
-                a: { type: 'string', minLength: 1 },
-                b: { type: 'string', minLength: 1 },
-                pairBy: { type: 'string', minLength: 1 },
-                claim: { enum: SIDES },
-                threshold: { type: 'number' },
-              },
-            },
-          },
-        },
-      },
-    },
+    claims: { type: 'array', minItems: 1, items: CLAIM_SCHEMA },
   },
 } as const;
 
@@ -204,6 +171,34 @@ function problemOf(e: ErrorObject): { path: (string | number)[]; problem: string
     default:
       return { path, problem: e.message ?? 'is invalid' };
   }
+}
+
+/** A parsed claim with its tests checked (b where the comparison needs it, pairBy only for a
+ * spread, a positive 'within' threshold) and, when the suite's strategy names are known, every
+ * strategy (or spread pattern) it names found among them. `fail` gets the path under the claim. */
+export function checkClaim(c: Omit<Claim, 'tests'> & { tests: (Omit<ClaimTest, 'metric'> & { metric?: string })[] }, names: string[] | null, fail: (p: (string | number)[], problem: string) => never): Claim {
+  const tests = c.tests.map((t, j): ClaimTest => {
+    const at = (k: string) => ['tests', j, k];
+    const needsB = t.compare !== 'trainable_fraction';
+    if (needsB && t.b === undefined) fail(['tests', j], `missing key "b" (a ${t.compare} compares a with b)`);
+    if (!needsB && t.b !== undefined) fail(at('b'), 'trainable_fraction takes one strategy (a), not b');
+    if (t.pairBy !== undefined && t.compare !== 'spread') fail(at('pairBy'), 'pairBy applies to compare: spread only');
+    if (t.claim === 'within' && !(t.threshold > 0)) fail(at('threshold'), `'within' needs a positive threshold (|effect| < threshold), got ${t.threshold}`);
+    if (t.compare === 'ratio' && t.claim === 'within') fail(at('claim'), "'within' is for differences (|a − b| < threshold)");
+    if (names) {
+      for (const k of needsB ? (['a', 'b'] as const) : (['a'] as const)) {
+        const v = t[k]!;
+        if (t.compare === 'spread') {
+          const m = names.filter((x) => globToRegExp(v).test(x));
+          if (m.length < 2) fail(at(k), `pattern '${v}' matches ${m.length} strategies of suite '${c.suite}' (a spread needs at least 2; strategies: ${names.join(', ')})`);
+        } else if (!names.includes(v)) {
+          fail(at(k), `'${v}' is not a strategy of suite '${c.suite}' (known: ${names.join(', ')})`);
+        }
+      }
+    }
+    return { ...t, metric: t.metric ?? 'main_score' };
+  });
+  return { ...c, tests };
 }
 
 /** Parses and validates a claims file. Strategy names of a built-in suite are checked against it;
@@ -243,29 +238,7 @@ export function loadClaims(path: string = DEFAULT_CLAIMS_FILE): ClaimsFile {
     if (seen.has(c.id)) fail(['claims', i, 'id'], `duplicate id (also claims[${seen.get(c.id)}])`);
     seen.set(c.id, i);
     const suite = SUITES[c.suite];
-    const tests = c.tests.map((t, j): ClaimTest => {
-      const at = (k: string) => ['claims', i, 'tests', j, k];
-      const needsB = t.compare !== 'trainable_fraction';
-      if (needsB && t.b === undefined) fail(['claims', i, 'tests', j], `missing key "b" (a ${t.compare} compares a with b)`);
-      if (!needsB && t.b !== undefined) fail(at('b'), 'trainable_fraction takes one strategy (a), not b');
-      if (t.pairBy !== undefined && t.compare !== 'spread') fail(at('pairBy'), 'pairBy applies to compare: spread only');
-      if (t.claim === 'within' && !(t.threshold > 0)) fail(at('threshold'), `'within' needs a positive threshold (|effect| < threshold), got ${t.threshold}`);
-      if (t.compare === 'ratio' && t.claim === 'within') fail(at('claim'), "'within' is for differences (|a − b| < threshold)");
-      if (suite) {
-        const names = suite.variants.map((v) => v.name);
-        for (const k of needsB ? (['a', 'b'] as const) : (['a'] as const)) {
-          const v = t[k]!;
-          if (t.compare === 'spread') {
-            const m = names.filter((x) => globToRegExp(v).test(x));
-            if (m.length < 2) fail(at(k), `pattern '${v}' matches ${m.length} strategies of suite '${c.suite}' (a spread needs at least 2; strategies: ${names.join(', ')})`);
-          } else if (!names.includes(v)) {
-            fail(at(k), `'${v}' is not a strategy of suite '${c.suite}' (known: ${names.join(', ')})`);
-          }
-        }
-      }
-      return { ...t, metric: t.metric ?? 'main_score' };
-    });
-    return { ...c, tests };
+    return checkClaim(c, suite ? suite.variants.map((v) => v.name) : null, (p, problem) => fail(['claims', i, ...p], problem));
   });
   return { file: path, sha256: createHash('sha256').update(text).digest('hex'), claims: out };
 }
@@ -463,7 +436,10 @@ export function claimsMarkdown(r: ClaimsReport): string {
       lines.push(`| ${i === 0 ? `\`${c.id}\`` : ''} | ${i === 0 ? c.question : ''} | ${i === 0 ? c.dataset ?? '–' : ''} | ${i === 0 ? `**${c.verdict}**` : ''} | ${cell(t.label)} | ${t.verdict} | ${effectText(t)} | ${ciText(t)} | ${pText(t.p)} | ${t.n} | ${t.method ?? '–'} | ${cell(t.note ?? '')} |`);
     });
   }
-  lines.push('', ...[...new Map(r.results.map((c) => [c.id, c])).values()].map((c) => `- \`${c.id}\` (${c.question}, suite ${c.suite}): ${c.text}`), '');
+  lines.push('', ...[...new Map(r.results.map((c) => [`${c.suite}/${c.id}`, c])).values()].map((c) => `- \`${c.id}\` (${c.question}, suite ${c.suite}): ${c.text}`));
+  for (const f of r.suiteFiles ?? []) lines.push(`- claims of suite file ${f.file} (sha256 ${f.sha256.slice(0, 12)}…): ${f.claims.join(', ')}`);
+  for (const n of r.notes ?? []) lines.push(`- ${n}`);
+  lines.push('');
   return lines.join('\n');
 }
 
@@ -475,7 +451,7 @@ export function claimsHtml(r: ClaimsReport): string {
     const first = i === 0;
     const span = c.tests.length > 1 ? ` rowspan="${c.tests.length}"` : '';
     const lead = first
-      ? `<td${span} class="claim"><code>${esc(c.id)}</code><br><span class="meta">${esc(c.text)}</span></td><td${span}>${esc(c.question)}</td><td${span}>${esc(c.dataset ?? '–')}</td><td${span} class="${VERDICT_CLASS[c.verdict]}">${esc(c.verdict)}</td>`
+      ? `<td${span} class="claim"><code>${esc(c.id)}</code><br><span class="meta">${esc(c.text)}${r.suiteFiles ? ` (suite ${esc(c.suite)})` : ''}</span></td><td${span}>${esc(c.question)}</td><td${span}>${esc(c.dataset ?? '–')}</td><td${span} class="${VERDICT_CLASS[c.verdict]}">${esc(c.verdict)}</td>`
       : '';
     // Cells carry classes: the leaderboard tables are the report's only bare <tr><td> rows.
     return `<tr class="claim-test">${lead}<td class="test">${esc(t.label)}</td><td class="${VERDICT_CLASS[t.verdict]}">${esc(t.verdict)}</td><td class="num">${esc(effectText(t))}</td><td class="num">${esc(ciText(t))}</td><td class="num">${esc(pText(t.p))}</td><td>${t.n}</td><td class="method">${esc(t.method ?? '–')}${t.note ? `<br><span class="meta">${esc(t.note)}</span>` : ''}</td></tr>`;
@@ -486,7 +462,7 @@ export function claimsHtml(r: ClaimsReport): string {
 <p>The seed's claims checked against these records: ${count('supported')} supported, ${count('contradicted')} contradicted, ${count('inconclusive')} inconclusive, ${count('no data')} without data (claim × dataset). <span class="meta">A test is supported when the 95 % CI of its effect lies entirely on the claimed side of the threshold, contradicted when it lies entirely on the other side; a claim needs all its tests. p: two-sided, H0 “a and b score the same”. Claims file sha256 <code>${esc(r.claimsSha256.slice(0, 16))}…</code>.</span></p>
 <table class="claims"><thead><tr><th>claim</th><th>question</th><th>dataset</th><th>verdict</th><th>test</th><th>test verdict</th><th>effect</th><th>95 % CI</th><th>p</th><th>n</th><th>method</th></tr></thead><tbody>
 ${rows.join('\n')}
-</tbody></table>
+</tbody></table>${[...(r.suiteFiles ?? []).map((f) => `claims of suite file ${f.file} (sha256 ${f.sha256.slice(0, 12)}…): ${f.claims.join(', ')}`), ...(r.notes ?? [])].map((n) => `\n<p class="meta">${esc(n)}</p>`).join('')}
 </section>`;
 }
 

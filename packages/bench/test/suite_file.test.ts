@@ -14,7 +14,7 @@ import { stringify } from 'yaml';
 import { Ajv } from 'ajv';
 import { loadDataset, WN_TOPIC_LABELS } from '@tunebench/datasets';
 import {
-  planSweep, PRESETS, SUITES, loadSuiteFile, suiteToFile, SUITE_FILE_SCHEMA, runSweep, loadRecords, aggregate, readRecord, recordPath,
+  planSweep, PRESETS, SUITES, loadSuiteFile, suiteToFile, SUITE_FILE_SCHEMA, runSweep, loadRecords, aggregate, readRecord, recordPath, benchClaims, writeReports,
   type SweepPlan,
 } from '../src/index.js';
 
@@ -130,6 +130,45 @@ test('a suite file over dataset directories plans the shipped configs; records c
   assert.ok(rowsOut.find((r) => r.dataset === 'wn_csv' && r.strategy === 'full')!.isBaseline);
 });
 
+test('a suite file\'s claims (an id of claims.yaml, retargeted; a claim written in the file) are checked by bench claims and the report', async () => {
+  const text = MY_SUITE.replace('[data/wn_jsonl, data/wn_csv, data/plain_jsonl, data/plain_csv]', '[data/wn_jsonl]').replace('name: mine', 'name: mine_claims') + `claims:
+  - q130_head_only_below_full
+  - id: full_within_a_point_of_head_only
+    text: On my data full fine-tuning is within one point of head-only.
+    tests:
+      - { compare: difference, a: full, b: head_only, claim: within, threshold: 0.01, metric: accuracy }
+`;
+  const file = write('mine_claims.yaml', text);
+  const suite = loadSuiteFile(file);
+  assert.deepEqual(suite.claims!.map((c) => [c.id, c.suite, c.question]), [
+    ['q130_head_only_below_full', 'mine_claims', 'Q130'],
+    ['full_within_a_point_of_head_only', 'mine_claims', 'mine_claims'],
+  ]);
+  assert.deepEqual(suite.claims![1]!.tests[0], { compare: 'difference', a: 'full', b: 'head_only', claim: 'within', threshold: 0.01, metric: 'accuracy' });
+  const out = join(root, 'out_claims');
+  const s = await runSweep(planSweep(PRESETS.micro, { suiteDefs: [suite] }), { outDir: out, backend: 'cpu', childCommand: [process.execPath, fake], log: () => {} });
+  assert.equal(s.failed.length, 0);
+  const ours = (r: { results: { suite: string; id: string; dataset: string | null; verdict: string; tests: { n: number }[] }[] }) => r.results.filter((c) => c.suite === 'mine_claims');
+  const fromCli = JSON.parse(readFileSync(benchClaims(out).json, 'utf8')) as Parameters<typeof ours>[0] & { suiteFiles: { file: string; claims: string[] }[] };
+  const report = writeReports(out).claims;
+  for (const r of [fromCli, report]) {
+    assert.deepEqual(ours(r).map((c) => [c.id, c.dataset]), [['q130_head_only_below_full', 'wn_jsonl'], ['full_within_a_point_of_head_only', 'wn_jsonl']]);
+    // Evaluated on the records (both micro seeds), not "no data".
+    for (const c of ours(r)) {
+      assert.notEqual(c.verdict, 'no data');
+      assert.equal(c.tests[0]!.n, PRESETS.micro.seeds.length);
+    }
+    // The shipped claim still stands for the built-in suite (no data here), beside its retargeted copy.
+    assert.equal(r.results.find((c) => c.suite === 'freezing' && c.id === 'q130_head_only_below_full')!.verdict, 'no data');
+  }
+  assert.deepEqual(fromCli.suiteFiles.map((f) => [f.file, f.claims]), [[file, ['q130_head_only_below_full', 'full_within_a_point_of_head_only']]]);
+  // An edited file no longer speaks for the runs made from it: its claims are skipped, with a note.
+  writeFileSync(file, text.replace('within one point', 'within 1 point'));
+  const after = writeReports(out).claims;
+  assert.equal(ours(after).length, 0);
+  assert.match(after.notes!.join('\n'), /claims of suite file .*mine_claims\.yaml not checked: the file changed since its runs/);
+});
+
 test('bench run --dataset <dir> adds a directory to a built-in suite', () => {
   const plan = planSweep(PRESETS.micro, { suites: ['freezing'], datasets: [join(root, 'data/wn_jsonl')] });
   assert.deepEqual([...new Set(plan.runs.map((r) => r.dataset))], ['wn_jsonl']);
@@ -152,7 +191,7 @@ test('bad suite files: one clear message each, naming file, line and key', () =>
   write('data/no_test/train.jsonl', jsonl(rows.train));
   const cases: [string, string, RegExp][] = [
     ['YAML syntax error', base.replace('baseline: full', 'baseline: [full'), /bad\.yaml:\d+: YAML syntax error: /],
-    ['unknown strategy key', base.replace('    finetune: { strategy.name: full', '    finetun: { strategy.name: full'), /bad\.yaml:13: strategies\.full\.finetun: unknown strategy key "finetun" \(known: params, pretrain, finetune, probe\)/],
+    ['unknown strategy key', base.replace('    finetune: { strategy.name: full', '    finetun: { strategy.name: full'), /bad\.yaml:13: strategies\.full\.finetun: unknown strategy key "finetun" \(known: params, pretrain, finetune, probe, fewshot\)/],
     ['unknown config key', base.replace('optimizer.lr: 3.0e-4 }', 'optimizer.lrr: 3.0e-4 }'), /bad\.yaml:13: strategies\.full\.finetune\.optimizer\.lrr: unknown key 'optimizer\.lrr' \(allowed here: lr, /],
     ['bad config value', base.replace('strategy.name: full', 'strategy.name: fulll'), /bad\.yaml:13: strategies\.full\.finetune\.strategy\.name: 'strategy\.name' must be one of "full", /],
     ['unknown top-level key', base.replace('baseline: full', 'baseline: full\nbasline: full'), /bad\.yaml:6: basline: unknown key "basline" \(known: name, /],
@@ -162,6 +201,17 @@ test('bad suite files: one clear message each, naming file, line and key', () =>
     ['dataset dir without test split', base.replace('[data/wn_jsonl]', '[data/no_test]'), /bad\.yaml:4: datasets\[0\]: dataset directory data\/no_test: .*missing split test/],
     ['unknown preset strategy', base.replace('  micro:\n', '  micro:\n    strategies: [head_only, lora]\n'), /bad\.yaml:16: presets\.micro\.strategies\[1\]: 'lora' is not one of the strategies/],
     ['bad size key', base.replace('maxSteps: 2', 'maxStep: 2'), /bad\.yaml:\d+: presets\.micro\.sizes\.finetune\.maxStep: unknown key "maxStep" \(known: maxSteps, /],
+    ['claim id not in the claims file', base + 'claims: [q130_nope]\n', /bad\.yaml:18: claims\[0\]: no claim 'q130_nope' in packages\/bench\/claims\.yaml \(ids: q130_top2_90pct_of_full, /],
+    ['shipped claim naming a strategy the suite lacks', base + 'claims: [q130_top2_90pct_of_full]\n', /bad\.yaml:18: claims\[0\]: claim 'q130_top2_90pct_of_full' of the claims file: 'top_2' is not a strategy of suite 'mine' \(known: head_only, full\)/],
+    ['inline claim with an unknown strategy', base + 'claims:\n  - id: full_wins\n    text: Full beats head-only.\n    tests: [{ compare: difference, a: full, b: lora, claim: ">", threshold: 0 }]\n',
+      /bad\.yaml:21: claims\[0\]\.tests\[0\]\.b: 'lora' is not a strategy of suite 'mine'/],
+    ['inline claim with an unknown key', base + 'claims:\n  - id: full_wins\n    txt: Full beats head-only.\n    tests: [{ compare: difference, a: full, b: head_only, claim: ">", threshold: 0 }]\n',
+      /bad\.yaml:20: claims\[0\]\.txt: unknown key "txt" \(known: id, question, text, /],
+    ['inline claim about another suite', base + 'claims:\n  - id: full_wins\n    suite: freezing\n    text: Full beats head-only.\n    tests: [{ compare: difference, a: full, b: head_only, claim: ">", threshold: 0 }]\n',
+      /bad\.yaml:20: claims\[0\]\.suite: a claim in a suite file is about that suite \('mine'\); leave suite out/],
+    ['fewshot strategy with finetune overrides', base.replace('    finetune: { strategy.name: head_only', '    fewshot: { method: setfit, shots: 8, encoder: base }\n    finetune: { strategy.name: head_only'),
+      /bad\.yaml:11: strategies\.head_only\.finetune: a fewshot strategy is one few-shot phase; it takes no finetune/],
+    ['cost matrix of the wrong size', base.replace('baseline: full', 'baseline: full\ncostMatrix: { labels: [a, b], costlyClass: a, matrix: [[0, 1]] }'), /bad\.yaml:6: costMatrix\.matrix: must be 2 × 2/],
     ['JSON syntax error', '{ "name": "x",\n  "question": "q"\n  "datasets": [] }', /bad\.json:\d+: JSON\/YAML syntax error/],
     ['bad data.augment rate', base.replace('optimizer.lr: 3.0e-4 }', 'optimizer.lr: 3.0e-4, data.augment.alphaSr: 2 }'), /bad\.yaml:13: strategies\.full\.finetune\.data\.augment\.alphaSr: 'data\.augment\.alphaSr' must be <= 1/],
   ];

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { aggregate, loadRecords, type Aggregate } from '../leaderboard.js';
 import type { RunRecord } from '../record.js';
 import { htmlReport } from './html.js';
-import { claimsHtml, evaluateClaims, loadClaims, writeClaims, DEFAULT_CLAIMS_FILE, type ClaimsReport } from '../claims.js';
+import { evaluateAllClaims } from '../suite_file.js';
+import { claimsHtml, loadClaims, writeClaims, DEFAULT_CLAIMS_FILE, type ClaimsReport } from '../claims.js';
 import { projectionSection } from './projection.js';
 import { longCsv, markdown, mtebJson, wideCsv } from './tables.js';
 
@@ -58,7 +59,8 @@ export function writeReports(outDir: string, opts: { resamples?: number; claimsF
   const records = loadRecords(join(outDir, 'records'));
   if (!records.length) throw new Error(`${join(outDir, 'records')}: no run records yet`);
   const rows = aggregate(records, opts);
-  const claims = evaluateClaims(records, claimsFile);
+  // The claims file's, and those of the suite files the records were planned from.
+  const claims = evaluateAllClaims(records, claimsFile);
   const generatedAt = new Date().toISOString();
   const preset = records[0]!.preset;
   const dir = join(outDir, 'leaderboard');

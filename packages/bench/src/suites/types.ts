@@ -11,6 +11,8 @@
 // Sizes (steps, batch, rows, seeds) come from the preset, never from the suite, so a suite reads
 // as the list of things it compares.
 
+import type { Claim } from '../claims.js';
+
 export type Scalar = string | number | boolean | null;
 export type Overrides = Record<string, unknown>;
 
@@ -70,8 +72,13 @@ export interface Suite {
   lowerIsBetter?: boolean;
   /** Datasets that are directories (bring your own data): name used in runs → absolute directory. */
   datasetDirs?: Record<string, string>;
-  /** Where the suite was defined when it came from a suite file (suite_file.ts), with its hash. */
+  /** Where the suite was defined when it came from a user's suite file (suite_file.ts), with its
+   * hash; runs planned from it record both. Built-in suites carry `shipped` instead. */
   source?: { file: string; sha256: string };
+  /** A built-in suite: its file, relative to the repository (packages/bench/suites/<name>.yaml). */
+  shipped?: string;
+  /** Claims checked on this suite's records (a suite file's `claims`), resolved and retargeted to it. */
+  claims?: Claim[];
   /**
    * Record how the vocabulary fits the scored text (unk_rate, tokens_per_char of the fine-tune's
    * test split) and the pretraining phase's held-out MLM losses (mlm_loss on the pretraining
