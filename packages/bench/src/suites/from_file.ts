@@ -33,7 +33,7 @@ const overrides = {
 };
 const name = { type: 'string', pattern: '^[a-z0-9_.=-]+$' };
 const STRATEGY_KEYS = ['params', 'pretrain', 'finetune', 'probe', 'fewshot'];
-const FEWSHOT_KEYS = ['method', 'shots', 'encoder', 'set'];
+const FEWSHOT_KEYS = ['method', 'shots', 'encoder', 'teacher', 'set'];
 const PRESET_KEYS = ['strategies', 'datasets', 'sizes', 'seeds'];
 
 /** The JSON schema of a suite file (printed by `tunebench bench schema`). */
@@ -91,6 +91,7 @@ export const SUITE_FILE_SCHEMA = {
               method: { enum: ['frozen_lr', 'setfit', 'finetune', 'self_training'] },
               shots: { type: 'integer', minimum: 1, description: 'labelled examples per class' },
               encoder: { enum: ['base', 'st'], description: 'the run\'s base model, or the sentence-encoder base (models/tiny-en-st)' },
+              teacher: { enum: ['setfit', 'full'], description: 'self_training: the teacher (and each round\'s student), SetFit (default) or full fine-tuning' },
               set: { ...overrides, description: 'overrides of the few-shot phase config (dotted keys of fewshot/config.ts; trainer.* for the trainer\'s)' },
             },
           },

@@ -15,7 +15,7 @@ export function suiteToFile(s: Suite): Record<string, unknown> {
       ...(v.pretrain ? { pretrain: v.pretrain } : {}),
       ...(v.finetune ? { finetune: v.finetune } : {}),
       ...(v.probe !== undefined ? { probe: v.probe } : {}),
-      ...(v.fewshot ? { fewshot: { method: v.fewshot.method, shots: v.fewshot.shots, encoder: v.fewshot.encoder, ...(v.fewshot.set ? { set: v.fewshot.set } : {}) } } : {}),
+      ...(v.fewshot ? { fewshot: { method: v.fewshot.method, shots: v.fewshot.shots, encoder: v.fewshot.encoder, ...(v.fewshot.teacher ? { teacher: v.fewshot.teacher } : {}), ...(v.fewshot.set ? { set: v.fewshot.set } : {}) } } : {}),
     };
   }
   const presets: Record<string, unknown> = {};
