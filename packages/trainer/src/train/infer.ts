@@ -129,7 +129,7 @@ export async function runInference(command: 'evaluate' | 'predict', c: InferRunC
       const t0 = Date.now();
       const r = await evaluateExamples(backend, collator, task, m.labels, ex, c.batchSize, { withLabels });
       const wall = (Date.now() - t0) / 1000;
-      const latency = int8 ? await backendLatency(backend, latencyBatches) : null;
+      const latency = int8 ? await backendLatency(backend, latencyBatches, { warmup: 1, repeats: LATENCY_REPEATS }) : null;
       return { r, wall, latency, device: backend.device };
     } finally {
       backend.destroy();
@@ -188,7 +188,8 @@ export async function runInference(command: 'evaluate' | 'predict', c: InferRunC
   }
 }
 
-/** Batches in the latency sample of `evaluate|predict --int8`. */
-const LATENCY_BATCHES = 4;
+/** The latency sample of `evaluate|predict --int8`: its first batches, timed passes after one warm-up pass (small: under load a pass of an MLM batch takes seconds). */
+const LATENCY_BATCHES = 2;
+const LATENCY_REPEATS = 2;
 
 const fmt = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(4));
