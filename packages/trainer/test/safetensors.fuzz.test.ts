@@ -69,7 +69,7 @@ test('header edits either decode consistently or fail with the file named', () =
     if (typeof r !== 'string') {
       // Accepted: every tensor's bytes must lie inside the file and match its dtype and shape.
       for (const [k, v] of r.tensors) {
-        const size = { F32: 4, I32: 4, I64: 8, F64: 8, U8: 1 }[v.dtype];
+        const size = { F32: 4, I32: 4, I64: 8, F64: 8, U8: 1, I8: 1 }[v.dtype];
         assert.equal(v.data.length * (v.data as Float32Array).BYTES_PER_ELEMENT, v.shape.reduce((a, b) => a * b, 1) * size, k);
       }
     }

@@ -8,27 +8,28 @@
 // rejects holes and overlaps). We pad the header with spaces so the buffer starts 8-byte aligned
 // (as the reference writer does), and write tensors in name order (its order too).
 
-export type SafetensorsDtype = 'F32' | 'I32' | 'I64' | 'F64' | 'U8';
+export type SafetensorsDtype = 'F32' | 'I32' | 'I64' | 'F64' | 'U8' | 'I8';
 
-const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, I32: 4, I64: 8, F64: 8, U8: 1 };
+const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, I32: 4, I64: 8, F64: 8, U8: 1, I8: 1 };
 
 export interface TensorIn {
   shape: number[];
-  /** F32 for Float32Array, I32 for Int32Array, F64 for Float64Array, U8 for Uint8Array. */
-  data: Float32Array | Int32Array | Float64Array | Uint8Array;
+  /** F32 for Float32Array, I32 for Int32Array, F64 for Float64Array, U8 for Uint8Array, I8 for Int8Array. */
+  data: Float32Array | Int32Array | Float64Array | Uint8Array | Int8Array;
 }
 
 export interface TensorOut {
   dtype: SafetensorsDtype;
   shape: number[];
   /** A copy of the tensor's bytes as a typed array (Float32Array for F32, ...; I64 as BigInt64Array). */
-  data: Float32Array | Int32Array | Float64Array | Uint8Array | BigInt64Array;
+  data: Float32Array | Int32Array | Float64Array | Uint8Array | Int8Array | BigInt64Array;
 }
 
 function dtypeOf(a: TensorIn['data']): SafetensorsDtype {
   if (a instanceof Float32Array) return 'F32';
   if (a instanceof Int32Array) return 'I32';
   if (a instanceof Float64Array) return 'F64';
+  if (a instanceof Int8Array) return 'I8';
   return 'U8';
 }
 
@@ -128,7 +129,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     copyBytes.set(bytes.subarray(dataStart + off[0], dataStart + off[1]));
     const copy = copyBytes.buffer;
     const data =
-      dtype === 'F32' ? new Float32Array(copy) : dtype === 'I32' ? new Int32Array(copy) : dtype === 'F64' ? new Float64Array(copy) : dtype === 'I64' ? new BigInt64Array(copy) : new Uint8Array(copy);
+      dtype === 'F32' ? new Float32Array(copy) : dtype === 'I32' ? new Int32Array(copy) : dtype === 'F64' ? new Float64Array(copy) : dtype === 'I64' ? new BigInt64Array(copy) : dtype === 'I8' ? new Int8Array(copy) : new Uint8Array(copy);
     tensors.set(name, { dtype, shape, data });
   }
   spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);

@@ -119,6 +119,7 @@ interface InferFlags {
   split?: string;
   file?: string;
   batchSize?: number;
+  int8?: boolean;
   backend: string;
   quiet?: boolean;
 }
@@ -134,6 +135,7 @@ function inferCommand(name: 'evaluate' | 'predict', description: string): Comman
     .option('--split <name>', 'train, dev or test (data.split)')
     .option('--file <jsonl>', 'JSONL rows instead of a dataset (data.file)')
     .option('--batch-size <n>', 'batchSize', intArg('--batch-size'))
+    .option('--int8', 'int8 inference of the encoder\'s linear layers (int8); evaluate also scores fp32 and reports the delta, size on disk and ms/example')
     .addOption(new Option('--backend <name>', 'gpu or cpu').choices([...BACKEND_NAMES]).default('gpu'))
     .option('-q, --quiet', 'no output besides errors')
     .action(async (f: InferFlags) => {
@@ -148,6 +150,7 @@ function inferCommand(name: 'evaluate' | 'predict', description: string): Comman
           flag('data.split', f.split, '--split'),
           flag('data.file', f.file, '--file'),
           flag('batchSize', f.batchSize, '--batch-size'),
+          flag('int8', f.int8, '--int8'),
         ],
       });
       try {

@@ -204,6 +204,8 @@ export interface InferRunConfig {
   checkpoint: string;
   data: { dataset: string | null; split: 'train' | 'dev' | 'test'; file: string | null; maxLength: number | null; maxRows: number };
   batchSize: number;
+  /** INT8 inference (model/int8.ts); evaluate also scores the fp32 model and reports the delta, size and latency. */
+  int8: boolean;
 }
 
 const num = (extra: object = {}) => ({ type: 'number', ...extra });
@@ -428,6 +430,7 @@ export const INFER_SCHEMA = {
       maxRows: int({ minimum: 0, default: 0 }),
     }),
     batchSize: int({ minimum: 1, default: 64 }),
+    int8: { type: 'boolean', default: false },
   },
   required: ['outputDir', 'checkpoint'],
 } as const;

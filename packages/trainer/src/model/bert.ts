@@ -28,7 +28,7 @@
 import {
   accumulate as accumulateInto, add_forward, attention_backward, attention_forward, bias_gelu_backward, bias_gelu_forward, copy,
   dropout_backward, dropout_forward, embedding_backward, embedding_forward, fill, layernorm_backward, layernorm_forward,
-  linear_backward, linear_forward, matmul,
+  int8_linear_forward, linear_backward, linear_forward, matmul, quantize_rows_int8,
   type AttentionDropout, type Binding, type GeluApproximate, type Gpu, type StepEncoder,
 } from '@tunebench/kernels';
 import { geluApproximate, validateConfig, type BertConfig } from './config.js';
@@ -36,6 +36,7 @@ import { validateHeads, type HeadSpec, type LossOptions } from './heads.js';
 import { loraLinearName, paramSpecs, type LoraConfig, type ParamSpec, type ParamStore } from './params.js';
 import { validateBatch, type ModelBatch } from './batch.js';
 import { headBackward, headForward, type Acts, type HeadHost, type LastForward, type LayerActs } from './bert_heads.js';
+import { quantizeModel, type QuantizedLinears } from './int8.js';
 
 const F32 = 4;
 
@@ -47,6 +48,12 @@ export interface BertModelOptions {
    * runtime caches bind groups for the life of the device.
    */
   maxShapes?: number;
+  /**
+   * INT8 inference (int8.ts): the encoder's linear layers run through the int8 kernels with weights
+   * quantised from the store (true), or with these quantised weights (an int8 export); eval-mode
+   * forward only. Embeddings, LayerNorms and heads stay fp32.
+   */
+  int8?: boolean | QuantizedLinears;
 }
 
 export interface ForwardOptions {
@@ -89,6 +96,10 @@ export class BertModel implements HeadHost {
   /** Set while recording a layer that trains with LoRA dropout. */
   private loraDrop: { seed: number; step: number } | null = null;
   private readonly loraSites = new Map<string, number>();
+  /** INT8 inference: the quantised linear layers (CPU copy) and their GPU buffers; null = fp32. */
+  private quantized: QuantizedLinears | null = null;
+  private readonly int8Buffers = new Map<string, { q: GPUBuffer; s: GPUBuffer }>();
+  private readonly int8FromStore: boolean;
 
   constructor(gpu: Gpu, config: BertConfig, heads: HeadSpec[], store: ParamStore, opts: BertModelOptions = {}) {
     validateConfig(config);
@@ -116,6 +127,24 @@ export class BertModel implements HeadHost {
     this.trainable = new Set(names);
     this.sink = gpu.zeros(Math.max(config.hiddenSize, config.intermediateSize) * F32, 'bert.grad_sink');
     this.sink2 = gpu.zeros(config.hiddenSize * F32, 'bert.grad_sink2');
+    const int8 = opts.int8 ?? false;
+    if (int8 && this.lora) throw new Error('BertModel: int8 inference with a LoRA adapter: merge the adapter into the base weights first');
+    this.int8FromStore = int8 === true;
+    if (int8) this.setQuantized(int8 === true ? quantizeModel(config, store) : int8);
+  }
+
+  /** The quantised linear layers (int8 inference), or null for an fp32 model. */
+  get int8(): QuantizedLinears | null {
+    return this.quantized;
+  }
+
+  private setQuantized(q: QuantizedLinears): void {
+    for (const b of this.int8Buffers.values()) { b.q.destroy(); b.s.destroy(); }
+    this.int8Buffers.clear();
+    for (const [name, ql] of q) {
+      this.int8Buffers.set(name, { q: this.gpu.buffer(ql.packed, `int8.${name}.q`), s: this.gpu.buffer(ql.scales, `int8.${name}.scales`) });
+    }
+    this.quantized = q;
   }
 
   // ------------------------------------------------------------------------------ parameters
@@ -124,6 +153,8 @@ export class BertModel implements HeadHost {
   upload(): void {
     this.gpu.write(this.params, this.store.data);
     this.clearPrefixCache();
+    // int8 weights quantised from the store follow it (given ones, from an export, stay)
+    if (this.int8FromStore) this.setQuantized(quantizeModel(this.config, this.store));
   }
 
   /** Copy the GPU parameters back into store.data. */
@@ -231,6 +262,7 @@ export class BertModel implements HeadHost {
     this.sink.destroy();
     this.sink2.destroy();
     for (const b of this.embSinks.values()) b.destroy();
+    for (const b of this.int8Buffers.values()) { b.q.destroy(); b.s.destroy(); }
   }
 
   // ------------------------------------------------------------------------------ activations
@@ -279,6 +311,11 @@ export class BertModel implements HeadHost {
       dxa: z(M * (this.lora?.r ?? 1), 'dxa'), clsRows,
       loraT1: z(this.lora && this.lora.dropout > 0 ? M * Math.max(H, F) : 1, 'lora_t1'), loraT2: z(this.lora && this.lora.dropout > 0 ? M * Math.max(H, F) : 1, 'lora_t2'), head: new Map(),
     };
+    if (this.quantized) {
+      // int8 inference: one row-quantised copy of a linear layer's input at a time (K ≤ max(H, F))
+      acts.qx = z(M * Math.ceil(Math.max(H, F) / 4), 'int8_qx');
+      acts.sx = z(M, 'int8_sx');
+    }
     this.acts.set(key, acts);
     return acts;
   }
@@ -347,6 +384,13 @@ export class BertModel implements HeadHost {
 
   /** out = inp·Wᵀ (+ b) (+ LoRA), for the linear layer with HF name prefix `name`. */
   private linF(enc: StepEncoder, acts: Acts, l: number, name: string, out: Binding, inp: Binding, rows: number, K: number, N: number, bias = true): void {
+    const q = this.int8Buffers.get(name);
+    if (q) {
+      // int8: quantise the input per row, then the integer matmul with the dequantising epilogue
+      quantize_rows_int8(this.gpu, enc, acts.qx!, acts.sx!, inp, rows, K);
+      int8_linear_forward(this.gpu, enc, out, acts.qx!, acts.sx!, q.q, q.s, bias ? this.param(`${name}.bias`) : null, rows, N, K);
+      return;
+    }
     linear_forward(this.gpu, enc, out, inp, this.param(`${name}.weight`), bias ? this.param(`${name}.bias`) : null, rows, N, K);
     const xa = l >= 0 ? acts.layers[l]?.xa.get(name) : undefined;
     if (xa && this.lora) {
@@ -419,6 +463,7 @@ export class BertModel implements HeadHost {
     const headIndex = opts.head ?? 0;
     const head = this.heads[headIndex];
     if (!head) throw new Error(`BertModel.forward: opts.head = ${headIndex}, but the model has ${this.heads.length} heads`);
+    if (this.quantized && (train || grad)) throw new Error('BertModel.forward: an int8 model runs inference only (train and grad must be false)');
     const seed = opts.seed ?? 0, step = opts.step ?? 0, lossScale = opts.lossScale ?? 1;
     if (!(lossScale > 0)) throw new Error(`BertModel.forward: lossScale must be > 0, got ${lossScale}`);
     const { B, T } = batch;

@@ -37,6 +37,8 @@ export interface Acts {
   sH1: GPUBuffer; sH2: GPUBuffer; dA: GPUBuffer; dB: GPUBuffer; dT: GPUBuffer; dF1: GPUBuffer; dF2: GPUBuffer;
   dq: GPUBuffer; dk: GPUBuffer; dv: GPUBuffer; datt: GPUBuffer; dxa: GPUBuffer; loraT1: GPUBuffer; loraT2: GPUBuffer;
   clsRows: GPUBuffer;
+  /** int8 inference: a linear layer's input quantised per row (packed words) and its row scales. */
+  qx?: GPUBuffer; sx?: GPUBuffer;
   head: Map<string, Record<string, GPUBuffer>>;
 }
 

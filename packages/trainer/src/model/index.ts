@@ -8,3 +8,4 @@ export * from './head_kernels.js';
 export * from './lora.js';
 export * from './resize.js';
 export * from './crf_head.js';
+export * from './int8.js';

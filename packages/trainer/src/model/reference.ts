@@ -24,6 +24,7 @@ import type { LoraConfig, ParamStore } from './params.js';
 import { validateBatch, validateLabels, type ModelBatch } from './batch.js';
 import { crfAllowed, crfLossReference, crfParamName } from './crf_head.js';
 import { cosine_mse_reference, tanh_backward_reference, tanh_forward_reference } from './head_kernels.js';
+import { int8_linear_reference, type QuantizedLinears } from './int8.js';
 
 export type Params64 = Map<string, Float64Array>;
 
@@ -42,6 +43,11 @@ export interface ReferenceOptions {
   loss?: LossOptions;
   /** Compute gradients (default true). */
   grads?: boolean;
+  /**
+   * INT8 inference (int8.ts): these linear layers run quantised (int8_linear_reference) instead of
+   * in float64; forward only (grads must be false), no LoRA adapter on them.
+   */
+  int8?: QuantizedLinears | null;
 }
 
 export interface ReferenceResult {
@@ -171,6 +177,14 @@ export function bertReference(
   const lin = (name: string, x: Float64Array, rows: number, K: number, N: number): LinearOut => {
     const y = new Float64Array(rows * N);
     const A = params.get(`${name}.lora_A.weight`);
+    const ql = opts.int8?.get(name);
+    if (ql) {
+      if (wantGrads) throw new Error(`bertReference: '${name}' is quantised (opts.int8): the int8 forward has no backward; pass grads: false`);
+      if (A) throw new Error(`bertReference: '${name}' has a LoRA adapter; merge it into the base weight before quantising`);
+      if (ql.N !== N || ql.K !== K) throw new Error(`bertReference: quantised '${name}' is (${ql.N}, ${ql.K}), the layer is (${N}, ${K})`);
+      int8_linear_reference(y, x, ql, P(`${name}.bias`), rows);
+      return { y, c: { x, xa: null } };
+    }
     if (!A) {
       linear_forward_reference(y, x, P(`${name}.weight`), P(`${name}.bias`), rows, N, K);
       return { y, c: { x, xa: null } };

@@ -10,7 +10,7 @@
 // one micro-batch and no EWC term, into one command buffer with recordTrainStep).
 
 import type { BertConfig, HeadSpec, LoraConfig, LossOptions, ModelBatch, ParamStore } from '../model/index.js';
-import { bertReference, crfParamName, toParams64 } from '../model/index.js';
+import { bertReference, crfParamName, quantizeModel, toParams64, type QuantizedLinears } from '../model/index.js';
 import { groupRangesByStep, type AdamwRange } from './ranges.js';
 import { adamwRangesReference, clipCoefficient, gradNormSquaredReference, type OptimizerConfig } from './optimizer.js';
 import { ewc_fisher_accumulate_reference, ewc_penalty_backward_reference } from './ewc.js';
@@ -109,6 +109,8 @@ export class ReferenceBackend implements TrainBackend {
     readonly store: ParamStore,
     readonly lora: LoraConfig | null = null,
     readonly loss: LossOptions = {},
+    /** INT8 inference (predict only): true = quantise the store's weights at the first predict, or these quantised weights. */
+    private int8: boolean | QuantizedLinears = false,
   ) {
     this.grads = new Float64Array(store.totalSize);
     this.m = new Float32Array(store.totalSize);
@@ -128,6 +130,7 @@ export class ReferenceBackend implements TrainBackend {
   }
 
   async accumulate(batch: ModelBatch): Promise<void> {
+    if (this.int8 !== false) throw new Error('ReferenceBackend: an int8 backend runs inference only');
     const r = bertReference(this.config, this.heads, toParams64(this.store), batch, { lora: this.lora, loss: this.loss });
     for (const [name, g] of r.grads!) {
       const off = this.store.range(name).offset;
@@ -179,7 +182,9 @@ export class ReferenceBackend implements TrainBackend {
     // label 0 could be one its BIO constraints forbid)
     const crfHead = this.heads[0].kind === 'token_cls' && this.heads[0].crf !== undefined;
     const b = hasLabels || this.heads[0].kind === 'mlm' || crfHead ? batch : { ...batch, labels: new Int32Array(batch.labels.length) };
-    const r = bertReference(this.config, this.heads, toParams64(this.store), b, { lora: this.lora, loss: this.loss, grads: false });
+    if (this.int8 === true) this.int8 = quantizeModel(this.config, this.store);
+    const int8 = this.int8 === false ? null : this.int8;
+    const r = bertReference(this.config, this.heads, toParams64(this.store), b, { lora: this.lora, loss: this.loss, grads: false, int8 });
     const head = this.heads[0];
     const crf = head.kind === 'token_cls' && head.crf ? this.store.get(crfParamName(this.heads, 0)).slice() : undefined;
     return { logits: Float32Array.from(r.logits), loss: hasLabels ? r.loss : Number.NaN, ...(crf ? { crf } : {}) };

@@ -8,7 +8,7 @@ export const BACKEND_NAMES = ['gpu', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export function backendFactory(name: string): BackendFactory {
-  if (name === 'cpu') return async (a) => new ReferenceBackend(a.config, a.heads, a.store, a.lora, a.loss);
+  if (name === 'cpu') return async (a) => new ReferenceBackend(a.config, a.heads, a.store, a.lora, a.loss, a.int8 ?? false);
   if (name === 'gpu') {
     return async (a) => {
       const { createGpuBackend } = await import('./gpu_backend.js');

@@ -8,7 +8,7 @@
 // (grad norm, clipping, AdamW) follows in one more. The only read-backs are the loss (every
 // logEvery steps: the last micro-batch's mean loss), evaluation logits and checkpoints.
 
-import { openGpu, copy, fill, type Gpu, type StepEncoder } from '@tunebench/kernels';
+import { openGpu, copy, fill, hasDot4I8Packed, type Gpu, type StepEncoder } from '@tunebench/kernels';
 import { BertModel } from '../model/bert.js';
 import { crfParamName, type ModelBatch } from '../model/index.js';
 import { trainStepInParts, type MicroBatch, type Prediction, type StepHyper, type TrainBackend, type TrainStep } from './backend.js';
@@ -31,11 +31,11 @@ export class GpuBackend implements TrainBackend {
   private readonly N: number;
 
   constructor(readonly gpu: Gpu, readonly a: BackendArgs, private readonly ownsGpu: boolean) {
-    this.model = new BertModel(gpu, a.config, a.heads, a.store, { lora: a.lora });
+    this.model = new BertModel(gpu, a.config, a.heads, a.store, { lora: a.lora, int8: a.int8 });
     this.N = a.store.totalSize;
     this.adamw = new GpuAdamW(gpu, this.N);
     const info = gpu.adapterInfo;
-    this.device = `webgpu: ${[info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ')}`;
+    this.device = `webgpu: ${[info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ')}${a.int8 ? ` (int8 linear layers, ${hasDot4I8Packed(gpu) ? 'dot4I8Packed' : 'extractBits fallback'})` : ''}`;
   }
 
   get store() {

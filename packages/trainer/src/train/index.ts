@@ -22,3 +22,5 @@ export * from './vocab_extend.js';
 export * from './augment.js';
 export type { CostlyDetails } from './costly.js';
 export * from './hf_export.js';
+export * from './latency.js';
+export * from './int8_export.js';

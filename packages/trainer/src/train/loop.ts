@@ -18,7 +18,7 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BertConfig, HeadSpec, LoraConfig, LossOptions, ParamStore } from '../model/index.js';
+import type { BertConfig, HeadSpec, LoraConfig, LossOptions, ParamStore, QuantizedLinears } from '../model/index.js';
 import type { TrainRunConfig } from '../config/schema.js';
 import { RunDir } from '../config/rundir.js';
 import { ConfigError, loadTrainConfig } from '../config/load.js';
@@ -55,6 +55,8 @@ export interface BackendArgs {
   loss: LossOptions;
   maxBatch: number;
   maxLength: number;
+  /** INT8 inference (model/int8.ts): true = quantise the store's linear layers, or these quantised ones; predict only. */
+  int8?: boolean | QuantizedLinears;
 }
 export type BackendFactory = (args: BackendArgs) => Promise<TrainBackend>;
 
