@@ -31,3 +31,8 @@ export { lnGamma, incompleteBeta, studentTCdf, studentTTwoSided, studentTQuantil
 export { mulberry32 } from './rng.js';
 export { toRows } from './rows.js';
 export { smote, tomekLinks, tomekClean, kNearestNeighbors, type SmoteOptions, type SmoteResult } from './resampling.js';
+export {
+  stratifiedPairedBootstrap, accuracyOf, macroF1Of, meanCostOf, spanF1Of, binomCdf, binomTestHalf, mcnemarExact, discordant, holm,
+  minimumDetectableDifference, Z_975, Z_80,
+  type SubsetMetric, type SeedPair, type StratifiedBootstrapResult, type McNemarResult,
+} from './paired.js';
