@@ -10,7 +10,8 @@
 
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { bootstrapCi, meanStd, pairedBootstrap, permutationTest } from '@tunebench/eval';
+import { bootstrapCi, holm, meanStd, pairedBootstrap, permutationTest } from '@tunebench/eval';
+import { compareRecords, exactSignFlip, type EvidenceComparison } from './evidence.js';
 import { readRecord, RecordError, type CostlyDetails, type RunRecord } from './record.js';
 import { SUITES } from './suites/index.js';
 
@@ -43,11 +44,21 @@ export interface Aggregate {
   wallTimeS: number;
   tokensPerSecond: number;
   /**
-   * Against the suite's baseline on the shared seeds (null for the baseline or < 2 shared seeds).
+   * Against the suite's baseline on the shared seeds (null for the baseline, or with no shared
+   * seed; with one shared seed only when both sides have per-example predictions).
    * delta = mean(row − baseline) in the metric's own units, whatever its direction: for a
    * lower-is-better metric a negative delta is an improvement (`better` says which it is).
+   * method 'paired-bootstrap' (evidence.ts: both sides have prediction sidecars): lo/hi are the
+   * 95 % CI of the paired bootstrap over test examples stratified by seed, `p` is McNemar's exact
+   * test (accuracy) or the bootstrap's p, `mdd` the minimum detectable difference. 'seed-paired':
+   * lo/hi are the bootstrap CI over seeds and `p` the exact sign-flip p. pBootstrap / pPermutation
+   * are always the seed-level tests (null with one shared seed). pHolm: `p` Holm–Bonferroni
+   * adjusted over every comparison of the suite.
    */
-  vsBaseline: { delta: number; lo: number; hi: number; pBootstrap: number; pPermutation: number; seeds: number; better: boolean | null } | null;
+  vsBaseline: {
+    delta: number; lo: number; hi: number; pBootstrap: number | null; pPermutation: number | null; seeds: number; better: boolean | null;
+    method: 'paired-bootstrap' | 'seed-paired'; p: number | null; test: EvidenceComparison['test'] | 'sign-flip' | 'permutation'; pHolm: number | null; examples: number | null; mdd: number | null;
+  } | null;
   /** Mean learning curve over seeds (steps present in every seed). */
   curve: { step: number; loss?: number; dev_main_score?: number }[];
   /** Costly-class runs: the cost matrix, decision and curves of the lowest seed's run (record.costly). */
@@ -107,6 +118,7 @@ export function aggregate(records: RunRecord[], opts: { resamples?: number } = {
     groups.set(key, g);
   }
   const rows: Aggregate[] = [];
+  const recordsOf = new Map<Aggregate, RunRecord[]>();
   // Suites whose records say main_score ranks ascending (suite files with lowerIsBetter).
   const lowerSuites = new Set(records.filter((r) => r.lowerIsBetter).map((r) => r.suite));
   for (const g of groups.values()) {
@@ -123,7 +135,7 @@ export function aggregate(records: RunRecord[], opts: { resamples?: number } = {
     const metrics: Record<string, number> = {};
     for (const k of metricNames) metrics[k] = mean(g.map((r) => r.metrics[k] as number));
     const suite = SUITES[first.suite];
-    rows.push({
+    const row: Aggregate = {
       suite: first.suite,
       dataset: first.dataset,
       strategy: first.strategy,
@@ -155,22 +167,38 @@ export function aggregate(records: RunRecord[], opts: { resamples?: number } = {
       split: first.split,
       adapter: first.adapter,
       gitRevisions: [...new Set(g.map((r) => r.gitRevision ?? 'unknown'))],
-    });
+    };
+    rows.push(row);
+    recordsOf.set(row, g);
   }
-  // Paired comparison with the suite's baseline on the same dataset and seeds.
+  // Paired comparison with the suite's baseline on the same dataset and seeds: example by example
+  // when both sides have prediction sidecars (evidence.ts), always also seed by seed.
   for (const row of rows) {
     if (row.isBaseline) continue;
     const base = rows.find((r) => r.suite === row.suite && r.dataset === row.dataset && r.isBaseline);
     if (!base) continue;
     const shared = row.seeds.filter((s) => base.seeds.includes(s));
-    if (shared.length < 2) continue;
+    const ex = shared.length ? compareRecords(recordsOf.get(row)!, recordsOf.get(base)!, 'main_score', { resamples, seed: 0 }) : null;
+    const examples = ex?.method === 'paired-bootstrap' ? ex : null;
+    if (shared.length < 2 && !examples) continue;
     const a = shared.map((s) => row.scores[row.seeds.indexOf(s)]!);
     const b = shared.map((s) => base.scores[base.seeds.indexOf(s)]!);
-    const pb = pairedBootstrap(a, b, { resamples, seed: 0 });
+    const pb = shared.length >= 2 ? pairedBootstrap(a, b, { resamples, seed: 0 }) : null;
     // Exact sign-flip test when 2^n is small; otherwise the Monte-Carlo approximate randomisation.
-    const pp = shared.length <= 12 ? exactSignFlip(a, b) : permutationTest(a, b, { resamples: 10000, seed: 0 }).pValue;
-    const better = pb.delta === 0 ? null : (pb.delta > 0) === row.higherIsBetter;
-    row.vsBaseline = { delta: pb.delta, lo: pb.lo, hi: pb.hi, pBootstrap: pb.pValue, pPermutation: pp, seeds: shared.length, better };
+    const pp = shared.length < 2 ? null : shared.length <= 12 ? exactSignFlip(a, b) : permutationTest(a, b, { resamples: 10000, seed: 0 }).pValue;
+    const delta = examples?.delta ?? pb!.delta;
+    const better = delta === 0 ? null : (delta > 0) === row.higherIsBetter;
+    row.vsBaseline = {
+      delta, lo: examples?.ci[0] ?? pb!.lo, hi: examples?.ci[1] ?? pb!.hi, pBootstrap: pb?.pValue ?? null, pPermutation: pp, seeds: shared.length, better,
+      method: examples ? 'paired-bootstrap' : 'seed-paired', p: examples ? examples.p : pp, test: examples ? examples.test : shared.length <= 12 ? 'sign-flip' : 'permutation',
+      pHolm: null, examples: examples?.n ?? null, mdd: examples?.mdd ?? null,
+    };
+  }
+  // Holm–Bonferroni over the comparisons of each suite (every dataset of it).
+  for (const suite of new Set(rows.map((r) => r.suite))) {
+    const cmp = rows.filter((r) => r.suite === suite && r.vsBaseline?.p !== null && r.vsBaseline?.p !== undefined);
+    const adj = holm(cmp.map((r) => r.vsBaseline!.p!));
+    cmp.forEach((r, i) => (r.vsBaseline!.pHolm = adj[i]!));
   }
   // One direction per (suite, dataset): a board cannot rank costs against accuracies.
   for (const row of rows) {
@@ -184,19 +212,7 @@ export function aggregate(records: RunRecord[], opts: { resamples?: number } = {
   return rows;
 }
 
-/** Two-sided exact paired permutation (sign-flip) p-value of mean(a − b), all 2ⁿ flips. */
-export function exactSignFlip(a: number[], b: number[]): number {
-  const d = a.map((x, i) => x - b[i]!);
-  const obs = Math.abs(d.reduce((s, x) => s + x, 0));
-  const n = d.length;
-  let extreme = 0;
-  for (let mask = 0; mask < 1 << n; mask++) {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += mask & (1 << i) ? -d[i]! : d[i]!;
-    if (Math.abs(s) >= obs - 1e-12 * Math.max(1, obs)) extreme++;
-  }
-  return extreme / (1 << n);
-}
+export { exactSignFlip } from './evidence.js';
 
 /**
  * The Pareto front of (cost, score): rows no other row beats on both (lower cost, better score).

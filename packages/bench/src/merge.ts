@@ -5,10 +5,32 @@
 // default to DIR) merge the same way. Every record is validated. Two records of one run (same
 // runId) with different results are an error naming both files: the shards overlapped, or a run
 // was repeated with another config or code. Nothing is written unless every record agrees.
-import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+// A record's prediction sidecars (evidence.ts) come with it: its predictions file beside it, and
+// the gold labels file it names (content-addressed, so shards share it); both are checked against
+// the sha256 in the record before they are copied, and before the record is written.
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { readRecord, RecordError, type RunRecord } from './record.js';
+import { readRecord, recordFileOf, RecordError, type RunRecord } from './record.js';
 import { recordPath, tempPathFor } from './runner.js';
+import { loadEvidence } from './evidence.js';
+
+function copyAtomic(src: string, dst: string): void {
+  mkdirSync(dirname(dst), { recursive: true });
+  const tmp = tempPathFor(dst);
+  copyFileSync(src, tmp);
+  renameSync(tmp, dst);
+}
+
+/** Copy the sidecars of `rec` (read from its source file) next to `dst`, the record's new path. */
+function copySidecars(rec: RunRecord, dst: string): void {
+  const ref = rec.predictions;
+  const src = recordFileOf(rec);
+  if (!ref || !src) return;
+  loadEvidence(rec); // throws, naming the file, when a sidecar is missing or its hash differs
+  copyAtomic(resolve(dirname(src), ref.file), resolve(dirname(dst), ref.file));
+  const gold = resolve(dirname(dst), ref.gold);
+  if (!existsSync(gold)) copyAtomic(resolve(dirname(src), ref.gold), gold);
+}
 
 /** What two honest runs of one plan entry agree on: everything but when, where and how fast
  * (createdAt, wall times, tokens/s, paths of run directories and of the base model, cache
@@ -86,8 +108,11 @@ export function mergeRecords(outDir: string, sources: string[]): { copied: numbe
     }
     toWrite.push({ dst, rec });
   }
+  // Every sidecar is checked before anything is written.
+  for (const { rec } of toWrite) if (rec.predictions) loadEvidence(rec);
   for (const { dst, rec } of toWrite) {
     mkdirSync(dirname(dst), { recursive: true });
+    copySidecars(rec, dst);
     const tmp = tempPathFor(dst);
     writeFileSync(tmp, JSON.stringify(rec, null, 2) + '\n');
     renameSync(tmp, dst);

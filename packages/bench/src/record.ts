@@ -80,6 +80,23 @@ export interface RunRecord {
   lowerIsBetter?: boolean;
   /** Costly-class runs (task.costlyClass): cost matrix, decision rule and the curves of the report (test split). */
   costly?: CostlyDetails;
+  /** Per-example test predictions (evidence.ts): sidecar files, paths relative to this record's directory. */
+  predictions?: PredictionsRef;
+}
+
+/**
+ * Where a record's per-example predictions are: `file` (this run's predictions, beside the record)
+ * and `gold` (the gold labels of the dataset's split, once per output directory), each with the
+ * sha256 of its decompressed JSONL text (independent of the gzip level or zlib version).
+ */
+export interface PredictionsRef {
+  kind: 'seq_cls' | 'token_cls';
+  file: string;
+  sha256: string;
+  gold: string;
+  goldSha256: string;
+  /** Labelled test examples. */
+  count: number;
 }
 
 /** The trainer's metrics.json `costly` block (one definition, in packages/trainer/src/train/costly.ts). */
@@ -182,6 +199,17 @@ export const RECORD_SCHEMA = {
       properties: { file: { type: 'string' }, sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' }, baseline: { type: 'string' } },
     },
     lowerIsBetter: { type: 'boolean' },
+    predictions: {
+      type: 'object', additionalProperties: false, required: ['kind', 'file', 'sha256', 'gold', 'goldSha256', 'count'],
+      properties: {
+        kind: { enum: ['seq_cls', 'token_cls'] },
+        file: { type: 'string', pattern: '^[^/\\\\]+\\.pred\\.jsonl\\.gz$' },
+        sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+        gold: { type: 'string', pattern: '^(\\.\\./)*gold/[^/\\\\]+\\.jsonl\\.gz$' },
+        goldSha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+        count: { type: 'integer', minimum: 1 },
+      },
+    },
     costly: {
       type: 'object',
       additionalProperties: false,
@@ -230,6 +258,15 @@ export function checkRecord(rec: unknown, where: string): RunRecord {
   return rec as unknown as RunRecord;
 }
 
+/** The file each record was read from (readRecord), so its sidecars can be found by path. */
+const recordFiles = new WeakMap<RunRecord, string>();
+export function recordFileOf(rec: RunRecord): string | undefined {
+  return recordFiles.get(rec);
+}
+export function setRecordFile(rec: RunRecord, path: string): void {
+  recordFiles.set(rec, path);
+}
+
 export function readRecord(path: string): RunRecord {
   let text: string;
   try {
@@ -243,5 +280,7 @@ export function readRecord(path: string): RunRecord {
   } catch (e) {
     throw new RecordError(`${path}: not JSON (${(e as Error).message})`);
   }
-  return checkRecord(parsed, path);
+  const rec = checkRecord(parsed, path);
+  recordFiles.set(rec, path);
+  return rec;
 }

@@ -13,6 +13,8 @@
 //
 // Layout of the output directory:
 //   records/<suite>/<dataset>/<strategy>/seed<N>.json    one validated RunRecord per finished run
+//   records/<same path>.pred.jsonl.gz                    its per-example test predictions (evidence.ts)
+//   gold/<dataset>.<split>.<sha>.jsonl.gz                the gold labels of a test set, once (evidence.ts)
 //   failures/<same path>.json                            the last failure of a run that has no record
 //   runs/<runId>/<phase>/                                the trainer's run directories
 //   cache/phases/<key>/                                  finished phases by content key (phase_cache.ts)
@@ -30,6 +32,7 @@ import { INIT_BASE, INIT_PRETRAINED, applyOverrides, manifestHash, datasetDirMan
 import { acquireSweepLock } from './sweep_lock.js';
 import { PhaseCache, checkpointSha256, initIdentity, phaseKeyMaterial } from './phase_cache.js';
 import { SUITES } from './suites/index.js';
+import { writeEvidence } from './evidence.js';
 import { RECORD_SCHEMA_VERSION, STRATEGY_BENCHMARK, checkRecord, readRecord, type CostlyDetails, type CurvePoint, type PhaseResult, type RunRecord } from './record.js';
 
 export interface Shard {
@@ -482,7 +485,13 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
           log(`    ${phase.name.padEnd(8)} ${phase.dataset.padEnd(10)} ${r.steps} steps, ${r.tokens} tokens, ${how}: main_score ${r.main_score === null ? '-' : r.main_score.toFixed(4)}`);
         }
         const rec = buildRecord(run, plan, outcomes, { gitRevision: git, baseModel });
-        writeJsonAtomic(recordPath(stage, run.runId), rec);
+        // Per-example test predictions beside the record (evidence.ts), written before the record,
+        // which marks the run done. A phase without them (older cache entry, MLM) has none.
+        const ft = outcomes.get('finetune')!;
+        const labels = Array.isArray(ft.metrics.labels) ? (ft.metrics.labels as string[]) : [];
+        const preds = rec.split === 'test' ? writeEvidence(stage, rec, ft.dir, labels) : null;
+        if (preds) rec.predictions = preds;
+        writeJsonAtomic(recordPath(stage, run.runId), checkRecord(rec, `record of ${run.runId}`));
         rmSync(failurePath(stage, run.runId), { force: true });
         summary.records.push(recordPath(stage, run.runId));
         summary.done++;

@@ -34,7 +34,7 @@ test('aggregate: mean, sample std, bootstrap CI over seeds and the paired compar
   assert.equal(full!.vsBaseline, null);
   // Δ = −0.1 on every seed pair (−0.10, −0.11, −0.09); all 3 signs agree → exact sign-flip p = 2/8.
   close(head!.vsBaseline!.delta, -0.1, 1e-12);
-  close(head!.vsBaseline!.pPermutation, 0.25);
+  close(head!.vsBaseline!.pPermutation!, 0.25);
   assert.ok(head!.vsBaseline!.lo >= -0.11 - 1e-12 && head!.vsBaseline!.hi <= -0.09 + 1e-12);
   assert.equal(head!.vsBaseline!.seeds, 3);
   // mean learning curve over seeds

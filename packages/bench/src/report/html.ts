@@ -7,7 +7,7 @@ import type { Aggregate } from '../leaderboard.js';
 import { paretoFront } from '../leaderboard.js';
 import { SUITES } from '../suites/index.js';
 import { chart, dotPlot, esc, PALETTE, type Series } from './svg.js';
-import { groupBySuiteDataset, tableRows, ONE_SEED_NOTE } from './tables.js';
+import { COMPARISON_NOTE, fmt, groupBySuiteDataset, suiteMdd, tableRows, ONE_SEED_NOTE } from './tables.js';
 import { nerTables } from './ner.js';
 
 function table(rows: Aggregate[]): string {
@@ -193,9 +193,8 @@ const CSS_CLAIMS = 'td.v-supported{background:#e6f4ea}td.v-contradicted{backgrou
   + 'table.claims td{vertical-align:top}table.claims td.test,table.claims td.method{text-align:left}table.claims td.num{white-space:nowrap}';
 
 /** How the numbers are computed, under the title. */
-const METHOD_NOTE = 'Scores are means over seeds ± sample std; 95 % CIs are percentile bootstraps over seeds; '
-  + "Δ vs the suite's baseline is paired by seed (bootstrap CI; p from the exact sign-flip permutation test, "
-  + 'whose smallest value with n seeds is 2/2ⁿ). Compute counts the tokens of every training phase of a method '
+const METHOD_NOTE = 'Scores are means over seeds ± sample std; 95 % CIs are percentile bootstraps over seeds. '
+  + COMPARISON_NOTE + ' (Paired by seed, the smallest sign-flip p with n seeds is 2/2ⁿ.) Compute counts the tokens of every training phase of a method '
   + '(continued pretraining included; the forgetting probe excluded).';
 
 /** ONE_SEED_NOTE (Markdown) as HTML: its first **bold** run and its `code` spans. */
@@ -233,7 +232,7 @@ export function htmlReport(rows: Aggregate[], meta: HtmlReportMeta): string {
 ${question}
 <p class="meta">main_score = ${esc(metric)}${lower} ${where} · adapter ${esc(first.adapter)}</p>
 ${costs}${table(g.rows)}
-${nerTables(g.rows).map((t) => `<table class="ner"><caption>${esc(t.caption)}</caption><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
+${(() => { const m = suiteMdd(rows.filter((r) => r.suite === g.suite)); return m === null ? '' : `<p class="meta">minimum detectable difference of the suite: ${esc(fmt(m))} (α 0.05, power 0.8, from the paired bootstrap over test examples)</p>\n`; })()}${nerTables(g.rows).map((t) => `<table class="ner"><caption>${esc(t.caption)}</caption><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
 ${t.body.map((b) => `<tr>${b.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}
 </tbody></table>`).join('\n')}
 ${matrices.length ? `<div class="matrices">${matrices.join('\n')}</div>\n` : ''}<div class="plots">${plots.map((p) => `<figure>${p}</figure>`).join('\n')}</div>

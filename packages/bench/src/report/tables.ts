@@ -26,6 +26,7 @@ export function wideCsv(rows: Aggregate[]): string {
   const data = rows.map((r) => [
     r.suite, r.dataset, r.strategy, r.isBaseline ? 'yes' : '', r.mainMetric, r.higherIsBetter ? 'yes' : 'no', r.rank, r.seeds.length, r.mean, r.std, r.ciLo, r.ciHi,
     r.vsBaseline?.delta ?? null, r.vsBaseline ? verdict(r.vsBaseline.better) : null, r.vsBaseline?.lo ?? null, r.vsBaseline?.hi ?? null, r.vsBaseline?.pPermutation ?? null, r.vsBaseline?.pBootstrap ?? null,
+    r.vsBaseline?.method ?? null, r.vsBaseline?.test ?? null, r.vsBaseline?.p ?? null, r.vsBaseline?.pHolm ?? null, r.vsBaseline?.examples ?? null, r.vsBaseline?.mdd ?? null,
     r.trainableParams, r.totalParams, r.tokens, r.wallTimeS, r.tokensPerSecond,
     ...extra.map((k) => r.metrics[k] ?? null),
     ...paramKeys.map((k) => (r.params[k] === undefined ? null : String(r.params[k]))),
@@ -35,10 +36,24 @@ export function wideCsv(rows: Aggregate[]): string {
     columns: [
       'suite', 'dataset', 'strategy', 'baseline', 'main_metric', 'higher_is_better', 'rank', 'seeds', 'main_score_mean', 'main_score_std', 'ci95_lo', 'ci95_hi',
       'delta_vs_baseline', 'delta_verdict', 'delta_ci95_lo', 'delta_ci95_hi', 'p_permutation', 'p_bootstrap',
+      'comparison', 'p_test', 'p', 'p_holm', 'paired_examples', 'mdd',
       'trainable_params', 'total_params', 'tokens', 'wall_time_s', 'tokens_per_s',
       ...extra.map((k) => `mean_${k}`), ...paramKeys.map((k) => `param_${k}`),
     ],
   });
+}
+
+const TEST_NAMES: Record<string, string> = { 'mcnemar-exact': 'McNemar exact', 'paired-bootstrap': 'paired bootstrap', 'sign-flip': 'sign-flip', permutation: 'permutation', 't-test': 'paired t' };
+
+/** How a row was paired with the baseline: over test examples (how many) or over seeds. */
+function comparisonNote(v: NonNullable<Aggregate['vsBaseline']>): string {
+  return v.method === 'paired-bootstrap' ? `${v.examples} examples` : `${v.seeds} seeds`;
+}
+
+/** The suite's minimum detectable difference (largest MDD among its example-paired comparisons), or null. */
+export function suiteMdd(rows: Aggregate[]): number | null {
+  const m = rows.map((r) => r.vsBaseline?.mdd).filter((x): x is number => typeof x === 'number');
+  return m.length ? Math.max(...m) : null;
 }
 
 /** 'better' / 'worse' than the baseline in the main metric's direction ('same' for a zero Δ). */
@@ -56,7 +71,7 @@ export function fmtCount(n: number): string {
 
 /** Leaderboard columns shared by the Markdown and the HTML tables. */
 export function tableRows(rows: Aggregate[]): { head: string[]; body: string[][] } {
-  const head = ['strategy', 'main_score (mean ± std)', '95 % CI', 'Δ vs baseline [95 % CI]', 'p (sign-flip)', 'seeds', 'trainable / total params', 'tokens', 'wall time', 'extra'];
+  const head = ['strategy', 'main_score (mean ± std)', '95 % CI', 'Δ vs baseline [95 % CI]', 'p (Holm)', 'MDD', 'seeds', 'trainable / total params', 'tokens', 'wall time', 'extra'];
   const body = rows.map((r) => {
     const extra = ['probe_wn_topic', 'mlm_accuracy', 'costly_recall', 'costly_pr_auc', 'macro_f1', 'unk_rate', 'tokens_per_char', 'mlm_loss'].filter((k) => r.metrics[k] !== undefined).map((k) => `${k} ${fmt(r.metrics[k])}`).join(', ');
     return [
@@ -64,7 +79,8 @@ export function tableRows(rows: Aggregate[]): { head: string[]; body: string[][]
       `${fmt(r.mean)} ± ${fmt(r.std)}${r.rank === 1 ? ` ${BEST_MARK}` : ''}`,
       r.ciLo === null ? '–' : `[${fmt(r.ciLo)}, ${fmt(r.ciHi)}]`,
       r.vsBaseline ? `${r.vsBaseline.delta >= 0 ? '+' : ''}${fmt(r.vsBaseline.delta)} [${fmt(r.vsBaseline.lo)}, ${fmt(r.vsBaseline.hi)}] (${verdict(r.vsBaseline.better)})` : '–',
-      r.vsBaseline ? fmt(r.vsBaseline.pPermutation, 3) : '–',
+      r.vsBaseline ? `${fmt(r.vsBaseline.pHolm, 3)} (raw ${fmt(r.vsBaseline.p, 3)}, ${TEST_NAMES[r.vsBaseline.test ?? ''] ?? '–'} over ${comparisonNote(r.vsBaseline)})` : '–',
+      r.vsBaseline?.mdd !== null && r.vsBaseline?.mdd !== undefined ? fmt(r.vsBaseline.mdd) : '–',
       String(r.seeds.length),
       `${fmtCount(r.trainableParams)} / ${fmtCount(r.totalParams)} (${((100 * r.trainableParams) / r.totalParams).toFixed(1)} %)`,
       fmtCount(r.tokens),
@@ -85,11 +101,14 @@ export function groupBySuiteDataset(rows: Aggregate[]): { suite: string; dataset
   return out;
 }
 
+/** How Δ, its CI and p are computed (the Markdown and HTML reports say it once). */
+export const COMPARISON_NOTE = "Δ vs the suite's baseline: where both have per-example test predictions, a paired bootstrap over test examples stratified by seed (95 % CI) with McNemar's exact test for accuracy (else the bootstrap's p); otherwise paired by seed (bootstrap CI over seeds, exact sign-flip p). p is Holm–Bonferroni adjusted over the suite's comparisons (raw p beside it). MDD: the smallest |Δ| the design detects at α 0.05 with power 0.8, (z₀.₉₇₅ + z₀.₈)·SE of the bootstrap.";
+
 export const ONE_SEED_NOTE = '**One seed per run**: no standard deviation, confidence interval or significance test can be given, and differences between rows may be seed noise. Run `--seeds 0,1,2` or `--preset full` for those.';
 
 export function markdown(rows: Aggregate[], meta: { preset: string; records: number; generatedAt: string }): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
-  const lines = [`# tunebench leaderboard (${meta.preset} preset)`, '', `${meta.records} runs; generated ${meta.generatedAt}. main_score on the ${rows[0]?.split ?? 'test'} split; mean ± sample std over seeds, 95 % percentile-bootstrap CI over seeds; Δ vs the suite's baseline paired by seed (bootstrap CI, exact sign-flip p).`, ''];
+  const lines = [`# tunebench leaderboard (${meta.preset} preset)`, '', `${meta.records} runs; generated ${meta.generatedAt}. main_score on the ${rows[0]?.split ?? 'test'} split; mean ± sample std over seeds, 95 % percentile-bootstrap CI over seeds. ${COMPARISON_NOTE}`, ''];
   if (rows.length && rows.every((r) => r.seeds.length < 2)) lines.push(ONE_SEED_NOTE, '');
   for (const g of groupBySuiteDataset(rows)) {
     const suite = SUITES[g.suite];
@@ -101,6 +120,8 @@ export function markdown(rows: Aggregate[], meta: { preset: string; records: num
     lines.push(`| ${t.head.map(esc).join(' | ')} |`, `|${t.head.map(() => '---').join('|')}|`);
     for (const b of t.body) lines.push(`| ${b.map(esc).join(' | ')} |`);
     lines.push('');
+    const mdd = suiteMdd(rows.filter((r) => r.suite === g.suite));
+    if (mdd !== null) lines.push(`Minimum detectable difference of the ${g.suite} suite: ${fmt(mdd)} (${first.mainMetric}; α 0.05, power 0.8, from the paired bootstrap's standard error).`, '');
     for (const n of nerTables(g.rows)) {
       lines.push(`_${n.caption}_`, '', `| ${n.head.map(esc).join(' | ')} |`, `|${n.head.map(() => '---').join('|')}|`);
       for (const b of n.body) lines.push(`| ${b.map(esc).join(' | ')} |`);

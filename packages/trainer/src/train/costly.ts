@@ -130,7 +130,11 @@ function thin<T>(xs: T[], n: number): T[] {
  * The final metrics under the setup's decision rule: dev and test metrics in place of the argmax
  * ones, plus the details for the report. The threshold rule chooses its threshold on dev.
  */
-export function finalCostlyMetrics(s: CostlySetup, dev: Scored | null, test: Scored | null): { dev: Record<string, number> | null; test: Record<string, number> | null; details: CostlyDetails | null } {
+export function finalCostlyMetrics(s: CostlySetup, dev: Scored | null, test: Scored | null): {
+  dev: Record<string, number> | null; test: Record<string, number> | null; details: CostlyDetails | null;
+  /** The final decisions on test (label index per labelled test example), for the per-example predictions. */
+  testDecisions: Int32Array | null;
+} {
   let threshold: number | null = null;
   if (s.decision === 'threshold') {
     if (!dev || !dev.yTrue.length) throw new ConfigError("task.decision 'threshold' chooses its threshold on dev, but the run has no labelled dev rows");
@@ -170,5 +174,5 @@ export function finalCostlyMetrics(s: CostlySetup, dev: Scored | null, test: Sco
       costCurve: { threshold: COST_GRID, cost: costByThreshold(on.yTrue, on.probs, s.cls, s.cost, COST_GRID) },
     };
   }
-  return { dev: devM, test: testM, details };
+  return { dev: devM, test: testM, details, testDecisions: test && test.yTrue.length ? decide(s, test.probs, threshold) : null };
 }

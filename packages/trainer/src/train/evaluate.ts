@@ -250,3 +250,34 @@ function dot(a: Float64Array, b: Float64Array): number {
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
 }
+
+/** The finetune run directory's per-example test predictions (read by the bench runner's evidence sidecars). */
+export const TEST_PREDICTIONS_FILE = 'test_predictions.jsonl';
+
+/**
+ * One JSON line per labelled test example, in the examples' order: seq_cls
+ * `{"id", "gold", "pred", "probs"}` (label names; `pred` is the decision the metrics counted:
+ * the argmax, or a costly-class run's final decision rule; probabilities rounded to 6 decimals),
+ * token_cls `{"id", "gold", "pred"}` with word-level tag lists. null for tasks without
+ * per-example labels to pair on (mlm: masked positions; embedding: retrieval among the batch).
+ */
+export function testPredictionLines(task: TaskKind, labels: readonly string[], examples: readonly Example[], r: EvalResult, decisions: Int32Array | null = null): string | null {
+  if (task !== 'seq_cls' && task !== 'token_cls') return null;
+  const byId = new Map(examples.map((e) => [e.id, e]));
+  const lines: string[] = [];
+  let k = 0; // index among the labelled examples (decisions are over those)
+  for (const p of r.predictions) {
+    const e = byId.get(p.id);
+    if (!e) throw new Error(`testPredictionLines: prediction for unknown example ${p.id}`);
+    if (task === 'seq_cls') {
+      if (e.label === IGNORE_INDEX) continue;
+      const pred = decisions ? labels[decisions[k]!] : p.label;
+      lines.push(JSON.stringify({ id: e.id, gold: labels[e.label], pred, probs: (p.probs ?? []).map((x) => Math.round(x * 1e6) / 1e6) }));
+      k++;
+    } else {
+      if (!e.tags) continue;
+      lines.push(JSON.stringify({ id: e.id, gold: e.tags, pred: p.tags }));
+    }
+  }
+  return lines.length ? lines.join('\n') + '\n' : null;
+}

@@ -31,7 +31,8 @@ import { EarlyStopping, type EarlyStoppingState } from './early_stopping.js';
 import { EpochSampler, MixedSampler, type EpochSamplerState, type MixedSamplerState } from './sampler.js';
 import { deriveSeed, permutation } from './rng.js';
 import { loadRows, tokenizeRows, maskSeed, sourceFiles, type Example } from './data.js';
-import { evaluateExamples, majorityBaseline, NonFiniteError, type EvalResult } from './evaluate.js';
+import { evaluateExamples, majorityBaseline, NonFiniteError, testPredictionLines, TEST_PREDICTIONS_FILE, type EvalResult } from './evaluate.js';
+import { writeFileAtomic } from '../checkpoint/atomic.js';
 import { finalCostlyMetrics } from './costly.js';
 import { embedResampleStage, type EmbedResampleReport } from './embed_resample.js';
 import type { MicroBatch, TrainBackend } from './backend.js';
@@ -522,6 +523,10 @@ class TrainingSession {
       history: st.history,
       setupS: (this.t0 - this.started) / 1000,
     };
+    // Per-example test predictions beside the metrics (before metrics.json, which marks the phase finished),
+    // so a leaderboard can pair two strategies example by example.
+    const lines = testR ? testPredictionLines(task, model.labels, data.testEx, testR, fin?.testDecisions ?? null) : null;
+    if (lines) writeFileAtomic(join(this.runDir.dir, TEST_PREDICTIONS_FILE), lines);
     this.runDir.writeMetrics(metrics);
     const devScore = dev ? `dev main_score ${dev.main_score?.toFixed(4)}` : '';
     const testScore = test ? `, test main_score ${test.main_score?.toFixed(4)}` : '';
