@@ -1,4 +1,4 @@
-// `tunebench bench run | plan | report | claims | merge | list | compare | peers` and `tunebench profile`:
+// `tunebench bench run | plan | report | claims | merge | verify | list | compare | peers` and `tunebench profile`:
 // commander subcommands, registered by cli.ts. The work lives in runner.ts, report/,
 // merge.ts, perf/ and profile/.
 
@@ -12,6 +12,7 @@ import { writeReports } from './report/index.js';
 import { loadRecords } from './leaderboard.js';
 import { claimsMarkdown, loadClaims, writeClaims, DEFAULT_CLAIMS_FILE } from './claims.js';
 import { mergeRecords } from './merge.js';
+import { DEFAULT_VERIFY_TOLERANCE, verifySweep, verifyTable } from './verify.js';
 import { PRESETS, PRESET_NAMES, SUITES, presetByName, type PresetName } from './suites/index.js';
 import { perfCommands } from './perf/commands.js';
 import { evaluateAllClaims, loadSuiteFile, SUITE_FILE_SCHEMA } from './suite_file.js';
@@ -266,6 +267,26 @@ export function benchCommand(): Command {
       const m = mergeRecords(f.out, sources.length ? sources : [f.out]);
       console.log(`merge: ${m.copied} records copied, ${m.identical} already present`);
       if (f.report) console.log(`report: ${shown(writeReports(resolve(f.out)).files.html)}`);
+    });
+
+  bench
+    .command('verify')
+    .description('rerun K random records of a finished sweep and check their scores are reproduced (bit-identical on the same adapter)')
+    .requiredOption('-o, --out <dir>', 'output directory of a finished sweep')
+    .option('--sample <k>', 'records to rerun', '3')
+    .option('--seed <s>', 'seed of the random draw', '0')
+    .addOption(new Option('--backend <name>', "rerun on this backend (default: the record's: cpu for the CPU reference, else gpu)").choices(['gpu', 'cpu']))
+    .option('--tolerance <x>', `largest |Δ| of a metric when the rerun's adapter is not the record's (default ${DEFAULT_VERIFY_TOLERANCE})`)
+    .option('--keep', 'keep the rerun directories')
+    .action((f: { out: string; sample: string; seed: string; backend?: 'gpu' | 'cpu'; tolerance?: string; keep?: boolean }) => {
+      const sample = Number(f.sample), seed = Number(f.seed), tolerance = f.tolerance === undefined ? undefined : Number(f.tolerance);
+      if (!Number.isInteger(sample) || sample < 1) throw new Error(`--sample ${f.sample}: expected a positive integer`);
+      if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed ${f.seed}: expected a non-negative integer`);
+      if (tolerance !== undefined && !(tolerance >= 0)) throw new Error(`--tolerance ${f.tolerance}: expected a number ≥ 0`);
+      const results = verifySweep(resolve(f.out), { sample, seed, backend: f.backend, tolerance, keep: f.keep, log: (l) => console.log(l) });
+      console.log('');
+      console.log(verifyTable(results));
+      process.exitCode = results.every((r) => r.ok) ? 0 : 1;
     });
 
   bench

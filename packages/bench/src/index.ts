@@ -17,3 +17,4 @@ export * from './perf/peers.js';
 export * from './suite_file.js';
 export * from './claims.js';
 export * from './evidence.js';
+export * from './verify.js';
