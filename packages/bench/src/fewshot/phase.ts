@@ -5,9 +5,9 @@
 // well the test embeddings separate the labels before and after the contrastive step
 // (silhouette, nearest-centroid accuracy: test.separation_*) and writes projection.json (2-D PCA
 // of the test embeddings, both states, with the labels) for the report's figure.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadInferConfig, loadRows, loadTrainConfig, runInference, runTraining, backendFactory, type TrainRunConfig } from '@tunebench/trainer';
+import { loadInferConfig, loadRows, loadTrainConfig, runInference, runTraining, backendFactory, TEST_PREDICTIONS_FILE, type TrainRunConfig } from '@tunebench/trainer';
 import { accuracy, precisionRecallF1 } from '@tunebench/eval';
 import { checkFewshotConfig, type FewshotPhaseConfig } from './config.js';
 import { drawLabelledSample, unlabelledPool, type LabelledRow } from './sample.js';
@@ -76,6 +76,7 @@ export async function runFewshotPhase(raw: unknown, backend: 'gpu' | 'cpu', opts
     labelledRows: sample.length,
     sampleIds: sample.map((r) => r.id),
     majorityBaseline: { test: majority(yTest) },
+    labels,
     ...metrics,
     wallTimeS: (Date.now() - t0) / 1000,
   };
@@ -94,6 +95,7 @@ export async function runFewshotPhase(raw: unknown, backend: 'gpu' | 'cpu', opts
  * the last model's, steps and tokens those of every training.
  */
 async function finetunePhase(c: FewshotPhaseConfig, sample: LabelledRow[], train: LabelledRow[], backend: 'gpu' | 'cpu', log: (l: string) => void): Promise<Record<string, unknown>> {
+  let lastRun = '';
   const trainOn = async (rows: readonly { id: string; text: string; label: string }[], dir: string) => {
     mkdirSync(dir, { recursive: true });
     const trainFile = join(dir, 'train.jsonl');
@@ -108,6 +110,7 @@ async function finetunePhase(c: FewshotPhaseConfig, sample: LabelledRow[], train
     writeFileSync(cfgFile, JSON.stringify(nested, null, 2) + '\n');
     const cfg: TrainRunConfig = loadTrainConfig('finetune', { file: cfgFile });
     const r = await runTraining('finetune', cfg, { backend: backendFactory(backend), progress: false });
+    lastRun = join(dir, 'train');
     return { m: r.metrics, checkpoint: join(dir, 'train', 'checkpoint') };
   };
   // The sample only; data.augment is the trainer's (EDA copies of its training rows, seeded by seeds.data).
@@ -137,6 +140,8 @@ async function finetunePhase(c: FewshotPhaseConfig, sample: LabelledRow[], train
     }
     extra.pool_rows = pool.length;
   }
+  // The last model's per-example test predictions become the phase's (evidence sidecars).
+  if (existsSync(join(lastRun, TEST_PREDICTIONS_FILE))) copyFileSync(join(lastRun, TEST_PREDICTIONS_FILE), join(c.outputDir, TEST_PREDICTIONS_FILE));
   const test = m.test ? { ...(m.test as Record<string, unknown>), ...extra } : m.test;
   return {
     steps, tokens, trainableParams: m.trainableParams, totalParams: m.totalParams, device: m.device,
@@ -201,8 +206,14 @@ async function embeddingPhase(
       }
       extra.pool_rows = pool.length;
     }
-    const yPred = argmaxRows(predictProba(head, Xt), K);
+    const probs = predictProba(head, Xt);
+    const yPred = argmaxRows(probs, K);
     const scores = classScores(yTest, yPred, K);
+    // Per-example test predictions, as the trainer writes them (evidence sidecars of the record).
+    const lines = test.map((r, i) => JSON.stringify({
+      id: r.id, gold: r.label, pred: c.data.labels[yPred[i]!], probs: Array.from(probs.subarray(i * K, (i + 1) * K), (x) => Math.round(x * 1e6) / 1e6),
+    }));
+    writeFileSync(join(c.outputDir, TEST_PREDICTIONS_FILE), lines.join('\n') + '\n');
     if (projection) writeJsonAtomic(join(c.outputDir, 'projection.json'), projection);
     return {
       steps, tokens,

@@ -51,11 +51,16 @@ test('every method of a seed sees the same labelled sample; metrics.json has wha
   ];
   const ids = runs[0]!.sampleIds as string[];
   assert.equal(ids.length, 9);
-  for (const r of runs) {
+  for (const [i, r] of runs.entries()) {
     assert.deepEqual(r.sampleIds, ids);
     const t = r.test as Record<string, number>;
     assert.ok(t.main_score >= 0 && t.main_score <= 1);
     assert.equal(t.count, 12);
+    // Per-example test predictions (the record's evidence sidecar), whose accuracy is the phase's.
+    const dir = join(root, ['frozen', 'setfit', 'setfit-mnr', 'self', 'ft-eda'][i]!);
+    const lines = readFileSync(join(dir, 'test_predictions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { gold: string; pred: string });
+    assert.equal(lines.length, 12);
+    assert.equal(lines.filter((l) => l.gold === l.pred).length / 12, t.accuracy);
   }
   const [frozen, cos, mnr, self, ft] = runs as Record<string, any>[];
   assert.equal(frozen.steps, 0);
