@@ -14,9 +14,9 @@
 //                                   split (content-addressed: runs on the same test rows share it).
 // Label indices are into the header's `labels` (the trainer's label order, then any other name met).
 // Not written: MLM (the "examples" are masked positions drawn per batch) and retrieval (a query's
-// hit depends on the other queries of its batch): their comparisons stay seed-paired. The few-shot
-// phase (fewshot/phase.ts) writes the same test_predictions.jsonl as the trainer. Nor does a finetune phase reused from a phase-cache entry made
-// before the trainer wrote test_predictions.jsonl.
+// hit depends on the other queries of its batch): their comparisons stay seed-paired. Nor is one
+// written for a finetune phase reused from a phase-cache entry made before the trainer wrote
+// test_predictions.jsonl. The few-shot phase (fewshot/phase.ts) writes the same file as the trainer.
 //
 // A paired comparison recomputes the metric from the sidecars and uses it only when it equals the
 // record's own value on the full test set (|Δ| ≤ 1e-9): the example-level evidence never describes
