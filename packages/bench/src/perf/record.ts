@@ -3,8 +3,11 @@
 // same process — so a comparison can divide out the speed of the machine. Validated with ajv.
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
+import type { GpuCounters } from '@tunebench/kernels';
 
-export const PERF_SCHEMA_VERSION = 1;
+/** 2: optional structural counters per result, an optional A/A calibration, the load average. Version 1 files are still read. */
+export const PERF_SCHEMA_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
 export const PERF_BENCHMARK = 'tunebench-perf';
 /** The benchmark set: bump when the cases change meaning (shapes, what a sample covers). */
 export const PERF_SET = 'kernels+train-step/v1';
@@ -17,6 +20,28 @@ export interface PerfResult {
   median: number;
   flops: number;
   bytes: number;
+  /** Structural counters of one steady-state sample (after warm-up), exact (kernels/src/counters.ts). */
+  counters?: GpuCounters;
+}
+
+/** One benchmark's A/A calibration: its ratio to the reference in each of K runs of the same code. */
+export interface CalibrationEntry {
+  ratios: number[];
+  /** sd of log(ratio) over the runs. */
+  sdLog: number;
+  largestSeen: number;
+  /** The run-to-run change same-code runs exceed with probability < alpha (stats.ts noiseFloor). */
+  floor: number;
+}
+
+export interface Calibration {
+  runs: number;
+  alpha: number;
+  samplesPerRun: number;
+  createdAt: string;
+  /** Load averages (1, 5, 15 min) at the start of the calibration. */
+  loadavg: number[];
+  benchmarks: Record<string, CalibrationEntry>;
 }
 
 export interface PerfFile {
@@ -30,6 +55,10 @@ export interface PerfFile {
   gitRevision: string | null;
   createdAt: string;
   results: PerfResult[];
+  /** Load averages (1, 5, 15 min) when the run started. */
+  loadavg?: number[];
+  /** Present in a baseline made by `bench calibrate`. */
+  calibration?: Calibration;
 }
 
 const SCHEMA = {
@@ -45,6 +74,33 @@ const SCHEMA = {
     dawnFlags: { type: 'array', items: { type: 'string' } },
     gitRevision: { type: ['string', 'null'] },
     createdAt: { type: 'string' },
+    loadavg: { type: 'array', items: { type: 'number' } },
+    calibration: {
+      type: 'object',
+      required: ['runs', 'alpha', 'samplesPerRun', 'createdAt', 'loadavg', 'benchmarks'],
+      additionalProperties: false,
+      properties: {
+        runs: { type: 'integer', minimum: 3 },
+        alpha: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+        samplesPerRun: { type: 'integer', minimum: 1 },
+        createdAt: { type: 'string' },
+        loadavg: { type: 'array', items: { type: 'number' } },
+        benchmarks: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object',
+            required: ['ratios', 'sdLog', 'largestSeen', 'floor'],
+            additionalProperties: false,
+            properties: {
+              ratios: { type: 'array', minItems: 3, items: { type: 'number', exclusiveMinimum: 0 } },
+              sdLog: { type: 'number', minimum: 0 },
+              largestSeen: { type: 'number', minimum: 0 },
+              floor: { type: 'number', minimum: 0 },
+            },
+          },
+        },
+      },
+    },
     results: {
       type: 'array',
       minItems: 1,
@@ -59,6 +115,29 @@ const SCHEMA = {
           median: { type: 'number', exclusiveMinimum: 0 },
           flops: { type: 'number', minimum: 0 },
           bytes: { type: 'number', minimum: 0 },
+          counters: {
+            type: 'object',
+            required: ['dispatches', 'submits', 'pipelinesCompiled', 'bytesBound', 'flops', 'workgroups', 'buffersCreated', 'bytesAllocated', 'uploads', 'uploadBytes', 'readbacks', 'readbackBytes', 'kernels'],
+            additionalProperties: false,
+            properties: {
+              dispatches: { type: 'integer', minimum: 0 }, submits: { type: 'integer', minimum: 0 }, pipelinesCompiled: { type: 'integer', minimum: 0 },
+              bytesBound: { type: 'number', minimum: 0 }, flops: { type: 'number', minimum: 0 }, workgroups: { type: 'number', minimum: 0 },
+              buffersCreated: { type: 'integer', minimum: 0 }, bytesAllocated: { type: 'number', minimum: 0 }, uploads: { type: 'integer', minimum: 0 },
+              uploadBytes: { type: 'number', minimum: 0 }, readbacks: { type: 'integer', minimum: 0 }, readbackBytes: { type: 'number', minimum: 0 },
+              kernels: {
+                type: 'object',
+                additionalProperties: {
+                  type: 'object',
+                  required: ['dispatches', 'workgroups', 'invocations', 'bytesBound', 'flops'],
+                  additionalProperties: false,
+                  properties: {
+                    dispatches: { type: 'integer', minimum: 0 }, workgroups: { type: 'number', minimum: 0 }, invocations: { type: ['number', 'null'] },
+                    bytesBound: { type: 'number', minimum: 0 }, flops: { type: 'number', minimum: 0 },
+                  },
+                },
+              },
+            },
+          },
         },
       },
     },
@@ -71,7 +150,7 @@ export function checkPerfFile(x: unknown, where: string): PerfFile {
   const r = x as Record<string, unknown> | null;
   if (!r || typeof r !== 'object') throw new Error(`${where}: not a performance record file`);
   if (r.benchmark !== PERF_BENCHMARK) throw new Error(`${where}: not a ${PERF_BENCHMARK} file (benchmark ${JSON.stringify(r.benchmark)})`);
-  if (r.schemaVersion !== PERF_SCHEMA_VERSION) throw new Error(`${where}: schema version ${JSON.stringify(r.schemaVersion)}; this tunebench reads version ${PERF_SCHEMA_VERSION}`);
+  if (!READABLE_VERSIONS.includes(r.schemaVersion as number)) throw new Error(`${where}: schema version ${JSON.stringify(r.schemaVersion)}; this tunebench reads versions ${READABLE_VERSIONS.join(' and ')}`);
   if (!validate(x)) throw new Error(`${where}: invalid performance file: ${(validate.errors ?? []).slice(0, 4).map((e) => `${e.instancePath || '(top)'} ${e.message}`).join('; ')}`);
   const f = x as PerfFile;
   if (!f.results.some((res) => res.name === f.reference)) throw new Error(`${where}: the reference '${f.reference}' has no results`);
