@@ -116,3 +116,28 @@ test('compareCounters: exact; any increase is reported with the kernels responsi
   delete cur.results[1]!.counters;
   assert.equal(compareCounters(base, cur).some((c) => c.name === 'a'), false);
 });
+
+test('a bench:kernels results file is read as a performance file (the matmul roofline reference divides)', () => {
+  const rec = (name: string, m: number, seed: number, counters?: GpuCounters) => {
+    const rand = mulberry32(seed);
+    const samples_ms = Array.from({ length: 7 }, () => m * (1 + 0.02 * (rand() - 0.5)));
+    return { family: 'x', name, shape: {}, info: {}, flops: 10, bytes: 20, samples: 7, samples_ms, median_ms: m, mean_ms: m, min_ms: m, ...(counters ? { counters } : {}) };
+  };
+  const kfile = (slow: number) => ({
+    kind: 'tunebench-kernel-bench', version: 1, started: '2026-12-07T00:00:00Z', finished: '', quick: false, filter: null,
+    adapter: { vendor: 'mesa', architecture: '', device: '', description: 'llvmpipe', isSoftware: true }, features: [], dawnFlags: [], node: 'v20', loadavg: [1, 1, 1],
+    records: [rec('gelu_forward 1M', 2 * slow, 1, counters({ gelu: slow > 1 ? 2 : 1 })), rec('layernorm 4096x128', 1, 2)],
+    roofline: { ceilings: {}, references: [rec('matmul nn 1024x1024x1024', 100, 3), rec('copy N=262144', 1, 4), rec('matmul nn 1024x1024x1024', 100, 5)] },
+  });
+  const base = checkPerfFile(kfile(1), 'k1.json');
+  assert.equal(base.reference, 'matmul nn 1024x1024x1024');
+  assert.equal(base.results[0]!.samples.length, 14, 'every measurement of the reference, pooled');
+  assert.deepEqual(base.results.map((r) => r.name), ['matmul nn 1024x1024x1024', 'gelu_forward 1M', 'layernorm 4096x128']);
+  const rows = Object.fromEntries(compare(base, checkPerfFile(kfile(1.5), 'k2.json')).map((r) => [r.name, r.verdict]));
+  assert.deepEqual(rows, { 'gelu_forward 1M': 'regression', 'layernorm 4096x128': 'same' });
+  assert.equal(compareCounters(base, checkPerfFile(kfile(1.5), 'k2.json'))[0]!.kernels[0], 'gelu (dispatches 1 → 2, workgroups 4 → 8, invocations 256 → 512, bytesBound 1000 → 2000)');
+  const old = kfile(1);
+  delete (old.records[0] as { samples_ms?: number[] }).samples_ms;
+  assert.throws(() => checkPerfFile(old, 'old.json'), /old\.json: 'gelu_forward 1M' has no samples_ms/);
+  assert.throws(() => checkPerfFile({ ...kfile(1), roofline: null }, 'nr.json'), /no 'matmul nn 1024x1024x1024' reference \(run without --no-roofline\)/);
+});

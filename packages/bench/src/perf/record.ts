@@ -146,9 +146,47 @@ const SCHEMA = {
 
 const validate = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(SCHEMA);
 
+/** The reference kernel of a `npm run bench:kernels` file: its roofline FLOP reference. */
+export const KERNEL_BENCH_REFERENCE = 'matmul nn 1024x1024x1024';
+
+interface KernelBenchRecord { name: string; samples_ms?: number[]; median_ms: number; flops: number; bytes: number; counters?: GpuCounters }
+
+/**
+ * A `npm run bench:kernels` results file (kind 'tunebench-kernel-bench') as a PerfFile, so compare
+ * reads it: every record with its samples; the reference is the matmul roofline reference (every
+ * measurement of it in the run, pooled), so the file needs the roofline (no --no-roofline).
+ */
+export function fromKernelBench(x: Record<string, unknown>, where: string): PerfFile {
+  const records = x.records as KernelBenchRecord[] | undefined;
+  const roof = x.roofline as { references?: KernelBenchRecord[] } | null | undefined;
+  if (!Array.isArray(records)) throw new Error(`${where}: a kernel bench file without records`);
+  const refs = (roof?.references ?? []).filter((r) => r.name === KERNEL_BENCH_REFERENCE);
+  if (!refs.length) throw new Error(`${where}: this kernel bench run has no '${KERNEL_BENCH_REFERENCE}' reference (run without --no-roofline)`);
+  const samplesOf = (r: KernelBenchRecord) => {
+    if (!r.samples_ms?.length) throw new Error(`${where}: '${r.name}' has no samples_ms (a file from before bench:kernels kept its samples: run it again)`);
+    return r.samples_ms;
+  };
+  const refSamples = refs.flatMap(samplesOf);
+  const adapter = x.adapter as { description?: string; device?: string; vendor?: string; architecture?: string } | undefined;
+  const f: PerfFile = {
+    schemaVersion: PERF_SCHEMA_VERSION, benchmark: PERF_BENCHMARK, set: 'kernel-bench/v1', reference: KERNEL_BENCH_REFERENCE,
+    adapter: `${adapter?.description || adapter?.device || '?'} (${adapter?.vendor ?? '?'}, ${adapter?.architecture ?? '?'})`,
+    dawnFlags: (x.dawnFlags as string[] | undefined) ?? [], gitRevision: null, createdAt: String(x.started ?? ''),
+    loadavg: x.loadavg as number[] | undefined,
+    results: [
+      { name: KERNEL_BENCH_REFERENCE, unit: 'ms', samples: refSamples, median: median(refSamples), flops: refs[0]!.flops, bytes: refs[0]!.bytes, ...(refs[0]!.counters ? { counters: refs[0]!.counters } : {}) },
+      ...records.filter((r) => r.name !== KERNEL_BENCH_REFERENCE).map((r) => ({
+        name: r.name, unit: 'ms' as const, samples: samplesOf(r), median: r.median_ms, flops: r.flops, bytes: r.bytes, ...(r.counters ? { counters: r.counters } : {}),
+      })),
+    ],
+  };
+  return checkPerfFile(f, where);
+}
+
 export function checkPerfFile(x: unknown, where: string): PerfFile {
   const r = x as Record<string, unknown> | null;
   if (!r || typeof r !== 'object') throw new Error(`${where}: not a performance record file`);
+  if (r.kind === 'tunebench-kernel-bench') return fromKernelBench(r, where);
   if (r.benchmark !== PERF_BENCHMARK) throw new Error(`${where}: not a ${PERF_BENCHMARK} file (benchmark ${JSON.stringify(r.benchmark)})`);
   if (!READABLE_VERSIONS.includes(r.schemaVersion as number)) throw new Error(`${where}: schema version ${JSON.stringify(r.schemaVersion)}; this tunebench reads versions ${READABLE_VERSIONS.join(' and ')}`);
   if (!validate(x)) throw new Error(`${where}: invalid performance file: ${(validate.errors ?? []).slice(0, 4).map((e) => `${e.instancePath || '(top)'} ${e.message}`).join('; ')}`);
