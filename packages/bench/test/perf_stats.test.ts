@@ -141,3 +141,36 @@ test('a bench:kernels results file is read as a performance file (the matmul roo
   assert.throws(() => checkPerfFile(old, 'old.json'), /old\.json: 'gelu_forward 1M' has no samples_ms/);
   assert.throws(() => checkPerfFile({ ...kfile(1), roofline: null }, 'nr.json'), /no 'matmul nn 1024x1024x1024' reference \(run without --no-roofline\)/);
 });
+
+test('interleaved verdicts (sequential paired t-intervals), simulated: few false verdicts in A/A, a 30 % slow-down caught', async () => {
+  const { pairedVerdict } = await import('../src/perf/interleave.js');
+  const rand = mulberry32(7);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  // One comparison: pairs of log differences (effect + noise) until a verdict or 40 pairs, as interleavedCompare does.
+  const once = (effect: number, sigma: number) => {
+    const d: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      d.push(Math.log1p(effect) + sigma * gauss());
+      const v = pairedVerdict(d, 0.1, 0.99, 3);
+      if (v) return v;
+    }
+    return 'inconclusive';
+  };
+  const tally = (effect: number, sigma: number, n: number) => {
+    const c: Record<string, number> = { regression: 0, improvement: 0, same: 0, inconclusive: 0 };
+    for (let k = 0; k < n; k++) c[once(effect, sigma)]!++;
+    return c;
+  };
+  // Same code, per-pair noise 15 % (this machine under load): at most 1 % REGRESSION or IMPROVEMENT.
+  const aa = tally(0, 0.15, 300);
+  assert.ok(aa.regression! + aa.improvement! <= 3, JSON.stringify(aa));
+  // Quiet noise (5 %): same code is called SAME.
+  assert.ok(tally(0, 0.05, 100).same! >= 99);
+  // 30 % slower with 15 % noise: caught.
+  assert.ok(tally(0.3, 0.15, 100).regression! >= 95);
+  // 30 % faster: an improvement, never a regression.
+  const fast = tally(-0.3 / 1.3, 0.15, 100);
+  assert.equal(fast.regression, 0);
+  assert.ok(fast.improvement! >= 95, JSON.stringify(fast));
+  assert.equal(pairedVerdict([0.5, 0.5], 0.1, 0.99, 3), null, 'no verdict before min pairs');
+});

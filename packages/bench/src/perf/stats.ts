@@ -29,10 +29,22 @@ export function tCdf(t: number, df: number): number {
   return Math.min(1, 0.5 + (s * h) / 3);
 }
 
-/** The p-quantile of Student's t with `df` degrees of freedom (bisection on tCdf). */
+const quantiles = new Map<string, number>();
+
+/** The p-quantile of Student's t with `df` degrees of freedom (bisection on tCdf; remembered, the sequential tests ask for the same few). */
 export function tQuantile(p: number, df: number): number {
   if (!(p > 0 && p < 1)) throw new Error(`tQuantile: p ${p} must be in (0, 1)`);
   if (p < 0.5) return -tQuantile(1 - p, df);
+  const key = `${p},${df}`;
+  let q = quantiles.get(key);
+  if (q === undefined) {
+    q = tQuantileUncached(p, df);
+    quantiles.set(key, q);
+  }
+  return q;
+}
+
+function tQuantileUncached(p: number, df: number): number {
   let lo = 0, hi = 1;
   while (tCdf(hi, df) < p && hi < 1e6) hi *= 2;
   for (let i = 0; i < 60; i++) {
