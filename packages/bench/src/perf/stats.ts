@@ -1,58 +1,25 @@
 // Small statistics for the regression check: Student's t quantiles (for intervals over a handful
-// of runs, where a normal quantile would be too narrow), a two-sample bootstrap interval of a
+// of runs, where a normal quantile would be too narrow; from @tunebench/eval), a two-sample bootstrap interval of a
 // ratio of medians, and the A/A noise floor. Pure functions, tested in perf_stats.test.ts.
-import { mulberry32 } from '@tunebench/eval';
+import { mulberry32, studentTCdf, studentTQuantile } from '@tunebench/eval';
 import { median } from './record.js';
 
-/** ln Γ(x), x > 0 (Lanczos, g = 7, 9 terms; ~1e-15 relative). */
-export function lgamma(x: number): number {
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
-  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - lgamma(1 - x);
-  x -= 1;
-  let a = c[0]!;
-  const t = x + 7.5;
-  for (let i = 1; i < 9; i++) a += c[i]! / (x + i);
-  return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
-}
-
-/** P(T ≤ t) for Student's t with `df` degrees of freedom (Simpson's rule on the density; df = Infinity: normal). */
+/** P(T ≤ t) for Student's t with `df` degrees of freedom (@tunebench/eval, checked against scipy there). */
 export function tCdf(t: number, df: number): number {
-  if (!(df > 0)) throw new Error(`tCdf: df ${df} must be > 0`);
-  if (t < 0) return 1 - tCdf(-t, df);
-  const logC = df === Infinity ? -0.5 * Math.log(2 * Math.PI) : lgamma((df + 1) / 2) - lgamma(df / 2) - 0.5 * Math.log(df * Math.PI);
-  const dens = (x: number) => Math.exp(logC + (df === Infinity ? -0.5 * x * x : (-(df + 1) / 2) * Math.log1p((x * x) / df)));
-  // Substitute x = u / (1 − u) would handle any t; a plain grid is enough for |t| ≤ 1000.
-  const n = 2000, h = Math.min(t, 1000) / n;
-  let s = dens(0) + dens(Math.min(t, 1000));
-  for (let i = 1; i < n; i++) s += (i % 2 ? 4 : 2) * dens(i * h);
-  return Math.min(1, 0.5 + (s * h) / 3);
+  return studentTCdf(t, df);
 }
 
 const quantiles = new Map<string, number>();
 
-/** The p-quantile of Student's t with `df` degrees of freedom (bisection on tCdf; remembered, the sequential tests ask for the same few). */
+/** The p-quantile of Student's t (@tunebench/eval), remembered: the sequential tests ask for the same few again and again. */
 export function tQuantile(p: number, df: number): number {
-  if (!(p > 0 && p < 1)) throw new Error(`tQuantile: p ${p} must be in (0, 1)`);
-  if (p < 0.5) return -tQuantile(1 - p, df);
   const key = `${p},${df}`;
   let q = quantiles.get(key);
   if (q === undefined) {
-    q = tQuantileUncached(p, df);
+    q = studentTQuantile(p, df);
     quantiles.set(key, q);
   }
   return q;
-}
-
-function tQuantileUncached(p: number, df: number): number {
-  let lo = 0, hi = 1;
-  while (tCdf(hi, df) < p && hi < 1e6) hi *= 2;
-  for (let i = 0; i < 60; i++) {
-    const mid = (lo + hi) / 2;
-    if (tCdf(mid, df) < p) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
 }
 
 export function meanSd(xs: readonly number[]): { mean: number; sd: number } {
