@@ -103,22 +103,22 @@ async function runCase(gpu: Gpu, c: BenchCase, quick: boolean, naive: boolean, s
     const probe = gpu.encoder('bench-probe');
     inst.run(probe);
     const dispatches = probe.size;
-    const step = (record: (enc: ReturnType<Gpu['encoder']>) => void) => async () => {
+    // The structural counters of the last timed run (warm: its pipelines were compiled before).
+    let counters = countersDelta(gpu.snapshotCounters(), gpu.snapshotCounters());
+    const step = (record: (enc: ReturnType<Gpu['encoder']>) => void, count = false) => async () => {
+      const before = count ? gpu.snapshotCounters() : null;
       const enc = gpu.encoder('bench');
       record(enc);
       await enc.submit();
       await gpu.sync();
+      if (before) counters = countersDelta(gpu.snapshotCounters(), before);
     };
     // One warm-up run (compiles the pipeline), then at least 7 timed runs and 1.5 s per kernel
     // (2 runs with --quick). The naive yardstick is often 10-30× slower: one warm-up run, then 3
     // timed runs only if that one took under 2 s (1 with --quick); else the warm-up run itself
     // is the measurement.
     // short: the roofline references re-measured before each family (5 runs and 0.3 s at least).
-    const t = await timeIt(step((e) => inst.run(e)), quick ? 2 : short ? 5 : 7, quick ? 0 : short ? 300 : 1500, true);
-    // The structural counters of one more (warm) run: exact, comparable across files.
-    const before = gpu.snapshotCounters();
-    await step((e) => inst.run(e))();
-    const counters = countersDelta(gpu.snapshotCounters(), before);
+    const t = await timeIt(step((e) => inst.run(e), true), quick ? 2 : short ? 5 : 7, quick ? 0 : short ? 300 : 1500, true);
     let nv: { median: number } | null = null;
     if (naive && inst.naive) {
       const once = step((e) => inst.naive!(e));
