@@ -536,11 +536,11 @@ function product(gpu: Gpu, enc: StepEncoder, d: Attn, chunk: PairChunk, p: Produ
     const vec4Out = vecOut && out.cs === 1 && N % 4 === 0 && N >= colsPerLane && [out.rs, out.sb, out.sh, out.sz].every((x) => x % 4 === 0) && bindingOffset(out.binding) % 16 === 0;
     const pipe = gpu.pipeline(`attention:${p.label}:sg${colsPerLane}${vec4B ? ':v4' : ''}${vec4Out ? ':o4' : ''}`,
       attentionProductSubgroupWgsl(colsPerLane, vec4B, vec4Out), { MODE: p.mode, DROP });
-    enc.dispatch(pipe, bindings, Math.ceil(N / (SG * colsPerLane)), Math.ceil(M / sgRows(colsPerLane)), chunk.pairs);
+    enc.dispatch(pipe, bindings, Math.ceil(N / (SG * colsPerLane)), Math.ceil(M / sgRows(colsPerLane)), chunk.pairs, 2 * M * N * K * chunk.pairs);
     return;
   }
   const pipe = gpu.pipeline(`attention:${p.label}`, ATTENTION_PRODUCT_WGSL, { MODE: p.mode, DROP });
-  enc.dispatch(pipe, bindings, Math.ceil(colTiles / WX), Math.ceil(Math.ceil(M / TM) / (WG / WX)), chunk.pairs);
+  enc.dispatch(pipe, bindings, Math.ceil(colTiles / WX), Math.ceil(Math.ceil(M / TM) / (WG / WX)), chunk.pairs, 2 * M * N * K * chunk.pairs);
 }
 
 /** Pairs (batch, head) per chunk: scores under 64 MiB (and the binding limit), products under ~0.5 GFLOP. */

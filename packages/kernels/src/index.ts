@@ -1,4 +1,6 @@
 export * from './runtime.js';
+export * from './counters.js';
+export * from './slowdown.js';
 export * from './dawn_poll.js';
 export * from './check.js';
 export * from './matmul.js';

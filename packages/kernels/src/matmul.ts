@@ -253,7 +253,7 @@ function record(gpu: Gpu, enc: StepEncoder, kernel: string, args: MatmulArgs): v
         z0, bitsOf(s.alpha), aRow, aK,
         bCol, bK, 0, 0,
       ]);
-      enc.dispatch(pipe, [dims, args.a, b, bias, args.out], gx, Math.ceil(rows / tileM), nz);
+      enc.dispatch(pipe, [dims, args.a, b, bias, args.out], gx, Math.ceil(rows / tileM), nz, 2 * rows * s.N * s.K * nz);
     }
   }
 }

@@ -11,6 +11,8 @@
 
 import { create, globals } from 'webgpu';
 import { installDawnPollBackoff } from './dawn_poll.js';
+import { countDispatch, newCounters, snapshotCounters, workgroupSizeOf, type GpuCounters } from './counters.js';
+import { slowdownFromEnv, type Slowdown } from './slowdown.js';
 
 /** What to install when no adapter exists. Printed by openGpu(), doctor and the tests. */
 export const NO_ADAPTER_HELP = [
@@ -164,12 +166,16 @@ function bindingKey(b: Binding): string {
 export interface PipelineEntry {
   pipeline: GPUComputePipeline;
   label: string;
+  /** Invocations per workgroup, read from the WGSL (null if it could not be); for the counters. */
+  workgroupSize?: number | null;
 }
 
 interface Dispatch {
   entry: PipelineEntry;
   bindGroup: GPUBindGroup;
   workgroups: [number, number, number];
+  bytesBound: number;
+  flops: number;
 }
 
 let nextBufferId = 1;
@@ -198,6 +204,10 @@ export class Gpu {
   private lostError: GpuError | null = null;
   private uncaptured: GpuError | null = null;
   private destroyed = false;
+  /** Structural counters of everything done through this object (counters.ts); never reset, diff snapshots. */
+  readonly counters: GpuCounters = newCounters();
+  /** TUNEBENCH_SLOWDOWN, read once: kernels whose work is repeated on purpose (slowdown.ts). */
+  readonly slowdown: Slowdown | null = slowdownFromEnv();
 
   constructor(
     navigatorGpu: GPU,
@@ -229,6 +239,11 @@ export class Gpu {
 
   get limits(): GPUSupportedLimits {
     return this.device.limits;
+  }
+
+  /** A copy of the counters now (diff two with countersDelta). */
+  snapshotCounters(): GpuCounters {
+    return snapshotCounters(this.counters);
   }
 
   has(feature: string): boolean {
@@ -276,8 +291,9 @@ export class Gpu {
         if (err) this.uncaptured ??= new GpuError(err.message, label);
       }),
     );
-    const entry = { pipeline, label };
+    const entry = { pipeline, label, workgroupSize: workgroupSizeOf(code, constants, entryPoint) };
     this.pipelines.set(key, entry);
+    this.counters.pipelinesCompiled++;
     return entry;
   }
 
@@ -290,6 +306,7 @@ export class Gpu {
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage,
       mappedAtCreation: true,
     });
+    this.countAllocation(size);
     const Ctor = data.constructor as { new (b: ArrayBuffer): TypedArray };
     new Ctor(buf.getMappedRange()).set(data);
     buf.unmap();
@@ -298,15 +315,19 @@ export class Gpu {
 
   /** A zero-filled storage buffer of `byteLength` bytes (WebGPU zero-initialises new buffers). */
   zeros(byteLength: number, label = 'zeros'): GPUBuffer {
+    const size = Math.max(4, align4(byteLength));
+    this.countAllocation(size);
     return this.device.createBuffer({
       label,
-      size: Math.max(4, align4(byteLength)),
+      size,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
     });
   }
 
   /** Overwrite a buffer (or a part of it) from the CPU. */
   write(buffer: GPUBuffer, data: TypedArray, byteOffset = 0): void {
+    this.counters.uploads++;
+    this.counters.uploadBytes += data.byteLength;
     this.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
   }
 
@@ -329,6 +350,7 @@ export class Gpu {
     });
     new Uint32Array(buf.getMappedRange()).set(padded);
     buf.unmap();
+    this.countAllocation(padded.byteLength);
     this.uniforms.set(key, buf);
     return buf;
   }
@@ -368,6 +390,7 @@ export class Gpu {
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
     this.device.queue.submit([build()]);
+    this.counters.submits++;
     const validation = await this.device.popErrorScope();
     const oom = await this.device.popErrorScope();
     const err = validation ?? oom;
@@ -402,6 +425,9 @@ export class Gpu {
     const enc = this.device.createCommandEncoder({ label: 'readback' });
     enc.copyBufferToBuffer(buffer, offsetElements * ctor.BYTES_PER_ELEMENT, staging, 0, size);
     this.device.queue.submit([enc.finish()]);
+    this.counters.submits++;
+    this.counters.readbacks++;
+    this.counters.readbackBytes += bytes;
     try {
       await staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
@@ -424,6 +450,11 @@ export class Gpu {
     this.pipelines.clear();
     this.device.destroy();
   }
+
+  private countAllocation(bytes: number): void {
+    this.counters.buffersCreated++;
+    this.counters.bytesAllocated += bytes;
+  }
 }
 
 /** Records dispatches into one compute pass of one command buffer; submit() sends them at once. */
@@ -436,8 +467,12 @@ export class StepEncoder {
     readonly label: string,
   ) {}
 
-  /** Record one dispatch of `entry` with `buffers` bound to @binding(0..n-1) in order. */
-  dispatch(entry: PipelineEntry, buffers: Binding[], x: number, y = 1, z = 1): void {
+  /**
+   * Record one dispatch of `entry` with `buffers` bound to @binding(0..n-1) in order. `flops`: the
+   * floating-point operations of this dispatch, where the launcher knows them from the shapes (the
+   * counters sum them; a multiply-add counts 2).
+   */
+  dispatch(entry: PipelineEntry, buffers: Binding[], x: number, y = 1, z = 1, flops = 0): void {
     if (this.submitted) throw new Error(`step '${this.label}' was already submitted`);
     const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
     for (const [axis, n] of [['x', x], ['y', y], ['z', z]] as const) {
@@ -445,7 +480,8 @@ export class StepEncoder {
         throw new Error(`kernel '${entry.label}': workgroup count ${axis}=${n} must be an integer in [1, ${max}]`);
       }
     }
-    this.dispatches.push({ entry, bindGroup: this.gpu.bindGroup(entry, buffers), workgroups: [x, y, z] });
+    const bytesBound = buffers.reduce((sum, b) => sum + bindingSize(b), 0);
+    this.dispatches.push({ entry, bindGroup: this.gpu.bindGroup(entry, buffers), workgroups: [x, y, z], bytesBound, flops });
   }
 
   /** Number of dispatches recorded so far. */
@@ -461,10 +497,17 @@ export class StepEncoder {
     const build = () => {
       const enc = this.gpu.device.createCommandEncoder({ label: this.label });
       const pass = enc.beginComputePass({ label: this.label });
+      const counters = this.gpu.counters, slowdown = this.gpu.slowdown;
       for (const d of this.dispatches) {
         pass.setPipeline(d.entry.pipeline);
         pass.setBindGroup(0, d.bindGroup);
-        pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+        // The work of a dispatch, then any extra copies TUNEBENCH_SLOWDOWN asks for (slowdown.ts);
+        // every one is counted, so the counters see an injected slow-down too.
+        for (const wg of [d.workgroups, ...(slowdown ? slowdown.extra(d.entry.label, d.workgroups) : [])]) {
+          pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
+          const share = (wg[0] * wg[1] * wg[2]) / (d.workgroups[0] * d.workgroups[1] * d.workgroups[2]);
+          countDispatch(counters, d.entry.label, wg, d.entry.workgroupSize ?? null, d.bytesBound, Math.round(d.flops * share));
+        }
       }
       pass.end();
       return enc.finish();

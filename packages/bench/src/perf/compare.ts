@@ -8,8 +8,18 @@
 //     ratios are larger with p < alpha (default 0.002, as asv; 0.01 gave a false "improvement" on this
 //     noisy 2-core machine comparing a run with itself); this needs ≥ 6 samples a side (with 6 and
 //     6 the smallest exact one-sided p is 1/924).
+// The threshold a benchmark is held to is the larger of `threshold` and its A/A noise floor when
+// the baseline carries a calibration (`bench calibrate`): the change that runs of the same code
+// exceed with probability < the calibration's alpha. And a verdict needs precision: the 95 %
+// bootstrap interval of the change must be narrower than ± a third of that threshold, or lie
+// wholly beyond it; otherwise the benchmark is "inconclusive" (sample more: --budget).
+//
+// The structural counters (dispatches, bytes bound, ... of one sample; kernels/src/counters.ts)
+// are compared exactly: any increase is reported with the kernels whose counts grew.
 import { mannWhitneyU } from '@tunebench/eval';
+import { COUNTER_FIELDS, KERNEL_FIELDS, type GpuCounters } from '@tunebench/kernels';
 import { median, type PerfFile } from './record.js';
+import { medianRatioInterval } from './stats.js';
 
 export interface CompareOptions {
   threshold?: number;
@@ -17,7 +27,7 @@ export interface CompareOptions {
   minSamples?: number;
 }
 
-export type Verdict = 'regression' | 'improvement' | 'same' | 'new' | 'missing';
+export type Verdict = 'regression' | 'improvement' | 'same' | 'inconclusive' | 'new' | 'missing';
 
 export interface CompareRow {
   name: string;
@@ -29,6 +39,13 @@ export interface CompareRow {
   change: number | null;
   pSlower: number | null;
   pFaster: number | null;
+  /** 95 % bootstrap interval of `change`. */
+  ciLo: number | null;
+  ciHi: number | null;
+  /** The A/A noise floor from the baseline's calibration (null: not calibrated). */
+  noiseFloor: number | null;
+  /** The threshold this benchmark was held to: max(threshold, noiseFloor). */
+  threshold: number;
   verdict: Verdict;
 }
 
@@ -54,27 +71,35 @@ export function compare(base: PerfFile, current: PerfFile, opts: CompareOptions 
   return names.map((name): CompareRow => {
     const b = base.results.find((r) => r.name === name);
     const c = current.results.find((r) => r.name === name);
+    const noiseFloor = base.calibration?.benchmarks[name]?.floor ?? null;
+    const eff = Math.max(threshold, noiseFloor ?? 0);
     if (!b || !c) {
-      return { name, baseMs: b ? median(b.samples) : null, currentMs: c ? median(c.samples) : null, baseRatio: b ? median(b.samples) / refB : null, currentRatio: c ? median(c.samples) / refC : null, change: null, pSlower: null, pFaster: null, verdict: b ? 'missing' : 'new' };
+      return { name, baseMs: b ? median(b.samples) : null, currentMs: c ? median(c.samples) : null, baseRatio: b ? median(b.samples) / refB : null, currentRatio: c ? median(c.samples) / refC : null, change: null, pSlower: null, pFaster: null, ciLo: null, ciHi: null, noiseFloor, threshold: eff, verdict: b ? 'missing' : 'new' };
     }
     const rb = b.samples.map((s) => s / refB), rc = c.samples.map((s) => s / refC);
     const change = median(rc) / median(rb) - 1;
     const pSlower = mannWhitneyU(rc, rb, { alternative: 'greater' }).pValue;
     const pFaster = mannWhitneyU(rc, rb, { alternative: 'less' }).pValue;
-    const verdict: Verdict = change > threshold && pSlower < alpha ? 'regression' : change < -threshold && pFaster < alpha ? 'improvement' : 'same';
-    return { name, baseMs: median(b.samples), currentMs: median(c.samples), baseRatio: median(rb), currentRatio: median(rc), change, pSlower, pFaster, verdict };
+    const ci = medianRatioInterval(rb, rc);
+    const precise = (ci.hi - ci.lo) / 2 <= eff / 3;
+    const verdict: Verdict =
+      change > eff && pSlower < alpha && (precise || ci.lo > eff) ? 'regression'
+      : change < -eff && pFaster < alpha && (precise || ci.hi < -eff) ? 'improvement'
+      : precise ? 'same' : 'inconclusive';
+    return { name, baseMs: median(b.samples), currentMs: median(c.samples), baseRatio: median(rb), currentRatio: median(rc), change, pSlower, pFaster, ciLo: ci.lo, ciHi: ci.hi, noiseFloor, threshold: eff, verdict };
   });
 }
 
 export function compareTable(rows: CompareRow[], base: PerfFile, current: PerfFile, opts: CompareOptions = {}): string {
   const f = (x: number | null, d = 3) => (x === null ? '–' : x.toFixed(d));
-  const head = ['benchmark', 'base ms', 'now ms', 'base ×ref', 'now ×ref', 'change', 'p(slower)', 'verdict'];
-  const body = rows.map((r) => [r.name, f(r.baseMs), f(r.currentMs), f(r.baseRatio), f(r.currentRatio), r.change === null ? '–' : `${r.change >= 0 ? '+' : ''}${(100 * r.change).toFixed(1)} %`, r.pSlower === null ? '–' : r.pSlower.toPrecision(2), r.verdict.toUpperCase()]);
+  const pct = (x: number | null) => (x === null ? '–' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} %`);
+  const head = ['benchmark', 'base ms', 'now ms', 'base ×ref', 'now ×ref', 'change', '95 % interval', 'p(slower)', 'noise floor', 'threshold', 'verdict'];
+  const body = rows.map((r) => [r.name, f(r.baseMs), f(r.currentMs), f(r.baseRatio), f(r.currentRatio), pct(r.change), r.ciLo === null ? '–' : `${pct(r.ciLo)} … ${pct(r.ciHi)}`, r.pSlower === null ? '–' : r.pSlower.toPrecision(2), r.noiseFloor === null ? 'uncalibrated' : `${(100 * r.noiseFloor).toFixed(1)} %`, `${(100 * r.threshold).toFixed(1)} %`, r.verdict.toUpperCase()]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [
     `reference kernel '${base.reference}': baseline ${median(base.results.find((r) => r.name === base.reference)!.samples).toFixed(3)} ms (${base.adapter}), now ${median(current.results.find((r) => r.name === current.reference)!.samples).toFixed(3)} ms (${current.adapter})`,
-    `regression = ratio to the reference up by more than ${((opts.threshold ?? 0.1) * 100).toFixed(0)} % and one-sided Mann-Whitney p < ${opts.alpha ?? 0.002}`,
+    `regression = ratio to the reference up by more than the threshold (max of --threshold ${((opts.threshold ?? 0.1) * 100).toFixed(0)} % and the noise floor: the change ${base.calibration ? `${base.calibration.runs} same-code runs (calibrated ${base.calibration.createdAt}, load ${base.calibration.loadavg.map((x) => x.toFixed(1)).join(' ')}) say is exceeded with probability < ${base.calibration.alpha}` : 'an A/A calibration would give; this baseline has none: `tunebench bench calibrate`'}), one-sided Mann-Whitney p < ${opts.alpha ?? 0.002}, and a 95 % interval narrower than ± a third of the threshold or wholly beyond it (else INCONCLUSIVE)`,
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
     ...body.map(line),
@@ -96,4 +121,53 @@ export function githubActionBenchmark(current: PerfFile): { name: string; unit: 
       extra: `${r.samples.length} samples; ${(m / ref).toFixed(4)}× the reference '${current.reference}'; ${r.flops ? `${(r.flops / (m * 1e6)).toFixed(2)} GFLOP/s; ` : ''}${current.adapter}`,
     };
   });
+}
+
+/** One benchmark's counters that moved between two runs: exact, no noise. */
+export interface CounterChange {
+  name: string;
+  /** Scalar counters that grew: [field, base, now]. */
+  increased: [string, number, number][];
+  decreased: [string, number, number][];
+  /** Kernels whose counts grew (or that are new), with what grew. */
+  kernels: string[];
+}
+
+function kernelDiffs(b: GpuCounters, c: GpuCounters): string[] {
+  const out: string[] = [];
+  for (const k of [...new Set([...Object.keys(b.kernels), ...Object.keys(c.kernels)])].sort()) {
+    const kb = b.kernels[k], kc = c.kernels[k];
+    if (!kc) continue;
+    if (!kb) { out.push(`${k} (new: ${kc.dispatches} dispatch(es), ${kc.bytesBound} bytes bound)`); continue; }
+    const up = KERNEL_FIELDS.filter((f) => (kc[f] ?? 0) > (kb[f] ?? 0)).map((f) => `${f} ${kb[f]} → ${kc[f]}`);
+    if (up.length) out.push(`${k} (${up.join(', ')})`);
+  }
+  return out;
+}
+
+/** Exact comparison of the structural counters of the benchmarks both runs counted. */
+export function compareCounters(base: PerfFile, current: PerfFile): CounterChange[] {
+  const out: CounterChange[] = [];
+  for (const c of current.results) {
+    const b = base.results.find((r) => r.name === c.name);
+    if (!b?.counters || !c.counters) continue;
+    const increased: [string, number, number][] = [], decreased: [string, number, number][] = [];
+    for (const f of COUNTER_FIELDS) {
+      const x = b.counters[f], y = c.counters[f];
+      if (y > x) increased.push([f, x, y]);
+      else if (y < x) decreased.push([f, x, y]);
+    }
+    const kernels = kernelDiffs(b.counters, c.counters);
+    if (increased.length || decreased.length || kernels.length) out.push({ name: c.name, increased, decreased, kernels });
+  }
+  return out;
+}
+
+export function counterReport(changes: CounterChange[]): string {
+  if (!changes.length) return 'structural counters: identical to the baseline';
+  const fmt = (xs: [string, number, number][]) => xs.map(([f, a, b]) => `${f} ${a} → ${b}`).join(', ');
+  return ['structural counters that moved (exact; any increase fails the check):', ...changes.map((c) => [
+    `  ${c.name}:${c.increased.length ? ` UP ${fmt(c.increased)}` : ''}${c.decreased.length ? ` down ${fmt(c.decreased)}` : ''}`,
+    ...(c.kernels.length ? [`    kernels responsible: ${c.kernels.join('; ')}`] : []),
+  ].join('\n'))].join('\n');
 }

@@ -1,14 +1,20 @@
 // Kernel benchmarks: `npm run bench:kernels [-- options]` from the repository root
 // (nx → `node --import tsx --expose-gc src/bench/cli.ts` in packages/kernels).
 //
-//   --filter <regex>   run only cases whose name matches, e.g. --filter 'linear_backward|bias'
-//                      (through nx, arguments lose their quotes: write spaces as '.' or '\s',
-//                      e.g. npm run bench:kernels -- --filter=matmul.nn)
+//   --filter <regex>   run only cases whose name matches, e.g. --filter 'linear_backward|bias' or
+//                      npm run bench:kernels -- --filter='matmul nn 1024' (the root script runs
+//                      this file directly, so npm passes the quoted argument whole; where a
+//                      launcher such as nx drops the quotes, the words that follow --filter are
+//                      joined back with single spaces)
 //   --quick            few iterations (CI smoke); numbers are rough
 //   --out <path>       results file (default packages/kernels/bench-results/kernels-<timestamp>.json)
 //   --no-naive         skip the naive yardstick kernels
 //   --list             print the case names and exit
 //   --no-roofline      skip the reference cases and the roofline column
+//
+// Each record keeps its timing samples (samples_ms) and the structural counters of one run
+// (counters), so `tunebench bench compare --baseline a.json --current b.json` reads two of these
+// files too (the matmul roofline reference is the reference kernel there).
 //
 // For each case it prints the median time, GFLOP/s and GB/s at the median, GFLOP/s of the fastest
 // run ("best", steadier on a shared machine) and the speed-up over a naive kernel computing the
@@ -34,6 +40,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Bench } from 'tinybench';
 import { openGpu, type Gpu } from '../runtime.js';
+import { countersDelta } from '../counters.js';
 import { mulberry32 } from '../testing.js';
 import type { BenchCase, BenchCaseFactory, BenchRecord, BenchResultsFile } from './types.js';
 import { ROOFLINE_REFERENCES, rooflineBoundBy, rooflineRatio, type RooflineCeilings } from './roofline.js';
@@ -71,7 +78,7 @@ async function timeIt(
   iterations: number,
   timeMs: number,
   warmup: boolean,
-): Promise<{ median: number; mean: number; min: number; samples: number }> {
+): Promise<{ median: number; mean: number; min: number; samples: number; samplesMs: number[] }> {
   const bench = new Bench({
     iterations,
     time: timeMs,
@@ -79,12 +86,14 @@ async function timeIt(
     warmupIterations: 1,
     warmupTime: 0,
     throws: true,
+    retainSamples: true,
   });
   bench.add('t', fn);
   await bench.run();
   const r = bench.tasks[0].result;
   if (r.state !== 'completed') throw new Error(`benchmark task ended in state ${r.state}`);
-  return { median: r.latency.p50, mean: r.latency.mean, min: r.latency.min, samples: r.latency.samples?.length ?? bench.tasks[0].runs };
+  const kept = (r.latency as { samples?: number[] }).samples ?? [];
+  return { median: r.latency.p50, mean: r.latency.mean, min: r.latency.min, samples: kept.length || bench.tasks[0].runs, samplesMs: [...kept] };
 }
 
 async function runCase(gpu: Gpu, c: BenchCase, quick: boolean, naive: boolean, short = false): Promise<BenchRecord> {
@@ -94,18 +103,22 @@ async function runCase(gpu: Gpu, c: BenchCase, quick: boolean, naive: boolean, s
     const probe = gpu.encoder('bench-probe');
     inst.run(probe);
     const dispatches = probe.size;
-    const step = (record: (enc: ReturnType<Gpu['encoder']>) => void) => async () => {
+    // The structural counters of the last timed run (warm: its pipelines were compiled before).
+    let counters = countersDelta(gpu.snapshotCounters(), gpu.snapshotCounters());
+    const step = (record: (enc: ReturnType<Gpu['encoder']>) => void, count = false) => async () => {
+      const before = count ? gpu.snapshotCounters() : null;
       const enc = gpu.encoder('bench');
       record(enc);
       await enc.submit();
       await gpu.sync();
+      if (before) counters = countersDelta(gpu.snapshotCounters(), before);
     };
     // One warm-up run (compiles the pipeline), then at least 7 timed runs and 1.5 s per kernel
     // (2 runs with --quick). The naive yardstick is often 10-30× slower: one warm-up run, then 3
     // timed runs only if that one took under 2 s (1 with --quick); else the warm-up run itself
     // is the measurement.
     // short: the roofline references re-measured before each family (5 runs and 0.3 s at least).
-    const t = await timeIt(step((e) => inst.run(e)), quick ? 2 : short ? 5 : 7, quick ? 0 : short ? 300 : 1500, true);
+    const t = await timeIt(step((e) => inst.run(e), true), quick ? 2 : short ? 5 : 7, quick ? 0 : short ? 300 : 1500, true);
     let nv: { median: number } | null = null;
     if (naive && inst.naive) {
       const once = step((e) => inst.naive!(e));
@@ -122,6 +135,8 @@ async function runCase(gpu: Gpu, c: BenchCase, quick: boolean, naive: boolean, s
       flops: c.flops,
       bytes: c.bytes,
       samples: t.samples,
+      samples_ms: t.samplesMs,
+      counters,
       median_ms: t.median,
       mean_ms: t.mean,
       min_ms: t.min,
@@ -157,8 +172,9 @@ function fmt(x: number, digits = 1): string {
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: argv,
+    allowPositionals: true,
     options: {
       filter: { type: 'string' },
       quick: { type: 'boolean', default: false },
@@ -169,6 +185,11 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     },
   });
   const quick = values.quick === true;
+  if (positionals.length) {
+    // `--filter=matmul nn 1024` that lost its quotes on the way arrives as three arguments.
+    if (values.filter === undefined) throw new Error(`unexpected argument(s) ${positionals.join(' ')} (options: --filter, --quick, --out, --no-naive, --list, --no-roofline)`);
+    values.filter = [values.filter, ...positionals].join(' ');
+  }
   let filter: RegExp | null = null;
   if (values.filter !== undefined) {
     try {

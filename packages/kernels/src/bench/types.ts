@@ -3,6 +3,7 @@
 
 import type { Gpu, StepEncoder } from '../runtime.js';
 import type { RooflineCeilings } from './roofline.js';
+import type { GpuCounters } from '../counters.js';
 
 export interface BenchContext {
   gpu: Gpu;
@@ -50,6 +51,10 @@ export interface BenchRecord {
   flops: number;
   bytes: number;
   samples: number;
+  /** Every timed run, ms (absent in files written before it was kept). */
+  samples_ms?: number[];
+  /** Structural counters of one warm run (absent in older files). */
+  counters?: GpuCounters;
   median_ms: number;
   mean_ms: number;
   min_ms: number;
