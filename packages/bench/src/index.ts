@@ -14,6 +14,7 @@ export * from './perf/compare.js';
 export * from './perf/run.js';
 export * from './perf/cases.js';
 export * from './perf/peers.js';
+export * from './perf/torch_peer.js';
 export * from './suite_file.js';
 export * from './claims.js';
 export * from './evidence.js';

@@ -132,12 +132,22 @@ export function perfCommands(): Command[] {
     });
 
   const peers = new Command('peers')
-    .description('the same matmul and encoder-layer training step through tfjs-webgpu on this adapter: our ratio to it')
+    .description('the same matmul, encoder-layer and tiny-MLM training steps through tfjs-webgpu on this adapter and PyTorch on this CPU: our ratio to each')
     .option('--samples <n>', 'samples per measurement', num('--samples', 3, 1000), 6)
     .action(async (f: { samples: number }) => {
       try {
         const r = await runPeers({ samples: f.samples });
-        console.log(`tfjs-core ${r.tfjsVersion} with @tensorflow/tfjs-backend-webgpu on ${r.adapter}; medians of ${f.samples} samples (each ends with a GPU wait)`);
+        const used = [
+          r.tfjsVersion ? `tfjs-core ${r.tfjsVersion} with @tensorflow/tfjs-backend-webgpu on ${r.adapter}` : null,
+          r.torch ? `PyTorch ${r.torch.version} on the CPU with ${r.torch.threads} threads` : null,
+        ].filter((x) => x !== null);
+        console.log(`ours on ${r.adapter}; ${used.join('; ') || 'no peer ran'}; medians of ${f.samples} samples (ours and tfjs: each ends with a GPU wait)`);
+        for (const s of r.skipped) console.log(`skipped ${s.peer}: ${s.reason}`);
+        if (r.failed.length) process.exitCode = 1;
+        else if (r.rows.length === 0) {
+          console.error('tunebench bench peers: no peer could run (see the reasons above)');
+          process.exitCode = 2;
+        }
       } catch (e) {
         console.error(`tunebench bench peers: ${(e as Error).message}`);
         process.exitCode = 2;

@@ -1,14 +1,24 @@
-// `tunebench bench peers`: the same work through TensorFlow.js's WebGPU backend on the same
-// adapter (Dawn from the `webgpu` package, a second device), and our ratio to it:
+// `tunebench bench peers`: the same work through other frameworks on this machine, and our ratio
+// to each, measured in one run:
+//   tfjs-webgpu   TensorFlow.js's WebGPU backend on the same adapter (Dawn from the `webgpu`
+//                 package, a second device); an optional npm dependency.
+//   pytorch-cpu   PyTorch on this machine's CPU (Debian's /usr/bin/python3 with python3-torch,
+//                 torch threads = the machine's cores), scripts/torch_peer.py as a subprocess
+//                 that prints its step times as JSON (torch_peer.ts).
+// Cases:
 //   matmul 512³        ours: linear_forward (tuned variant); tfjs: tf.matMul
 //   encoder layer      one training step (forward, backward, Adam) of one BERT encoder layer,
 //                      d 128, 4 heads, T 64, B 32, FFN 512, with a 2-class token head. Ours: the
 //                      GPU BertModel with 1 layer where only the layer and the head train (the
-//                      embedding lookup runs forward); tfjs: the same layer written with tfjs ops
-//                      (post-LN, exact-erf GELU), tf.train.adam, gradients by tfjs autodiff.
-// Each sample includes one submit and a wait for the GPU (ours: gpu.sync(); tfjs: reading back
-// one value). tfjs is an optional dependency: when it is missing or cannot start on this Dawn,
-// the command says so and exits 2.
+//                      embedding lookup runs forward); tfjs and torch: the same layer written with
+//                      their ops (post-LN, exact-erf GELU) on a fixed input, Adam, autodiff.
+//   tiny MLM           a full MLM training step (all parameters, AdamW) of BERT-tiny, V 8192, B 32,
+//                      T 128, 15 % labelled (as packages/trainer/src/bench/encoder_layer.ts tiny);
+//                      ours vs torch.
+// Each of our samples and each tfjs sample includes one submit and a wait for the GPU (ours:
+// gpu.sync(); tfjs: reading back one value); a torch sample ends when optimizer.step() returns.
+// A peer that is not installed is skipped with its reason; when no peer at all can run, the
+// command says so and exits 2.
 import { performance } from 'node:perf_hooks';
 import { existsSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,10 +28,14 @@ import { pathToFileURL } from 'node:url';
 import { linear_forward, mulberry32, openGpu, randomF32, type Gpu } from '@tunebench/kernels';
 import { DEFAULT_OPTIMIZER, makeConfig, newTrainingModel, recordTrainStep, syntheticBatch, type AdamWStep, type HeadSpec } from '@tunebench/trainer';
 import { median } from './record.js';
+import { runTorchPeer, type TorchPeerCase, type TorchPeerResult } from './torch_peer.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
-export interface PeerRow { name: string; oursMs: number; tfjsMs: number; ratio: number }
+export type PeerName = 'tfjs-webgpu' | 'pytorch-cpu';
+/** ratio = peer ms / our ms: above 1, ours is faster. */
+export interface PeerRow { name: string; peer: PeerName; oursMs: number; peerMs: number; ratio: number }
+export interface PeerSkip { peer: PeerName; what: string; reason: string }
 
 async function timeSamples(fn: () => Promise<void>, warmup: number, samples: number): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn();
@@ -175,24 +189,93 @@ async function tfLayer(tf: Tf, samples: number): Promise<number[]> {
   }
 }
 
-export async function runPeers(opts: { samples?: number; log?: (l: string) => void } = {}): Promise<{ rows: PeerRow[]; tfjsVersion: string; adapter: string }> {
+async function oursTiny(gpu: Gpu, samples: number): Promise<number[]> {
+  // The step of encoder_layer.ts `tiny`: all parameters train, AdamW with weight decay 0.01, dropout 0.1.
+  const config = makeConfig('tiny', 8192, { maxPositions: 128 });
+  const { model, adamw, ranges, destroy } = newTrainingModel(gpu, config, [{ kind: 'mlm' }], { weightDecay: 0.01, trains: () => true });
+  const optimizer = { ...DEFAULT_OPTIMIZER, maxGradNorm: 0 };
+  const batch = syntheticBatch(32, 128, 8192, 'mlm', 2);
+  let step = 0;
+  try {
+    return await timeSamples(async () => {
+      step++;
+      const enc = gpu.encoder('peer tiny');
+      recordTrainStep(enc, model, adamw, { batch, dropoutSeed: 1, step }, { ranges, hyper: { lr: 1e-4, step, gradScale: 1 }, optimizer });
+      await enc.submit();
+      await gpu.sync();
+    }, 2, samples);
+  } finally {
+    destroy();
+  }
+}
+
+export interface PeersResult {
+  rows: PeerRow[];
+  skipped: PeerSkip[];
+  /** Peer runs that started and then failed (a bug, not a missing peer). */
+  failed: PeerSkip[];
+  tfjsVersion: string | null;
+  torch: { version: string; threads: number } | null;
+  adapter: string;
+}
+
+export async function runPeers(opts: { samples?: number; log?: (l: string) => void; python?: string } = {}): Promise<PeersResult> {
   const samples = opts.samples ?? 6;
   const log = opts.log ?? ((l: string) => console.log(l));
-  const { tf, version, keep } = await loadTfjsWebgpu();
+  const skipped: PeerSkip[] = [];
+  const failed: PeerSkip[] = [];
+  let tfjs: Awaited<ReturnType<typeof loadTfjsWebgpu>> | null = null;
+  try {
+    tfjs = await loadTfjsWebgpu();
+  } catch (e) {
+    skipped.push({ peer: 'tfjs-webgpu', what: 'all cases', reason: (e as Error).message });
+    log(`tfjs-webgpu skipped: ${(e as Error).message}`);
+  }
   const gpu = await openGpu();
   const rows: PeerRow[] = [];
+  let torch: PeersResult['torch'] = null;
+  let torchMissing = false;
+  const torchSamples = async (which: TorchPeerCase, what: string): Promise<number[] | null> => {
+    if (torchMissing) return null;
+    let r: TorchPeerResult;
+    try {
+      r = await runTorchPeer(which, { steps: samples, warmup: 2, python: opts.python });
+    } catch (e) {
+      failed.push({ peer: 'pytorch-cpu', what, reason: (e as Error).message });
+      log(`pytorch-cpu FAILED on ${what}: ${(e as Error).message}`);
+      return null;
+    }
+    if (r.kind === 'skipped') {
+      torchMissing = true;
+      skipped.push({ peer: 'pytorch-cpu', what: 'all cases', reason: r.reason });
+      log(`pytorch-cpu skipped: ${r.reason}`);
+      return null;
+    }
+    torch = { version: r.torch, threads: r.threads };
+    return r.ms;
+  };
   try {
-    const add = (name: string, ours: number[], theirs: number[]) => {
-      const r = { name, oursMs: median(ours), tfjsMs: median(theirs), ratio: median(theirs) / median(ours) };
+    const add = (name: string, peer: PeerName, ours: number[], theirs: number[]) => {
+      const r: PeerRow = { name, peer, oursMs: median(ours), peerMs: median(theirs), ratio: median(theirs) / median(ours) };
       rows.push(r);
-      log(`${name.padEnd(52)} ours ${r.oursMs.toFixed(1).padStart(8)} ms   tfjs-webgpu ${r.tfjsMs.toFixed(1).padStart(8)} ms   ours is ${r.ratio.toFixed(2)}× ${r.ratio >= 1 ? 'faster' : 'slower'}`);
+      log(`${name.padEnd(52)} ours ${r.oursMs.toFixed(1).padStart(8)} ms   ${peer.padEnd(11)} ${r.peerMs.toFixed(1).padStart(8)} ms   ours is ${r.ratio.toFixed(2)}× ${r.ratio >= 1 ? 'faster' : 'slower'}`);
     };
-    add('matmul 512x512x512', await oursMatmul(gpu, 512, samples), await tfMatmul(tf, 512, samples));
-    add(`encoder layer train step d${D} h${H} T${T} B${B} FFN${F}`, await oursLayer(gpu, samples), await tfLayer(tf, samples));
+    if (tfjs) add('matmul 512x512x512', 'tfjs-webgpu', await oursMatmul(gpu, 512, samples), await tfMatmul(tfjs.tf, 512, samples));
+    const layerName = `encoder layer train step d${D} h${H} T${T} B${B} FFN${F}`;
+    const layer = await oursLayer(gpu, samples);
+    if (tfjs) add(layerName, 'tfjs-webgpu', layer, await tfLayer(tfjs.tf, samples));
+    const torchLayer = await torchSamples('layer', layerName);
+    if (torchLayer) add(layerName, 'pytorch-cpu', layer, torchLayer);
+    if (!torchMissing) {
+      const tinyName = 'tiny MLM train step L2 H128 V8192 B32 T128';
+      const tiny = await oursTiny(gpu, samples);
+      const torchTiny = await torchSamples('tiny', tinyName);
+      if (torchTiny) add(tinyName, 'pytorch-cpu', tiny, torchTiny);
+    }
     const a = gpu.adapterInfo;
-    return { rows, tfjsVersion: version, adapter: `${a.description || a.device}` };
+    return { rows, skipped, failed, tfjsVersion: tfjs?.version ?? null, torch, adapter: `${a.description || a.device}` };
   } finally {
     gpu.destroy();
-    void keep;
+    void tfjs?.keep;
   }
 }
