@@ -35,7 +35,8 @@ import { geluApproximate, validateConfig, type BertConfig } from './config.js';
 import { validateHeads, type HeadSpec, type LossOptions } from './heads.js';
 import { loraLinearName, paramSpecs, type LoraConfig, type ParamSpec, type ParamStore } from './params.js';
 import { validateBatch, type ModelBatch } from './batch.js';
-import { headBackward, headForward, type Acts, type HeadHost, type LastForward, type LayerActs } from './bert_heads.js';
+export type { DistillSpec } from './bert_heads.js';
+import { headBackward, headForward, type Acts, type DistillSpec, type HeadHost, type LastForward, type LayerActs } from './bert_heads.js';
 import { quantizeModel, type QuantizedLinears } from './int8.js';
 
 const F32 = 4;
@@ -71,6 +72,8 @@ export interface ForwardOptions {
   lossScale?: number;
   /** Cache the frozen prefix's output for this batch under this key (same key = same batch). */
   cacheKey?: string | number;
+  /** Knowledge distillation on a classifier head's logits (bert_heads.ts, DistillSpec). */
+  distill?: DistillSpec;
 }
 
 export class BertModel implements HeadHost {
@@ -499,7 +502,7 @@ export class BertModel implements HeadHost {
     }
     if (cacheKey && !cached && s === L) this.saveCache(enc, cacheKey, this.xin(acts, L, embDropped), M * H);
     const hidden = this.xin(acts, L, embDropped);
-    this.last = headForward(this, enc, acts, batch, hidden, headIndex, head, opts.loss ?? {}, { train, grad, seed, step, lossScale, lowest });
+    this.last = headForward(this, enc, acts, batch, hidden, headIndex, head, opts.loss ?? {}, { train, grad, seed, step, lossScale, lowest, distill: opts.distill });
   }
 
   /**
@@ -673,6 +676,27 @@ export class BertModel implements HeadHost {
     if (!st.logits || st.logitRows === 0) return { data: new Float32Array(0), rows: 0, cols: st.logitCols };
     const data = await this.gpu.read(st.logits, Float32Array, st.logitRows * st.logitCols);
     return { data, rows: st.logitRows, cols: st.logitCols };
+  }
+
+  /**
+   * The logits buffer of the last forward, on the device (a distillation teacher's logits are
+   * handed to the student's forward this way, with no read-back). Valid until the next forward of
+   * the same batch shape.
+   */
+  lastLogitsBuffer(): { buffer: GPUBuffer; rows: number; cols: number } {
+    const st = this.last;
+    if (!st || !st.logits) throw new Error('BertModel.lastLogitsBuffer: no forward with logits yet');
+    return { buffer: st.logits, rows: st.logitRows, cols: st.logitCols };
+  }
+
+  /** Mean distillation loss (τ²·KL) of the last forward that had `distill` (after its encoder was submitted). */
+  async readDistillLoss(): Promise<number> {
+    const st = this.last;
+    if (!st?.distillLosses || !st.normalizer) return Number.NaN;
+    const rows = await this.gpu.read(st.distillLosses, Float32Array, st.lossRows);
+    let sum = 0;
+    for (const v of rows) sum += v;
+    return sum / st.normalizer;
   }
 
   /** The last encoder layer's output (B·T, H) of the last forward. */
