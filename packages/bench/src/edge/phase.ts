@@ -129,6 +129,7 @@ export async function runEdgePhase(raw: unknown, opts: { source?: string; log?: 
     const out: Record<string, unknown> = {
       command: 'edge',
       task: 'edge',
+      mainMetric: 'mean_task_score',
       mode: c.mode,
       // One row per deployment variant; the record takes `test` (= variants.fp32). INT8 / ONNX rows join here.
       variants: { fp32 },
