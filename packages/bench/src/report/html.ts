@@ -9,6 +9,7 @@ import { SUITES } from '../suites/index.js';
 import { chart, dotPlot, esc, PALETTE, type Series } from './svg.js';
 import { groupBySuiteDataset, tableRows, ONE_SEED_NOTE } from './tables.js';
 import { nerTables } from './ner.js';
+import { edgeParetoPlot, edgeTables } from './edge.js';
 
 function table(rows: Aggregate[]): string {
   const t = tableRows(rows);
@@ -222,6 +223,8 @@ export function htmlReport(rows: Aggregate[], meta: HtmlReportMeta): string {
       const t = tradeOffPlot(g.rows, metric);
       if (t) plots.unshift(t);
     }
+    const pareto = edgeParetoPlot(g.rows);
+    if (pareto) plots.unshift(pareto);
     if (suite?.curveParam) {
       const c = curvePlot(g.rows, suite.curveParam, metric, suite.curveGroup);
       if (c) plots.unshift(c);
@@ -233,7 +236,7 @@ export function htmlReport(rows: Aggregate[], meta: HtmlReportMeta): string {
 ${question}
 <p class="meta">main_score = ${esc(metric)}${lower} ${where} · adapter ${esc(first.adapter)}</p>
 ${costs}${table(g.rows)}
-${nerTables(g.rows).map((t) => `<table class="ner"><caption>${esc(t.caption)}</caption><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
+${[...edgeTables(g.rows), ...nerTables(g.rows)].map((t) => `<table class="ner"><caption>${esc(t.caption)}</caption><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
 ${t.body.map((b) => `<tr>${b.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}
 </tbody></table>`).join('\n')}
 ${matrices.length ? `<div class="matrices">${matrices.join('\n')}</div>\n` : ''}<div class="plots">${plots.map((p) => `<figure>${p}</figure>`).join('\n')}</div>
