@@ -35,6 +35,7 @@ import { hostname } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { DATASETS } from '@tunebench/datasets';
 import { INIT_BASE, INIT_PRETRAINED, resolvePhaseConfig, type PhasePlan } from './plan.js';
+import { GLOSS_PAIRS } from './edge/config.js';
 import { alive } from './sweep_lock.js';
 
 export const PHASE_KEY_VERSION = 1;
@@ -152,7 +153,7 @@ export function phaseKeyMaterial(phase: PhasePlan, init: InitIdentity, backend: 
 function edgeInputHashes(config: Record<string, unknown>, planned: Record<string, unknown>, init: InitIdentity, manifestHash: ManifestHash): Record<string, string> {
   const out: Record<string, string> = {};
   const tasks = (config.multi as { tasks: { name: string; dataset: string }[] }).tasks;
-  for (const t of tasks) out[`multi.tasks.${t.name}`] = `dataset:${manifestHash(t.dataset === 'wn_gloss_pairs' ? 'wn_topic' : t.dataset)}`;
+  for (const t of tasks) out[`multi.tasks.${t.name}`] = `dataset:${manifestHash(t.dataset === GLOSS_PAIRS ? 'wn_topic' : t.dataset)}`;
   const distill = config.distill as { teacher: { model: { init: string | null } } } | null;
   if (distill) {
     const planInit = (planned.distill as { teacher: { model: { init: string } } }).teacher.model.init;

@@ -110,6 +110,9 @@ const TRAINING = {
 
 export const EDGE_VARIANTS = ['fp32'] as const;
 
+/** The sentence-embedding task's data: WordNet headwords ↔ gloss pairs of wn_topic's train split (tasks.ts). */
+export const GLOSS_PAIRS = 'wn_gloss_pairs';
+
 const SCHEMA = {
   type: 'object',
   additionalProperties: false,

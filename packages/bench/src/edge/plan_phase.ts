@@ -5,8 +5,7 @@
 // phase (config.variants), so the rows `<model>.fp32`, `<model>.int8`, … of one model share one
 // trained phase (same config → the phase cache runs it once).
 import type { EdgeSpec, Preset } from '../suites/types.js';
-import { EDGE_VARIANTS, type Shape } from './config.js';
-import { GLOSS_PAIRS } from './tasks.js';
+import { EDGE_VARIANTS, GLOSS_PAIRS, type Shape } from './config.js';
 
 export interface EdgeSizes {
   steps: number;

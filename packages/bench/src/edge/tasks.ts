@@ -11,7 +11,7 @@
 import { DATASETS } from '@tunebench/datasets';
 import { Collator, loadRows, tokenizeRows, type Example, type HeadSpec, type TaskKind, type WordPieceTokenizer } from '@tunebench/trainer';
 import { mineGlossPairs } from '../fewshot/make_st.js';
-import type { EdgeTask } from './config.js';
+import { GLOSS_PAIRS, type EdgeTask } from './config.js';
 import { NER_LABELS } from '../suites/ner.js';
 
 export interface TaskData {
@@ -29,7 +29,7 @@ export interface TaskData {
 /** The task's metric (evaluateExamples' names) and its higher-is-better score key. */
 const METRIC: Record<EdgeTask['kind'], string> = { seq_cls: 'accuracy', token_cls: 'strict_f1', embedding: 'recall_at_1' };
 
-export const GLOSS_PAIRS = 'wn_gloss_pairs';
+export { GLOSS_PAIRS };
 
 export function loadTask(task: EdgeTask, tok: WordPieceTokenizer, o: { maxLength: number; maxTrainRows: number; maxEvalRows: number }, where: string): TaskData {
   const cap = <T>(rows: T[], n: number) => (n > 0 ? rows.slice(0, n) : rows);
