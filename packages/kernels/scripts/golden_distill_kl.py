@@ -2,10 +2,12 @@
 """PyTorch golden for the distillation loss (src/distill_kl.ts): tau^2 * KL(softmax(t/tau) || softmax(s/tau))
 per row, as F.kl_div(F.log_softmax(s / tau), F.softmax(t / tau), reduction='none').sum(-1) * tau**2,
 rows with target -100 skipped, mean over the kept rows; the gradient w.r.t. the student logits by
-autograd, times a loss weight (run with Debian's /usr/bin/python3 + python3-torch).
+autograd, times a loss weight; and the masked MSE of hidden-state distillation (src/masked_mse.ts) as
+F.mse_loss over the rows a mask keeps (run with Debian's /usr/bin/python3 + python3-torch).
 
 Inputs are rounded to float32 first (what the GPU sees); everything else is float64. Writes
-../test/fixtures/distill_kl_torch.json; the TypeScript test reads it, CI never runs Python.
+../test/fixtures/distill_kl_torch.json and masked_mse_torch.json; the TypeScript tests read them, CI never
+runs Python.
 
     /usr/bin/python3 packages/kernels/scripts/golden_distill_kl.py
 """
@@ -58,3 +60,25 @@ obj = {"cases": cases, "torch_version": torch.__version__}
 with open(os.path.join(OUT, "distill_kl_torch.json"), "w") as f:
     json.dump(obj, f, separators=(",", ":"), allow_nan=False)
 print("wrote distill_kl_torch.json")
+
+
+# ---------------------------------------------------------------- masked MSE (hidden-state distillation)
+def mse_case(M, D, n_pad, weight):
+    pred = f32(torch.randn(M, D, dtype=torch.float64) * 2).requires_grad_(True)
+    target = f32(torch.randn(M, D, dtype=torch.float64) * 2)
+    mask = torch.ones(M, dtype=torch.int64)
+    mask[torch.randperm(M)[:n_pad]] = 0
+    keep = mask != 0
+    loss = weight * F.mse_loss(pred[keep], target[keep], reduction="mean")
+    loss.backward()
+    per_row = ((pred - target) ** 2).sum(-1) * keep
+    return {
+        "M": M, "D": D, "weight": weight, "pred": flat(pred), "target": flat(target), "mask": mask.tolist(),
+        "normalizer": float(keep.sum()) * D, "losses": flat(per_row), "dpred": flat(pred.grad),
+    }
+
+
+mse = [mse_case(6, 5, 2, 1.0), mse_case(13, 16, 4, 0.3), mse_case(4, 33, 0, 2.0)]
+with open(os.path.join(OUT, "masked_mse_torch.json"), "w") as f:
+    json.dump({"cases": mse, "torch_version": torch.__version__}, f, separators=(",", ":"), allow_nan=False)
+print("wrote masked_mse_torch.json")
