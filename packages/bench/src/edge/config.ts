@@ -9,7 +9,9 @@
 //            (`multi.sampling`), its loss times its weight
 //   distill  a teacher (model.teacher: a larger shape, trained multi-task first unless it is
 //            given as a checkpoint) then the student trained multi-task with, on its classifier
-//            heads, ceWeight · CE(labels) + kdWeight · τ²·KL(teacher ‖ student) (distill_kl)
+//            heads, ceWeight · CE(labels) + kdWeight · τ²·KL(teacher ‖ student) (distill_kl), and
+//            optionally (distill.hiddenMse) weight · MSE(W·h_student, h_teacher) on the last hidden
+//            states of every task's batches, through a learned projection W (masked_mse)
 //
 // The `multi` section is the multi-task config: the tasks (name, kind, dataset, loss weight) and
 // the sampling rule: 'proportional' (p ∝ training rows), 'temperature' (p ∝ rows^(1/T), T =
@@ -65,6 +67,8 @@ export interface EdgePhaseConfig {
     temperature: number;
     kdWeight: number;
     ceWeight: number;
+    /** Hidden-state MSE: ‖W·h_student − h_teacher‖² over real tokens, W (H_teacher × H_student) learned; null = off. */
+    hiddenMse: { weight: number } | null;
   } | null;
   /** Deployment variants scored (today 'fp32'; INT8 and ONNX rows are added by their own work). */
   variants: string[];
@@ -173,6 +177,13 @@ const SCHEMA = {
         temperature: { type: 'number', exclusiveMinimum: 0, default: 2 },
         kdWeight: { type: 'number', minimum: 0, default: 0.5 },
         ceWeight: { type: 'number', minimum: 0, default: 0.5 },
+        hiddenMse: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          default: null,
+          required: ['weight'],
+          properties: { weight: { type: 'number', exclusiveMinimum: 0 } },
+        },
       },
     },
     variants: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...EDGE_VARIANTS] }, default: ['fp32'] },

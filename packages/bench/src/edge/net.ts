@@ -12,11 +12,11 @@
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  BertModel, bertConfigFromHf, deriveSeed, EpochSampler, evaluateExamples, GpuAdamW, hfConfig, initParams, learningRate, loadWeights, makeConfig,
+  BertModel, bertConfigFromHf, deriveSeed, EpochSampler, evaluateExamples, gaussian, GpuAdamW, hfConfig, initParams, learningRate, loadWeights, makeConfig,
   mulberry32, paramSpecs, ParamStore, readCheckpoint, WordPieceTokenizer, writeCheckpoint,
   type AdamwRange, type BertConfig, type HeadSpec, type ModelBatch, type TrainBackend,
 } from '@tunebench/trainer';
-import type { Gpu } from '@tunebench/kernels';
+import { fill, linear_backward, linear_forward, masked_mse, type Gpu, type StepEncoder } from '@tunebench/kernels';
 import type { ModelSpec, TrainingSpec } from './config.js';
 import type { TaskData } from './tasks.js';
 
@@ -79,6 +79,70 @@ export interface Teacher {
   temperature: number;
   kdWeight: number;
   ceWeight: number;
+  /** Hidden-state distillation through a learned projection (null: logits only). */
+  hidden: HiddenProjection | null;
+}
+
+/**
+ * Hidden-state distillation (TinyBERT's hidden loss, on the last layer): the student's last hidden
+ * states h_s (M, H_s) through a learned projection W (H_t × H_s, no bias) against the teacher's
+ * h_t (M, H_t): weight · mean over real tokens and features of (W h_s − h_t)² (masked_mse). Its
+ * gradient is added to the student's d hidden (BertModel's hiddenGrad hook) and to dW; W has its
+ * own AdamW state and is not part of the deployed model.
+ */
+export class HiddenProjection {
+  readonly W: GPUBuffer;
+  readonly dW: GPUBuffer;
+  readonly adamw: GpuAdamW;
+  private readonly scratch = new Map<number, { proj: GPUBuffer; dproj: GPUBuffer; losses: GPUBuffer; mask: GPUBuffer }>();
+  private last: { losses: GPUBuffer; rows: number; normalizer: number } | null = null;
+
+  constructor(readonly gpu: Gpu, readonly Hs: number, readonly Ht: number, readonly weight: number, seed: number) {
+    const g = gaussian(mulberry32(seed));
+    // Xavier-like scale so W h_s starts at the size of h (LayerNorm outputs, ~unit variance)
+    const w = Float32Array.from({ length: Ht * Hs }, () => g() / Math.sqrt(Hs));
+    this.W = gpu.buffer(w, 'edge.hidden_proj');
+    this.dW = gpu.zeros(Ht * Hs * 4, 'edge.hidden_proj.grad');
+    this.adamw = new GpuAdamW(gpu, Ht * Hs);
+  }
+
+  private buffers(M: number) {
+    let b = this.scratch.get(M);
+    if (!b) {
+      b = { proj: this.gpu.zeros(M * this.Ht * 4), dproj: this.gpu.zeros(M * this.Ht * 4), losses: this.gpu.zeros(M * 4), mask: this.gpu.zeros(M * 4) };
+      this.scratch.set(M, b);
+    }
+    return b;
+  }
+
+  /** The student's hiddenGrad hook for one batch (attention mask of its rows) against the teacher's hidden states; zeroes dW first. */
+  hook(enc: StepEncoder, teacherHidden: GPUBuffer, mask: Int32Array, lossScale: number): (enc: StepEncoder, hidden: GPUBuffer, dHidden: GPUBuffer | null) => void {
+    const M = mask.length, { Hs, Ht, gpu } = this;
+    const b = this.buffers(M);
+    gpu.write(b.mask, mask);
+    fill(gpu, enc, this.dW, 0, Ht * Hs);
+    let real = 0;
+    for (const m of mask) real += m !== 0 ? 1 : 0;
+    const normalizer = Math.max(1, real) * Ht;
+    this.last = { losses: b.losses, rows: M, normalizer };
+    return (e, hidden, dHidden) => {
+      linear_forward(gpu, e, b.proj, hidden, this.W, null, M, Ht, Hs);
+      masked_mse(gpu, e, b.losses, b.dproj, b.proj, teacherHidden, b.mask, M, Ht, { normalizer, weight: this.weight * lossScale });
+      linear_backward(gpu, e, dHidden, this.dW, null, b.dproj, hidden, this.W, M, Ht, Hs, true);
+    };
+  }
+
+  /** Mean hidden-state MSE of the last batch (after its encoder was submitted). */
+  async readLoss(): Promise<number> {
+    if (!this.last) return Number.NaN;
+    const l = await this.gpu.read(this.last.losses, Float32Array, this.last.rows);
+    return l.reduce((a, b) => a + b, 0) / this.last.normalizer;
+  }
+
+  destroy(): void {
+    for (const b of [this.W, this.dW, ...[...this.scratch.values()].flatMap((s) => [s.proj, s.dproj, s.losses, s.mask])]) b.destroy();
+    this.adamw.destroy();
+  }
 }
 
 export interface TrainReport {
@@ -87,8 +151,8 @@ export interface TrainReport {
   tokens: number;
   tokensByTask: Record<string, number>;
   stepsByTask: Record<string, number>;
-  /** (step, task, loss [, distillation loss]) every logEvery steps. */
-  history: { step: number; task: string; loss: number; kd?: number }[];
+  /** (step, task, loss [, distillation loss] [, hidden-state MSE]) every logEvery steps. */
+  history: { step: number; task: string; loss: number; kd?: number; hidden?: number }[];
   wallTimeS: number;
 }
 
@@ -138,14 +202,20 @@ export async function trainNet(net: EdgeNet, tasks: TaskData[], shares: number[]
     const batch = d.collator.collate(samplers[i]!.batch(t.batchSize).map((j) => d.train[j]!), deriveSeed(seed, step));
     const enc = net.gpu.encoder('edge_step');
     net.model.zeroGrads(enc);
-    let distill;
-    if (teacher && d.task.kind !== 'embedding') {
+    let distill, hiddenGrad;
+    const hp = teacher?.hidden ?? null;
+    if (teacher && (d.task.kind !== 'embedding' || hp)) {
       teacher.net.model.forward(enc, batch, { head: i, train: false, grad: false });
-      distill = { teacherLogits: teacher.net.model.lastLogitsBuffer().buffer, temperature: teacher.temperature, kdWeight: teacher.kdWeight, ceWeight: teacher.ceWeight };
+      if (d.task.kind !== 'embedding') {
+        distill = { teacherLogits: teacher.net.model.lastLogitsBuffer().buffer, temperature: teacher.temperature, kdWeight: teacher.kdWeight, ceWeight: teacher.ceWeight };
+      }
+      if (hp) hiddenGrad = hp.hook(enc, teacher.net.model.lastHiddenBuffer(), batch.attentionMask, d.task.weight);
     }
-    net.model.forward(enc, batch, { head: i, train: true, seed: deriveSeed(seed, 0xd0), step, lossScale: d.task.weight, distill });
+    net.model.forward(enc, batch, { head: i, train: true, seed: deriveSeed(seed, 0xd0), step, lossScale: d.task.weight, distill, hiddenGrad });
     net.model.backward(enc);
-    net.adamw.record(enc, net.model, { ranges, hyper: { lr: learningRate(sched, step), step: step + 1, gradScale: 1 }, optimizer });
+    const hyper = { lr: learningRate(sched, step), step: step + 1, gradScale: 1 };
+    net.adamw.record(enc, net.model, { ranges, hyper, optimizer });
+    if (hp) hp.adamw.record(enc, { params: hp.W, grads: hp.dW }, { ranges: [{ offset: 0, length: hp.Ht * hp.Hs, weightDecay: 0, lrScale: 1 }], hyper, optimizer });
     await enc.submit();
     const n = realTokens(batch);
     report.tokens += n;
@@ -154,9 +224,10 @@ export async function trainNet(net: EdgeNet, tasks: TaskData[], shares: number[]
     if ((step + 1) % logEvery === 0 || step === steps - 1) {
       const loss = await net.model.readLoss();
       const kd = distill ? await net.model.readDistillLoss() : undefined;
+      const hidden = hiddenGrad ? await hp!.readLoss() : undefined;
       if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step + 1} (task ${d.task.name}): loss ${loss}`);
-      report.history.push({ step: step + 1, task: d.task.name, loss, ...(kd !== undefined ? { kd } : {}) });
-      log(`step ${step + 1}/${steps} task ${d.task.name} loss ${loss.toFixed(4)}${kd !== undefined ? ` kd ${kd.toFixed(4)}` : ''}`);
+      report.history.push({ step: step + 1, task: d.task.name, loss, ...(kd !== undefined ? { kd } : {}), ...(hidden !== undefined ? { hidden } : {}) });
+      log(`step ${step + 1}/${steps} task ${d.task.name} loss ${loss.toFixed(4)}${kd !== undefined ? ` kd ${kd.toFixed(4)}` : ''}${hidden !== undefined ? ` hidden ${hidden.toFixed(4)}` : ''}`);
     }
   }
   await net.model.download();

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { openGpu, type Gpu } from '@tunebench/kernels';
 import { checkEdgeConfig, samplingShares, type EdgePhaseConfig } from './config.js';
 import { loadTask, type TaskData } from './tasks.js';
-import { closeNet, latencyPerExample, openNet, saveNet, scoreTasks, tokenizerOf, trainNet, type EdgeNet, type Teacher, type TrainReport } from './net.js';
+import { deriveSeed } from '@tunebench/trainer';
+import { closeNet, HiddenProjection, latencyPerExample, openNet, saveNet, scoreTasks, tokenizerOf, trainNet, type EdgeNet, type Teacher, type TrainReport } from './net.js';
 
 function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.tmp-${process.pid}`;
@@ -85,15 +86,20 @@ export async function runEdgePhase(raw: unknown, opts: { source?: string; log?: 
           scores: Object.fromEntries(tasks.map((d) => [d.scoreKey, tscores[d.task.name]![d.metric] ?? null])),
         };
         log(`teacher scores: ${tasks.map((d) => `${d.scoreKey} ${(tscores[d.task.name]![d.metric] ?? NaN).toFixed(4)}`).join(', ')}`);
-        teacher = { net: tnet, temperature: c.distill.temperature, kdWeight: c.distill.kdWeight, ceWeight: c.distill.ceWeight };
+        teacher = { net: tnet, temperature: c.distill.temperature, kdWeight: c.distill.kdWeight, ceWeight: c.distill.ceWeight, hidden: null };
       }
       const net = openNet(gpu, c.model, tasks.map((d) => d.head), seed, '/model');
+      if (teacher && c.distill?.hiddenMse) {
+        teacher.hidden = new HiddenProjection(gpu, net.config.hiddenSize, teacher.net.config.hiddenSize, c.distill.hiddenMse.weight, deriveSeed(seed, 0x41d));
+        log(`hidden-state distillation: W (${teacher.net.config.hiddenSize} × ${net.config.hiddenSize}) learned, weight ${c.distill.hiddenMse.weight}`);
+      }
       log(`${c.mode === 'distill' ? 'student' : 'multi-task model'} L${net.config.numLayers} H${net.config.hiddenSize} (${net.store.totalSize} parameters) from ${net.init}: ${c.training.steps} steps`);
       try {
         const report = await trainNet(net, tasks, shares, c.training.steps, c.training, seed, { log, teacher });
         trained.push({ name: c.mode === 'distill' ? 'student' : 'multitask', net, tasks, report });
       } finally {
         if (teacher) closeNet(teacher.net);
+        teacher?.hidden?.destroy();
       }
     }
 

@@ -68,7 +68,7 @@ export function edgePhaseConfig(spec: EdgeSpec, seed: number, preset: Preset, in
     distill: spec.mode === 'distill'
       ? {
         teacher: { model: { init, shape: s.teacher.shape, fromScratch: true }, training: { ...training, steps: s.teacher.steps, lr: s.teacher.lr } },
-        temperature: 2, kdWeight: 0.5, ceWeight: 0.5,
+        temperature: 2, kdWeight: 0.5, ceWeight: 0.5, hiddenMse: spec.hiddenMse ? { weight: 1 } : null,
       }
       : null,
     variants: [...EDGE_VARIANTS],

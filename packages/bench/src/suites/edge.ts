@@ -13,6 +13,8 @@
 //                     multi-task first): 0.5 · CE + 0.5 · τ²·KL at τ = 2 on the two classifier heads
 //   *_small           the same with a smaller student (L2 H64, random weights, the base's
 //                     vocabulary): multitask_small is the distilled_small student without a teacher
+//   distilled_small_hidden  distilled_small plus the hidden-state MSE of the last layer through a
+//                     learned projection (H_teacher × H_student), weight 1, on every task's batches
 //
 // Each row is a model × a deployment variant (`.fp32` today; INT8 and ONNX variants are scored by
 // the same phase when they exist, edge/config.ts EDGE_VARIANTS). Columns: each task's score
@@ -21,18 +23,19 @@
 import { EDGE_VARIANTS } from '../edge/config.js';
 import type { EdgeSpec, Suite, Variant } from './types.js';
 
-const MODELS: { name: string; mode: EdgeSpec['mode']; student: EdgeSpec['student'] }[] = [
+const MODELS: { name: string; mode: EdgeSpec['mode']; student: EdgeSpec['student']; hiddenMse?: boolean }[] = [
   { name: 'single', mode: 'single', student: 'base' },
   { name: 'multitask', mode: 'multi', student: 'base' },
   { name: 'distilled', mode: 'distill', student: 'base' },
   { name: 'multitask_small', mode: 'multi', student: 'small' },
   { name: 'distilled_small', mode: 'distill', student: 'small' },
+  { name: 'distilled_small_hidden', mode: 'distill', student: 'small', hiddenMse: true },
 ];
 
 const variant = (m: (typeof MODELS)[number], deploy: string): Variant => ({
   name: `${m.name}.${deploy}`,
-  params: { model: m.name, mode: m.mode, student: m.student, deploy },
-  edge: { mode: m.mode, student: m.student, deploy },
+  params: { model: m.name, mode: m.mode, student: m.student, hidden_mse: m.hiddenMse ?? false, deploy },
+  edge: { mode: m.mode, student: m.student, deploy, ...(m.hiddenMse ? { hiddenMse: true } : {}) },
 });
 
 export const EDGE_MODEL_NAMES = MODELS.map((m) => m.name);

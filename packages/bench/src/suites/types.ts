@@ -45,6 +45,8 @@ export interface EdgeSpec {
   mode: 'single' | 'multi' | 'distill';
   /** 'base': the run's base model (its shape and weights); 'small': a smaller shape from random weights (the preset's, e.g. L2 H64). */
   student: 'base' | 'small';
+  /** distill: add the hidden-state MSE through a learned projection (weight 1). */
+  hiddenMse?: boolean;
   /** The deployment variant this row scores (the phase scores all of them; edge/config.ts EDGE_VARIANTS). */
   deploy: string;
   /** Overrides of the phase config (dotted keys of edge/config.ts). */

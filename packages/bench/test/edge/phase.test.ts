@@ -91,17 +91,18 @@ test('single: three models, each trained for its share of the steps, together th
   for (const x of m.models as { name: string; stepsByTask: Record<string, number> }[]) assert.deepEqual(Object.keys(x.stepsByTask), [x.name]);
 });
 
-test('distill: a teacher trained first (scores recorded), the student learns from its logits on the classifier heads', async () => {
-  const distill = { teacher: { model: { init: BASE, shape: TEACHER, fromScratch: true }, training: { steps: 4, batchSize: 4, lr: 1e-3 } }, temperature: 2, kdWeight: 0.7, ceWeight: 0.3 };
+test('distill: a teacher trained first (scores recorded), the student learns from its logits on the classifier heads and its hidden states on every task', async () => {
+  const distill = { teacher: { model: { init: BASE, shape: TEACHER, fromScratch: true }, training: { steps: 4, batchSize: 4, lr: 1e-3 } }, temperature: 2, kdWeight: 0.7, ceWeight: 0.3, hiddenMse: { weight: 0.5 } };
   const m = await runEdgePhase(cfg('distill', 'distill', { distill, training: { steps: 8, batchSize: 4, lr: 1e-3 }, multi: { tasks: TASKS, sampling: 'uniform' } }), { ...quiet, gpu }) as Record<string, any>;
   checkCommon(m, join(root, 'distill'), ['student']);
   assert.equal(m.teacher.steps, 4);
   assert.ok(m.teacher.params > m.totalParams, 'the teacher is the larger model');
   for (const k of SCORES) assert.equal(typeof m.teacher.scores[k], 'number');
-  const h = m.history as { task: string; kd?: number }[];
+  const h = m.history as { task: string; kd?: number; hidden?: number }[];
   for (const x of h) {
     if (x.task === 'search') assert.equal(x.kd, undefined, 'no teacher signal on the embedding head');
     else assert.ok(Number.isFinite(x.kd) && x.kd! >= 0, `kd ${x.kd}`);
+    assert.ok(Number.isFinite(x.hidden) && x.hidden! > 0, 'hidden-state MSE on every task');
   }
   // the teacher is not deployed: its weights are not counted in size_mb
   assert.equal(m.test.size_mb, statSync(join(root, 'distill', 'models', 'student', 'model.safetensors')).size / 1e6);

@@ -74,7 +74,16 @@ export interface ForwardOptions {
   cacheKey?: string | number;
   /** Knowledge distillation on a classifier head's logits (bert_heads.ts, DistillSpec). */
   distill?: DistillSpec;
+  /**
+   * Called by backward() right after the head's backward, with the last encoder layer's output
+   * (B·T, H) and its gradient (null when no encoder layer trains): it may ADD an extra term's
+   * gradient to dHidden (hidden-state distillation: a projection of the student's states vs the
+   * teacher's). Recorded into the same encoder, before the encoder's backward.
+   */
+  hiddenGrad?: HiddenGradHook;
 }
+
+export type HiddenGradHook = (enc: StepEncoder, hidden: GPUBuffer, dHidden: GPUBuffer | null) => void;
 
 export class BertModel implements HeadHost {
   readonly config: BertConfig;
@@ -94,6 +103,9 @@ export class BertModel implements HeadHost {
   readonly sink: GPUBuffer;
   private readonly sink2: GPUBuffer;
   private last: LastForward | null = null;
+  /** The last forward's encoder output (the head's input) and its hiddenGrad hook. */
+  private lastHidden: GPUBuffer | null = null;
+  private lastHook: HiddenGradHook | null = null;
   private readonly maxShapes: number;
   private readonly recorded = new WeakMap<Acts, { enc: StepEncoder; ids: Int32Array; mask: Int32Array; types: Int32Array; heads: Map<number, Int32Array> }>();
   /** Set while recording a layer that trains with LoRA dropout. */
@@ -503,6 +515,8 @@ export class BertModel implements HeadHost {
     if (cacheKey && !cached && s === L) this.saveCache(enc, cacheKey, this.xin(acts, L, embDropped), M * H);
     const hidden = this.xin(acts, L, embDropped);
     this.last = headForward(this, enc, acts, batch, hidden, headIndex, head, opts.loss ?? {}, { train, grad, seed, step, lossScale, lowest, distill: opts.distill });
+    this.lastHidden = hidden;
+    this.lastHook = opts.hiddenGrad ?? null;
   }
 
   /**
@@ -575,6 +589,7 @@ export class BertModel implements HeadHost {
     const needHidden = lowest < L;
     // head backward → acts.dA = d loss / d hidden (when the encoder trains)
     headBackward(this, enc, st, needHidden ? acts.dA : null);
+    if (this.lastHook) this.lastHook(enc, this.lastHidden!, needHidden ? acts.dA : null);
     if (!needHidden) return;
     const embDropped = st.train && cfg.hiddenDropout > 0 && lowest <= -1;
     const stop = Math.max(lowest, 0);
@@ -687,6 +702,12 @@ export class BertModel implements HeadHost {
     const st = this.last;
     if (!st || !st.logits) throw new Error('BertModel.lastLogitsBuffer: no forward with logits yet');
     return { buffer: st.logits, rows: st.logitRows, cols: st.logitCols };
+  }
+
+  /** The last forward's encoder output (B·T, H) on the device (a distillation teacher's hidden states). */
+  lastHiddenBuffer(): GPUBuffer {
+    if (!this.last || !this.lastHidden) throw new Error('BertModel.lastHiddenBuffer: no forward yet');
+    return this.lastHidden;
   }
 
   /** Mean distillation loss (τ²·KL) of the last forward that had `distill` (after its encoder was submitted). */
