@@ -210,7 +210,7 @@ test('micro preset end to end: the edge suite (single, multitask, distilled_smal
 test('bad input on the command line is a clear error', () => {
   const r1 = run(['bench', 'run', 'nosuchsuite', '--preset', 'micro']);
   assert.equal(r1.status, 1);
-  assert.match(r1.stderr, /tunebench: unknown suite 'nosuchsuite' \(known: freezing, domain, masking, sensitivity, ner, zh_vocab, fewshot, costly, edge\)/);
+  assert.match(r1.stderr, /tunebench: unknown suite 'nosuchsuite' \(known: freezing, domain, masking, sensitivity, ner, zh_vocab, fewshot, costly, base_check, edge\)/);
   const r2 = run(['bench', 'run', 'freezing', '--preset', 'micro', '--strategy', 'top_99']);
   assert.match(r2.stderr, /unknown strategy 'top_99'/);
   const r3 = run(['bench', 'run', '--preset', 'huge']);

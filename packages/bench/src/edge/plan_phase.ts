@@ -31,7 +31,7 @@ export const EDGE_SIZES: Record<Preset['name'], EdgeSizes> = {
     teacher: { shape: { numLayers: 2, hiddenSize: 48, numHeads: 2, intermediateSize: 96 }, steps: 6, lr: 1e-3 },
     small: { numLayers: 1, hiddenSize: 16, numHeads: 2, intermediateSize: 32 },
   },
-  quick: { steps: 300, batchSize: 16, maxLength: 64, maxTrainRows: 3000, maxEvalRows: 300, latencyBatches: 5, teacher: { shape: MINI, steps: 600, lr: 5e-4 }, small: SMALL },
+  quick: { steps: 200, batchSize: 16, maxLength: 64, maxTrainRows: 3000, maxEvalRows: 300, latencyBatches: 5, teacher: { shape: MINI, steps: 300, lr: 5e-4 }, small: SMALL },
   full: { steps: 3000, batchSize: 32, maxLength: 128, maxTrainRows: 0, maxEvalRows: 0, latencyBatches: 20, teacher: { shape: MINI, steps: 6000, lr: 3e-4 }, small: SMALL },
 };
 
