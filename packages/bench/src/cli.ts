@@ -5,6 +5,7 @@ import { runDoctor } from '@tunebench/kernels';
 import { trainerCommands } from '@tunebench/trainer';
 import { benchCommand, profileCommand } from './bench_cli.js';
 import { fewshotCommand, makeStCommand } from './fewshot/cli.js';
+import { edgeCommand } from './edge/cli.js';
 
 export function buildCli(): Command {
   const program = new Command('tunebench')
@@ -28,6 +29,8 @@ export function buildCli(): Command {
   // fewshot: one phase of the few-shot suite (started by the sweep runner).
   program.addCommand(fewshotCommand());
   program.addCommand(makeStCommand());
+  // edge: one phase of the edge suite (single-task / multi-task / distilled models).
+  program.addCommand(edgeCommand());
 
   return program;
 }

@@ -35,6 +35,7 @@ import { hostname } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { DATASETS } from '@tunebench/datasets';
 import { INIT_BASE, INIT_PRETRAINED, resolvePhaseConfig, type PhasePlan } from './plan.js';
+import { GLOSS_PAIRS } from './edge/config.js';
 import { alive } from './sweep_lock.js';
 
 export const PHASE_KEY_VERSION = 1;
@@ -46,7 +47,7 @@ export type InitIdentity = { none: true } | { checkpointSha256: string } | { pha
 /** Everything the key is the hash of (stored in the entry, so two entries can be diffed). */
 export interface PhaseKeyMaterial {
   version: number;
-  command: 'pretrain' | 'finetune' | 'fewshot';
+  command: 'pretrain' | 'finetune' | 'fewshot' | 'edge';
   /** The trainer's resolved config without outputDir; model.init is replaced by `init`. */
   config: Record<string, unknown>;
   init: InitIdentity;
@@ -140,7 +141,26 @@ export function phaseKeyMaterial(phase: PhasePlan, init: InitIdentity, backend: 
   delete config.outputDir;
   delete config.$schema;
   (config.model as Record<string, unknown>).init = null; // identified by `init`
-  return { version: PHASE_KEY_VERSION, command: phase.command, config, init, inputs: inputHashes(config, ctx.root, ctx.manifestHash), backend };
+  const inputs = inputHashes(config, ctx.root, ctx.manifestHash);
+  if (phase.command === 'edge') Object.assign(inputs, edgeInputHashes(config, phase.config, init, ctx.manifestHash));
+  return { version: PHASE_KEY_VERSION, command: phase.command, config, init, inputs, backend };
+}
+
+/**
+ * An edge phase's inputs: each task's dataset (the gloss pairs are mined from wn_topic) and the
+ * teacher's init, which is the run's base (identified by `init`) or a checkpoint directory.
+ */
+function edgeInputHashes(config: Record<string, unknown>, planned: Record<string, unknown>, init: InitIdentity, manifestHash: ManifestHash): Record<string, string> {
+  const out: Record<string, string> = {};
+  const tasks = (config.multi as { tasks: { name: string; dataset: string }[] }).tasks;
+  for (const t of tasks) out[`multi.tasks.${t.name}`] = `dataset:${manifestHash(t.dataset === GLOSS_PAIRS ? 'wn_topic' : t.dataset)}`;
+  const distill = config.distill as { teacher: { model: { init: string | null } } } | null;
+  if (distill) {
+    const planInit = (planned.distill as { teacher: { model: { init: string } } }).teacher.model.init;
+    out['distill.teacher.model.init'] = planInit === INIT_BASE ? `same-as-init:${JSON.stringify(init)}` : `dir:${checkpointSha256(planInit)}`;
+    distill.teacher.model.init = null;
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- the store

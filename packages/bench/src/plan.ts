@@ -14,13 +14,15 @@ import { PRESETS, SUITE_NAMES, suiteByName, type PhaseSizes, type Preset, type S
 import { NER_LABELS } from './suites/ner.js';
 import { fewshotPhaseConfig } from './fewshot/plan_phase.js';
 import { checkFewshotConfig } from './fewshot/config.js';
+import { edgePhaseConfig } from './edge/plan_phase.js';
+import { checkEdgeConfig } from './edge/config.js';
 
 export type PhaseName = 'base' | 'pretrain' | 'finetune' | 'probe';
 
 export interface PhasePlan {
   name: PhaseName;
-  /** A trainer command, or `fewshot` (one few-shot phase: fewshot/phase.ts). */
-  command: 'pretrain' | 'finetune' | 'fewshot';
+  /** A trainer command, `fewshot` (one few-shot phase: fewshot/phase.ts) or `edge` (one edge phase: edge/phase.ts). */
+  command: 'pretrain' | 'finetune' | 'fewshot' | 'edge';
   dataset: string;
   /** Trainer config without outputDir; `model.init` may hold a placeholder (see INIT_*). */
   config: Record<string, unknown>;
@@ -45,6 +47,8 @@ export interface RunPlan {
   lowerIsBetter?: boolean;
   /** The suite file the run was planned from, and its baseline (the leaderboard pairs with it). */
   suiteFile?: { file: string; sha256: string; baseline: string };
+  /** Edge runs: the deployment variant whose scores the record takes (the phase's metrics.variants[deploy]). */
+  deploy?: string;
 }
 
 export interface SweepPlan {
@@ -241,6 +245,7 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
             ...(suite.mainMetric ? { mainMetric: suite.mainMetric } : {}),
             ...(suite.lowerIsBetter ? { lowerIsBetter: true } : {}),
             ...(suite.source ? { suiteFile: { ...suite.source, baseline: suite.baseline } } : {}),
+            ...(variant.edge ? { deploy: variant.edge.deploy } : {}),
           });
         }
       }
@@ -252,6 +257,10 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
 
 function phasesFor(suite: Suite, v: Variant, dataset: string, seed: number, preset: Preset, scratchShape: Record<string, unknown>, dirs: Record<string, string> = {}, stBase = join(repoRoot, 'models', 'tiny-en-st')): PhasePlan[] {
   const phases: PhasePlan[] = [];
+  if (v.edge) {
+    // One phase that trains and scores the row's model(s), read like a fine-tune.
+    return [{ name: 'finetune', command: 'edge', dataset, config: edgePhaseConfig(v.edge, seed, preset, INIT_BASE) }];
+  }
   if (v.fewshot) {
     // One phase, scored like a fine-tune (the runner reads its metrics.json the same way).
     const labels = [...(DATASETS[dataset]?.labels ?? [])];
@@ -315,6 +324,14 @@ export function validatePhases(phases: PhasePlan[]): string | null {
       if (problem) return problem;
       continue;
     }
+    if (p.command === 'edge') {
+      try {
+        resolvePhaseConfig(p);
+      } catch (e) {
+        return `${p.name} phase: ${(e as Error).message}`;
+      }
+      continue;
+    }
     try {
       resolvePhaseConfig(p);
     } catch (e) {
@@ -331,6 +348,8 @@ export function validatePhases(phases: PhasePlan[]): string | null {
 export function resolvePhaseConfig(p: PhasePlan): Record<string, unknown> {
   // A few-shot phase: its own config (fewshot/config.ts) with every default filled in.
   if (p.command === 'fewshot') return checkFewshotConfig({ ...p.config, outputDir: '/nonexistent/plan-check' }, `${p.name} phase (fewshot)`) as unknown as Record<string, unknown>;
+  // An edge phase: its own config (edge/config.ts) with every default filled in.
+  if (p.command === 'edge') return checkEdgeConfig({ ...p.config, outputDir: '/nonexistent/plan-check' }, `${p.name} phase (edge)`) as unknown as Record<string, unknown>;
   const cfg = applyOverrides(p.config, { outputDir: '/nonexistent/plan-check' });
   const init = (cfg.model as { init?: unknown } | undefined)?.init;
   if (typeof init === 'string' && init.startsWith('$')) (cfg.model as Record<string, unknown>).init = '/nonexistent/init';

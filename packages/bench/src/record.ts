@@ -16,7 +16,7 @@ export const STRATEGY_BENCHMARK = 'tunebench-strategies';
 export interface PhaseResult {
   /** 'pretrain' | 'finetune' | 'probe' (forgetting probe) | 'base' */
   name: string;
-  command: 'pretrain' | 'finetune' | 'fewshot';
+  command: 'pretrain' | 'finetune' | 'fewshot' | 'edge';
   dataset: string;
   steps: number;
   tokens: number;
@@ -150,7 +150,7 @@ export const RECORD_SCHEMA = {
         required: ['name', 'command', 'dataset', 'steps', 'tokens', 'wallTimeS', 'main_score', 'trainableParams', 'totalParams', 'config'],
         properties: {
           name: { type: 'string' },
-          command: { enum: ['pretrain', 'finetune', 'fewshot'] },
+          command: { enum: ['pretrain', 'finetune', 'fewshot', 'edge'] },
           dataset: { type: 'string' },
           steps: { type: 'integer', minimum: 0 },
           tokens: { type: 'integer', minimum: 0 },

@@ -166,6 +166,8 @@ async function runPhase(phase: PhasePlan, dir: string, init: { base: string | nu
   const initKey = (cfg.model as { init?: unknown } | undefined)?.init;
   if (initKey === INIT_BASE) cfg = applyOverrides(cfg, { 'model.init': init.base });
   if (initKey === INIT_PRETRAINED) cfg = applyOverrides(cfg, { 'model.init': init.pretrained });
+  // An edge phase's teacher may start from the base too (its vocabulary, random weights of its shape).
+  if ((cfg.distill as { teacher?: { model?: { init?: unknown } } } | null | undefined)?.teacher?.model?.init === INIT_BASE) cfg = applyOverrides(cfg, { 'distill.teacher.model.init': init.base });
   const cfgFile = `${dir}.config.json`;
   writeFileSync(cfgFile, JSON.stringify(cfg, null, 2) + '\n');
   const [exe, ...pre] = opts.childCommand ?? [process.execPath, DEFAULT_BIN];
@@ -265,7 +267,10 @@ const MAIN_METRIC: Record<string, string> = { seq_cls: 'accuracy', token_cls: 's
 export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string, PhaseOutcome>, ctx: { gitRevision: string | null; baseModel: RunRecord['baseModel'] }): RunRecord {
   const phases = run.phases.map((p) => phaseResult(p, outcomes.get(p.name)!));
   const ft = outcomes.get('finetune')!.metrics;
-  const test = ft.test as Record<string, number> | null;
+  // An edge row takes the scores of its deployment variant (fp32, int8, ...) from the phase's variants.
+  const variants = ft.variants as Record<string, Record<string, number>> | undefined;
+  if (run.deploy && !variants?.[run.deploy]) throw new Error(`${run.runId}: the edge phase scored no deployment variant '${run.deploy}' (has: ${Object.keys(variants ?? {}).join(', ') || 'none'})`);
+  const test = run.deploy ? variants![run.deploy]! : (ft.test as Record<string, number> | null);
   const dev = ft.dev as Record<string, number> | null;
   const scored = test ?? dev;
   if (!scored || typeof scored.main_score !== 'number') throw new Error(`${run.runId}: the finetune phase reported no main_score (metrics.json has neither test nor dev scores)`);

@@ -119,7 +119,7 @@ test('the key ignores output paths, run ids, key order and values equal to the d
   assert.deepEqual(initIdentity('$base', { baseSha256: () => 'x'.repeat(64), pretrainKey: null }), { checkpointSha256: 'x'.repeat(64) });
 });
 
-test('the quick preset shares phases between its suites (151 phases, 144 keys; ner adds 4, fewshot 80 and costly 10 unshared phases; base_check\'s pretrained rows are other suites\' full fine-tunes)', () => {
+test('the quick preset shares phases between its suites (157 phases, 150 keys; ner adds 4, fewshot 80, costly 10 and edge 6 unshared phases; base_check\'s pretrained rows are other suites\' full fine-tunes)', () => {
   const base = tmp();
   writeFileSync(join(base, 'config.json'), JSON.stringify({ vocab_size: 100 }));
   const p = planSweep(PRESETS.quick, { baseDir: base });
@@ -144,10 +144,12 @@ test('the quick preset shares phases between its suites (151 phases, 144 keys; n
   // 71 trainer phases of the trainer suites (costly's 10 quick fine-tunes among them, none
   // shared; base_check's 6, of which only the 3 random_init fine-tunes are new) + 80 fewshot phases (10 strategies × k 8, 32 × 2 datasets × 2 seeds), none of which
   // shares a key
-  assert.equal(p.runs.filter((r) => r.suite !== 'fewshot').reduce((s, r) => s + r.phases.length, 0), 71);
+  // (+ the edge suite's 6 phases, one per model row (fp32), none shared: edge has its own command)
+  assert.equal(p.runs.filter((r) => r.suite !== 'fewshot' && r.suite !== 'edge').reduce((s, r) => s + r.phases.length, 0), 71);
   assert.equal(p.runs.filter((r) => r.suite === 'costly').reduce((s, r) => s + r.phases.length, 0), 10);
   assert.equal(p.runs.filter((r) => r.suite === 'fewshot').reduce((s, r) => s + r.phases.length, 0), 80);
-  assert.equal(byKey.size, 54 + 10 + 80);
+  assert.equal(p.runs.filter((r) => r.suite === 'edge').reduce((s, r) => s + r.phases.length, 0), 6);
+  assert.equal(byKey.size, 54 + 10 + 80 + 6);
   rmSync(base, { recursive: true, force: true });
 });
 

@@ -10,6 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { planSweep, validatePhases, PRESETS, SUITES, INIT_BASE, INIT_PRETRAINED, runSweep, shardRuns, parseShard, mergeRecords, loadRecords, recordPath, failurePath, writeReports, shardDir, recordResults, type SweepPlan } from '../src/index.js';
+import { EDGE_SIZES } from '../src/edge/plan_phase.js';
+import { EDGE_VARIANTS } from '../src/edge/config.js';
 
 const fake = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
 const tmp = () => mkdtempSync(join(tmpdir(), 'tunebench-runner-'));
@@ -170,7 +172,7 @@ test('shards on one shared folder: each writes only its staging folder; merge jo
 });
 
 test('bad selections are clear errors before anything runs', () => {
-  assert.throws(() => planSweep(PRESETS.micro, { suites: ['nope'] }), /unknown suite 'nope' \(known: freezing, domain, masking, sensitivity, ner, zh_vocab, fewshot, costly, base_check\)/);
+  assert.throws(() => planSweep(PRESETS.micro, { suites: ['nope'] }), /unknown suite 'nope' \(known: freezing, domain, masking, sensitivity, ner, zh_vocab, fewshot, costly, base_check, edge\)/);
   assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], strategies: ['top_99'] }), /unknown strategy 'top_99'/);
   assert.throws(() => planSweep(PRESETS.micro, { suites: ['freezing'], datasets: ['imdb'] }), /unknown dataset 'imdb'/);
   assert.throws(() => planSweep(PRESETS.quick, { suites: ['freezing'] }), /no base model directory was given/);
@@ -185,7 +187,7 @@ test('every preset plans every suite: valid trainer configs, the preset\'s sizes
   assert.deepEqual(Object.keys(plans).sort(), ['full', 'micro', 'quick']);
   for (const [name, p] of Object.entries(plans)) {
     const preset = PRESETS[name as keyof typeof PRESETS];
-    assert.deepEqual([...new Set(p.runs.map((r) => r.suite))].sort(), ['base_check', 'costly', 'domain', 'fewshot', 'freezing', 'masking', 'ner', 'sensitivity', 'zh_vocab'], name);
+    assert.deepEqual([...new Set(p.runs.map((r) => r.suite))].sort(), ['base_check', 'costly', 'domain', 'edge', 'fewshot', 'freezing', 'masking', 'ner', 'sensitivity', 'zh_vocab'], name);
     // Left-out variants say why (e.g. a masking unit the trainer's config cannot express yet).
     for (const s of p.skipped) assert.match(s.reason, /phase: /);
     assert.equal(new Set(p.runs.map((r) => r.runId)).size, p.runs.length, `${name}: run ids are unique`);
@@ -221,6 +223,25 @@ test('every preset plans every suite: valid trainer configs, the preset\'s sizes
         assert.equal(c.batchSize, preset.finetune.batchSize, r.runId);
         if (variant.fewshot.encoder === 'base') assert.equal(c.model.init, INIT_BASE, r.runId);
         if (c.trainer) assert.equal(c.trainer.training.maxSteps, preset.finetune.maxSteps, r.runId);
+        continue;
+      }
+      if (variant.edge) {
+        // One edge phase from the base (student and, for distillation, the teacher's vocabulary),
+        // the run's seed, the preset's edge sizes; every deployment variant scored; the row's variant recorded.
+        assert.deepEqual(r.phases.map((ph) => [ph.name, ph.command]), [['finetune', 'edge']], r.runId);
+        const c = r.phases[0]!.config as { mode: string; model: { init: unknown; fromScratch: boolean }; data: { seed: number }; training: { steps: number }; variants: string[]; distill: { teacher: { model: { init: unknown; shape: unknown } } } | null };
+        assert.equal(c.mode, variant.edge.mode, r.runId);
+        assert.equal(c.model.init, INIT_BASE, r.runId);
+        assert.equal(c.model.fromScratch, variant.edge.student === 'small', r.runId);
+        assert.equal(c.data.seed, r.seed, r.runId);
+        assert.equal(c.training.steps, EDGE_SIZES[preset.name].steps, r.runId);
+        assert.deepEqual(c.variants, [...EDGE_VARIANTS], r.runId);
+        assert.equal(r.deploy, variant.edge.deploy, r.runId);
+        assert.equal(c.distill !== null, variant.edge.mode === 'distill', r.runId);
+        if (c.distill) {
+          assert.equal(c.distill.teacher.model.init, INIT_BASE, r.runId);
+          assert.deepEqual(c.distill.teacher.model.shape, EDGE_SIZES[preset.name].teacher.shape, r.runId);
+        }
         continue;
       }
       assert.deepEqual(r.phases.map((ph) => ph.name), [...(variant.pretrain ? ['pretrain'] : []), 'finetune', ...(variant.probe ? ['probe'] : [])], r.runId);

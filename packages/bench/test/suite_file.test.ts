@@ -191,7 +191,7 @@ test('bad suite files: one clear message each, naming file, line and key', () =>
   write('data/no_test/train.jsonl', jsonl(rows.train));
   const cases: [string, string, RegExp][] = [
     ['YAML syntax error', base.replace('baseline: full', 'baseline: [full'), /bad\.yaml:\d+: YAML syntax error: /],
-    ['unknown strategy key', base.replace('    finetune: { strategy.name: full', '    finetun: { strategy.name: full'), /bad\.yaml:13: strategies\.full\.finetun: unknown strategy key "finetun" \(known: params, pretrain, finetune, probe, fewshot\)/],
+    ['unknown strategy key', base.replace('    finetune: { strategy.name: full', '    finetun: { strategy.name: full'), /bad\.yaml:13: strategies\.full\.finetun: unknown strategy key "finetun" \(known: params, pretrain, finetune, probe, fewshot, edge\)/],
     ['unknown config key', base.replace('optimizer.lr: 3.0e-4 }', 'optimizer.lrr: 3.0e-4 }'), /bad\.yaml:13: strategies\.full\.finetune\.optimizer\.lrr: unknown key 'optimizer\.lrr' \(allowed here: lr, /],
     ['bad config value', base.replace('strategy.name: full', 'strategy.name: fulll'), /bad\.yaml:13: strategies\.full\.finetune\.strategy\.name: 'strategy\.name' must be one of "full", /],
     ['unknown top-level key', base.replace('baseline: full', 'baseline: full\nbasline: full'), /bad\.yaml:6: basline: unknown key "basline" \(known: name, /],

@@ -20,3 +20,5 @@ export * from './lora.js';
 export * from './embedding.js';
 export * from './int8_matmul.js';
 export * from './crf.js';
+export * from './distill_kl.js';
+export * from './masked_mse.js';

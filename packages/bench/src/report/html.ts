@@ -9,6 +9,7 @@ import { SUITES } from '../suites/index.js';
 import { chart, dotPlot, esc, PALETTE, type Series } from './svg.js';
 import { COMPARISON_NOTE, fmt, groupBySuiteDataset, suiteMdd, tableRows, ONE_SEED_NOTE } from './tables.js';
 import { nerTables } from './ner.js';
+import { edgeParetoPlot, edgeTables } from './edge.js';
 
 function table(rows: Aggregate[]): string {
   const t = tableRows(rows);
@@ -221,6 +222,8 @@ export function htmlReport(rows: Aggregate[], meta: HtmlReportMeta): string {
       const t = tradeOffPlot(g.rows, metric);
       if (t) plots.unshift(t);
     }
+    const pareto = edgeParetoPlot(g.rows);
+    if (pareto) plots.unshift(pareto);
     if (suite?.curveParam) {
       const c = curvePlot(g.rows, suite.curveParam, metric, suite.curveGroup);
       if (c) plots.unshift(c);
@@ -232,7 +235,7 @@ export function htmlReport(rows: Aggregate[], meta: HtmlReportMeta): string {
 ${question}
 <p class="meta">main_score = ${esc(metric)}${lower} ${where} · adapter ${esc(first.adapter)}</p>
 ${costs}${table(g.rows)}
-${(() => { const m = suiteMdd(rows.filter((r) => r.suite === g.suite)); return m === null ? '' : `<p class="meta">minimum detectable difference of the suite: ${esc(fmt(m))} (α 0.05, power 0.8, from the paired bootstrap over test examples)</p>\n`; })()}${nerTables(g.rows).map((t) => `<table class="ner"><caption>${esc(t.caption)}</caption><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
+${(() => { const m = suiteMdd(rows.filter((r) => r.suite === g.suite)); return m === null ? '' : `<p class="meta">minimum detectable difference of the suite: ${esc(fmt(m))} (α 0.05, power 0.8, from the paired bootstrap over test examples)</p>\n`; })()}${[...edgeTables(g.rows), ...nerTables(g.rows)].map((t) => `<table class="ner"><caption>${esc(t.caption)}</caption><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
 ${t.body.map((b) => `<tr>${b.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}
 </tbody></table>`).join('\n')}
 ${matrices.length ? `<div class="matrices">${matrices.join('\n')}</div>\n` : ''}<div class="plots">${plots.map((p) => `<figure>${p}</figure>`).join('\n')}</div>

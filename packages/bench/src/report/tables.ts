@@ -6,6 +6,7 @@ import type { RunRecord } from '../record.js';
 import type { Aggregate } from '../leaderboard.js';
 import { SUITES } from '../suites/index.js';
 import { nerTables } from './ner.js';
+import { edgeTables } from './edge.js';
 
 export function longCsv(records: RunRecord[]): string {
   const rows: (string | number | null)[][] = [];
@@ -122,7 +123,7 @@ export function markdown(rows: Aggregate[], meta: { preset: string; records: num
     lines.push('');
     const mdd = suiteMdd(rows.filter((r) => r.suite === g.suite));
     if (mdd !== null) lines.push(`Minimum detectable difference of the ${g.suite} suite: ${fmt(mdd)} (${first.mainMetric}; α 0.05, power 0.8, from the paired bootstrap's standard error).`, '');
-    for (const n of nerTables(g.rows)) {
+    for (const n of [...edgeTables(g.rows), ...nerTables(g.rows)]) {
       lines.push(`_${n.caption}_`, '', `| ${n.head.map(esc).join(' | ')} |`, `|${n.head.map(() => '---').join('|')}|`);
       for (const b of n.body) lines.push(`| ${b.map(esc).join(' | ')} |`);
       lines.push('');

@@ -11,7 +11,8 @@ import { zhVocab } from './zh_vocab.js';
 import { fewshot } from './fewshot.js';
 import { costly } from './costly.js';
 import { baseCheck } from './base_check.js';
+import { edge } from './edge.js';
 import type { Suite } from './types.js';
 
-export const BUILTIN_SUITE_DEFS: Record<string, Suite> = { freezing, domain, masking, sensitivity, ner, zh_vocab: zhVocab, fewshot, costly, base_check: baseCheck };
+export const BUILTIN_SUITE_DEFS: Record<string, Suite> = { freezing, domain, masking, sensitivity, ner, zh_vocab: zhVocab, fewshot, costly, base_check: baseCheck, edge };
 

@@ -19,7 +19,8 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isMap, isScalar, type Document } from 'yaml';
 import { DATASETS, DATASET_NAMES, isDatasetDir, loadDatasetDir } from '@tunebench/datasets';
 import { SUITE_CLAIM_SCHEMA, CLAIM_KEYS } from '../claim_schema.js';
-import { PRESET_NAMES, type FewshotSpec, type Overrides, type PhaseSizes, type PresetName, type Scalar, type Suite, type Variant } from './types.js';
+import { EDGE_VARIANTS } from '../edge/config.js';
+import { PRESET_NAMES, type EdgeSpec, type FewshotSpec, type Overrides, type PhaseSizes, type PresetName, type Scalar, type Suite, type Variant } from './types.js';
 
 const SIZE_KEYS: (keyof PhaseSizes)[] = ['maxSteps', 'epochs', 'batchSize', 'maxLength', 'maxTrainRows', 'maxEvalRows', 'logEvery', 'evalEvery'];
 const sizesSchema = {
@@ -32,8 +33,9 @@ const overrides = {
   propertyNames: { pattern: '^[A-Za-z][A-Za-z0-9]*(\\.[A-Za-z][A-Za-z0-9]*)*$' },
 };
 const name = { type: 'string', pattern: '^[a-z0-9_.=-]+$' };
-const STRATEGY_KEYS = ['params', 'pretrain', 'finetune', 'probe', 'fewshot'];
+const STRATEGY_KEYS = ['params', 'pretrain', 'finetune', 'probe', 'fewshot', 'edge'];
 const FEWSHOT_KEYS = ['method', 'shots', 'encoder', 'teacher', 'set'];
+const EDGE_KEYS = ['mode', 'student', 'hiddenMse', 'deploy', 'set'];
 const PRESET_KEYS = ['strategies', 'datasets', 'sizes', 'seeds'];
 
 /** The JSON schema of a suite file (printed by `tunebench bench schema`). */
@@ -95,6 +97,17 @@ export const SUITE_FILE_SCHEMA = {
               set: { ...overrides, description: 'overrides of the few-shot phase config (dotted keys of fewshot/config.ts; trainer.* for the trainer\'s)' },
             },
           },
+          edge: {
+            type: 'object', additionalProperties: false, required: ['mode', 'student', 'deploy'],
+            description: 'one edge phase instead of the trainer phases: one model serving classification, NER and search (packages/bench/src/edge)',
+            properties: {
+              mode: { enum: ['single', 'multi', 'distill'], description: 'three single-task models, one multi-task model, or a multi-task student distilled from a teacher' },
+              student: { enum: ['base', 'small'], description: 'the run\'s base model, or a smaller shape from random weights (the preset\'s)' },
+              hiddenMse: { type: 'boolean', description: 'distill: add the hidden-state MSE through a learned projection' },
+              deploy: { enum: [...EDGE_VARIANTS], description: 'the deployment variant this row scores' },
+              set: { ...overrides, description: 'overrides of the edge phase config (dotted keys of edge/config.ts)' },
+            },
+          },
         },
       },
     },
@@ -133,7 +146,7 @@ export class SuiteFileError extends Error {
   }
 }
 
-export interface RawStrategy { params?: Record<string, Scalar>; pretrain?: { from: 'base' | 'scratch'; dataset: string; set?: Overrides }; finetune?: Overrides; probe?: boolean; fewshot?: FewshotSpec }
+export interface RawStrategy { params?: Record<string, Scalar>; pretrain?: { from: 'base' | 'scratch'; dataset: string; set?: Overrides }; finetune?: Overrides; probe?: boolean; fewshot?: FewshotSpec; edge?: EdgeSpec }
 /** A claim as written in a suite file: an id of the claims file, or the claim itself. */
 export type RawSuiteClaim = string | { id: string; question?: string; text: string; suite?: string; datasets?: string[]; tests: Record<string, unknown>[] };
 export interface RawSuite {
@@ -172,6 +185,7 @@ function schemaProblem(e: ErrorObject, raw: RawSuite): { path: (string | number)
         : /^strategies\/[^/]+$/.test(under) ? STRATEGY_KEYS
         : /^strategies\/[^/]+\/pretrain$/.test(under) ? ['from', 'dataset', 'set']
         : /^strategies\/[^/]+\/fewshot$/.test(under) ? FEWSHOT_KEYS
+        : /^strategies\/[^/]+\/edge$/.test(under) ? EDGE_KEYS
         : under === 'costMatrix' ? ['labels', 'costlyClass', 'matrix']
         : /^claims\/\d+$/.test(under) ? CLAIM_KEYS : /^claims\/\d+\/tests\/\d+$/.test(under) ? ['label', 'compare', 'metric', 'a', 'b', 'pairBy', 'claim', 'threshold']
         : under === 'presets' ? [...PRESET_NAMES] : /^presets\/[^/]+$/.test(under) ? PRESET_KEYS
@@ -262,9 +276,16 @@ export function parseSuiteText(text: string, path: string, shown: string = path)
     if (r.fewshot) {
       const other = (['pretrain', 'finetune', 'probe'] as const).find((k) => r[k] !== undefined);
       if (other) fail(['strategies', n, other], `a fewshot strategy is one few-shot phase; it takes no ${other}`);
+      if (r.edge) fail(['strategies', n, 'edge'], 'a fewshot strategy is one few-shot phase; it takes no edge');
       return { name: n, params: r.params ?? {}, fewshot: r.fewshot };
     }
-    if (!r.finetune && !r.pretrain) fail(['strategies', n], 'a strategy needs finetune overrides, a pretrain phase, both, or a fewshot phase');
+    if (r.edge) {
+      const other = (['pretrain', 'finetune', 'probe'] as const).find((k) => r[k] !== undefined);
+      if (other) fail(['strategies', n, other], `an edge strategy is one edge phase; it takes no ${other}`);
+      if (r.edge.hiddenMse && r.edge.mode !== 'distill') fail(['strategies', n, 'edge', 'hiddenMse'], `hidden-state distillation needs a teacher: mode 'distill', not '${r.edge.mode}'`);
+      return { name: n, params: r.params ?? {}, edge: r.edge };
+    }
+    if (!r.finetune && !r.pretrain) fail(['strategies', n], 'a strategy needs finetune overrides, a pretrain phase, both, a fewshot phase or an edge phase');
     const params = r.params ?? Object.fromEntries(Object.entries(r.finetune ?? {}).filter(([, v]) => v === null || typeof v !== 'object').map(([k, v]) => [k, v as Scalar]));
     const v: Variant = { name: n, params };
     if (r.pretrain) v.pretrain = { from: r.pretrain.from, dataset: datasetName(r.pretrain.dataset, ['strategies', n, 'pretrain', 'dataset']), ...(r.pretrain.set ? { set: r.pretrain.set } : {}) };

@@ -13,7 +13,7 @@ export * from './presets.js';
 export { zhVocabSuite, type ZhVocabOptions } from './zh_vocab.js';
 
 /** The built-in suites, in the order runs, reports and leaderboards list them. */
-export const SUITE_NAMES = ['freezing', 'domain', 'masking', 'sensitivity', 'ner', 'zh_vocab', 'fewshot', 'costly', 'base_check'];
+export const SUITE_NAMES = ['freezing', 'domain', 'masking', 'sensitivity', 'ner', 'zh_vocab', 'fewshot', 'costly', 'base_check', 'edge'];
 
 // packages/bench/suites, from src/suites/ (tsx) or from dist/ (the esbuild bundle).
 const here = dirname(fileURLToPath(import.meta.url));

@@ -36,6 +36,21 @@ export interface Variant {
   probe?: boolean;
   /** A few-shot variant: one `tunebench fewshot` phase instead of the trainer phases (suites/fewshot.ts). */
   fewshot?: FewshotSpec;
+  /** An edge variant: one `tunebench edge` phase (suites/edge.ts, edge/phase.ts). */
+  edge?: EdgeSpec;
+}
+
+export interface EdgeSpec {
+  /** Three single-task models, one multi-task model, or a multi-task student distilled from a teacher. */
+  mode: 'single' | 'multi' | 'distill';
+  /** 'base': the run's base model (its shape and weights); 'small': a smaller shape from random weights (the preset's, e.g. L2 H64). */
+  student: 'base' | 'small';
+  /** distill: add the hidden-state MSE through a learned projection (weight 1). */
+  hiddenMse?: boolean;
+  /** The deployment variant this row scores (the phase scores all of them; edge/config.ts EDGE_VARIANTS). */
+  deploy: string;
+  /** Overrides of the phase config (dotted keys of edge/config.ts). */
+  set?: Overrides;
 }
 
 export interface FewshotSpec {

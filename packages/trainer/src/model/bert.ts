@@ -35,7 +35,8 @@ import { geluApproximate, validateConfig, type BertConfig } from './config.js';
 import { validateHeads, type HeadSpec, type LossOptions } from './heads.js';
 import { loraLinearName, paramSpecs, type LoraConfig, type ParamSpec, type ParamStore } from './params.js';
 import { validateBatch, type ModelBatch } from './batch.js';
-import { headBackward, headForward, type Acts, type HeadHost, type LastForward, type LayerActs } from './bert_heads.js';
+export type { DistillSpec } from './bert_heads.js';
+import { headBackward, headForward, type Acts, type DistillSpec, type HeadHost, type LastForward, type LayerActs } from './bert_heads.js';
 import { quantizeModel, type QuantizedLinears } from './int8.js';
 
 const F32 = 4;
@@ -71,7 +72,18 @@ export interface ForwardOptions {
   lossScale?: number;
   /** Cache the frozen prefix's output for this batch under this key (same key = same batch). */
   cacheKey?: string | number;
+  /** Knowledge distillation on a classifier head's logits (bert_heads.ts, DistillSpec). */
+  distill?: DistillSpec;
+  /**
+   * Called by backward() right after the head's backward, with the last encoder layer's output
+   * (B·T, H) and its gradient (null when no encoder layer trains): it may ADD an extra term's
+   * gradient to dHidden (hidden-state distillation: a projection of the student's states vs the
+   * teacher's). Recorded into the same encoder, before the encoder's backward.
+   */
+  hiddenGrad?: HiddenGradHook;
 }
+
+export type HiddenGradHook = (enc: StepEncoder, hidden: GPUBuffer, dHidden: GPUBuffer | null) => void;
 
 export class BertModel implements HeadHost {
   readonly config: BertConfig;
@@ -91,6 +103,9 @@ export class BertModel implements HeadHost {
   readonly sink: GPUBuffer;
   private readonly sink2: GPUBuffer;
   private last: LastForward | null = null;
+  /** The last forward's encoder output (the head's input) and its hiddenGrad hook. */
+  private lastHidden: GPUBuffer | null = null;
+  private lastHook: HiddenGradHook | null = null;
   private readonly maxShapes: number;
   private readonly recorded = new WeakMap<Acts, { enc: StepEncoder; ids: Int32Array; mask: Int32Array; types: Int32Array; heads: Map<number, Int32Array> }>();
   /** Set while recording a layer that trains with LoRA dropout. */
@@ -499,7 +514,9 @@ export class BertModel implements HeadHost {
     }
     if (cacheKey && !cached && s === L) this.saveCache(enc, cacheKey, this.xin(acts, L, embDropped), M * H);
     const hidden = this.xin(acts, L, embDropped);
-    this.last = headForward(this, enc, acts, batch, hidden, headIndex, head, opts.loss ?? {}, { train, grad, seed, step, lossScale, lowest });
+    this.last = headForward(this, enc, acts, batch, hidden, headIndex, head, opts.loss ?? {}, { train, grad, seed, step, lossScale, lowest, distill: opts.distill });
+    this.lastHidden = hidden;
+    this.lastHook = opts.hiddenGrad ?? null;
   }
 
   /**
@@ -572,6 +589,7 @@ export class BertModel implements HeadHost {
     const needHidden = lowest < L;
     // head backward → acts.dA = d loss / d hidden (when the encoder trains)
     headBackward(this, enc, st, needHidden ? acts.dA : null);
+    if (this.lastHook) this.lastHook(enc, this.lastHidden!, needHidden ? acts.dA : null);
     if (!needHidden) return;
     const embDropped = st.train && cfg.hiddenDropout > 0 && lowest <= -1;
     const stop = Math.max(lowest, 0);
@@ -673,6 +691,33 @@ export class BertModel implements HeadHost {
     if (!st.logits || st.logitRows === 0) return { data: new Float32Array(0), rows: 0, cols: st.logitCols };
     const data = await this.gpu.read(st.logits, Float32Array, st.logitRows * st.logitCols);
     return { data, rows: st.logitRows, cols: st.logitCols };
+  }
+
+  /**
+   * The logits buffer of the last forward, on the device (a distillation teacher's logits are
+   * handed to the student's forward this way, with no read-back). Valid until the next forward of
+   * the same batch shape.
+   */
+  lastLogitsBuffer(): { buffer: GPUBuffer; rows: number; cols: number } {
+    const st = this.last;
+    if (!st || !st.logits) throw new Error('BertModel.lastLogitsBuffer: no forward with logits yet');
+    return { buffer: st.logits, rows: st.logitRows, cols: st.logitCols };
+  }
+
+  /** The last forward's encoder output (B·T, H) on the device (a distillation teacher's hidden states). */
+  lastHiddenBuffer(): GPUBuffer {
+    if (!this.last || !this.lastHidden) throw new Error('BertModel.lastHiddenBuffer: no forward yet');
+    return this.lastHidden;
+  }
+
+  /** Mean distillation loss (τ²·KL) of the last forward that had `distill` (after its encoder was submitted). */
+  async readDistillLoss(): Promise<number> {
+    const st = this.last;
+    if (!st?.distillLosses || !st.normalizer) return Number.NaN;
+    const rows = await this.gpu.read(st.distillLosses, Float32Array, st.lossRows);
+    let sum = 0;
+    for (const v of rows) sum += v;
+    return sum / st.normalizer;
   }
 
   /** The last encoder layer's output (B·T, H) of the last forward. */

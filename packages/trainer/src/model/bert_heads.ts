@@ -10,7 +10,7 @@
 import {
   bias_gelu_backward, bias_gelu_forward, cosine_similarity_backward, crf_backward, crf_forward, cosine_similarity_forward, dropout_backward,
   dropout_forward, fill, gather_rows_backward, gather_rows_forward, l2_normalize_backward, l2_normalize_forward,
-  linear_backward, linear_forward, mean_pool_backward, mean_pool_forward, softmax_cross_entropy,
+  linear_backward, linear_forward, mean_pool_backward, mean_pool_forward, softmax_cross_entropy, distill_kl,
   type Binding, type GeluApproximate, type Gpu, type StepEncoder,
 } from '@tunebench/kernels';
 import type { BertConfig } from './config.js';
@@ -51,6 +51,22 @@ export interface LastForward {
   lowest: number; mlmRows: number;
   /** classifier input before dropout; similarity scale; embedding loss kind */
   feats?: GPUBuffer; simScale: number; kind?: 'mnr' | 'cosine';
+  /** Per-row distillation losses (τ²·KL) when the forward distilled. */
+  distillLosses?: GPUBuffer;
+}
+
+/**
+ * Knowledge distillation on a classifier head (seq_cls, or token_cls without a CRF): the teacher's
+ * logits for the same batch (rows × numLabels, e.g. the teacher model's lastLogitsBuffer()) and
+ * the loss mix  ceWeight · CE(labels) + kdWeight · τ²·KL(softmax(teacher/τ) ‖ softmax(student/τ)),
+ * both averaged over the labelled rows (distill_kl.ts). The KL gradient is added to the
+ * cross-entropy's in dlogits, so one classifier backward carries both.
+ */
+export interface DistillSpec {
+  teacherLogits: GPUBuffer;
+  temperature: number;
+  kdWeight: number;
+  ceWeight: number;
 }
 
 /** What the heads need from the model (BertModel implements it). */
@@ -133,13 +149,16 @@ function crfLoss(m: HeadHost, enc: StepEncoder, acts: Acts, batch: ModelBatch, h
 }
 
 export function headForward(m: HeadHost, enc: StepEncoder, acts: Acts, batch: ModelBatch, hidden: GPUBuffer, headIndex: number, head: HeadSpec, loss: LossOptions,
-  o: { train: boolean; grad: boolean; seed: number; step: number; lossScale: number; lowest: number }): LastForward {
+  o: { train: boolean; grad: boolean; seed: number; step: number; lossScale: number; lowest: number; distill?: DistillSpec }): LastForward {
   const gpu = m.gpu, cfg = m.config;
   const { B, T, M } = acts;
   const H = cfg.hiddenSize, V = cfg.vocabSize, L = cfg.numLayers;
   const drop = o.train && cfg.hiddenDropout > 0;
   const base = { acts, head: headIndex, train: o.train, grad: o.grad, seed: o.seed, step: o.step, lossScale: o.lossScale, lowest: o.lowest, mlmRows: 0, simScale: 1 };
   const headSite = 1000 + headIndex;
+  if (o.distill && !(head.kind === 'seq_cls' || (head.kind === 'token_cls' && !head.crf))) {
+    throw new Error(`distill: heads[${headIndex}] is ${head.kind}${head.kind === 'token_cls' ? ' with a CRF' : ''}; distillation works on seq_cls and token_cls (softmax) logits`);
+  }
   if (head.kind === 'mlm') {
     validateLabels(batch.labels, M, V, 'mlm');
     const rows: number[] = [];
@@ -195,8 +214,19 @@ export function headForward(m: HeadHost, enc: StepEncoder, acts: Acts, batch: Mo
       const normalizer = crfLoss(m, enc, acts, batch, headIndex, head.crf, C, h, o);
       return { ...base, lossRows: B, normalizer, logitRows: rowsN, logitCols: C, logits: h.logits, feats };
     }
-    const normalizer = crossEntropyLoss(m, enc, h.losses, o.grad ? h.dlogits : null, h.logits, h.targets, batch.labels, rowsN, C, loss, o.lossScale);
-    return { ...base, lossRows: rowsN, normalizer, logitRows: rowsN, logitCols: C, logits: h.logits, feats };
+    const d = o.distill;
+    if (d && !(d.ceWeight >= 0 && d.kdWeight >= 0 && d.ceWeight + d.kdWeight > 0 && d.temperature > 0)) {
+      throw new Error(`distill: ceWeight (${d.ceWeight}) and kdWeight (${d.kdWeight}) must be ≥ 0 and not both 0, temperature (${d.temperature}) > 0`);
+    }
+    // With distillation the label loss is weighted by ceWeight (0: computed for the loss value, its gradient overwritten below).
+    const ceScale = d && d.ceWeight > 0 ? o.lossScale * d.ceWeight : o.lossScale;
+    const normalizer = crossEntropyLoss(m, enc, h.losses, o.grad ? h.dlogits : null, h.logits, h.targets, batch.labels, rowsN, C, loss, ceScale);
+    if (!d || normalizer === 0) return { ...base, lossRows: rowsN, normalizer, logitRows: rowsN, logitCols: C, logits: h.logits, feats };
+    const kd = m.headActs(acts, `kd${headIndex}`, { losses: rowsN });
+    distill_kl(gpu, enc, kd.losses, o.grad ? h.dlogits : null, h.logits, d.teacherLogits, h.targets, rowsN, C, {
+      temperature: d.temperature, normalizer, weight: d.kdWeight * o.lossScale, accumulate: d.ceWeight > 0,
+    });
+    return { ...base, lossRows: rowsN, normalizer, logitRows: rowsN, logitCols: C, logits: h.logits, feats, distillLosses: kd.losses };
   }
   // embedding head: masked mean pooling (+ L2 normalisation) → MNR or cosine loss over pairs
   const h = m.headActs(acts, 'emb', {
