@@ -1,9 +1,9 @@
 // `tunebench edge --config <file> [--backend gpu|cpu]`: one edge phase (phase.ts), the child-process
 // command the sweep runner starts for the edge suite's phases. The phase always runs on WebGPU (it
 // measures WebGPU latency); --backend is accepted because the runner passes it to every phase.
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { runEdgePhase } from './phase.js';
+import { readPhaseConfigFile } from '../phase_dir.js';
 
 export function edgeCommand(): Command {
   return new Command('edge')
@@ -11,12 +11,7 @@ export function edgeCommand(): Command {
     .requiredOption('-c, --config <file>', 'JSON phase config')
     .addOption(new Option('--backend <name>', 'accepted for the runner; the phase runs on WebGPU').choices(['gpu', 'cpu']).default('gpu'))
     .action(async (f: { config: string; backend: 'gpu' | 'cpu' }) => {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(readFileSync(f.config, 'utf8'));
-      } catch (e) {
-        throw new Error(`${f.config}: ${(e as Error).message}`);
-      }
+      const raw = readPhaseConfigFile(f.config);
       if (f.backend === 'cpu') console.log('edge: --backend cpu: this phase runs on the WebGPU adapter (it times WebGPU inference; the CPU reference model has no distillation)');
       await runEdgePhase(raw, { source: f.config });
     });

@@ -11,13 +11,14 @@
 //
 // The phase runs on WebGPU whatever --backend says: the suite measures WebGPU latency, and the
 // float64 reference model has no distillation. (Lavapipe is a WebGPU adapter on the CPU.)
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openGpu, type Gpu } from '@tunebench/kernels';
 import { checkEdgeConfig, samplingShares, type EdgePhaseConfig } from './config.js';
 import { loadTask, type TaskData } from './tasks.js';
 import { deriveSeed } from '@tunebench/trainer';
 import { closeNet, HiddenProjection, latencyPerExample, openNet, saveNet, scoreTasks, tokenizerOf, trainNet, type EdgeNet, type Teacher, type TrainReport } from './net.js';
+import { startPhaseDir } from '../phase_dir.js';
 
 function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.tmp-${process.pid}`;
@@ -42,10 +43,7 @@ export async function runEdgePhase(raw: unknown, opts: { source?: string; log?: 
   const log = opts.log ?? ((l: string) => console.log(l));
   const t0 = Date.now();
   const dir = c.outputDir;
-  if (existsSync(join(dir, 'metrics.json'))) throw new Error(`${dir} already holds a finished phase (metrics.json)`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  writeJsonAtomic(join(dir, 'config.json'), { command: 'edge', config: c });
+  startPhaseDir(dir, 'edge', c);
 
   const { tok, ckptConfig } = tokenizerOf(c.model.init);
   if (c.distill) {

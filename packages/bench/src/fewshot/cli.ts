@@ -1,12 +1,12 @@
 // `tunebench fewshot --config <file> [--backend gpu|cpu]`: one few-shot phase (phase.ts), the
 // child-process command the sweep runner starts for the fewshot suite's phases.
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { closeBackends } from '@tunebench/trainer';
 import { runFewshotPhase } from './phase.js';
 import { makeSentenceEncoder } from './make_st.js';
 import { join } from 'node:path';
 import { repoRoot } from '../plan.js';
+import { readPhaseConfigFile } from '../phase_dir.js';
 
 export function fewshotCommand(): Command {
   return new Command('fewshot')
@@ -14,12 +14,7 @@ export function fewshotCommand(): Command {
     .requiredOption('-c, --config <file>', 'JSON phase config')
     .addOption(new Option('--backend <name>', 'gpu or cpu').choices(['gpu', 'cpu']).default('gpu'))
     .action(async (f: { config: string; backend: 'gpu' | 'cpu' }) => {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(readFileSync(f.config, 'utf8'));
-      } catch (e) {
-        throw new Error(`${f.config}: ${(e as Error).message}`);
-      }
+      const raw = readPhaseConfigFile(f.config);
       try {
         await runFewshotPhase(raw, f.backend, { source: f.config });
       } finally {

@@ -5,7 +5,7 @@
 // well the test embeddings separate the labels before and after the contrastive step
 // (silhouette, nearest-centroid accuracy: test.separation_*) and writes projection.json (2-D PCA
 // of the test embeddings, both states, with the labels) for the report's figure.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadInferConfig, loadRows, loadTrainConfig, runInference, runTraining, backendFactory, TEST_PREDICTIONS_FILE, type TrainRunConfig } from '@tunebench/trainer';
 import { accuracy, precisionRecallF1 } from '@tunebench/eval';
@@ -15,6 +15,7 @@ import { generatePairs } from './pairs.js';
 import { argmaxRows, fitLogReg, predictProba } from './logreg.js';
 import { centroidAccuracy, pca2, silhouetteCosine } from './separation.js';
 import { closeEncoder, contrastiveTrain, embed, openEncoder, type Encoder } from './encoder.js';
+import { startPhaseDir } from '../phase_dir.js';
 
 function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.tmp-${process.pid}`;
@@ -48,10 +49,7 @@ export async function runFewshotPhase(raw: unknown, backend: 'gpu' | 'cpu', opts
   const log = opts.log ?? ((l: string) => console.log(l));
   const t0 = Date.now();
   const dir = c.outputDir;
-  if (existsSync(join(dir, 'metrics.json'))) throw new Error(`${dir} already holds a finished phase (metrics.json)`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  writeJsonAtomic(join(dir, 'config.json'), { command: 'fewshot', config: c });
+  startPhaseDir(dir, 'fewshot', c);
 
   const labels = c.data.labels;
   const index = new Map(labels.map((l, i) => [l, i]));
