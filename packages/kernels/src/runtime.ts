@@ -189,6 +189,15 @@ function bufferId(b: GPUBuffer): number {
   return id;
 }
 
+interface UniformEntry {
+  key: string;
+  buffer: GPUBuffer;
+  /** Gpu.submitCount when last returned by uniform(). */
+  lastUse: number;
+  /** Open encoders that have bound it. */
+  holders: number;
+}
+
 export class Gpu {
   /** Kept for the device's whole life: see the note at the top of this file. */
   private readonly navigatorGpu: GPU;
@@ -198,8 +207,16 @@ export class Gpu {
   readonly features: ReadonlySet<string>;
   readonly dawnFlags: readonly string[];
   private readonly pipelines = new Map<string, PipelineEntry>();
-  private readonly uniforms = new Map<string, GPUBuffer>();
-  private readonly bindGroups = new WeakMap<GPUComputePipeline, Map<string, GPUBindGroup>>();
+  /** Uniform buffers by content, with the submit count at their last use (see trimCaches). */
+  private readonly uniforms = new Map<string, UniformEntry>();
+  private readonly uniformByBuffer = new WeakMap<GPUBuffer, UniformEntry>();
+  private readonly bindGroups = new Map<GPUComputePipeline, Map<string, GPUBindGroup>>();
+  private bindGroupCount = 0;
+  /** Encoders recorded but not yet submitted, with the uniforms each has bound. */
+  private readonly openEncoders = new Map<StepEncoder, Set<UniformEntry>>();
+  private submitCount = 0;
+  /** Cache sizes above which trimCaches() evicts (tests lower them). */
+  cacheLimits = { uniforms: 2048, bindGroups: 4096 };
   private readonly pendingScopes: Promise<void>[] = [];
   private lostError: GpuError | null = null;
   private uncaptured: GpuError | null = null;
@@ -341,7 +358,10 @@ export class Gpu {
     padded.set(data);
     const key = Array.from(padded).join(',');
     const hit = this.uniforms.get(key);
-    if (hit) return hit;
+    if (hit) {
+      hit.lastUse = this.submitCount;
+      return hit.buffer;
+    }
     const buf = this.device.createBuffer({
       label: 'uniform',
       size: padded.byteLength,
@@ -351,8 +371,43 @@ export class Gpu {
     new Uint32Array(buf.getMappedRange()).set(padded);
     buf.unmap();
     this.countAllocation(padded.byteLength);
-    this.uniforms.set(key, buf);
+    const entry = { key, buffer: buf, lastUse: this.submitCount, holders: 0 };
+    this.uniforms.set(key, entry);
+    this.uniformByBuffer.set(buf, entry);
     return buf;
+  }
+
+  /** Number of cached uniform buffers and bind groups (for tests and the counters). */
+  get cacheSizes(): { uniforms: number; bindGroups: number } {
+    return { uniforms: this.uniforms.size, bindGroups: this.bindGroupCount };
+  }
+
+  /**
+   * Keep the uniform and bind-group caches bounded. Most uniforms repeat every step (shapes),
+   * but some change every step (a dropout key, a loss normaliser) and activation buffers are
+   * re-created when batch shapes change; cached forever, they grew ~1 MB a step and Dawn
+   * crashed (SIGSEGV) after ~700 fine-tuning steps. Called after each submit: destroys the
+   * uniforms neither used since the last submit nor bound by an encoder still recording (a
+   * submitted command buffer keeps its buffers alive until it has run: WebGPU defers the free),
+   * and drops every cached bind group (recorded dispatches keep their own reference).
+   */
+  private trimCaches(): void {
+    if (this.uniforms.size > this.cacheLimits.uniforms) {
+      let evicted = 0;
+      for (const [key, u] of this.uniforms) {
+        if (u.holders > 0 || u.lastUse >= this.submitCount) continue;
+        u.buffer.destroy();
+        this.uniforms.delete(key);
+        evicted++;
+      }
+      if (evicted > 0) this.clearBindGroups();
+    }
+    if (this.bindGroupCount > this.cacheLimits.bindGroups) this.clearBindGroups();
+  }
+
+  private clearBindGroups(): void {
+    this.bindGroups.clear();
+    this.bindGroupCount = 0;
   }
 
   /** A bind group binding `buffers` to @binding(0..n-1) of group 0, cached per pipeline and buffers. */
@@ -371,6 +426,7 @@ export class Gpu {
         entries: buffers.map((b, binding) => ({ binding, resource: isBuffer(b) ? { buffer: b } : b })),
       });
       perPipeline.set(key, bg);
+      this.bindGroupCount++;
     }
     return bg;
   }
@@ -378,7 +434,30 @@ export class Gpu {
   /** Start recording a step: many dispatches, one command buffer, one submit. */
   encoder(label = 'step'): StepEncoder {
     this.throwIfFailed();
-    return new StepEncoder(this, label);
+    const enc = new StepEncoder(this, label);
+    this.openEncoders.set(enc, new Set());
+    return enc;
+  }
+
+  /** @internal StepEncoder.dispatch: the cached uniforms among `buffers` must outlive `enc`'s submit. */
+  holdUniforms(enc: StepEncoder, buffers: Binding[]): void {
+    const held = this.openEncoders.get(enc);
+    if (!held) return;
+    for (const b of buffers) {
+      const u = this.uniformByBuffer.get(isBuffer(b) ? b : b.buffer);
+      if (u && !held.has(u)) {
+        held.add(u);
+        u.holders++;
+      }
+    }
+  }
+
+  /** @internal StepEncoder.submit: what the encoder bound may be trimmed from now on. */
+  closeEncoder(enc: StepEncoder): void {
+    const held = this.openEncoders.get(enc);
+    if (!held) return;
+    for (const u of held) u.holders--;
+    this.openEncoders.delete(enc);
   }
 
   /**
@@ -391,11 +470,13 @@ export class Gpu {
     this.device.pushErrorScope('validation');
     this.device.queue.submit([build()]);
     this.counters.submits++;
+    this.submitCount++;
     const validation = await this.device.popErrorScope();
     const oom = await this.device.popErrorScope();
     const err = validation ?? oom;
     if (err) throw new GpuError(err.message, labelIn(err.message) ?? kernels.join(', '));
     this.throwIfFailed();
+    this.trimCaches();
   }
 
   /** Wait until the GPU has finished all submitted work. */
@@ -445,8 +526,9 @@ export class Gpu {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const b of this.uniforms.values()) b.destroy();
+    for (const u of this.uniforms.values()) u.buffer.destroy();
     this.uniforms.clear();
+    this.clearBindGroups();
     this.pipelines.clear();
     this.device.destroy();
   }
@@ -481,6 +563,7 @@ export class StepEncoder {
       }
     }
     const bytesBound = buffers.reduce((sum, b) => sum + bindingSize(b), 0);
+    this.gpu.holdUniforms(this, buffers);
     this.dispatches.push({ entry, bindGroup: this.gpu.bindGroup(entry, buffers), workgroups: [x, y, z], bytesBound, flops });
   }
 
@@ -493,7 +576,10 @@ export class StepEncoder {
   async submit(): Promise<void> {
     if (this.submitted) throw new Error(`step '${this.label}' was already submitted`);
     this.submitted = true;
-    if (this.dispatches.length === 0) return;
+    if (this.dispatches.length === 0) {
+      this.gpu.closeEncoder(this);
+      return;
+    }
     const build = () => {
       const enc = this.gpu.device.createCommandEncoder({ label: this.label });
       const pass = enc.beginComputePass({ label: this.label });
@@ -512,10 +598,14 @@ export class StepEncoder {
       pass.end();
       return enc.finish();
     };
-    await this.gpu.submit(
-      build,
-      this.dispatches.map((d) => d.entry.label),
-    );
+    try {
+      await this.gpu.submit(
+        build,
+        this.dispatches.map((d) => d.entry.label),
+      );
+    } finally {
+      this.gpu.closeEncoder(this);
+    }
   }
 }
 

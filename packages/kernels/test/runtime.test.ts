@@ -148,3 +148,39 @@ test('kernels can bind a 256-byte-aligned range of a flat buffer', async () => {
   assert.deepEqual(Array.from(await gpu.read(c)), [19, 22, 43, 50]);
   gpu.destroy();
 });
+
+// Per-step uniforms (a dropout key, a loss normaliser) must not pile up: the caches are trimmed
+// after submits, and a trim never destroys a uniform an encoder still recording has bound.
+test('uniform and bind-group caches stay bounded and never free what an open encoder binds', async () => {
+  const gpu = await openGpu();
+  gpu.cacheLimits = { uniforms: 16, bindGroups: 24 };
+  const WGSL = `struct P { a: u32, b: u32, c: u32, d: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> o: array<u32>;
+@compute @workgroup_size(1) fn main() { o[p.b] = p.a * 3u + 1u; }`;
+  const pipe = gpu.pipeline('uniform_echo', WGSL);
+  const out = gpu.zeros(4 * 4);
+  // An encoder opened first and submitted last: its uniform must survive every trim in between.
+  const early = gpu.encoder('early');
+  early.dispatch(pipe, [gpu.uniform([1_000_000, 3, 0, 0]), out], 1);
+  let maxSizes = { uniforms: 0, bindGroups: 0 };
+  for (let step = 0; step < 200; step++) {
+    const enc = gpu.encoder();
+    enc.dispatch(pipe, [gpu.uniform([step, 0, 0, 0]), out], 1);
+    enc.dispatch(pipe, [gpu.uniform([7, 1, 0, 0]), out], 1); // repeats every step
+    await enc.submit();
+    const s = gpu.cacheSizes;
+    maxSizes = { uniforms: Math.max(maxSizes.uniforms, s.uniforms), bindGroups: Math.max(maxSizes.bindGroups, s.bindGroups) };
+    if (step % 50 === 49) {
+      const got = await gpu.read(out, Uint32Array);
+      assert.deepEqual(Array.from(got.slice(0, 2)), [step * 3 + 1, 22]);
+    }
+  }
+  await early.submit();
+  const got = await gpu.read(out, Uint32Array);
+  assert.equal(got[3], 3_000_001);
+  // Bounded by the limit plus what one trim interval adds (the early encoder pins only its own).
+  assert.ok(maxSizes.uniforms <= 16 + 3, `uniform cache grew to ${maxSizes.uniforms}`);
+  assert.ok(maxSizes.bindGroups <= 24 + 3, `bind-group cache grew to ${maxSizes.bindGroups}`);
+  gpu.destroy();
+});
