@@ -35,7 +35,7 @@ export function makeStCommand(): Command {
     .description('make the sentence-encoder base models/tiny-en-st: MNR on WordNet headwords ↔ gloss pairs mined from wn_topic train, with a retrieval check vs the raw base')
     .option('--base <dir>', 'base encoder', join(repoRoot, 'models', 'tiny-en-base'))
     .option('--out <dir>', 'output checkpoint directory', join(repoRoot, 'models', 'tiny-en-st'))
-    .option('--steps <n>', 'optimizer steps', num('--steps'), 200)
+    .option('--steps <n>', 'optimizer steps', num('--steps'), 1000)
     .option('--batch-size <n>', 'pairs per batch (in-batch negatives)', num('--batch-size'), 32)
     .option('--lr <x>', 'peak learning rate', num('--lr'), 2e-4)
     .option('--max-length <n>', 'tokens per sentence', num('--max-length'), 32)

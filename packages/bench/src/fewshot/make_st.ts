@@ -132,6 +132,8 @@ export async function makeSentenceEncoder(o: MakeStOptions): Promise<Record<stri
   rmSync(join(staged, 'optimizer.safetensors'), { force: true });
   writeFileSync(join(staged, 'retrieval.json'), JSON.stringify(report, null, 2) + '\n');
   cpSync(join(work, 'pairs_heldout.jsonl'), join(staged, 'heldout_pairs.jsonl'));
+  // The model card is written by hand from retrieval.json: keep it across a remake.
+  if (existsSync(join(o.out, 'README.md'))) cpSync(join(o.out, 'README.md'), join(staged, 'README.md'));
   mkdirSync(dirname(o.out), { recursive: true });
   if (existsSync(o.out)) rmSync(o.out, { recursive: true, force: true });
   renameSync(staged, o.out);
