@@ -21,7 +21,7 @@
 
 import type { Binding, Gpu, StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims, checkOperands, type SizeCheck } from './check.js';
-import { linear_forward, matmul } from './matmul.js';
+import { linear_backward, linear_forward, matmul } from './matmul.js';
 
 const scratch = new WeakMap<Gpu, GPUBuffer>();
 function gScratch(gpu: Gpu, elements: number): GPUBuffer {
@@ -65,8 +65,23 @@ export function lora_forward(
   loraA: Binding, loraB: Binding, M: number, N: number, K: number, r: number, scale: number,
 ): void {
   checkForward('lora_forward', checkBuffer, { out, xa, inp, weight, bias, loraA, loraB }, M, N, K, r, scale);
-  linear_forward(gpu, enc, xa, inp, loraA, null, M, r, K);
   linear_forward(gpu, enc, out, inp, weight, bias, M, N, K);
+  lora_adapter_forward(gpu, enc, out, xa, inp, loraA, loraB, M, N, K, r, scale);
+}
+
+/**
+ * The adapter alone, on top of a linear layer's output: xa = x·Aᵀ ; out += scale·xa·Bᵀ. The model
+ * calls this after its own linear_forward (or int8 / frozen-prefix paths), with x = the layer's
+ * input, or that input after LoRA dropout (PEFT applies lora_dropout to the adapter's input only).
+ */
+export function lora_adapter_forward(
+  gpu: Gpu, enc: StepEncoder, out: Binding, xa: Binding, x: Binding, loraA: Binding, loraB: Binding,
+  M: number, N: number, K: number, r: number, scale: number,
+): void {
+  checkDims('lora_adapter_forward', { M, N, K, r });
+  checkScale('lora_adapter_forward', scale);
+  checkOperands('lora_adapter_forward', checkBuffer, { out: M * N, xa: M * r, x: M * K, loraA: r * K, loraB: N * r }, { out, xa, x, loraA, loraB });
+  linear_forward(gpu, enc, xa, x, loraA, null, M, r, K);
   matmul(gpu, enc, { out, a: xa, b: loraB, M, N, K: r, transB: true, alpha: scale, accumulate: true });
 }
 
@@ -80,15 +95,31 @@ export function lora_backward(
   M: number, N: number, K: number, r: number, scale: number, accumulateDinp = false,
 ): void {
   checkBackward('lora_backward', checkBuffer, { dinp, dA, dB, dout, inp, xa, weight, loraA, loraB }, M, N, K, r, scale);
+  if (dinp) linear_backward(gpu, enc, dinp, null, null, dout, inp, weight, M, N, K, accumulateDinp);
+  lora_adapter_backward(gpu, enc, dinp, dA, dB, dout, inp, xa, loraA, loraB, M, N, K, r, scale, true);
+}
+
+/**
+ * The adapter's backward alone: dB += scale·doutᵀ·xa ; g = scale·dout·B ; dA += gᵀ·x ;
+ * dx = g·A, added to dx (accumulateDx) or written over it — the model writes it apart when LoRA
+ * dropout must be undone before it joins the layer's dinp. `g` (M × r): scratch, or the caller's.
+ */
+export function lora_adapter_backward(
+  gpu: Gpu, enc: StepEncoder, dx: Binding | null, dA: Binding | null, dB: Binding | null, dout: Binding,
+  x: Binding, xa: Binding, loraA: Binding, loraB: Binding,
+  M: number, N: number, K: number, r: number, scale: number, accumulateDx: boolean, g: Binding | null = null,
+): void {
+  const name = 'lora_adapter_backward';
+  checkDims(name, { M, N, K, r });
+  checkScale(name, scale);
+  checkOperands(name, checkBuffer, { dx: M * K, dA: r * K, dB: N * r, dout: M * N, x: M * K, xa: M * r, loraA: r * K, loraB: N * r, g: M * r },
+    { dx, dA, dB, dout, x, xa, loraA, loraB, g });
   if (dB) matmul(gpu, enc, { out: dB, a: dout, b: xa, M: N, N: r, K: M, transA: true, alpha: scale, accumulate: true });
-  if (!dA && !dinp) return;
-  const g = gScratch(gpu, M * r);
-  matmul(gpu, enc, { out: g, a: dout, b: loraB, M, N: r, K: N, alpha: scale });
-  if (dA) matmul(gpu, enc, { out: dA, a: g, b: inp, M: r, N: K, K: M, transA: true, accumulate: true });
-  if (dinp) {
-    matmul(gpu, enc, { out: dinp, a: dout, b: weight, M, N: K, K: N, accumulate: accumulateDinp });
-    matmul(gpu, enc, { out: dinp, a: g, b: loraA, M, N: K, K: r, accumulate: true });
-  }
+  if (!dA && !dx) return;
+  const gBuf = g ?? gScratch(gpu, M * r);
+  matmul(gpu, enc, { out: gBuf, a: dout, b: loraB, M, N: r, K: N, alpha: scale });
+  if (dA) matmul(gpu, enc, { out: dA, a: gBuf, b: x, M: r, N: K, K: M, transA: true, accumulate: true });
+  if (dx) matmul(gpu, enc, { out: dx, a: gBuf, b: loraA, M, N: K, K: r, accumulate: accumulateDx });
 }
 
 function mergeLaunch(name: string, sign: 1 | -1, gpu: Gpu, enc: StepEncoder, weight: Binding, loraA: Binding, loraB: Binding, N: number, K: number, r: number, scale: number): void {

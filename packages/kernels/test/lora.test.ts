@@ -7,6 +7,10 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   assertAllClose,
+  linear_forward,
+  linear_forward_reference,
+  lora_adapter_backward,
+  lora_adapter_forward,
   lora_backward,
   lora_backward_reference,
   lora_forward,
@@ -75,6 +79,43 @@ test('forward and backward: GPU vs reference on random shapes (r = 1, M = 1, rag
       await runCase({ M, N, K, r }, seed, withBias, scale, acc);
     }),
     { numRuns: 30 },
+  );
+});
+
+// The adapter alone (what the model calls on top of its own linear layer), with an adapter input
+// xd ≠ x as under LoRA dropout: equal to the fused reference with W = 0 on xd, added to x·Wᵀ + b.
+test('adapter forward/backward alone: on top of linear_forward, separate adapter input, dx written or added', async () => {
+  await fc.assert(
+    fc.asyncProperty(dim, dim, dim, fc.integer({ min: 1, max: 12 }), fc.integer(), fc.double({ min: -4, max: 4, noNaN: true }), fc.boolean(), fc.boolean(),
+      async (M, N, K, r, seed, scale, acc, ownG) => {
+        const rand = mulberry32(seed);
+        const x = randomF32(rand, M * K), xd = randomF32(rand, M * K), W = randomF32(rand, N * K), b = randomF32(rand, N);
+        const A = randomF32(rand, r * K), B = randomF32(rand, N * r), dout = randomF32(rand, M * N);
+        const dA0 = randomF32(rand, r * K), dB0 = randomF32(rand, N * r), dx0 = randomF32(rand, M * K);
+        const bx = gpu.buffer(x), bxd = gpu.buffer(xd), bW = gpu.buffer(W), bb = gpu.buffer(b), bA = gpu.buffer(A), bB = gpu.buffer(B), bdout = gpu.buffer(dout);
+        const out = poisoned(gpu, M * N), xa = poisoned(gpu, M * r), g = ownG ? poisoned(gpu, M * r) : null;
+        const dA = gpu.buffer(dA0), dB = gpu.buffer(dB0), dx = acc ? gpu.buffer(dx0) : poisoned(gpu, M * K);
+        const enc = gpu.encoder();
+        linear_forward(gpu, enc, out, bx, bW, bb, M, N, K);
+        lora_adapter_forward(gpu, enc, out, xa, bxd, bA, bB, M, N, K, r, scale);
+        lora_adapter_backward(gpu, enc, dx, dA, dB, bdout, bxd, xa, bA, bB, M, N, K, r, scale, acc, g);
+        await enc.submit();
+        const got = { out: await gpu.read(out), xa: await gpu.read(xa), dx: await gpu.read(dx), dA: await gpu.read(dA), dB: await gpu.read(dB) };
+        for (const buf of [bx, bxd, bW, bb, bA, bB, bdout, out, xa, g, dA, dB, dx]) buf?.destroy();
+        const zeroW = new Float64Array(N * K);
+        const base = new Float64Array(M * N), adapter = new Float64Array(M * N), xaRef = new Float64Array(M * r);
+        linear_forward_reference(base, x, W, b, M, N, K);
+        lora_forward_reference(adapter, xaRef, xd, zeroW, null, A, B, M, N, K, r, scale);
+        const ref = { dx: acc ? Float64Array.from(dx0) : new Float64Array(M * K), dA: Float64Array.from(dA0), dB: Float64Array.from(dB0) };
+        lora_backward_reference(ref.dx, ref.dA, ref.dB, dout, xd, got.xa, zeroW, A, B, M, N, K, r, scale, acc);
+        const s = Math.abs(scale);
+        assertAllClose('xa', got.xa, xaRef, () => dotBound(K, K));
+        assertAllClose('out', got.out, base.map((v, i) => v + adapter[i]), () => dotBound(K + r, K + 1 + s * r * K));
+        assertAllClose('dB', got.dB, ref.dB, (i) => dotBound(M, s * M * K) + 2 * U * Math.abs(ref.dB[i]));
+        assertAllClose('dA', got.dA, ref.dA, (i) => dotBound(M + N, s * M * N) + 2 * U * Math.abs(ref.dA[i]));
+        assertAllClose('dx', got.dx, ref.dx, (i) => dotBound(N + r, s * N * r) + 2 * U * Math.abs(ref.dx[i]));
+      }),
+    { numRuns: 20 },
   );
 });
 

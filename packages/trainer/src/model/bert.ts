@@ -28,7 +28,7 @@
 import {
   accumulate as accumulateInto, add_forward, attention_backward, attention_forward, bias_gelu_backward, bias_gelu_forward, copy,
   dropout_backward, dropout_forward, embedding_backward, embedding_forward, fill, layernorm_backward, layernorm_forward,
-  int8_linear_forward, linear_backward, linear_forward, matmul, quantize_rows_int8,
+  int8_linear_forward, linear_backward, linear_forward, lora_adapter_backward, lora_adapter_forward, quantize_rows_int8,
   type AttentionDropout, type Binding, type GeluApproximate, type Gpu, type StepEncoder,
 } from '@tunebench/kernels';
 import { geluApproximate, validateConfig, type BertConfig } from './config.js';
@@ -415,8 +415,7 @@ export class BertModel implements HeadHost {
         dropout_forward(this.gpu, enc, xd, inp, rows * K, this.lora.dropout, this.dropSeed(this.loraDrop.seed, this.loraSite(name)), this.loraDrop.step);
         inp = xd;
       }
-      linear_forward(this.gpu, enc, xa, inp, this.param(`${name}.lora_A.weight`), null, rows, r, K);
-      matmul(this.gpu, enc, { out, a: xa, b: this.param(`${name}.lora_B.weight`), M: rows, N, K: r, transB: true, accumulate: true, alpha: this.lora.alpha / r });
+      lora_adapter_forward(this.gpu, enc, out, xa, inp, this.param(`${name}.lora_A.weight`), this.param(`${name}.lora_B.weight`), rows, N, K, r, this.lora.alpha / r);
     }
   }
 
@@ -430,21 +429,17 @@ export class BertModel implements HeadHost {
     if (!xa || !this.lora) return;
     const r = this.lora.r, s = this.lora.alpha / r;
     const dA = this.grad(`${name}.lora_A.weight`), dBw = this.grad(`${name}.lora_B.weight`);
-    // y += s·(x·Aᵀ)·Bᵀ:  dB += s·doutᵀ·xa ;  dxa = s·dout·B ;  dA += dxaᵀ·x ;  dx += dxa·A
-    if (dBw) matmul(this.gpu, enc, { out: dBw, a: dout, b: xa, M: N, N: r, K: rows, transA: true, accumulate: true, alpha: s });
-    if (!dA && !dinp) return;
-    matmul(this.gpu, enc, { out: acts.dxa, a: dout, b: this.param(`${name}.lora_B.weight`), M: rows, N: r, K: N, alpha: s });
+    // y += s·(x·Aᵀ)·Bᵀ (x: the input after LoRA dropout): dB, dA and the adapter's part of dinp.
     const xd = this.loraDrop ? acts.layers[l].xd.get(name) : undefined;
-    if (dA) matmul(this.gpu, enc, { out: dA, a: acts.dxa, b: xd ?? inp, M: r, N: K, K: rows, transA: true, accumulate: true });
-    if (!dinp) return;
-    if (xd && this.loraDrop) {
-      // dx += dropout_backward(dxa·A)
-      matmul(this.gpu, enc, { out: acts.loraT1, a: acts.dxa, b: this.param(`${name}.lora_A.weight`), M: rows, N: K, K: r });
-      dropout_backward(this.gpu, enc, acts.loraT2, acts.loraT1, rows * K, this.lora.dropout, this.dropSeed(this.loraDrop.seed, this.loraSite(name)), this.loraDrop.step);
-      accumulateInto(this.gpu, enc, dinp, acts.loraT2, rows * K);
-    } else {
-      matmul(this.gpu, enc, { out: dinp, a: acts.dxa, b: this.param(`${name}.lora_A.weight`), M: rows, N: K, K: r, accumulate: true });
+    const A = this.param(`${name}.lora_A.weight`), B = this.param(`${name}.lora_B.weight`);
+    if (!dinp || !(xd && this.loraDrop)) {
+      lora_adapter_backward(this.gpu, enc, dinp, dA, dBw, dout, xd ?? inp, xa, A, B, rows, N, K, r, s, true, acts.dxa);
+      return;
     }
+    // dinp += dropout_backward(dxa·A): the adapter's input gradient goes through the dropout mask first
+    lora_adapter_backward(this.gpu, enc, acts.loraT1, dA, dBw, dout, xd, xa, A, B, rows, N, K, r, s, false, acts.dxa);
+    dropout_backward(this.gpu, enc, acts.loraT2, acts.loraT1, rows * K, this.lora.dropout, this.dropSeed(this.loraDrop.seed, this.loraSite(name)), this.loraDrop.step);
+    accumulateInto(this.gpu, enc, dinp, acts.loraT2, rows * K);
   }
 
   /** @internal (HeadHost) */
