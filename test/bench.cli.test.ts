@@ -35,6 +35,24 @@ test('bench list: the suites with their baselines, three presets', () => {
   for (const p of ['micro', 'quick', 'full']) assert.match(r.stdout, new RegExp(`^preset ${p}: `, 'm'));
 });
 
+test('bench list --suite-file: lists that file\'s suite (checked as bench run would), not the built-ins; a bad file names itself', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tb-list-'));
+  const shipped = readFileSync(fileURLToPath(new URL('../packages/bench/suites/freezing.yaml', import.meta.url)), 'utf8');
+  const mine = join(dir, 'my_freezing.yaml');
+  writeFileSync(mine, shipped.replace(/^name: freezing$/m, 'name: my_freezing'));
+  const r = tunebench(['bench', 'list', '--suite-file', mine]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^my_freezing: .*baseline full\)$/m);
+  assert.ok(r.stdout.includes(`from ${mine}`), r.stdout);
+  assert.doesNotMatch(r.stdout, /^domain: /m);
+  assert.match(r.stdout, /^preset quick: /m);
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, shipped.replace(/^name: freezing$/m, 'name: bad').replace(/^baseline: full$/m, 'baseline: full\nno_such_key: 1'));
+  const e = tunebench(['bench', 'list', '--suite-file', bad]);
+  assert.notEqual(e.status, 0);
+  assert.match(e.stderr, /bad\.yaml/);
+});
+
 test('npm start is the quick preset of every suite: its command parses, through the real CLI, to that sweep', async () => {
   const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'));
   const [node, script, ...argv] = (pkg.scripts.start as string).split(/\s+/);

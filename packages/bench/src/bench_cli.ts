@@ -14,6 +14,7 @@ import { claimsMarkdown, loadClaims, writeClaims, DEFAULT_CLAIMS_FILE } from './
 import { mergeRecords } from './merge.js';
 import { DEFAULT_VERIFY_TOLERANCE, verifySweep, verifyTable } from './verify.js';
 import { PRESETS, PRESET_NAMES, SUITES, presetByName, type PresetName } from './suites/index.js';
+import type { Suite } from './suites/types.js';
 import { perfCommands } from './perf/commands.js';
 import { evaluateAllClaims, loadSuiteFile, SUITE_FILE_SCHEMA } from './suite_file.js';
 import { runProfile, profileTable, writeTrace } from './profile.js';
@@ -291,16 +292,13 @@ export function benchCommand(): Command {
 
   bench
     .command('list')
-    .description('print the suites, their strategies and the presets')
-    .action(() => {
-      for (const s of Object.values(SUITES)) {
-        console.log(`${s.name}: ${s.title} (datasets ${s.datasets.join(', ')}; baseline ${s.baseline})`);
-        console.log(`  from ${s.shipped ?? s.source?.file ?? '(built in)'} (copy it, edit it, run it with --suite-file; format: tunebench bench schema)`);
-        if (s.claims?.length) console.log(`  claims: ${s.claims.map((c) => c.id).join(', ')}`);
-        for (const [p, sel] of Object.entries(s.presets ?? {})) if (sel?.seeds) console.log(`  (preset ${p}: seeds ${sel.seeds.join(',')})`);
-        if (s.costMatrix) console.log(`  cost matrix (rows: true label, columns: predicted; ${s.costMatrix.labels.join(', ')}; costly class ${s.costMatrix.costlyClass}): ${JSON.stringify(s.costMatrix.matrix)}; main_score = expected cost per test example (lower is better)`);
-        for (const v of s.variants) console.log(`  ${v.name.padEnd(18)} ${Object.entries(v.params).map(([k, x]) => `${k}=${String(x)}`).join(' ')}`);
-      }
+    .description('print the suites, their strategies and the presets (with --suite-file: the suites of those files, checked as bench run would)')
+    .option('-f, --suite-file <file>', 'a suite file (YAML or JSON) to list instead of the built-in suites; repeatable', (v: string, prev: string[]) => [...prev, v], [])
+    .action((f: { suiteFile: string[] }) => {
+      // A file's suite is loaded and checked exactly as `bench run --suite-file` would (unknown keys,
+      // strategies that cannot run: an error naming the file and line), so `list` is the dry check.
+      const suites = f.suiteFile.length > 0 ? f.suiteFile.map(loadSuiteFile) : Object.values(SUITES);
+      for (const s of suites) printSuite(s);
       for (const p of Object.values(PRESETS)) console.log(`preset ${p.name}: ${p.description}; seeds ${p.seeds.join(',')}`);
     });
 
@@ -319,6 +317,16 @@ const posInt = (flag: string) => (v: string) => {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${flag} ${v}: expected a positive integer`);
   return Number(v);
 };
+
+/** One suite of `bench list`: title, datasets, baseline, where it comes from, claims, per-preset seeds, cost matrix, strategies. */
+function printSuite(s: Suite): void {
+  console.log(`${s.name}: ${s.title} (datasets ${s.datasets.join(', ')}; baseline ${s.baseline})`);
+  console.log(`  from ${s.shipped ?? s.source?.file ?? '(built in)'} (copy it, edit it, run it with --suite-file; format: tunebench bench schema)`);
+  if (s.claims?.length) console.log(`  claims: ${s.claims.map((c) => c.id).join(', ')}`);
+  for (const [p, sel] of Object.entries(s.presets ?? {})) if (sel?.seeds) console.log(`  (preset ${p}: seeds ${sel.seeds.join(',')})`);
+  if (s.costMatrix) console.log(`  cost matrix (rows: true label, columns: predicted; ${s.costMatrix.labels.join(', ')}; costly class ${s.costMatrix.costlyClass}): ${JSON.stringify(s.costMatrix.matrix)}; main_score = expected cost per test example (lower is better)`);
+  for (const v of s.variants) console.log(`  ${v.name.padEnd(18)} ${Object.entries(v.params).map(([k, x]) => `${k}=${String(x)}`).join(' ')}`);
+}
 
 /** `tunebench profile`: per-dispatch GPU timestamps over N training steps. */
 export function profileCommand(): Command {
