@@ -70,8 +70,10 @@ export interface EdgePhaseConfig {
     /** Hidden-state MSE: ‖W·h_student − h_teacher‖² over real tokens, W (H_teacher × H_student) learned; null = off. */
     hiddenMse: { weight: number } | null;
   } | null;
-  /** Deployment variants scored (today 'fp32'; INT8 and ONNX rows are added by their own work). */
-  variants: string[];
+  /** Deployment variants scored on the trained model(s), each a row of the suite (deploy.ts). */
+  variants: EdgeVariant[];
+  /** ONNX Runtime's intra-op threads for the ONNX variants (0 = its own choice, every core). */
+  ortThreads: number;
   /** Batches per task timed for ms per example (after one warm-up batch). */
   latencyBatches: number;
 }
@@ -112,7 +114,12 @@ const TRAINING = {
   },
 } as const;
 
-export const EDGE_VARIANTS = ['fp32'] as const;
+/**
+ * The deployment variants (deploy.ts): fp32 and INT8 on WebGPU, fp32 and INT8 (MatMulInteger)
+ * ONNX on ONNX Runtime CPU. One phase scores all it is given on the same trained weights.
+ */
+export const EDGE_VARIANTS = ['fp32', 'int8', 'onnx', 'onnx_int8'] as const;
+export type EdgeVariant = (typeof EDGE_VARIANTS)[number];
 
 /** The sentence-embedding task's data: WordNet headwords ↔ gloss pairs of wn_topic's train split (tasks.ts). */
 export const GLOSS_PAIRS = 'wn_gloss_pairs';
@@ -186,7 +193,10 @@ const SCHEMA = {
         },
       },
     },
-    variants: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...EDGE_VARIANTS] }, default: ['fp32'] },
+    variants: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...EDGE_VARIANTS] }, default: [...EDGE_VARIANTS] },
+    // 1 by default: an embedded CPU is small, and one thread does not compete with the WebGPU
+    // (lavapipe) rows for the host's cores
+    ortThreads: { type: 'integer', minimum: 0, maximum: 256, default: 1 },
     latencyBatches: { type: 'integer', minimum: 1, default: 3 },
   },
 } as const;
