@@ -121,6 +121,14 @@ const TRAINING = {
 export const EDGE_VARIANTS = ['fp32', 'int8', 'onnx', 'onnx_int8'] as const;
 export type EdgeVariant = (typeof EDGE_VARIANTS)[number];
 
+/** What runs each variant (metrics.json `runtimes`, the report's runtime column). */
+export const EDGE_RUNTIMES: Record<EdgeVariant, string> = {
+  fp32: 'WebGPU',
+  int8: 'WebGPU INT8',
+  onnx: 'ONNX Runtime CPU',
+  onnx_int8: 'ONNX Runtime CPU INT8',
+};
+
 /** The sentence-embedding task's data: WordNet headwords ↔ gloss pairs of wn_topic's train split (tasks.ts). */
 export const GLOSS_PAIRS = 'wn_gloss_pairs';
 

@@ -21,7 +21,9 @@ import {
   BertModel, CONFIG_FILE, encodeInt8Weights, INT8_FORMAT, INT8_WEIGHTS_FILE, quantizeModel, VOCAB_FILE, writeDirAtomic, writeFileAtomic,
 } from '@tunebench/trainer';
 import { gpuRunner, type EdgeNet, type HeadRunner } from './net.js';
-import type { EdgeVariant } from './config.js';
+import { EDGE_RUNTIMES, type EdgeVariant } from './config.js';
+
+export { EDGE_RUNTIMES };
 
 export interface Deployment {
   variant: EdgeVariant;
@@ -33,14 +35,6 @@ export interface Deployment {
   run: HeadRunner;
   close: () => Promise<void>;
 }
-
-/** The runtime of each variant, as the report names it. */
-export const EDGE_RUNTIMES: Record<EdgeVariant, string> = {
-  fp32: 'WebGPU',
-  int8: 'WebGPU INT8',
-  onnx: 'ONNX Runtime CPU',
-  onnx_int8: 'ONNX Runtime CPU INT8',
-};
 
 /**
  * Open variant `v` of the trained `net`, whose fp32 checkpoint saveNet wrote to `modelDir`
