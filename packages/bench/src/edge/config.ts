@@ -16,6 +16,10 @@
 // The `multi` section is the multi-task config: the tasks (name, kind, dataset, loss weight) and
 // the sampling rule: 'proportional' (p ∝ training rows), 'temperature' (p ∝ rows^(1/T), T =
 // multi.samplingTemperature: T = 1 is proportional, large T tends to uniform) or 'uniform'.
+//
+// `variants` are the deployment variants scored on the trained model(s) (EDGE_VARIANTS, deploy.ts;
+// default all): fp32 and int8 on WebGPU, onnx and onnx_int8 on ONNX Runtime CPU with `ortThreads`
+// intra-op threads (default 1).
 import { Ajv } from 'ajv';
 
 export type EdgeMode = 'single' | 'multi' | 'distill';
