@@ -13,8 +13,9 @@
 // cache, since their phase configs are equal). Each variant's metrics, per task t:
 // `<t>_<metric>` (topic_accuracy, ner_strict_f1, search_recall_at_1) and `ms_per_example_<t>`; for
 // the whole row: main_score = the mean of the task scores, params (every parameter the deployment
-// needs: three models for `single`, one for the others), size_mb (the variant's files, 10⁶
-// bytes), ms_per_example (mean over tasks), train_tokens. `runtimes` says what ran each variant.
+// needs: three models for `single`, one for the others), size_mb (the variant's weights file(s):
+// model.safetensors, model.int8.safetensors, the .onnx; 10⁶ bytes), ms_per_example (mean over
+// tasks), train_tokens. `runtimes` says what ran each variant.
 //
 // Training and the fp32 / int8 variants run on WebGPU whatever --backend says: the suite measures
 // WebGPU latency, and the float64 reference model has no distillation. (Lavapipe is a WebGPU
