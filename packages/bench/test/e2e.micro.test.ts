@@ -186,23 +186,32 @@ test('micro preset end to end: the fewshot suite (frozen_lr and setfit vs full a
   rmSync(out, { recursive: true, force: true });
 });
 
-test('micro preset end to end: the edge suite (single, multitask, distilled_small) through `tunebench edge` phases, its table and Pareto plot', async () => {
+test('micro preset end to end: the edge suite (single, multitask with its int8 and onnx rows, distilled_small) through three `tunebench edge` phases, its table and Pareto plot', async () => {
   const out = mkdtempSync(join(tmpdir(), 'tunebench-e2e-edge-'));
   const r = run(['bench', 'run', 'edge', '--preset', 'micro', '--out', out]);
   assert.equal(r.status, 0, r.stdout + r.stderr);
   const recs = loadRecords(join(out, 'records'));
-  assert.deepEqual(recs.map((x) => x.runId).sort(), ['edge/wn_topic/distilled_small.fp32/seed0', 'edge/wn_topic/multitask.fp32/seed0', 'edge/wn_topic/single.fp32/seed0']);
+  assert.deepEqual(recs.map((x) => x.runId).sort(), ['edge/wn_topic/distilled_small.fp32/seed0', 'edge/wn_topic/multitask.fp32/seed0', 'edge/wn_topic/multitask.int8/seed0', 'edge/wn_topic/multitask.onnx/seed0', 'edge/wn_topic/single.fp32/seed0']);
   const by = Object.fromEntries(recs.map((x) => [x.strategy, x]));
   for (const x of recs) {
     assert.equal(x.phases[0]!.command, 'edge');
     for (const k of ['topic_accuracy', 'ner_strict_f1', 'search_recall_at_1', 'params', 'size_mb', 'ms_per_example']) assert.equal(typeof x.metrics[k], 'number', `${x.strategy} ${k}`);
   }
+  // the multitask model's three rows: one phase (trained once; two of them from the phase cache),
+  // the same parameters, each its own runtime's size and latency
+  const mt = ['multitask.fp32', 'multitask.int8', 'multitask.onnx'].map((k) => by[k]!);
+  assert.equal(mt.filter((x) => x.phases[0]!.cachedFrom).length, 2, 'two rows reuse the one trained phase');
+  assert.equal(new Set(mt.map((x) => x.phases[0]!.cacheKey)).size, 1);
+  assert.equal(new Set(mt.map((x) => x.totalParams)).size, 1);
+  assert.ok(by['multitask.int8']!.metrics.size_mb! < by['multitask.fp32']!.metrics.size_mb!, 'int8 weights are smaller');
   // three single-task models: about three times the parameters of the shared one (three encoders, one head each)
   assert.ok(by['single.fp32']!.totalParams > 2.5 * by['multitask.fp32']!.totalParams);
   // the small student is smaller than the base-shaped model
   assert.ok(by['distilled_small.fp32']!.metrics.size_mb! < by['multitask.fp32']!.metrics.size_mb!);
   const md = readFileSync(join(out, 'leaderboard', 'leaderboard.md'), 'utf8');
-  assert.match(md, /\| strategy \| ner_strict_f1 \| search_recall_at_1 \| topic_accuracy \| mean \| params \| size MB \| ms \/ example \| train tokens \|/);
+  assert.match(md, /\| strategy \| ner_strict_f1 \| search_recall_at_1 \| topic_accuracy \| mean \| params \| size MB \| ms \/ example \| runtime \| train tokens \|/);
+  assert.match(md, /\| multitask\.onnx \|[^\n]*\| ONNX Runtime CPU \|/);
+  assert.match(md, /\| multitask\.int8 \|[^\n]*\| WebGPU INT8 \|/);
   assert.match(readFileSync(join(out, 'leaderboard', 'report.html'), 'utf8'), /mean task score vs size on disk \(Pareto front dashed\)/);
   rmSync(out, { recursive: true, force: true });
 });

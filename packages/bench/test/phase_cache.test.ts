@@ -16,6 +16,8 @@ import fc from 'fast-check';
 import { TRAIN_SCHEMA } from '@tunebench/trainer';
 import { PRESETS, applyOverrides, loadRecords, manifestHash, planSweep, recordPath, repoRoot, runSweep, parseShard, mergeRecords, writeReports, type PhasePlan, type RunRecord, type SweepPlan } from '../src/index.js';
 import { ENTRY_FILE, INPUT_KEYS, PhaseCache, canonicalJson, initIdentity, phaseKey, phaseKeyMaterial, type InitIdentity, type PhaseKeyMaterial } from '../src/phase_cache.js';
+import { EDGE_VARIANTS } from '../src/edge/config.js';
+import { EDGE_MODEL_NAMES } from '../src/suites/edge.js';
 
 const fake = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
 const tmp = () => mkdtempSync(join(tmpdir(), 'tunebench-cache-'));
@@ -119,7 +121,7 @@ test('the key ignores output paths, run ids, key order and values equal to the d
   assert.deepEqual(initIdentity('$base', { baseSha256: () => 'x'.repeat(64), pretrainKey: null }), { checkpointSha256: 'x'.repeat(64) });
 });
 
-test('the quick preset shares phases between its suites (157 phases, 150 keys; ner adds 4, fewshot 80, costly 10 and edge 6 unshared phases; base_check\'s pretrained rows are other suites\' full fine-tunes)', () => {
+test('the quick preset shares phases between its suites (175 phases, 150 keys; ner adds 4, fewshot 80, costly 10 and edge 6 unshared phases; base_check\'s pretrained rows are other suites\' full fine-tunes; the edge rows of one model share its phase)', () => {
   const base = tmp();
   writeFileSync(join(base, 'config.json'), JSON.stringify({ vocab_size: 100 }));
   const p = planSweep(PRESETS.quick, { baseDir: base });
@@ -133,7 +135,10 @@ test('the quick preset shares phases between its suites (157 phases, 150 keys; n
     }
   }
   const shared = [...byKey.values()].filter((v) => v.length > 1).map((v) => v.sort().join(' = ')).sort();
-  assert.deepEqual(shared, [
+  // edge: one phase per model, shared by its deployment variants' rows (<model>.fp32, .int8, .onnx, .onnx_int8)
+  const edgeShared = shared.filter((x) => x.startsWith('edge/'));
+  assert.deepEqual(edgeShared, EDGE_MODEL_NAMES.map((m) => EDGE_VARIANTS.map((v) => `edge/wn_topic/${m}.${v}/seed0 finetune`).sort().join(' = ')).sort());
+  assert.deepEqual(shared.filter((x) => !x.startsWith('edge/')), [
     'base_check/email/pretrained/seed0 finetune = domain/email/a_base_finetune/seed0 finetune = sensitivity/email/ft_lr_3e-4/seed0 finetune',
     'base_check/ner_en/pretrained/seed0 finetune = ner/ner_en/first_subtoken/seed0 finetune',
     'base_check/wn_topic/pretrained/seed0 finetune = freezing/wn_topic/full/seed0 finetune',
@@ -144,11 +149,12 @@ test('the quick preset shares phases between its suites (157 phases, 150 keys; n
   // 71 trainer phases of the trainer suites (costly's 10 quick fine-tunes among them, none
   // shared; base_check's 6, of which only the 3 random_init fine-tunes are new) + 80 fewshot phases (10 strategies × k 8, 32 × 2 datasets × 2 seeds), none of which
   // shares a key
-  // (+ the edge suite's 6 phases, one per model row (fp32), none shared: edge has its own command)
+  // (+ the edge suite's 24 phases, one per row (6 models × 4 deployment variants) and 6 keys, one
+  // per model: its rows share it, and no other suite's, since edge has its own command)
   assert.equal(p.runs.filter((r) => r.suite !== 'fewshot' && r.suite !== 'edge').reduce((s, r) => s + r.phases.length, 0), 71);
   assert.equal(p.runs.filter((r) => r.suite === 'costly').reduce((s, r) => s + r.phases.length, 0), 10);
   assert.equal(p.runs.filter((r) => r.suite === 'fewshot').reduce((s, r) => s + r.phases.length, 0), 80);
-  assert.equal(p.runs.filter((r) => r.suite === 'edge').reduce((s, r) => s + r.phases.length, 0), 6);
+  assert.equal(p.runs.filter((r) => r.suite === 'edge').reduce((s, r) => s + r.phases.length, 0), 6 * EDGE_VARIANTS.length);
   assert.equal(byKey.size, 54 + 10 + 80 + 6);
   rmSync(base, { recursive: true, force: true });
 });

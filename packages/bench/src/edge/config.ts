@@ -16,6 +16,10 @@
 // The `multi` section is the multi-task config: the tasks (name, kind, dataset, loss weight) and
 // the sampling rule: 'proportional' (p ∝ training rows), 'temperature' (p ∝ rows^(1/T), T =
 // multi.samplingTemperature: T = 1 is proportional, large T tends to uniform) or 'uniform'.
+//
+// `variants` are the deployment variants scored on the trained model(s) (EDGE_VARIANTS, deploy.ts;
+// default all): fp32 and int8 on WebGPU, onnx and onnx_int8 on ONNX Runtime CPU with `ortThreads`
+// intra-op threads (default 1).
 import { Ajv } from 'ajv';
 
 export type EdgeMode = 'single' | 'multi' | 'distill';
@@ -70,8 +74,10 @@ export interface EdgePhaseConfig {
     /** Hidden-state MSE: ‖W·h_student − h_teacher‖² over real tokens, W (H_teacher × H_student) learned; null = off. */
     hiddenMse: { weight: number } | null;
   } | null;
-  /** Deployment variants scored (today 'fp32'; INT8 and ONNX rows are added by their own work). */
-  variants: string[];
+  /** Deployment variants scored on the trained model(s), each a row of the suite (deploy.ts). */
+  variants: EdgeVariant[];
+  /** ONNX Runtime's intra-op threads for the ONNX variants (0 = its own choice, every core). */
+  ortThreads: number;
   /** Batches per task timed for ms per example (after one warm-up batch). */
   latencyBatches: number;
 }
@@ -112,7 +118,20 @@ const TRAINING = {
   },
 } as const;
 
-export const EDGE_VARIANTS = ['fp32'] as const;
+/**
+ * The deployment variants (deploy.ts): fp32 and INT8 on WebGPU, fp32 and INT8 (MatMulInteger)
+ * ONNX on ONNX Runtime CPU. One phase scores all it is given on the same trained weights.
+ */
+export const EDGE_VARIANTS = ['fp32', 'int8', 'onnx', 'onnx_int8'] as const;
+export type EdgeVariant = (typeof EDGE_VARIANTS)[number];
+
+/** What runs each variant (metrics.json `runtimes`, the report's runtime column). */
+export const EDGE_RUNTIMES: Record<EdgeVariant, string> = {
+  fp32: 'WebGPU',
+  int8: 'WebGPU INT8',
+  onnx: 'ONNX Runtime CPU',
+  onnx_int8: 'ONNX Runtime CPU INT8',
+};
 
 /** The sentence-embedding task's data: WordNet headwords ↔ gloss pairs of wn_topic's train split (tasks.ts). */
 export const GLOSS_PAIRS = 'wn_gloss_pairs';
@@ -186,7 +205,10 @@ const SCHEMA = {
         },
       },
     },
-    variants: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...EDGE_VARIANTS] }, default: ['fp32'] },
+    variants: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...EDGE_VARIANTS] }, default: [...EDGE_VARIANTS] },
+    // 1 by default: an embedded CPU is small, and one thread does not compete with the WebGPU
+    // (lavapipe) rows for the host's cores
+    ortThreads: { type: 'integer', minimum: 0, maximum: 256, default: 1 },
     latencyBatches: { type: 'integer', minimum: 1, default: 3 },
   },
 } as const;

@@ -235,47 +235,63 @@ export async function trainNet(net: EdgeNet, tasks: TaskData[], shares: number[]
   return report;
 }
 
-/** The evaluator's view of head `i` (evaluateExamples needs predict, heads[0], config). */
-function headBackend(net: EdgeNet, i: number): TrainBackend {
-  const predict = async (batch: ModelBatch) => {
-    const enc = net.gpu.encoder('edge_predict');
-    net.model.forward(enc, batch, { head: i, train: false, grad: false });
+/**
+ * One deployed form of a model (edge/deploy.ts: the fp32 or INT8 WebGPU model, an ONNX Runtime
+ * session): run a batch through head `head` and return its output as the GPU model's readLogits
+ * gives it (seq_cls (B, C), token_cls (B·T, C), embedding (B, H)), and the loss when it has one.
+ */
+export type HeadRunner = (batch: ModelBatch, head: number) => Promise<{ logits: Float32Array; loss: number }>;
+
+/** A BertModel (fp32, or INT8 when built with int8 weights) as a HeadRunner: eval-mode forward, logits read back. */
+export function gpuRunner(gpu: Gpu, model: BertModel): HeadRunner {
+  return async (batch, head) => {
+    const enc = gpu.encoder('edge_predict');
+    model.forward(enc, batch, { head, train: false, grad: false });
     await enc.submit();
-    const { data } = await net.model.readLogits();
-    return { logits: data, loss: await net.model.readLoss() };
+    const { data } = await model.readLogits();
+    return { logits: data, loss: await model.readLoss() };
   };
+}
+
+/** The evaluator's view of head `i` (evaluateExamples needs predict, heads[0], config). */
+function headBackend(net: EdgeNet, i: number, run: HeadRunner): TrainBackend {
+  const predict = (batch: ModelBatch) => run(batch, i);
   return { heads: [net.heads[i]!], config: net.config, store: net.store, device: 'webgpu', predict } as unknown as TrainBackend;
 }
 
-/** Test metrics of each task (evaluateExamples: accuracy; word-level strict entity F1; Recall@1 of pair retrieval). */
-export async function scoreTasks(net: EdgeNet, tasks: TaskData[], heads: number[], batchSize: number): Promise<Record<string, Record<string, number>>> {
+/**
+ * Test metrics of each task (evaluateExamples: accuracy; word-level strict entity F1; Recall@1 of
+ * pair retrieval), through `run` (default: the trained fp32 model on the GPU).
+ */
+export async function scoreTasks(net: EdgeNet, tasks: TaskData[], heads: number[], batchSize: number, run: HeadRunner = gpuRunner(net.gpu, net.model)): Promise<Record<string, Record<string, number>>> {
   const out: Record<string, Record<string, number>> = {};
   for (let k = 0; k < tasks.length; k++) {
     const d = tasks[k]!;
-    const r = await evaluateExamples(headBackend(net, heads[k]!), d.collator, d.task.kind, d.labels, d.test, batchSize);
+    const r = await evaluateExamples(headBackend(net, heads[k]!, run), d.collator, d.task.kind, d.labels, d.test, batchSize);
     out[d.task.name] = r.metrics;
   }
   return out;
 }
 
 /**
- * Milliseconds per example of inference on this adapter: the test batches of each task (batch
- * size B), forward in eval mode + reading the outputs back (what a deployment waits for), after one
- * warm-up batch (pipelines compiled, buffers allocated). An example is one input sequence (a pair
- * task's batch of n pairs embeds 2n sentences).
+ * Milliseconds per example of inference through `run` (default: the fp32 model on this adapter):
+ * the test batches of each task (batch size B), forward in eval mode + reading the outputs back
+ * (what a deployment waits for), after one warm-up batch (pipelines compiled, buffers allocated,
+ * ONNX Runtime's first-run allocations). An example is one input sequence (a pair task's batch of
+ * n pairs embeds 2n sentences). Every deployment variant is timed by this same loop on the same
+ * batches, so the rows compare.
  */
-export async function latencyPerExample(net: EdgeNet, d: TaskData, head: number, batchSize: number, batches: number): Promise<number> {
-  const b = headBackend(net, head);
+export async function latencyPerExample(net: EdgeNet, d: TaskData, head: number, batchSize: number, batches: number, run: HeadRunner = gpuRunner(net.gpu, net.model)): Promise<number> {
   const batchAt = (k: number) => {
     const items = Array.from({ length: batchSize }, (_, j) => d.test[(k * batchSize + j) % d.test.length]!);
     return d.collator.collate(items, 0);
   };
-  await b.predict(batchAt(0));
+  await run(batchAt(0), head);
   let rows = 0;
   const t0 = performance.now();
   for (let k = 1; k <= batches; k++) {
     const batch = batchAt(k);
-    await b.predict(batch);
+    await run(batch, head);
     rows += batch.B;
   }
   return (performance.now() - t0) / rows;

@@ -2,19 +2,29 @@
 // a trainer phase: it writes config.json and metrics.json into outputDir in the trainer's layout
 // (test.main_score, steps, tokens, wallTimeS, totalParams, ...) so runner.ts builds the record as for
 // any other phase, and the trained model(s) under models/ (weights + config + vocab, no optimizer
-// state: what would be deployed; their size on disk is a column of the suite).
+// state: what would be deployed; their size on disk is a column of the suite), each with its
+// deployment variants beside it (deploy.ts: <name>.int8/ as `export --int8` writes it, <name>.onnx,
+// <name>.int8.onnx).
 //
-// Test metrics of every mode, per task t: `<t>_<metric>` (topic_accuracy, ner_strict_f1,
-// search_recall_at_1) and `ms_per_example_<t>`; for the whole row: main_score = the mean of the
-// task scores, params (every parameter the deployment needs: three models for `single`, one for
-// the others), size_mb (model.safetensors, 10⁶ bytes), ms_per_example (mean over tasks), variant.
+// The model(s) are trained once; then every deployment variant of config.variants (fp32, int8,
+// onnx, onnx_int8) is scored and timed on the same trained weights, and metrics.json holds one
+// row per variant under `variants` (the runner's record of row `<model>.<variant>` takes
+// variants[variant]; the three or four rows of a model share this one phase through the phase
+// cache, since their phase configs are equal). Each variant's metrics, per task t:
+// `<t>_<metric>` (topic_accuracy, ner_strict_f1, search_recall_at_1) and `ms_per_example_<t>`; for
+// the whole row: main_score = the mean of the task scores, params (every parameter the deployment
+// needs: three models for `single`, one for the others), size_mb (the variant's weights file(s):
+// model.safetensors, model.int8.safetensors, the .onnx; 10⁶ bytes), ms_per_example (mean over
+// tasks), train_tokens. `runtimes` says what ran each variant.
 //
-// The phase runs on WebGPU whatever --backend says: the suite measures WebGPU latency, and the
-// float64 reference model has no distillation. (Lavapipe is a WebGPU adapter on the CPU.)
+// Training and the fp32 / int8 variants run on WebGPU whatever --backend says: the suite measures
+// WebGPU latency, and the float64 reference model has no distillation. (Lavapipe is a WebGPU
+// adapter on the CPU.) The ONNX variants run on ONNX Runtime's CPU provider.
 import { renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { openGpu, type Gpu } from '@tunebench/kernels';
-import { checkEdgeConfig, samplingShares, type EdgePhaseConfig } from './config.js';
+import { checkEdgeConfig, samplingShares, type EdgePhaseConfig, type EdgeVariant } from './config.js';
+import { openDeployment } from './deploy.js';
 import { loadTask, type TaskData } from './tasks.js';
 import { deriveSeed } from '@tunebench/trainer';
 import { closeNet, HiddenProjection, latencyPerExample, openNet, saveNet, scoreTasks, tokenizerOf, trainNet, type EdgeNet, type Teacher, type TrainReport } from './net.js';
@@ -101,43 +111,63 @@ export async function runEdgePhase(raw: unknown, opts: { source?: string; log?: 
       }
     }
 
-    // Score, time and save each model.
-    const test: Record<string, number> = {};
-    const perTaskMs: number[] = [];
-    let params = 0, bytes = 0;
+    // Save each model (fp32: the source of every other variant's file), then score and time every
+    // deployment variant of it on the same trained weights: one training, one row per variant.
+    const acc = new Map(c.variants.map((v) => [v, { test: {} as Record<string, number>, ms: [] as number[], bytes: 0, runtime: '' }]));
+    let params = 0;
     const models: Record<string, unknown>[] = [];
     for (const t of trained) {
-      const scores = await scoreTasks(t.net, t.tasks, t.tasks.map((_, i) => i), c.training.batchSize);
-      for (let i = 0; i < t.tasks.length; i++) {
-        const d = t.tasks[i]!;
-        const m = scores[d.task.name]!;
-        test[d.scoreKey] = m[d.metric] ?? Number.NaN;
-        for (const [k, v] of Object.entries(m)) if (k !== 'main_score' && k !== 'count' && k !== d.metric && !k.startsWith('confusion_')) test[`${d.task.name}_${k}`] = v;
-        const ms = await latencyPerExample(t.net, d, i, c.training.batchSize, c.latencyBatches);
-        test[`ms_per_example_${d.task.name}`] = ms;
-        perTaskMs.push(ms);
+      const modelDir = join(dir, 'models', t.name);
+      saveNet(t.net, modelDir, [...tok.vocab.tokens], { edge: { mode: c.mode, tasks: t.tasks.map((d) => d.task), labels: Object.fromEntries(t.tasks.map((d) => [d.task.name, d.labels])) }, tokenizer: (ckptConfig.tunebench as { tokenizer?: unknown } | undefined)?.tokenizer ?? null });
+      const files: Record<string, { path: string; bytes: number }> = {};
+      for (const v of c.variants) {
+        const a = acc.get(v)!;
+        const dep = await openDeployment(v, t.net, modelDir, { ortThreads: c.ortThreads });
+        try {
+          const scores = await scoreTasks(t.net, t.tasks, t.tasks.map((_, i) => i), c.training.batchSize, dep.run);
+          for (let i = 0; i < t.tasks.length; i++) {
+            const d = t.tasks[i]!;
+            const m = scores[d.task.name]!;
+            a.test[d.scoreKey] = m[d.metric] ?? Number.NaN;
+            for (const [k, x] of Object.entries(m)) if (k !== 'main_score' && k !== 'count' && k !== d.metric && !k.startsWith('confusion_')) a.test[`${d.task.name}_${k}`] = x;
+            const ms = await latencyPerExample(t.net, d, i, c.training.batchSize, c.latencyBatches, dep.run);
+            a.test[`ms_per_example_${d.task.name}`] = ms;
+            a.ms.push(ms);
+          }
+        } finally {
+          await dep.close();
+        }
+        a.bytes += dep.bytes;
+        a.runtime = dep.runtime;
+        files[v] = { path: relative(dir, dep.path), bytes: dep.bytes };
       }
-      const size = saveNet(t.net, join(dir, 'models', t.name), [...tok.vocab.tokens], { edge: { mode: c.mode, tasks: t.tasks.map((d) => d.task), labels: Object.fromEntries(t.tasks.map((d) => [d.task.name, d.labels])) }, tokenizer: (ckptConfig.tunebench as { tokenizer?: unknown } | undefined)?.tokenizer ?? null });
       params += t.net.store.totalSize;
-      bytes += size;
-      models.push({ name: t.name, params: t.net.store.totalSize, bytes: size, steps: t.report.steps, tokens: t.report.tokens, stepsByTask: t.report.stepsByTask, tokensByTask: t.report.tokensByTask });
+      models.push({ name: t.name, params: t.net.store.totalSize, files, steps: t.report.steps, tokens: t.report.tokens, stepsByTask: t.report.stepsByTask, tokensByTask: t.report.tokensByTask });
     }
-    const taskScores = tasks.map((d) => test[d.scoreKey]!);
-    const main = taskScores.reduce((a, b) => a + b, 0) / taskScores.length;
     const tokens = trained.reduce((s, t) => s + t.report.tokens, 0);
     const steps = trained.reduce((s, t) => s + t.report.steps, 0);
-    const fp32 = {
-      main_score: main, ...test, params, size_mb: bytes / 1e6, ms_per_example: perTaskMs.reduce((a, b) => a + b, 0) / perTaskMs.length, train_tokens: tokens,
-    };
+    // One row per variant, all with the same keys: task scores, their mean, the deployment's cost.
+    const variants: Record<string, Record<string, number>> = {};
+    for (const [v, a] of acc) {
+      const taskScores = tasks.map((d) => a.test[d.scoreKey]!);
+      variants[v] = {
+        main_score: taskScores.reduce((x, y) => x + y, 0) / taskScores.length, ...a.test,
+        params, size_mb: a.bytes / 1e6, ms_per_example: a.ms.reduce((x, y) => x + y, 0) / a.ms.length, train_tokens: tokens,
+      };
+    }
+    const first = variants[c.variants[0]!]!;
     const info = gpu.adapterInfo;
     const out: Record<string, unknown> = {
       command: 'edge',
       task: 'edge',
       mainMetric: 'mean_task_score',
       mode: c.mode,
-      // One row per deployment variant; the record takes `test` (= variants.fp32). INT8 / ONNX rows join here.
-      variants: { fp32 },
-      test: fp32,
+      // One row per deployment variant (the runner's record of row `<model>.<variant>` takes
+      // variants[variant]); `test` is the first variant's (fp32 unless the config says otherwise).
+      variants,
+      runtimes: Object.fromEntries([...acc].map(([v, a]) => [v, a.runtime])),
+      ortThreads: c.ortThreads,
+      test: first,
       dev: null,
       steps,
       tokens,
@@ -151,7 +181,10 @@ export async function runEdgePhase(raw: unknown, opts: { source?: string; log?: 
       wallTimeS: (Date.now() - t0) / 1000,
     };
     writeJsonAtomic(join(dir, 'metrics.json'), out);
-    log(`done: ${tasks.map((d) => `${d.scoreKey} ${test[d.scoreKey]!.toFixed(4)}`).join(', ')}; mean ${main.toFixed(4)}; ${params} parameters, ${(bytes / 1e6).toFixed(2)} MB, ${fp32.ms_per_example.toFixed(3)} ms/example; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    for (const [v, r] of Object.entries(variants)) {
+      log(`${v} (${acc.get(v as EdgeVariant)!.runtime}): ${tasks.map((d) => `${d.scoreKey} ${r[d.scoreKey]!.toFixed(4)}`).join(', ')}; mean ${r.main_score!.toFixed(4)}; ${params} parameters, ${r.size_mb!.toFixed(3)} MB, ${r.ms_per_example!.toFixed(3)} ms/example`);
+    }
+    log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     return out;
   } finally {
     for (const t of trained) closeNet(t.net);

@@ -21,7 +21,8 @@ test('a minimal config gets every default filled in', () => {
   assert.equal(c.multi.sampling, 'temperature');
   assert.equal(c.multi.samplingTemperature, 2);
   assert.deepEqual(c.multi.tasks.map((t) => t.weight), [1, 1, 1]);
-  assert.deepEqual(c.variants, ['fp32']);
+  assert.deepEqual(c.variants, ['fp32', 'int8', 'onnx', 'onnx_int8']);
+  assert.equal(c.ortThreads, 1);
   assert.equal(c.model.fromScratch, false);
   assert.equal(c.model.shape, null);
   assert.equal(c.distill, null);
@@ -48,7 +49,10 @@ test('bad configs are errors that name the source and the field', () => {
   bad((c) => { c.mode = 'distill'; c.distill = { teacher: { model: { init: 'x' } }, kdWeight: 0, ceWeight: 0 }; }, /kdWeight and ceWeight are both 0/);
   bad((c) => { c.mode = 'distill'; c.distill = { teacher: { model: { init: 'x' } }, temperature: 0 }; }, /\/distill\/temperature must be > 0/);
   bad((c) => { c.model.shape = { numLayers: 2, hiddenSize: 30, numHeads: 4, intermediateSize: 8 }; }, /\/model\/shape hiddenSize 30 is not divisible by numHeads 4/);
-  bad((c) => { c.variants = ['int4']; }, /\/variants\/0 must be equal to one of the allowed values \(fp32\)/);
+  bad((c) => { c.variants = ['int4']; }, /\/variants\/0 must be equal to one of the allowed values \(fp32, int8, onnx, onnx_int8\)/);
+  bad((c) => { c.variants = ['int8', 'int8']; }, /\/variants must NOT have duplicate items/);
+  bad((c) => { c.variants = []; }, /\/variants must NOT have fewer than 1 items/);
+  bad((c) => { c.ortThreads = -1; }, /\/ortThreads must be >= 0/);
 });
 
 test('sampling shares: a distribution; proportional to rows, uniform, and temperature p ∝ n^(1/T) (T = 1 proportional, T → ∞ uniform)', () => {

@@ -1,6 +1,7 @@
 // ONNX Runtime (onnxruntime-node, CPU execution provider) on our exported models: a session, one
 // batch through it, and latency per example (latency.ts's measure, so the numbers compare with the
-// WebGPU backend's). The `edge` suite calls ortLatency for its "ONNX Runtime CPU" column.
+// WebGPU backend's). The `edge` suite's ONNX rows (bench edge/deploy.ts) run sessions from
+// ortSession on ortFeeds, timed by the edge phase's own loop, the one that times its WebGPU rows.
 
 import * as ort from 'onnxruntime-node';
 import type { ModelBatch } from '../model/index.js';
