@@ -47,7 +47,7 @@ export type InitIdentity = { none: true } | { checkpointSha256: string } | { pha
 /** Everything the key is the hash of (stored in the entry, so two entries can be diffed). */
 export interface PhaseKeyMaterial {
   version: number;
-  command: 'pretrain' | 'finetune' | 'fewshot' | 'edge';
+  command: 'pretrain' | 'mlm_eval' | 'finetune' | 'fewshot' | 'edge';
   /** The trainer's resolved config without outputDir; model.init is replaced by `init`. */
   config: Record<string, unknown>;
   init: InitIdentity;

@@ -17,12 +17,13 @@ import { checkFewshotConfig } from './fewshot/config.js';
 import { edgePhaseConfig } from './edge/plan_phase.js';
 import { checkEdgeConfig } from './edge/config.js';
 
-export type PhaseName = 'base' | 'pretrain' | 'finetune' | 'probe';
+export type PhaseName = 'base' | 'pretrain' | 'mlm_eval' | 'finetune' | 'probe';
 
 export interface PhasePlan {
   name: PhaseName;
-  /** A trainer command, `fewshot` (one few-shot phase: fewshot/phase.ts) or `edge` (one edge phase: edge/phase.ts). */
-  command: 'pretrain' | 'finetune' | 'fewshot' | 'edge';
+  /** A trainer command (`mlm_eval`: a pretraining config measured, not trained), `fewshot` (one
+   * few-shot phase: fewshot/phase.ts) or `edge` (one edge phase: edge/phase.ts). */
+  command: 'pretrain' | 'mlm_eval' | 'finetune' | 'fewshot' | 'edge';
   dataset: string;
   /** Trainer config without outputDir; `model.init` may hold a placeholder (see INIT_*). */
   config: Record<string, unknown>;
@@ -272,22 +273,25 @@ function phasesFor(suite: Suite, v: Variant, dataset: string, seed: number, pres
   // A dataset directory is named by its run name and read from its path.
   const source = (ds: string) => dirs[ds] ?? ds;
   let init = INIT_BASE;
-  if (v.pretrain) {
-    const fromScratch = v.pretrain.from === 'scratch';
-    const base = { data: { dataset: source(v.pretrain.dataset) }, task: { kind: 'mlm' }, model: { init: fromScratch ? null : INIT_BASE } };
+  const pretrainConfig = (p: NonNullable<Variant['pretrain']>) => {
+    const fromScratch = p.from === 'scratch';
+    const base = { data: { dataset: source(p.dataset) }, task: { kind: 'mlm' }, model: { init: fromScratch ? null : INIT_BASE } };
     // Every pretraining phase scores its dev masked-token accuracy under plain random masks, so
     // mlm_accuracy compares across variants and suites (for random masking this is the same
     // masks as 'same'), and equal continued-pretraining phases of different suites (domain's
     // b_continued, masking's rate15_random, sensitivity's pt_lr_1e-4) have equal configs: the
     // phase cache runs them once.
     const evalMasks = { 'masking.evalStrategy': 'random' };
-    phases.push({
-      name: 'pretrain',
-      command: 'pretrain',
-      dataset: v.pretrain.dataset,
-      config: applyOverrides(base, { ...sizesConfig(size('pretrain'), seed), ...(fromScratch ? scratchShape : {}), ...evalMasks, ...v.pretrain.set }),
-    });
+    return applyOverrides(base, { ...sizesConfig(size('pretrain'), seed), ...(fromScratch ? scratchShape : {}), ...evalMasks, ...p.set });
+  };
+  if (v.pretrain) {
+    phases.push({ name: 'pretrain', command: 'pretrain', dataset: v.pretrain.dataset, config: pretrainConfig(v.pretrain) });
     init = INIT_PRETRAINED;
+  } else if (v.mlmEval) {
+    // A variant without pretraining measured as a pretraining phase measures (mlm_eval): the same
+    // config built the same way (sizes, seeds, eval masks), from the base, nothing trained; the
+    // fine-tune still starts from the base.
+    phases.push({ name: 'mlm_eval', command: 'mlm_eval', dataset: v.mlmEval.dataset, config: pretrainConfig({ ...v.mlmEval, from: 'base' }) });
   }
   // The dataset's closed label set (not the labels that happen to occur in a capped training split).
   // A shipped NER dataset fine-tunes a token tagger on its full tag set (a suite may still set task.* itself).
@@ -353,7 +357,8 @@ export function resolvePhaseConfig(p: PhasePlan): Record<string, unknown> {
   const cfg = applyOverrides(p.config, { outputDir: '/nonexistent/plan-check' });
   const init = (cfg.model as { init?: unknown } | undefined)?.init;
   if (typeof init === 'string' && init.startsWith('$')) (cfg.model as Record<string, unknown>).init = '/nonexistent/init';
-  const c = loadTrainConfig(p.command, { flags: Object.entries(flatten(cfg)).map(([key, value]) => ({ key, value, flag: `${p.name} phase ${key}` })) });
+  // mlm_eval's config is a pretraining config (the trainer loads it as one).
+  const c = loadTrainConfig(p.command === 'mlm_eval' ? 'pretrain' : p.command, { flags: Object.entries(flatten(cfg)).map(([key, value]) => ({ key, value, flag: `${p.name} phase ${key}` })) });
   return c as unknown as Record<string, unknown>;
 }
 

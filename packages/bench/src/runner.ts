@@ -282,20 +282,27 @@ export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string,
   if (dev && test) metrics.dev_main_score = n(dev.main_score);
   const maj = (ft.majorityBaseline as { test?: number; dev?: number } | null) ?? null;
   if (maj) metrics.majority_baseline = n(test ? maj.test : maj.dev);
-  const pre = outcomes.get('pretrain');
-  if (pre) metrics.mlm_accuracy = n((pre.metrics.dev as { main_score?: number } | null)?.main_score);
+  // The held-out MLM scores: the pretraining phase's at its end, or an mlm_eval phase's (the same
+  // rows and masks, measured on the base without training).
+  const pre = outcomes.get('pretrain') ?? outcomes.get('mlm_eval');
+  type Held = { main_score?: number; loss?: number; unk_share?: number; loss_known?: number } | null | undefined;
+  const heldDev = pre?.metrics.dev as Held;
+  if (pre) metrics.mlm_accuracy = n(heldDev?.main_score);
   if (SUITES[run.suite]?.languageMetrics) {
     // Vocabulary suites: how the run's vocabulary fits the scored text, and the held-out MLM loss of its pretraining.
     const fert = ft.tokenizer as { unkRate?: number; tokensPerCharacter?: number } | null | undefined;
     metrics.unk_rate = n(fert?.unkRate);
     metrics.tokens_per_char = n(fert?.tokensPerCharacter);
-    metrics.mlm_loss = pre ? n((pre.metrics.dev as { loss?: number } | null)?.loss) : null;
-    metrics.mlm_loss_general = pre ? n((pre.metrics.devGeneral as { loss?: number } | null | undefined)?.loss) : null;
+    metrics.mlm_loss = pre ? n(heldDev?.loss) : null;
+    metrics.mlm_loss_general = pre ? n((pre.metrics.devGeneral as Held)?.loss) : null;
+    // A vocabulary without the language predicts masked [UNK] targets easily: their share, and the loss over the rest.
+    metrics.mlm_unk_share = pre ? n(heldDev?.unk_share) : null;
+    metrics.mlm_loss_known = pre ? n(heldDev?.loss_known) : null;
   }
   const probe = outcomes.get('probe');
   if (probe) metrics.probe_wn_topic = n((probe.metrics.test as { main_score?: number } | null)?.main_score ?? (probe.metrics.dev as { main_score?: number } | null)?.main_score);
-  // Compute of the method: every phase except the forgetting probe (a measurement, not training).
-  const method = phases.filter((p) => p.name !== 'probe');
+  // Compute of the method: every phase except the forgetting probe and mlm_eval (measurements, not training).
+  const method = phases.filter((p) => p.name !== 'probe' && p.name !== 'mlm_eval');
   const tokens = method.reduce((s, p) => s + p.tokens, 0);
   const wall = method.reduce((s, p) => s + p.wallTimeS, 0);
   const history = (ft.history as Record<string, number>[] | undefined) ?? [];

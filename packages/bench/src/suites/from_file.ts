@@ -33,7 +33,7 @@ const overrides = {
   propertyNames: { pattern: '^[A-Za-z][A-Za-z0-9]*(\\.[A-Za-z][A-Za-z0-9]*)*$' },
 };
 const name = { type: 'string', pattern: '^[a-z0-9_.=-]+$' };
-const STRATEGY_KEYS = ['params', 'pretrain', 'finetune', 'probe', 'fewshot', 'edge'];
+const STRATEGY_KEYS = ['params', 'pretrain', 'mlmEval', 'finetune', 'probe', 'fewshot', 'edge'];
 const FEWSHOT_KEYS = ['method', 'shots', 'encoder', 'teacher', 'set'];
 const EDGE_KEYS = ['mode', 'student', 'hiddenMse', 'deploy', 'set'];
 const PRESET_KEYS = ['strategies', 'datasets', 'sizes', 'seeds'];
@@ -81,6 +81,14 @@ export const SUITE_FILE_SCHEMA = {
             properties: {
               from: { enum: ['base', 'scratch'], description: 'continue from the base model, or random init with its own vocabulary' },
               dataset: { type: 'string', minLength: 1, description: 'text to pretrain on: a shipped dataset or a dataset directory' },
+              set: overrides,
+            },
+          },
+          mlmEval: {
+            type: 'object', additionalProperties: false, required: ['dataset'],
+            description: 'no pretraining: measure the base\'s held-out MLM scores as a pretraining phase on this dataset (with these overrides) would (an mlm_eval phase)',
+            properties: {
+              dataset: { type: 'string', minLength: 1, description: 'the pretraining text whose held-out rows are scored: a shipped dataset or a dataset directory' },
               set: overrides,
             },
           },
@@ -146,7 +154,7 @@ export class SuiteFileError extends Error {
   }
 }
 
-export interface RawStrategy { params?: Record<string, Scalar>; pretrain?: { from: 'base' | 'scratch'; dataset: string; set?: Overrides }; finetune?: Overrides; probe?: boolean; fewshot?: FewshotSpec; edge?: EdgeSpec }
+export interface RawStrategy { params?: Record<string, Scalar>; pretrain?: { from: 'base' | 'scratch'; dataset: string; set?: Overrides }; mlmEval?: { dataset: string; set?: Overrides }; finetune?: Overrides; probe?: boolean; fewshot?: FewshotSpec; edge?: EdgeSpec }
 /** A claim as written in a suite file: an id of the claims file, or the claim itself. */
 export type RawSuiteClaim = string | { id: string; question?: string; text: string; suite?: string; datasets?: string[]; tests: Record<string, unknown>[] };
 export interface RawSuite {
@@ -184,6 +192,7 @@ function schemaProblem(e: ErrorObject, raw: RawSuite): { path: (string | number)
       const known = under === '' ? Object.keys(SUITE_FILE_SCHEMA.properties)
         : /^strategies\/[^/]+$/.test(under) ? STRATEGY_KEYS
         : /^strategies\/[^/]+\/pretrain$/.test(under) ? ['from', 'dataset', 'set']
+        : /^strategies\/[^/]+\/mlmEval$/.test(under) ? ['dataset', 'set']
         : /^strategies\/[^/]+\/fewshot$/.test(under) ? FEWSHOT_KEYS
         : /^strategies\/[^/]+\/edge$/.test(under) ? EDGE_KEYS
         : under === 'costMatrix' ? ['labels', 'costlyClass', 'matrix']
@@ -274,13 +283,13 @@ export function parseSuiteText(text: string, path: string, shown: string = path)
   const variants: Variant[] = strategyNames.map((n) => {
     const r = s.strategies[n]!;
     if (r.fewshot) {
-      const other = (['pretrain', 'finetune', 'probe'] as const).find((k) => r[k] !== undefined);
+      const other = (['pretrain', 'mlmEval', 'finetune', 'probe'] as const).find((k) => r[k] !== undefined);
       if (other) fail(['strategies', n, other], `a fewshot strategy is one few-shot phase; it takes no ${other}`);
       if (r.edge) fail(['strategies', n, 'edge'], 'a fewshot strategy is one few-shot phase; it takes no edge');
       return { name: n, params: r.params ?? {}, fewshot: r.fewshot };
     }
     if (r.edge) {
-      const other = (['pretrain', 'finetune', 'probe'] as const).find((k) => r[k] !== undefined);
+      const other = (['pretrain', 'mlmEval', 'finetune', 'probe'] as const).find((k) => r[k] !== undefined);
       if (other) fail(['strategies', n, other], `an edge strategy is one edge phase; it takes no ${other}`);
       if (r.edge.hiddenMse && r.edge.mode !== 'distill') fail(['strategies', n, 'edge', 'hiddenMse'], `hidden-state distillation needs a teacher: mode 'distill', not '${r.edge.mode}'`);
       return { name: n, params: r.params ?? {}, edge: r.edge };
@@ -289,6 +298,8 @@ export function parseSuiteText(text: string, path: string, shown: string = path)
     const params = r.params ?? Object.fromEntries(Object.entries(r.finetune ?? {}).filter(([, v]) => v === null || typeof v !== 'object').map(([k, v]) => [k, v as Scalar]));
     const v: Variant = { name: n, params };
     if (r.pretrain) v.pretrain = { from: r.pretrain.from, dataset: datasetName(r.pretrain.dataset, ['strategies', n, 'pretrain', 'dataset']), ...(r.pretrain.set ? { set: r.pretrain.set } : {}) };
+    if (r.mlmEval && r.pretrain) fail(['strategies', n, 'mlmEval'], 'a strategy with a pretrain phase measures its held-out MLM scores there; mlmEval is for a strategy without one');
+    if (r.mlmEval) v.mlmEval = { dataset: datasetName(r.mlmEval.dataset, ['strategies', n, 'mlmEval', 'dataset']), ...(r.mlmEval.set ? { set: r.mlmEval.set } : {}) };
     if (r.finetune) v.finetune = r.finetune;
     if (r.probe !== undefined) v.probe = r.probe;
     return v;

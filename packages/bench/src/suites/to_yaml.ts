@@ -13,6 +13,7 @@ export function suiteToFile(s: Suite): Record<string, unknown> {
     strategies[v.name] = {
       params: v.params,
       ...(v.pretrain ? { pretrain: v.pretrain } : {}),
+      ...(v.mlmEval ? { mlmEval: v.mlmEval } : {}),
       ...(v.finetune ? { finetune: v.finetune } : {}),
       ...(v.probe !== undefined ? { probe: v.probe } : {}),
       ...(v.fewshot ? { fewshot: { method: v.fewshot.method, shots: v.fewshot.shots, encoder: v.fewshot.encoder, ...(v.fewshot.teacher ? { teacher: v.fewshot.teacher } : {}), ...(v.fewshot.set ? { set: v.fewshot.set } : {}) } } : {}),

@@ -30,6 +30,12 @@ export interface Variant {
   /** What distinguishes it (recorded in each record's params; shown in tables). */
   params: Record<string, Scalar>;
   pretrain?: PretrainPhase;
+  /**
+   * No pretraining, but its held-out MLM scores measured as a pretraining phase on this dataset
+   * (with these overrides: data.general etc.) would measure them: an `mlm_eval` phase of the base
+   * (zh_vocab's en_base). Ignored when `pretrain` is set (that phase measures them itself).
+   */
+  mlmEval?: { dataset: string; set?: Overrides };
   /** Overrides of the scored fine-tuning phase. */
   finetune?: Overrides;
   /** Run the forgetting probe after the pretraining phase (or from the base model). */
@@ -96,8 +102,10 @@ export interface Suite {
   claims?: Claim[];
   /**
    * Record how the vocabulary fits the scored text (unk_rate, tokens_per_char of the fine-tune's
-   * test split) and the pretraining phase's held-out MLM losses (mlm_loss on the pretraining
-   * dataset, mlm_loss_general on the mixed-in general corpus); the report adds a
+   * test split) and the pretraining (or mlm_eval) phase's held-out MLM scores: mlm_loss on the
+   * pretraining dataset, mlm_loss_general on the mixed-in general corpus, and the share of
+   * masked held-out targets that are [UNK] (mlm_unk_share) with the loss over the others
+   * (mlm_loss_known); the report adds a
    * trade-off plot (score vs probe, point size tokens per character). Vocabulary suites.
    */
   languageMetrics?: boolean;

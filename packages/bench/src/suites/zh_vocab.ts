@@ -7,7 +7,9 @@
 // zh_poetry after the standard fine-tune; English retention by the wn_topic probe (the same
 // fine-tune recipe from the pretrained checkpoint) against en_base.
 //
-//   en_base              the English base as it is
+//   en_base              the English base as it is; its held-out MLM scores come from an mlm_eval
+//                        phase (`tunebench mlm_eval`): the pretraining config's rows, masks and
+//                        batches, the base measured, nothing trained
 //   lora_only            continued MLM with LoRA (r 8 on query/value), no vocabulary change
 //   extend_frozen_lower  extension, then two stages: the top layer, the embeddings (the new rows
 //                        always train) and the MLM head first, every parameter after half the steps
@@ -24,6 +26,17 @@
 //
 // Every pretraining phase has the preset's pretraining size (same steps × batch × length: the
 // same token budget); the English share of the mixture is a parameter (default 20 %).
+//
+// Held-out MLM (records): mlm_loss on zh_pretrain's held-out rows, mlm_loss_general on
+// pretrain_en's, both after pretraining (en_base: as it is). Different vocabularies cut the same
+// rows into different tokens, so a loss is "nats per masked piece" of that model's own pieces.
+// en_base and lora_only keep the English vocabulary, where most Chinese characters are [UNK]: a
+// masked [UNK] is an easy, nearly free target, so their Chinese mlm_loss is flattering and not
+// comparable with the extended vocabularies'. Read it with mlm_unk_share (the share of masked
+// held-out targets that are [UNK]) and mlm_loss_known (the loss over the other targets). English
+// retention compares mlm_loss_general with en_base's: on English the continued variants cut
+// the text exactly as en_base does (an extension keeps every old tokenization), so the same
+// masked pieces; zh_scratch has its own vocabulary.
 import type { Overrides, Suite, Variant } from './types.js';
 
 export interface ZhVocabOptions {
@@ -65,7 +78,8 @@ export function zhVocabSuite(o: ZhVocabOptions = {}): Suite {
     datasets: ['zh_poetry'],
     languageMetrics: true,
     variants: [
-      { name: 'en_base', params: { vocab: 'base', pretrain: 'none' }, finetune: FT, probe: true },
+      // No pretraining; its held-out MLM scores measured by an mlm_eval phase with the pretraining config's data.
+      { name: 'en_base', params: { vocab: 'base', pretrain: 'none' }, mlmEval: { dataset: 'zh_pretrain', set: mix }, finetune: FT, probe: true },
       {
         name: 'lora_only', params: { ...common, vocab: 'base', pretrain: 'continued-lora', r: 8 },
         pretrain: pretrain({ 'optimizer.lr': 1e-3, 'strategy.name': 'lora', lora: { r: 8, alpha: 8, dropout: 0, targets: ['query', 'value'] } }), finetune: FT, probe: true,

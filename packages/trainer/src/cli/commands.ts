@@ -1,10 +1,11 @@
-// `tunebench pretrain | finetune | evaluate | predict`: commander subcommands that turn flags into
+// `tunebench pretrain | finetune | mlm_eval | evaluate | predict`: commander subcommands that turn flags into
 // a validated run config (config/load.ts) and run it. packages/bench/src/cli.ts adds them to the
 // `tunebench` program. Every flag is a shorthand for a config key (--set sets any key).
 
 import { Command, Option } from 'commander';
 import { loadTrainConfig, loadInferConfig, type ConfigSources } from '../config/load.js';
 import { runTraining } from '../train/loop.js';
+import { runMlmEval } from '../train/mlm_eval.js';
 import { runInference } from '../train/infer.js';
 import { backendFactory, closeBackends, BACKEND_NAMES } from '../train/backends.js';
 import { vocabCommand } from './vocab.js';
@@ -110,6 +111,22 @@ export function finetuneCommand(): Command {
   );
 }
 
+// The config is a pretraining config (the same flags), so a pretraining phase's config measures
+// its model.init on the very held-out rows and masks the pretraining would score (mlm_eval.ts).
+export function mlmEvalCommand(): Command {
+  return addCommonTrainOptions(new Command('mlm_eval').description('held-out masked-LM scores of model.init as a pretraining run with this config would measure them at its end (no training)')).action(
+    async (f: TrainFlags) => {
+      if (f.resume) throw new Error('mlm_eval: --resume does not apply (nothing is trained)');
+      const cfg = loadTrainConfig('pretrain', trainSources(f));
+      try {
+        await runMlmEval(cfg, { backend: backendFactory(f.backend), progress: !f.quiet });
+      } finally {
+        await closeBackends();
+      }
+    },
+  );
+}
+
 interface InferFlags {
   config?: string;
   set: string[];
@@ -169,7 +186,7 @@ export function predictCommand(): Command {
   return inferCommand('predict', 'predict labels / tags for a split or file (predictions.jsonl)');
 }
 
-/** All of them (pretrain, finetune, evaluate, predict, vocab, export), for `program.addCommand(...)`. */
+/** All of them (pretrain, finetune, mlm_eval, evaluate, predict, vocab, export), for `program.addCommand(...)`. */
 export function trainerCommands(): Command[] {
-  return [pretrainCommand(), finetuneCommand(), evaluateCommand(), predictCommand(), vocabCommand(), exportCommand()];
+  return [pretrainCommand(), finetuneCommand(), mlmEvalCommand(), evaluateCommand(), predictCommand(), vocabCommand(), exportCommand()];
 }

@@ -11,6 +11,7 @@ export * from './backend.js';
 export * from './evaluate.js';
 export * from './run_setup.js';
 export * from './loop.js';
+export * from './mlm_eval.js';
 export * from './progress.js';
 export * from './infer.js';
 export * from './backends.js';

@@ -39,6 +39,19 @@ import type { MicroBatch, TrainBackend } from './backend.js';
 import { ProgressPrinter } from './progress.js';
 import { setUpRun, type RunSetup, type TrainCommand } from './run_setup.js';
 
+/**
+ * A run's evaluation of `examples`: its eval collator (MLM: masking.evalStrategy), batch size
+ * max(B, 8) and per-batch mask seeds from seeds.data. Pretraining's dev / devGeneral and
+ * `mlm_eval` (mlm_eval.ts) both score through here, so the same config gives the same masks.
+ * unkSplit (MLM): also unk_share, loss_known, accuracy_known (evaluateExamples' unkId).
+ */
+export function evaluateRun(s: Pick<RunSetup, 'c' | 'task' | 'model' | 'data' | 'schedule' | 'costly'>, backend: TrainBackend, examples: readonly Example[], opts: { unkSplit?: boolean } = {}): Promise<EvalResult> {
+  const { c, task, model, data, schedule, costly } = s;
+  const batchSize = Math.max(schedule.B, 8);
+  const unkId = opts.unkSplit && task === 'mlm' ? model.tok.specialIds.unk : undefined;
+  return evaluateExamples(backend, data.evalCollator, task, model.labels, examples, batchSize, { evalSeed: c.seeds.data, costly, ...(unkId !== undefined ? { unkId } : {}) });
+}
+
 /** Device memory the frozen-prefix cache may use. */
 export const PREFIX_CACHE_BYTES = 512 * 1024 * 1024;
 
@@ -131,7 +144,7 @@ function checkRunDir(command: TrainCommand, c: TrainRunConfig, opts: RunTraining
 }
 
 /** A progress printer whose lines wait in memory until the run directory exists, then go to its log. */
-function deferredProgress(show: boolean): { progress: ProgressPrinter; attach(run: RunDir): void } {
+export function deferredProgress(show: boolean): { progress: ProgressPrinter; attach(run: RunDir): void } {
   let target: RunDir | null = null;
   const pending: string[] = [];
   const progress = new ProgressPrinter(show, (l) => (target ? target.log(l) : pending.push(l)));
@@ -427,10 +440,8 @@ class TrainingSession {
   }
 
   /** Metrics and, for seq_cls, the labels and probabilities (a costly class decides from them). */
-  private async evaluateFull(examples: Example[]): Promise<EvalResult> {
-    const { c, task, model, data, schedule, costly } = this.s;
-    const batchSize = Math.max(schedule.B, 8);
-    return evaluateExamples(this.backend, data.evalCollator, task, model.labels, examples, batchSize, { evalSeed: c.seeds.data, costly });
+  private async evaluateFull(examples: Example[], opts: { unkSplit?: boolean } = {}): Promise<EvalResult> {
+    return evaluateRun(this.s, this.backend, examples, opts);
   }
 
   private elapsed(): number {
@@ -480,13 +491,15 @@ class TrainingSession {
   private async finish(embedResample: EmbedResampleReport | null = null): Promise<TrainResult> {
     const { command, c, task, progress, model, data, schedule } = this.s;
     const st = this.state;
-    const devR = data.devEx.length ? await this.evaluateFull(data.devEx) : null;
+    // MLM: the final held-out scores also split off the masked [UNK] targets (unk_share, loss_known).
+    const unkSplit = task === 'mlm';
+    const devR = data.devEx.length ? await this.evaluateFull(data.devEx, { unkSplit }) : null;
     const testR = data.testEx.length ? await this.evaluateFull(data.testEx) : null;
     // A costly class: the final decision rule (threshold chosen on dev, or minimum expected cost).
     const fin = this.s.costly ? finalCostlyMetrics(this.s.costly, devR?.scored ?? null, testR?.scored ?? null) : null;
     const dev = fin?.dev ? { ...devR!.metrics, ...fin.dev } : devR?.metrics ?? null;
     const test = fin?.test ? { ...testR!.metrics, ...fin.test } : testR?.metrics ?? null;
-    const devGeneral = data.generalDevEx.length ? await this.evaluate(data.generalDevEx) : null;
+    const devGeneral = data.generalDevEx.length ? (await this.evaluateFull(data.generalDevEx, { unkSplit })).metrics : null;
     const lossHistory = st.history.filter((h) => h.loss !== undefined);
     const metrics = {
       command,
