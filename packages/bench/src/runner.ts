@@ -285,7 +285,7 @@ export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string,
   // The held-out MLM scores: the pretraining phase's at its end, or an mlm_eval phase's (the same
   // rows and masks, measured on the base without training).
   const pre = outcomes.get('pretrain') ?? outcomes.get('mlm_eval');
-  type Held = { main_score?: number; loss?: number; unk_share?: number; loss_known?: number } | null | undefined;
+  type Held = { main_score?: number; loss?: number; unk_share?: number } | null | undefined;
   const heldDev = pre?.metrics.dev as Held;
   if (pre) metrics.mlm_accuracy = n(heldDev?.main_score);
   if (SUITES[run.suite]?.languageMetrics) {
@@ -295,9 +295,8 @@ export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string,
     metrics.tokens_per_char = n(fert?.tokensPerCharacter);
     metrics.mlm_loss = pre ? n(heldDev?.loss) : null;
     metrics.mlm_loss_general = pre ? n((pre.metrics.devGeneral as Held)?.loss) : null;
-    // A vocabulary without the language predicts masked [UNK] targets easily: their share, and the loss over the rest.
+    // [UNK] is never masked, so mlm_loss covers only the rest of the held-out text: the share it leaves out.
     metrics.mlm_unk_share = pre ? n(heldDev?.unk_share) : null;
-    metrics.mlm_loss_known = pre ? n(heldDev?.loss_known) : null;
   }
   const probe = outcomes.get('probe');
   if (probe) metrics.probe_wn_topic = n((probe.metrics.test as { main_score?: number } | null)?.main_score ?? (probe.metrics.dev as { main_score?: number } | null)?.main_score);

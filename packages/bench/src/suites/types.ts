@@ -103,9 +103,9 @@ export interface Suite {
   /**
    * Record how the vocabulary fits the scored text (unk_rate, tokens_per_char of the fine-tune's
    * test split) and the pretraining (or mlm_eval) phase's held-out MLM scores: mlm_loss on the
-   * pretraining dataset, mlm_loss_general on the mixed-in general corpus, and the share of
-   * masked held-out targets that are [UNK] (mlm_unk_share) with the loss over the others
-   * (mlm_loss_known); the report adds a
+   * pretraining dataset, mlm_loss_general on the mixed-in general corpus, and the share of the
+   * held-out tokens that are [UNK] (mlm_unk_share: never masked, so outside mlm_loss); the
+   * report adds a
    * trade-off plot (score vs probe, point size tokens per character). Vocabulary suites.
    */
   languageMetrics?: boolean;

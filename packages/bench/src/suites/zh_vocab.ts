@@ -30,10 +30,11 @@
 // Held-out MLM (records): mlm_loss on zh_pretrain's held-out rows, mlm_loss_general on
 // pretrain_en's, both after pretraining (en_base: as it is). Different vocabularies cut the same
 // rows into different tokens, so a loss is "nats per masked piece" of that model's own pieces.
-// en_base and lora_only keep the English vocabulary, where most Chinese characters are [UNK]: a
-// masked [UNK] is an easy, nearly free target, so their Chinese mlm_loss is flattering and not
-// comparable with the extended vocabularies'. Read it with mlm_unk_share (the share of masked
-// held-out targets that are [UNK]) and mlm_loss_known (the loss over the other targets). English
+// en_base and lora_only keep the English vocabulary, where most Chinese characters are [UNK],
+// and [UNK] is never masked: their Chinese mlm_loss is over the few pieces they know (digits,
+// Latin letters, punctuation), not over Chinese, and does not compare with the extended
+// vocabularies'. mlm_unk_share says how much of the held-out text it leaves out (en_base about
+// as much as its unk_rate; the extended ones almost none). English
 // retention compares mlm_loss_general with en_base's: on English the continued variants cut
 // the text exactly as en_base does (an extension keeps every old tokenization), so the same
 // masked pieces; zh_scratch has its own vocabulary.

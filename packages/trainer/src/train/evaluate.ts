@@ -53,7 +53,7 @@ export async function evaluateExamples(
   labels: string[],
   examples: readonly Example[],
   batchSize: number,
-  opts: { withLabels?: boolean; evalSeed?: number; costly?: CostlySetup | null; unkId?: number } = {},
+  opts: { withLabels?: boolean; evalSeed?: number; costly?: CostlySetup | null } = {},
 ): Promise<EvalResult> {
   const withLabels = opts.withLabels ?? true;
   const predictions: EvalResult['predictions'] = [];
@@ -62,7 +62,6 @@ export async function evaluateExamples(
   const yProbs: number[][] = [];
   const goldTags: string[][] = [], predTags: string[][] = [];
   let mlmCorrect = 0, mlmCount = 0, mlmNll = 0;
-  let knownCorrect = 0, knownCount = 0, knownNll = 0;
   const anchors: Float64Array[] = [], positives: Float64Array[] = [];
   let bi = 0;
   for (const { items } of evalBatches(examples, batchSize)) {
@@ -129,16 +128,6 @@ export async function evaluateExamples(
         mlmCorrect += s.accuracy * s.count;
         mlmNll += s.crossEntropy * s.count;
         mlmCount += s.count;
-        // opts.unkId: the same masked targets split off the [UNK] ones (a vocabulary without the
-        // language maps most of its text to [UNK], an easy target): scores over the others.
-        if (opts.unkId !== undefined) {
-          const known = mlmScores(rows, V, masked.map((pos) => (batch.labels[pos] === opts.unkId ? IGNORE_INDEX : batch.labels[pos]!)));
-          if (known.count) {
-            knownCorrect += known.accuracy * known.count;
-            knownNll += known.crossEntropy * known.count;
-            knownCount += known.count;
-          }
-        }
       }
     } else if (task === 'embedding') {
       // (2n, H): anchors then positives; the model normalises them when the head says so.
@@ -183,15 +172,6 @@ export async function evaluateExamples(
       metrics.perplexity = Math.exp(mlmNll / mlmCount);
       metrics.main_score = metrics.accuracy;
       metrics.count = mlmCount;
-      if (opts.unkId !== undefined) {
-        // unk_share: the masked targets that are [UNK]; loss_known / accuracy_known: the others (null-free: absent when none).
-        metrics.unk_share = (mlmCount - knownCount) / mlmCount;
-        if (knownCount) {
-          metrics.loss_known = knownNll / knownCount;
-          metrics.accuracy_known = knownCorrect / knownCount;
-        }
-        metrics.count_known = knownCount;
-      }
     }
   }
   return task === 'seq_cls' ? { metrics, predictions, scored: { yTrue, probs: yProbs } } : { metrics, predictions };

@@ -43,13 +43,28 @@ import { setUpRun, type RunSetup, type TrainCommand } from './run_setup.js';
  * A run's evaluation of `examples`: its eval collator (MLM: masking.evalStrategy), batch size
  * max(B, 8) and per-batch mask seeds from seeds.data. Pretraining's dev / devGeneral and
  * `mlm_eval` (mlm_eval.ts) both score through here, so the same config gives the same masks.
- * unkSplit (MLM): also unk_share, loss_known, accuracy_known (evaluateExamples' unkId).
+ * unkShare (MLM): also `unk_share`, the share of the text's tokens that are [UNK] — never
+ * masked (data/mlm.ts), so never scored: the loss covers only the other tokens.
  */
-export function evaluateRun(s: Pick<RunSetup, 'c' | 'task' | 'model' | 'data' | 'schedule' | 'costly'>, backend: TrainBackend, examples: readonly Example[], opts: { unkSplit?: boolean } = {}): Promise<EvalResult> {
+export async function evaluateRun(s: Pick<RunSetup, 'c' | 'task' | 'model' | 'data' | 'schedule' | 'costly'>, backend: TrainBackend, examples: readonly Example[], opts: { unkShare?: boolean } = {}): Promise<EvalResult> {
   const { c, task, model, data, schedule, costly } = s;
   const batchSize = Math.max(schedule.B, 8);
-  const unkId = opts.unkSplit && task === 'mlm' ? model.tok.specialIds.unk : undefined;
-  return evaluateExamples(backend, data.evalCollator, task, model.labels, examples, batchSize, { evalSeed: c.seeds.data, costly, ...(unkId !== undefined ? { unkId } : {}) });
+  const r = await evaluateExamples(backend, data.evalCollator, task, model.labels, examples, batchSize, { evalSeed: c.seeds.data, costly });
+  if (opts.unkShare && task === 'mlm') r.metrics.unk_share = unkShare(examples, model.tok.specialIds);
+  return r;
+}
+
+/** The share of the text tokens ([CLS], [SEP], [PAD] aside) of `examples` that are [UNK]. */
+export function unkShare(examples: readonly Example[], ids: { unk: number; cls: number; sep: number; pad: number }): number {
+  let n = 0, unk = 0;
+  for (const e of examples) {
+    for (const id of e.enc.ids) {
+      if (id === ids.cls || id === ids.sep || id === ids.pad) continue;
+      n++;
+      if (id === ids.unk) unk++;
+    }
+  }
+  return n ? unk / n : 0;
 }
 
 /** Device memory the frozen-prefix cache may use. */
@@ -440,7 +455,7 @@ class TrainingSession {
   }
 
   /** Metrics and, for seq_cls, the labels and probabilities (a costly class decides from them). */
-  private async evaluateFull(examples: Example[], opts: { unkSplit?: boolean } = {}): Promise<EvalResult> {
+  private async evaluateFull(examples: Example[], opts: { unkShare?: boolean } = {}): Promise<EvalResult> {
     return evaluateRun(this.s, this.backend, examples, opts);
   }
 
@@ -491,15 +506,15 @@ class TrainingSession {
   private async finish(embedResample: EmbedResampleReport | null = null): Promise<TrainResult> {
     const { command, c, task, progress, model, data, schedule } = this.s;
     const st = this.state;
-    // MLM: the final held-out scores also split off the masked [UNK] targets (unk_share, loss_known).
-    const unkSplit = task === 'mlm';
-    const devR = data.devEx.length ? await this.evaluateFull(data.devEx, { unkSplit }) : null;
+    // MLM: the final held-out scores also say what share of the text is [UNK] (never scored).
+    const unkShare = task === 'mlm';
+    const devR = data.devEx.length ? await this.evaluateFull(data.devEx, { unkShare }) : null;
     const testR = data.testEx.length ? await this.evaluateFull(data.testEx) : null;
     // A costly class: the final decision rule (threshold chosen on dev, or minimum expected cost).
     const fin = this.s.costly ? finalCostlyMetrics(this.s.costly, devR?.scored ?? null, testR?.scored ?? null) : null;
     const dev = fin?.dev ? { ...devR!.metrics, ...fin.dev } : devR?.metrics ?? null;
     const test = fin?.test ? { ...testR!.metrics, ...fin.test } : testR?.metrics ?? null;
-    const devGeneral = data.generalDevEx.length ? (await this.evaluateFull(data.generalDevEx, { unkSplit })).metrics : null;
+    const devGeneral = data.generalDevEx.length ? (await this.evaluateFull(data.generalDevEx, { unkShare })).metrics : null;
     const lossHistory = st.history.filter((h) => h.loss !== undefined);
     const metrics = {
       command,

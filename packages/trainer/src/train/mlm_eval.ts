@@ -43,8 +43,8 @@ export async function runMlmEval(c: TrainRunConfig, opts: { backend: BackendFact
   try {
     backend.load();
     const t0 = Date.now();
-    const dev = (await evaluateRun(s, backend, devEx, { unkSplit: true })).metrics;
-    const devGeneral = generalDevEx.length ? (await evaluateRun(s, backend, generalDevEx, { unkSplit: true })).metrics : null;
+    const dev = (await evaluateRun(s, backend, devEx, { unkShare: true })).metrics;
+    const devGeneral = generalDevEx.length ? (await evaluateRun(s, backend, generalDevEx, { unkShare: true })).metrics : null;
     const wallTimeS = (Date.now() - t0) / 1000;
     const metrics = {
       command: 'mlm_eval',
@@ -68,7 +68,7 @@ export async function runMlmEval(c: TrainRunConfig, opts: { backend: BackendFact
       tokenizer: s.data.fertility,
     };
     run.writeMetrics(metrics);
-    const fmt = (m: Record<string, number> | null) => (m ? `loss ${m.loss?.toFixed(4)}, accuracy ${m.accuracy?.toFixed(4)}, [UNK] share of masked targets ${m.unk_share?.toFixed(4)}` : '-');
+    const fmt = (m: Record<string, number> | null) => (m ? `loss ${m.loss?.toFixed(4) ?? '-'} over ${m.count ?? 0} masked tokens, [UNK] (never masked) ${m.unk_share?.toFixed(4)} of the text` : '-');
     log.progress.line(`mlm_eval of ${c.model.init}: held-out ${metrics.dataset} ${fmt(dev)}; general ${c.data.general ?? '-'} ${fmt(devGeneral)}`);
     return { runDir: run.dir, metrics };
   } finally {
