@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadRecords, planSweep, presetByName, repoRoot, SUITES, zhVocabSuite } from '../src/index.js';
+import { loadRecords, planSweep, presetByName, repoRoot, resolvePhaseConfig, SUITES, zhVocabSuite } from '../src/index.js';
 
 const bin = fileURLToPath(new URL('../../../bin/tunebench.mjs', import.meta.url));
 type Cfg = { training: Record<string, number>; data: Record<string, unknown>; tokenizer?: Record<string, unknown>; strategy?: Record<string, unknown>; model: { init: unknown } };
@@ -27,7 +27,7 @@ test('zh_vocab plan: all variants valid, one pretraining budget, extension / two
   const ftOf = (r: (typeof seed0)[number]) => JSON.stringify({ ...phase(r, 'finetune')!, model: null });
   assert.equal(new Set(seed0.map(ftOf)).size, 1, 'the same fine-tune recipe for all');
   for (const r of seed0) {
-    assert.deepEqual(r.phases.map((p) => p.name), r.strategy === 'en_base' ? ['finetune', 'probe'] : ['pretrain', 'finetune', 'probe']);
+    assert.deepEqual(r.phases.map((p) => p.name), r.strategy === 'en_base' ? ['mlm_eval', 'finetune', 'probe'] : ['pretrain', 'finetune', 'probe']);
     const pt = phase(r, 'pretrain');
     if (!pt) continue;
     assert.equal(pt.data.dataset, 'zh_pretrain');
@@ -38,6 +38,24 @@ test('zh_vocab plan: all variants valid, one pretraining budget, extension / two
     const ext = r.strategy.startsWith('extend_');
     assert.equal(pt.tokenizer?.extendCorpus, ext ? 'zh_pretrain' : undefined, r.strategy);
     if (ext) assert.equal(pt.tokenizer?.extendSize, 4000);
+  }
+  // en_base's mlm_eval measures the base on what lora_only's pretraining measures (the same
+  // vocabulary): every key that picks the held-out rows, tokenizes them and masks them is equal.
+  for (const seed of [0, 1]) {
+    const at = (s: string, name: string) => {
+      const r = plan.runs.find((x) => x.strategy === s && x.seed === seed)!;
+      return resolvePhaseConfig(r.phases.find((p) => p.name === name)!) as unknown as Cfg & { masking: unknown; seeds: { data: number } };
+    };
+    const ev = at('en_base', 'mlm_eval'), pt = at('lora_only', 'pretrain');
+    const ptExt = at('extend_full', 'pretrain');
+    assert.equal(seed0.find((r) => r.strategy === 'en_base')!.phases[0]!.command, 'mlm_eval');
+    assert.equal(ev.model.init, '/nonexistent/init', 'the base');
+    assert.deepEqual(ev.data, pt.data);
+    assert.deepEqual(ev.masking, pt.masking);
+    assert.deepEqual(ev.tokenizer, pt.tokenizer);
+    assert.equal(ev.seeds.data, seed);
+    assert.equal(ev.training.batchSize, pt.training.batchSize); // eval batches (max(B, 8)) decide the mask seeds
+    assert.deepEqual(ev.data, ptExt.data, 'the same rows as the extended variants too');
   }
   const init = (s: string) => phase(seed0.find((r) => r.strategy === s)!, 'pretrain')!.tokenizer!.growInit;
   assert.deepEqual(['extend_full', 'extend_init_mean_noise', 'extend_init_subtoken', 'extend_init_random'].map(init), ['mean', 'mean-noise', 'subtoken', 'normal']);
@@ -64,6 +82,18 @@ test('zh_vocab micro sweep: en_base vs extend_frozen_lower, vocabulary metrics i
   assert.deepEqual(recs.map((x) => x.strategy).sort(), ['en_base', 'extend_frozen_lower']);
   const base = recs.find((x) => x.strategy === 'en_base')!;
   const ext = recs.find((x) => x.strategy === 'extend_frozen_lower')!;
+  // en_base's held-out MLM scores from its mlm_eval phase (nothing trained: no tokens counted).
+  assert.deepEqual(base.phases.map((p) => `${p.name}:${p.dataset}`), ['mlm_eval:zh_pretrain', 'finetune:zh_poetry', 'probe:wn_topic']);
+  assert.equal(base.phases[0]!.steps, 0);
+  assert.equal(typeof base.metrics.mlm_loss_general, 'number');
+  assert.equal(typeof ext.metrics.mlm_loss_general, 'number');
+  // [UNK] is never masked: en_base's Chinese loss leaves most of the held-out text out, the extended model's almost none.
+  assert.ok(base.metrics.mlm_unk_share! > 0.5, `en_base held-out [UNK] share ${base.metrics.mlm_unk_share}`);
+  assert.ok(ext.metrics.mlm_unk_share! < 0.1, `extended held-out [UNK] share ${ext.metrics.mlm_unk_share}`);
+  const evDir = join(out, 'runs', 'zh_vocab', 'zh_poetry', 'en_base', 'seed0', 'mlm_eval');
+  const ev = JSON.parse(readFileSync(join(evDir, 'metrics.json'), 'utf8')) as { dev: { loss?: number }; devGeneral: { loss: number } };
+  assert.equal(base.metrics.mlm_loss_general, ev.devGeneral.loss);
+  assert.equal(base.metrics.mlm_loss, ev.dev.loss ?? null);
   // The micro base model's English vocabulary makes almost every Chinese character [UNK]; the extended one almost none.
   assert.ok(base.metrics.unk_rate! > 0.9, `en_base UNK rate ${base.metrics.unk_rate}`);
   assert.ok(ext.metrics.unk_rate! < 0.1, `extended UNK rate ${ext.metrics.unk_rate}`);
