@@ -191,7 +191,12 @@ test('bad suite files: one clear message each, naming file, line and key', () =>
   write('data/no_test/train.jsonl', jsonl(rows.train));
   const cases: [string, string, RegExp][] = [
     ['YAML syntax error', base.replace('baseline: full', 'baseline: [full'), /bad\.yaml:\d+: YAML syntax error: /],
-    ['unknown strategy key', base.replace('    finetune: { strategy.name: full', '    finetun: { strategy.name: full'), /bad\.yaml:13: strategies\.full\.finetun: unknown strategy key "finetun" \(known: params, pretrain, finetune, probe, fewshot, edge\)/],
+    ['unknown strategy key', base.replace('    finetune: { strategy.name: full', '    finetun: { strategy.name: full'), /bad\.yaml:13: strategies\.full\.finetun: unknown strategy key "finetun" \(known: params, pretrain, mlmEval, finetune, probe, fewshot, edge\)/],
+    ['mlmEval beside a pretrain phase', base.replace('    params: { strategy: full, lr: 3.0e-4 }\n', '    params: { strategy: full, lr: 3.0e-4 }\n    pretrain: { from: base, dataset: pretrain_en }\n    mlmEval: { dataset: pretrain_en }\n'),
+      /bad\.yaml:\d+: strategies\.full\.mlmEval: a strategy with a pretrain phase measures its held-out MLM scores there; mlmEval is for a strategy without one/],
+    ['mlmEval with an unknown config key', base.replace('    params: { strategy: head_only, lr: 1.0e-3 }\n', '    params: { strategy: head_only, lr: 1.0e-3 }\n    mlmEval: { dataset: pretrain_en, set: { data.maxLenght: 8 } }\n'),
+      /bad\.yaml:\d+: strategies\.head_only\.mlmEval\.set\.data\.maxLenght: unknown key 'data\.maxLenght'/],
+    ['mlmEval without a dataset', base.replace('    params: { strategy: head_only, lr: 1.0e-3 }\n', '    params: { strategy: head_only, lr: 1.0e-3 }\n    mlmEval: { set: {} }\n'), /bad\.yaml:\d+: strategies\.head_only\.mlmEval: missing key "dataset"/],
     ['unknown config key', base.replace('optimizer.lr: 3.0e-4 }', 'optimizer.lrr: 3.0e-4 }'), /bad\.yaml:13: strategies\.full\.finetune\.optimizer\.lrr: unknown key 'optimizer\.lrr' \(allowed here: lr, /],
     ['bad config value', base.replace('strategy.name: full', 'strategy.name: fulll'), /bad\.yaml:13: strategies\.full\.finetune\.strategy\.name: 'strategy\.name' must be one of "full", /],
     ['unknown top-level key', base.replace('baseline: full', 'baseline: full\nbasline: full'), /bad\.yaml:6: basline: unknown key "basline" \(known: name, /],
