@@ -14,9 +14,9 @@ export const RECORD_SCHEMA_VERSION = 1;
 export const STRATEGY_BENCHMARK = 'tunebench-strategies';
 
 export interface PhaseResult {
-  /** 'pretrain' | 'finetune' | 'probe' (forgetting probe) | 'base' */
+  /** 'pretrain' | 'mlm_eval' (held-out MLM of the base, measured, not trained) | 'finetune' | 'probe' (forgetting probe) | 'base' */
   name: string;
-  command: 'pretrain' | 'finetune' | 'fewshot' | 'edge';
+  command: 'pretrain' | 'mlm_eval' | 'finetune' | 'fewshot' | 'edge';
   dataset: string;
   steps: number;
   tokens: number;
@@ -150,7 +150,7 @@ export const RECORD_SCHEMA = {
         required: ['name', 'command', 'dataset', 'steps', 'tokens', 'wallTimeS', 'main_score', 'trainableParams', 'totalParams', 'config'],
         properties: {
           name: { type: 'string' },
-          command: { enum: ['pretrain', 'finetune', 'fewshot', 'edge'] },
+          command: { enum: ['pretrain', 'mlm_eval', 'finetune', 'fewshot', 'edge'] },
           dataset: { type: 'string' },
           steps: { type: 'integer', minimum: 0 },
           tokens: { type: 'integer', minimum: 0 },

@@ -5,8 +5,9 @@
 //   - the base measured with the same config scores the same masked targets (count, [UNK] share)
 //     as the pretraining did, with other weights; another data seed masks other targets;
 //   - unk_share: [UNK] is never masked, so the loss leaves it out; the share of the text it is;
-//   - bad input (no model.init, a missing checkpoint, no held-out rows, --resume) fails with a
-//     message naming it, before any run directory is made.
+//   - bad input (no model.init, a missing checkpoint, a used run directory, --resume) fails
+//     with a message naming it, before any run directory is made; no held-out rows gives null,
+//     as the pretraining does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -98,10 +99,13 @@ test('mlm_eval: bad input fails naming it, before a run directory exists; the CL
   assert.ok(!existsSync(join(dir, 'no_init')));
   await assert.rejects(runMlmEval(mixed('missing', join(dir, 'nowhere')), { backend: cpu, progress: false }), /nowhere/);
   assert.ok(!existsSync(join(dir, 'missing')));
-  const tiny = jsonl('tiny.jsonl', Array.from({ length: 10 }, (_, i) => ({ id: `t${i}`, text: 'the man' })));
-  const small = cfg('pretrain', 'small', { model: { init: BASE }, data: { train: tiny } });
-  await assert.rejects(runMlmEval(small, { backend: cpu, progress: false }), /mlm_eval: .*tiny\.jsonl gives no held-out rows/);
-  assert.ok(!existsSync(join(dir, 'small')));
+  // Fewer than 50 rows: no held-out rows, dev null, as the pretraining with that config reports it.
+  const tiny = jsonl('tiny.jsonl', Array.from({ length: 10 }, (_, i) => ({ id: `t${i}`, text: 'the man went to see a man' })));
+  const small = (out: string) => cfg('pretrain', out, { model: { init: BASE }, data: { train: tiny } });
+  const smallPt = await runTraining('pretrain', small('small_pt'), { backend: cpu, progress: false });
+  assert.equal(smallPt.metrics.dev, null);
+  assert.equal((await runMlmEval(small('small'), { backend: cpu, progress: false })).metrics.dev, null);
+  assert.match(readFileSync(join(dir, 'small', 'log.txt'), 'utf8'), /tiny\.jsonl has no held-out rows/);
   // A directory that holds a run already.
   await assert.rejects(runMlmEval(mixed('again2', BASE), { backend: cpu, progress: false }).then(() => runMlmEval(mixed('again2', BASE), { backend: cpu, progress: false })), /already holds a run/);
 

@@ -35,7 +35,8 @@ export async function runMlmEval(c: TrainRunConfig, opts: { backend: BackendFact
   // 'pretrain': the same rows, tokenizer (tokenizer.extendCorpus included) and collators as the pretraining phase.
   const s = setUpRun('pretrain', c, log.progress);
   const { devEx, generalDevEx } = s.data;
-  if (!devEx.length) throw new ConfigError(`mlm_eval: ${c.data.dataset ?? c.data.train} gives no held-out rows (data.dev unset and fewer than 50 training rows)`);
+  // No held-out rows (fewer than 50 training rows, no data.dev): null, as the pretraining reports it.
+  if (!devEx.length) log.progress.line(`mlm_eval: ${c.data.dataset ?? c.data.train} has no held-out rows (data.dev unset and fewer than 50 training rows): dev is null, as a pretraining with this config reports it`);
   const run = new RunDir(c.outputDir, c, runOpts);
   log.attach(run);
   const { config, heads, store, lora } = s.model;
@@ -43,7 +44,7 @@ export async function runMlmEval(c: TrainRunConfig, opts: { backend: BackendFact
   try {
     backend.load();
     const t0 = Date.now();
-    const dev = (await evaluateRun(s, backend, devEx, { unkShare: true })).metrics;
+    const dev = devEx.length ? (await evaluateRun(s, backend, devEx, { unkShare: true })).metrics : null;
     const devGeneral = generalDevEx.length ? (await evaluateRun(s, backend, generalDevEx, { unkShare: true })).metrics : null;
     const wallTimeS = (Date.now() - t0) / 1000;
     const metrics = {
@@ -60,7 +61,7 @@ export async function runMlmEval(c: TrainRunConfig, opts: { backend: BackendFact
       heldoutExamples: { dev: devEx.length, devGeneral: generalDevEx.length },
       dev,
       devGeneral,
-      main_score: dev.main_score ?? null,
+      main_score: dev?.main_score ?? null,
       wallTimeS,
       setupS: (t0 - started) / 1000,
       device: backend.device,
