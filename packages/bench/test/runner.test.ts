@@ -244,16 +244,17 @@ test('every preset plans every suite: valid trainer configs, the preset\'s sizes
         }
         continue;
       }
-      assert.deepEqual(r.phases.map((ph) => ph.name), [...(variant.pretrain ? ['pretrain'] : []), 'finetune', ...(variant.probe ? ['probe'] : [])], r.runId);
+      assert.deepEqual(r.phases.map((ph) => ph.name), [...(variant.pretrain ? ['pretrain'] : variant.mlmEval ? ['mlm_eval'] : []), 'finetune', ...(variant.probe ? ['probe'] : [])], r.runId);
       for (const ph of r.phases) {
         const c = ph.config as { seeds: unknown; training: Record<string, unknown>; data: Record<string, unknown>; model: { init: unknown } };
         assert.deepEqual(c.seeds, { init: r.seed, data: r.seed, dropout: r.seed }, `${r.runId} ${ph.name}`);
         // Sizes come from the preset unless the suite's preset entry (the costly suite's eval
         // rows) or the variant (the sensitivity sweeps) sets them.
-        const kind = ph.name as 'pretrain' | 'finetune' | 'probe';
+        // An mlm_eval phase is sized as the pretraining it stands for.
+        const kind = (ph.name === 'mlm_eval' ? 'pretrain' : ph.name) as 'pretrain' | 'finetune' | 'probe';
         const suiteSizes = SUITES[r.suite]!.presets?.[preset.name]?.sizes?.[kind];
         const sizes = { ...preset[kind], ...suiteSizes };
-        const set: Record<string, unknown> = (ph.name === 'pretrain' ? variant.pretrain?.set : variant.finetune) ?? {};
+        const set: Record<string, unknown> = (ph.name === 'pretrain' ? variant.pretrain?.set : ph.name === 'mlm_eval' ? variant.mlmEval?.set : variant.finetune) ?? {};
         for (const [key, value] of [['training.maxSteps', sizes.maxSteps], ['training.epochs', sizes.epochs], ['training.batchSize', sizes.batchSize],
           ['data.maxLength', sizes.maxLength], ['data.maxTrainRows', sizes.maxTrainRows], ['data.maxEvalRows', sizes.maxEvalRows]] as const) {
           const [group, field] = key.split('.') as ['training' | 'data', string];
