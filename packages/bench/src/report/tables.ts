@@ -74,7 +74,7 @@ export function fmtCount(n: number): string {
 export function tableRows(rows: Aggregate[]): { head: string[]; body: string[][] } {
   const head = ['strategy', 'main_score (mean ± std)', '95 % CI', 'Δ vs baseline [95 % CI]', 'p (Holm)', 'MDD', 'seeds', 'trainable / total params', 'tokens', 'wall time', 'extra'];
   const body = rows.map((r) => {
-    const extra = ['probe_wn_topic', 'mlm_accuracy', 'costly_recall', 'costly_pr_auc', 'macro_f1', 'unk_rate', 'tokens_per_char', 'mlm_loss'].filter((k) => r.metrics[k] !== undefined).map((k) => `${k} ${fmt(r.metrics[k])}`).join(', ');
+    const extra = ['probe_wn_topic', 'mlm_accuracy', 'costly_recall', 'costly_pr_auc', 'macro_f1', 'unk_rate', 'tokens_per_char', 'mlm_loss', 'mlm_unk_share', 'mlm_loss_general'].filter((k) => r.metrics[k] !== undefined).map((k) => `${k} ${fmt(r.metrics[k])}`).join(', ');
     return [
       r.isBaseline ? `${r.strategy} (baseline)` : r.strategy,
       `${fmt(r.mean)} ± ${fmt(r.std)}${r.rank === 1 ? ` ${BEST_MARK}` : ''}`,
