@@ -36,8 +36,9 @@
 // vocabularies'. mlm_unk_share says how much of the held-out text it leaves out (en_base about
 // as much as its unk_rate; the extended ones almost none). English
 // retention compares mlm_loss_general with en_base's: on English the continued variants cut
-// the text exactly as en_base does (an extension keeps every old tokenization), so the same
-// masked pieces; zh_scratch has its own vocabulary.
+// the text exactly as en_base does (an extension keeps every old tokenization), and the same
+// seeds mask it (only a 10 % random replacement draws from the model's own, larger
+// vocabulary); zh_scratch has its own vocabulary.
 import type { Overrides, Suite, Variant } from './types.js';
 
 export interface ZhVocabOptions {

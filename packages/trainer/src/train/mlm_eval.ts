@@ -3,7 +3,8 @@
 // model.init as it is, without a training step. A baseline that is never pretrained (zh_vocab's
 // en_base) thus gets numbers on the same footing as the pretrained strategies.
 //
-// Why not a pretrain with lr 0: it would still train a step, and every 'pretrain' has at least one.
+// Why not a pretrain with lr 0: every 'pretrain' trains at least one step (counted as compute),
+// and its config (lr) would differ from the one it stands for.
 // Why not `evaluate`: it has its own rows (a split, not the 2 % hold-out), its own mask seed and
 // batch size. Here the config IS a pretraining config: setUpRun (run_setup.ts) picks the held-out
 // rows (mlmHoldout on the capped corpus, the general corpus's own 2 %), tokenizes them and builds
