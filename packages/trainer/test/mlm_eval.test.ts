@@ -10,22 +10,16 @@
 //     as the pretraining does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { loadTrainConfig } from '../src/config/index.js';
 import { runTraining, runMlmEval, backendFactory } from '../src/train/index.js';
 import { runTrainerCli } from './cli_helpers.js';
+import { scratchDir } from './scratch_files.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tb-mlmeval-'));
+const { dir, write, jsonl } = scratchDir('tb-mlmeval-');
 const cpu = backendFactory('cpu');
 const SHAPE = { numLayers: 1, hiddenSize: 16, numHeads: 2, intermediateSize: 32 };
-const write = (name: string, content: string) => {
-  const p = join(dir, name);
-  writeFileSync(p, content);
-  return p;
-};
-const jsonl = (name: string, rows: object[]) => write(name, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
 const EN = ['the', 'man', 'went', 'to', 'see', 'and', 'met', 'ber', '##lin', '##s', 'a'];
 const baseVocab = write('base_vocab.txt', ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...EN].join('\n') + '\n');

@@ -3,23 +3,17 @@
 // the weights near the base model), vocabulary growth from a base checkpoint.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { loadTrainConfig, loadInferConfig } from '../src/config/index.js';
 import { runTraining, runInference, backendFactory } from '../src/train/index.js';
 import { readCheckpoint } from '../src/checkpoint/index.js';
 import type { HeadSpec } from '../src/model/index.js';
+import { scratchDir } from './scratch_files.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tb-feat-'));
+const { dir, write, jsonl } = scratchDir('tb-feat-');
 const cpu = backendFactory('cpu');
 const SHAPE = { numLayers: 2, hiddenSize: 16, numHeads: 2, intermediateSize: 32 };
-const write = (name: string, content: string) => {
-  const p = join(dir, name);
-  writeFileSync(p, content);
-  return p;
-};
-const jsonl = (name: string, rows: object[]) => write(name, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 function lcg(seed: number) {
   let s = seed >>> 0;
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);

@@ -10,9 +10,8 @@
 //   - vocab stats against hand-computed values
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import fc from 'fast-check';
 import { loadTrainConfig, loadInferConfig } from '../src/config/index.js';
 import { runTraining, runInference, backendFactory, extendCheckpoint, checkpointTokenizer, extensionCorpusTexts, mlmHoldout, type GrowInit } from '../src/train/index.js';
@@ -22,16 +21,11 @@ import { seededRng, randNormal } from '../src/data/rng.js';
 import { growSeed } from '../src/train/vocab_extend.js';
 import { jiebaSegmenter } from '../src/data/chinese.js';
 import { runTrainerCli } from './cli_helpers.js';
+import { scratchDir } from './scratch_files.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tb-vocab-'));
+const { dir, write, jsonl } = scratchDir('tb-vocab-');
 const cpu = backendFactory('cpu');
 const SHAPE = { numLayers: 2, hiddenSize: 16, numHeads: 2, intermediateSize: 32 };
-const write = (name: string, content: string) => {
-  const p = join(dir, name);
-  writeFileSync(p, content);
-  return p;
-};
-const jsonl = (name: string, rows: object[]) => write(name, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
 // English base: its vocabulary has 'ber' and '##lin' so that a grown 'berlin' has two old pieces.
 const EN = ['the', 'man', 'went', 'to', 'see', 'and', 'met', 'ber', '##lin', '##s', 'a'];
