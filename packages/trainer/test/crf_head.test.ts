@@ -207,12 +207,13 @@ async function fineTune(heads: HeadSpec[]): Promise<number> {
     // held-out sentences, decoded as evaluate() decodes: Viterbi (CRF) or argmax (softmax)
     const { batch, words } = syntheticBatch(99991, 16, 12);
     const unlabelled = { ...batch, labels: new Int32Array(batch.labels.length).fill(-100) };
-    const pred = await backend.predict(unlabelled);
+    const positionsOf = words.map((ws) => ws.map((_, w) => 1 + w));
+    const pred = await backend.predict(unlabelled, { crfPositions: positionsOf });
     let right = 0, total = 0;
     words.forEach((ws, b) => {
-      const positions = ws.map((_, w) => 1 + w);
+      const positions = positionsOf[b];
       const rows = pred.logits.subarray(b * 12 * 2, (b + 1) * 12 * 2);
-      const tags = pred.crf ? Array.from(crfDecode(rows, positions, pred.crf, null, 2)) : positions.map((t) => (rows[t * 2 + 1] > rows[t * 2] ? 1 : 0));
+      const tags = pred.crfPaths ? positions.map((t) => pred.crfPaths![b * 12 + t]) : positions.map((t) => (rows[t * 2 + 1] > rows[t * 2] ? 1 : 0));
       ws.forEach((y, w) => { total++; if (tags[w] === y) right++; });
     });
     return right / total;
@@ -230,23 +231,34 @@ test('synthetic alternating tags (hard transition rule): a head-only CRF fine-tu
   assert.equal(crfParamName([{ kind: 'token_cls', numLabels: 2 }], 0), 'crf.transitions');
 });
 
-test('predict without labels on a BIO CRF head whose tag 0 is an I- tag: no dummy gold path, Viterbi-ready logits and CRF parameters (GPU and CPU backends)', async () => {
+test('predict without labels on a BIO CRF head whose tag 0 is an I- tag: no dummy gold path; Viterbi paths (GPU: crf_viterbi) equal crfDecode on the returned logits (GPU and CPU backends)', async () => {
   const config = tinyConfig({ vocabSize: 17, hiddenSize: 16, intermediateSize: 32, maxPositions: 10 });
   const labels = ['I-PER', 'O', 'B-PER'];
   const heads: HeadSpec[] = [{ kind: 'token_cls', numLabels: 3, crf: { constraints: 'bio', labels } }];
   const store = new ParamStore(paramSpecs(config, heads));
   initParams(store, 5, 0.3);
+  // non-zero transitions, so the paths depend on them and not on the emissions alone
+  const tr = store.get('crf.transitions');
+  for (let i = 0; i < tr.length; i++) tr[i] = Math.sin(7.3 * i + 1);
   const batch: ModelBatch = { B: 2, T: 6, inputIds: Int32Array.from({ length: 12 }, (_, i) => 5 + (i % 9)), attentionMask: new Int32Array(12).fill(1), tokenTypeIds: new Int32Array(12), labels: new Int32Array(12).fill(-100) };
   const backends: TrainBackend[] = [new GpuBackend(gpu, { config, heads, store, lora: null, loss: {}, maxBatch: 2, maxLength: 6 }, false), new ReferenceBackend(config, heads, store)];
   for (const backend of backends) {
     try {
       backend.load();
-      const pred = await backend.predict(batch);
+      // row 0: four tokens; row 1: gaps and the last token (sequences of unequal length)
+      const positions = [[1, 2, 3, 4], [0, 2, 5]];
+      assert.equal((await backend.predict(batch)).crfPaths, undefined, 'no positions, no decoding');
+      const pred = await backend.predict(batch, { crfPositions: positions });
       assert.ok(Number.isNaN(pred.loss));
       assert.equal(pred.logits.length, 12 * 3);
-      assert.deepEqual(Array.from(pred.crf!), Array.from(store.get('crf.transitions')));
-      const path = crfDecode(pred.logits.subarray(0, 18), [1, 2, 3, 4], pred.crf!, bioAllowed(labels), 3);
-      assert.notEqual(labels[path[0]], 'I-PER', 'a BIO path cannot start inside an entity');
+      const paths = pred.crfPaths!;
+      assert.equal(paths.length, 12);
+      positions.forEach((ps, b) => {
+        const want = crfDecode(pred.logits.subarray(b * 18, (b + 1) * 18), ps, store.get('crf.transitions'), bioAllowed(labels), 3);
+        assert.deepEqual(ps.map((t) => paths[b * 6 + t]), Array.from(want), `${backend.device} row ${b}`);
+        for (let t = 0; t < 6; t++) if (!ps.includes(t)) assert.equal(paths[b * 6 + t], -1);
+      });
+      assert.notEqual(labels[paths[1]], 'I-PER', 'a BIO path cannot start inside an entity');
     } finally {
       backend.destroy();
     }

@@ -36,7 +36,7 @@ import { validateHeads, type HeadSpec, type LossOptions } from './heads.js';
 import { loraLinearName, paramSpecs, type LoraConfig, type ParamSpec, type ParamStore } from './params.js';
 import { validateBatch, type ModelBatch } from './batch.js';
 export type { DistillSpec } from './bert_heads.js';
-import { headBackward, headForward, type Acts, type DistillSpec, type HeadHost, type LastForward, type LayerActs } from './bert_heads.js';
+import { crfDecodeRecord, headBackward, headForward, type Acts, type DistillSpec, type HeadHost, type LastForward, type LayerActs } from './bert_heads.js';
 import { quantizeModel, type QuantizedLinears } from './int8.js';
 
 const F32 = 4;
@@ -686,6 +686,28 @@ export class BertModel implements HeadHost {
     if (!st.logits || st.logitRows === 0) return { data: new Float32Array(0), rows: 0, cols: st.logitCols };
     const data = await this.gpu.read(st.logits, Float32Array, st.logitRows * st.logitCols);
     return { data, rows: st.logitRows, cols: st.logitCols };
+  }
+
+  /**
+   * Viterbi tags of the CRF head for the last forward (prediction; crfDecodeRecord in
+   * bert_heads.ts): records the decoding into `enc`; after it is submitted, `read()` returns (B·T)
+   * tags, the decoded tag at each of `positions[b]` in row b and −1 at every other token.
+   */
+  recordCrfDecode(enc: StepEncoder, positions: readonly (readonly number[])[]): { read(): Promise<Int32Array> } {
+    const st = this.last;
+    if (!st) throw new Error('BertModel.recordCrfDecode: no forward yet');
+    const { path, seq } = crfDecodeRecord(this, enc, st, positions);
+    const { B, T } = st.acts;
+    return {
+      read: async () => {
+        const p = await this.gpu.read(path, Int32Array, B * seq.S);
+        const out = new Int32Array(B * T).fill(-1);
+        for (let b = 0; b < B; b++) {
+          for (let s = 0; s < seq.lengths[b]; s++) out[seq.rows[b * seq.S + s]] = p[b * seq.S + s];
+        }
+        return out;
+      },
+    };
   }
 
   /**

@@ -8,7 +8,7 @@
 //              CosineSimilarityLoss
 
 import {
-  bias_gelu_backward, bias_gelu_forward, cosine_similarity_backward, crf_backward, crf_forward, cosine_similarity_forward, dropout_backward,
+  bias_gelu_backward, bias_gelu_forward, cosine_similarity_backward, crf_backward, crf_forward, crf_viterbi, cosine_similarity_forward, dropout_backward,
   dropout_forward, fill, gather_rows_backward, gather_rows_forward, l2_normalize_backward, l2_normalize_forward,
   linear_backward, linear_forward, mean_pool_backward, mean_pool_forward, softmax_cross_entropy, distill_kl,
   type Binding, type GeluApproximate, type Gpu, type StepEncoder,
@@ -17,7 +17,7 @@ import type { BertConfig } from './config.js';
 import { classifierPrefix, crossEntropyNormalizer, MNR_SCALE, type HeadSpec, type LossOptions } from './heads.js';
 import { validateLabels, type ModelBatch } from './batch.js';
 import { cosine_mse, tanh_backward, tanh_forward } from './head_kernels.js';
-import { checkGoldPaths, crfAllowed, crfParamName, crfSequences, repairIob2, type CrfHeadSpec } from './crf_head.js';
+import { checkGoldPaths, crfAllowed, crfParamName, crfSequences, repairIob2, type CrfHeadSpec, type CrfSequences } from './crf_head.js';
 
 export interface LayerActs {
   q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; att: GPUBuffer; lse: GPUBuffer;
@@ -146,6 +146,43 @@ function crfLoss(m: HeadHost, enc: StepEncoder, acts: Acts, batch: ModelBatch, h
     gather_rows_backward(gpu, enc, h.dlogits, c.dem, c.rows, n, C, M);
   }
   return seq.count;
+}
+
+/**
+ * Viterbi decoding of a CRF head on the device (prediction): `positions[b]` are the tokens of row
+ * b's CRF sequence in order (crfPositions: first pieces or every piece). Their emissions are
+ * gathered from the last forward's logits (B·T, C) into the compacted layout of crfLoss and
+ * crf_viterbi writes the best allowed path per row (−1 past its length). Returns the (B·S) path
+ * buffer and the layout to scatter it back with.
+ */
+export function crfDecodeRecord(m: HeadHost, enc: StepEncoder, st: LastForward, positions: readonly (readonly number[])[]): { path: GPUBuffer; seq: CrfSequences } {
+  const gpu = m.gpu;
+  const head = m.heads[st.head];
+  if (head.kind !== 'token_cls' || !head.crf || !st.logits) throw new Error(`crf decode: heads[${st.head}] of the last forward is not a token_cls head with a CRF`);
+  const { B, T, M } = st.acts;
+  const C = head.numLabels;
+  if (positions.length !== B) throw new Error(`crf decode: ${positions.length} position lists for a batch of ${B} rows`);
+  // the sequences crfLoss would build if exactly these tokens carried a label
+  const marks = new Int32Array(B * T).fill(-100);
+  positions.forEach((ps, b) => {
+    let prev = -1;
+    for (const t of ps) {
+      if (!Number.isInteger(t) || t <= prev || t >= T) throw new Error(`crf decode: row ${b}'s positions must rise strictly within 0…${T - 1}, got ${JSON.stringify(ps)}`);
+      marks[b * T + t] = 0;
+      prev = t;
+    }
+  });
+  const seq = crfSequences(marks, B, T);
+  const c = m.headActs(st.acts, `crf${st.head}`, { rows: M, lengths: B, em: M * C, path: M, score: B });
+  gpu.write(c.rows, seq.rows);
+  gpu.write(c.lengths, seq.lengths);
+  gather_rows_forward(gpu, enc, c.em, st.logits, c.rows, B * seq.S, C, M);
+  const allowedMask = crfAllowed(head.crf);
+  crf_viterbi(gpu, enc, {
+    emissions: c.em, lengths: c.lengths, lengthValues: seq.lengths, crf: m.param(crfParamName(m.heads, st.head)),
+    allowed: allowedMask ? m.small(Int32Array.from(allowedMask), 'crf_allowed') : null, B, T: seq.S, K: C, path: c.path, score: c.score,
+  });
+  return { path: c.path, seq };
 }
 
 export function headForward(m: HeadHost, enc: StepEncoder, acts: Acts, batch: ModelBatch, hidden: GPUBuffer, headIndex: number, head: HeadSpec, loss: LossOptions,

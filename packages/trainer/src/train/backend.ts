@@ -10,7 +10,7 @@
 // one micro-batch and no EWC term, into one command buffer with recordTrainStep).
 
 import type { BertConfig, HeadSpec, LoraConfig, LossOptions, ModelBatch, ParamStore } from '../model/index.js';
-import { bertReference, crfParamName, quantizeModel, toParams64, type QuantizedLinears } from '../model/index.js';
+import { bertReference, crfAllowed, crfDecode, crfParamName, quantizeModel, toParams64, type QuantizedLinears } from '../model/index.js';
 import { groupRangesByStep, type AdamwRange } from './ranges.js';
 import { adamwRangesReference, clipCoefficient, gradNormSquaredReference, type OptimizerConfig } from './optimizer.js';
 import { ewc_fisher_accumulate_reference, ewc_penalty_backward_reference } from './ewc.js';
@@ -46,8 +46,16 @@ export interface Prediction {
   logits: Float32Array;
   /** Mean loss of the batch (NaN when the batch has no labels). */
   loss: number;
-  /** token_cls with a CRF: the packed CRF parameters ((K + 2, K), crf_head.ts) the logits are decoded with. */
-  crf?: Float32Array;
+  /**
+   * token_cls with a CRF, when `crfPositions` were given: (B·T) Viterbi tags, the best allowed path
+   * over each row's positions (crf_head.ts) at those tokens and −1 at every other token.
+   */
+  crfPaths?: Int32Array;
+}
+
+export interface PredictOptions {
+  /** A CRF head's sequences to decode: per row, the tokens in order (crfPositions). */
+  crfPositions?: readonly (readonly number[])[];
 }
 
 export interface TrainBackend {
@@ -76,7 +84,7 @@ export interface TrainBackend {
   /** AdamW on the ranges (clipping by the global norm over all of them; per-range step counts); no read-back. */
   step(ranges: readonly AdamwRange[], hyper: StepHyper, o: OptimizerConfig): Promise<void>;
   /** Forward only, eval mode. */
-  predict(batch: ModelBatch): Promise<Prediction>;
+  predict(batch: ModelBatch, opts?: PredictOptions): Promise<Prediction>;
   /** Weights (store.data) and optimizer moments to the host. */
   sync(): Promise<{ m: Float32Array; v: Float32Array }>;
   /** Replace weights (from store.data) and moments (resume / load). */
@@ -175,7 +183,7 @@ export class ReferenceBackend implements TrainBackend {
     }
   }
 
-  async predict(batch: ModelBatch): Promise<Prediction> {
+  async predict(batch: ModelBatch, o: PredictOptions = {}): Promise<Prediction> {
     const hasLabels = batch.labels.some((l) => l !== -100);
     // Unlabelled rows (predict): score against label 0 and drop the loss.
     // (a CRF head keeps the −100s: its sequences are the labelled tokens, and a dummy gold path of
@@ -185,9 +193,17 @@ export class ReferenceBackend implements TrainBackend {
     if (this.int8 === true) this.int8 = quantizeModel(this.config, this.store);
     const int8 = this.int8 === false ? null : this.int8;
     const r = bertReference(this.config, this.heads, toParams64(this.store), b, { lora: this.lora, loss: this.loss, grads: false, int8 });
+    const logits = Float32Array.from(r.logits);
     const head = this.heads[0];
-    const crf = head.kind === 'token_cls' && head.crf ? this.store.get(crfParamName(this.heads, 0)).slice() : undefined;
-    return { logits: Float32Array.from(r.logits), loss: hasLabels ? r.loss : Number.NaN, ...(crf ? { crf } : {}) };
+    if (head.kind !== 'token_cls' || !head.crf || !o.crfPositions) return { logits, loss: hasLabels ? r.loss : Number.NaN };
+    // Viterbi on the host in float64 (the GPU backend runs crf_viterbi)
+    const K = head.numLabels, T = batch.T, crf = this.store.get(crfParamName(this.heads, 0)), allowed = crfAllowed(head.crf);
+    const crfPaths = new Int32Array(batch.B * T).fill(-1);
+    o.crfPositions.forEach((positions, b) => {
+      const path = crfDecode(logits.subarray(b * T * K, (b + 1) * T * K), positions, crf, allowed, K);
+      positions.forEach((t, s) => (crfPaths[b * T + t] = path[s]));
+    });
+    return { logits, loss: hasLabels ? r.loss : Number.NaN, crfPaths };
   }
 
   async sync(): Promise<{ m: Float32Array; v: Float32Array }> {

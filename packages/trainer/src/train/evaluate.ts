@@ -5,7 +5,7 @@
 // first sub-token (wordPredictions); a CRF head's prediction is its Viterbi path.
 
 import { accuracy, precisionRecallF1, nerConfusion, nerScores, mlmScores, recallAtK, mrr } from '@tunebench/eval';
-import { crfAllowed, crfDecode, crfPositions } from '../model/index.js';
+import { crfPositions } from '../model/index.js';
 import { wordPredictions, IGNORE_INDEX } from '../data/index.js';
 import type { TaskKind } from '../config/schema.js';
 import type { TrainBackend } from './backend.js';
@@ -66,7 +66,11 @@ export async function evaluateExamples(
   let bi = 0;
   for (const { items } of evalBatches(examples, batchSize)) {
     const batch = collator.collate(items, maskSeed(opts.evalSeed ?? 0x5eed, 1 << 20, bi++));
-    const pred = await backend.predict(batch);
+    const head0 = backend.heads[0];
+    const crf = task === 'token_cls' && head0.kind === 'token_cls' && head0.crf ? head0.crf : null;
+    // a CRF head decodes (Viterbi) over the tokens it was trained on: first pieces, or every piece
+    const crfPositionsOf = crf ? items.map((e) => crfPositions(e.enc.wordIds, crf.align ?? 'first')) : undefined;
+    const pred = await backend.predict(batch, { crfPositions: crfPositionsOf });
     const bad = pred.logits.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) {
       throw new NonFiniteError(`the model's outputs hold a non-finite value (${pred.logits[bad]}) in the batch of rows ${items[0]!.id}…${items[items.length - 1]!.id}; ` +
@@ -91,16 +95,12 @@ export async function evaluateExamples(
       });
     } else if (task === 'token_cls') {
       const L = labels.length;
-      const head = backend.heads[0];
-      const crf = head.kind === 'token_cls' && head.crf ? head.crf : null;
-      if (crf && !pred.crf) throw new Error('evaluate: the CRF head returned no CRF parameters to decode with');
+      if (crf && !pred.crfPaths) throw new Error('evaluate: the CRF head returned no Viterbi paths');
       items.forEach((e, b) => {
         const tokPred = new Int32Array(T);
         if (crf) {
-          // Viterbi over the tokens the CRF was trained on (first pieces, or every piece)
-          const positions = crfPositions(e.enc.wordIds, crf.align ?? 'first');
-          const path = crfDecode(pred.logits.subarray(b * T * L, (b + 1) * T * L), positions, pred.crf!, crfAllowed(crf), L);
-          positions.forEach((t, s) => (tokPred[t] = path[s]));
+          // tokens outside the CRF sequence keep tag 0; wordPredictions reads each word's first piece
+          for (let t = 0; t < T; t++) tokPred[t] = Math.max(0, pred.crfPaths![b * T + t]);
         } else {
           for (let t = 0; t < T; t++) tokPred[t] = argmaxRow(pred.logits, (b * T + t) * L, L);
         }

@@ -10,8 +10,8 @@
 
 import { openGpu, copy, fill, hasDot4I8Packed, type Gpu, type StepEncoder } from '@tunebench/kernels';
 import { BertModel } from '../model/bert.js';
-import { crfParamName, type ModelBatch } from '../model/index.js';
-import { trainStepInParts, type MicroBatch, type Prediction, type StepHyper, type TrainBackend, type TrainStep } from './backend.js';
+import { type ModelBatch } from '../model/index.js';
+import { trainStepInParts, type MicroBatch, type Prediction, type PredictOptions, type StepHyper, type TrainBackend, type TrainStep } from './backend.js';
 import type { AdamwRange } from './ranges.js';
 import type { OptimizerConfig } from './optimizer.js';
 import type { BackendArgs } from './loop.js';
@@ -114,21 +114,21 @@ export class GpuBackend implements TrainBackend {
     await this.flush();
   }
 
-  async predict(batch: ModelBatch): Promise<Prediction> {
+  async predict(batch: ModelBatch, o: PredictOptions = {}): Promise<Prediction> {
     const hasLabels = batch.labels.some((l) => l !== -100);
     // (a CRF head keeps the −100s: its sequences are the labelled tokens, and a dummy gold path of
     // label 0 could be one its BIO constraints forbid)
     const crfHead = this.heads[0].kind === 'token_cls' && this.heads[0].crf !== undefined;
     const b = hasLabels || this.heads[0].kind === 'mlm' || crfHead ? batch : { ...batch, labels: new Int32Array(batch.labels.length) };
-    this.model.forward(this.enc(), b, { train: false, grad: false });
+    const enc = this.enc();
+    this.model.forward(enc, b, { train: false, grad: false });
+    // a CRF head decodes on the device (crf_viterbi) in the same submit
+    const decode = crfHead && o.crfPositions ? this.model.recordCrfDecode(enc, o.crfPositions) : null;
     await this.flush();
     const logits = await this.model.readLogits();
     const loss = hasLabels ? await this.model.readLoss() : Number.NaN;
-    const head = this.heads[0];
-    if (head.kind !== 'token_cls' || !head.crf) return { logits: logits.data, loss };
-    // the CRF parameters as trained so far, for Viterbi decoding on the host
-    const r = this.a.store.range(crfParamName(this.heads, 0));
-    return { logits: logits.data, loss, crf: await this.gpu.read(this.model.params, Float32Array, r.length, r.offset) };
+    if (!decode) return { logits: logits.data, loss };
+    return { logits: logits.data, loss, crfPaths: await decode.read() };
   }
 
   async sync(): Promise<{ m: Float32Array; v: Float32Array }> {
