@@ -3,7 +3,7 @@
 # same code (issue 23, item 5). A benchmark script, not a unit test: it takes minutes per
 # comparison on a shared machine (each pair is two `bench perf` processes).
 #
-#   scripts/perf-proof.sh [A/A repetitions, default 20] [filter, default 'gelu|layernorm'] [budget s per compare, default 300]
+#   scripts/perf-proof.sh [A/A repetitions, default 20] [filter, default 'gelu|layernorm'] [budget s per compare, default 300] [budget s per A/A compare, default: the same]
 #
 # 1. For factors 1.3 and 1.15: compare HEAD (A) with this checkout (B) where B's processes run
 #    with TUNEBENCH_SLOWDOWN='^gelu_forward:<factor>' (only the gelu_forward benchmark's kernel
@@ -16,21 +16,22 @@ set -u
 N=${1:-20}
 FILTER=${2:-gelu|layernorm}
 BUDGET=${3:-300}
+BUDGET_AA=${4:-$BUDGET}
 cd "$(dirname "$0")/.."
 OUT=bench-results/perf-proof
 mkdir -p "$OUT"
 if [ -n "$(git status --porcelain --untracked-files=no)" ]; then echo "warning: uncommitted changes: B is not HEAD" >&2; fi
-cmp() { node bin/tunebench.mjs bench compare --against HEAD --filter "$FILTER" --samples 6 --budget "$BUDGET" --max-pairs 40 "$@" 2>&1 | grep -v '^Warning'; }
+cmp() { local budget=$1; shift; node bin/tunebench.mjs bench compare --against HEAD --filter "$FILTER" --samples 6 --budget "$budget" --max-pairs 40 "$@" 2>&1 | grep -v '^Warning'; }
 verdicts() { grep -E '  (REGRESSION|IMPROVEMENT|SAME|INCONCLUSIVE)$' "$1" | sed -E 's/ {2,}/\t/g' | awk -F'\t' '{print $1 ": " $NF}'; }
 echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/summary.txt"
 for f in 1.3 1.15; do
-  cmp --env-b "TUNEBENCH_SLOWDOWN=^gelu_forward:$f" > "$OUT/slowdown-$f.txt"
+  cmp "$BUDGET" --env-b "TUNEBENCH_SLOWDOWN=^gelu_forward:$f" > "$OUT/slowdown-$f.txt"
   echo "slow-down gelu_forward x$f ($(grep -o '[0-9]* pairs in [0-9]* s' "$OUT/slowdown-$f.txt"), load $(cut -d' ' -f1 /proc/loadavg)):" | tee -a "$OUT/summary.txt"
   verdicts "$OUT/slowdown-$f.txt" | sed 's/^/  /' | tee -a "$OUT/summary.txt"
 done
 false_verdicts=0
 for i in $(seq 1 "$N"); do
-  cmp > "$OUT/aa-$i.txt"
+  cmp "$BUDGET_AA" > "$OUT/aa-$i.txt"
   bad=$(verdicts "$OUT/aa-$i.txt" | grep -cE 'REGRESSION|IMPROVEMENT')
   false_verdicts=$((false_verdicts + bad))
   echo "A/A $i ($(grep -o '[0-9]* pairs in [0-9]* s' "$OUT/aa-$i.txt"), load $(cut -d' ' -f1 /proc/loadavg)): $(verdicts "$OUT/aa-$i.txt" | tr '\n' ';')" | tee -a "$OUT/summary.txt"

@@ -6,6 +6,7 @@
 // trained phase (same config → the phase cache runs it once).
 import type { EdgeSpec, Preset } from '../suites/types.js';
 import { EDGE_VARIANTS, GLOSS_PAIRS, type Shape } from './config.js';
+import { setDotted } from '../set_dotted.js';
 
 export interface EdgeSizes {
   steps: number;
@@ -44,16 +45,6 @@ export const EDGE_TASKS = [
 const LR = 3e-4;
 /** From-scratch students and teachers want a larger learning rate than fine-tuning. */
 const SCRATCH_LR = 1e-3;
-
-function setDotted(o: Record<string, unknown>, key: string, value: unknown): void {
-  const parts = key.split('.');
-  let cur = o;
-  for (const p of parts.slice(0, -1)) {
-    if (cur[p] === undefined || cur[p] === null) cur[p] = {};
-    cur = cur[p] as Record<string, unknown>;
-  }
-  cur[parts[parts.length - 1]!] = structuredClone(value);
-}
 
 export function edgePhaseConfig(spec: EdgeSpec, seed: number, preset: Preset, init: string): Record<string, unknown> {
   const s = EDGE_SIZES[preset.name];

@@ -4,6 +4,7 @@
 // overrides. model.init is the run's base ('$base', filled in by the runner) or the sentence-encoder
 // base directory.
 import type { FewshotSpec, Preset } from '../suites/types.js';
+import { setDotted } from '../set_dotted.js';
 
 /** SetFit stage-1 size per preset: pair-generation rounds (SetFit's default is 20) and a step cap. */
 const SETFIT_SIZES: Record<Preset['name'], { iterations: number; maxSteps: number }> = {
@@ -11,16 +12,6 @@ const SETFIT_SIZES: Record<Preset['name'], { iterations: number; maxSteps: numbe
   quick: { iterations: 5, maxSteps: 200 },
   full: { iterations: 20, maxSteps: 0 },
 };
-
-function setDotted(o: Record<string, unknown>, key: string, value: unknown): void {
-  const parts = key.split('.');
-  let cur = o;
-  for (const p of parts.slice(0, -1)) {
-    if (cur[p] === undefined || cur[p] === null) cur[p] = {};
-    cur = cur[p] as Record<string, unknown>;
-  }
-  cur[parts[parts.length - 1]!] = structuredClone(value);
-}
 
 export function fewshotPhaseConfig(
   spec: FewshotSpec, dataset: string, labels: string[], seed: number, preset: Preset, init: { base: string; st: string },
