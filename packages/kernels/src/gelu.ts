@@ -11,10 +11,12 @@
 // |x| too, so gelu(−6) ≈ −6e-9 keeps its digits (a 1 − erf form would cancel to 0 or noise).
 //
 //   gelu_forward(out, inp, N, approximate)            out = gelu(inp)
-//   gelu_backward(dinp, inp, dout, N, approximate)    dinp = dout · gelu'(inp)   (overwrites)
 //   bias_gelu_forward(out, inp, bias, rows, C, approximate)       out = gelu(inp + bias[c])
 //   bias_gelu_backward(dinp, dbias, inp, bias, dout, rows, C, approximate)
 //        dinp = dout · gelu'(inp + bias) (overwrites), dbias += Σ_rows dinp (deterministic)
+// There is no GPU launcher for the plain backward: the model's FFN uses the fused bias version, and
+// gelu_backward (called only by its own tests and a bench case) was deleted (issue #13). The
+// float64 gelu_backward_reference stays (the trainer's float64 model reference uses it).
 //
 // Layout for lavapipe: plain GELU is elementwise, 8 elements (two vec4) per invocation strided by the
 // workgroup size so SIMD lanes read consecutive addresses. The fused bias versions run one
@@ -25,8 +27,8 @@
 // case), the same layouts run on array<vec4f>: 4 consecutive floats per load/store instruction
 // instead of 4 scalar loads 64 elements (or 4 rows) apart; per-element arithmetic and the dbias
 // summation order are unchanged, so the bits are the same (tested). Same process, 4096 × 512,
-// load ~6: gelu_backward 12.1 → 10.3 ms, bias_gelu_forward 10.4 → 9.0, bias_gelu_backward
-// 12.6 → 9.6 (medians), forward within noise.
+// load ~6: bias_gelu_forward 10.4 → 9.0 ms, bias_gelu_backward 12.6 → 9.6 (medians), plain
+// forward within noise.
 
 import { bindingOffset, type Binding, type Gpu, type StepEncoder } from './runtime.js';
 import { checkArray, checkBuffer, checkDims } from './check.js';
@@ -89,8 +91,8 @@ fn gelu_grad(x: vec4f) -> vec4f {
 }
 `;
 
-// Plain GELU, elementwise. Bindings: 0 params {N}, 1 out, 2 inp, 3 dout (backward only).
-function geluWgsl(approx: GeluApproximate, backward: boolean): string {
+// Plain GELU forward, elementwise. Bindings: 0 params {N}, 1 out, 2 inp.
+function geluWgsl(approx: GeluApproximate): string {
   return /* wgsl */ `
 const APPROX_TANH: bool = ${approx === 'tanh'};
 ${GELU_FUNCTIONS}
@@ -98,7 +100,6 @@ struct Params { N: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read> inp: array<f32>;
-${backward ? '@group(0) @binding(3) var<storage, read> dout: array<f32>;' : ''}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -112,16 +113,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 ${Array.from({ length: VEC4S }, (_, k) => `  let idx${k} = base + vec4u(${(4 * k) * WG}u, ${(4 * k + 1) * WG}u, ${(4 * k + 2) * WG}u, ${(4 * k + 3) * WG}u);
   let j${k} = min(idx${k}, last);
   let x${k} = vec4f(inp[j${k}.x], inp[j${k}.y], inp[j${k}.z], inp[j${k}.w]);
-  let y${k} = ${backward ? `vec4f(dout[j${k}.x], dout[j${k}.y], dout[j${k}.z], dout[j${k}.w]) * gelu_grad(x${k})` : `gelu_value(x${k})`};`).join('\n')}
+  let y${k} = gelu_value(x${k});`).join('\n')}
 ${Array.from({ length: VEC4S }, (_, k) => ['x', 'y', 'z', 'w'].map((c) => `  if (idx${k}.${c} < N) { out[j${k}.${c}] = y${k}.${c}; }`).join('\n')).join('\n')}
 }
 `;
 }
 
-// Plain GELU on array<vec4f> (N % 4 == 0, 16-byte aligned bindings): the same walk with vec4
+// Plain GELU forward on array<vec4f> (N % 4 == 0, 16-byte aligned bindings): the same walk with vec4
 // elements, so each lane loads and stores 4 consecutive floats per instruction instead of 4 scalar
 // loads 64 elements apart. Params.N counts vec4s.
-function geluVec4Wgsl(approx: GeluApproximate, backward: boolean): string {
+function geluVec4Wgsl(approx: GeluApproximate): string {
   return /* wgsl */ `
 const APPROX_TANH: bool = ${approx === 'tanh'};
 ${GELU_FUNCTIONS}
@@ -129,7 +130,6 @@ struct Params { N: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<vec4f>;
 @group(0) @binding(2) var<storage, read> inp: array<vec4f>;
-${backward ? '@group(0) @binding(3) var<storage, read> dout: array<vec4f>;' : ''}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -141,7 +141,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   // for the loads and the stores skipped.
 ${Array.from({ length: VEC4S }, (_, k) => `  let i${k} = base + ${k * WG}u;
   let j${k} = min(i${k}, N - 1u);
-  let y${k} = ${backward ? `dout[j${k}] * gelu_grad(inp[j${k}])` : `gelu_value(inp[j${k}])`};`).join('\n')}
+  let y${k} = gelu_value(inp[j${k}]);`).join('\n')}
 ${Array.from({ length: VEC4S }, (_, k) => `  if (i${k} < N) { out[i${k}] = y${k}; }`).join('\n')}
 }
 `;
@@ -273,15 +273,14 @@ function vec4Fits(n: number, buffers: Binding[]): boolean {
   return !forceScalar && n % 4 === 0 && buffers.every((b) => bindingOffset(b) % 16 === 0);
 }
 
-function launch(gpu: Gpu, enc: StepEncoder, label: string, approx: GeluApproximate, backward: boolean,
-  N: number, buffers: Binding[]): void {
+function launch(gpu: Gpu, enc: StepEncoder, label: string, approx: GeluApproximate, N: number, buffers: Binding[]): void {
   if (vec4Fits(N, buffers)) {
-    const pipe = gpu.pipeline(`${label}:${approx}:v4`, geluVec4Wgsl(approx, backward));
+    const pipe = gpu.pipeline(`${label}:${approx}:v4`, geluVec4Wgsl(approx));
     const [x, y] = grid2d(Math.ceil(N / 4 / (WG * VEC4S)));
     enc.dispatch(pipe, [gpu.uniform([N / 4]), ...buffers], x, y);
     return;
   }
-  const pipe = gpu.pipeline(`${label}:${approx}`, geluWgsl(approx, backward));
+  const pipe = gpu.pipeline(`${label}:${approx}`, geluWgsl(approx));
   const [x, y] = grid2d(Math.ceil(N / ELEMS_PER_WG));
   enc.dispatch(pipe, [gpu.uniform([N]), ...buffers], x, y);
 }
@@ -293,18 +292,7 @@ export function gelu_forward(gpu: Gpu, enc: StepEncoder, out: Binding, inp: Bind
   checkApprox(name, approximate);
   checkBuffer(name, 'out', out, N);
   checkBuffer(name, 'inp', inp, N);
-  launch(gpu, enc, name, approximate, false, N, [out, inp]);
-}
-
-/** dinp = dout · gelu'(inp) over N floats (overwrites dinp). */
-export function gelu_backward(gpu: Gpu, enc: StepEncoder, dinp: Binding, inp: Binding, dout: Binding, N: number, approximate: GeluApproximate = 'none'): void {
-  const name = 'gelu_backward';
-  checkDims(name, { N });
-  checkApprox(name, approximate);
-  checkBuffer(name, 'dinp', dinp, N);
-  checkBuffer(name, 'inp', inp, N);
-  checkBuffer(name, 'dout', dout, N);
-  launch(gpu, enc, name, approximate, true, N, [dinp, inp, dout]);
+  launch(gpu, enc, name, approximate, N, [out, inp]);
 }
 
 /** out(rows, C) = gelu(inp + bias) with bias (C) broadcast over rows; keep inp for the backward. */

@@ -1,10 +1,18 @@
 // INT8 inference path: symmetric per-row quantization, packed int8 matmul, dequantizing epilogue.
 //
-//   quantize_weights_int8: per output channel n of W (N, K):  s_n = max_k |W[n,k]| / 127,
-//                          q[n,k] = clamp(round(W[n,k] / s_n), −127, 127)   (round half to even)
-//   quantize_rows_int8:    the same per row of activations x (M, K) (dynamic, every forward)
+//   quantize_rows_int8:    per row r of x (rows, K):  s_r = max_k |x[r,k]| / 127,
+//                          q[r,k] = clamp(round(x[r,k] / s_r), −127, 127)   (round half to even);
+//                          activations (M, K), dynamic, every forward
 //   int8_linear_forward:   out[m,n] = sx_m · sw_n · Σ_k qx[m,k]·qw[n,k]  + bias[n]   (HF layout: y = x·Wᵀ + b)
-//   dequantize_int8:       x̂[r,k] = s_r · q[r,k]
+//
+// Weights are quantised per output channel n of W (N, K), the same formula per row of W. The model
+// does that once, on the CPU, with quantize_weights_int8_reference (the int8 export writes those
+// exact bytes); GPU-quantised weights (bench, tests) come from quantize_rows_int8 on the weight rows.
+// The float64 references are quantize_rows_int8_reference, quantize_weights_int8_reference,
+// int8_linear_forward_reference and dequantize_int8_reference (x̂[r,k] = s_r · q[r,k], which the
+// tests use for round-trip checks). The GPU launchers quantize_weights_int8 (an alias of
+// quantize_rows_int8) and dequantize_int8 were deleted (issue #13): nothing but their own tests
+// (and, for the former, the int8 bench case's setup) called them.
 //
 // Packing: 4 int8 per u32, little-endian by k: word j of a row holds k = 4j .. 4j+3, k = 4j+b in
 // bits 8b..8b+7 (two's complement). A row has K4 = ceil(K/4) words; the padding bytes are 0.
@@ -62,21 +70,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     q[row * p.K4 + j] = word;
   }
   scales[row] = amax / 127.0;
-}
-`;
-
-const DEQUANTIZE_WGSL = /* wgsl */ `
-struct P { rows: u32, K: u32, K4: u32, groupsX: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> q: array<u32>;
-@group(0) @binding(2) var<storage, read> scales: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let k = gid.x; let row = gid.y;
-  if (k >= p.K) { return; }
-  let word = bitcast<i32>(q[row * p.K4 + k / 4u]);
-  out[row * p.K + k] = scales[row] * f32(extractBits(word, 8u * (k % 4u), 8u));
 }
 `;
 
@@ -233,7 +226,12 @@ const dequantizeSizes = (rows: number, K: number) => ({ out: rows * K, q: rows *
 const linearSizes = (M: number, N: number, K: number) =>
   ({ out: M * N, qx: M * wordsPerRow(K), xscales: M, qweight: N * wordsPerRow(K), wscales: N, bias: N });
 
-function quantizeLaunch(name: string, gpu: Gpu, enc: StepEncoder, q: Binding, scales: Binding, x: Binding, rows: number, K: number): void {
+/**
+ * Per-row symmetric int8 quantization of x (rows, K) → q (rows·ceil(K/4) u32), scales (rows): the
+ * activations every forward, or the rows of a weight (N, K) for per-output-channel weight scales.
+ */
+export function quantize_rows_int8(gpu: Gpu, enc: StepEncoder, q: Binding, scales: Binding, x: Binding, rows: number, K: number): void {
+  const name = 'quantize_rows_int8';
   checkDims(name, { rows, K });
   const K4 = Math.ceil(K / 4);
   checkOperands(name, checkBuffer, quantizeSizes(rows, K), { x, q, scales });
@@ -250,32 +248,15 @@ function quantizeLaunch(name: string, gpu: Gpu, enc: StepEncoder, q: Binding, sc
   }
 }
 
-/** Per-output-channel symmetric int8 quantization of weight (N, K) → qweight (N·ceil(K/4) u32), scales (N). */
-export function quantize_weights_int8(gpu: Gpu, enc: StepEncoder, qweight: Binding, scales: Binding, weight: Binding, N: number, K: number): void {
-  quantizeLaunch('quantize_weights_int8', gpu, enc, qweight, scales, weight, N, K);
-}
-
-/** Per-row symmetric int8 quantization of activations x (M, K) → qx (M·ceil(K/4) u32), scales (M). */
-export function quantize_rows_int8(gpu: Gpu, enc: StepEncoder, qx: Binding, scales: Binding, x: Binding, M: number, K: number): void {
-  quantizeLaunch('quantize_rows_int8', gpu, enc, qx, scales, x, M, K);
-}
-
-/** out (rows, K) = scales[row] · q (dequantize packed int8 rows). */
-export function dequantize_int8(gpu: Gpu, enc: StepEncoder, out: Binding, q: Binding, scales: Binding, rows: number, K: number): void {
-  const name = 'dequantize_int8';
-  checkDims(name, { rows, K });
-  const K4 = Math.ceil(K / 4);
-  checkOperands(name, checkBuffer, dequantizeSizes(rows, K), { out, q, scales });
-  if (rows > gpu.limits.maxComputeWorkgroupsPerDimension) throw new Error(`${name}: rows=${rows} exceeds ${gpu.limits.maxComputeWorkgroupsPerDimension}; split it`);
-  enc.dispatch(gpu.pipeline(name, DEQUANTIZE_WGSL), [gpu.uniform([rows, K, K4, 0]), q, scales, out], Math.ceil(K / WG), rows);
-}
-
 export interface Int8LinearOptions {
   /** Force dot4I8Packed (true) or the extractBits fallback (false); default: what the adapter supports. */
   useDot4?: boolean;
 }
 
-/** out (M, N) = sx ⊗ sw · (qx · qwᵀ) + bias, from quantize_rows_int8 / quantize_weights_int8 outputs. */
+/**
+ * out (M, N) = sx ⊗ sw · (qx · qwᵀ) + bias: qx, sx from quantize_rows_int8 on the activations; qweight,
+ * wscales per output channel (quantize_weights_int8_reference uploaded, or quantize_rows_int8 on W's rows).
+ */
 export function int8_linear_forward(
   gpu: Gpu, enc: StepEncoder, out: Binding, qx: Binding, xscales: Binding, qweight: Binding, wscales: Binding, bias: Binding | null,
   M: number, N: number, K: number, opts: Int8LinearOptions = {},
@@ -330,7 +311,11 @@ function quantizeReference(name: string, q: Uint32Array, scales: Float64Array, x
   }
 }
 
-/** Reference of quantize_weights_int8 (packed words in a Uint32Array, scales in float64). */
+/**
+ * Per-output-channel quantization of weight (N, K) on the CPU (packed words in a Uint32Array, scales in
+ * float64): what the model's int8 path uses (the int8 export writes these bytes); the same computation
+ * as quantize_rows_int8_reference on the weight rows.
+ */
 export function quantize_weights_int8_reference(qweight: Uint32Array, scales: Float64Array, weight: ArrayLike<number>, N: number, K: number): void {
   quantizeReference('quantize_weights_int8_reference', qweight, scales, weight, N, K);
 }
@@ -340,7 +325,7 @@ export function quantize_rows_int8_reference(qx: Uint32Array, scales: Float64Arr
   quantizeReference('quantize_rows_int8_reference', qx, scales, x, M, K);
 }
 
-/** Reference of dequantize_int8. */
+/** out (rows, K) = scales[row] · q in float64 (no GPU launcher; the tests check quantization round-trips with it). */
 export function dequantize_int8_reference(out: Float64Array, q: ArrayLike<number>, scales: ArrayLike<number>, rows: number, K: number): void {
   const name = 'dequantize_int8_reference';
   checkDims(name, { rows, K });

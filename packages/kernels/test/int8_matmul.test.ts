@@ -1,13 +1,13 @@
-// INT8: quantization (GPU vs reference, reconstruction bound), packed integer matmul with
-// dot4I8Packed and with the fallback (exact integer sums), error against fp32 (reported and
-// bounded), bad input.
+// INT8: quantization (GPU vs reference, reconstruction bound through dequantize_int8_reference),
+// packed integer matmul with dot4I8Packed and with the fallback (exact integer sums), error against
+// fp32 (reported and bounded), bad input. Weights are quantised on the GPU with quantize_rows_int8 on
+// their rows (per output channel; there is no separate weight launcher).
 import { test } from 'node:test';
 import { gpuForTests } from '../src/test_gpu.js';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   assertAllClose,
-  dequantize_int8,
   dequantize_int8_reference,
   hasDot4I8Packed,
   int8_linear_forward,
@@ -19,7 +19,6 @@ import {
   poisoned,
   quantize_rows_int8,
   quantize_rows_int8_reference,
-  quantize_weights_int8,
   quantizeVariant,
   randomF32,
   setQuantizeVariant,
@@ -38,29 +37,29 @@ gpuForTests((g) => {
 
 const U = 2 ** -24;
 
-async function quantizeGpu(x: Float32Array, rows: number, K: number, weights: boolean, variant?: QuantizeVariant) {
+async function quantizeGpu(x: Float32Array, rows: number, K: number, variant?: QuantizeVariant) {
   const K4 = Math.ceil(K / 4);
-  const X = gpu.buffer(x), Q = gpu.buffer(new Uint32Array(rows * K4).fill(0xdeadbeef)), S = poisoned(gpu, rows), D = poisoned(gpu, rows * K);
+  const X = gpu.buffer(x), Q = gpu.buffer(new Uint32Array(rows * K4).fill(0xdeadbeef)), S = poisoned(gpu, rows);
   const enc = gpu.encoder();
   setQuantizeVariant(variant ?? null);
   try {
-    if (weights) quantize_weights_int8(gpu, enc, Q, S, X, rows, K);
-    else quantize_rows_int8(gpu, enc, Q, S, X, rows, K);
+    quantize_rows_int8(gpu, enc, Q, S, X, rows, K);
   } finally {
     setQuantizeVariant(null);
   }
-  dequantize_int8(gpu, enc, D, Q, S, rows, K);
   await enc.submit();
-  const out = { q: await gpu.read(Q, Uint32Array), s: await gpu.read(S), deq: await gpu.read(D) };
-  for (const b of [X, Q, S, D]) b.destroy();
+  const out = { q: await gpu.read(Q, Uint32Array), s: await gpu.read(S) };
+  for (const b of [X, Q, S]) b.destroy();
   return out;
 }
 
-/** Checks a GPU quantization against the reference: scales, q (a ±1 step only at a rounding tie), padding, dequantization. */
+/** Checks a GPU quantization against the reference: scales, q (a ±1 step only at a rounding tie), padding, round trip (dequantized on the CPU). */
 function checkQuantization(tag: string, x: Float32Array, rows: number, K: number, got: Awaited<ReturnType<typeof quantizeGpu>>) {
   const K4 = Math.ceil(K / 4);
   const q = new Uint32Array(rows * K4), s = new Float64Array(rows);
   quantize_rows_int8_reference(q, s, x, rows, K);
+  const deq = new Float64Array(rows * K);
+  dequantize_int8_reference(deq, got.q, got.s, rows, K);
   assertAllClose(`scales ${tag}`, got.s, s, (i) => 2 * U * s[i]);
   for (let r = 0; r < rows; r++) {
     const inv = s[r] > 0 ? 1 / s[r] : 0;
@@ -72,23 +71,20 @@ function checkQuantization(tag: string, x: Float32Array, rows: number, K: number
       const nearTie = Math.abs(Math.abs(exact - Math.trunc(exact)) - 0.5) < 1e-4;
       assert.ok(g === want || (nearTie && Math.abs(g - want) === 1), `${tag} row ${r} k ${k}: q ${g} vs ${want} (x/s = ${exact})`);
       // Dequantized value within half a step (+ f32 rounding of the scale).
-      assert.ok(Math.abs(got.deq[r * K + k] - x[r * K + k]) <= got.s[r] * (0.5 + 1e-4) + 1e-30, `${tag} deq row ${r} k ${k}`);
+      assert.ok(Math.abs(deq[r * K + k] - x[r * K + k]) <= got.s[r] * (0.5 + 1e-4) + 1e-30, `${tag} deq row ${r} k ${k}`);
     }
   }
-  const deqRef = new Float64Array(rows * K);
-  dequantize_int8_reference(deqRef, got.q, got.s, rows, K);
-  assertAllClose(`dequantize ${tag}`, got.deq, deqRef, (i) => U * Math.abs(deqRef[i]));
 }
 
 test('quantization: GPU equals the reference (a ±1 step only at a rounding tie), |x − s·q| ≤ s/2, padding bytes 0, every variant', async (t) => {
   t.diagnostic(`quantization variants tested: ${variants.join(', ')}`);
   for (const variant of variants) {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 300 }), fc.integer(), fc.boolean(), fc.double({ min: 1e-3, max: 1e3, noNaN: true }), async (rows, K, seed, weights, mag) => {
+      fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 300 }), fc.integer(), fc.double({ min: 1e-3, max: 1e3, noNaN: true }), async (rows, K, seed, mag) => {
         const rand = mulberry32(seed);
         const x = randomF32(rand, rows * K, -mag, mag);
         if (rows > 1) x.fill(0, 0, K); // an all-zero row: scale 0, q 0
-        checkQuantization(`${variant} ${rows}x${K}`, x, rows, K, await quantizeGpu(x, rows, K, weights, variant));
+        checkQuantization(`${variant} ${rows}x${K}`, x, rows, K, await quantizeGpu(x, rows, K, variant));
       }),
       { numRuns: variant === 'subgroup' ? 20 : 15 },
     );
@@ -106,10 +102,10 @@ test('quantization, ragged rows: K not a multiple of 4 (scalar loads, padding by
       if (K >= 4) x.set([127, 2.5, -3.5, 0.5], (rows - 1) * K);
       const results = [];
       for (const variant of variants) {
-        const got = await quantizeGpu(x, rows, K, false, variant);
+        const got = await quantizeGpu(x, rows, K, variant);
         checkQuantization(`${variant} ${rows}x${K}`, x, rows, K, got);
         if (K >= 4) assert.deepEqual([1, 2, 3].map((k) => int8At(got.q[(rows - 1) * Math.ceil(K / 4)], k)), [2, -4, 0], `${variant}: ties to even`);
-        const again = await quantizeGpu(x, rows, K, false, variant);
+        const again = await quantizeGpu(x, rows, K, variant);
         assert.deepEqual(again.q, got.q, `${variant} ${rows}x${K}: q bits differ between runs`);
         assert.deepEqual(again.s, got.s, `${variant} ${rows}x${K}: scales differ between runs`);
         results.push(got);
@@ -145,7 +141,7 @@ async function int8Gpu(x: Float32Array, w: Float32Array, bias: Float32Array | nu
   const QX = gpu.zeros(M * K4 * 4), SX = gpu.zeros(M * 4), QW = gpu.zeros(N * K4 * 4), SW = gpu.zeros(N * 4), O = poisoned(gpu, M * N);
   const enc = gpu.encoder();
   quantize_rows_int8(gpu, enc, QX, SX, X, M, K);
-  quantize_weights_int8(gpu, enc, QW, SW, W, N, K);
+  quantize_rows_int8(gpu, enc, QW, SW, W, N, K); // per output channel: W's N rows
   int8_linear_forward(gpu, enc, O, QX, SX, QW, SW, B, M, N, K, { useDot4 });
   await enc.submit();
   const out = { out: await gpu.read(O), qx: await gpu.read(QX, Uint32Array), sx: await gpu.read(SX), qw: await gpu.read(QW, Uint32Array), sw: await gpu.read(SW) };
@@ -200,10 +196,9 @@ test('int8 vs fp32 linear: error within the quantization bound Σ_k (|x|·sw + |
 test('bad input fails before any dispatch', () => {
   const enc = gpu.encoder();
   const z = gpu.zeros(64);
-  assert.throws(() => quantize_weights_int8(gpu, enc, z, z, z, 0, 4), /dimension rows=0/);
+  assert.throws(() => quantize_rows_int8(gpu, enc, z, z, z, 0, 4), /dimension rows=0/);
   assert.throws(() => quantize_rows_int8(gpu, enc, z, z, z, 4, 5), /buffer 'x' holds 16 elements, needs 20/);
   assert.throws(() => int8_linear_forward(gpu, enc, z, z, z, z, z, null, 4, 4, 100), /buffer 'qx' holds 16 elements, needs 100/);
-  assert.throws(() => dequantize_int8(gpu, enc, z, z, z, 2, 33), /buffer 'out' holds 16 elements, needs 66/);
   if (!hasDot4I8Packed(gpu)) assert.throws(() => int8_linear_forward(gpu, enc, z, z, z, z, z, null, 1, 1, 4, { useDot4: true }), /lacks the WGSL language feature/);
   assert.equal(enc.size, 0);
 });

@@ -5,7 +5,7 @@
 // quantize_rows_int8: minimal bytes = x read once, packed words + scales written once; the device's
 // default variant runs (`info.variant`), the yardstick is the portable per-row variant.
 
-import { hasDot4I8Packed, int8_linear_forward, quantize_rows_int8, quantize_weights_int8, quantizeVariant, setQuantizeVariant } from '../../int8_matmul.js';
+import { hasDot4I8Packed, int8_linear_forward, quantize_rows_int8, quantizeVariant, setQuantizeVariant } from '../../int8_matmul.js';
 import { linear_forward } from '../../matmul.js';
 import { randomF32 } from '../../testing.js';
 import type { StepEncoder } from '../../runtime.js';
@@ -26,7 +26,9 @@ function int8Case(M: number, N: number, K: number, useDot4: boolean): BenchCase 
       const qx = gpu.zeros(M * K4 * 4), sx = gpu.zeros(M * 4), qw = gpu.zeros(N * K4 * 4), sw = gpu.zeros(N * 4), out = gpu.zeros(M * N * 4);
       const enc = gpu.encoder('int8-bench-setup');
       quantize_rows_int8(gpu, enc, qx, sx, x, M, K);
-      quantize_weights_int8(gpu, enc, qw, sw, W, N, K);
+      // Per-output-channel weight quantisation = quantize_rows_int8 on W's N rows (the model does it on
+      // the CPU with quantize_weights_int8_reference; same formula).
+      quantize_rows_int8(gpu, enc, qw, sw, W, N, K);
       return enc.submit().then(() => ({
         run: (e) => int8_linear_forward(gpu, e, out, qx, sx, qw, sw, bias, M, N, K, { useDot4 }),
         naive: (e) => linear_forward(gpu, e, out, x, W, bias, M, N, K),
