@@ -7,12 +7,13 @@
 //                  dB += scale · doutᵀ·xa ;  dA += gᵀ·inp                 (parameter grads: +=)
 //                  dinp = dout·W + g·A                                    (overwritten, or += with accumulateDinp)
 //                  W is frozen: no dW is computed.
-//   lora_merge / lora_unmerge: W ± scale · B·A (in place). Unmerging after merging restores W up
-//                  to f32 rounding (≈ 1 ulp of |W| + |scale·B·A|), not bit-exactly: keep a copy of
-//                  W if exact bits matter.
+//   lora_merge_reference: W += scale · B·A in float64 (the trainer's merge for exports,
+//                  trainer/src/model/lora.ts: one rounding to f32). The GPU lora_merge /
+//                  lora_unmerge were deleted (issue #13): nothing called them, a float32 merge rounds
+//                  twice, and an unmerge restores W only up to rounding.
 //
 // All of these are compositions of matmul.ts's `matmul` (transposes walked in place, alpha and
-// accumulate in the kernel): 3 dispatches forward, 5 backward, 1 merge. A fused single-kernel
+// accumulate in the kernel): 3 dispatches forward, 5 backward. A fused single-kernel
 // forward (out = x·Wᵀ + b + scale·xa·Bᵀ in one register-tiled kernel, no workgroup memory) was
 // written and measured first: 3–4× slower than these calls on lavapipe at M 4096, N = K = 128,
 // r 8 (91 ms vs 22–37 ms forward, 84–131 ms vs 26–65 ms backward, same process, machine loaded;
@@ -122,21 +123,6 @@ export function lora_adapter_backward(
   if (dx) matmul(gpu, enc, { out: dx, a: gBuf, b: loraA, M, N: K, K: r, accumulate: accumulateDx });
 }
 
-function mergeLaunch(name: string, sign: 1 | -1, gpu: Gpu, enc: StepEncoder, weight: Binding, loraA: Binding, loraB: Binding, N: number, K: number, r: number, scale: number): void {
-  checkMerge(name, checkBuffer, { weight, loraA, loraB }, N, K, r, scale);
-  matmul(gpu, enc, { out: weight, a: loraB, b: loraA, M: N, N: K, K: r, alpha: sign * scale, accumulate: true });
-}
-
-/** W += scale·B·A (fold the adapter into the frozen weight for inference). */
-export function lora_merge(gpu: Gpu, enc: StepEncoder, weight: Binding, loraA: Binding, loraB: Binding, N: number, K: number, r: number, scale: number): void {
-  mergeLaunch('lora_merge', 1, gpu, enc, weight, loraA, loraB, N, K, r, scale);
-}
-
-/** W −= scale·B·A (undo lora_merge, up to f32 rounding). */
-export function lora_unmerge(gpu: Gpu, enc: StepEncoder, weight: Binding, loraA: Binding, loraB: Binding, N: number, K: number, r: number, scale: number): void {
-  mergeLaunch('lora_unmerge', -1, gpu, enc, weight, loraA, loraB, N, K, r, scale);
-}
-
 // ------------------------------------------------------------------ float64 references
 
 export function lora_forward_reference(
@@ -204,21 +190,14 @@ export function lora_backward_reference(
   }
 }
 
-function mergeReference(name: string, sign: number, weight: Float64Array, loraA: ArrayLike<number>, loraB: ArrayLike<number>, N: number, K: number, r: number, scale: number): void {
-  checkMerge(name, checkArray, { weight, loraA, loraB }, N, K, r, scale);
+/** weight (N, K) += scale·B·A in float64 (fold the adapter into the frozen weight). */
+export function lora_merge_reference(weight: Float64Array, loraA: ArrayLike<number>, loraB: ArrayLike<number>, N: number, K: number, r: number, scale: number): void {
+  checkMerge('lora_merge_reference', checkArray, { weight, loraA, loraB }, N, K, r, scale);
   for (let n = 0; n < N; n++) {
     for (let k = 0; k < K; k++) {
       let s = 0;
       for (let q = 0; q < r; q++) s += loraB[n * r + q] * loraA[q * K + k];
-      weight[n * K + k] += sign * scale * s;
+      weight[n * K + k] += scale * s;
     }
   }
-}
-
-export function lora_merge_reference(weight: Float64Array, loraA: ArrayLike<number>, loraB: ArrayLike<number>, N: number, K: number, r: number, scale: number): void {
-  mergeReference('lora_merge_reference', 1, weight, loraA, loraB, N, K, r, scale);
-}
-
-export function lora_unmerge_reference(weight: Float64Array, loraA: ArrayLike<number>, loraB: ArrayLike<number>, N: number, K: number, r: number, scale: number): void {
-  mergeReference('lora_unmerge_reference', -1, weight, loraA, loraB, N, K, r, scale);
 }

@@ -1,4 +1,4 @@
-// LoRA: fused forward, backward (x, A, B; W frozen), merge / unmerge. GPU vs float64 reference
+// LoRA: forward, backward (x, A, B; W frozen), the float64 merge. GPU vs float64 reference
 // (fast-check), finite differences of the reference backward, PyTorch goldens, bad input.
 import { test } from 'node:test';
 import { gpuForTests } from '../src/test_gpu.js';
@@ -15,9 +15,7 @@ import {
   lora_backward_reference,
   lora_forward,
   lora_forward_reference,
-  lora_merge,
   lora_merge_reference,
-  lora_unmerge,
   mulberry32,
   poisoned,
   randomF32,
@@ -157,36 +155,22 @@ test('finite differences: the reference backward is the gradient of ⟨out, dout
   );
 });
 
-test('merge folds the adapter into W (a plain forward with the merged W equals the LoRA forward); unmerge restores W up to rounding', async () => {
-  await fc.assert(
-    fc.asyncProperty(dim, dim, fc.integer({ min: 1, max: 12 }), fc.integer(), fc.double({ min: -4, max: 4, noNaN: true }), async (N, K, r, seed, scale) => {
+test('lora_merge_reference folds the adapter into W: a plain forward with the merged W equals the LoRA forward', () => {
+  fc.assert(
+    fc.property(dim, dim, fc.integer({ min: 1, max: 12 }), fc.integer(), fc.double({ min: -4, max: 4, noNaN: true }), (N, K, r, seed, scale) => {
       const rand = mulberry32(seed);
       const W = randomF32(rand, N * K), A = randomF32(rand, r * K), B = randomF32(rand, N * r);
-      const bW = gpu.buffer(W), bA = gpu.buffer(A), bB = gpu.buffer(B);
-      let enc = gpu.encoder();
-      lora_merge(gpu, enc, bW, bA, bB, N, K, r, scale);
-      await enc.submit();
-      const merged = await gpu.read(bW);
-      enc = gpu.encoder();
-      lora_unmerge(gpu, enc, bW, bA, bB, N, K, r, scale);
-      await enc.submit();
-      const back = await gpu.read(bW);
-      for (const b of [bW, bA, bB]) b.destroy();
-      const ref = Float64Array.from(W);
-      lora_merge_reference(ref, A, B, N, K, r, scale);
-      const s = Math.abs(scale);
-      assertAllClose('merged', merged, ref, (i) => dotBound(r, s * r) + 2 * U * Math.abs(ref[i]));
-      assertAllClose('unmerged', back, W, (i) => 2 * dotBound(r, s * r) + 4 * U * (Math.abs(W[i]) + Math.abs(ref[i])));
-      // Merged W·x equals the LoRA forward (reference): the merge is the adapter, folded.
+      const merged = Float64Array.from(W);
+      lora_merge_reference(merged, A, B, N, K, r, scale);
       const M = 3;
       const x = randomF32(rand, M * K);
       const viaLora = new Float64Array(M * N);
       lora_forward_reference(viaLora, new Float64Array(M * r), x, W, null, A, B, M, N, K, r, scale);
       const viaMerged = new Float64Array(M * N);
-      lora_forward_reference(viaMerged, new Float64Array(M * r), x, ref, null, A, new Float64Array(N * r), M, N, K, r, scale);
+      lora_forward_reference(viaMerged, new Float64Array(M * r), x, merged, null, A, new Float64Array(N * r), M, N, K, r, scale);
       assertAllClose('merged forward', viaMerged, viaLora, (i) => 1e-12 * (1 + Math.abs(viaLora[i])) * K * r);
     }),
-    { numRuns: 20 },
+    { numRuns: 50 },
   );
 });
 
@@ -197,7 +181,7 @@ interface TorchLora {
 }
 const golden = JSON.parse(readFileSync(new URL('./fixtures/lora_torch.json', import.meta.url), 'utf8')) as { cases: TorchLora[] };
 
-test('GPU matches PyTorch (F.linear + scale·B(A x), autograd; merged weight) within 2e-6·(1 + |value|)·√K', async () => {
+test('GPU matches PyTorch (F.linear + scale·B(A x), autograd; the merged weight: lora_merge_reference) within 2e-6·(1 + |value|)·√K', async () => {
   for (const c of golden.cases) {
     const { M, N, K, r, scale } = c;
     const bx = gpu.buffer(Float32Array.from(c.x)), bW = gpu.buffer(Float32Array.from(c.W)), bA = gpu.buffer(Float32Array.from(c.A)), bB = gpu.buffer(Float32Array.from(c.B));
@@ -206,7 +190,6 @@ test('GPU matches PyTorch (F.linear + scale·B(A x), autograd; merged weight) wi
     const enc = gpu.encoder();
     lora_forward(gpu, enc, out, xa, bx, bW, bbias, bA, bB, M, N, K, r, scale);
     lora_backward(gpu, enc, dx, dA, dB, bdy, bx, xa, bW, bA, bB, M, N, K, r, scale);
-    lora_merge(gpu, enc, bW, bA, bB, N, K, r, scale);
     await enc.submit();
     const tol = (want: number[]) => (i: number) => 2e-6 * (1 + Math.abs(want[i])) * Math.sqrt(Math.max(K, M, N)) * Math.max(1, scale);
     const what = `torch M=${M} N=${N} K=${K} r=${r}`;
@@ -214,7 +197,9 @@ test('GPU matches PyTorch (F.linear + scale·B(A x), autograd; merged weight) wi
     assertAllClose(`${what} dx`, await gpu.read(dx), c.dx, tol(c.dx));
     assertAllClose(`${what} dA`, await gpu.read(dA), c.dA, tol(c.dA));
     assertAllClose(`${what} dB`, await gpu.read(dB), c.dB, tol(c.dB));
-    assertAllClose(`${what} merged`, await gpu.read(bW), c.merged, tol(c.merged));
+    const merged = Float64Array.from(c.W);
+    lora_merge_reference(merged, c.A, c.B, N, K, r, scale);
+    assertAllClose(`${what} merged`, merged, c.merged, tol(c.merged));
     for (const b of [bx, bW, bA, bB, bbias, bdy, out, xa, dx, dA, dB]) b?.destroy();
   }
 });
@@ -226,6 +211,6 @@ test('bad input fails before any dispatch', () => {
   assert.throws(() => lora_forward(gpu, enc, z, z, z, z, null, z, z, 8, 9, 8, 2, 1), /buffer 'out' holds 64 elements, needs 72/);
   assert.throws(() => lora_forward(gpu, enc, z, z, z, z, null, z, z, 4, 4, 4, 2, Number.NaN), /scale=NaN/);
   assert.throws(() => lora_backward(gpu, enc, z, z, z, z, z, z, z, z, z, 10, 10, 10, 2, 1), /buffer 'dinp' holds 64 elements, needs 100/);
-  assert.throws(() => lora_merge(gpu, enc, z, z, z, 9, 9, 1, 1), /buffer 'weight' holds 64 elements, needs 81/);
+  assert.throws(() => lora_merge_reference(new Float64Array(64), new Float64Array(9), new Float64Array(9), 9, 9, 1, 1), /array 'weight' has 64 elements, needs 81/);
   assert.equal(enc.size, 0);
 });

@@ -1,10 +1,19 @@
 // Merging a LoRA adapter into its base weights (PEFT's merge_and_unload): W ← W + (α/r)·B·A for
 // every adapted linear layer, giving a plain BERT store with the same function (eval mode).
-// Done on the CPU in float64 then rounded once: it runs once per export, not per step.
+// Done on the CPU in float64 (the kernels' lora_merge_reference) then rounded once to float32: it
+// runs once per export, not per step, and a GPU merge in float32 would round twice.
 
+import { lora_merge_reference } from '@tunebench/kernels';
 import type { BertConfig } from './config.js';
 import type { HeadSpec } from './heads.js';
 import { loraLinearName, paramSpecs, ParamStore, validateLora, type LoraConfig } from './params.js';
+
+/** W (N, K) + scale·B·A with B (N, r), A (r, K): float64 accumulation, one rounding to float32. */
+function mergedWeight(w: ArrayLike<number>, A: ArrayLike<number>, B: ArrayLike<number>, N: number, K: number, r: number, scale: number): Float32Array {
+  const W = Float64Array.from(w);
+  lora_merge_reference(W, A, B, N, K, r, scale);
+  return Float32Array.from(W);
+}
 
 /** A new store without LoRA parameters whose adapted weights include (α/r)·B·A. */
 export function mergeLora(store: ParamStore, config: BertConfig, heads: HeadSpec[], lora: LoraConfig): ParamStore {
@@ -19,15 +28,8 @@ export function mergeLora(store: ParamStore, config: BertConfig, heads: HeadSpec
       const name = loraLinearName(l, t);
       const W = merged.get(`${name}.weight`);
       const [N, K] = merged.spec(`${name}.weight`).shape;
-      const A = store.get(`${name}.lora_A.weight`); // (r, K)
-      const B = store.get(`${name}.lora_B.weight`); // (N, r)
-      for (let n = 0; n < N; n++) {
-        for (let k = 0; k < K; k++) {
-          let s = 0;
-          for (let j = 0; j < lora.r; j++) s += B[n * lora.r + j] * A[j * K + k];
-          W[n * K + k] = W[n * K + k] + scale * s;
-        }
-      }
+      // A (r, K), B (N, r)
+      W.set(mergedWeight(W, store.get(`${name}.lora_A.weight`), store.get(`${name}.lora_B.weight`), N, K, lora.r, scale));
     }
   }
   return merged;
@@ -65,16 +67,7 @@ export function mergeLoraTensors(weights: NamedTensors, lora: LoraConfig, source
       if (a.shape.length !== 2 || a.shape[0] !== r || a.shape[1] !== K) throw new Error(`${source}: '${lin}.lora_A.weight' has shape [${a.shape.join(', ')}], expected [${r}, ${K}] (r = ${r})`);
       if (b.shape.length !== 2 || b.shape[0] !== N || b.shape[1] !== r) throw new Error(`${source}: '${lin}.lora_B.weight' has shape [${b.shape.join(', ')}], expected [${N}, ${r}] (r = ${r})`);
       used.add(`${lin}.lora_A.weight`).add(`${lin}.lora_B.weight`);
-      // Float64 accumulation, one rounding to float32 (as mergeLora).
-      const W = Float32Array.from(w.data);
-      for (let n = 0; n < N; n++) {
-        for (let k = 0; k < K; k++) {
-          let s = 0;
-          for (let j = 0; j < r; j++) s += b.data[n * r + j] * a.data[j * K + k];
-          W[n * K + k] = w.data[n * K + k] + scale * s;
-        }
-      }
-      out.set(`${lin}.weight`, { shape: w.shape, data: W });
+      out.set(`${lin}.weight`, { shape: w.shape, data: mergedWeight(w.data, a.data, b.data, N, K, r, scale) });
     }
   }
   const stray = [...adapters].filter((n) => !used.has(n));

@@ -4,19 +4,16 @@
 // FLOPs forward: 2·M·(N·K + r·K + N·r); backward: 2·M·(N·r [dB] + N·r [g] + r·K [dA] + N·K + r·K [dinp]).
 
 import { linear_backward, linear_forward } from '../../matmul.js';
-import { lora_backward, lora_forward, lora_merge } from '../../lora.js';
+import { lora_backward, lora_forward } from '../../lora.js';
 import { randomF32 } from '../../testing.js';
 import type { BenchCase, BenchInstance } from '../types.js';
 
-function loraCase(dir: 'forward' | 'backward' | 'merge', M: number, N: number, K: number, r: number): BenchCase {
-  const flops =
-    dir === 'forward' ? 2 * M * (N * K + r * K + N * r) : dir === 'backward' ? 2 * M * (2 * N * r + 2 * r * K + N * K) : 2 * N * K * r;
+function loraCase(dir: 'forward' | 'backward', M: number, N: number, K: number, r: number): BenchCase {
+  const flops = dir === 'forward' ? 2 * M * (N * K + r * K + N * r) : 2 * M * (2 * N * r + 2 * r * K + N * K);
   const bytes =
     dir === 'forward'
       ? 4 * (M * K + N * K + r * K + N * r + M * r + M * N)
-      : dir === 'backward'
-        ? 4 * (M * N + M * K + M * r + N * K + 2 * (r * K + N * r) + M * K)
-        : 4 * (2 * N * K + r * K + N * r);
+      : 4 * (M * N + M * K + M * r + N * K + 2 * (r * K + N * r) + M * K);
   return {
     family: 'lora',
     name: `lora_${dir} ${M}x${N}x${K} r${r}`,
@@ -29,22 +26,17 @@ function loraCase(dir: 'forward' | 'backward' | 'merge', M: number, N: number, K
       const x = R(M * K), W = R(N * K), bias = R(N), A = R(r * K), B = R(N * r), dout = R(M * N);
       const out = gpu.zeros(M * N * 4), xa = gpu.zeros(M * r * 4), dx = gpu.zeros(M * K * 4), dA = gpu.zeros(r * K * 4), dB = gpu.zeros(N * r * 4);
       const s = 2;
-      const run =
-        dir === 'forward'
-          ? (enc: Parameters<BenchInstance['run']>[0]) => lora_forward(gpu, enc, out, xa, x, W, bias, A, B, M, N, K, r, s)
-          : dir === 'backward'
-            ? (enc: Parameters<BenchInstance['run']>[0]) => lora_backward(gpu, enc, dx, dA, dB, dout, x, xa, W, A, B, M, N, K, r, s)
-            : (enc: Parameters<BenchInstance['run']>[0]) => lora_merge(gpu, enc, W, A, B, N, K, r, s);
-      const naive =
-        dir === 'forward'
-          ? (enc: Parameters<BenchInstance['run']>[0]) => linear_forward(gpu, enc, out, x, W, bias, M, N, K)
-          : dir === 'backward'
-            ? (enc: Parameters<BenchInstance['run']>[0]) => linear_backward(gpu, enc, dx, null, null, dout, x, W, M, N, K)
-            : undefined;
+      type Enc = Parameters<BenchInstance['run']>[0];
+      const run = dir === 'forward'
+        ? (enc: Enc) => lora_forward(gpu, enc, out, xa, x, W, bias, A, B, M, N, K, r, s)
+        : (enc: Enc) => lora_backward(gpu, enc, dx, dA, dB, dout, x, xa, W, A, B, M, N, K, r, s);
+      const naive = dir === 'forward'
+        ? (enc: Enc) => linear_forward(gpu, enc, out, x, W, bias, M, N, K)
+        : (enc: Enc) => linear_backward(gpu, enc, dx, null, null, dout, x, W, M, N, K);
       return {
         run,
         naive,
-        info: { naive: dir === 'merge' ? 'none' : 'frozen linear layer alone' },
+        info: { naive: 'frozen linear layer alone' },
         dispose: () => [x, W, bias, A, B, dout, out, xa, dx, dA, dB].forEach((b) => b.destroy()),
       };
     },
@@ -58,5 +50,4 @@ export const cases: BenchCase[] = [
   loraCase('backward', 4096, 128, 512, 8),
   loraCase('forward', 8192, 256, 256, 16),
   loraCase('backward', 8192, 256, 256, 16),
-  loraCase('merge', 1, 512, 128, 8),
 ];
