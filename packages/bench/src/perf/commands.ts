@@ -132,7 +132,7 @@ export function perfCommands(): Command[] {
     });
 
   const peers = new Command('peers')
-    .description('the same matmul, encoder-layer and tiny-MLM training steps through tfjs-webgpu on this adapter and PyTorch on this CPU: our ratio to each')
+    .description('the same matmul, encoder-layer and tiny-MLM training steps through tfjs-webgpu on this adapter, PyTorch on this CPU and jax-js (WebGPU on this adapter, Wasm): our ratio to each')
     .option('--samples <n>', 'samples per measurement', num('--samples', 3, 1000), 6)
     .action(async (f: { samples: number }) => {
       try {
@@ -140,9 +140,10 @@ export function perfCommands(): Command[] {
         const used = [
           r.tfjsVersion ? `tfjs-core ${r.tfjsVersion} with @tensorflow/tfjs-backend-webgpu on ${r.adapter}` : null,
           r.torch ? `PyTorch ${r.torch.version} on the CPU with ${r.torch.threads} threads` : null,
+          r.jax && r.jax.devices.length ? `jax-js ${r.jax.version} on ${r.jax.devices.join(' and ')}` : null,
         ].filter((x) => x !== null);
-        console.log(`ours on ${r.adapter}; ${used.join('; ') || 'no peer ran'}; medians of ${f.samples} samples (ours and tfjs: each ends with a GPU wait)`);
-        for (const s of r.skipped) console.log(`skipped ${s.peer}: ${s.reason}`);
+        console.log(`ours on ${r.adapter}; ${used.join('; ') || 'no peer ran'}; medians of ${f.samples} samples (ours, tfjs and jax-webgpu: each ends with a GPU wait)`);
+        for (const s of r.skipped) console.log(`skipped ${s.peer} (${s.what}): ${s.reason}`);
         if (r.failed.length) process.exitCode = 1;
         else if (r.rows.length === 0) {
           console.error('tunebench bench peers: no peer could run (see the reasons above)');

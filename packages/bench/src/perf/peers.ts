@@ -5,18 +5,24 @@
 //   pytorch-cpu   PyTorch on this machine's CPU (Debian's /usr/bin/python3 with python3-torch,
 //                 torch threads = the machine's cores), scripts/torch_peer.py as a subprocess
 //                 that prints its step times as JSON (torch_peer.ts).
+//   jax-webgpu    jax-js (@jax-js/jax, an optional npm dependency) on its WebGPU backend, a
+//                 Dawn device of the same adapter (jax_peer.ts);
+//   jax-wasm      jax-js on its WebAssembly backend (single-threaded in Node).
 // Cases:
-//   matmul 512³        ours: linear_forward (tuned variant); tfjs: tf.matMul
+//   matmul 512³        ours: linear_forward (tuned variant); tfjs: tf.matMul; jax: np.matmul
 //   encoder layer      one training step (forward, backward, Adam) of one BERT encoder layer,
 //                      d 128, 4 heads, T 64, B 32, FFN 512, with a 2-class token head. Ours: the
 //                      GPU BertModel with 1 layer where only the layer and the head train (the
-//                      embedding lookup runs forward); tfjs and torch: the same layer written with
-//                      their ops (post-LN, exact-erf GELU) on a fixed input, Adam, autodiff.
+//                      embedding lookup runs forward); tfjs, torch and jax: the same layer written
+//                      with their ops (post-LN, exact-erf GELU) on a fixed input, Adam, autodiff
+//                      (jax: valueAndGrad and a hand-written Adam under one jit).
 //   tiny MLM           a full MLM training step (all parameters, AdamW) of BERT-tiny, V 8192, B 32,
 //                      T 128, 15 % labelled (as packages/trainer/src/bench/encoder_layer.ts tiny);
-//                      ours vs torch.
+//                      ours vs torch and jax (jax: hand-written AdamW, jit; skipped with its
+//                      reason when a step fails or takes over 60 s).
 // Each of our samples and each tfjs sample includes one submit and a wait for the GPU (ours:
-// gpu.sync(); tfjs: reading back one value); a torch sample ends when optimizer.step() returns.
+// gpu.sync(); tfjs: reading back one value); a torch sample ends when optimizer.step() returns; a
+// jax sample when its outputs are ready (matmul: one value read back; steps: blockUntilReady).
 // A peer that is not installed is skipped with its reason; when no peer at all can run, the
 // command says so and exits 2.
 import { performance } from 'node:perf_hooks';
@@ -29,10 +35,11 @@ import { linear_forward, mulberry32, openGpu, randomF32, type Gpu } from '@tuneb
 import { DEFAULT_OPTIMIZER, makeConfig, newTrainingModel, recordTrainStep, syntheticBatch, type AdamWStep, type HeadSpec } from '@tunebench/trainer';
 import { median } from './record.js';
 import { runTorchPeer, type TorchPeerCase, type TorchPeerResult } from './torch_peer.js';
+import { jaxLayer, jaxMatmul, jaxTiny, loadJax, type JaxDevice, type JaxLoaded } from './jax_peer.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
-export type PeerName = 'tfjs-webgpu' | 'pytorch-cpu';
+export type PeerName = 'tfjs-webgpu' | 'pytorch-cpu' | 'jax-webgpu' | 'jax-wasm';
 /** ratio = peer ms / our ms: above 1, ours is faster. */
 export interface PeerRow { name: string; peer: PeerName; oursMs: number; peerMs: number; ratio: number }
 export interface PeerSkip { peer: PeerName; what: string; reason: string }
@@ -215,6 +222,8 @@ export interface PeersResult {
   /** Peer runs that started and then failed (a bug, not a missing peer). */
   failed: PeerSkip[];
   tfjsVersion: string | null;
+  /** @jax-js/jax's version when it loaded, and the backends that started. */
+  jax: { version: string; devices: JaxDevice[] } | null;
   torch: { version: string; threads: number } | null;
   adapter: string;
 }
@@ -231,6 +240,33 @@ export async function runPeers(opts: { samples?: number; log?: (l: string) => vo
     skipped.push({ peer: 'tfjs-webgpu', what: 'all cases', reason: (e as Error).message });
     log(`tfjs-webgpu skipped: ${(e as Error).message}`);
   }
+  let jax: JaxLoaded | null = null;
+  const jaxPeers: [PeerName, JaxDevice][] = [];
+  try {
+    jax = await loadJax(['webgpu', 'wasm']);
+    for (const [d, why] of jax.devices) {
+      const peer: PeerName = `jax-${d}`;
+      if (why === null) jaxPeers.push([peer, d]);
+      else {
+        skipped.push({ peer, what: 'all cases', reason: why });
+        log(`${peer} skipped: ${why}`);
+      }
+    }
+  } catch (e) {
+    for (const peer of ['jax-webgpu', 'jax-wasm'] as const) skipped.push({ peer, what: 'all cases', reason: (e as Error).message });
+    log(`jax-webgpu, jax-wasm skipped: ${(e as Error).message}`);
+  }
+  /** A jax case that throws is recorded in `skipped` with its reason (a missing op, too slow), not a crash. */
+  const jaxSamples = async (peer: PeerName, what: string, run: () => Promise<number[]>): Promise<number[] | null> => {
+    try {
+      return await run();
+    } catch (e) {
+      const reason = (e as Error).message.split('\n')[0];
+      skipped.push({ peer, what, reason });
+      log(`${peer} skipped ${what}: ${reason}`);
+      return null;
+    }
+  };
   const gpu = await openGpu();
   const rows: PeerRow[] = [];
   let torch: PeersResult['torch'] = null;
@@ -260,20 +296,35 @@ export async function runPeers(opts: { samples?: number; log?: (l: string) => vo
       rows.push(r);
       log(`${name.padEnd(52)} ours ${r.oursMs.toFixed(1).padStart(8)} ms   ${peer.padEnd(11)} ${r.peerMs.toFixed(1).padStart(8)} ms   ours is ${r.ratio.toFixed(2)}× ${r.ratio >= 1 ? 'faster' : 'slower'}`);
     };
-    if (tfjs) add('matmul 512x512x512', 'tfjs-webgpu', await oursMatmul(gpu, 512, samples), await tfMatmul(tfjs.tf, 512, samples));
+    const matmulName = 'matmul 512x512x512';
+    const matmul = tfjs || jaxPeers.length ? await oursMatmul(gpu, 512, samples) : null;
+    if (tfjs && matmul) add(matmulName, 'tfjs-webgpu', matmul, await tfMatmul(tfjs.tf, 512, samples));
+    for (const [peer, d] of jaxPeers) {
+      const theirs = await jaxSamples(peer, matmulName, () => jaxMatmul(jax!.jax, d, 512, samples));
+      if (matmul && theirs) add(matmulName, peer, matmul, theirs);
+    }
     const layerName = `encoder layer train step d${D} h${H} T${T} B${B} FFN${F}`;
     const layer = await oursLayer(gpu, samples);
     if (tfjs) add(layerName, 'tfjs-webgpu', layer, await tfLayer(tfjs.tf, samples));
     const torchLayer = await torchSamples('layer', layerName);
     if (torchLayer) add(layerName, 'pytorch-cpu', layer, torchLayer);
-    if (!torchMissing) {
+    for (const [peer, d] of jaxPeers) {
+      const theirs = await jaxSamples(peer, layerName, () => jaxLayer(jax!.jax, d, { B, T, D, H, F }, samples));
+      if (theirs) add(layerName, peer, layer, theirs);
+    }
+    if (!torchMissing || jaxPeers.length) {
       const tinyName = 'tiny MLM train step L2 H128 V8192 B32 T128';
       const tiny = await oursTiny(gpu, samples);
       const torchTiny = await torchSamples('tiny', tinyName);
       if (torchTiny) add(tinyName, 'pytorch-cpu', tiny, torchTiny);
+      for (const [peer, d] of jaxPeers) {
+        const theirs = await jaxSamples(peer, tinyName, () => jaxTiny(jax!.jax, d, samples));
+        if (theirs) add(tinyName, peer, tiny, theirs);
+      }
     }
     const a = gpu.adapterInfo;
-    return { rows, skipped, failed, tfjsVersion: tfjs?.version ?? null, torch, adapter: `${a.description || a.device}` };
+    const jaxInfo = jax ? { version: jax.version, devices: jaxPeers.map(([, d]) => d) } : null;
+    return { rows, skipped, failed, tfjsVersion: tfjs?.version ?? null, jax: jaxInfo, torch, adapter: `${a.description || a.device}` };
   } finally {
     gpu.destroy();
     void tfjs?.keep;
