@@ -17,13 +17,16 @@ N=${1:-20}
 FILTER=${2:-gelu|layernorm}
 BUDGET=${3:-300}
 BUDGET_AA=${4:-$BUDGET}
+# samples per benchmark in each `bench perf` process: with 6 a process took ~2 s here and the
+# per-pair noise (~40 %) hid a ×1.3 slow-down in 40 pairs
+SAMPLES=${SAMPLES:-60}
 cd "$(dirname "$0")/.."
 OUT=bench-results/perf-proof
 mkdir -p "$OUT"
 if [ -n "$(git status --porcelain --untracked-files=no)" ]; then echo "warning: uncommitted changes: B is not HEAD" >&2; fi
-cmp() { local budget=$1; shift; node bin/tunebench.mjs bench compare --against HEAD --filter "$FILTER" --samples 6 --budget "$budget" --max-pairs 40 "$@" 2>&1 | grep -v '^Warning'; }
+cmp() { local budget=$1; shift; node bin/tunebench.mjs bench compare --against HEAD --filter "$FILTER" --samples "$SAMPLES" --budget "$budget" --max-pairs 40 "$@" 2>&1 | grep -v '^Warning'; }
 verdicts() { grep -E '  (REGRESSION|IMPROVEMENT|SAME|INCONCLUSIVE)$' "$1" | sed -E 's/ {2,}/\t/g' | awk -F'\t' '{print $1 ": " $NF}'; }
-echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/summary.txt"
+echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg); $SAMPLES samples per benchmark per process" | tee "$OUT/summary.txt"
 for f in 1.3 1.15; do
   cmp "$BUDGET" --env-b "TUNEBENCH_SLOWDOWN=^gelu_forward:$f" > "$OUT/slowdown-$f.txt"
   echo "slow-down gelu_forward x$f ($(grep -o '[0-9]* pairs in [0-9]* s' "$OUT/slowdown-$f.txt"), load $(cut -d' ' -f1 /proc/loadavg)):" | tee -a "$OUT/summary.txt"
