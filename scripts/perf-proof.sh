@@ -4,10 +4,10 @@
 # comparison on a shared machine (each pair is two `bench perf` processes).
 #
 #   scripts/perf-proof.sh [A/A repetitions, default 20] [filter, default 'QKV|layernorm'] [budget s per compare, default 300] [budget s per A/A compare, default: the same]
-#   env: SLOW (kernel-label regex slowed on side B, default '^matmul'), SAMPLES (default 60)
+#   env: SLOW (kernel-label regex slowed on side B, default '^linear_forward'), SAMPLES (default 60)
 #
 # 1. For factors 1.3 and 1.15: compare HEAD (A) with this checkout (B) where B's processes run
-#    with TUNEBENCH_SLOWDOWN='$SLOW:<factor>' (the matmul kernels repeat that share of their work):
+#    with TUNEBENCH_SLOWDOWN='$SLOW:<factor>' (the linear_forward kernels repeat that share of their work):
 #    with the default filter the QKV linear benchmark should be a REGRESSION, layernorm not.
 # 2. N A/A comparisons (HEAD against this checkout, no slow-down): every REGRESSION or
 #    IMPROVEMENT is a false verdict.
@@ -21,9 +21,9 @@ BUDGET_AA=${4:-$BUDGET}
 # samples per benchmark in each `bench perf` process: with 6 a process took ~2 s here and the
 # per-pair noise (~40 %) hid a ×1.3 slow-down in 40 pairs
 SAMPLES=${SAMPLES:-60}
-# the slowed kernels: matmul (a ~20 ms QKV product) rather than gelu_forward, whose 1M-element
+# the slowed kernels: linear_forward (a ~20 ms QKV product) rather than gelu_forward, whose 1M-element
 # dispatch is so short that the submit/wait overhead hides a ×1.3 of its work (measured)
-SLOW=${SLOW:-^matmul}
+SLOW=${SLOW:-^linear_forward}
 cd "$(dirname "$0")/.."
 OUT=bench-results/perf-proof
 mkdir -p "$OUT"
