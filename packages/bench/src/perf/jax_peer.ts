@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { mulberry32, randomF32 } from '@tunebench/kernels';
+import { timeSamples } from './time_samples.js';
 
 type Jax = typeof import('@jax-js/jax');
 type JArray = import('@jax-js/jax').Array;
@@ -96,17 +97,6 @@ export async function onDevice<T>(jax: Jax, device: JaxDevice, fn: () => Promise
   } finally {
     clearInterval(alive);
   }
-}
-
-async function timeSamples(fn: () => Promise<void>, warmup: number, samples: number): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const out: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
 }
 
 /** A float32 array on `device`, uniform in ±scale from our seeded generator (std = scale/√3). */

@@ -25,7 +25,6 @@
 // jax sample when its outputs are ready (matmul: one value read back; steps: blockUntilReady).
 // A peer that is not installed is skipped with its reason; when no peer at all can run, the
 // command says so and exits 2.
-import { performance } from 'node:perf_hooks';
 import { existsSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -36,6 +35,7 @@ import { DEFAULT_OPTIMIZER, makeConfig, newTrainingModel, recordTrainStep, synth
 import { median } from './record.js';
 import { runTorchPeer, type TorchPeerCase, type TorchPeerResult } from './torch_peer.js';
 import { jaxLayer, jaxMatmul, jaxTiny, loadJax, type JaxDevice, type JaxLoaded } from './jax_peer.js';
+import { timeSamples } from './time_samples.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
@@ -43,17 +43,6 @@ export type PeerName = 'tfjs-webgpu' | 'pytorch-cpu' | 'jax-webgpu' | 'jax-wasm'
 /** ratio = peer ms / our ms: above 1, ours is faster. */
 export interface PeerRow { name: string; peer: PeerName; oursMs: number; peerMs: number; ratio: number }
 export interface PeerSkip { peer: PeerName; what: string; reason: string }
-
-async function timeSamples(fn: () => Promise<void>, warmup: number, samples: number): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const out: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
 
 /**
  * tfjs-core's gradient functions are registered by its ESM module register_all_gradients (the
