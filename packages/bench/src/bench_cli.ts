@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { planSweep, findShippedBase, repoRoot } from './plan.js';
+import { planSweep, findShippedBase, repoRoot, skippedName } from './plan.js';
 import { runSweep, parseShard, shardRuns } from './runner.js';
 import { EMIT_TARGETS, emitJobs, writeEmitted, type EmitTarget } from './emit.js';
 import { writeReports } from './report/index.js';
@@ -208,7 +208,7 @@ export function benchCommand(): Command {
       const { preset, plan } = planFromFlags(suites, f);
       const parts = Array.from({ length: shards }, (_, i) => shardRuns(plan.runs, { index: i + 1, count: shards }));
       console.log(`${plan.runs.length} runs (${preset.name} preset) in ${shards} shard${shards > 1 ? 's' : ''}: ${parts.map((p) => p.length).join(', ')} runs each`);
-      for (const s of plan.skipped) console.log(`note: ${s.suite}/${s.strategy} is left out: ${s.reason.split('\n').join(' ')}`);
+      for (const s of plan.skipped) console.log(`note: ${skippedName(s)} is left out: ${s.reason.split('\n').join(' ')}`);
       if (!f.emit) {
         parts.forEach((p, i) => console.log(`shard ${i + 1}/${shards}:\n${p.map((r) => `  ${r.runId}`).join('\n')}`));
         return;

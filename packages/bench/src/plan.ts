@@ -50,6 +50,8 @@ export interface RunPlan {
   suiteFile?: { file: string; sha256: string; baseline: string };
   /** Edge runs: the deployment variant whose scores the record takes (the phase's metrics.variants[deploy]). */
   deploy?: string;
+  /** The run starts from this base (absolute directory) instead of the sweep's: the suite's datasetBases. */
+  datasetBase?: string;
 }
 
 export interface SweepPlan {
@@ -58,7 +60,7 @@ export interface SweepPlan {
   /** The shared base-model pretraining phase when the preset does not use the shipped model. */
   basePhase: PhasePlan | null;
   /** Variants left out, with the reason (e.g. the trainer does not know one of their keys). */
-  skipped: { suite: string; strategy: string; reason: string }[];
+  skipped: { suite: string; strategy: string; dataset?: string; reason: string }[];
 }
 
 export interface PlanOptions {
@@ -233,6 +235,11 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
         continue;
       }
       for (const dataset of datasets) {
+        const own = datasetBaseOf(suite, variant.name, dataset);
+        if ('skip' in own) {
+          skipped.push({ suite: suite.name, strategy: variant.name, dataset, reason: own.skip });
+          continue;
+        }
         for (const seed of seeds) {
           runs.push({
             runId: `${suite.name}/${dataset}/${variant.name}/seed${seed}`,
@@ -241,7 +248,8 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
             strategy: variant.name,
             params: variant.params,
             seed,
-            phases: phasesFor(suite, variant, dataset, seed, preset, scratchShape, dirs, stBase),
+            phases: phasesFor(suite, variant, dataset, seed, preset, scratchShape, dirs, stBase, own.dir ?? INIT_BASE),
+            ...(own.dir ? { params: { ...variant.params, base: suite.datasetBases![dataset]!.base }, datasetBase: own.dir } : {}),
             ...(dirs[dataset] ? { datasetDir: dirs[dataset] } : {}),
             ...(suite.mainMetric ? { mainMetric: suite.mainMetric } : {}),
             ...(suite.lowerIsBetter ? { lowerIsBetter: true } : {}),
@@ -256,33 +264,48 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
   return { preset, runs, basePhase, skipped };
 }
 
-function phasesFor(suite: Suite, v: Variant, dataset: string, seed: number, preset: Preset, scratchShape: Record<string, unknown>, dirs: Record<string, string> = {}, stBase = join(repoRoot, 'models', 'tiny-en-st')): PhasePlan[] {
+/** How a left-out variant is named in notes: suite/strategy, or suite/dataset/strategy when only one dataset leaves it out. */
+export function skippedName(s: SweepPlan['skipped'][number]): string {
+  return s.dataset ? `${s.suite}/${s.dataset}/${s.strategy}` : `${s.suite}/${s.strategy}`;
+}
+
+/** A run's own base (suite.datasetBases): none (the sweep's), its directory, or why the run is left out. */
+function datasetBaseOf(suite: Suite, variant: string, dataset: string): { dir?: string } | { skip: string } {
+  const own = suite.datasetBases?.[dataset];
+  if (!own) return {};
+  if (own.exclude?.variants.includes(variant)) return { skip: `not run on ${dataset}: ${own.exclude.why}` };
+  const dir = resolve(repoRoot, own.base);
+  if (!existsSync(join(dir, 'model.safetensors'))) return { skip: `${dataset} starts from ${own.base}, which does not exist (made by \`${own.madeBy}\`)` };
+  return { dir };
+}
+
+function phasesFor(suite: Suite, v: Variant, dataset: string, seed: number, preset: Preset, scratchShape: Record<string, unknown>, dirs: Record<string, string> = {}, stBase = join(repoRoot, 'models', 'tiny-en-st'), base = INIT_BASE): PhasePlan[] {
   const phases: PhasePlan[] = [];
   if (v.edge) {
     // One phase that trains and scores the row's model(s), read like a fine-tune.
-    return [{ name: 'finetune', command: 'edge', dataset, config: edgePhaseConfig(v.edge, seed, preset, INIT_BASE) }];
+    return [{ name: 'finetune', command: 'edge', dataset, config: edgePhaseConfig(v.edge, seed, preset, base) }];
   }
   if (v.fewshot) {
     // One phase, scored like a fine-tune (the runner reads its metrics.json the same way).
     const labels = [...(DATASETS[dataset]?.labels ?? [])];
-    return [{ name: 'finetune', command: 'fewshot', dataset, config: fewshotPhaseConfig(v.fewshot, dataset, labels, seed, preset, { base: INIT_BASE, st: stBase }) }];
+    return [{ name: 'finetune', command: 'fewshot', dataset, config: fewshotPhaseConfig(v.fewshot, dataset, labels, seed, preset, { base, st: stBase }) }];
   }
   // A suite's own sizes for this preset (suite files) replace the preset's, key by key.
   const own = suite.presets?.[preset.name]?.sizes;
   const size = (phase: 'finetune' | 'pretrain' | 'probe'): PhaseSizes => ({ ...preset[phase], ...own?.[phase] });
   // A dataset directory is named by its run name and read from its path.
   const source = (ds: string) => dirs[ds] ?? ds;
-  let init = INIT_BASE;
+  let init = base;
   const pretrainConfig = (p: NonNullable<Variant['pretrain']>) => {
     const fromScratch = p.from === 'scratch';
-    const base = { data: { dataset: source(p.dataset) }, task: { kind: 'mlm' }, model: { init: fromScratch ? null : INIT_BASE } };
+    const cfg = { data: { dataset: source(p.dataset) }, task: { kind: 'mlm' }, model: { init: fromScratch ? null : base } };
     // Every pretraining phase scores its dev masked-token accuracy under plain random masks, so
     // mlm_accuracy compares across variants and suites (for random masking this is the same
     // masks as 'same'), and equal continued-pretraining phases of different suites (domain's
     // b_continued, masking's rate15_random, sensitivity's pt_lr_1e-4) have equal configs: the
     // phase cache runs them once.
     const evalMasks = { 'masking.evalStrategy': 'random' };
-    return applyOverrides(base, { ...sizesConfig(size('pretrain'), seed), ...(fromScratch ? scratchShape : {}), ...evalMasks, ...p.set });
+    return applyOverrides(cfg, { ...sizesConfig(size('pretrain'), seed), ...(fromScratch ? scratchShape : {}), ...evalMasks, ...p.set });
   };
   if (v.pretrain) {
     phases.push({ name: 'pretrain', command: 'pretrain', dataset: v.pretrain.dataset, config: pretrainConfig(v.pretrain) });

@@ -74,6 +74,8 @@ export interface RunRecord {
     /** The card's (or inferred) task kind and label set, costly class and language. */
     kind?: string; labels?: string[]; costlyClass?: string | null; language?: string | null;
   };
+  /** The run started from this base instead of baseModel (the suite's datasetBases, e.g. zh_poetry's Chinese-capable base). */
+  datasetBase?: { source: string; sha256: string | null };
   /** The suite file the run was planned from (sha256 of its text) and its baseline strategy. */
   suiteFile?: { file: string; sha256: string; baseline: string };
   /** main_score ranks ascending (the suite says so). */
@@ -193,6 +195,10 @@ export const RECORD_SCHEMA = {
         costlyClass: { type: ['string', 'null'] },
         language: { type: ['string', 'null'] },
       },
+    },
+    datasetBase: {
+      type: 'object', additionalProperties: false, required: ['source', 'sha256'],
+      properties: { source: { type: 'string' }, sha256: { type: ['string', 'null'], pattern: '^[0-9a-f]{64}$' } },
     },
     suiteFile: {
       type: 'object', additionalProperties: false, required: ['file', 'sha256', 'baseline'],

@@ -28,7 +28,7 @@ import { hostname } from 'node:os';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { INIT_BASE, INIT_PRETRAINED, applyOverrides, manifestHash, datasetDirManifestHash, datasetFilesOf, repoRoot, type PhasePlan, type RunPlan, type SweepPlan } from './plan.js';
+import { INIT_BASE, INIT_PRETRAINED, applyOverrides, manifestHash, datasetDirManifestHash, datasetFilesOf, repoRoot, skippedName, type PhasePlan, type RunPlan, type SweepPlan } from './plan.js';
 import { acquireSweepLock } from './sweep_lock.js';
 import { PhaseCache, checkpointSha256, initIdentity, phaseKeyMaterial } from './phase_cache.js';
 import { SUITES } from './suites/index.js';
@@ -344,6 +344,8 @@ export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string,
   // Bring your own data / suite: the files the dataset was read from (sha256 each, dev carving),
   // the suite file and its hash, the ranking direction.
   if (run.datasetDir) rec.datasetFiles = datasetFilesOf(run.datasetDir);
+  // A dataset scored from its own base (suite.datasetBases): which one, by content.
+  if (run.datasetBase) rec.datasetBase = { source: run.datasetBase.startsWith(repoRoot) ? run.datasetBase.slice(repoRoot.length + 1) : run.datasetBase, sha256: fileSha256(join(run.datasetBase, 'model.safetensors')) };
   if (run.suiteFile) rec.suiteFile = run.suiteFile;
   if (run.lowerIsBetter) rec.lowerIsBetter = true;
   if (ft.costly) rec.costly = ft.costly as CostlyDetails;
@@ -410,7 +412,7 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
   writeJsonAtomic(join(stage, 'sweep.json'), {
     preset: plan.preset.name, backend: opts.backend, shard: opts.shard ?? null, runs: runs.map((r) => r.runId), skippedVariants: plan.skipped, gitRevision: git, startedAt: new Date().toISOString(),
   });
-  for (const s of plan.skipped) log(`note: ${s.suite}/${s.strategy} is left out: ${s.reason.split('\n').join(' ')}`);
+  for (const s of plan.skipped) log(`note: ${skippedName(s)} is left out: ${s.reason.split('\n').join(' ')}`);
 
   // A shard's run is done when its staging folder or the merged records/ (an earlier merge) hold it.
   const doneAt = (r: RunPlan) => (opts.shard && existsSync(recordPath(outDir, r.runId)) && hasGoodRecord(recordPath(outDir, r.runId), log) ? recordPath(outDir, r.runId) : recordPath(stage, r.runId));

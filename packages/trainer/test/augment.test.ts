@@ -58,6 +58,13 @@ test('augmentRows: copies per row with its label, ids naming the row, determinis
   const rows: Row[] = [{ id: 'x', text: 'the quick brown fox jumps over the lazy dog near the river bank', label: 'a' }];
   assert.notDeepEqual(augmentRows(rows, A, 1).map((r) => r.text), augmentRows(rows, A, 2).map((r) => r.text));
   assert.throws(() => augmentRows([{ id: 't', tokens: ['a'], label: 'a' } as Row], A, 0), /training row 1 \(id t\) has no text/);
+  // A Chinese row (zh_poetry) gets its copies too (eda.py's a–z cleaning would leave nothing): Chinese
+  // characters only, no spaces added, not all equal to the row.
+  const poem: Row = { id: 'p', text: '西园一曲艳阳歌，扰扰车尘负薜萝。自欲放怀犹未得，不知经世竟如何。', label: 'tang_shi' };
+  const zh = augmentRows([poem], { ...A, copies: 4 }, 3);
+  assert.equal(zh.length, 4);
+  for (const c of zh) assert.match(c.text!, /^[\u4e00-\u9fff，。]+$/u);
+  assert.ok(zh.some((c) => c.text !== poem.text), 'every Chinese copy equals the row');
 });
 
 test('a finetune run with data.augment trains on the rows + their copies; dev/test untouched; reproducible', async () => {

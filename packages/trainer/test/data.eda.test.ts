@@ -11,6 +11,8 @@ import {
   eda,
   edaCleanText,
   edaContext,
+  edaModeOf,
+  jiebaSegmenter,
   loadSynonymMap,
   randomDeletion,
   randomInsertion,
@@ -102,6 +104,56 @@ test('EDA operations: swap keeps the words, deletion keeps a non-empty subsequen
   const ins = randomInsertion(['cat', 'is', 'on'], 1, edaContext(SYN, seededRng(4)));
   assert.equal(ins.length, 4);
   assert.ok(ins.includes('feline'));
+});
+
+// Chinese text (zh_poetry, zh_pretrain): eda.py's a–z cleaning would empty it, so the 'zh' mode works on
+// jieba words joined without spaces, with swap and deletion only (the synonym map is English).
+const HANZI = ['春', '风', '明', '月', '山', '水', '花', '落', '人', '归', '夜', '雨', '江', '南', '不', '知'];
+const chinese = fc
+  .array(fc.oneof(fc.constantFrom(...HANZI), fc.constantFrom('，', '。', ' ')), { minLength: 1, maxLength: 40 })
+  .map((cs) => cs.join(''))
+  .filter((t) => HANZI.some((h) => t.includes(h)));
+
+/** Whether `a` is the concatenation of some of `words`, in order. */
+function concatOfSubsequence(a: string, words: string[]): boolean {
+  const memo = new Map<string, boolean>();
+  const f = (i: number, k: number): boolean => {
+    if (k === a.length) return true;
+    if (i === words.length) return false;
+    const key = `${i},${k}`;
+    if (!memo.has(key)) memo.set(key, (a.startsWith(words[i]!, k) && f(i + 1, k + words[i]!.length)) || f(i + 1, k));
+    return memo.get(key)!;
+  };
+  return f(0, 0);
+}
+
+test('EDA on Chinese: jieba words without spaces; every copy a swap (same words) or a deletion (a subsequence); seeded', () => {
+  assert.equal(edaModeOf('春风又绿江南岸'), 'zh');
+  assert.equal(edaModeOf('spring wind, 2 cats'), 'eda');
+  assert.equal(edaModeOf('the 长江 river'), 'zh');
+  fc.assert(
+    fc.property(chinese, fc.integer({ min: 1, max: 9 }), fc.integer(), (text, numAug, seed) => {
+      const words = jiebaSegmenter(text.trim()).filter((w) => w.trim().length > 0);
+      const out = eda(text, { synonyms: SYN, rng: seededRng(seed), numAug, normalize: 'zh' });
+      assert.deepEqual(eda(text, { synonyms: SYN, rng: seededRng(seed), numAug, normalize: 'zh' }), out);
+      // ⌊n/2⌋ + 1 per technique × 2 > n: exactly n copies, the original (words joined) last.
+      assert.equal(out.length, numAug + 1);
+      assert.equal(out[out.length - 1], words.join(''));
+      for (const a of out.slice(0, -1)) {
+        assert.ok(a.length > 0 && !/\s/u.test(a), `copy ${JSON.stringify(a)}: empty or has whitespace`);
+        // A copy is made of the original's words: every character multiset is a sub-multiset.
+        const left = [...words.join('')];
+        for (const ch of a) {
+          const i = left.indexOf(ch);
+          assert.ok(i >= 0, `${ch} in ${JSON.stringify(a)} is not from ${JSON.stringify(text)}`);
+          left.splice(i, 1);
+        }
+        // Swap keeps every character; deletion keeps a subsequence of the words.
+        if (left.length > 0) assert.ok(concatOfSubsequence(a, words), `${JSON.stringify(a)} is neither a swap nor a subsequence of ${JSON.stringify(words)}`);
+      }
+    }),
+    { numRuns: 150 },
+  );
 });
 
 test('synonym map loading: missing file → null (tryLoad) or a clear error; malformed → error naming the file', () => {

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, existsSync, readdirSync, statSync, writeFileSy
 import { join } from 'node:path';
 import { aggregate, loadRecords, type Aggregate } from '../leaderboard.js';
 import type { RunRecord } from '../record.js';
+import { skippedName, type SweepPlan } from '../plan.js';
 import { htmlReport } from './html.js';
 import { evaluateAllClaims } from '../suite_file.js';
 import { claimsHtml, loadClaims, writeClaims, DEFAULT_CLAIMS_FILE, type ClaimsReport } from '../claims.js';
@@ -68,8 +69,8 @@ export function writeReports(outDir: string, opts: { resamples?: number; claimsF
   let skipped: string[] = [];
   const sweepFile = join(outDir, 'sweep.json');
   if (existsSync(sweepFile)) {
-    const s = JSON.parse(readFileSync(sweepFile, 'utf8')) as { skippedVariants?: { suite: string; strategy: string; reason: string }[] };
-    skipped = (s.skippedVariants ?? []).map((x) => `${x.suite}/${x.strategy}: ${x.reason.split('\n').join(' ')}`);
+    const s = JSON.parse(readFileSync(sweepFile, 'utf8')) as { skippedVariants?: SweepPlan['skipped'] };
+    skipped = (s.skippedVariants ?? []).map((x) => `${skippedName(x)}: ${x.reason.split('\n').join(' ')}`);
   }
   // A failure whose run later succeeded has no file any more; list the rest.
   const failures = listFailures(outDir);

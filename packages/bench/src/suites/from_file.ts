@@ -69,6 +69,21 @@ export const SUITE_FILE_SCHEMA = {
         matrix: { type: 'array', items: { type: 'array', items: { type: 'number', minimum: 0 } } },
       },
     },
+    datasetBases: {
+      type: 'object',
+      description: 'datasets scored from another base model than the sweep\'s (e.g. a Chinese dataset from a Chinese-capable base): dataset → its base and the strategies that do not apply to it',
+      additionalProperties: {
+        type: 'object', additionalProperties: false, required: ['base', 'madeBy'],
+        properties: {
+          base: { type: 'string', minLength: 1, description: 'checkpoint directory, relative to the repository root or absolute' },
+          madeBy: { type: 'string', minLength: 1, description: 'the command that makes it (said when it is missing)' },
+          exclude: {
+            type: 'object', additionalProperties: false, required: ['variants', 'why'],
+            properties: { variants: { type: 'array', items: name }, why: { type: 'string', minLength: 1 } },
+          },
+        },
+      },
+    },
     strategies: {
       type: 'object', minProperties: 1,
       propertyNames: name,
@@ -160,6 +175,7 @@ export type RawSuiteClaim = string | { id: string; question?: string; text: stri
 export interface RawSuite {
   name: string; title?: string; question: string; datasets: string[]; baseline: string; mainMetric?: string; lowerIsBetter?: boolean;
   curveParam?: string; curveGroup?: string; languageMetrics?: boolean; costMatrix?: NonNullable<Suite['costMatrix']>;
+  datasetBases?: NonNullable<Suite['datasetBases']>;
   strategies: Record<string, RawStrategy>;
   presets?: Partial<Record<PresetName, { strategies?: string[]; datasets?: string[]; sizes?: Record<string, Partial<PhaseSizes>>; seeds?: number[] }>>;
   claims?: RawSuiteClaim[];
@@ -196,6 +212,7 @@ function schemaProblem(e: ErrorObject, raw: RawSuite): { path: (string | number)
         : /^strategies\/[^/]+\/fewshot$/.test(under) ? FEWSHOT_KEYS
         : /^strategies\/[^/]+\/edge$/.test(under) ? EDGE_KEYS
         : under === 'costMatrix' ? ['labels', 'costlyClass', 'matrix']
+        : /^datasetBases\/[^/]+$/.test(under) ? ['base', 'madeBy', 'exclude'] : /^datasetBases\/[^/]+\/exclude$/.test(under) ? ['variants', 'why']
         : /^claims\/\d+$/.test(under) ? CLAIM_KEYS : /^claims\/\d+\/tests\/\d+$/.test(under) ? ['label', 'compare', 'metric', 'a', 'b', 'pairBy', 'claim', 'threshold']
         : under === 'presets' ? [...PRESET_NAMES] : /^presets\/[^/]+$/.test(under) ? PRESET_KEYS
         : /^presets\/[^/]+\/sizes$/.test(under) ? ['finetune', 'pretrain', 'probe'] : /sizes\/[^/]+$/.test(under) ? SIZE_KEYS : [];
@@ -322,6 +339,10 @@ export function parseSuiteText(text: string, path: string, shown: string = path)
     if (!labels.includes(costlyClass)) fail(['costMatrix', 'costlyClass'], `'${costlyClass}' is not one of the labels (${labels.join(', ')})`);
     if (matrix.length !== labels.length || matrix.some((row) => row.length !== labels.length)) fail(['costMatrix', 'matrix'], `must be ${labels.length} × ${labels.length} (one row and column per label)`);
   }
+  for (const [d, own] of Object.entries(s.datasetBases ?? {})) {
+    if (!datasets.includes(d)) fail(['datasetBases', d], `'${d}' is not one of the suite's datasets (${datasets.join(', ')})`);
+    own.exclude?.variants.forEach((x, i) => { if (!strategyNames.includes(x)) fail(['datasetBases', d, 'exclude', 'variants', i], `'${x}' is not one of the strategies`); });
+  }
   const suite: Suite = {
     name: s.name,
     title: s.title ?? s.name,
@@ -336,6 +357,7 @@ export function parseSuiteText(text: string, path: string, shown: string = path)
     ...(s.lowerIsBetter ? { lowerIsBetter: true } : {}),
     ...(s.languageMetrics ? { languageMetrics: true } : {}),
     ...(s.costMatrix ? { costMatrix: s.costMatrix } : {}),
+    ...(s.datasetBases ? { datasetBases: s.datasetBases } : {}),
     ...(Object.keys(datasetDirs).length ? { datasetDirs } : {}),
     source: { file: path, sha256: createHash('sha256').update(text).digest('hex') },
   };

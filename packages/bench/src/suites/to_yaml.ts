@@ -32,6 +32,7 @@ export function suiteToFile(s: Suite): Record<string, unknown> {
     ...(s.mainMetric ? { mainMetric: s.mainMetric } : {}), ...(s.lowerIsBetter ? { lowerIsBetter: true } : {}),
     ...(s.curveParam ? { curveParam: s.curveParam } : {}), ...(s.curveGroup ? { curveGroup: s.curveGroup } : {}),
     ...(s.languageMetrics ? { languageMetrics: true } : {}), ...(s.costMatrix ? { costMatrix: s.costMatrix } : {}),
+    ...(s.datasetBases ? { datasetBases: s.datasetBases } : {}),
     strategies,
     ...(Object.keys(presets).length ? { presets } : {}),
   };

@@ -72,6 +72,15 @@ export interface FewshotSpec {
   teacher?: 'setfit' | 'full';
 }
 
+export interface DatasetBase {
+  /** Checkpoint directory, relative to the repository (e.g. models/tiny-zh-base). */
+  base: string;
+  /** The command that makes it (said when it is missing). */
+  madeBy: string;
+  /** Variants left out on this dataset, and why. */
+  exclude?: { variants: string[]; why: string };
+}
+
 export interface Suite {
   name: string;
   title: string;
@@ -91,6 +100,14 @@ export interface Suite {
   mainMetric?: string;
   /** main_score ranks ascending (a loss, an error rate). */
   lowerIsBetter?: boolean;
+  /**
+   * Datasets scored from another base model than the sweep's: dataset → that base (a checkpoint
+   * directory relative to the repository) and the variants that do not apply to it, with why. The
+   * fewshot suite scores zh_poetry from the Chinese-capable models/tiny-zh-base (an English base
+   * reads nearly every Chinese character as [UNK]). Its runs record that base (record.datasetBase,
+   * params.base); a base that does not exist leaves those runs out with the command that makes it.
+   */
+  datasetBases?: Record<string, DatasetBase>;
   /** Datasets that are directories (bring your own data): name used in runs → absolute directory. */
   datasetDirs?: Record<string, string>;
   /** Where the suite was defined when it came from a user's suite file (suite_file.ts), with its

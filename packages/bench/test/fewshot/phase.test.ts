@@ -12,7 +12,8 @@ import { DATASETS } from '@tunebench/datasets';
 import { runFewshotPhase } from '../../src/fewshot/phase.js';
 import { openEncoder, embed, closeEncoder, contrastiveTrain } from '../../src/fewshot/encoder.js';
 import { generatePairs } from '../../src/fewshot/pairs.js';
-import { buildRecord, planSweep, presetByName } from '../../src/index.js';
+import { buildRecord, checkRecord, planSweep, presetByName } from '../../src/index.js';
+import { createHash } from 'node:crypto';
 
 const root = mkdtempSync(join(tmpdir(), 'tunebench-fewshot-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -142,4 +143,10 @@ test('a fewshot phase becomes a valid run record (runner.buildRecord) with the s
   assert.equal(rec.metrics.main_score, (metrics.test as { main_score: number }).main_score);
   for (const k of ['separation_silhouette_before', 'separation_silhouette_after', 'separation_centroid_acc_before', 'separation_centroid_acc_after']) assert.equal(typeof rec.metrics[k], 'number', k);
   assert.equal(rec.params.shots, 8);
+  checkRecord(rec, 'fewshot record');
+  // A run planned from a dataset's own base (suite.datasetBases) names that base by content.
+  const own = buildRecord({ ...run, datasetBase: tinyEncoder() }, plan, new Map([['finetune', { dir: cfg.outputDir, metrics, config: cfg, source: 'ran' as const }]]), { gitRevision: null, baseModel: null });
+  assert.equal(own.datasetBase!.source, tinyEncoder());
+  assert.equal(own.datasetBase!.sha256, createHash('sha256').update(readFileSync(join(tinyEncoder(), 'model.safetensors'))).digest('hex'));
+  checkRecord(own, 'fewshot record with its own base');
 });

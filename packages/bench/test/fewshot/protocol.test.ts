@@ -7,7 +7,10 @@ import fc from 'fast-check';
 import { generatePairs } from '../../src/fewshot/pairs.js';
 import { drawLabelledSample, unlabelledPool, type LabelledRow } from '../../src/fewshot/sample.js';
 import { augmentRows } from '@tunebench/trainer';
-import { planSweep, presetByName } from '../../src/index.js';
+import { INIT_BASE, planSweep, presetByName, skippedName } from '../../src/index.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fewshot } from '../../src/suites/fewshot.js';
 import { evaluationTexts, mineGlossPairs } from '../../src/fewshot/make_st.js';
 import { loadDataset } from '@tunebench/datasets';
@@ -123,6 +126,43 @@ test('plan: one fewshot phase per run; every strategy of a seed gets the same sa
   const st = plan.skipped.filter((s) => /_st\./.test(s.strategy));
   assert.ok(st.length > 0 && st.every((s) => /tiny-en-st/.test(s.reason)));
   assert.ok(fewshot.variants.every((v) => /^[a-z0-9_.=-]+$/.test(v.name)));
+});
+
+test('plan: zh_poetry starts from its own base (suite.datasetBases); the English-only *_st strategies are left out there only; a missing base leaves its runs out with the command that makes it', () => {
+  const baseDir = new URL('../../../../models/tiny-en-base', import.meta.url).pathname;
+  const zhBase = mkdtempSync(join(tmpdir(), 'tunebench-zh-base-'));
+  try {
+    writeFileSync(join(zhBase, 'model.safetensors'), '');
+    const def = fewshot.datasetBases!.zh_poetry!;
+    const withBase = { ...fewshot, datasetBases: { zh_poetry: { ...def, base: zhBase } } };
+    const plan = planSweep(presetByName('quick'), { suiteDefs: [withBase], baseDir, stBaseDir: baseDir });
+    const zh = plan.runs.filter((r) => r.dataset === 'zh_poetry');
+    assert.ok(zh.length > 0);
+    for (const r of zh) {
+      assert.equal(r.datasetBase, zhBase);
+      assert.equal(r.params.base, zhBase);
+      assert.equal((r.phases[0]!.config as { model: { init: string } }).model.init, zhBase);
+      assert.ok(!/_st\./.test(r.strategy), r.runId);
+    }
+    // Elsewhere: the sweep's base ('$base', filled in by the runner) and the *_st strategies run.
+    const en = plan.runs.filter((r) => r.dataset !== 'zh_poetry');
+    assert.ok(en.some((r) => /_st\./.test(r.strategy)));
+    for (const r of en) assert.equal(r.datasetBase, undefined);
+    assert.ok(en.filter((r) => !/_st\./.test(r.strategy)).every((r) => (r.phases[0]!.config as { model: { init: string } }).model.init === INIT_BASE));
+    const left = plan.skipped.filter((s) => s.dataset === 'zh_poetry');
+    assert.deepEqual(left.map((s) => s.strategy).sort(), def.exclude!.variants.filter((v) => /\.k(8|32)$/.test(v)).sort());
+    assert.equal(skippedName(left[0]!), `fewshot/zh_poetry/${left[0]!.strategy}`);
+
+    const missing = { ...fewshot, datasetBases: { zh_poetry: { ...def, base: 'models/no-such-base' } } };
+    const p2 = planSweep(presetByName('quick'), { suiteDefs: [missing], baseDir, stBaseDir: baseDir });
+    assert.equal(p2.runs.filter((r) => r.dataset === 'zh_poetry').length, 0);
+    assert.equal(p2.runs.length, en.length);
+    const why = p2.skipped.filter((s) => s.dataset === 'zh_poetry' && !def.exclude!.variants.includes(s.strategy));
+    assert.equal(why.length, zh.length / 2); // one note per strategy, 2 seeds each
+    for (const s of why) assert.match(s.reason, /models\/no-such-base, which does not exist \(made by `bash scripts\/make-zh-base\.sh`\)/);
+  } finally {
+    rmSync(zhBase, { recursive: true, force: true });
+  }
 });
 
 test('tiny-en-st pairs: mined from wn_topic train only, no dev/test text of any dataset, held-out pairs disjoint from training pairs', () => {

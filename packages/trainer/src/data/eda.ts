@@ -8,13 +8,19 @@
 // Per sentence: ⌊num_aug/4⌋ + 1 sentences per technique, shuffled, the first num_aug kept, the
 // cleaned original appended last. Defaults α = 0.1 for all four, num_aug = 9.
 // Text is cleaned as eda.py's get_only_chars (lowercase, a–z and spaces only) unless
-// `normalize: 'whitespace'` (split on whitespace, keep everything: for other languages).
+// `normalize: 'whitespace'` (split on whitespace, keep everything: for other languages), or
+// `normalize: 'zh'` for Chinese: eda.py's cleaning would delete every character and Chinese has no
+// spaces, so the words are jieba's (data/chinese.ts) and are joined without spaces; only swap and
+// deletion run (the synonym map is English WordNet: replacement and insertion would find nothing
+// and return the sentence unchanged), each with the budget ⌊num_aug/2⌋ + 1 sentences.
 // Synonyms come from a map lemma → synonyms (most frequent sense first), e.g. the WordNet map
 // that @tunebench/datasets ships (SYNONYMS_PATH, the default here); eda.py used NLTK's WordNet directly.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { SYNONYMS_PATH } from '@tunebench/datasets';
 import { randInt, shuffleInPlace, type Rng } from './rng.js';
+import { jiebaSegmenter } from './chinese.js';
+import { isChineseChar } from '../tokenizer/basic.js';
 
 export type SynonymMap = ReadonlyMap<string, readonly string[]>;
 
@@ -84,8 +90,16 @@ export interface EdaOptions {
   pRd?: number;
   numAug?: number;
   stopWords?: ReadonlySet<string>;
-  /** 'eda' (default): eda.py's cleaning; 'whitespace': split on whitespace only. */
-  normalize?: 'eda' | 'whitespace';
+  /** 'eda' (default): eda.py's cleaning; 'whitespace': split on whitespace only; 'zh': jieba words, swap and deletion only. */
+  normalize?: EdaNormalize;
+}
+
+export type EdaNormalize = 'eda' | 'whitespace' | 'zh';
+
+/** The EDA mode of a text: 'zh' when it has a Chinese character, else eda.py's own ('eda'). */
+export function edaModeOf(text: string): EdaNormalize {
+  for (const ch of text) if (isChineseChar(ch.codePointAt(0)!)) return 'zh';
+  return 'eda';
 }
 
 export interface EdaContext {
@@ -174,18 +188,24 @@ export function eda(sentence: string, options: EdaOptions): string[] {
     if (!(v >= 0 && v <= 1)) throw new Error(`eda: ${k} must be in [0, 1], got ${v}`);
   }
   if (!(numAug >= 0)) throw new Error(`eda: numAug must be ≥ 0, got ${numAug}`);
-  const clean = (options.normalize ?? 'eda') === 'eda';
+  const mode = options.normalize ?? 'eda';
+  const clean = mode === 'eda';
   const ctx: EdaContext = { synonyms, rng, stopWords: options.stopWords ?? EDA_STOP_WORDS, clean };
-  const cleaned = clean ? edaCleanText(sentence) : sentence.trim().split(/\s+/u).join(' ');
-  const words = cleaned.split(' ').filter((w) => w.length > 0);
+  const zh = mode === 'zh';
+  const words = zh
+    ? jiebaSegmenter(sentence.trim()).filter((w) => w.trim().length > 0)
+    : (clean ? edaCleanText(sentence) : sentence.trim().split(/\s+/u).join(' ')).split(' ').filter((w) => w.length > 0);
+  const sep = zh ? '' : ' ';
+  const cleaned = zh ? words.join(sep) : clean ? edaCleanText(sentence) : words.join(sep);
   if (words.length === 0) return [cleaned];
-  const perTechnique = Math.floor(numAug / 4) + 1;
+  const techniques = zh ? 2 : 4;
+  const perTechnique = Math.floor(numAug / techniques) + 1;
   const nOf = (alpha: number) => Math.max(1, Math.floor(alpha * words.length));
   let aug: string[] = [];
-  if (alphaSr > 0) for (let k = 0; k < perTechnique; k++) aug.push(synonymReplacement(words, nOf(alphaSr), ctx).join(' '));
-  if (alphaRi > 0) for (let k = 0; k < perTechnique; k++) aug.push(randomInsertion(words, nOf(alphaRi), ctx).join(' '));
-  if (alphaRs > 0) for (let k = 0; k < perTechnique; k++) aug.push(randomSwap(words, nOf(alphaRs), rng).join(' '));
-  if (pRd > 0) for (let k = 0; k < perTechnique; k++) aug.push(randomDeletion(words, pRd, rng).join(' '));
+  if (!zh && alphaSr > 0) for (let k = 0; k < perTechnique; k++) aug.push(synonymReplacement(words, nOf(alphaSr), ctx).join(sep));
+  if (!zh && alphaRi > 0) for (let k = 0; k < perTechnique; k++) aug.push(randomInsertion(words, nOf(alphaRi), ctx).join(sep));
+  if (alphaRs > 0) for (let k = 0; k < perTechnique; k++) aug.push(randomSwap(words, nOf(alphaRs), rng).join(sep));
+  if (pRd > 0) for (let k = 0; k < perTechnique; k++) aug.push(randomDeletion(words, pRd, rng).join(sep));
   if (clean) aug = aug.map(edaCleanText);
   shuffleInPlace(aug, rng);
   if (numAug >= 1) aug = aug.slice(0, Math.floor(numAug));
@@ -198,6 +218,6 @@ export function eda(sentence: string, options: EdaOptions): string[] {
 }
 
 /** Internal context builder for callers using the single techniques directly. */
-export function edaContext(synonyms: SynonymMap, rng: Rng, options: { stopWords?: ReadonlySet<string>; normalize?: 'eda' | 'whitespace' } = {}): EdaContext {
+export function edaContext(synonyms: SynonymMap, rng: Rng, options: { stopWords?: ReadonlySet<string>; normalize?: EdaNormalize } = {}): EdaContext {
   return { synonyms, rng, stopWords: options.stopWords ?? EDA_STOP_WORDS, clean: (options.normalize ?? 'eda') === 'eda' };
 }

@@ -4,7 +4,7 @@
 // label. Only the training split grows; dev and test are never augmented. Deterministic for the
 // run's data seed, so a resumed run sees the same rows.
 import type { AugmentConfig } from '../config/schema.js';
-import { eda, loadSynonymMap, type SynonymMap } from '../data/eda.js';
+import { eda, edaModeOf, loadSynonymMap, type SynonymMap } from '../data/eda.js';
 import { seededRng } from '../data/rng.js';
 import { deriveSeed } from './rng.js';
 import type { Row } from './data.js';
@@ -22,7 +22,8 @@ export function augmentRows(rows: readonly Row[], a: AugmentConfig, seed: number
   const out: Row[] = [];
   rows.forEach((r, i) => {
     if (typeof r.text !== 'string') throw new Error(`data.augment: training row ${i + 1} (id ${r.id}) has no text (EDA rewrites a row's text)`);
-    const aug = eda(r.text, { synonyms, rng, alphaSr: a.alphaSr, alphaRi: a.alphaRi, alphaRs: a.alphaRs, pRd: a.pRd, numAug: a.copies });
+    // Chinese rows (a Chinese character in the text) take eda.ts's 'zh' mode: eda.py's a–z cleaning would empty them.
+    const aug = eda(r.text, { synonyms, rng, alphaSr: a.alphaSr, alphaRi: a.alphaRi, alphaRs: a.alphaRs, pRd: a.pRd, numAug: a.copies, normalize: edaModeOf(r.text) });
     aug.slice(0, -1).slice(0, a.copies).forEach((text, k) => out.push({ ...r, id: `${r.id}/eda${k}`, text }));
   });
   return out;
