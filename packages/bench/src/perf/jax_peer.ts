@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { mulberry32, randomF32 } from '@tunebench/kernels';
 import { timeSamples } from './time_samples.js';
+import { provideDawnNavigator } from './dawn_navigator.js';
 
 type Jax = typeof import('@jax-js/jax');
 type JArray = import('@jax-js/jax').Array;
@@ -26,9 +27,6 @@ type Params = Record<string, JArray>;
 export type JaxDevice = 'webgpu' | 'wasm';
 
 export const JAX_MISSING = '@jax-js/jax is not installed (optional dependency): npm install @jax-js/jax';
-
-/** The Dawn GPU object behind navigator.gpu: kept for the process's life (Dawn aborts when it is collected). */
-let dawnGpu: unknown = null;
 
 export interface JaxLoaded {
   jax: Jax;
@@ -43,15 +41,11 @@ async function provideNavigator(wantGpu: boolean): Promise<string | null> {
   const nav = (globalThis as { navigator?: { gpu?: unknown; userAgent?: string } }).navigator;
   if (nav?.userAgent === undefined) Object.defineProperty(globalThis, 'navigator', { value: { ...nav, userAgent: 'node' }, configurable: true });
   if (!wantGpu) return null;
-  let webgpu: { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
   try {
-    webgpu = (await import('webgpu')) as unknown as typeof webgpu;
+    await provideDawnNavigator();
   } catch (e) {
-    return `the webgpu package cannot be loaded: ${(e as Error).message}`;
+    return (e as Error).message;
   }
-  Object.assign(globalThis, webgpu.globals);
-  dawnGpu ??= webgpu.create([]);
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawnGpu, userAgent: 'node' }, configurable: true });
   return null;
 }
 

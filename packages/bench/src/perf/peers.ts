@@ -36,6 +36,7 @@ import { median } from './record.js';
 import { runTorchPeer, type TorchPeerCase, type TorchPeerResult } from './torch_peer.js';
 import { jaxLayer, jaxMatmul, jaxTiny, loadJax, type JaxDevice, type JaxLoaded } from './jax_peer.js';
 import { timeSamples } from './time_samples.js';
+import { provideDawnNavigator } from './dawn_navigator.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
@@ -66,17 +67,7 @@ async function registerTfjsGradients(version: string): Promise<void> {
 /** Load tfjs-core + the WebGPU backend on a Dawn device of our own; a clear error when impossible. */
 export async function loadTfjsWebgpu(): Promise<{ tf: Tf; version: string; keep: unknown }> {
   // The backend registers itself at import time only when navigator.gpu exists: set it first.
-  let webgpu: { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
-  try {
-    webgpu = (await import('webgpu')) as unknown as typeof webgpu;
-  } catch (e) {
-    throw new Error(`the webgpu package cannot be loaded: ${(e as Error).message}`);
-  }
-  Object.assign(globalThis, webgpu.globals);
-  // Keep the object returned by create() alive for the device's whole life (see the notes on
-  // webgpu 0.6.2: dropping it crashes Dawn later).
-  const keep = webgpu.create([]);
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu: keep, userAgent: 'node' }, configurable: true });
+  const keep = await provideDawnNavigator();
   let tf: Tf;
   try {
     tf = await import('@tensorflow/tfjs-core');
