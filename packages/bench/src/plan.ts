@@ -122,8 +122,9 @@ export function findShippedBase(root: string): string | null {
   };
   walk(models, 0);
   found.sort();
-  // Prefer a directory named like the general base model.
-  return found.find((d) => /base/.test(d)) ?? found[0] ?? null;
+  // The general base model (models/tiny-en-base) first; else one named like a base model. Other
+  // checkpoints under models/ (tiny-en-st, the Chinese-capable tiny-zh-base) serve single suites.
+  return found.find((d) => d === join(models, 'tiny-en-base')) ?? found.find((d) => /base/.test(d)) ?? found[0] ?? null;
 }
 
 /** sha256 of a dataset's entry in datasets/manifest.json (its files' hashes, rows, sources). */
