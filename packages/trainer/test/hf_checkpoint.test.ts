@@ -5,54 +5,23 @@
 // |ours − torch| ≤ 1e-9 + 1e-8·|torch| (the GPU bound is in hf_checkpoint_gpu.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { bertReference, toParams64, type ModelBatch } from '../src/model/index.js';
 import { readCheckpoint, encodeSafetensors, CheckpointError } from '../src/checkpoint/index.js';
 import { loadModel } from '../src/train/infer.js';
 import { exportHf } from '../src/train/hf_export.js';
 import { runTrainerCli } from './cli_helpers.js';
 import { makeRoundtripCheckpoint, ROUNDTRIP_INPUTS } from './hf_roundtrip.js';
+import { batchOf, close, ourForward, tmp, type Expected } from './hf_helpers.js';
 
 const FIX = fileURLToPath(new URL('./fixtures/hf/', import.meta.url));
 const SCRIPT = fileURLToPath(new URL('../scripts/hf_bert.py', import.meta.url));
 const fixture = (name: string) => join(FIX, name);
 
-interface Expected {
-  architecture: string;
-  labels: string[] | null;
-  texts: string[];
-  pair: [string, string];
-  ids: number[][];
-  batch: { B: number; T: number; inputIds: number[]; attentionMask: number[]; tokenTypeIds: number[] };
-  outputs: Record<string, number[]>;
-}
 const expected = (name: string) => JSON.parse(readFileSync(join(fixture(name), 'expected.json'), 'utf8')) as Expected;
-
-function close(actual: ArrayLike<number>, want: ArrayLike<number>, what: string, atol = 1e-9, rtol = 1e-8): void {
-  assert.equal(actual.length, want.length, `${what}: length`);
-  for (let i = 0; i < want.length; i++) {
-    assert.ok(Math.abs(actual[i]! - want[i]!) <= atol + rtol * Math.abs(want[i]!), `${what}[${i}]: ${actual[i]} vs torch ${want[i]}`);
-  }
-}
-
-export function batchOf(e: Pick<Expected, 'batch'>, kind: string): ModelBatch {
-  const b = e.batch;
-  const labels = kind === 'mlm' ? Int32Array.from(b.inputIds) : kind === 'seq_cls' ? new Int32Array(b.B) : new Int32Array(b.B * b.T);
-  return { B: b.B, T: b.T, inputIds: Int32Array.from(b.inputIds), attentionMask: Int32Array.from(b.attentionMask), tokenTypeIds: Int32Array.from(b.tokenTypeIds), labels };
-}
-
-function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'tb-hf-'));
-}
-
-/** Our float64 forward of a loaded model on a batch: logits, and the last hidden states. */
-function ourForward(m: ReturnType<typeof loadModel>, batch: ModelBatch) {
-  return bertReference(m.config, m.heads, toParams64(m.store), batch, { grads: false, lora: m.lora });
-}
 
 test('import: our tokenizer gives the script\'s WordPiece ids under each tokenizer_config.json (cased, accents kept, Chinese unsplit, defaults)', () => {
   for (const name of ['mlm', 'seq_cls', 'base']) {

@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeDirAtomic, writeFileAtomic } from './atomic.js';
 import { decodeSafetensors, encodeSafetensors, type TensorIn } from './safetensors.js';
-import { importHf, missingSafetensorsError, type HfImportReport } from './hf_import.js';
+import { hfVocabFromTokenizerJson, importHf, missingSafetensorsError, type HfImportReport } from './hf_import.js';
 
 /** The part of ParamStore a checkpoint needs (structural). */
 export interface TensorStore {
@@ -156,7 +156,12 @@ export function readCheckpoint(dir: string): LoadedCheckpoint {
     }
   }
   const vpath = join(dir, VOCAB_FILE);
-  const vocab = existsSync(vpath) ? readFileSync(vpath, 'utf8').replace(/\r?\n$/, '').split(/\r?\n/) : null;
+  let vocab = existsSync(vpath) ? readFileSync(vpath, 'utf8').replace(/\r?\n$/, '').split(/\r?\n/) : null;
+  // transformers 5 saves a BertTokenizer as tokenizer.json only (no vocab.txt): its WordPiece vocabulary.
+  if (isHf && !vocab) {
+    vocab = hfVocabFromTokenizerJson(dir);
+    if (vocab) hf!.notes.push(`${dir} has no vocab.txt: the ${vocab.length}-token WordPiece vocabulary of tokenizer.json used`);
+  }
   // A vocab.txt that does not match the embedding is a damaged or mismatched checkpoint, not a
   // request to grow the vocabulary (growth is asked for with tokenizer.vocab / --vocab).
   const vocabSize = config.vocab_size;
@@ -164,7 +169,7 @@ export function readCheckpoint(dir: string): LoadedCheckpoint {
     throw new CheckpointError(`${dir}: ${VOCAB_FILE} has ${vocab.length} tokens but ${CONFIG_FILE} says vocab_size ${vocabSize}; ` +
       'the checkpoint is damaged or mixes two models (to extend a vocabulary, pass the extended vocab.txt with --vocab)');
   }
-  if (isHf && !vocab) hf!.notes.push(`${dir} has no vocab.txt (give one with --vocab / tokenizer.vocab)`);
+  if (isHf && !vocab) hf!.notes.push(`${dir} has no vocab.txt nor tokenizer.json (give one with --vocab / tokenizer.vocab)`);
   const spath = join(dir, TRAINER_STATE_FILE);
   const trainerState = existsSync(spath) ? readJson(spath) : null;
   return { dir, config, weights, vocab, trainerState, hasOptimizer: existsSync(join(dir, OPTIMIZER_FILE)), hf };

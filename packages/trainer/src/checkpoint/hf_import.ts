@@ -17,7 +17,10 @@
 //             and reported;
 //   labels    id2label in id order;
 //   tokenizer tokenizer_config.json's do_lower_case, strip_accents, tokenize_chinese_chars and
-//             special tokens (special_tokens_map.json too), with BertTokenizer's defaults.
+//             special tokens (special_tokens_map.json too), with BertTokenizer's defaults (transformers 5
+//             builds its normalizer from these keys too, not from tokenizer.json's);
+//   vocab     vocab.txt, or else tokenizer.json's WordPiece vocabulary (transformers 5's BertTokenizer
+//             saves tokenizer.json only: hfVocabFromTokenizerJson).
 //
 // Anything we cannot represent exactly is refused with the reason: other model types (RoBERTa,
 // DistilBERT, …), activations other than GELU, relative position embeddings, single-label
@@ -166,8 +169,9 @@ function tokenizerOf(dir: string, notes: string[]): Record<string, unknown> {
   if (!tc) notes.push(`${dir} has no tokenizer_config.json: BertTokenizer's defaults (lowercase, strip accents, split Chinese characters)`);
   const t = tc ?? {};
   const cls = t.tokenizer_class;
-  if (typeof cls === 'string' && !/^Bert(Japanese)?Tokenizer(Fast)?$/.test(cls)) {
-    throw new CheckpointError(`${tcPath}: tokenizer_class ${cls} is not supported (tunebench tokenizes with BERT's WordPiece: BertTokenizer / BertTokenizerFast)`);
+  // BertTokenizerLegacy: transformers 5's name for the Python BertTokenizer (same WordPiece, same keys).
+  if (typeof cls === 'string' && !/^Bert(Japanese)?Tokenizer(Fast|Legacy)?$/.test(cls)) {
+    throw new CheckpointError(`${tcPath}: tokenizer_class ${cls} is not supported (tunebench tokenizes with BERT's WordPiece: BertTokenizer / BertTokenizerFast / BertTokenizerLegacy)`);
   }
   if (typeof cls === 'string' && cls.startsWith('BertJapanese')) throw new CheckpointError(`${tcPath}: BertJapaneseTokenizer (MeCab word splitting) is not supported`);
   const bool = (k: string, dflt: boolean | null): boolean | null => {
@@ -190,6 +194,39 @@ function tokenizerOf(dir: string, notes: string[]): Record<string, unknown> {
   }
   if (Object.keys(specialTokens).length) out.specialTokens = specialTokens;
   return out;
+}
+
+/**
+ * The vocabulary of tokenizer.json (what transformers 5's BertTokenizer saves instead of vocab.txt):
+ * its WordPiece model's {token: id}, in id order. Null when there is no tokenizer.json; an error when
+ * it is not a WordPiece with "##" pieces, its ids are not 0..n−1, or it has added tokens outside the
+ * vocabulary (they would need matching before WordPiece, which tunebench's tokenizer does not do).
+ */
+export function hfVocabFromTokenizerJson(dir: string): string[] | null {
+  const path = join(dir, 'tokenizer.json');
+  const tj = readJsonIf(path);
+  if (!tj) return null;
+  const model = tj.model as { type?: unknown; vocab?: unknown; continuing_subword_prefix?: unknown } | undefined;
+  if (!model || model.type !== 'WordPiece' || !model.vocab || typeof model.vocab !== 'object' || Array.isArray(model.vocab)) {
+    throw new CheckpointError(`${path}: model.type ${JSON.stringify(model?.type)}; tunebench reads a WordPiece tokenizer.json (BERT's) only`);
+  }
+  if ((model.continuing_subword_prefix ?? '##') !== '##') {
+    throw new CheckpointError(`${path}: continuing_subword_prefix ${JSON.stringify(model.continuing_subword_prefix)}; tunebench's WordPiece uses "##"`);
+  }
+  const entries = Object.entries(model.vocab as Record<string, unknown>);
+  const tokens = new Array<string>(entries.length);
+  for (const [token, id] of entries) {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= entries.length || tokens[id] !== undefined) {
+      throw new CheckpointError(`${path}: model.vocab ids must be 0..${entries.length - 1}, each once; "${token}" has ${JSON.stringify(id)}`);
+    }
+    tokens[id] = token;
+  }
+  const added = Array.isArray(tj.added_tokens) ? (tj.added_tokens as { id?: unknown; content?: unknown }[]) : [];
+  const outside = added.filter((a) => tokens[a.id as number] !== a.content);
+  if (outside.length) {
+    throw new CheckpointError(`${path}: added tokens outside the WordPiece vocabulary (${outside.map((a) => JSON.stringify(a.content)).join(', ')}) are not supported`);
+  }
+  return tokens;
 }
 
 export interface HfImported {
