@@ -6,7 +6,8 @@
 //   finetune       the trainer's classification fine-tune on the sample (trainer.*: strategy,
 //                  lr, ...), optionally on EDA copies of it (data.augment)
 //   self_training  a teacher, then rounds of pseudo-labelling the unlabelled pool above a
-//                  confidence threshold: with setfit (or frozen_lr when setfit is null) the head is
+//                  confidence threshold, optionally only the most confident per class
+//                  (topPerClass; pseudo_labels.ts): with setfit (or frozen_lr when setfit is null) the head is
 //                  refitted; with a "trainer" section (full fine-tuning) a fresh model is
 //                  fine-tuned from the base on the sample + pseudo-labels each round
 import { Ajv } from 'ajv';
@@ -54,7 +55,8 @@ export interface FewshotPhaseConfig {
   batchSize: number;
   head: { C: number };
   setfit: SetFitConfig | null;
-  selfTraining: { rounds: number; threshold: number } | null;
+  /** Rounds of pseudo-labelling: rows whose top probability ≥ threshold, at most topPerClass per predicted class (0 = no cap): pseudo_labels.ts. */
+  selfTraining: { rounds: number; threshold: number; topPerClass: number } | null;
   /** finetune, self_training with a fine-tuned teacher: the trainer's run config (without outputDir, data.train, model.init). */
   trainer: Record<string, unknown> | null;
 }
@@ -115,6 +117,7 @@ const SCHEMA = {
       properties: {
         rounds: { type: 'integer', minimum: 1, maximum: 3, default: 2 },
         threshold: { type: 'number', minimum: 0, maximum: 1, default: 0.9 },
+        topPerClass: { type: 'integer', minimum: 0, default: 0 },
       },
     },
     trainer: { type: ['object', 'null'], default: null },

@@ -16,6 +16,7 @@ import { argmaxRows, fitLogReg, predictProba } from './logreg.js';
 import { centroidAccuracy, pca2, silhouetteCosine } from './separation.js';
 import { closeEncoder, contrastiveTrain, embed, openEncoder, type Encoder } from './encoder.js';
 import { startPhaseDir } from '../phase_dir.js';
+import { pickPseudoLabels } from './pseudo_labels.js';
 
 function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.tmp-${process.pid}`;
@@ -84,6 +85,10 @@ export async function runFewshotPhase(raw: unknown, backend: 'gpu' | 'cpu', opts
   return out;
 }
 
+/** How a round picks its pseudo-labels, for the log. */
+const selectionRule = (st: { threshold: number; topPerClass: number }) =>
+  `top probability ≥ ${st.threshold}${st.topPerClass > 0 ? `, the ${st.topPerClass} most confident per class` : ''}`;
+
 /**
  * finetune: the trainer on the sample (the trainer's data.augment adds EDA copies), dev and test
  * from the dataset. self_training with a trainer section (the `full` teacher): then, each round,
@@ -128,9 +133,15 @@ async function finetunePhase(c: FewshotPhaseConfig, sample: LabelledRow[], train
       await runInference('predict', pc, backendFactory(backend), { progress: false });
       const preds = readFileSync(join(out, 'predictions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; label: string; probs: number[] });
       const byId = new Map(pool.map((r) => [r.id, r]));
-      const picked = preds.filter((p) => Math.max(...p.probs) >= c.selfTraining!.threshold).map((p) => ({ id: p.id, text: byId.get(p.id)!.text, label: p.label }));
+      const K = c.data.labels.length;
+      const flat = preds.flatMap((p) => {
+        if (p.probs.length !== K) throw new Error(`${out}/predictions.jsonl: row ${p.id} has ${p.probs.length} probabilities for ${K} labels`);
+        return p.probs;
+      });
+      const picked = pickPseudoLabels(flat, K, c.selfTraining.threshold, c.selfTraining.topPerClass)
+        .map((q) => ({ id: preds[q.index]!.id, text: byId.get(preds[q.index]!.id)!.text, label: c.data.labels[q.label]! }));
       extra[`pseudo_labelled_round${round}`] = picked.length;
-      log(`  self-training round ${round}: ${picked.length} of ${pool.length} pool rows above ${c.selfTraining.threshold}; retraining from the base`);
+      log(`  self-training round ${round}: ${picked.length} of ${pool.length} pool rows pseudo-labelled (${selectionRule(c.selfTraining)}); retraining from the base`);
       ({ m, checkpoint } = await trainOn([...sample, ...picked], join(c.outputDir, `round${round}`)));
       steps += Number(m.steps);
       tokens += Number(m.tokens);
@@ -188,19 +199,14 @@ async function embeddingPhase(
       const pool = unlabelledPool(train, sample, c.data.poolRows);
       const Xp = await embed(enc, pool.map((r) => r.text));
       for (let round = 1; round <= c.selfTraining.rounds; round++) {
-        const p = predictProba(head, Xp);
-        const pick: number[] = [], yPick: number[] = [];
-        for (let i = 0; i < pool.length; i++) {
-          let best = 0;
-          for (let k = 1; k < K; k++) if (p[i * K + k] > p[i * K + best]) best = k;
-          if (p[i * K + best] >= c.selfTraining.threshold) { pick.push(i); yPick.push(best); }
-        }
+        const picked = pickPseudoLabels(predictProba(head, Xp), K, c.selfTraining.threshold, c.selfTraining.topPerClass);
+        const pick = picked.map((q) => q.index), yPick = picked.map((q) => q.label);
         const X = new Float64Array((sample.length + pick.length) * H);
         X.set(Xs);
         pick.forEach((i, j) => X.set(Xp.subarray(i * H, (i + 1) * H), (sample.length + j) * H));
         head = fitLogReg(X, [...ySample, ...yPick], K, { C: c.head.C });
         extra[`pseudo_labelled_round${round}`] = pick.length;
-        log(`  self-training round ${round}: ${pick.length} of ${pool.length} pool rows above ${c.selfTraining.threshold}`);
+        log(`  self-training round ${round}: ${pick.length} of ${pool.length} pool rows pseudo-labelled (${selectionRule(c.selfTraining)})`);
       }
       extra.pool_rows = pool.length;
     }

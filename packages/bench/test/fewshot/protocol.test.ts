@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { generatePairs } from '../../src/fewshot/pairs.js';
+import { pickPseudoLabels } from '../../src/fewshot/pseudo_labels.js';
 import { drawLabelledSample, unlabelledPool, type LabelledRow } from '../../src/fewshot/sample.js';
 import { augmentRows } from '@tunebench/trainer';
 import { INIT_BASE, planSweep, presetByName, skippedName } from '../../src/index.js';
@@ -162,6 +163,45 @@ test('plan: zh_poetry starts from its own base (suite.datasetBases); the English
     for (const s of why) assert.match(s.reason, /models\/no-such-base, which does not exist \(made by `bash scripts\/make-zh-base\.sh`\)/);
   } finally {
     rmSync(zhBase, { recursive: true, force: true });
+  }
+});
+
+test('pseudo-labels: eligible rows reach the threshold and take their argmax; topPerClass keeps the most confident of each class, at most that many; pool order', () => {
+  const probsArb = fc.integer({ min: 1, max: 5 }).chain((K) => fc.tuple(fc.constant(K), fc.array(fc.array(fc.integer({ min: 0, max: 20 }), { minLength: K, maxLength: K }), { minLength: 0, maxLength: 40 })));
+  fc.assert(fc.property(probsArb, fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 6 }), ([K, raw], threshold, top) => {
+    // Rows of K probabilities with ties (integer weights, normalised).
+    const rows = raw.map((w) => { const s = w.reduce((a, b) => a + b, 0); return w.map((x) => (s === 0 ? 1 / K : x / s)); });
+    const flat = rows.flat();
+    const picks = pickPseudoLabels(flat, K, threshold, top);
+    const argmax = (r: number[]) => r.indexOf(Math.max(...r));
+    const eligible = rows.map((r, i) => ({ i, k: argmax(r), c: Math.max(...r) })).filter((e) => e.c >= threshold);
+    for (let j = 1; j < picks.length; j++) assert.ok(picks[j - 1]!.index < picks[j]!.index, 'pool order');
+    for (const p of picks) {
+      assert.equal(p.label, argmax(rows[p.index]!));
+      assert.equal(p.confidence, Math.max(...rows[p.index]!));
+      assert.ok(p.confidence >= threshold);
+    }
+    if (top === 0) assert.deepEqual(picks.map((p) => p.index), eligible.map((e) => e.i));
+    for (let k = 0; k < K; k++) {
+      const mine = picks.filter((p) => p.label === k);
+      const all = eligible.filter((e) => e.k === k);
+      assert.equal(mine.length, top === 0 ? all.length : Math.min(top, all.length));
+      // No eligible row of the class left out is more confident than one kept.
+      const minKept = Math.min(...mine.map((p) => p.confidence));
+      for (const e of all) if (!mine.some((p) => p.index === e.i)) assert.ok(e.c <= minKept);
+    }
+  }), { numRuns: 300 });
+  assert.throws(() => pickPseudoLabels([0.5, 0.5, 1], 2, 0), /not rows of 2 classes/);
+});
+
+test('plan: self-training rounds add the k most confident pool rows per class (topPerClass = shots)', () => {
+  const plan = planSweep(presetByName('quick'), { suites: ['fewshot'], baseDir: new URL('../../../../models/tiny-en-base', import.meta.url).pathname, stBaseDir: '/nonexistent/tiny-en-st' });
+  const st = plan.runs.filter((r) => r.params.method === 'self_training' || r.params.method === 'self_training_full');
+  assert.ok(st.length > 0);
+  for (const r of st) {
+    const c = r.phases[0]!.config as { selfTraining: { rounds: number; threshold: number; topPerClass: number } };
+    assert.deepEqual(c.selfTraining, { rounds: 2, threshold: 0, topPerClass: r.params.shots });
+    assert.equal(r.params.top_per_class, r.params.shots);
   }
 });
 
