@@ -121,7 +121,7 @@ test('the key ignores output paths, run ids, key order and values equal to the d
   assert.deepEqual(initIdentity('$base', { baseSha256: () => 'x'.repeat(64), pretrainKey: null }), { checkpointSha256: 'x'.repeat(64) });
 });
 
-test('the quick preset shares phases between its suites (176 phases, 151 keys; ner adds 4, fewshot 80, costly 10 and edge 6 unshared phases; base_check\'s pretrained rows are other suites\' full fine-tunes; the edge rows of one model share its phase)', () => {
+test('the quick preset shares phases between its suites (210 phases, 185 keys; ner adds 4, fewshot 112, costly 10 and edge 6 unshared phases; base_check\'s pretrained rows are other suites\' full fine-tunes; the edge rows of one model share its phase)', () => {
   const base = tmp();
   writeFileSync(join(base, 'config.json'), JSON.stringify({ vocab_size: 100 }));
   const p = planSweep(PRESETS.quick, { baseDir: base });
@@ -146,17 +146,18 @@ test('the quick preset shares phases between its suites (176 phases, 151 keys; n
     'domain/email/b_continued/seed0 finetune = masking/email/rate15_random/seed0 finetune',
     'domain/email/b_continued/seed0 pretrain = masking/email/rate15_random/seed0 pretrain',
   ]);
-  // 72 trainer phases of the trainer suites (costly's 10 quick fine-tunes among them, none
-  // shared; base_check's 6, of which only the 3 random_init fine-tunes are new; zh_vocab's
-  // en_base mlm_eval, its own command, shares no key) + 80 fewshot phases (10 strategies × k 8, 32 × 2 datasets × 2 seeds), none of which
-  // shares a key
+  // 74 trainer phases of the trainer suites (costly's 10 quick fine-tunes among them, none
+  // shared; base_check's 8, of which only the 3 random_init fine-tunes and the 2 zh_poetry ones
+  // (from models/tiny-zh-base) are new; zh_vocab's en_base mlm_eval, its own command, shares no
+  // key) + 112 fewshot phases (10 strategies × k 8, 32 × 2 datasets × 2 seeds, and 8 strategies on
+  // zh_poetry: no *_st there), none of which shares a key
   // (+ the edge suite's 24 phases, one per row (6 models × 4 deployment variants) and 6 keys, one
   // per model: its rows share it, and no other suite's, since edge has its own command)
-  assert.equal(p.runs.filter((r) => r.suite !== 'fewshot' && r.suite !== 'edge').reduce((s, r) => s + r.phases.length, 0), 72);
+  assert.equal(p.runs.filter((r) => r.suite !== 'fewshot' && r.suite !== 'edge').reduce((s, r) => s + r.phases.length, 0), 74);
   assert.equal(p.runs.filter((r) => r.suite === 'costly').reduce((s, r) => s + r.phases.length, 0), 10);
-  assert.equal(p.runs.filter((r) => r.suite === 'fewshot').reduce((s, r) => s + r.phases.length, 0), 80);
+  assert.equal(p.runs.filter((r) => r.suite === 'fewshot').reduce((s, r) => s + r.phases.length, 0), 112);
   assert.equal(p.runs.filter((r) => r.suite === 'edge').reduce((s, r) => s + r.phases.length, 0), 6 * EDGE_VARIANTS.length);
-  assert.equal(byKey.size, 55 + 10 + 80 + 6);
+  assert.equal(byKey.size, 57 + 10 + 112 + 6);
   rmSync(base, { recursive: true, force: true });
 });
 
