@@ -250,7 +250,7 @@ export function planSweep(preset: Preset, opts: PlanOptions = {}): SweepPlan {
             params: variant.params,
             seed,
             phases: phasesFor(suite, variant, dataset, seed, preset, scratchShape, dirs, stBase, own.dir ?? INIT_BASE),
-            ...(own.dir ? { params: { ...variant.params, base: suite.datasetBases![dataset]!.base }, datasetBase: own.dir } : {}),
+            ...(own.dir ? { params: { ...variant.params, base: own.base! }, datasetBase: own.dir } : {}),
             ...(dirs[dataset] ? { datasetDir: dirs[dataset] } : {}),
             ...(suite.mainMetric ? { mainMetric: suite.mainMetric } : {}),
             ...(suite.lowerIsBetter ? { lowerIsBetter: true } : {}),
@@ -271,13 +271,13 @@ export function skippedName(s: SweepPlan['skipped'][number]): string {
 }
 
 /** A run's own base (suite.datasetBases): none (the sweep's), its directory, or why the run is left out. */
-function datasetBaseOf(suite: Suite, variant: string, dataset: string): { dir?: string } | { skip: string } {
+function datasetBaseOf(suite: Suite, variant: string, dataset: string): { dir?: string; base?: string } | { skip: string } {
   const own = suite.datasetBases?.[dataset];
   if (!own) return {};
   if (own.exclude?.variants.includes(variant)) return { skip: `not run on ${dataset}: ${own.exclude.why}` };
   const dir = resolve(repoRoot, own.base);
   if (!existsSync(join(dir, 'model.safetensors'))) return { skip: `${dataset} starts from ${own.base}, which does not exist (made by \`${own.madeBy}\`)` };
-  return { dir };
+  return { dir, base: own.base };
 }
 
 function phasesFor(suite: Suite, v: Variant, dataset: string, seed: number, preset: Preset, scratchShape: Record<string, unknown>, dirs: Record<string, string> = {}, stBase = join(repoRoot, 'models', 'tiny-en-st'), base = INIT_BASE): PhasePlan[] {

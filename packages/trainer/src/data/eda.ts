@@ -192,11 +192,11 @@ export function eda(sentence: string, options: EdaOptions): string[] {
   const clean = mode === 'eda';
   const ctx: EdaContext = { synonyms, rng, stopWords: options.stopWords ?? EDA_STOP_WORDS, clean };
   const zh = mode === 'zh';
-  const words = zh
-    ? jiebaSegmenter(sentence.trim()).filter((w) => w.trim().length > 0)
-    : (clean ? edaCleanText(sentence) : sentence.trim().split(/\s+/u).join(' ')).split(' ').filter((w) => w.length > 0);
   const sep = zh ? '' : ' ';
-  const cleaned = zh ? words.join(sep) : clean ? edaCleanText(sentence) : words.join(sep);
+  // The original as eda() returns it: eda.py's cleaning, whitespace collapsed, or (zh) jieba's words.
+  const text = zh ? '' : clean ? edaCleanText(sentence) : sentence.trim().split(/\s+/u).join(' ');
+  const words = zh ? jiebaSegmenter(sentence.trim()).filter((w) => w.trim().length > 0) : text.split(' ').filter((w) => w.length > 0);
+  const cleaned = zh ? words.join(sep) : text;
   if (words.length === 0) return [cleaned];
   const techniques = zh ? 2 : 4;
   const perTechnique = Math.floor(numAug / techniques) + 1;
