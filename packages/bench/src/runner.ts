@@ -33,6 +33,7 @@ import { acquireSweepLock } from './sweep_lock.js';
 import { PhaseCache, checkpointSha256, initIdentity, phaseKeyMaterial } from './phase_cache.js';
 import { SUITES } from './suites/index.js';
 import { writeEvidence } from './evidence.js';
+import { SweepEta } from './sweep_eta.js';
 import { RECORD_SCHEMA_VERSION, STRATEGY_BENCHMARK, checkRecord, readRecord, type CostlyDetails, type CurvePoint, type PhaseResult, type RunRecord } from './record.js';
 
 export interface Shard {
@@ -472,13 +473,20 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
 
   let baseSha: string | null = null;
   const baseSha256 = () => (baseSha ??= checkpointSha256(baseDir!));
-  const times: number[] = [];
+  const eta = new SweepEta();
+  for (const path of summary.records) {
+    try {
+      const r = readRecord(path);
+      eta.add(r, r.wallTimeS);
+    } catch {
+      // a record the leaderboard will complain about; it only makes the ETA less informed
+    }
+  }
   for (let i = 0; i < todo.length; i++) {
     const run = todo[i]!;
     const label = `[${i + 1}/${todo.length}] ${run.runId}`;
-    const avg = times.length ? times.reduce((a, b) => a + b, 0) / times.length : NaN;
-    const eta = Number.isFinite(avg) ? ` (ETA ${fmtS(avg * (todo.length - i))})` : '';
-    log(`${label}${eta}`);
+    const left = eta.estimate(todo.slice(i));
+    log(`${label}${left === null ? '' : ` (ETA ${fmtS(left)})`}`);
     const tRun = Date.now();
     let lastError: PhaseFailure | Error | null = null;
     for (let attempt = 0; attempt <= retries; attempt++) {
@@ -523,7 +531,7 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
       }
     }
     if (lastError) summary.failed.push({ runId: run.runId, error: lastError.message });
-    times.push((Date.now() - tRun) / 1000);
+    eta.add(run, (Date.now() - tRun) / 1000);
   }
   summary.wallTimeS = (Date.now() - t0) / 1000;
   return summary;
