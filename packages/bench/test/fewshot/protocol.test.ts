@@ -129,6 +129,23 @@ test('plan: one fewshot phase per run; every strategy of a seed gets the same sa
   assert.ok(fewshot.variants.every((v) => /^[a-z0-9_.=-]+$/.test(v.name)));
 });
 
+test('plan: few-shot fine-tunes train a fixed number of steps (full preset 200, quick its 100), not the preset\'s epochs over a 32-example sample', () => {
+  const baseDir = new URL('../../../../models/tiny-en-base', import.meta.url).pathname;
+  for (const [preset, steps] of [['quick', 100], ['full', 200]] as const) {
+    const plan = planSweep(presetByName(preset), { suites: ['fewshot'], baseDir, stBaseDir: baseDir });
+    const trained = plan.runs.filter((r) => ['full', 'full_eda', 'head_only', 'self_training_full'].includes(String(r.params.method)));
+    assert.ok(trained.length > 0, preset);
+    for (const r of trained) {
+      const c = r.phases[0]!.config as { trainer: { training: { maxSteps: number } } | null };
+      assert.equal(c.trainer?.training.maxSteps, steps, `${preset} ${r.runId}`);
+    }
+    // SetFit and frozen embeddings have no trainer section
+    for (const r of plan.runs.filter((r) => ['setfit', 'frozen_lr'].includes(String(r.params.method)))) {
+      assert.equal((r.phases[0]!.config as { trainer: unknown }).trainer, null, r.runId);
+    }
+  }
+});
+
 test('plan: zh_poetry starts from its own base (suite.datasetBases); the English-only *_st strategies are left out there only; a missing base leaves its runs out with the command that makes it', () => {
   const baseDir = new URL('../../../../models/tiny-en-base', import.meta.url).pathname;
   const zhBase = mkdtempSync(join(tmpdir(), 'tunebench-zh-base-'));
