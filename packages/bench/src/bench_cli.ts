@@ -12,6 +12,7 @@ import { writeReports } from './report/index.js';
 import { loadRecords } from './leaderboard.js';
 import { claimsMarkdown, loadClaims, writeClaims, DEFAULT_CLAIMS_FILE } from './claims.js';
 import { mergeRecords } from './merge.js';
+import { statusText, sweepStatus } from './sweep_status.js';
 import { DEFAULT_VERIFY_TOLERANCE, verifySweep, verifyTable } from './verify.js';
 import { PRESETS, PRESET_NAMES, SUITES, presetByName, type PresetName } from './suites/index.js';
 import type { Suite } from './suites/types.js';
@@ -233,6 +234,24 @@ export function benchCommand(): Command {
       for (const p of writeEmitted(dir, files)) console.log(`wrote ${shown(p)}`);
       const how = { slurm: `sh ${shown(join(dir, 'submit.sh'))}`, k8s: `sh ${shown(join(dir, 'submit.sh'))}`, github: `copy ${shown(join(dir, `${name}.yml`))} to .github/workflows/ and run it (workflow_dispatch)` }[f.emit];
       console.log(`submit: ${how}`);
+    });
+
+  bench
+    .command('status')
+    .description('how far a sweep run in pieces has come: per suite and dataset the runs done, failed and left, and the time left at the pace of its own records (reads files only)')
+    .argument('[suites...]', `suites (default: all of ${Object.keys(SUITES).join(', ')})`)
+    .addOption(new Option('-p, --preset <name>', 'size of every run').choices([...PRESET_NAMES]).default('quick'))
+    .option('-s, --strategy <names>', 'only these strategies (repeatable or comma-separated; the baseline is added)', collect, [])
+    .option('-d, --dataset <names>', 'only these datasets (repeatable or comma-separated)', collect, [])
+    .option('-f, --suite-file <file>', 'a suite described as data (YAML or JSON); repeatable', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--seeds <list>', "seeds, e.g. 0,1,2 (default: the preset's)")
+    .option('--base <dir>', 'base model checkpoint directory (default: the shipped one under models/)')
+    .option('-o, --out <dir>', 'output directory (default bench-results/<preset>)')
+    .action((suites: string[], f: Omit<RunFlags, 'retries' | 'report' | 'cache'>) => {
+      const { preset, plan } = planFromFlags(suites, f, () => {});
+      const outDir = f.out ?? defaultOutDir(preset.name);
+      if (!existsSync(outDir)) throw new Error(`${outDir}: no such directory (nothing run yet: tunebench bench run --preset ${preset.name} --out ${outDir})`);
+      console.log(statusText(sweepStatus(plan.runs, resolve(outDir)), outDir, preset.name));
     });
 
   bench

@@ -33,7 +33,7 @@ import { acquireSweepLock } from './sweep_lock.js';
 import { PhaseCache, checkpointSha256, initIdentity, phaseKeyMaterial } from './phase_cache.js';
 import { SUITES } from './suites/index.js';
 import { writeEvidence } from './evidence.js';
-import { SweepEta } from './sweep_eta.js';
+import { SweepEta, formatSeconds } from './sweep_eta.js';
 import { RECORD_SCHEMA_VERSION, STRATEGY_BENCHMARK, checkRecord, readRecord, type CostlyDetails, type CurvePoint, type PhaseResult, type RunRecord } from './record.js';
 
 export interface Shard {
@@ -353,12 +353,6 @@ export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string,
   return checkRecord(rec, `record of ${run.runId}`);
 }
 
-function fmtS(s: number): string {
-  if (s < 90) return `${s.toFixed(0)} s`;
-  if (s < 5400) return `${(s / 60).toFixed(1)} min`;
-  return `${(s / 3600).toFixed(1)} h`;
-}
-
 /** Shows the trainer's latest progress line at most every 20 s, so a long phase is visibly alive. */
 function heartbeat(log: (l: string) => void, everyMs = 20000): (line: string) => void {
   let last = Date.now();
@@ -486,7 +480,7 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
     const run = todo[i]!;
     const label = `[${i + 1}/${todo.length}] ${run.runId}`;
     const left = eta.estimate(todo.slice(i));
-    log(`${label}${left === null ? '' : ` (ETA ${fmtS(left)})`}`);
+    log(`${label}${left === null ? '' : ` (ETA ${formatSeconds(left)})`}`);
     const tRun = Date.now();
     let lastError: PhaseFailure | Error | null = null;
     for (let attempt = 0; attempt <= retries; attempt++) {
@@ -502,7 +496,7 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
           outcomes.set(phase.name, o);
           summary.phases[o.source]++;
           const r = phaseResult(phase, o);
-          const how = o.cachedFrom ? `from the cache (${o.cachedFrom.runId} ${o.cachedFrom.phase}${o.cachedFrom.gitRevision !== git ? `, made at revision ${o.cachedFrom.gitRevision?.slice(0, 10) ?? 'unknown'}` : ''})` : `${fmtS((Date.now() - tp) / 1000)}`;
+          const how = o.cachedFrom ? `from the cache (${o.cachedFrom.runId} ${o.cachedFrom.phase}${o.cachedFrom.gitRevision !== git ? `, made at revision ${o.cachedFrom.gitRevision?.slice(0, 10) ?? 'unknown'}` : ''})` : `${formatSeconds((Date.now() - tp) / 1000)}`;
           log(`    ${phase.name.padEnd(8)} ${phase.dataset.padEnd(10)} ${r.steps} steps, ${r.tokens} tokens, ${how}: main_score ${r.main_score === null ? '-' : r.main_score.toFixed(4)}`);
         }
         const rec = buildRecord(run, plan, outcomes, { gitRevision: git, baseModel });

@@ -39,9 +39,15 @@ export class SweepEta {
 
   /** Estimated seconds of one run, or null before any run finished. */
   estimateRun(run: EtaRun): number | null {
-    for (const k of keysOf(run)) {
-      const m = this.means.get(k);
-      if (m && m.n > 0) return m.sum / m.n;
+    return this.match(run)?.seconds ?? null;
+  }
+
+  /** The estimate and what it rests on: runs of the same suite, or only runs of other suites. */
+  match(run: EtaRun): { seconds: number; from: 'suite' | 'other suites' } | null {
+    const keys = keysOf(run);
+    for (let i = 0; i < keys.length; i++) {
+      const m = this.means.get(keys[i]!);
+      if (m && m.n > 0) return { seconds: m.sum / m.n, from: i < keys.length - 1 ? 'suite' : 'other suites' };
     }
     return null;
   }
@@ -56,4 +62,12 @@ export class SweepEta {
     }
     return total;
   }
+}
+
+/** 42 s, 12.5 min, 3.2 h, 2.1 days. */
+export function formatSeconds(s: number): string {
+  if (s < 90) return `${s.toFixed(0)} s`;
+  if (s < 5400) return `${(s / 60).toFixed(1)} min`;
+  if (s < 48 * 3600) return `${(s / 3600).toFixed(1)} h`;
+  return `${(s / 86400).toFixed(1)} days`;
 }
