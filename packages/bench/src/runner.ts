@@ -155,20 +155,46 @@ function tail(text: string, lines = 40): string {
   return text.split('\n').filter((l) => l.trim()).slice(-lines).join('\n');
 }
 
-/** Runs one trainer phase as a child process in `dir` (reused when its metrics.json exists). */
-async function runPhase(phase: PhasePlan, dir: string, init: { base: string | null; pretrained: string | null }, opts: RunnerOptions, onLine: (l: string) => void): Promise<PhaseOutcome> {
-  const metricsFile = join(dir, 'metrics.json');
-  const configFile = join(dir, 'config.json');
-  if (existsSync(metricsFile) && existsSync(configFile)) return readOutcome(dir, 'resumed');
-  // A phase killed half-way: start it again from nothing (its partial directory would be refused).
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dirname(dir), { recursive: true });
+/** The config a phase's child process gets in `dir`: the planned config with its output folder and init paths filled in. */
+function phaseChildConfig(phase: PhasePlan, dir: string, init: { base: string | null; pretrained: string | null }): Record<string, unknown> {
   let cfg = applyOverrides(phase.config, { outputDir: dir });
   const initKey = (cfg.model as { init?: unknown } | undefined)?.init;
   if (initKey === INIT_BASE) cfg = applyOverrides(cfg, { 'model.init': init.base });
   if (initKey === INIT_PRETRAINED) cfg = applyOverrides(cfg, { 'model.init': init.pretrained });
   // An edge phase's teacher may start from the base too (its vocabulary, random weights of its shape).
   if ((cfg.distill as { teacher?: { model?: { init?: unknown } } } | null | undefined)?.teacher?.model?.init === INIT_BASE) cfg = applyOverrides(cfg, { 'distill.teacher.model.init': init.base });
+  return cfg;
+}
+
+/** Beside a finished phase's outputs: the config its child process was given (phaseChildConfig). */
+export const PHASE_PLAN_FILE = 'phase_plan.json';
+
+/**
+ * A finished phase directory is reused only when it was made from this very config: a changed plan
+ * (another step budget, dataset, seed, init) must not pick up the old phase's results — it once
+ * did, silently (few-shot fine-tunes of 9 steps reused after the plan said 200). A directory
+ * without the file (older sweeps) is run again.
+ */
+function finishedFromSameConfig(dir: string, cfg: Record<string, unknown>): boolean {
+  const plan = join(dir, PHASE_PLAN_FILE);
+  if (!existsSync(join(dir, 'metrics.json')) || !existsSync(join(dir, 'config.json')) || !existsSync(plan)) return false;
+  try {
+    return readFileSync(plan, 'utf8') === JSON.stringify(cfg, null, 2) + '\n';
+  } catch {
+    return false;
+  }
+}
+
+/** Runs one trainer phase as a child process in `dir` (reused when it finished there from the same config). */
+async function runPhase(phase: PhasePlan, dir: string, init: { base: string | null; pretrained: string | null }, opts: RunnerOptions, onLine: (l: string) => void): Promise<PhaseOutcome> {
+  const metricsFile = join(dir, 'metrics.json');
+  const configFile = join(dir, 'config.json');
+  const cfg = phaseChildConfig(phase, dir, init);
+  if (finishedFromSameConfig(dir, cfg)) return readOutcome(dir, 'resumed');
+  if (existsSync(metricsFile)) (opts.log ?? console.log)(`    note: ${dir} holds a finished ${phase.name} phase made from another config (or before configs were kept beside it); running it again`);
+  // A phase killed half-way, or made from another config: start it again from nothing (a partial directory would be refused).
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dirname(dir), { recursive: true });
   const cfgFile = `${dir}.config.json`;
   writeFileSync(cfgFile, JSON.stringify(cfg, null, 2) + '\n');
   const [exe, ...pre] = opts.childCommand ?? [process.execPath, DEFAULT_BIN];
@@ -217,6 +243,7 @@ async function runPhase(phase: PhasePlan, dir: string, init: { base: string | nu
     throw f;
   }
   if (!existsSync(metricsFile)) throw new PhaseFailure(`${phase.name} phase exited 0 but wrote no ${metricsFile}`, tail(stderrText), 0, null);
+  writeFileSync(join(dir, PHASE_PLAN_FILE), JSON.stringify(cfg, null, 2) + '\n');
   unlinkSync(cfgFile);
   return { dir, metrics: JSON.parse(readFileSync(metricsFile, 'utf8')), config: JSON.parse(readFileSync(configFile, 'utf8')).config ?? cfg, source: 'ran' };
 }
@@ -233,7 +260,7 @@ interface CacheContext {
 async function runPhaseCached(phase: PhasePlan, dir: string, init: { base: string | null; pretrained: string | null }, ctx: CacheContext, opts: RunnerOptions, onLine: (l: string) => void): Promise<PhaseOutcome> {
   const initId = initIdentity((phase.config.model as { init?: unknown } | undefined)?.init, { baseSha256: ctx.baseSha256, pretrainKey: ctx.pretrainKey });
   const material = phaseKeyMaterial(phase, initId, opts.backend, { root: repoRoot, manifestHash });
-  const resumable = existsSync(join(dir, 'metrics.json')) && existsSync(join(dir, 'config.json'));
+  const resumable = finishedFromSameConfig(dir, phaseChildConfig(phase, dir, init));
   const staleAfterS = (opts.phaseTimeoutS ?? 6 * 3600) + 60;
   const r = await ctx.cache.run(material, { runId: ctx.runId, phase: phase.name, gitRevision: ctx.gitRevision }, { resumable, staleAfterS }, () => runPhase(phase, dir, init, opts, onLine));
   if ('hit' in r) return { ...readOutcome(r.hit.dir, 'cached'), cacheKey: r.key, cachedFrom: r.hit.entry.producer };
@@ -446,7 +473,7 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
           // Shards on one folder pretrain the base model once: the first takes the phase cache's
           // lock and runs it, the others wait for its entry (the same key: same config, no init).
           const material = phaseKeyMaterial(plan.basePhase, { none: true }, opts.backend, { root: repoRoot, manifestHash });
-          const resumable = existsSync(join(dir, 'metrics.json')) && existsSync(join(dir, 'config.json'));
+          const resumable = finishedFromSameConfig(dir, phaseChildConfig(plan.basePhase, dir, { base: null, pretrained: null }));
           const r = await cache.run(material, { runId: 'base', phase: 'base', gitRevision: git }, { resumable, staleAfterS: (opts.phaseTimeoutS ?? 6 * 3600) + 60 }, pretrainBase);
           outcome = 'hit' in r ? readOutcome(r.hit.dir, 'cached') : r.ran;
           if ('hit' in r) log(`base model: taken from the phase cache (${r.hit.dir})`);

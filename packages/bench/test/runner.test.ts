@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { planSweep, validatePhases, PRESETS, SUITES, INIT_BASE, INIT_PRETRAINED, repoRoot, runSweep, shardRuns, parseShard, mergeRecords, loadRecords, recordPath, failurePath, writeReports, shardDir, recordResults, type SweepPlan } from '../src/index.js';
+import { planSweep, validatePhases, PRESETS, SUITES, INIT_BASE, INIT_PRETRAINED, repoRoot, runSweep, shardRuns, parseShard, mergeRecords, loadRecords, recordPath, failurePath, writeReports, shardDir, recordResults, applyOverrides, PHASE_PLAN_FILE, type SweepPlan } from '../src/index.js';
 import { EDGE_SIZES } from '../src/edge/plan_phase.js';
 import { FEWSHOT_FINETUNE_STEPS } from '../src/fewshot/plan_phase.js';
 import { EDGE_VARIANTS } from '../src/edge/config.js';
@@ -394,4 +394,44 @@ test('base_check: the pretrained row starts from the base, random_init from its 
     assert.equal(ft.task.kind, r.dataset === 'ner_en' ? 'token_cls' : 'seq_cls', r.runId);
     if (r.dataset === 'ner_en') assert.deepEqual(ft.task.labels, ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-ORG', 'I-ORG']);
   }
+});
+
+test('a finished phase directory is reused only when it was made from the same config; a changed plan runs the phase again', async () => {
+  const out = tmp();
+  const callsFile = join(out, 'calls.txt');
+  const p = plan();
+  const id = 'freezing/wn_topic/head_only/seed0';
+  const first = await sweep(p, out, { FAKE_CALLS: callsFile });
+  assert.equal(first.s.done, 6);
+  const phaseDir = join(out, 'runs', id, 'finetune');
+  assert.ok(existsSync(join(phaseDir, PHASE_PLAN_FILE)), 'the config is kept beside the phase');
+  const n0 = calls(callsFile).length;
+
+  // The record is lost but the phase finished from the same config: resumed, no child process.
+  rmSync(recordPath(out, id));
+  const same = await sweep(p, out, { FAKE_CALLS: callsFile });
+  assert.equal(same.s.done, 1);
+  assert.equal(same.s.phases.resumed, 1);
+  assert.equal(calls(callsFile).length, n0);
+
+  // The plan changes (another step budget for that run): the old phase must not stand in for it.
+  rmSync(recordPath(out, id));
+  const changed: SweepPlan = { ...p, runs: p.runs.map((r) => (r.runId !== id ? r : { ...r, phases: r.phases.map((ph) => ({ ...ph, config: applyOverrides(ph.config, { 'training.maxSteps': 7 }) })) })) };
+  const again = await sweep(changed, out, { FAKE_CALLS: callsFile });
+  assert.equal(again.s.done, 1);
+  assert.equal(again.s.phases.resumed, 0);
+  assert.equal(calls(callsFile).length, n0 + 1);
+  assert.ok(again.lines.some((l) => l.includes('made from another config')), again.lines.join('\n'));
+  const kept = JSON.parse(readFileSync(join(phaseDir, PHASE_PLAN_FILE), 'utf8')) as { training: { maxSteps: number } };
+  assert.equal(kept.training.maxSteps, 7);
+
+  // A phase directory from before configs were kept (no phase_plan.json) is run again too (a
+  // config the phase cache has not seen, so the run's own directory is the only candidate).
+  rmSync(recordPath(out, id));
+  rmSync(join(phaseDir, PHASE_PLAN_FILE));
+  const changed9: SweepPlan = { ...p, runs: p.runs.map((r) => (r.runId !== id ? r : { ...r, phases: r.phases.map((ph) => ({ ...ph, config: applyOverrides(ph.config, { 'training.maxSteps': 9 }) })) })) };
+  const old = await sweep(changed9, out, { FAKE_CALLS: callsFile });
+  assert.equal(old.s.phases.resumed, 0);
+  assert.equal(calls(callsFile).length, n0 + 2);
+  rmSync(out, { recursive: true, force: true });
 });
