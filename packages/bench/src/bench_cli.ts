@@ -156,18 +156,23 @@ export function benchClaims(outDir: string, claimsFile: string = DEFAULT_CLAIMS_
   return { ...files, text: claimsMarkdown(r), summary: claimsLine(r.results) };
 }
 
-export function benchCommand(): Command {
-  const bench = new Command('bench').description('strategy benchmark suites, leaderboards, performance regression checks');
-
-  bench
-    .command('run')
-    .description('run (or resume) the suites of a preset and write the leaderboard')
+/** The options that select a sweep's runs, shared by run, plan and status. */
+function withRunSelection(cmd: Command, datasetHelp: string): Command {
+  return cmd
     .argument('[suites...]', `suites to run (default: all of ${Object.keys(SUITES).join(', ')})`)
     .addOption(new Option('-p, --preset <name>', 'size of every run').choices([...PRESET_NAMES]).default('quick'))
     .option('-s, --strategy <names>', 'only these strategies (repeatable or comma-separated; the baseline is added)', collect, [])
-    .option('-d, --dataset <names>', 'only these datasets (repeatable or comma-separated); a dataset directory is run in addition', collect, [])
+    .option('-d, --dataset <names>', datasetHelp, collect, [])
     .option('-f, --suite-file <file>', 'a suite described as data (YAML or JSON; `tunebench bench schema` prints its schema); repeatable', (v: string, prev: string[]) => [...prev, v], [])
-    .option('--seeds <list>', "seeds, e.g. 0,1,2 (default: the preset's)")
+    .option('--seeds <list>', "seeds, e.g. 0,1,2 (default: the preset's)");
+}
+
+export function benchCommand(): Command {
+  const bench = new Command('bench').description('strategy benchmark suites, leaderboards, performance regression checks');
+
+  withRunSelection(bench
+    .command('run')
+    .description('run (or resume) the suites of a preset and write the leaderboard'), 'only these datasets (repeatable or comma-separated); a dataset directory is run in addition')
     .option('-o, --out <dir>', 'output directory (default bench-results/<preset>)')
     .option('--shard <i/n>', 'run only every n-th run, starting at the i-th (1-based): split a sweep across machines')
     .option('--base <dir>', 'base model checkpoint directory (default: the shipped one under models/)')
@@ -180,15 +185,9 @@ export function benchCommand(): Command {
       process.exitCode = await benchRun(suites, f);
     });
 
-  bench
+  withRunSelection(bench
     .command('plan')
-    .description('print how a sweep splits into shards, or write ready-to-submit job descriptions for it (--emit slurm|k8s|github)')
-    .argument('[suites...]', `suites (default: all of ${Object.keys(SUITES).join(', ')})`)
-    .addOption(new Option('-p, --preset <name>', 'size of every run').choices([...PRESET_NAMES]).default('quick'))
-    .option('-s, --strategy <names>', 'only these strategies (repeatable or comma-separated; the baseline is added)', collect, [])
-    .option('-d, --dataset <names>', 'only these datasets (repeatable or comma-separated); a dataset directory is run in addition', collect, [])
-    .option('-f, --suite-file <file>', 'a suite described as data (YAML or JSON); repeatable', (v: string, prev: string[]) => [...prev, v], [])
-    .option('--seeds <list>', "seeds, e.g. 0,1,2 (default: the preset's)")
+    .description('print how a sweep splits into shards, or write ready-to-submit job descriptions for it (--emit slurm|k8s|github)'), 'only these datasets (repeatable or comma-separated); a dataset directory is run in addition')
     .option('--base <dir>', 'base model checkpoint directory (default: the shipped one under models/)')
     .addOption(new Option('--backend <name>', "trainer backend (default: the preset's)").choices(['gpu', 'cpu']))
     .option('--phase-timeout <s>', 'kill a phase after this many seconds')
@@ -236,15 +235,9 @@ export function benchCommand(): Command {
       console.log(`submit: ${how}`);
     });
 
-  bench
+  withRunSelection(bench
     .command('status')
-    .description('how far a sweep run in pieces has come: per suite and dataset the runs done, failed and left, and the time left at the pace of its own records (reads files only)')
-    .argument('[suites...]', `suites (default: all of ${Object.keys(SUITES).join(', ')})`)
-    .addOption(new Option('-p, --preset <name>', 'size of every run').choices([...PRESET_NAMES]).default('quick'))
-    .option('-s, --strategy <names>', 'only these strategies (repeatable or comma-separated; the baseline is added)', collect, [])
-    .option('-d, --dataset <names>', 'only these datasets (repeatable or comma-separated)', collect, [])
-    .option('-f, --suite-file <file>', 'a suite described as data (YAML or JSON); repeatable', (v: string, prev: string[]) => [...prev, v], [])
-    .option('--seeds <list>', "seeds, e.g. 0,1,2 (default: the preset's)")
+    .description('how far a sweep run in pieces has come: per suite and dataset the runs done, failed and left, and the time left at the pace of its own records (reads files only)'), 'only these datasets (repeatable or comma-separated)')
     .option('--base <dir>', 'base model checkpoint directory (default: the shipped one under models/)')
     .option('-o, --out <dir>', 'output directory (default bench-results/<preset>)')
     .action((suites: string[], f: Omit<RunFlags, 'retries' | 'report' | 'cache'>) => {
