@@ -179,11 +179,14 @@ function finishedFromSameConfig(dir: string, cfg: Record<string, unknown>): bool
   const plan = join(dir, PHASE_PLAN_FILE);
   if (!existsSync(join(dir, 'metrics.json')) || !existsSync(join(dir, 'config.json')) || !existsSync(plan)) return false;
   try {
-    return readFileSync(plan, 'utf8') === JSON.stringify(cfg, null, 2) + '\n';
+    return readFileSync(plan, 'utf8') === configText(cfg);
   } catch {
     return false;
   }
 }
+
+/** How a child's config is written (the file it reads, kept beside the finished phase as PHASE_PLAN_FILE). */
+const configText = (cfg: Record<string, unknown>) => JSON.stringify(cfg, null, 2) + '\n';
 
 /** Runs one trainer phase as a child process in `dir` (reused when it finished there from the same config). */
 async function runPhase(phase: PhasePlan, dir: string, init: { base: string | null; pretrained: string | null }, opts: RunnerOptions, onLine: (l: string) => void): Promise<PhaseOutcome> {
@@ -196,7 +199,7 @@ async function runPhase(phase: PhasePlan, dir: string, init: { base: string | nu
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dirname(dir), { recursive: true });
   const cfgFile = `${dir}.config.json`;
-  writeFileSync(cfgFile, JSON.stringify(cfg, null, 2) + '\n');
+  writeFileSync(cfgFile, configText(cfg));
   const [exe, ...pre] = opts.childCommand ?? [process.execPath, DEFAULT_BIN];
   const args = [...pre, phase.command, '--config', cfgFile, '--backend', opts.backend];
   const stdoutPath = `${dir}.stdout.log`;
@@ -243,8 +246,7 @@ async function runPhase(phase: PhasePlan, dir: string, init: { base: string | nu
     throw f;
   }
   if (!existsSync(metricsFile)) throw new PhaseFailure(`${phase.name} phase exited 0 but wrote no ${metricsFile}`, tail(stderrText), 0, null);
-  writeFileSync(join(dir, PHASE_PLAN_FILE), JSON.stringify(cfg, null, 2) + '\n');
-  unlinkSync(cfgFile);
+  renameSync(cfgFile, join(dir, PHASE_PLAN_FILE));
   return { dir, metrics: JSON.parse(readFileSync(metricsFile, 'utf8')), config: JSON.parse(readFileSync(configFile, 'utf8')).config ?? cfg, source: 'ran' };
 }
 
