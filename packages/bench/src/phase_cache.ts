@@ -7,7 +7,7 @@
 // The key is the sha256 of a canonical JSON of everything that decides the phase's output:
 //   - the trainer command and its fully resolved config (the trainer's own loader fills every
 //     default), minus outputDir (where it is written does not change what is written);
-//   - the init checkpoint: the content hash of every file of the base model directory, or, for a
+//   - the init checkpoint: the content hash of its model files (MODEL_FILES), or, for a
 //     phase that starts from another phase's output, that phase's cache key (a chain of keys);
 //   - the content of every input the config names: a shipped dataset by the sha256 of its
 //     datasets/manifest.json entry, a file (data.train, tokenizer.vocab, ...) by its sha256;
@@ -38,7 +38,8 @@ import { INIT_BASE, INIT_PRETRAINED, resolvePhaseConfig, type PhasePlan } from '
 import { GLOSS_PAIRS } from './edge/config.js';
 import { alive } from './sweep_lock.js';
 
-export const PHASE_KEY_VERSION = 1;
+// 2: a checkpoint used as init is identified by its model files (MODEL_FILES), not every file.
+export const PHASE_KEY_VERSION = 2;
 export const ENTRY_FILE = 'cache-entry.json';
 
 /** What identifies the phase's starting weights. */
@@ -94,6 +95,23 @@ export function checkpointSha256(dir: string): string {
   return hash.digest('hex');
 }
 
+// The files a checkpoint used as model.init is read from (readCheckpoint, hf_import): weights,
+// config, vocabulary and a Hugging Face directory's tokenizer files. Not its README, metrics,
+// logs, trainer state or optimizer moments: editing a base model's README, or the optimizer state a
+// sweep's own pretraining leaves beside its weights, does not change what a phase starting from it
+// computes, so it must not change the phase's key.
+export const MODEL_FILES = ['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer_config.json', 'tokenizer.json'] as const;
+
+/** Content hash of the model a checkpoint directory holds (MODEL_FILES present, by name and sha256). */
+export function modelSha256(dir: string): string {
+  const abs = resolve(dir);
+  if (!existsSync(abs) || !statSync(abs).isDirectory()) throw new Error(`phase cache: the init checkpoint ${abs} is not a directory`);
+  if (!existsSync(join(abs, 'model.safetensors'))) throw new Error(`phase cache: the init checkpoint ${abs} has no model.safetensors`);
+  const hash = createHash('sha256');
+  for (const name of MODEL_FILES) if (existsSync(join(abs, name))) hash.update(`${name}\0${fileSha256(join(abs, name))}\n`);
+  return hash.digest('hex');
+}
+
 /** sha256 of a dataset's entry in the manifest (the same hash records carry as manifestHash). */
 export type ManifestHash = (dataset: string) => string;
 
@@ -131,7 +149,7 @@ export function initIdentity(init: unknown, ctx: { baseSha256: () => string; pre
     if (!ctx.pretrainKey) throw new Error('phase cache: the phase starts from the pretrain phase, which has no key');
     return { phaseKey: ctx.pretrainKey };
   }
-  if (typeof init === 'string') return { checkpointSha256: checkpointSha256(init) };
+  if (typeof init === 'string') return { checkpointSha256: modelSha256(init) };
   throw new Error(`phase cache: model.init ${JSON.stringify(init)} is not a path`);
 }
 
@@ -157,7 +175,7 @@ function edgeInputHashes(config: Record<string, unknown>, planned: Record<string
   const distill = config.distill as { teacher: { model: { init: string | null } } } | null;
   if (distill) {
     const planInit = (planned.distill as { teacher: { model: { init: string } } }).teacher.model.init;
-    out['distill.teacher.model.init'] = planInit === INIT_BASE ? `same-as-init:${JSON.stringify(init)}` : `dir:${checkpointSha256(planInit)}`;
+    out['distill.teacher.model.init'] = planInit === INIT_BASE ? `same-as-init:${JSON.stringify(init)}` : `model:${modelSha256(planInit)}`;
     distill.teacher.model.init = null;
   }
   return out;

@@ -30,9 +30,10 @@ import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { INIT_BASE, INIT_PRETRAINED, applyOverrides, manifestHash, datasetDirManifestHash, datasetFilesOf, repoRoot, skippedName, type PhasePlan, type RunPlan, type SweepPlan } from './plan.js';
 import { acquireSweepLock } from './sweep_lock.js';
-import { PhaseCache, checkpointSha256, initIdentity, phaseKeyMaterial } from './phase_cache.js';
+import { PhaseCache, initIdentity, modelSha256, phaseKeyMaterial } from './phase_cache.js';
 import { SUITES } from './suites/index.js';
 import { writeEvidence } from './evidence.js';
+import { describeDrift, recordDrift } from './plan_drift.js';
 import { SweepEta, formatSeconds } from './sweep_eta.js';
 import { RECORD_SCHEMA_VERSION, STRATEGY_BENCHMARK, checkRecord, readRecord, type CostlyDetails, type CurvePoint, type PhaseResult, type RunRecord } from './record.js';
 
@@ -422,6 +423,30 @@ function hasGoodRecord(path: string, log: (l: string) => void): boolean {
   }
 }
 
+/**
+ * Kept records made from another plan than today's (plan_drift.ts): said, not rerun. A plan change
+ * may be benign for old records (a clearer default) or not (a step budget); the user decides, and a
+ * record deleted is rerun by the next resume.
+ */
+function warnDrift(kept: RunPlan[], pathOf: (r: RunPlan) => string, log: (l: string) => void): void {
+  const drifted: { path: string; what: string }[] = [];
+  for (const r of kept) {
+    const path = pathOf(r);
+    let items;
+    try {
+      items = recordDrift(readRecord(path), r);
+    } catch {
+      continue; // an unreadable record is reported where it is read
+    }
+    if (items.length) drifted.push({ path, what: `${r.runId}: ${describeDrift(items)}` });
+  }
+  if (!drifted.length) return;
+  log(`warning: ${drifted.length} of the ${kept.length} kept records were made from another plan than today's (recorded → planned):`);
+  for (const d of drifted.slice(0, 5)) log(`  ${d.what}`);
+  if (drifted.length > 5) log(`  … and ${drifted.length - 5} more`);
+  log(`  they are kept and count as done; to rerun them under today's plan, delete them and resume (\`tunebench bench status\` lists them), e.g. rm ${drifted[0]!.path}`);
+}
+
 async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<SweepSummary> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const outDir = resolve(opts.outDir);
@@ -455,6 +480,7 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
       }
     }
   }
+  warnDrift(runs.filter((r) => !todo.includes(r)), doneAt, log);
   if (!todo.length) {
     summary.wallTimeS = (Date.now() - t0) / 1000;
     return summary;
@@ -495,7 +521,7 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
   }
 
   let baseSha: string | null = null;
-  const baseSha256 = () => (baseSha ??= checkpointSha256(baseDir!));
+  const baseSha256 = () => (baseSha ??= modelSha256(baseDir!));
   const eta = new SweepEta();
   for (const path of summary.records) {
     try {

@@ -2,11 +2,13 @@
 // (suites, preset, filters) would make in an output folder: per suite and dataset, how many have a
 // record (in records/ or a shard's staging folder), how many failed last time (a failures/ file and
 // no record), how many are left, and an estimate of the time they need from the records' own wall
-// times (sweep_eta.ts: the finished runs most like each remaining one). Reads files only.
+// times (sweep_eta.ts: the finished runs most like each remaining one), and which done runs were
+// recorded from another plan than today's (plan_drift.ts). Reads files only.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunPlan } from './plan.js';
 import { readRecord } from './record.js';
+import { describeDrift, recordDrift } from './plan_drift.js';
 import { failurePath, recordPath } from './runner.js';
 import { SweepEta, formatSeconds } from './sweep_eta.js';
 
@@ -32,6 +34,8 @@ export interface SweepStatus {
   estimateS: number;
   /** Left runs of suites with no record yet: not in estimateS. */
   unestimated: number;
+  /** Done runs whose record was made from another plan than today's (plan_drift.ts): path and where it differs. */
+  drifted: { path: string; what: string }[];
 }
 
 /** Where a run's record may be: the folder's records/, or a shard's staging folder. */
@@ -44,6 +48,7 @@ function recordPaths(outDir: string, runId: string): string[] {
 export function sweepStatus(runs: readonly RunPlan[], outDir: string): SweepStatus {
   const eta = new SweepEta();
   const done = new Set<string>();
+  const drifted: SweepStatus['drifted'] = [];
   for (const run of runs) {
     for (const path of recordPaths(outDir, run.runId)) {
       if (!existsSync(path)) continue;
@@ -51,6 +56,8 @@ export function sweepStatus(runs: readonly RunPlan[], outDir: string): SweepStat
         const rec = readRecord(path);
         eta.add(rec, rec.wallTimeS);
         done.add(run.runId);
+        const d = recordDrift(rec, run);
+        if (d.length) drifted.push({ path, what: describeDrift(d) });
         break;
       } catch {
         // unreadable: `bench run` moves it aside and reruns the run, so it counts as left
@@ -77,7 +84,7 @@ export function sweepStatus(runs: readonly RunPlan[], outDir: string): SweepStat
   const sum = (f: (r: StatusRow) => number) => list.reduce((a, r) => a + f(r), 0);
   return {
     rows: list, planned: sum((r) => r.planned), done: sum((r) => r.done), failed: sum((r) => r.failed), todo: sum((r) => r.todo),
-    estimateS: sum((r) => r.estimateS ?? 0), unestimated: sum((r) => (r.estimateS === null ? r.todo : 0)),
+    estimateS: sum((r) => r.estimateS ?? 0), unestimated: sum((r) => (r.estimateS === null ? r.todo : 0)), drifted,
   };
 }
 
@@ -97,6 +104,10 @@ export function statusText(s: SweepStatus, outDir: string, preset: string): stri
       (s.unestimated ? `, plus ${s.unestimated} runs of suites with no record yet` : ''),
   ];
   if (s.unestimated) out.push('* unknown: no run of that suite has a record here yet (other suites\' runs say little: they differ 100× in cost)');
+  if (s.drifted.length) {
+    out.push('', `${s.drifted.length} done runs were recorded from another plan than today's (recorded → planned); delete a record to rerun it under today's plan:`);
+    for (const d of s.drifted) out.push(`  ${d.path}: ${d.what}`);
+  }
   if (s.todo) out.push(`continue: tunebench bench run --preset ${preset} --out ${outDir} (the same suites and filters)`);
   return out.join('\n');
 }

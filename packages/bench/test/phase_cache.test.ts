@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { TRAIN_SCHEMA } from '@tunebench/trainer';
 import { PRESETS, applyOverrides, loadRecords, manifestHash, planSweep, recordPath, repoRoot, runSweep, parseShard, mergeRecords, writeReports, type PhasePlan, type RunRecord, type SweepPlan } from '../src/index.js';
-import { ENTRY_FILE, INPUT_KEYS, PhaseCache, canonicalJson, initIdentity, phaseKey, phaseKeyMaterial, type InitIdentity, type PhaseKeyMaterial } from '../src/phase_cache.js';
+import { ENTRY_FILE, INPUT_KEYS, MODEL_FILES, PhaseCache, canonicalJson, initIdentity, modelSha256, phaseKey, phaseKeyMaterial, type InitIdentity, type PhaseKeyMaterial } from '../src/phase_cache.js';
 import { EDGE_VARIANTS } from '../src/edge/config.js';
 import { EDGE_MODEL_NAMES } from '../src/suites/edge.js';
 
@@ -324,4 +324,31 @@ test('claim: one holder at a time; a waiter gets the published entry, or the loc
   assert.ok(lines.some((l) => new RegExp(`taking over the lock of ddddddddddd.… \\(process ${dead.pid} is gone\\)`).test(l)));
   taken.release();
   rmSync(out, { recursive: true, force: true });
+});
+
+test('an init checkpoint is identified by its model files: weights, config, vocabulary and tokenizer change the key; README, logs, trainer state and optimizer moments do not', () => {
+  const dir = tmp();
+  try {
+    assert.throws(() => modelSha256(join(dir, 'nope')), /is not a directory/);
+    writeFileSync(join(dir, 'config.json'), '{"vocab_size": 3}');
+    assert.throws(() => modelSha256(dir), /has no model.safetensors/);
+    writeFileSync(join(dir, 'model.safetensors'), 'weights');
+    writeFileSync(join(dir, 'vocab.txt'), 'a\nb\nc\n');
+    const h0 = modelSha256(dir);
+    assert.deepEqual(initIdentity(dir, { baseSha256: () => 'x', pretrainKey: null }), { checkpointSha256: h0 });
+    for (const other of ['README.md', 'metrics.json', 'train_log.txt', 'trainer_state.json', 'optimizer.safetensors', 'run/log.txt']) {
+      mkdirSync(join(dir, 'run'), { recursive: true });
+      writeFileSync(join(dir, other), `edited ${Math.random()}`);
+      assert.equal(modelSha256(dir), h0, `${other} is not part of the model`);
+    }
+    const seen = new Set([h0]);
+    for (const f of MODEL_FILES) {
+      writeFileSync(join(dir, f), `changed ${f}`);
+      const h = modelSha256(dir);
+      assert.ok(!seen.has(h), `${f} is part of the model`);
+      seen.add(h);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

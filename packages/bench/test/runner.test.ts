@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { planSweep, validatePhases, PRESETS, SUITES, INIT_BASE, INIT_PRETRAINED, repoRoot, runSweep, shardRuns, parseShard, mergeRecords, loadRecords, recordPath, failurePath, writeReports, shardDir, recordResults, applyOverrides, PHASE_PLAN_FILE, type SweepPlan } from '../src/index.js';
+import { planSweep, validatePhases, PRESETS, SUITES, INIT_BASE, INIT_PRETRAINED, repoRoot, runSweep, shardRuns, parseShard, mergeRecords, loadRecords, recordPath, failurePath, writeReports, shardDir, recordResults, applyOverrides, resolvePhaseConfig, PHASE_PLAN_FILE, type SweepPlan } from '../src/index.js';
 import { EDGE_SIZES } from '../src/edge/plan_phase.js';
 import { FEWSHOT_FINETUNE_STEPS } from '../src/fewshot/plan_phase.js';
 import { EDGE_VARIANTS } from '../src/edge/config.js';
@@ -433,5 +433,27 @@ test('a finished phase directory is reused only when it was made from the same c
   const old = await sweep(changed9, out, { FAKE_CALLS: callsFile });
   assert.equal(old.s.phases.resumed, 0);
   assert.equal(calls(callsFile).length, n0 + 2);
+  rmSync(out, { recursive: true, force: true });
+});
+
+test('a kept record made from another plan is said on resume (the setting, both values), kept and not rerun', async () => {
+  const out = tmp();
+  const callsFile = join(out, 'calls.txt');
+  const p = plan();
+  await sweep(p, out, { FAKE_CALLS: callsFile });
+  const n = calls(callsFile).length;
+  const quiet = await sweep(p, out, { FAKE_CALLS: callsFile });
+  assert.ok(!quiet.lines.some((l) => /another plan/.test(l)), quiet.lines.join('\n'));
+  const id = p.runs[0]!.runId;
+  const rec = JSON.parse(readFileSync(recordPath(out, id), 'utf8'));
+  const planned = p.runs[0]!.phases.at(-1)!;
+  const lr = resolvePhaseConfig(planned).optimizer as { lr: number };
+  rec.phases.at(-1).config = { optimizer: { lr: lr.lr * 10 } };
+  writeFileSync(recordPath(out, id), JSON.stringify(rec));
+  const again = await sweep(p, out, { FAKE_CALLS: callsFile });
+  assert.equal(again.s.skipped, 6);
+  assert.equal(calls(callsFile).length, n, 'nothing rerun');
+  assert.ok(again.lines.some((l) => /warning: 1 of the 6 kept records were made from another plan/.test(l)), again.lines.join('\n'));
+  assert.ok(again.lines.some((l) => l.includes(`${id}: ${planned.name} optimizer.lr ${lr.lr * 10} → ${lr.lr}`)), again.lines.join('\n'));
   rmSync(out, { recursive: true, force: true });
 });
