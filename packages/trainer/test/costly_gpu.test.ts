@@ -85,3 +85,36 @@ test('GPU: SMOTE on the embeddings and a dev-chosen threshold, end to end', asyn
   assert.equal(m.main_score, m.test.expected_cost);
   assert.equal(typeof m.test.decision_threshold, 'number');
 });
+
+test('GPU: `score` of a fine-tuned checkpoint under another decision rule gives, bit for bit, what the fine-tune gives with that rule (training never reads it); it refuses a checkpoint without the heads', async () => {
+  const base = (name: string, decision: string, extra: Record<string, unknown> = {}) => ({
+    outputDir: join(dir, name),
+    model: { shape: { numLayers: 1, hiddenSize: 32, numHeads: 2, intermediateSize: 64 }, maxPositions: 16 },
+    tokenizer: { vocab: vocabFile },
+    data: { train: trainFile, dev: devFile, test: devFile, maxLength: 16, ...extra },
+    task: { kind: 'seq_cls', labels: LABELS, costlyClass: 'high', decision },
+    optimizer: { lr: 1e-2 },
+    training: { batchSize: 16, maxSteps: 6, logEvery: 3 },
+  });
+  const metricsOf = (name: string) => JSON.parse(readFileSync(join(dir, name, 'metrics.json'), 'utf8'));
+  const run = (cfg: object, scoreOnly = false) => runTraining('finetune', loadTrainConfig('finetune', { file: write(`${(cfg as { outputDir: string }).outputDir.split('/').pop()}.json`, JSON.stringify(cfg)) }), { backend: gpu, progress: false, scoreOnly });
+  for (const [decision, extra] of [['threshold', {}], ['min_cost', {}], ['argmax', {}], ['threshold', { embedResample: 'smote', smoteK: 3, embedHeadSteps: 20 }]] as const) {
+    const tag = `${decision}${Object.keys(extra).length ? '-smote' : ''}`;
+    await run(base(`direct-${tag}`, decision, extra));
+    await run(base(`trained-${tag}`, 'argmax', extra));
+    await run({ ...base(`scored-${tag}`, decision, extra), model: { ...base('x', decision).model, init: join(dir, `trained-${tag}`, 'checkpoint') } }, true);
+    const direct = metricsOf(`direct-${tag}`), scored = metricsOf(`scored-${tag}`);
+    assert.deepEqual(scored.test, direct.test, `${tag}: test metrics`);
+    assert.deepEqual(scored.dev, direct.dev, `${tag}: dev metrics`);
+    assert.deepEqual(scored.costly, direct.costly, `${tag}: costly details`);
+    assert.equal(readFileSync(join(dir, `scored-${tag}`, 'test_predictions.jsonl'), 'utf8'), readFileSync(join(dir, `direct-${tag}`, 'test_predictions.jsonl'), 'utf8'));
+    assert.equal(scored.steps, 0);
+    assert.equal(scored.tokens, 0);
+    assert.equal(scored.scoreOnly, true);
+  }
+  // Nothing to score, or a checkpoint without this task's heads (a masked-LM pretraining's).
+  await assert.rejects(run({ ...base('scored-noinit', 'argmax'), model: { ...base('x', 'argmax').model, init: null } }, true), /scores model\.init/);
+  const pre = { outputDir: join(dir, 'pre'), model: base('x', 'argmax').model, tokenizer: { vocab: vocabFile }, data: { train: jsonl('corpus.jsonl', rows(40, 3).map((r) => ({ id: r.id, text: r.text }))), maxLength: 16 }, task: { kind: 'mlm' }, training: { batchSize: 16, maxSteps: 2, logEvery: 1 } };
+  await runTraining('pretrain', loadTrainConfig('pretrain', { file: write('pre.json', JSON.stringify(pre)) }), { backend: gpu, progress: false });
+  await assert.rejects(run({ ...base('scored-nohead', 'argmax'), model: { ...base('x', 'argmax').model, init: join(dir, 'pre', 'checkpoint') } }, true), /has no .*classifier\.weight.*not trained for this task's heads/);
+});

@@ -111,6 +111,23 @@ export function finetuneCommand(): Command {
   );
 }
 
+// A finetune config, scored without training: the checkpoint in model.init (a finetune's, with its
+// heads) evaluated as that finetune's final evaluation would, under this config's task settings
+// (e.g. another task.decision). The bench's costly suite scores its decision rules this way.
+export function scoreCommand(): Command {
+  return addCommonTrainOptions(new Command('score').description("score model.init (a fine-tuned checkpoint) as a finetune's final evaluation would, with this config's task settings (e.g. task.decision); nothing trained")).action(
+    async (f: TrainFlags) => {
+      if (f.resume) throw new Error('score: --resume does not apply (nothing is trained)');
+      const cfg = loadTrainConfig('finetune', trainSources(f));
+      try {
+        await runTraining('finetune', cfg, { backend: backendFactory(f.backend), progress: !f.quiet, scoreOnly: true });
+      } finally {
+        await closeBackends();
+      }
+    },
+  );
+}
+
 // The config is a pretraining config (the same flags), so a pretraining phase's config measures
 // its model.init on the very held-out rows and masks the pretraining would score (mlm_eval.ts).
 export function mlmEvalCommand(): Command {
@@ -186,7 +203,7 @@ export function predictCommand(): Command {
   return inferCommand('predict', 'predict labels / tags for a split or file (predictions.jsonl)');
 }
 
-/** All of them (pretrain, finetune, mlm_eval, evaluate, predict, vocab, export), for `program.addCommand(...)`. */
+/** All of them (pretrain, finetune, score, mlm_eval, evaluate, predict, vocab, export), for `program.addCommand(...)`. */
 export function trainerCommands(): Command[] {
-  return [pretrainCommand(), finetuneCommand(), mlmEvalCommand(), evaluateCommand(), predictCommand(), vocabCommand(), exportCommand()];
+  return [pretrainCommand(), finetuneCommand(), scoreCommand(), mlmEvalCommand(), evaluateCommand(), predictCommand(), vocabCommand(), exportCommand()];
 }

@@ -98,6 +98,13 @@ export interface RunTrainingOptions {
   noPrefixCacheKeys?: boolean;
   /** Test hook: stop (as if killed) right after this optimizer step, without the final save. */
   stopAfterStep?: number;
+  /**
+   * `tunebench score`: the fine-tune's final evaluation of model.init, nothing trained (no step,
+   * no EWC estimate, no embedding resampling, no checkpoint). A decision rule (task.decision) or
+   * another scoring setting applied to a model a finetune phase already trained gives the metrics
+   * that finetune would have given with that setting, bit for bit: training never reads them.
+   */
+  scoreOnly?: boolean;
 }
 
 export interface TrainResult {
@@ -129,19 +136,38 @@ interface TrainerState {
  */
 export async function runTraining(command: TrainCommand, c: TrainRunConfig, opts: RunTrainingOptions): Promise<TrainResult> {
   const started = Date.now();
+  if (opts.scoreOnly) {
+    if (command !== 'finetune') throw new ConfigError(`scoring without training applies to finetune configs (got ${command})`);
+    if (!c.model.init) throw new ConfigError('tunebench score scores model.init: give the checkpoint to score (--init or model.init)');
+    if (opts.resume) throw new ConfigError('tunebench score: --resume does not apply (nothing is trained)');
+  }
   const runOpts = checkRunDir(command, c, opts);
   const log = deferredProgress(opts.progress ?? true);
   const s = setUpRun(command, c, log.progress);
+  if (opts.scoreOnly) assertTrainedHeads(s, c.model.init!);
   const run = new RunDir(c.outputDir, c, runOpts);
   log.attach(run);
   const { config, heads, store, lora } = s.model;
   const backend = await opts.backend({ config, heads, store, lora, loss: s.loss, maxBatch: s.schedule.B, maxLength: c.data.maxLength });
   try {
     backend.setTrainable(s.schedule.plan.trainable);
-    if (c.ewc) await estimateFisher(s, backend, c.ewc);
+    if (c.ewc && !opts.scoreOnly) await estimateFisher(s, backend, c.ewc);
     return await new TrainingSession(s, run, backend, opts, started).run();
   } finally {
     backend.destroy();
+  }
+}
+
+/**
+ * Scoring a checkpoint as it is means its heads (and pooler) are the ones scored: a checkpoint
+ * without them (a pretrained base) would be scored with freshly initialised heads, a meaningless
+ * number, so that is an error naming the missing tensors.
+ */
+function assertTrainedHeads(s: RunSetup, init: string): void {
+  const have = new Set(readCheckpoint(init).weights.keys());
+  const missing = s.model.specs.filter((p) => (p.module === 'head' || p.module === 'pooler') && !have.has(p.name)).map((p) => p.name);
+  if (missing.length) {
+    throw new ConfigError(`tunebench score: ${init} has no ${missing.join(', ')}: it was not trained for this task's heads (score a checkpoint a finetune with the same task wrote)`);
   }
 }
 
@@ -282,6 +308,7 @@ class TrainingSession {
     this.announce();
     this.tLog = Date.now();
     this.state.firstStep ??= {};
+    if (this.opts.scoreOnly) return this.finish();
     while (this.state.step < this.s.schedule.totalSteps) {
       const lr = await this.trainStep();
       await this.logLossIfDue(lr);
@@ -325,6 +352,10 @@ class TrainingSession {
   private announce(): void {
     const { command, progress, model, data, schedule } = this.s;
     const { fixedBatches, maxCached } = this.feed;
+    if (this.opts.scoreOnly) {
+      progress.line(`score: ${this.s.c.model.init} as it is (nothing trained) on ${data.devEx.length} dev / ${data.testEx.length} test examples; device ${this.backend.device}`);
+      return;
+    }
     progress.start(schedule.totalSteps, this.state.step);
     if (fixedBatches) {
       progress.line(`frozen prefix below layer ${firstTrainableLayer(model.specs, this.plan)}: ${fixedBatches.length} fixed batches, ` +
@@ -518,6 +549,7 @@ class TrainingSession {
     const lossHistory = st.history.filter((h) => h.loss !== undefined);
     const metrics = {
       command,
+      ...(this.opts.scoreOnly ? { scoreOnly: true } : {}),
       task,
       strategy: this.plan.strategy,
       dataset: c.data.dataset ?? c.data.train,
