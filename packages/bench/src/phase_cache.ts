@@ -34,7 +34,7 @@ import { closeSync, copyFileSync, existsSync, linkSync, mkdirSync, openSync, rea
 import { hostname } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { DATASETS } from '@tunebench/datasets';
-import { INIT_BASE, INIT_PRETRAINED, resolvePhaseConfig, type PhasePlan } from './plan.js';
+import { INIT_BASE, INIT_PRETRAINED, INIT_TRAINED, resolvePhaseConfig, type PhasePlan } from './plan.js';
 import { GLOSS_PAIRS } from './edge/config.js';
 import { alive } from './sweep_lock.js';
 
@@ -48,7 +48,7 @@ export type InitIdentity = { none: true } | { checkpointSha256: string } | { pha
 /** Everything the key is the hash of (stored in the entry, so two entries can be diffed). */
 export interface PhaseKeyMaterial {
   version: number;
-  command: 'pretrain' | 'mlm_eval' | 'finetune' | 'fewshot' | 'edge';
+  command: PhasePlan['command'];
   /** The trainer's resolved config without outputDir; model.init is replaced by `init`. */
   config: Record<string, unknown>;
   init: InitIdentity;
@@ -142,12 +142,16 @@ export function inputHashes(config: Record<string, unknown>, root: string, manif
 }
 
 /** What the phase starts from: its plan's model.init, with the sweep's base model and the key of the run's pretrain phase. */
-export function initIdentity(init: unknown, ctx: { baseSha256: () => string; pretrainKey: string | null }): InitIdentity {
+export function initIdentity(init: unknown, ctx: { baseSha256: () => string; pretrainKey: string | null; trainKey?: string | null }): InitIdentity {
   if (init === null || init === undefined) return { none: true };
   if (init === INIT_BASE) return { checkpointSha256: ctx.baseSha256() };
   if (init === INIT_PRETRAINED) {
     if (!ctx.pretrainKey) throw new Error('phase cache: the phase starts from the pretrain phase, which has no key');
     return { phaseKey: ctx.pretrainKey };
+  }
+  if (init === INIT_TRAINED) {
+    if (!ctx.trainKey) throw new Error('phase cache: the phase starts from the train phase, which has no key');
+    return { phaseKey: ctx.trainKey };
   }
   if (typeof init === 'string') return { checkpointSha256: modelSha256(init) };
   throw new Error(`phase cache: model.init ${JSON.stringify(init)} is not a path`);

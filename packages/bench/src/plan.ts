@@ -17,13 +17,14 @@ import { checkFewshotConfig } from './fewshot/config.js';
 import { edgePhaseConfig } from './edge/plan_phase.js';
 import { checkEdgeConfig } from './edge/config.js';
 
-export type PhaseName = 'base' | 'pretrain' | 'mlm_eval' | 'finetune' | 'probe';
+export type PhaseName = 'base' | 'pretrain' | 'mlm_eval' | 'train' | 'finetune' | 'probe';
 
 export interface PhasePlan {
   name: PhaseName;
-  /** A trainer command (`mlm_eval`: a pretraining config measured, not trained), `fewshot` (one
-   * few-shot phase: fewshot/phase.ts) or `edge` (one edge phase: edge/phase.ts). */
-  command: 'pretrain' | 'mlm_eval' | 'finetune' | 'fewshot' | 'edge';
+  /** A trainer command (`mlm_eval`: a pretraining config measured, not trained; `score`: a finetune
+   * config's final evaluation of a trained checkpoint, nothing trained), `fewshot` (one few-shot
+   * phase: fewshot/phase.ts) or `edge` (one edge phase: edge/phase.ts). */
+  command: 'pretrain' | 'mlm_eval' | 'finetune' | 'score' | 'fewshot' | 'edge';
   dataset: string;
   /** Trainer config without outputDir; `model.init` may hold a placeholder (see INIT_*). */
   config: Record<string, unknown>;
@@ -32,6 +33,8 @@ export interface PhasePlan {
 /** Placeholders for model.init, filled by the runner once the directory exists. */
 export const INIT_BASE = '$base';
 export const INIT_PRETRAINED = '$pretrain';
+/** model.init of a `score` phase: the checkpoint its run's `train` phase wrote. */
+export const INIT_TRAINED = '$train';
 
 export interface RunPlan {
   runId: string;
@@ -328,7 +331,16 @@ function phasesFor(suite: Suite, v: Variant, dataset: string, seed: number, pres
   };
   const ft = (ds: string, sizes: PhaseSizes) =>
     applyOverrides({ data: { dataset: source(ds) }, task: { kind: kind(ds), labels: labels(ds) }, model: { init } }, { ...sizesConfig(sizes, seed), ...v.finetune });
-  phases.push({ name: 'finetune', command: 'finetune', dataset, config: ft(dataset, size('finetune')) });
+  if (v.decide) {
+    // A scoring setting on top of a training another variant already does: that fine-tune runs as
+    // the `train` phase (the same config, so the phase cache shares it with that variant's
+    // finetune), and the scored `finetune` phase evaluates its checkpoint with v.decide, training
+    // nothing (`tunebench score`: bit-identical to training with the setting, which training never reads).
+    phases.push({ name: 'train', command: 'finetune', dataset, config: ft(dataset, size('finetune')) });
+    phases.push({ name: 'finetune', command: 'score', dataset, config: applyOverrides(ft(dataset, size('finetune')), { ...v.decide, 'model.init': INIT_TRAINED }) });
+  } else {
+    phases.push({ name: 'finetune', command: 'finetune', dataset, config: ft(dataset, size('finetune')) });
+  }
   if (v.probe) phases.push({ name: 'probe', command: 'finetune', dataset: 'wn_topic', config: ft('wn_topic', size('probe')) });
   return phases;
 }
@@ -382,7 +394,7 @@ export function resolvePhaseConfig(p: PhasePlan): Record<string, unknown> {
   const init = (cfg.model as { init?: unknown } | undefined)?.init;
   if (typeof init === 'string' && init.startsWith('$')) (cfg.model as Record<string, unknown>).init = '/nonexistent/init';
   // mlm_eval's config is a pretraining config (the trainer loads it as one).
-  const c = loadTrainConfig(p.command === 'mlm_eval' ? 'pretrain' : p.command, { flags: Object.entries(flatten(cfg)).map(([key, value]) => ({ key, value, flag: `${p.name} phase ${key}` })) });
+  const c = loadTrainConfig(p.command === 'mlm_eval' ? 'pretrain' : p.command === 'score' ? 'finetune' : p.command, { flags: Object.entries(flatten(cfg)).map(([key, value]) => ({ key, value, flag: `${p.name} phase ${key}` })) });
   return c as unknown as Record<string, unknown>;
 }
 

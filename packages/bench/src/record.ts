@@ -14,9 +14,9 @@ export const RECORD_SCHEMA_VERSION = 1;
 export const STRATEGY_BENCHMARK = 'tunebench-strategies';
 
 export interface PhaseResult {
-  /** 'pretrain' | 'mlm_eval' (held-out MLM of the base, measured, not trained) | 'finetune' | 'probe' (forgetting probe) | 'base' */
+  /** 'pretrain' | 'mlm_eval' (held-out MLM of the base, measured, not trained) | 'train' (a fine-tune the scored phase evaluates) | 'finetune' | 'probe' (forgetting probe) | 'base' */
   name: string;
-  command: 'pretrain' | 'mlm_eval' | 'finetune' | 'fewshot' | 'edge';
+  command: 'pretrain' | 'mlm_eval' | 'finetune' | 'score' | 'fewshot' | 'edge';
   dataset: string;
   steps: number;
   tokens: number;
@@ -152,7 +152,7 @@ export const RECORD_SCHEMA = {
         required: ['name', 'command', 'dataset', 'steps', 'tokens', 'wallTimeS', 'main_score', 'trainableParams', 'totalParams', 'config'],
         properties: {
           name: { type: 'string' },
-          command: { enum: ['pretrain', 'mlm_eval', 'finetune', 'fewshot', 'edge'] },
+          command: { enum: ['pretrain', 'mlm_eval', 'finetune', 'score', 'fewshot', 'edge'] },
           dataset: { type: 'string' },
           steps: { type: 'integer', minimum: 0 },
           tokens: { type: 'integer', minimum: 0 },

@@ -28,7 +28,7 @@ import { hostname } from 'node:os';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { INIT_BASE, INIT_PRETRAINED, applyOverrides, manifestHash, datasetDirManifestHash, datasetFilesOf, repoRoot, skippedName, type PhasePlan, type RunPlan, type SweepPlan } from './plan.js';
+import { INIT_BASE, INIT_PRETRAINED, INIT_TRAINED, applyOverrides, manifestHash, datasetDirManifestHash, datasetFilesOf, repoRoot, skippedName, type PhasePlan, type RunPlan, type SweepPlan } from './plan.js';
 import { acquireSweepLock } from './sweep_lock.js';
 import { PhaseCache, initIdentity, modelSha256, phaseKeyMaterial } from './phase_cache.js';
 import { SUITES } from './suites/index.js';
@@ -157,11 +157,12 @@ function tail(text: string, lines = 40): string {
 }
 
 /** The config a phase's child process gets in `dir`: the planned config with its output folder and init paths filled in. */
-function phaseChildConfig(phase: PhasePlan, dir: string, init: { base: string | null; pretrained: string | null }): Record<string, unknown> {
+function phaseChildConfig(phase: PhasePlan, dir: string, init: PhaseInits): Record<string, unknown> {
   let cfg = applyOverrides(phase.config, { outputDir: dir });
   const initKey = (cfg.model as { init?: unknown } | undefined)?.init;
   if (initKey === INIT_BASE) cfg = applyOverrides(cfg, { 'model.init': init.base });
   if (initKey === INIT_PRETRAINED) cfg = applyOverrides(cfg, { 'model.init': init.pretrained });
+  if (initKey === INIT_TRAINED) cfg = applyOverrides(cfg, { 'model.init': init.trained ?? null });
   // An edge phase's teacher may start from the base too (its vocabulary, random weights of its shape).
   if ((cfg.distill as { teacher?: { model?: { init?: unknown } } } | null | undefined)?.teacher?.model?.init === INIT_BASE) cfg = applyOverrides(cfg, { 'distill.teacher.model.init': init.base });
   return cfg;
@@ -190,7 +191,14 @@ function finishedFromSameConfig(dir: string, cfg: Record<string, unknown>): bool
 const configText = (cfg: Record<string, unknown>) => JSON.stringify(cfg, null, 2) + '\n';
 
 /** Runs one trainer phase as a child process in `dir` (reused when it finished there from the same config). */
-async function runPhase(phase: PhasePlan, dir: string, init: { base: string | null; pretrained: string | null }, opts: RunnerOptions, onLine: (l: string) => void): Promise<PhaseOutcome> {
+/** Where a phase's init placeholders point: the base model, the run's pretraining and training checkpoints. */
+interface PhaseInits {
+  base: string | null;
+  pretrained: string | null;
+  trained?: string | null;
+}
+
+async function runPhase(phase: PhasePlan, dir: string, init: PhaseInits, opts: RunnerOptions, onLine: (l: string) => void): Promise<PhaseOutcome> {
   const metricsFile = join(dir, 'metrics.json');
   const configFile = join(dir, 'config.json');
   const cfg = phaseChildConfig(phase, dir, init);
@@ -257,11 +265,12 @@ interface CacheContext {
   gitRevision: string | null;
   baseSha256: () => string;
   pretrainKey: string | null;
+  trainKey: string | null;
 }
 
 /** runPhase through the phase cache (phase_cache.ts): an identical phase already run is reused. */
-async function runPhaseCached(phase: PhasePlan, dir: string, init: { base: string | null; pretrained: string | null }, ctx: CacheContext, opts: RunnerOptions, onLine: (l: string) => void): Promise<PhaseOutcome> {
-  const initId = initIdentity((phase.config.model as { init?: unknown } | undefined)?.init, { baseSha256: ctx.baseSha256, pretrainKey: ctx.pretrainKey });
+async function runPhaseCached(phase: PhasePlan, dir: string, init: PhaseInits, ctx: CacheContext, opts: RunnerOptions, onLine: (l: string) => void): Promise<PhaseOutcome> {
+  const initId = initIdentity((phase.config.model as { init?: unknown } | undefined)?.init, { baseSha256: ctx.baseSha256, pretrainKey: ctx.pretrainKey, trainKey: ctx.trainKey });
   const material = phaseKeyMaterial(phase, initId, opts.backend, { root: repoRoot, manifestHash });
   const resumable = finishedFromSameConfig(dir, phaseChildConfig(phase, dir, init));
   const staleAfterS = (opts.phaseTimeoutS ?? 6 * 3600) + 60;
@@ -335,7 +344,9 @@ export function buildRecord(run: RunPlan, plan: SweepPlan, outcomes: Map<string,
   const method = phases.filter((p) => p.name !== 'probe' && p.name !== 'mlm_eval');
   const tokens = method.reduce((s, p) => s + p.tokens, 0);
   const wall = method.reduce((s, p) => s + p.wallTimeS, 0);
-  const history = (ft.history as Record<string, number>[] | undefined) ?? [];
+  // A scored-only finetune phase (`score`) has no history of its own: the curve is its train phase's.
+  const ftHistory = (ft.history as Record<string, number>[] | undefined) ?? [];
+  const history = ftHistory.length ? ftHistory : ((outcomes.get('train')?.metrics.history as Record<string, number>[] | undefined) ?? []);
   const curve: CurvePoint[] = [];
   for (const h of history) {
     const pt: CurvePoint = { step: int(h.step) };
@@ -544,9 +555,10 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
         for (const phase of run.phases) {
           const dir = join(stage, 'runs', run.runId, phase.name);
           const tp = Date.now();
-          const init = { base: baseDir, pretrained: outcomes.get('pretrain') ? join(outcomes.get('pretrain')!.dir, 'checkpoint') : null };
+          const ckpt = (name: string) => (outcomes.get(name) ? join(outcomes.get(name)!.dir, 'checkpoint') : null);
+          const init = { base: baseDir, pretrained: ckpt('pretrain'), trained: ckpt('train') };
           const o = cache
-            ? await runPhaseCached(phase, dir, init, { cache, runId: run.runId, gitRevision: git, baseSha256, pretrainKey: outcomes.get('pretrain')?.cacheKey ?? null }, opts, heartbeat(log))
+            ? await runPhaseCached(phase, dir, init, { cache, runId: run.runId, gitRevision: git, baseSha256, pretrainKey: outcomes.get('pretrain')?.cacheKey ?? null, trainKey: outcomes.get('train')?.cacheKey ?? null }, opts, heartbeat(log))
             : await runPhase(phase, dir, init, opts, heartbeat(log));
           outcomes.set(phase.name, o);
           summary.phases[o.source]++;

@@ -28,10 +28,11 @@ export function loadSuiteFile(pathIn: string): Suite {
     if (problem) {
       const phase = v.fewshot ? 'fewshot' : /^pretrain phase/.test(problem) ? 'pretrain' : /^mlm_eval phase/.test(problem) ? 'mlmEval' : 'finetune';
       const r = s.strategies[v.name]!;
-      const set = (phase === 'pretrain' ? r.pretrain?.set : phase === 'mlmEval' ? r.mlmEval?.set : phase === 'fewshot' ? r.fewshot?.set : r.finetune) ?? {};
+      const set = (phase === 'pretrain' ? r.pretrain?.set : phase === 'mlmEval' ? r.mlmEval?.set : phase === 'fewshot' ? r.fewshot?.set : { ...r.finetune, ...r.decide }) ?? {};
       // The override the loader complains about (the longest key named in the message), if any.
       const key = Object.keys(set).filter((k) => problem.includes(k)).sort((a, b) => b.length - a.length)[0];
-      const where = ['strategies', v.name, ...(phase === 'pretrain' ? ['pretrain', 'set'] : phase === 'mlmEval' ? ['mlmEval', 'set'] : phase === 'fewshot' ? ['fewshot', 'set'] : ['finetune']), ...(key ? [key] : [])];
+      const finetuneAt = key && r.decide && key in r.decide ? ['decide'] : ['finetune'];
+      const where = ['strategies', v.name, ...(phase === 'pretrain' ? ['pretrain', 'set'] : phase === 'mlmEval' ? ['mlmEval', 'set'] : phase === 'fewshot' ? ['fewshot', 'set'] : finetuneAt), ...(key ? [key] : [])];
       const last = problem.split('\n').pop()!.trim().replace(/^(pretrain|mlm_eval|finetune|probe) phase( [A-Za-z0-9_.]+)?( \(fewshot\))?: (invalid configuration: )?/, '');
       fail(where, last);
     }

@@ -96,8 +96,11 @@ export function verifyRecord(rec: RunRecord, outDir: string, workDir: string, op
       cfg.outputDir = dir;
       const init = cfg.model?.init;
       if (typeof init === 'string' && init) {
-        const from = basename(dirname(init)); // …/<phase>/checkpoint
-        if (basename(init) === 'checkpoint' && rec.phases.some((p) => p.name === from) && metricsOf.has(from)) cfg.model!.init = join(workDir, from, 'checkpoint');
+        // …/<phase>/checkpoint of this run, or …/cache/phases/<key>/checkpoint when the sweep took
+        // that earlier phase from the phase cache: the rerun's own copy of that phase either way.
+        const parent = basename(dirname(init));
+        const from = rec.phases.find((p) => p.name === parent)?.name ?? rec.phases.find((p) => p.cacheKey === parent)?.name;
+        if (basename(init) === 'checkpoint' && from && metricsOf.has(from)) cfg.model!.init = join(workDir, from, 'checkpoint');
         else cfg.model!.init = resolveBase(init, rec, outDir);
       }
       mkdirSync(workDir, { recursive: true });

@@ -121,16 +121,18 @@ test('the key ignores output paths, run ids, key order and values equal to the d
   assert.deepEqual(initIdentity('$base', { baseSha256: () => 'x'.repeat(64), pretrainKey: null }), { checkpointSha256: 'x'.repeat(64) });
 });
 
-test('the quick preset shares phases between its suites (210 phases, 185 keys; ner adds 4, fewshot 112, costly 10 and edge 6 unshared phases; base_check\'s pretrained rows are other suites\' full fine-tunes; the edge rows of one model share its phase)', () => {
+test('the quick preset shares phases between its suites (212 phases, 185 keys; ner adds 4, fewshot 112, costly 10 and edge 6 unshared keys (costly\'s decision variants score ce\'s fine-tune); base_check\'s pretrained rows are other suites\' full fine-tunes; the edge rows of one model share its phase)', () => {
   const base = tmp();
   writeFileSync(join(base, 'config.json'), JSON.stringify({ vocab_size: 100 }));
   const p = planSweep(PRESETS.quick, { baseDir: base });
   const byKey = new Map<string, string[]>();
   for (const r of p.runs) {
     let pretrainKey: string | null = null;
+    let trainKey: string | null = null;
     for (const ph of r.phases) {
-      const k = phaseKey(material(ph, initIdentity((ph.config.model as { init?: unknown }).init, { baseSha256: () => 'b'.repeat(64), pretrainKey })));
+      const k = phaseKey(material(ph, initIdentity((ph.config.model as { init?: unknown }).init, { baseSha256: () => 'b'.repeat(64), pretrainKey, trainKey })));
       if (ph.name === 'pretrain') pretrainKey = k;
+      if (ph.name === 'train') trainKey = k;
       byKey.set(k, [...(byKey.get(k) ?? []), `${r.runId} ${ph.name}`]);
     }
   }
@@ -142,19 +144,21 @@ test('the quick preset shares phases between its suites (210 phases, 185 keys; n
     'base_check/email/pretrained/seed0 finetune = domain/email/a_base_finetune/seed0 finetune = sensitivity/email/ft_lr_3e-4/seed0 finetune',
     'base_check/ner_en/pretrained/seed0 finetune = ner/ner_en/first_subtoken/seed0 finetune',
     'base_check/wn_topic/pretrained/seed0 finetune = freezing/wn_topic/full/seed0 finetune',
+    'costly/changelog_urgency/ce.min_cost/seed0 train = costly/changelog_urgency/ce.threshold/seed0 train = costly/changelog_urgency/ce/seed0 finetune',
     'domain/email/a_base_finetune/seed0 probe = zh_vocab/zh_poetry/en_base/seed0 probe',
     'domain/email/b_continued/seed0 finetune = masking/email/rate15_random/seed0 finetune',
     'domain/email/b_continued/seed0 pretrain = masking/email/rate15_random/seed0 pretrain',
   ]);
-  // 74 trainer phases of the trainer suites (costly's 10 quick fine-tunes among them, none
-  // shared; base_check's 8, of which only the 3 random_init fine-tunes and the 2 zh_poetry ones
+  // 76 trainer phases of the trainer suites (costly's 12 among them: 10 scored phases, of which the
+  // decision variants ce.threshold and ce.min_cost are `score` phases of their `train` phase, which
+  // is ce's fine-tune: 10 keys; base_check's 8, of which only the 3 random_init fine-tunes and the 2 zh_poetry ones
   // (from models/tiny-zh-base) are new; zh_vocab's en_base mlm_eval, its own command, shares no
   // key) + 112 fewshot phases (10 strategies × k 8, 32 × 2 datasets × 2 seeds, and 8 strategies on
   // zh_poetry: no *_st there), none of which shares a key
   // (+ the edge suite's 24 phases, one per row (6 models × 4 deployment variants) and 6 keys, one
   // per model: its rows share it, and no other suite's, since edge has its own command)
-  assert.equal(p.runs.filter((r) => r.suite !== 'fewshot' && r.suite !== 'edge').reduce((s, r) => s + r.phases.length, 0), 74);
-  assert.equal(p.runs.filter((r) => r.suite === 'costly').reduce((s, r) => s + r.phases.length, 0), 10);
+  assert.equal(p.runs.filter((r) => r.suite !== 'fewshot' && r.suite !== 'edge').reduce((s, r) => s + r.phases.length, 0), 76);
+  assert.equal(p.runs.filter((r) => r.suite === 'costly').reduce((s, r) => s + r.phases.length, 0), 12);
   assert.equal(p.runs.filter((r) => r.suite === 'fewshot').reduce((s, r) => s + r.phases.length, 0), 112);
   assert.equal(p.runs.filter((r) => r.suite === 'edge').reduce((s, r) => s + r.phases.length, 0), 6 * EDGE_VARIANTS.length);
   assert.equal(byKey.size, 57 + 10 + 112 + 6);

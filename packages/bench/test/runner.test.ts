@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { planSweep, validatePhases, PRESETS, SUITES, INIT_BASE, INIT_PRETRAINED, repoRoot, runSweep, shardRuns, parseShard, mergeRecords, loadRecords, recordPath, failurePath, writeReports, shardDir, recordResults, applyOverrides, resolvePhaseConfig, PHASE_PLAN_FILE, type SweepPlan } from '../src/index.js';
+import { planSweep, validatePhases, PRESETS, SUITES, INIT_BASE, INIT_PRETRAINED, INIT_TRAINED, repoRoot, runSweep, shardRuns, parseShard, mergeRecords, loadRecords, recordPath, failurePath, writeReports, shardDir, recordResults, applyOverrides, resolvePhaseConfig, PHASE_PLAN_FILE, type SweepPlan } from '../src/index.js';
 import { EDGE_SIZES } from '../src/edge/plan_phase.js';
 import { FEWSHOT_FINETUNE_STEPS } from '../src/fewshot/plan_phase.js';
 import { EDGE_VARIANTS } from '../src/edge/config.js';
@@ -248,23 +248,26 @@ test('every preset plans every suite: valid trainer configs, the preset\'s sizes
         }
         continue;
       }
-      assert.deepEqual(r.phases.map((ph) => ph.name), [...(variant.pretrain ? ['pretrain'] : variant.mlmEval ? ['mlm_eval'] : []), 'finetune', ...(variant.probe ? ['probe'] : [])], r.runId);
+      // A variant with scoring settings (decide) trains in `train` and scores it in `finetune` (`score`).
+      assert.deepEqual(r.phases.map((ph) => [ph.name, ph.command]), [...(variant.pretrain ? [['pretrain', 'pretrain']] : variant.mlmEval ? [['mlm_eval', 'mlm_eval']] : []),
+        ...(variant.decide ? [['train', 'finetune'], ['finetune', 'score']] : [['finetune', 'finetune']]), ...(variant.probe ? [['probe', 'finetune']] : [])], r.runId);
       for (const ph of r.phases) {
         const c = ph.config as { seeds: unknown; training: Record<string, unknown>; data: Record<string, unknown>; model: { init: unknown } };
         assert.deepEqual(c.seeds, { init: r.seed, data: r.seed, dropout: r.seed }, `${r.runId} ${ph.name}`);
         // Sizes come from the preset unless the suite's preset entry (the costly suite's eval
         // rows) or the variant (the sensitivity sweeps) sets them.
         // An mlm_eval phase is sized as the pretraining it stands for.
-        const kind = (ph.name === 'mlm_eval' ? 'pretrain' : ph.name) as 'pretrain' | 'finetune' | 'probe';
+        const kind = (ph.name === 'mlm_eval' ? 'pretrain' : ph.name === 'train' ? 'finetune' : ph.name) as 'pretrain' | 'finetune' | 'probe';
         const suiteSizes = SUITES[r.suite]!.presets?.[preset.name]?.sizes?.[kind];
         const sizes = { ...preset[kind], ...suiteSizes };
-        const set: Record<string, unknown> = (ph.name === 'pretrain' ? variant.pretrain?.set : ph.name === 'mlm_eval' ? variant.mlmEval?.set : variant.finetune) ?? {};
+        const set: Record<string, unknown> = (ph.name === 'pretrain' ? variant.pretrain?.set : ph.name === 'mlm_eval' ? variant.mlmEval?.set : ph.command === 'score' ? { ...variant.finetune, ...variant.decide } : variant.finetune) ?? {};
         for (const [key, value] of [['training.maxSteps', sizes.maxSteps], ['training.epochs', sizes.epochs], ['training.batchSize', sizes.batchSize],
           ['data.maxLength', sizes.maxLength], ['data.maxTrainRows', sizes.maxTrainRows], ['data.maxEvalRows', sizes.maxEvalRows]] as const) {
           const [group, field] = key.split('.') as ['training' | 'data', string];
           assert.equal(c[group][field], key in set ? set[key] : value, `${r.runId} ${ph.name} ${key}`);
         }
-        if (ph.name !== 'pretrain') assert.equal(c.model.init, variant.pretrain ? INIT_PRETRAINED : r.datasetBase ?? INIT_BASE, `${r.runId} ${ph.name} starts from ${c.model.init}`);
+        if (ph.command === 'score') assert.equal(c.model.init, INIT_TRAINED, `${r.runId} scores its train phase's model`);
+        else if (ph.name !== 'pretrain') assert.equal(c.model.init, variant.pretrain ? INIT_PRETRAINED : r.datasetBase ?? INIT_BASE, `${r.runId} ${ph.name} starts from ${c.model.init}`);
       }
     }
   }
@@ -281,10 +284,18 @@ test('the costly suite: cost matrix and decision rule in every phase config and 
   const p = planSweep(PRESETS.micro, { suites: ['costly'] });
   assert.deepEqual(p.runs.map((r) => r.strategy), ['ce', 'ce', 'ce.threshold', 'ce.threshold', 'smote_embed.min_cost', 'smote_embed.min_cost']);
   for (const r of p.runs) {
-    const task = (r.phases[0]!.config as { task: Record<string, unknown> }).task;
+    // The scored phase is the last one: a decision variant's `score` of its `train` phase, which
+    // trains exactly what the variant without the decision suffix trains (argmax).
+    const task = (r.phases.at(-1)!.config as { task: Record<string, unknown> }).task;
     assert.equal(task.costlyClass, 'high');
     assert.deepEqual(task.costMatrix, [[0, 10, 10], [1, 0, 1], [1, 1, 0]]); // labels high, low, medium
     assert.equal(task.decision, r.params.decision);
+    if (r.params.decision !== 'argmax') {
+      assert.deepEqual(r.phases.map((ph) => [ph.name, ph.command]), [['train', 'finetune'], ['finetune', 'score']]);
+      const base = p.runs.find((b) => b.strategy === r.params.training && b.seed === r.seed)?.phases[0]?.config
+        ?? planSweep(PRESETS.micro, { suites: ['costly'], strategies: [String(r.params.training)], seeds: [r.seed] }).runs.find((b) => b.strategy === r.params.training)!.phases[0]!.config;
+      assert.deepEqual(r.phases[0]!.config, base, `${r.runId}: its train phase is ${r.params.training}'s fine-tune`);
+    }
     assert.equal(r.params.miss_cost, 10);
     assert.equal(r.params.false_alarm_cost, 1);
     const data = (r.phases[0]!.config as { data: Record<string, unknown> }).data;
@@ -455,5 +466,31 @@ test('a kept record made from another plan is said on resume (the setting, both 
   assert.equal(calls(callsFile).length, n, 'nothing rerun');
   assert.ok(again.lines.some((l) => /warning: 1 of the 6 kept records were made from another plan/.test(l)), again.lines.join('\n'));
   assert.ok(again.lines.some((l) => l.includes(`${id}: ${planned.name} optimizer.lr ${lr.lr * 10} → ${lr.lr}`)), again.lines.join('\n'));
+  rmSync(out, { recursive: true, force: true });
+});
+
+test('a decision variant trains nothing of its own: its train phase is its base variant\'s fine-tune (phase cache), its scored phase is `score` of that checkpoint', async () => {
+  const out = tmp();
+  const callsFile = join(out, 'calls.txt');
+  const p = planSweep(PRESETS.micro, { suites: ['costly'] });
+  const { s } = await sweep(p, out, { FAKE_CALLS: callsFile });
+  assert.equal(s.done, 6);
+  const c = calls(callsFile).map((l) => l.split(' ')[0]);
+  // base + ce × 2 seeds + ce.threshold: 2 scores (train from ce's entry) + smote_embed.min_cost: 2 fine-tunes + 2 scores
+  assert.deepEqual(c.filter((x) => x === 'finetune').length, 4);
+  assert.deepEqual(c.filter((x) => x === 'score').length, 4);
+  assert.equal(c.length, 1 + 8);
+  const recs = loadRecords(join(out, 'records'));
+  for (const seed of [0, 1]) {
+    const ce = recs.find((r) => r.strategy === 'ce' && r.seed === seed)!;
+    const th = recs.find((r) => r.strategy === 'ce.threshold' && r.seed === seed)!;
+    assert.deepEqual(th.phases.map((ph) => [ph.name, ph.command]), [['train', 'finetune'], ['finetune', 'score']]);
+    assert.equal(th.phases[0]!.cacheKey, ce.phases[0]!.cacheKey);
+    assert.equal(th.phases[0]!.cachedFrom?.runId, ce.runId);
+    assert.equal(th.tokens, ce.tokens + th.phases[1]!.tokens, 'the method\'s compute is the training it scores');
+    // the score phase started from the train phase's checkpoint (the cache entry's copy)
+    const init = (th.phases[1]!.config as { model: { init: string } }).model.init;
+    assert.match(init, /cache\/phases\/[0-9a-f]{64}\/checkpoint$/);
+  }
   rmSync(out, { recursive: true, force: true });
 });

@@ -191,7 +191,7 @@ test('bad suite files: one clear message each, naming file, line and key', () =>
   write('data/no_test/train.jsonl', jsonl(rows.train));
   const cases: [string, string, RegExp][] = [
     ['YAML syntax error', base.replace('baseline: full', 'baseline: [full'), /bad\.yaml:\d+: YAML syntax error: /],
-    ['unknown strategy key', base.replace('    finetune: { strategy.name: full', '    finetun: { strategy.name: full'), /bad\.yaml:13: strategies\.full\.finetun: unknown strategy key "finetun" \(known: params, pretrain, mlmEval, finetune, probe, fewshot, edge\)/],
+    ['unknown strategy key', base.replace('    finetune: { strategy.name: full', '    finetun: { strategy.name: full'), /bad\.yaml:13: strategies\.full\.finetun: unknown strategy key "finetun" \(known: params, pretrain, mlmEval, finetune, decide, probe, fewshot, edge\)/],
     ['mlmEval beside a pretrain phase', base.replace('    params: { strategy: full, lr: 3.0e-4 }\n', '    params: { strategy: full, lr: 3.0e-4 }\n    pretrain: { from: base, dataset: pretrain_en }\n    mlmEval: { dataset: pretrain_en }\n'),
       /bad\.yaml:\d+: strategies\.full\.mlmEval: a strategy with a pretrain phase measures its held-out MLM scores there; mlmEval is for a strategy without one/],
     ['mlmEval with an unknown config key', base.replace('    params: { strategy: head_only, lr: 1.0e-3 }\n', '    params: { strategy: head_only, lr: 1.0e-3 }\n    mlmEval: { dataset: pretrain_en, set: { data.maxLenght: 8 } }\n'),

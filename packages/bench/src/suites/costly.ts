@@ -9,8 +9,9 @@
 //              the highest threshold with dev recall ≥ NN %), `min_cost` (Bayes decision under the
 //              cost matrix).
 // main_score is the expected cost per test example under COST_MATRIX (lower is better). A variant
-// with a decision suffix trains exactly what its base variant trains (same seeds, same config
-// except task.decision), so the difference is the decision rule alone.
+// with a decision suffix trains exactly what its base variant trains (same seeds, same config), so
+// the difference is the decision rule alone: its fine-tune is its base variant's (a `train` phase
+// the phase cache shares), scored again with its rule (`tunebench score`, nothing trained).
 import { URGENCY_LABELS } from '@tunebench/datasets';
 import type { Scalar, Suite, Variant } from './types.js';
 
@@ -64,10 +65,12 @@ const DECISIONS: Decision[] = [
   { suffix: '.min_cost', params: { decision: 'min_cost', target_recall: null }, set: { 'task.decision': 'min_cost' } },
 ];
 
-const variants: Variant[] = TRAININGS.flatMap((t) => DECISIONS.map((d) => ({
+const ARGMAX = DECISIONS[0]!;
+const variants: Variant[] = TRAININGS.flatMap((t) => DECISIONS.map((d): Variant => ({
   name: `${t.name}${d.suffix}`,
   params: { training: t.name, ...t.params, ...d.params, ...COST_PARAMS },
-  finetune: { ...FT, ...t.set, ...d.set },
+  finetune: { ...FT, ...t.set, ...ARGMAX.set },
+  ...(d === ARGMAX ? {} : { decide: d.set }),
 })));
 
 export const costly: Suite = {

@@ -33,7 +33,7 @@ const overrides = {
   propertyNames: { pattern: '^[A-Za-z][A-Za-z0-9]*(\\.[A-Za-z][A-Za-z0-9]*)*$' },
 };
 const name = { type: 'string', pattern: '^[a-z0-9_.=-]+$' };
-const STRATEGY_KEYS = ['params', 'pretrain', 'mlmEval', 'finetune', 'probe', 'fewshot', 'edge'];
+const STRATEGY_KEYS = ['params', 'pretrain', 'mlmEval', 'finetune', 'decide', 'probe', 'fewshot', 'edge'];
 const FEWSHOT_KEYS = ['method', 'shots', 'encoder', 'teacher', 'set'];
 const EDGE_KEYS = ['mode', 'student', 'hiddenMse', 'deploy', 'set'];
 const PRESET_KEYS = ['strategies', 'datasets', 'sizes', 'seeds'];
@@ -108,6 +108,10 @@ export const SUITE_FILE_SCHEMA = {
             },
           },
           finetune: overrides,
+          decide: {
+            ...overrides,
+            description: 'settings that only change how the fine-tuned model is scored (e.g. task.decision): the fine-tune runs as a train phase shared with the strategy that trains the same way, then `tunebench score` of its checkpoint with these on top',
+          },
           probe: { type: 'boolean', description: 'also fine-tune on wn_topic from the pretrained model (forgetting probe)' },
           fewshot: {
             type: 'object', additionalProperties: false, required: ['method', 'shots', 'encoder'],
@@ -169,7 +173,7 @@ export class SuiteFileError extends Error {
   }
 }
 
-export interface RawStrategy { params?: Record<string, Scalar>; pretrain?: { from: 'base' | 'scratch'; dataset: string; set?: Overrides }; mlmEval?: { dataset: string; set?: Overrides }; finetune?: Overrides; probe?: boolean; fewshot?: FewshotSpec; edge?: EdgeSpec }
+export interface RawStrategy { params?: Record<string, Scalar>; pretrain?: { from: 'base' | 'scratch'; dataset: string; set?: Overrides }; mlmEval?: { dataset: string; set?: Overrides }; finetune?: Overrides; decide?: Overrides; probe?: boolean; fewshot?: FewshotSpec; edge?: EdgeSpec }
 /** A claim as written in a suite file: an id of the claims file, or the claim itself. */
 export type RawSuiteClaim = string | { id: string; question?: string; text: string; suite?: string; datasets?: string[]; tests: Record<string, unknown>[] };
 export interface RawSuite {
@@ -300,13 +304,13 @@ export function parseSuiteText(text: string, path: string, shown: string = path)
   const variants: Variant[] = strategyNames.map((n) => {
     const r = s.strategies[n]!;
     if (r.fewshot) {
-      const other = (['pretrain', 'mlmEval', 'finetune', 'probe'] as const).find((k) => r[k] !== undefined);
+      const other = (['pretrain', 'mlmEval', 'finetune', 'decide', 'probe'] as const).find((k) => r[k] !== undefined);
       if (other) fail(['strategies', n, other], `a fewshot strategy is one few-shot phase; it takes no ${other}`);
       if (r.edge) fail(['strategies', n, 'edge'], 'a fewshot strategy is one few-shot phase; it takes no edge');
       return { name: n, params: r.params ?? {}, fewshot: r.fewshot };
     }
     if (r.edge) {
-      const other = (['pretrain', 'mlmEval', 'finetune', 'probe'] as const).find((k) => r[k] !== undefined);
+      const other = (['pretrain', 'mlmEval', 'finetune', 'decide', 'probe'] as const).find((k) => r[k] !== undefined);
       if (other) fail(['strategies', n, other], `an edge strategy is one edge phase; it takes no ${other}`);
       if (r.edge.hiddenMse && r.edge.mode !== 'distill') fail(['strategies', n, 'edge', 'hiddenMse'], `hidden-state distillation needs a teacher: mode 'distill', not '${r.edge.mode}'`);
       return { name: n, params: r.params ?? {}, edge: r.edge };
@@ -318,6 +322,7 @@ export function parseSuiteText(text: string, path: string, shown: string = path)
     if (r.mlmEval && r.pretrain) fail(['strategies', n, 'mlmEval'], 'a strategy with a pretrain phase measures its held-out MLM scores there; mlmEval is for a strategy without one');
     if (r.mlmEval) v.mlmEval = { dataset: datasetName(r.mlmEval.dataset, ['strategies', n, 'mlmEval', 'dataset']), ...(r.mlmEval.set ? { set: r.mlmEval.set } : {}) };
     if (r.finetune) v.finetune = r.finetune;
+    if (r.decide) v.decide = r.decide;
     if (r.probe !== undefined) v.probe = r.probe;
     return v;
   });

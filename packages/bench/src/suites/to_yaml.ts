@@ -15,6 +15,7 @@ export function suiteToFile(s: Suite): Record<string, unknown> {
       ...(v.pretrain ? { pretrain: v.pretrain } : {}),
       ...(v.mlmEval ? { mlmEval: v.mlmEval } : {}),
       ...(v.finetune ? { finetune: v.finetune } : {}),
+      ...(v.decide ? { decide: v.decide } : {}),
       ...(v.probe !== undefined ? { probe: v.probe } : {}),
       ...(v.fewshot ? { fewshot: { method: v.fewshot.method, shots: v.fewshot.shots, encoder: v.fewshot.encoder, ...(v.fewshot.teacher ? { teacher: v.fewshot.teacher } : {}), ...(v.fewshot.set ? { set: v.fewshot.set } : {}) } } : {}),
       ...(v.edge ? { edge: { mode: v.edge.mode, student: v.edge.student, ...(v.edge.hiddenMse !== undefined ? { hiddenMse: v.edge.hiddenMse } : {}), deploy: v.edge.deploy, ...(v.edge.set ? { set: v.edge.set } : {}) } } : {}),

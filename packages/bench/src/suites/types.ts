@@ -38,6 +38,13 @@ export interface Variant {
   mlmEval?: { dataset: string; set?: Overrides };
   /** Overrides of the scored fine-tuning phase. */
   finetune?: Overrides;
+  /**
+   * Settings that only change how the fine-tuned model is scored (e.g. task.decision): the
+   * fine-tune (with `finetune`'s overrides) runs as a `train` phase, shared through the phase
+   * cache with the variant that trains the same way, and the scored phase is `tunebench score`
+   * of its checkpoint with these overrides on top.
+   */
+  decide?: Overrides;
   /** Run the forgetting probe after the pretraining phase (or from the base model). */
   probe?: boolean;
   /** A few-shot variant: one `tunebench fewshot` phase instead of the trainer phases (suites/fewshot.ts). */
