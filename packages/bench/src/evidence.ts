@@ -44,9 +44,9 @@ export const PREDICTIONS_FORMAT = 'tunebench-predictions';
 export const GOLD_FORMAT = 'tunebench-gold';
 export const EVIDENCE_VERSION = 1;
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-function writeAtomic(path: string, bytes: Uint8Array): void {
+export function writeAtomic(path: string, bytes: Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, bytes);

@@ -25,6 +25,7 @@ function copyAtomic(src: string, dst: string): void {
 function copySidecars(rec: RunRecord, dst: string): void {
   const ref = rec.predictions;
   const src = recordFileOf(rec);
+  if (src && rec.projection) copyAtomic(resolve(dirname(src), rec.projection.file), resolve(dirname(dst), rec.projection.file));
   if (!ref || !src) return;
   loadEvidence(rec); // throws, naming the file, when a sidecar is missing or its hash differs
   copyAtomic(resolve(dirname(src), ref.file), resolve(dirname(dst), ref.file));

@@ -84,6 +84,8 @@ export interface RunRecord {
   costly?: CostlyDetails;
   /** Per-example test predictions (evidence.ts): sidecar files, paths relative to this record's directory. */
   predictions?: PredictionsRef;
+  /** A few-shot run of the plan's first seed: its PCA projection of the test embeddings (report/projection.ts), beside the record, sha256 of the decompressed JSON. */
+  projection?: { file: string; sha256: string };
 }
 
 /**
@@ -215,6 +217,10 @@ export const RECORD_SCHEMA = {
         goldSha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
         count: { type: 'integer', minimum: 1 },
       },
+    },
+    projection: {
+      type: 'object', additionalProperties: false, required: ['file', 'sha256'],
+      properties: { file: { type: 'string', pattern: '^[^/\\\\]+\\.projection\\.json\\.gz$' }, sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
     },
     costly: {
       type: 'object',

@@ -33,6 +33,7 @@ import { acquireSweepLock } from './sweep_lock.js';
 import { PhaseCache, initIdentity, modelSha256, phaseKeyMaterial } from './phase_cache.js';
 import { SUITES } from './suites/index.js';
 import { writeEvidence } from './evidence.js';
+import { writeProjection } from './report/projection.js';
 import { describeDrift, recordDrift } from './plan_drift.js';
 import { SweepEta, formatSeconds } from './sweep_eta.js';
 import { RECORD_SCHEMA_VERSION, STRATEGY_BENCHMARK, checkRecord, readRecord, type CostlyDetails, type CurvePoint, type PhaseResult, type RunRecord } from './record.js';
@@ -573,6 +574,10 @@ async function runSweepLocked(plan: SweepPlan, opts: RunnerOptions): Promise<Swe
         const labels = Array.isArray(ft.metrics.labels) ? (ft.metrics.labels as string[]) : [];
         const preds = rec.split === 'test' ? writeEvidence(stage, rec, ft.dir, labels) : null;
         if (preds) rec.predictions = preds;
+        // The report's few-shot projection figures show the first seed: keep that one's beside the record.
+        const firstSeed = Math.min(...plan.runs.filter((r) => r.suite === run.suite).map((r) => r.seed));
+        const proj = run.seed === firstSeed ? writeProjection(stage, run.runId, ft.dir) : null;
+        if (proj) rec.projection = proj;
         writeJsonAtomic(recordPath(stage, run.runId), checkRecord(rec, `record of ${run.runId}`));
         rmSync(failurePath(stage, run.runId), { force: true });
         summary.records.push(recordPath(stage, run.runId));

@@ -3,9 +3,10 @@
 // on the shipped wn_topic and email data), then the records, the aggregation, the CSV and the HTML
 // report. Running the same command again skips every run (resumable sweep).
 import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -186,6 +187,21 @@ test('micro preset end to end: the fewshot suite (frozen_lr and setfit vs full a
   assert.equal(setfit.phases[0]!.command, 'fewshot');
   assert.equal(typeof setfit.metrics.separation_silhouette_after, 'number');
   assert.match(readFileSync(join(out, 'leaderboard', 'report.html'), 'utf8'), /id="fewshot-projection"/);
+  // The projection is kept beside the record: a report rebuilt from the records alone (no run
+  // directories, no phase cache: what is committed) still draws it.
+  assert.equal(setfit.projection?.file, 'seed0.projection.json.gz');
+  rmSync(join(out, 'runs'), { recursive: true, force: true });
+  rmSync(join(out, 'cache'), { recursive: true, force: true });
+  rmSync(join(out, 'leaderboard'), { recursive: true, force: true });
+  const again = run(['bench', 'report', '--out', out]);
+  assert.equal(again.status, 0, again.stdout + again.stderr);
+  assert.match(readFileSync(join(out, 'leaderboard', 'report.html'), 'utf8'), /id="fewshot-projection"/);
+  // A changed sidecar is named, not drawn.
+  const side = join(out, 'records', 'fewshot', 'email', 'setfit.k8', 'seed0.projection.json.gz');
+  writeFileSync(side, gzipSync('{"labels":[],"y":[],"before":{"points":[],"explained":[]},"after":{"points":[],"explained":[]}}'));
+  const bad = run(['bench', 'report', '--out', out]);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stdout + bad.stderr, /seed0\.projection\.json\.gz: sha256 of its content differs from the record's/);
   rmSync(out, { recursive: true, force: true });
 });
 
