@@ -288,15 +288,16 @@ export function benchCommand(): Command {
     .requiredOption('-o, --out <dir>', 'output directory of a finished sweep')
     .option('--sample <k>', 'records to rerun', '3')
     .option('--seed <s>', 'seed of the random draw', '0')
+    .option('--run <id>', 'rerun this record instead of a random draw (its run id, e.g. ner/ner_en/crf_first/seed0); repeatable', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .addOption(new Option('--backend <name>', "rerun on this backend (default: the record's: cpu for the CPU reference, else gpu)").choices(['gpu', 'cpu']))
     .option('--tolerance <x>', `largest |Δ| of a metric when the rerun's adapter is not the record's (default ${DEFAULT_VERIFY_TOLERANCE})`)
     .option('--keep', 'keep the rerun directories')
-    .action((f: { out: string; sample: string; seed: string; backend?: 'gpu' | 'cpu'; tolerance?: string; keep?: boolean }) => {
+    .action((f: { out: string; sample: string; seed: string; run: string[]; backend?: 'gpu' | 'cpu'; tolerance?: string; keep?: boolean }) => {
       const sample = Number(f.sample), seed = Number(f.seed), tolerance = f.tolerance === undefined ? undefined : Number(f.tolerance);
       if (!Number.isInteger(sample) || sample < 1) throw new Error(`--sample ${f.sample}: expected a positive integer`);
       if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed ${f.seed}: expected a non-negative integer`);
       if (tolerance !== undefined && !(tolerance >= 0)) throw new Error(`--tolerance ${f.tolerance}: expected a number ≥ 0`);
-      const results = verifySweep(resolve(f.out), { sample, seed, backend: f.backend, tolerance, keep: f.keep, log: (l) => console.log(l) });
+      const results = verifySweep(resolve(f.out), { sample, seed, runs: f.run, backend: f.backend, tolerance, keep: f.keep, log: (l) => console.log(l) });
       console.log('');
       console.log(verifyTable(results));
       process.exitCode = results.every((r) => r.ok) ? 0 : 1;

@@ -65,16 +65,21 @@ export function sampleRecords(records: RunRecord[], k: number, seed: number): Ru
 
 const fileSha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
-/** The base checkpoint a recorded init path stood for, in this checkout: found, and with the recorded hash. */
-function resolveBase(init: string, rec: RunRecord, outDir: string): string {
-  const candidates = [init, join(outDir, 'base', 'checkpoint')];
-  if (rec.baseModel?.source && !rec.baseModel.source.startsWith('pretrained by')) candidates.push(resolve(repoRoot, rec.baseModel.source));
+/**
+ * The base checkpoint a recorded init path stood for, in this checkout: found, and with the
+ * recorded hash. A run scored from its dataset's own base (record.datasetBase, e.g. zh_poetry's
+ * Chinese-capable base) started from that one, not from the sweep's baseModel.
+ */
+export function resolveBase(init: string, rec: RunRecord, outDir: string): string {
+  const base = rec.datasetBase ?? rec.baseModel;
+  const candidates = [init, ...(rec.datasetBase ? [] : [join(outDir, 'base', 'checkpoint')])];
+  if (base?.source && !base.source.startsWith('pretrained by')) candidates.push(resolve(repoRoot, base.source));
   for (const c of candidates) {
     if (!existsSync(join(c, 'model.safetensors'))) continue;
-    if (rec.baseModel?.sha256 && fileSha256(join(c, 'model.safetensors')) !== rec.baseModel.sha256) continue;
+    if (base?.sha256 && fileSha256(join(c, 'model.safetensors')) !== base.sha256) continue;
     return c;
   }
-  throw new Error(`${rec.runId}: its base model (${init}; sha256 ${rec.baseModel?.sha256?.slice(0, 12) ?? 'unknown'}…) is not here with the recorded hash`);
+  throw new Error(`${rec.runId}: its base model (${init}; sha256 ${base?.sha256?.slice(0, 12) ?? 'unknown'}…) is not here with the recorded hash`);
 }
 
 const scoreOf = (m: Record<string, unknown>): number | null => {
@@ -144,10 +149,13 @@ export function verifyRecord(rec: RunRecord, outDir: string, workDir: string, op
 }
 
 /** Rerun `sample` random records of the sweep in `outDir`. */
-export function verifySweep(outDir: string, opts: { sample: number; seed?: number; backend?: 'cpu' | 'gpu'; tolerance?: number; keep?: boolean; childCommand?: string[]; log?: (l: string) => void }): VerifyResult[] {
+export function verifySweep(outDir: string, opts: { sample: number; seed?: number; runs?: string[]; backend?: 'cpu' | 'gpu'; tolerance?: number; keep?: boolean; childCommand?: string[]; log?: (l: string) => void }): VerifyResult[] {
   const records = loadRecords(join(outDir, 'records'));
   if (!records.length) throw new Error(`${outDir}/records: no records to verify`);
-  const picked = sampleRecords(records, opts.sample, opts.seed ?? 0);
+  // Named runs (--run), else a random draw.
+  const missing = (opts.runs ?? []).filter((id) => !records.some((r) => r.runId === id));
+  if (missing.length) throw new Error(`${outDir}/records has no record of ${missing.join(', ')}`);
+  const picked = opts.runs?.length ? records.filter((r) => opts.runs!.includes(r.runId)) : sampleRecords(records, opts.sample, opts.seed ?? 0);
   const work = mkdtempSync(join(tmpdir(), 'tunebench-verify-'));
   const out: VerifyResult[] = [];
   try {
