@@ -5,6 +5,8 @@
 import { Command, Option } from 'commander';
 import { loadTrainConfig, loadInferConfig, type ConfigSources } from '../config/load.js';
 import { runTraining } from '../train/loop.js';
+import type { TrainCommand } from '../train/run_setup.js';
+import type { TrainRunConfig } from '../config/schema.js';
 import { runMlmEval } from '../train/mlm_eval.js';
 import { runInference } from '../train/infer.js';
 import { backendFactory, closeBackends, BACKEND_NAMES } from '../train/backends.js';
@@ -111,37 +113,32 @@ export function finetuneCommand(): Command {
   );
 }
 
+/** A command that measures model.init with a training config and trains nothing (no --resume). */
+function measureCommand(name: string, description: string, kind: TrainCommand, measure: (cfg: TrainRunConfig, f: TrainFlags) => Promise<unknown>): Command {
+  return addCommonTrainOptions(new Command(name).description(description)).action(async (f: TrainFlags) => {
+    if (f.resume) throw new Error(`${name}: --resume does not apply (nothing is trained)`);
+    const cfg = loadTrainConfig(kind, trainSources(f));
+    try {
+      await measure(cfg, f);
+    } finally {
+      await closeBackends();
+    }
+  });
+}
+
 // A finetune config, scored without training: the checkpoint in model.init (a finetune's, with its
 // heads) evaluated as that finetune's final evaluation would, under this config's task settings
 // (e.g. another task.decision). The bench's costly suite scores its decision rules this way.
 export function scoreCommand(): Command {
-  return addCommonTrainOptions(new Command('score').description("score model.init (a fine-tuned checkpoint) as a finetune's final evaluation would, with this config's task settings (e.g. task.decision); nothing trained")).action(
-    async (f: TrainFlags) => {
-      if (f.resume) throw new Error('score: --resume does not apply (nothing is trained)');
-      const cfg = loadTrainConfig('finetune', trainSources(f));
-      try {
-        await runTraining('finetune', cfg, { backend: backendFactory(f.backend), progress: !f.quiet, scoreOnly: true });
-      } finally {
-        await closeBackends();
-      }
-    },
-  );
+  return measureCommand('score', "score model.init (a fine-tuned checkpoint) as a finetune's final evaluation would, with this config's task settings (e.g. task.decision); nothing trained", 'finetune',
+    (cfg, f) => runTraining('finetune', cfg, { backend: backendFactory(f.backend), progress: !f.quiet, scoreOnly: true }));
 }
 
 // The config is a pretraining config (the same flags), so a pretraining phase's config measures
 // its model.init on the very held-out rows and masks the pretraining would score (mlm_eval.ts).
 export function mlmEvalCommand(): Command {
-  return addCommonTrainOptions(new Command('mlm_eval').description('held-out masked-LM scores of model.init as a pretraining run with this config would measure them at its end (no training)')).action(
-    async (f: TrainFlags) => {
-      if (f.resume) throw new Error('mlm_eval: --resume does not apply (nothing is trained)');
-      const cfg = loadTrainConfig('pretrain', trainSources(f));
-      try {
-        await runMlmEval(cfg, { backend: backendFactory(f.backend), progress: !f.quiet });
-      } finally {
-        await closeBackends();
-      }
-    },
-  );
+  return measureCommand('mlm_eval', 'held-out masked-LM scores of model.init as a pretraining run with this config would measure them at its end (no training)', 'pretrain',
+    (cfg, f) => runMlmEval(cfg, { backend: backendFactory(f.backend), progress: !f.quiet }));
 }
 
 interface InferFlags {
